@@ -1,0 +1,66 @@
+import * as pulumi from "@pulumi/pulumi";
+import { logLevels, tracingModes, type LogLevel, type TracingMode } from "../shared/contract";
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Stack (stage) names: `dev`, `prod`, `local`, `ci-<build id>` or any short kebab-case name. */
+export const STAGE_PATTERN = /^[a-z][a-z0-9-]{0,19}$/;
+
+export interface PlatformConfig {
+  stage: string;
+  region: string;
+  logRetentionDays: number;
+  logLevel: LogLevel;
+  tracingMode: TracingMode;
+  deletionProtection: boolean;
+  alarmEmail: string | undefined;
+  vpc: { enabled: false } | { enabled: true; cidr: string };
+}
+
+export class PlatformConfigError extends Error {
+  override name = "PlatformConfigError";
+}
+
+/**
+ * Reads and validates the platform's configuration. Every error names the key to fix.
+ * Pulumi merges the defaults declared in `Pulumi.yaml` with `Pulumi.<stage>.yaml`; under mocks and in the local
+ * stage, `loadStackConfig` (shared/infra) does the same merge first.
+ */
+export function readPlatformConfig(): PlatformConfig {
+  const stage = pulumi.getStack();
+  if (!STAGE_PATTERN.test(stage)) {
+    throw new PlatformConfigError(
+      `stack name "${stage}" is not a valid stage: use lowercase letters, digits and dashes, at most 20 characters (dev, prod, ci-1234)`,
+    );
+  }
+  const aws = new pulumi.Config("aws");
+  const cfg = new pulumi.Config("platform");
+  const region = aws.require("region");
+
+  const logRetentionDays = cfg.requireNumber("logRetentionDays");
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    throw new PlatformConfigError(
+      `platform:logRetentionDays is ${logRetentionDays}; CloudWatch accepts one of ${LOG_RETENTION_DAYS.join(", ")}`,
+    );
+  }
+  const alarmEmail = cfg.get("alarmEmail") || undefined;
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new PlatformConfigError(`platform:alarmEmail "${alarmEmail}" is not an e-mail address`);
+  }
+  const vpcEnabled = cfg.requireBoolean("vpcEnabled");
+  const vpcCidr = cfg.require("vpcCidr", { pattern: /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/ });
+
+  return {
+    stage,
+    region,
+    logRetentionDays,
+    logLevel: cfg.require("logLevel", { allowedValues: [...logLevels] }) as LogLevel,
+    tracingMode: cfg.require("tracingMode", { allowedValues: [...tracingModes] }) as TracingMode,
+    deletionProtection: cfg.requireBoolean("deletionProtection"),
+    alarmEmail,
+    vpc: vpcEnabled ? { enabled: true, cidr: vpcCidr } : { enabled: false },
+  };
+}

@@ -1,0 +1,40 @@
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformOutputs } from "../shared/contract";
+import type { PlatformConfig } from "./config";
+
+/**
+ * Optional private network for services that need one (a database, a private API). Off by default: nothing is
+ * created, so nothing costs money while idle. When on: private subnets in two zones without NAT gateways (no hourly
+ * cost), a free DynamoDB gateway endpoint, and a security group for functions that allows only HTTPS out.
+ */
+export function createNetwork(config: PlatformConfig): pulumi.Output<PlatformOutputs["vpc"]> {
+  if (!config.vpc.enabled) return pulumi.output({ enabled: false });
+  const vpc = new awsx.ec2.Vpc("network", {
+    cidrBlock: config.vpc.cidr,
+    numberOfAvailabilityZones: 2,
+    natGateways: { strategy: "None" },
+    subnetStrategy: "Auto",
+    subnetSpecs: [{ type: "Private" }],
+    enableDnsHostnames: true,
+    enableDnsSupport: true,
+  });
+  const functions = new aws.ec2.SecurityGroup("functions-sg", {
+    vpcId: vpc.vpcId,
+    description: "Functions in the platform network: HTTPS out only",
+    egress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS" }],
+  });
+  new aws.ec2.VpcEndpoint("dynamodb-endpoint", {
+    vpcId: vpc.vpcId,
+    serviceName: `com.amazonaws.${config.region}.dynamodb`,
+    vpcEndpointType: "Gateway",
+    routeTableIds: aws.ec2.getRouteTablesOutput({ vpcId: vpc.vpcId }).ids,
+  });
+  return pulumi.output({
+    enabled: true,
+    vpcId: vpc.vpcId,
+    privateSubnetIds: vpc.privateSubnetIds,
+    securityGroupId: functions.id,
+  });
+}

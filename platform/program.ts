@@ -1,0 +1,33 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformOutputs } from "../shared/contract";
+import type { PlatformConfig } from "./config";
+import { createEventsKey } from "./encryption";
+import { createEventBus } from "./event-bus";
+import { createNetwork } from "./network";
+import { createTables } from "./tables";
+
+/** Each export may be computed by the deployment (an Output) but must have the contract's shape. */
+export type PlatformExports = { [K in keyof PlatformOutputs]: pulumi.Input<PlatformOutputs[K]> };
+
+/** The platform: event bus, tables, encryption, optional network. Returns the platform contract. */
+export function createPlatform(config: PlatformConfig): PlatformExports {
+  const identity = aws.getCallerIdentityOutput();
+  const key = createEventsKey(config, identity.accountId);
+  const bus = createEventBus(config, key, identity.accountId);
+  const tables = createTables(config);
+  return {
+    stage: config.stage,
+    region: config.region,
+    accountId: identity.accountId,
+    eventTopics: pulumi.output(bus.eventTopics),
+    eventsKeyArn: key.arn,
+    failureTopic: bus.failureTopic,
+    alarmTopic: bus.alarmTopic,
+    dataTable: tables.dataTable,
+    idempotencyTable: tables.idempotencyTable,
+    tracing: { mode: config.tracingMode },
+    logs: { retentionDays: config.logRetentionDays, level: config.logLevel },
+    vpc: createNetwork(config),
+  };
+}

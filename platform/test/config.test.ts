@@ -1,0 +1,79 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadStackConfig } from "../../shared/infra/stack-config";
+import { runProgram } from "../../shared/testing/run-program";
+
+const root = join(__dirname, "..", "..");
+
+/** A copy of the project file with a stage file of our own. */
+function projectWithStage(stage: string, yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "platform-config-"));
+  copyFileSync(join(root, "Pulumi.yaml"), join(dir, "Pulumi.yaml"));
+  writeFileSync(join(dir, `Pulumi.${stage}.yaml`), yaml);
+  return dir;
+}
+
+async function programError(overrides: Record<string, unknown>, stage = "dev"): Promise<string> {
+  try {
+    await runProgram({ projectDir: root, stage, overrides, optionalStageFile: true });
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error("the program accepted the config");
+}
+
+test("declared defaults merge with the stage file the way Pulumi does", () => {
+  const dev = loadStackConfig(root, "dev").values;
+  assert.is(dev["aws:region"], "eu-west-1");
+  assert.is(dev["platform:logRetentionDays"], "14");
+  assert.is(dev["platform:logLevel"], "DEBUG", "stage value wins over the default");
+  assert.is(dev["platform:tracingMode"], "Active", "default from Pulumi.yaml");
+  assert.is(dev["platform:vpcEnabled"], "false");
+  assert.is(dev["platform:alarmEmail"], "");
+  const prod = loadStackConfig(root, "prod").values;
+  assert.is(prod["platform:logRetentionDays"], "365");
+  assert.is(prod["platform:deletionProtection"], "true");
+});
+
+test("a value of the wrong type in a stage file names the key and the file", () => {
+  const dir = projectWithStage("dev", "config:\n  aws:region: eu-west-1\n  platform:logRetentionDays: two weeks\n");
+  assert.throws(() => loadStackConfig(dir, "dev"), /platform:logRetentionDays in .*Pulumi\.dev\.yaml must be an integer, got "two weeks"/);
+});
+
+test("a misspelt key is an error, not silently ignored", () => {
+  const dir = projectWithStage("dev", "config:\n  aws:region: eu-west-1\n  platform:logRetention: 14\n");
+  assert.throws(() => loadStackConfig(dir, "dev"), /platform:logRetention in .* is not declared in .*Pulumi\.yaml \(known keys: platform:logRetentionDays/);
+});
+
+test("a missing stage file and secrets are reported", () => {
+  assert.throws(() => loadStackConfig(root, "staging"), /no stage file .*Pulumi\.staging\.yaml/);
+  const dir = projectWithStage("dev", "config:\n  aws:region: eu-west-1\n  platform:alarmEmail:\n    secure: AAABAJ==\n");
+  assert.throws(() => loadStackConfig(dir, "dev"), /platform:alarmEmail in .* is a secret/);
+});
+
+test("the program names the key of a missing or invalid value", async () => {
+  assert.match(await programError({ "aws:region": undefined }), /aws:region/);
+  assert.match(await programError({ "platform:logLevel": "VERBOSE" }), /platform:logLevel.*VERBOSE|VERBOSE.*platform:logLevel/s);
+  assert.match(await programError({ "platform:tracingMode": "Sometimes" }), /platform:tracingMode/);
+  assert.match(await programError({ "platform:logRetentionDays": 13 }), /platform:logRetentionDays is 13; CloudWatch accepts one of 1, 3, 5/);
+  assert.match(await programError({ "platform:alarmEmail": "ops" }), /platform:alarmEmail "ops" is not an e-mail address/);
+  assert.match(await programError({ "platform:vpcEnabled": true, "platform:vpcCidr": "10.0.0.0/8" }), /platform:vpcCidr/);
+});
+
+test("overrides are type-checked like stage files", () => {
+  assert.throws(() => loadStackConfig(root, "dev", { overrides: { "platform:vpcEnabled": "yes" } }), /platform:vpcEnabled in overrides must be a boolean/);
+});
+
+test("a stack name that cannot be a stage is refused", async () => {
+  try {
+    await runProgram({ projectDir: root, stage: "Prod_EU", optionalStageFile: true, overrides: { "aws:region": "eu-west-1" } });
+    assert.unreachable("accepted");
+  } catch (err) {
+    assert.match((err as Error).message, /stack name "Prod_EU" is not a valid stage/);
+  }
+});
+
+test.run();

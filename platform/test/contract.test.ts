@@ -1,0 +1,71 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { join } from "node:path";
+import * as z from "zod/mini";
+import {
+  catalog,
+  EVENT_TYPE_PATTERN,
+  eventTypes,
+  platformOutputKeys,
+  SERVICE_NAME_PATTERN,
+} from "../../shared/contract";
+import { checkPlatformOutput, contractProblems } from "../../shared/infra/platform-reference";
+import { runProgram } from "../../shared/testing/run-program";
+
+const root = join(__dirname, "..", "..");
+let outputs: Record<string, any> = {};
+
+test.before(async () => {
+  outputs = (await runProgram({ projectDir: root, stage: "dev" })).outputs;
+});
+
+test("the program's exports and PlatformOutputs agree key by key", () => {
+  assert.equal(Object.keys(outputs).sort(), [...platformOutputKeys].sort());
+  assert.equal(contractProblems(outputs), []);
+});
+
+test("removing, renaming or reshaping an export is caught", () => {
+  const { alarmTopic, ...withoutAlarm } = outputs;
+  assert.equal(contractProblems(withoutAlarm), ['missing export "alarmTopic"']);
+  assert.equal(contractProblems({ ...withoutAlarm, alarmTopics: alarmTopic }), [
+    'missing export "alarmTopic"',
+    'export "alarmTopics" is not in PlatformOutputs',
+  ]);
+  const problems = contractProblems({ ...outputs, dataTable: { ...outputs.dataTable, arn: "dev-data" } });
+  assert.is(problems.length, 1);
+  assert.match(problems[0]!, /export "dataTable": arn: must be an ARN/);
+  const { [eventTypes[0]!]: _dropped, ...fewerTopics } = outputs.eventTopics;
+  assert.is(contractProblems({ ...outputs, eventTopics: fewerTopics }).length, 1, "a topic missing for a catalog entry");
+});
+
+test("a service reading an old or missing platform output gets an error naming the stack and key", () => {
+  assert.throws(
+    () => checkPlatformOutput("organization/platform/dev", "idempotencyTable", undefined),
+    /platform stack "organization\/platform\/dev" has no output "idempotencyTable": deploy the platform/,
+  );
+  assert.throws(
+    () => checkPlatformOutput("organization/platform/dev", "logs", { retentionDays: "14", level: "INFO" }),
+    /output "logs" does not match the platform contract: retentionDays/,
+  );
+  assert.equal(checkPlatformOutput("s", "logs", outputs.logs), { retentionDays: 14, level: "DEBUG" });
+});
+
+test("every catalog entry is well formed", () => {
+  for (const type of eventTypes) {
+    const entry = catalog[type];
+    assert.ok(EVENT_TYPE_PATTERN.test(type), `${type} is <domain>.<event>`);
+    assert.ok(SERVICE_NAME_PATTERN.test(entry.owner), `${type} owner`);
+    assert.ok(Number.isInteger(entry.version) && entry.version >= 1, `${type} version`);
+    assert.ok(entry.description.length > 0);
+    if (entry.ordering === "fifo") {
+      const field = entry.messageGroupField;
+      assert.ok(field, `${type} is FIFO and names its message group field`);
+      const shape = (entry.schema as unknown as z.ZodMiniObject).def.shape;
+      assert.ok(field! in shape, `${type}: ${field} is a field of the schema`);
+    } else {
+      assert.is(entry.messageGroupField, undefined, `${type} is standard and has no message group`);
+    }
+  }
+});
+
+test.run();

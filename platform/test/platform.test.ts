@@ -1,0 +1,128 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { join } from "node:path";
+import { catalog, eventTypes } from "../../shared/contract";
+import { runProgram, type ProgramRun } from "../../shared/testing/run-program";
+
+const root = join(__dirname, "..", "..");
+const runs: Record<string, ProgramRun> = {};
+
+// Programs share Pulumi's global runtime: run them one after another, once each, before the assertions.
+test.before(async () => {
+  runs.dev = await runProgram({ projectDir: root, stage: "dev" });
+  runs.prod = await runProgram({ projectDir: root, stage: "prod" });
+});
+
+function policyOf(run: ProgramRun, name: string): any {
+  return JSON.parse(run.mocks.one("aws:sns/topicPolicy:TopicPolicy", name).inputs.policy);
+}
+
+test("one encrypted, traced topic per catalog entry, FIFO where the catalog says so", () => {
+  for (const stage of ["dev", "prod"]) {
+    const run = runs[stage]!;
+    const key = run.mocks.one("aws:kms/key:Key", "events-key");
+    for (const type of eventTypes) {
+      const topic = run.mocks.one("aws:sns/topic:Topic", `event-${type}`);
+      const fifo = catalog[type].ordering === "fifo";
+      assert.is(topic.inputs.kmsMasterKeyId, key.state.arn, `${type} encrypted with the events key`);
+      assert.is(topic.inputs.tracingConfig, "Active");
+      assert.is(Boolean(topic.inputs.fifoTopic), fifo, `${type} fifo`);
+      assert.is(topic.state.name, `${stage}-${type.replace(".", "-")}${fifo ? ".fifo" : ""}`);
+      assert.equal(run.outputs.eventTopics[type], { arn: topic.state.arn, name: topic.state.name, fifo });
+    }
+    assert.is(run.mocks.byType("aws:sns/topic:Topic").length, eventTypes.length + 2, "event topics + failure + alarm");
+  }
+});
+
+test("every topic policy denies publishing without TLS", () => {
+  const run = runs.dev!;
+  for (const topic of run.mocks.byType("aws:sns/topic:Topic")) {
+    const policy = policyOf(run, `${topic.name}-policy`);
+    const deny = policy.Statement.find((s: any) => s.Effect === "Deny");
+    assert.ok(deny, `${topic.name} has a deny statement`);
+    assert.is(deny.Principal, "*");
+    assert.is(deny.Action, "sns:Publish");
+    assert.is(deny.Resource, topic.state.arn);
+    assert.equal(deny.Condition, { Bool: { "aws:SecureTransport": "false" } });
+    assert.is(run.mocks.one("aws:sns/topicPolicy:TopicPolicy", `${topic.name}-policy`).inputs.arn, topic.state.arn);
+  }
+});
+
+test("only CloudWatch (of this account) may publish alarms; the events key lets SNS and CloudWatch use it", () => {
+  const run = runs.dev!;
+  const alarm = policyOf(run, "alarm-topic-policy");
+  const allow = alarm.Statement.find((s: any) => s.Effect === "Allow");
+  assert.equal(allow.Principal, { Service: ["cloudwatch.amazonaws.com"] });
+  assert.equal(allow.Condition, { StringEquals: { "aws:SourceAccount": run.outputs.accountId } });
+  assert.not.ok(policyOf(run, "failure-topic-policy").Statement.some((s: any) => s.Effect === "Allow"));
+
+  const key = run.mocks.one("aws:kms/key:Key", "events-key");
+  assert.is(key.inputs.enableKeyRotation, true);
+  const keyPolicy = JSON.parse(key.inputs.policy);
+  const services = keyPolicy.Statement.find((s: any) => s.Sid === "ServicesDeliverEncryptedMessages");
+  assert.equal(services.Action, ["kms:GenerateDataKey", "kms:Decrypt"]);
+  assert.equal(services.Condition.StringEquals["aws:SourceAccount"], run.outputs.accountId);
+  assert.is(run.outputs.eventsKeyArn, key.state.arn);
+});
+
+test("the data table is built for ElectroDB single-table use", () => {
+  for (const stage of ["dev", "prod"]) {
+    const run = runs[stage]!;
+    const table = run.mocks.one("aws:dynamodb/table:Table", "data-table");
+    const i = table.inputs;
+    assert.is(i.name, `${stage}-data`);
+    assert.is(i.billingMode, "PAY_PER_REQUEST");
+    assert.is(i.hashKey, "pk");
+    assert.is(i.rangeKey, "sk");
+    assert.equal(
+      i.globalSecondaryIndexes.map((g: any) => [g.name, g.keySchemas.map((k: any) => `${k.attributeName}:${k.keyType}`), g.projectionType]),
+      [
+        ["gsi1", ["gsi1pk:HASH", "gsi1sk:RANGE"], "ALL"],
+        ["gsi2", ["gsi2pk:HASH", "gsi2sk:RANGE"], "ALL"],
+      ],
+    );
+    assert.equal(i.attributes.map((a: any) => a.name).sort(), ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "sk"]);
+    assert.equal(i.ttl, { attributeName: "expiresAt", enabled: true });
+    assert.equal(i.pointInTimeRecovery, { enabled: true });
+    assert.equal(i.serverSideEncryption, { enabled: true });
+    assert.is(i.streamEnabled, true);
+    assert.is(i.streamViewType, "NEW_AND_OLD_IMAGES");
+    assert.equal(run.outputs.dataTable.indexes.gsi1, { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" });
+    assert.is(run.outputs.dataTable.streamArn, table.state.streamArn);
+
+    const idem = run.mocks.one("aws:dynamodb/table:Table", "idempotency-table").inputs;
+    assert.is(idem.hashKey, "id");
+    assert.equal(idem.ttl, { attributeName: "expiration", enabled: true });
+    assert.equal(idem.serverSideEncryption, { enabled: true });
+    assert.equal(run.outputs.idempotencyTable.keyAttribute, "id");
+  }
+});
+
+test("dev and prod differ where the stage configs say: retention, log level, deletion protection, alarm e-mail", () => {
+  const dev = runs.dev!;
+  const prod = runs.prod!;
+  assert.equal(dev.outputs.logs, { retentionDays: 14, level: "DEBUG" });
+  assert.equal(prod.outputs.logs, { retentionDays: 365, level: "INFO" });
+  for (const name of ["data-table", "idempotency-table"]) {
+    assert.is(dev.mocks.one("aws:dynamodb/table:Table", name).inputs.deletionProtectionEnabled, false);
+    assert.is(prod.mocks.one("aws:dynamodb/table:Table", name).inputs.deletionProtectionEnabled, true);
+  }
+  assert.is(dev.mocks.one("aws:kms/key:Key", "events-key").inputs.deletionWindowInDays, 7);
+  assert.is(prod.mocks.one("aws:kms/key:Key", "events-key").inputs.deletionWindowInDays, 30);
+  assert.is(dev.mocks.byType("aws:sns/topicSubscription:TopicSubscription").length, 0, "no e-mail in dev");
+  const email = prod.mocks.one("aws:sns/topicSubscription:TopicSubscription", "alarm-email").inputs;
+  assert.equal(email, { ...email, protocol: "email", endpoint: "oncall@example.com", topic: prod.outputs.alarmTopic.arn });
+  assert.is(dev.outputs.stage, "dev");
+  assert.is(prod.outputs.stage, "prod");
+  assert.is(prod.outputs.region, "eu-west-1");
+});
+
+test("the private network is off by default and costs nothing", () => {
+  for (const run of Object.values(runs)) {
+    assert.equal(run.outputs.vpc, { enabled: false });
+    assert.is(run.mocks.byType("awsx:ec2:Vpc").length, 0);
+    assert.is(run.mocks.byType("aws:ec2/vpcEndpoint:VpcEndpoint").length, 0);
+  }
+});
+
+test.run();

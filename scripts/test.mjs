@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Runs every `*.test.ts` file (uvu suites) in its own Node process, a few at a time, so Pulumi's global runtime
+// state (mocks, config) never leaks between files. Prints each file's result and a closing
+// "N passed, N failed" line; exits non-zero when anything failed.
+//
+//   node scripts/test.mjs                 all tests
+//   node scripts/test.mjs shared/runtime  only files under these paths
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, relative } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const roots = process.argv.slice(2).length ? process.argv.slice(2) : ["platform", "shared", "services", "generators", "scripts"];
+const skipDirs = new Set(["node_modules", ".build", ".git", "templates", ".local"]);
+
+function collect(path, out) {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return out;
+  if (st.isFile()) {
+    if (path.endsWith(".test.ts")) out.push(path);
+    return out;
+  }
+  for (const entry of readdirSync(path)) {
+    if (skipDirs.has(entry)) continue;
+    collect(join(path, entry), out);
+  }
+  return out;
+}
+
+const files = roots.flatMap((r) => collect(join(root, r), [])).sort();
+if (files.length === 0) {
+  console.error(`no test files under ${roots.join(", ")}`);
+  process.exit(1);
+}
+
+const concurrency = Math.max(1, Math.min(Number(process.env.TEST_CONCURRENCY) || availableParallelism(), 4));
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ["--import", "tsx", file], {
+      cwd: root,
+      env: { ...process.env, FORCE_COLOR: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => {
+      const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+      const bad = code === 0 && total > 0 ? 0 : Math.max(1, total - ok);
+      passed += ok;
+      failed += bad;
+      const name = relative(root, file);
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      if (bad) {
+        failures.push({ name, output });
+        console.log(`✘ ${name}  ${ok}/${total} (${secs}s)${total === 0 ? " ran no test" : ""}`);
+      } else {
+        console.log(`✔ ${name}  ${ok} (${secs}s)`);
+      }
+      resolve();
+    });
+  });
+}
+
+const queue = [...files];
+await Promise.all(
+  Array.from({ length: concurrency }, async () => {
+    while (queue.length) await runFile(queue.shift());
+  }),
+);
+
+for (const { name, output } of failures) {
+  console.log(`\n──── ${name} ────\n${output.trim()}`);
+}
+console.log(`\n${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,72 @@
+import * as z from "zod/mini";
+import { defineEvent } from "./define-event";
+
+const money = z.object({
+  amount: z.number().check(z.nonnegative()),
+  currency: z.string().check(z.regex(/^[A-Z]{3}$/)),
+});
+
+const id = z.string().check(z.minLength(1), z.maxLength(128));
+
+/**
+ * The event catalog: every event type in the system, its owner (the only publisher), schema and ordering.
+ * The platform creates one SNS topic per entry. Adding an event is adding one entry (`npm run new-event`).
+ */
+export const catalog = {
+  "orders.order-placed": defineEvent({
+    version: 1,
+    owner: "orders",
+    description: "A customer placed an order; it is waiting for payment.",
+    ordering: "standard",
+    schema: z.object({
+      orderId: id,
+      customerId: id,
+      items: z.array(z.object({ sku: id, quantity: z.int().check(z.positive()) })).check(z.minLength(1)),
+      total: money,
+    }),
+  }),
+  "billing.invoice-issued": defineEvent({
+    version: 1,
+    owner: "billing",
+    description: "An invoice was issued for an order.",
+    ordering: "standard",
+    schema: z.object({
+      invoiceId: id,
+      orderId: id,
+      customerId: id,
+      total: money,
+    }),
+  }),
+  "orders.order-status-changed": defineEvent({
+    version: 1,
+    owner: "orders",
+    description: "An order moved to a new status; consumers see the changes of one order in order.",
+    ordering: "fifo",
+    messageGroupField: "orderId",
+    schema: z.object({
+      orderId: id,
+      status: z.enum(["placed", "invoiced", "shipped", "cancelled"]),
+    }),
+  }),
+  // new events are added above this line
+} as const;
+
+export type Catalog = typeof catalog;
+export type EventType = keyof Catalog;
+/** The payload type of an event type, from its catalog schema. */
+export type EventData<T extends EventType> = z.infer<Catalog[T]["schema"]>;
+/** Event types a service owns (may publish). */
+export type OwnedBy<S extends string> = {
+  [T in EventType]: Catalog[T]["owner"] extends S ? T : never;
+}[EventType];
+
+export const eventTypes = Object.keys(catalog) as EventType[];
+
+export function isEventType(value: string): value is EventType {
+  return Object.prototype.hasOwnProperty.call(catalog, value);
+}
+
+/** Event types owned by a service, at run time (the compile-time twin is `OwnedBy`). */
+export function eventsOwnedBy(service: string): EventType[] {
+  return eventTypes.filter((type) => catalog[type].owner === service);
+}

@@ -1,0 +1,33 @@
+import type * as z from "zod/mini";
+
+/** How a topic delivers: `standard` (at-least-once, any order) or `fifo` (ordered per message group). */
+export type Ordering = "standard" | "fifo";
+
+/** One entry of the event catalog. The entry's key in the catalog is its type name. */
+export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
+  /** Schema version of `data`; bump it for a breaking change and publish both while consumers move. */
+  readonly version: number;
+  /** The only service allowed to publish this event. */
+  readonly owner: string;
+  /** One sentence a reader of the catalog understands. */
+  readonly description: string;
+  readonly ordering: Ordering;
+  /**
+   * For FIFO events: the top-level field of `data` whose value is the message group
+   * (events with the same value are delivered in order). Required when `ordering` is `fifo`.
+   */
+  readonly messageGroupField?: string;
+  readonly schema: S;
+}
+
+/** Identity function that keeps the schema's type, so the catalog's payload types flow to publishers and consumers. */
+export function defineEvent<S extends z.ZodMiniType>(definition: EventDefinition<S>): EventDefinition<S> {
+  return definition;
+}
+
+/** `<domain>.<event>`, both kebab-case: `orders.order-placed`. */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+
+/** Service names are kebab-case, 2 to 24 characters (they become parts of AWS resource names). */
+export const SERVICE_NAME_PATTERN = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+export const SERVICE_NAME_MAX_LENGTH = 24;

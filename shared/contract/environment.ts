@@ -1,0 +1,18 @@
+/**
+ * Environment variables the function component sets and the runtime reads: the contract between
+ * `shared/infra` (deploy time) and `shared/runtime` (inside Lambda). Both sides import these names.
+ */
+export const ENV = {
+  stage: "PLATFORM_STAGE",
+  service: "PLATFORM_SERVICE",
+  /** Logical name of the function inside its service (`place-order`). */
+  handler: "PLATFORM_HANDLER",
+  dataTable: "PLATFORM_DATA_TABLE",
+  idempotencyTable: "PLATFORM_IDEMPOTENCY_TABLE",
+  failureTopicArn: "PLATFORM_FAILURE_TOPIC_ARN",
+  /** JSON object: event type -> topic ARN, for the events this function may publish. */
+  publishTopics: "PLATFORM_PUBLISH_TOPICS",
+  logLevel: "PLATFORM_LOG_LEVEL",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];

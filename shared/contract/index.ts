@@ -1,0 +1,6 @@
+export * from "./define-event";
+export * from "./catalog";
+export * from "./envelope";
+export * from "./failure-event";
+export * from "./environment";
+export * from "./platform-outputs";

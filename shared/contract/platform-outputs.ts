@@ -1,0 +1,55 @@
+import * as z from "zod/mini";
+import { eventTypes, type EventType } from "./catalog";
+
+const arn = z.string().check(z.regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, "must be an ARN"));
+
+export const topicRefSchema = z.object({ arn, name: z.string(), fifo: z.boolean() });
+export type TopicRef = z.infer<typeof topicRefSchema>;
+
+export const tableIndexSchema = z.object({ name: z.string(), partitionKey: z.string(), sortKey: z.string() });
+
+export const logLevels = ["DEBUG", "INFO", "WARN", "ERROR"] as const;
+export type LogLevel = (typeof logLevels)[number];
+export const tracingModes = ["Active", "PassThrough"] as const;
+export type TracingMode = (typeof tracingModes)[number];
+
+/**
+ * The platform contract: what the platform stack exports and what services may rely on.
+ * The platform program's exports are checked against this schema key by key (a test fails when they disagree),
+ * and the typed stack reference validates a deployed stack's outputs against it.
+ */
+export const platformOutputsSchema = z.object({
+  stage: z.string(),
+  region: z.string(),
+  accountId: z.string(),
+  /** One topic per catalog entry, keyed by event type. */
+  eventTopics: z.record(z.enum(eventTypes as [EventType, ...EventType[]]), topicRefSchema),
+  /** Customer managed KMS key that encrypts every platform topic; publishers need GenerateDataKey/Decrypt on it. */
+  eventsKeyArn: arn,
+  /** Failure events (errors a retry cannot fix) go here. */
+  failureTopic: topicRefSchema,
+  /** Operator notifications: dead-letter alarms and the like. */
+  alarmTopic: topicRefSchema,
+  dataTable: z.object({
+    name: z.string(),
+    arn,
+    streamArn: arn,
+    partitionKey: z.string(),
+    sortKey: z.string(),
+    ttlAttribute: z.string(),
+    indexes: z.object({ gsi1: tableIndexSchema, gsi2: tableIndexSchema }),
+  }),
+  idempotencyTable: z.object({ name: z.string(), arn, keyAttribute: z.string(), ttlAttribute: z.string() }),
+  tracing: z.object({ mode: z.enum(tracingModes) }),
+  logs: z.object({ retentionDays: z.int(), level: z.enum(logLevels) }),
+  vpc: z.object({
+    enabled: z.boolean(),
+    vpcId: z.optional(z.string()),
+    privateSubnetIds: z.optional(z.array(z.string())),
+    securityGroupId: z.optional(z.string()),
+  }),
+});
+
+export type PlatformOutputs = z.infer<typeof platformOutputsSchema>;
+export type PlatformOutputKey = keyof PlatformOutputs;
+export const platformOutputKeys = Object.keys(platformOutputsSchema.shape) as PlatformOutputKey[];

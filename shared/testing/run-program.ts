@@ -1,0 +1,75 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig, type StackConfig } from "../infra/stack-config";
+import { PlatformMocks, type PlatformMocksOptions } from "./pulumi-mocks";
+
+export interface RunProgramOptions {
+  /** Folder holding the project's `Pulumi.yaml`. */
+  projectDir: string;
+  stage: string;
+  /** Config values to change for this run (`"platform:logLevel": "WARN"`; `undefined` removes a key). */
+  overrides?: Record<string, unknown>;
+  /** Accept a stage without a `Pulumi.<stage>.yaml` (defaults only), as the local stage does. */
+  optionalStageFile?: boolean;
+  stackOutputs?: PlatformMocksOptions["stackOutputs"];
+  accountId?: string;
+}
+
+export interface ProgramRun {
+  config: StackConfig;
+  mocks: PlatformMocks;
+  /** The stack outputs, fully resolved, as `pulumi stack output --json` would show them. */
+  outputs: Record<string, any>;
+}
+
+/** A Pulumi program module: `export = function program() { ... return outputs }`. */
+type ProgramModule = () => unknown;
+
+function loadProgram(main: string): ProgramModule {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded: unknown = require(main);
+  const program = typeof loaded === "function" ? loaded : (loaded as { default?: unknown }).default;
+  if (typeof program !== "function") {
+    throw new Error(`${main} must export its program as a function (export = function program() { ... })`);
+  }
+  return program as ProgramModule;
+}
+
+/**
+ * Runs a Pulumi program in this process under mocks, the way `pulumi up` would run it for `stage`: the project's
+ * declared defaults merged with `Pulumi.<stage>.yaml`, the program started in its project folder, its stack outputs
+ * resolved. Programs run one after another (Pulumi's runtime state is global): never run two at once.
+ */
+export async function runProgram(options: RunProgramOptions): Promise<ProgramRun> {
+  const config = loadStackConfig(options.projectDir, options.stage, {
+    optionalStageFile: options.optionalStageFile,
+    overrides: options.overrides,
+  });
+  const region = config.values["aws:region"];
+  if (!region) throw new Error(`aws:region is not set for stage ${options.stage} of ${config.project}`);
+  pulumi.runtime.setAllConfig(config.values);
+  const mocks = new PlatformMocks({ region, accountId: options.accountId, stackOutputs: options.stackOutputs });
+  await mocks.install(config.project, options.stage);
+
+  const previousDir = process.cwd();
+  process.chdir(options.projectDir);
+  try {
+    const program = loadProgram(config.main);
+    // A program that throws must fail this call, not the process: Pulumi treats an error escaping the stack's
+    // initialisation as fatal, so catch it inside and rethrow once the stack has settled.
+    let failure: { error: unknown } | undefined;
+    const outputs =
+      (await pulumi.runtime.runInPulumiStack(async () => {
+        try {
+          return await program();
+        } catch (error) {
+          failure = { error };
+          return {};
+        }
+      })) ?? {};
+    await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
+    if (failure) throw failure.error;
+    return { config, mocks, outputs: JSON.parse(JSON.stringify(outputs)) };
+  } finally {
+    process.chdir(previousDir);
+  }
+}
