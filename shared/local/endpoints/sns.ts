@@ -1,0 +1,437 @@
+import { randomUUID } from "node:crypto";
+import { allowAll, denialMessage, type Authorizer } from "./authorization";
+import { awsErrorParts, AwsServiceError } from "./errors";
+import {
+  element,
+  parseQuery,
+  queryErrorResponse,
+  queryList,
+  queryMap,
+  queryObject,
+  queryResponse,
+  queryString,
+  type QueryObject,
+  type QueryValue,
+  type XmlContent,
+} from "./query-protocol";
+import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from "./server";
+
+const NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/";
+
+/** An SNS message attribute (`MessageAttributeValue`). */
+export interface SnsMessageAttribute {
+  /** `String`, `String.Array`, `Number` or `Binary`, optionally with a `.label`. */
+  dataType: string;
+  stringValue?: string;
+  binaryValue?: Uint8Array;
+}
+
+/** A `Publish` request, as the endpoint decoded it. */
+export interface SnsPublishRequest {
+  /** The topic (`TopicArn`, or `TargetArn` when that names a topic). */
+  topicArn: string;
+  message: string;
+  subject?: string;
+  /** `json` when `message` holds one message per protocol. */
+  messageStructure?: string;
+  messageAttributes: Record<string, SnsMessageAttribute>;
+  /** FIFO topics. */
+  messageGroupId?: string;
+  /** FIFO topics. */
+  messageDeduplicationId?: string;
+}
+
+/** What `Publish` answers. */
+export interface SnsPublishResult {
+  messageId: string;
+  /** FIFO topics. */
+  sequenceNumber?: string;
+}
+
+/** One entry of `PublishBatch`. */
+export interface SnsPublishBatchEntry extends Omit<SnsPublishRequest, "topicArn"> {
+  id: string;
+}
+
+/** A `PublishBatch` request. */
+export interface SnsPublishBatchRequest {
+  topicArn: string;
+  entries: SnsPublishBatchEntry[];
+}
+
+/** What `PublishBatch` answers: each entry succeeds or fails on its own. */
+export interface SnsPublishBatchResult {
+  successful: Array<{ id: string; messageId: string; sequenceNumber?: string }>;
+  failed: Array<{ id: string; code: string; message: string; senderFault: boolean }>;
+}
+
+/** Who is calling, passed to the backend with every request. */
+export interface SnsCall {
+  /** The caller's access key id (see `AuthorizationRequest.principal`). */
+  principal: string;
+  region: string;
+  requestId: string;
+  /** The `X-Amzn-Trace-Id` the SDK sent (it forwards `_X_AMZN_TRACE_ID` inside Lambda). */
+  traceHeader?: string;
+}
+
+/**
+ * The SNS service behind the endpoint (the local stage plugs its in-process engine in). Methods throw an error with an
+ * AWS `code` (`AwsServiceError`, or any error with `code`) for what AWS would reject: `NotFound` for a missing topic,
+ * `InvalidParameter`, ...
+ */
+export interface SnsBackend {
+  publish(request: SnsPublishRequest, call: SnsCall): Promise<SnsPublishResult>;
+  /**
+   * `PublishBatch`.
+   * @default each entry through `publish`, its AWS errors reported as that entry's failure
+   */
+  publishBatch?(request: SnsPublishBatchRequest, call: SnsCall): Promise<SnsPublishBatchResult>;
+  /** `CreateTopic` (the endpoint answers `InvalidAction` without it). */
+  createTopic?(request: { name: string; attributes: Record<string, string>; tags: Record<string, string> }, call: SnsCall): Promise<{ topicArn: string }>;
+  /** `ListTopics` (the endpoint answers `InvalidAction` without it). */
+  listTopics?(request: { nextToken?: string }, call: SnsCall): Promise<{ topicArns: string[]; nextToken?: string }>;
+  /** `Subscribe` (the endpoint answers `InvalidAction` without it). */
+  subscribe?(
+    request: { topicArn: string; protocol: string; endpoint?: string; attributes: Record<string, string>; returnSubscriptionArn: boolean },
+    call: SnsCall,
+  ): Promise<{ subscriptionArn: string }>;
+}
+
+/** Options of {@link createSnsEndpoint}. */
+export interface SnsEndpointOptions {
+  backend: SnsBackend;
+  /**
+   * Called before every operation; a denial answers `AuthorizationError` (HTTP 403).
+   * @default allow everything
+   */
+  authorize?: Authorizer;
+  /**
+   * Account of ARNs the endpoint builds (`CreateTopic`'s resource) and of denial messages.
+   * @default "123456789012"
+   */
+  accountId?: string;
+  /**
+   * Region of ARNs the endpoint builds.
+   * @default the region the request was signed for
+   */
+  region?: string;
+}
+
+/** HTTP status AWS answers with per SNS error code (the rest: 400 for a sender fault, 500 otherwise). */
+const STATUS: Record<string, number> = {
+  AuthorizationError: 403,
+  FilterPolicyLimitExceeded: 403,
+  InvalidSecurity: 403,
+  KMSOptInRequired: 403,
+  MissingAuthenticationToken: 403,
+  NotFound: 404,
+  ResourceNotFound: 404,
+  SubscriptionLimitExceeded: 403,
+  TopicLimitExceeded: 403,
+  Throttled: 429,
+  InternalError: 500,
+};
+
+/** SDK exception names a backend may throw as codes, and the wire code SNS uses for them. */
+const CODE_OF_EXCEPTION: Record<string, string> = {
+  NotFoundException: "NotFound",
+  InvalidParameterException: "InvalidParameter",
+  InvalidParameterValueException: "ParameterValueInvalid",
+  AuthorizationErrorException: "AuthorizationError",
+  ThrottledException: "Throttled",
+  InternalErrorException: "InternalError",
+  EmptyBatchRequestException: "EmptyBatchRequest",
+  TooManyEntriesInBatchRequestException: "TooManyEntriesInBatchRequest",
+  BatchEntryIdsNotDistinctException: "BatchEntryIdsNotDistinct",
+  InvalidBatchEntryIdException: "InvalidBatchEntryId",
+  BatchRequestTooLongException: "BatchRequestTooLong",
+  ValidationException: "ValidationException",
+};
+
+const ACTIONS = new Set(["Publish", "PublishBatch", "CreateTopic", "ListTopics", "Subscribe"]);
+const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
+const MAX_BATCH_ENTRIES = 10;
+
+
+/**
+ * The SNS API on HTTP, as `@aws-sdk/client-sns` speaks it: the AWS Query protocol (form-encoded `Action=Publish&...`,
+ * XML answers, XML `ErrorResponse`s whose `Code` selects the SDK exception: `NotFound` -> `NotFoundException`,
+ * `AuthorizationError` -> `AuthorizationErrorException`, ...). Supports `Publish` and `PublishBatch`, plus `CreateTopic`,
+ * `ListTopics` and `Subscribe` when the backend has them. Every operation is authorized first with the caller's access
+ * key id.
+ *
+ * @example
+ * const sns = createSnsEndpoint({
+ *   backend: { publish: async (request) => ({ messageId: await engine.publish(request) }) },
+ *   authorize: (request) => iam.authorize(request),
+ * });
+ * const server = await startEndpointServer({ services: [sns] });
+ */
+export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint {
+  const { backend } = options;
+  const authorize = options.authorize ?? allowAll;
+  const accountId = options.accountId ?? "123456789012";
+
+  async function handle(request: EndpointRequest): Promise<EndpointResponse> {
+    const requestId = randomUUID();
+    try {
+      const params = parseQuery(request.body.toString("utf8"));
+      const action = queryString(params, "Action") ?? "";
+      if (!request.credential) throw new AwsServiceError("MissingAuthenticationToken", "Request is missing Authentication Token");
+      if (!ACTIONS.has(action)) throw new AwsServiceError("InvalidAction", `The action ${action || "(none)"} is not valid for this web service.`);
+      const region = options.region ?? request.credential.region;
+      const trace = request.headers["x-amzn-trace-id"];
+      const call: SnsCall = {
+        principal: request.credential.accessKeyId,
+        region,
+        requestId,
+        ...(typeof trace === "string" ? { traceHeader: trace } : {}),
+      };
+      const check = async (iamAction: string, resource: string): Promise<void> => {
+        const denied = await denialMessage(
+          authorize,
+          {
+            principal: call.principal,
+            action: iamAction,
+            resource,
+            context: {
+              operation: action,
+              service: "sns",
+              region,
+              requestId,
+              conditionKeys: {
+                "aws:RequestedRegion": region,
+                "aws:SourceIp": request.remoteAddress,
+                "aws:CurrentTime": new Date().toISOString(),
+              },
+            },
+          },
+          accountId,
+        );
+        if (denied) throw new AwsServiceError("AuthorizationError", denied);
+      };
+      const result = await run(action, params, call, check);
+      return xml(200, queryResponse(NAMESPACE, action, result, requestId), requestId);
+    } catch (error) {
+      return errorResponse(error, requestId);
+    }
+  }
+
+  async function run(
+    action: string,
+    params: QueryObject,
+    call: SnsCall,
+    check: (iamAction: string, resource: string) => Promise<void>,
+  ): Promise<XmlContent> {
+    switch (action) {
+      case "Publish": {
+        const publish = publishRequest(params);
+        await check("sns:Publish", publish.topicArn);
+        const result = await backend.publish(publish, call);
+        return [element("MessageId", result.messageId), element("SequenceNumber", result.sequenceNumber)];
+      }
+      case "PublishBatch": {
+        const batch = publishBatchRequest(params);
+        await check("sns:Publish", batch.topicArn);
+        const result = backend.publishBatch ? await backend.publishBatch(batch, call) : await publishEach(backend, batch, call);
+        return [
+          element(
+            "Successful",
+            result.successful.map((entry) =>
+              element("member", [element("Id", entry.id), element("MessageId", entry.messageId), element("SequenceNumber", entry.sequenceNumber)]),
+            ),
+          ),
+          element(
+            "Failed",
+            result.failed.map((entry) =>
+              element("member", [
+                element("Id", entry.id),
+                element("Code", entry.code),
+                element("Message", entry.message),
+                element("SenderFault", entry.senderFault),
+              ]),
+            ),
+          ),
+        ];
+      }
+      case "CreateTopic": {
+        const name = required(params, "Name");
+        const createTopic = backend.createTopic?.bind(backend) ?? unsupported(action);
+        await check("sns:CreateTopic", `arn:aws:sns:${call.region}:${accountId}:${name}`);
+        const tags = Object.fromEntries(
+          queryList(params, "Tags").flatMap((tag) =>
+            typeof tag === "object" && queryString(tag, "Key") !== undefined ? [[queryString(tag, "Key")!, queryString(tag, "Value") ?? ""]] : [],
+          ),
+        );
+        const result = await createTopic({ name, attributes: stringMap(params, "Attributes"), tags }, call);
+        return element("TopicArn", result.topicArn);
+      }
+      case "ListTopics": {
+        const listTopics = backend.listTopics?.bind(backend) ?? unsupported(action);
+        await check("sns:ListTopics", `arn:aws:sns:${call.region}:${accountId}:*`);
+        const nextToken = queryString(params, "NextToken");
+        const result = await listTopics(nextToken === undefined ? {} : { nextToken }, call);
+        return [
+          element(
+            "Topics",
+            result.topicArns.map((arn) => element("member", element("TopicArn", arn))),
+          ),
+          element("NextToken", result.nextToken),
+        ];
+      }
+      case "Subscribe": {
+        const topicArn = required(params, "TopicArn");
+        const protocol = required(params, "Protocol");
+        const subscribe = backend.subscribe?.bind(backend) ?? unsupported(action);
+        await check("sns:Subscribe", topicArn);
+        const endpoint = queryString(params, "Endpoint");
+        const result = await subscribe(
+          {
+            topicArn,
+            protocol,
+            ...(endpoint === undefined ? {} : { endpoint }),
+            attributes: stringMap(params, "Attributes"),
+            returnSubscriptionArn: queryString(params, "ReturnSubscriptionArn") === "true",
+          },
+          call,
+        );
+        return element("SubscriptionArn", result.subscriptionArn);
+      }
+      default:
+        throw new AwsServiceError("InvalidAction", `The action ${action} is not valid for this web service.`);
+    }
+  }
+
+  return {
+    service: "sns",
+    matches: (request) => isForm(request) && ACTIONS.has(queryString(parseQuery(request.body.toString("utf8")), "Action") ?? ""),
+    handle,
+  };
+}
+
+function unsupported(action: string): never {
+  throw new AwsServiceError("InvalidAction", `The action ${action} is not supported by the local SNS endpoint.`);
+}
+
+function isForm(request: EndpointRequest): boolean {
+  return String(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
+}
+
+function required(params: QueryObject, key: string): string {
+  const value = queryString(params, key);
+  if (value === undefined || value === "") throw new AwsServiceError("InvalidParameter", `Invalid parameter: ${key} Reason: no value for required parameter`);
+  return value;
+}
+
+function stringMap(params: QueryObject, key: string): Record<string, string> {
+  return Object.fromEntries(queryMap(params, key, "key", "value").map(([name, value]) => [name, typeof value === "string" ? value : ""]));
+}
+
+function messageAttributes(params: QueryObject): Record<string, SnsMessageAttribute> {
+  const attributes: Record<string, SnsMessageAttribute> = {};
+  for (const [name, value] of queryMap(params, "MessageAttributes", "Name", "Value")) {
+    const node = typeof value === "object" ? value : undefined;
+    const dataType = queryString(node, "DataType");
+    if (!dataType) throw new AwsServiceError("ParameterValueInvalid", `The message attribute '${name}' must contain non-empty message attribute type.`);
+    const stringValue = queryString(node, "StringValue");
+    const binaryValue = queryString(node, "BinaryValue");
+    const binary = dataType === "Binary" || dataType.startsWith("Binary.");
+    if (binary ? binaryValue === undefined : stringValue === undefined) {
+      throw new AwsServiceError(
+        "ParameterValueInvalid",
+        `The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${dataType}'.`,
+      );
+    }
+    attributes[name] = binary ? { dataType, binaryValue: Buffer.from(binaryValue!, "base64") } : { dataType, stringValue: stringValue! };
+  }
+  return attributes;
+}
+
+/** The fields a `Publish` and a `PublishBatch` entry share. */
+function messageFields(params: QueryObject): Omit<SnsPublishRequest, "topicArn"> {
+  const message = queryString(params, "Message");
+  if (message === undefined) {
+    throw new AwsServiceError("ValidationError", "1 validation error detected: Value null at 'message' failed to satisfy constraint: Member must not be null");
+  }
+  if (message === "") throw new AwsServiceError("InvalidParameter", "Invalid parameter: Empty message");
+  const optional = (key: string): string | undefined => queryString(params, key);
+  const subject = optional("Subject");
+  const messageStructure = optional("MessageStructure");
+  const messageGroupId = optional("MessageGroupId");
+  const messageDeduplicationId = optional("MessageDeduplicationId");
+  return {
+    message,
+    messageAttributes: messageAttributes(params),
+    ...(subject === undefined ? {} : { subject }),
+    ...(messageStructure === undefined ? {} : { messageStructure }),
+    ...(messageGroupId === undefined ? {} : { messageGroupId }),
+    ...(messageDeduplicationId === undefined ? {} : { messageDeduplicationId }),
+  };
+}
+
+function publishRequest(params: QueryObject): SnsPublishRequest {
+  if (queryString(params, "PhoneNumber") !== undefined) {
+    throw new AwsServiceError("InvalidParameter", "Invalid parameter: PhoneNumber Reason: the local SNS endpoint publishes to topics only");
+  }
+  const topicArn = queryString(params, "TopicArn") || queryString(params, "TargetArn");
+  if (!topicArn) throw new AwsServiceError("InvalidParameter", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter");
+  return { topicArn, ...messageFields(params) };
+}
+
+function publishBatchRequest(params: QueryObject): SnsPublishBatchRequest {
+  const topicArn = required(params, "TopicArn");
+  const members = queryList(params, "PublishBatchRequestEntries").filter((entry): entry is QueryObject => typeof entry === "object");
+  if (members.length === 0) throw new AwsServiceError("EmptyBatchRequest", "The batch request doesn't contain any entries.");
+  if (members.length > MAX_BATCH_ENTRIES) throw new AwsServiceError("TooManyEntriesInBatchRequest", "The batch request contains more entries than permissible.");
+  const ids = new Set<string>();
+  const entries = members.map((member: QueryValue) => {
+    const entry = member as QueryObject;
+    const id = queryString(entry, "Id") ?? "";
+    if (!BATCH_ID.test(id)) {
+      throw new AwsServiceError(
+        "InvalidBatchEntryId",
+        "The Id of a batch entry in a batch request doesn't abide by the specification: up to 80 alphanumeric characters, hyphens and underscores.",
+      );
+    }
+    if (ids.has(id)) throw new AwsServiceError("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.");
+    ids.add(id);
+    return { id, ...messageFields(entry) };
+  });
+  return { topicArn, entries };
+}
+
+/** `PublishBatch` for a backend without it: one `publish` per entry, AWS errors reported per entry. */
+async function publishEach(backend: SnsBackend, batch: SnsPublishBatchRequest, call: SnsCall): Promise<SnsPublishBatchResult> {
+  const result: SnsPublishBatchResult = { successful: [], failed: [] };
+  for (const { id, ...fields } of batch.entries) {
+    try {
+      const published = await backend.publish({ topicArn: batch.topicArn, ...fields }, call);
+      result.successful.push({ id, ...published });
+    } catch (error) {
+      const aws = awsErrorParts(error);
+      if (!aws) throw error;
+      result.failed.push({ id, code: wireCode(aws.code), message: aws.message, senderFault: aws.senderFault });
+    }
+  }
+  return result;
+}
+
+function wireCode(code: string): string {
+  return CODE_OF_EXCEPTION[code] ?? code;
+}
+
+function errorResponse(error: unknown, requestId: string): EndpointResponse {
+  const aws = awsErrorParts(error);
+  if (!aws) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return xml(500, queryErrorResponse(NAMESPACE, "InternalError", `The local SNS backend failed: ${detail}`, false, requestId), requestId);
+  }
+  const code = wireCode(aws.code);
+  const status = aws.status ?? STATUS[code] ?? (aws.senderFault ? 400 : 500);
+  return xml(status, queryErrorResponse(NAMESPACE, code, aws.message, aws.senderFault && status < 500, requestId), requestId);
+}
+
+function xml(status: number, body: string, requestId: string): EndpointResponse {
+  return { status, headers: { "content-type": "text/xml", "x-amzn-requestid": requestId }, body };
+}

@@ -1,0 +1,112 @@
+import { createServer } from "node:net";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import {
+  createSnsEndpoint,
+  createSqsEndpoint,
+  parseCredentialScope,
+  PortInUseError,
+  sigV4Credential,
+  startEndpointServer,
+  type SqsBackend,
+} from "../endpoints";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const credentials = { accessKeyId: "local-orders-place-order", secretAccessKey: "x" };
+
+function unusedSqs(overrides: Partial<SqsBackend>): SqsBackend {
+  const fail = (): never => {
+    throw new Error("not expected in this test");
+  };
+  return {
+    sendMessage: fail,
+    sendMessageBatch: fail,
+    receiveMessage: fail,
+    deleteMessage: fail,
+    deleteMessageBatch: fail,
+    changeMessageVisibility: fail,
+    getQueueAttributes: fail,
+    getQueueUrl: fail,
+    listQueues: fail,
+    ...overrides,
+  };
+}
+
+test("listens on 127.0.0.1 and a free port by default", async () => {
+  const server = await startEndpointServer({ services: [] });
+  try {
+    assert.is(server.host, "127.0.0.1");
+    assert.ok(server.port > 0);
+    assert.is(server.url, `http://127.0.0.1:${server.port}`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a taken port is reported in one clear sentence", async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    let error: unknown;
+    try {
+      await startEndpointServer({ services: [], port });
+    } catch (caught) {
+      error = caught;
+    }
+    assert.instance(error, PortInUseError);
+    assert.is((error as Error).message, `port ${port} is in use: stop the other process or pass --port`);
+    assert.is((error as PortInUseError).port, port);
+  } finally {
+    blocker.close();
+  }
+});
+
+test("one port serves SNS and SQS: each request goes to the service its signature names", async () => {
+  const seen: string[] = [];
+  const server = await startEndpointServer({
+    services: [
+      createSnsEndpoint({ backend: { publish: async (request) => (seen.push(`sns:${request.topicArn}`), { messageId: "m-1" }) } }),
+      createSqsEndpoint({ backend: unusedSqs({ listQueues: async () => (seen.push("sqs:list"), { QueueUrls: [] }) }) }),
+    ],
+  });
+  const sns = new SNSClient({ endpoint: server.url, region: "eu-west-1", credentials, maxAttempts: 1 });
+  const sqs = new SQSClient({ endpoint: server.url, region: "eu-west-1", credentials, maxAttempts: 1 });
+  try {
+    await sns.send(new PublishCommand({ TopicArn: "arn:aws:sns:eu-west-1:123456789012:t", Message: "m" }));
+    await sqs.send(new ListQueuesCommand({}));
+    assert.equal(seen, ["sns:arn:aws:sns:eu-west-1:123456789012:t", "sqs:list"]);
+    const unknown = await fetch(server.url, {
+      method: "POST",
+      headers: { authorization: "AWS4-HMAC-SHA256 Credential=AK/20260101/eu-west-1/kinesis/aws4_request, SignedHeaders=host, Signature=00" },
+      body: "{}",
+    });
+    assert.is(unknown.status, 404);
+    assert.match(await unknown.text(), `no local endpoint for service \\"kinesis\\"`);
+  } finally {
+    sns.destroy();
+    sqs.destroy();
+    await server.close();
+  }
+});
+
+test("the caller's access key id comes from the SigV4 credential scope (header or presigned query)", () => {
+  assert.equal(parseCredentialScope("local-fn/20260101/eu-west-1/sqs/aws4_request"), {
+    accessKeyId: "local-fn",
+    date: "20260101",
+    region: "eu-west-1",
+    service: "sqs",
+  });
+  assert.is(parseCredentialScope("local-fn/20260101/eu-west-1/sqs"), undefined);
+  const header = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d67";
+  assert.is(sigV4Credential({ authorization: header }, "/")?.accessKeyId, "AKIDEXAMPLE");
+  assert.is(sigV4Credential({ authorization: "Basic dXNlcjpwYXNz" }, "/"), undefined);
+  const presigned = `/?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${encodeURIComponent("local-fn/20260101/eu-west-1/sns/aws4_request")}`;
+  assert.is(sigV4Credential({}, presigned)?.service, "sns");
+  assert.is(sigV4Credential({}, "/"), undefined);
+});
+
+test.run();

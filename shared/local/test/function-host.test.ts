@@ -1,0 +1,241 @@
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createSnsEndpoint, startEndpointServer, type AuthorizationRequest, type SnsCall, type SnsPublishRequest } from "../endpoints";
+import { formatLogEntry, FunctionHost, type FunctionLogEntry, type InvocationResult, type LocalFunctionDefinition } from "../lambda";
+
+const ENTRY = join(__dirname, "fixtures", "function-host-handler.ts");
+const hosts: FunctionHost[] = [];
+
+function host(definition: Partial<LocalFunctionDefinition> & { name: string }, options: ConstructorParameters<typeof FunctionHost>[1] = {}): FunctionHost {
+  const created = new FunctionHost({ entry: ENTRY, ...definition }, { region: "eu-west-1", onLog: () => undefined, ...options });
+  hosts.push(created);
+  return created;
+}
+
+function ok(result: InvocationResult): unknown {
+  if (!result.ok) throw new assert.Assertion({ message: `invocation failed: ${result.error.errorType}: ${result.error.errorMessage}`, operator: "ok", actual: result, expects: "ok" });
+  return result.payload;
+}
+
+function failed(result: InvocationResult): Extract<InvocationResult, { ok: false }> {
+  if (result.ok) throw new assert.Assertion({ message: "expected the invocation to fail", operator: "ok", actual: result, expects: "failure" });
+  return result;
+}
+
+test.after.each(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+test("two functions run at once, each worker with its own environment and Lambda's variables", async () => {
+  process.env.ONLY_IN_THE_PARENT = "secret";
+  const keys = [
+    "GREETING",
+    "ONLY_IN_THE_PARENT",
+    "AWS_REGION",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_ENDPOINT_URL_SNS",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "_X_AMZN_TRACE_ID",
+  ];
+  const endpoints = { sns: "http://127.0.0.1:1111", sqs: "http://127.0.0.1:2222", dynamodb: "http://127.0.0.1:3333" };
+  const orders = host({ name: "local-orders-place-order", memory: 256, environment: { GREETING: "hello from orders" } }, { endpoints });
+  const billing = host({ name: "local-billing-issue-invoice", environment: { GREETING: "hello from billing" } }, { endpoints });
+  const trace = "Root=1-65f0c0de-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1";
+  const [a, b] = await Promise.all([
+    orders.invoke({ action: "env", keys }, { requestId: "req-orders", traceHeader: trace }),
+    billing.invoke({ action: "env", keys }),
+  ]);
+  const fromOrders = ok(a) as { env: Record<string, string | null>; context: Record<string, unknown> };
+  const fromBilling = ok(b) as { env: Record<string, string | null>; context: Record<string, unknown> };
+  assert.equal(fromOrders.env, {
+    GREETING: "hello from orders",
+    ONLY_IN_THE_PARENT: null,
+    AWS_REGION: "eu-west-1",
+    AWS_LAMBDA_FUNCTION_NAME: "local-orders-place-order",
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
+    AWS_ACCESS_KEY_ID: "local-orders-place-order",
+    AWS_SECRET_ACCESS_KEY: fromOrders.env.AWS_SECRET_ACCESS_KEY ?? "missing",
+    AWS_ENDPOINT_URL_SNS: endpoints.sns,
+    AWS_ENDPOINT_URL_SQS: endpoints.sqs,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    _X_AMZN_TRACE_ID: trace,
+  });
+  assert.ok(fromOrders.env.AWS_SECRET_ACCESS_KEY);
+  assert.is(fromBilling.env.GREETING, "hello from billing");
+  assert.is(fromBilling.env.AWS_ACCESS_KEY_ID, "local-billing-issue-invoice");
+  assert.is(fromBilling.env._X_AMZN_TRACE_ID, b.traceHeader);
+  assert.match(b.traceHeader, /^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1$/);
+  assert.is(process.env.GREETING, undefined);
+  assert.is(process.env.AWS_LAMBDA_FUNCTION_NAME, undefined);
+  assert.equal(
+    { ...fromOrders.context, remaining: undefined },
+    {
+      functionName: "local-orders-place-order",
+      awsRequestId: "req-orders",
+      invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:local-orders-place-order",
+      memoryLimitInMB: "256",
+      logGroupName: "/aws/lambda/local-orders-place-order",
+      remaining: undefined,
+    },
+  );
+  const remaining = fromOrders.context.remaining as number;
+  assert.ok(remaining > 2_000 && remaining <= 3_000, `remaining ${remaining}`);
+  delete process.env.ONLY_IN_THE_PARENT;
+});
+
+test("a warm worker is reused: module state survives and only the first invocation is a cold start", async () => {
+  const fn = host({ name: "local-test-warm" });
+  const first = await fn.invoke({ action: "count" });
+  const second = await fn.invoke({ action: "count" });
+  assert.equal([ok(first), first.coldStart, typeof first.initDurationMs], [1, true, "number"]);
+  assert.equal([ok(second), second.coldStart, second.initDurationMs], [2, false, undefined]);
+  assert.equal(fn.stats(), { workers: 1, busy: 0, queued: 0, coldStarts: 1 });
+});
+
+test("an invocation past its timeout fails as Lambda's does, and the next one gets a fresh worker", async () => {
+  const fn = host({ name: "local-test-timeout", timeout: 1 });
+  await fn.invoke({ action: "count" });
+  const started = Date.now();
+  const result = failed(await fn.invoke({ action: "sleep", ms: 5_000 }, { requestId: "req-slow" }));
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed >= 990 && elapsed < 2_000, `took ${elapsed} ms`);
+  assert.equal(result.error, { errorType: "Sandbox.Timedout", errorMessage: "RequestId: req-slow Error: Task timed out after 1.00 seconds", trace: [] });
+  const next = await fn.invoke({ action: "count" });
+  assert.is(ok(next), 1, "module state starts over in the new worker");
+  assert.ok(next.coldStart);
+});
+
+test("with concurrency 1 a second invocation waits for the first", async () => {
+  const fn = host({ name: "local-test-serial", reservedConcurrency: 1 });
+  assert.is(fn.concurrency, 1);
+  const first = fn.invoke({ action: "sleep", ms: 300 });
+  const second = fn.invoke({ action: "sleep", ms: 10 });
+  while (fn.stats().busy === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.is(fn.stats().queued, 1);
+  const [a, b] = (await Promise.all([first, second])).map((r) => ok(r) as { startedAt: number; endedAt: number });
+  assert.ok(b!.startedAt >= a!.endedAt, `second started at ${b!.startedAt}, first ended at ${a!.endedAt}`);
+  assert.is(fn.stats().coldStarts, 1);
+});
+
+test("without a limit, invocations run side by side in separate workers", async () => {
+  const fn = host({ name: "local-test-parallel" }, { maxConcurrency: 2 });
+  const [a, b] = (await Promise.all([fn.invoke({ action: "sleep", ms: 300 }), fn.invoke({ action: "sleep", ms: 300 })])).map(
+    (r) => ok(r) as { startedAt: number; endedAt: number },
+  );
+  assert.ok(b!.startedAt < a!.endedAt && a!.startedAt < b!.endedAt, "the two overlapped");
+  assert.is(fn.stats().workers, 2);
+});
+
+test("a thrown error comes back as { errorType, errorMessage, trace } and the worker stays warm", async () => {
+  const fn = host({ name: "local-test-throw" });
+  const result = failed(await fn.invoke({ action: "throw", message: "quantity must be positive" }));
+  assert.is(result.error.errorType, "TypeError");
+  assert.is(result.error.errorMessage, "quantity must be positive");
+  assert.is(result.error.trace[0], "TypeError: quantity must be positive");
+  assert.ok(result.error.trace.length > 1);
+  const next = await fn.invoke({ action: "count" });
+  assert.equal([ok(next), next.coldStart], [2, false]);
+});
+
+test("an unhandled rejection fails the invocation and resets the environment", async () => {
+  const fn = host({ name: "local-test-rejection" });
+  const result = failed(await fn.invoke({ action: "reject-later" }));
+  assert.is(result.error.errorType, "Runtime.UnhandledPromiseRejection");
+  assert.is(result.error.errorMessage, "RangeError: nobody awaited me");
+  const next = await fn.invoke({ action: "count" });
+  assert.ok(next.coldStart);
+});
+
+test("a missing handler export is reported as Runtime.HandlerNotFound", async () => {
+  const fn = host({ name: "local-test-no-export", exportName: "main" });
+  const result = failed(await fn.invoke({ action: "count" }));
+  assert.equal(result.error, { errorType: "Runtime.HandlerNotFound", errorMessage: "index.main is undefined or not exported", trace: result.error.trace });
+});
+
+test("console output and direct writes reach the log listener, tagged with the request id", async () => {
+  const lines: FunctionLogEntry[] = [];
+  const fn = host({ name: "local-test-logs" }, { onLog: (entry) => lines.push(entry) });
+  await fn.invoke({ action: "log", text: "order placed" }, { requestId: "req-log" });
+  assert.equal(
+    lines.map(({ functionName, requestId, level, stream, message }) => ({ functionName, requestId, level, stream, message })),
+    [
+      { functionName: "local-test-logs", requestId: "req-log", level: "INFO", stream: "stdout", message: "console says order placed" },
+      { functionName: "local-test-logs", requestId: "req-log", level: "WARN", stream: "stderr", message: "careful" },
+      { functionName: "local-test-logs", requestId: "req-log", level: undefined, stream: "stdout", message: `{"level":"INFO","message":"order placed"}` },
+    ],
+  );
+  const [consoleLine, , rawLine] = lines;
+  assert.equal(JSON.parse(formatLogEntry(consoleLine!, "JSON")), { timestamp: consoleLine!.timestamp, level: "INFO", requestId: "req-log", message: "console says order placed" });
+  assert.is(formatLogEntry(rawLine!), `{"level":"INFO","message":"order placed"}`);
+});
+
+test("the JSON log format drops console calls below the application log level", async () => {
+  const lines: FunctionLogEntry[] = [];
+  const fn = host({ name: "local-test-log-level", logFormat: "JSON", applicationLogLevel: "WARN" }, { onLog: (entry) => lines.push(entry) });
+  await fn.invoke({ action: "log", text: "quiet" });
+  assert.equal(lines.map((line) => line.level), ["WARN", undefined]);
+});
+
+test("the handler's own SDK client reaches the local SNS endpoint, signed with the function's identity", async () => {
+  const published: Array<{ request: SnsPublishRequest; call: SnsCall }> = [];
+  const decisions: AuthorizationRequest[] = [];
+  const allowedTopic = "arn:aws:sns:eu-west-1:123456789012:local-orders-order-placed";
+  const server = await startEndpointServer({
+    services: [
+      createSnsEndpoint({
+        backend: { publish: async (request, call) => (published.push({ request, call }), { messageId: "m-77" }) },
+        authorize: (request) => (decisions.push(request), request.resource === allowedTopic),
+      }),
+    ],
+  });
+  try {
+    const fn = host({ name: "local-orders-place-order" }, { endpoints: { sns: server.url } });
+    const result = await fn.invoke({ action: "publish", topicArn: allowedTopic, message: `{"orderId":"o-1"}` });
+    assert.equal(ok(result), { messageId: "m-77" });
+    assert.is(published.length, 1);
+    assert.equal(published[0]!.request.messageAttributes, { type: { dataType: "String", stringValue: "test.published" } });
+    assert.is(published[0]!.call.principal, "local-orders-place-order");
+    assert.is(published[0]!.call.region, "eu-west-1");
+    assert.is(published[0]!.call.traceHeader, result.traceHeader, "the SDK forwards the invocation's _X_AMZN_TRACE_ID");
+
+    const denied = await fn.invoke({ action: "publish", topicArn: "arn:aws:sns:eu-west-1:123456789012:local-billing-invoice-issued", message: "{}" });
+    const answer = ok(denied) as { errorName: string; errorMessage: string };
+    assert.is(answer.errorName, "AuthorizationErrorException");
+    assert.match(answer.errorMessage, "local-orders-place-order is not authorized to perform: sns:Publish on resource: arn:aws:sns:eu-west-1:123456789012:local-billing-invoice-issued");
+    assert.equal(
+      decisions.map((d) => d.principal),
+      ["local-orders-place-order", "local-orders-place-order"],
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+test("bundles are cached by content: a second host of the same function reuses the build", async () => {
+  const first = await host({ name: "local-test-cache" }).prepare();
+  const second = await host({ name: "local-test-cache" }).prepare();
+  assert.ok(second.cached);
+  assert.is(second.file, first.file);
+  assert.match(second.file, /\.build\/local\/local-test-cache\/[0-9a-f]{16}\/index\.mjs$/);
+  assert.is(second.format, "esm");
+});
+
+test("stop() ends running invocations and refuses new ones", async () => {
+  const fn = host({ name: "local-test-stop", timeout: 30 });
+  const running = fn.invoke({ action: "sleep", ms: 10_000 });
+  while (fn.stats().busy === 0 || fn.stats().workers === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await fn.stop();
+  const result = failed(await running);
+  assert.is(result.error.errorType, "Runtime.ExitError");
+  let refused: unknown;
+  await fn.invoke({ action: "count" }).catch((error: unknown) => (refused = error));
+  assert.instance(refused, Error);
+});
+
+test.run();
