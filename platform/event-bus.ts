@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, eventTypes, type EventType, type TopicRef } from "../shared/contract";
+import { catalog, eventTypes, topicName, type EventType, type TopicRef } from "../shared/contract";
 import type { PlatformConfig } from "./config";
 
 export interface EventBus {
@@ -15,11 +15,6 @@ interface TopicArgs {
   description: string;
   /** Service principals (besides the account's own IAM principals) allowed to publish, e.g. CloudWatch alarms. */
   publishingServices?: string[];
-}
-
-/** SNS topic names: `<stage>-<domain>-<event>`, with `.fifo` for FIFO topics. */
-export function topicName(stage: string, eventType: string, fifo: boolean): string {
-  return `${stage}-${eventType.replace(".", "-")}${fifo ? ".fifo" : ""}`;
 }
 
 function createTopic(

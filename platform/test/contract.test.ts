@@ -57,6 +57,8 @@ test("every catalog entry is well formed", () => {
     assert.ok(SERVICE_NAME_PATTERN.test(entry.owner), `${type} owner`);
     assert.ok(Number.isInteger(entry.version) && entry.version >= 1, `${type} version`);
     assert.ok(entry.description.length > 0);
+    const example = z.safeParse(entry.schema, entry.example);
+    assert.ok(example.success, `${type}: its example matches its schema`);
     if (entry.ordering === "fifo") {
       const field = entry.messageGroupField;
       assert.ok(field, `${type} is FIFO and names its message group field`);

@@ -24,6 +24,12 @@ export const catalog = {
       items: z.array(z.object({ sku: id, quantity: z.int().check(z.positive()) })).check(z.minLength(1)),
       total: money,
     }),
+    example: {
+      orderId: "order-1",
+      customerId: "customer-1",
+      items: [{ sku: "sku-1", quantity: 2 }],
+      total: { amount: 42.5, currency: "EUR" },
+    },
   }),
   "billing.invoice-issued": defineEvent({
     version: 1,
@@ -36,6 +42,7 @@ export const catalog = {
       customerId: id,
       total: money,
     }),
+    example: { invoiceId: "invoice-1", orderId: "order-1", customerId: "customer-1", total: { amount: 42.5, currency: "EUR" } },
   }),
   "orders.order-status-changed": defineEvent({
     version: 1,
@@ -47,6 +54,7 @@ export const catalog = {
       orderId: id,
       status: z.enum(["placed", "invoiced", "shipped", "cancelled"]),
     }),
+    example: { orderId: "order-1", status: "placed" },
   }),
   // new events are added above this line
 } as const;

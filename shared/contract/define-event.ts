@@ -4,11 +4,11 @@ import type * as z from "zod/mini";
 export type Ordering = "standard" | "fifo";
 
 /** One entry of the event catalog. The entry's key in the catalog is its type name. */
-export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
+export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType, O extends string = string> {
   /** Schema version of `data`; bump it for a breaking change and publish both while consumers move. */
   readonly version: number;
   /** The only service allowed to publish this event. */
-  readonly owner: string;
+  readonly owner: O;
   /** One sentence a reader of the catalog understands. */
   readonly description: string;
   readonly ordering: Ordering;
@@ -18,10 +18,15 @@ export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
    */
   readonly messageGroupField?: string;
   readonly schema: S;
+  /** A valid payload: documentation for readers, and the data tests and generated tests start from. */
+  readonly example: z.infer<S>;
 }
 
-/** Identity function that keeps the schema's type, so the catalog's payload types flow to publishers and consumers. */
-export function defineEvent<S extends z.ZodMiniType>(definition: EventDefinition<S>): EventDefinition<S> {
+/**
+ * Identity function that keeps the schema's type and the owner's name, so the catalog's payload types flow to
+ * publishers and consumers and `OwnedBy<S>` knows who owns what.
+ */
+export function defineEvent<S extends z.ZodMiniType, O extends string>(definition: EventDefinition<S, O>): EventDefinition<S, O> {
   return definition;
 }
 

@@ -4,3 +4,4 @@ export * from "./envelope";
 export * from "./failure-event";
 export * from "./environment";
 export * from "./platform-outputs";
+export * from "./naming";

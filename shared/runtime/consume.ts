@@ -1,0 +1,285 @@
+import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { EventType } from "../contract";
+import { ENV } from "../contract/environment";
+import { parseEvent, peekEnvelope, type ReceivedEvent } from "./envelope";
+import {
+  ConfigurationError,
+  EventInProgressError,
+  isNonRetryable,
+  UnknownEventTypeError,
+  type NonRetryableError,
+} from "./errors";
+import { newEventId } from "./event-id";
+import { EventLock } from "./event-lock";
+import { publishFailureEvent } from "./failure-event";
+import { handlerName, readEnv, requireEnv } from "./function-environment";
+import { runInScope, type InvocationScope } from "./invocation-scope";
+import { logger as rootLogger, type Logger } from "./logger";
+import { readRecordMessage, type Delivery } from "./sqs-record";
+import { newTraceparent, parseTraceparent, traceparentFromXRay } from "./trace-context";
+
+/** What an action gets besides the event. */
+export interface ActionContext {
+  /** The logger (its lines carry the event's ids). */
+  readonly logger: Logger;
+  /** The SQS record the event came in. */
+  readonly record: SQSRecord;
+  /** How the message reached the queue. */
+  readonly delivery: Delivery;
+  /** How many times SQS has delivered this record (1 the first time). */
+  readonly receiveCount: number;
+  /** The Lambda context, when there is one. */
+  readonly lambdaContext?: Context;
+}
+
+/** The action for one event type. Throw `BusinessRuleError` for a rule violation; anything else is retried. */
+export type EventAction<T extends EventType> = (event: ReceivedEvent<T>, context: ActionContext) => Promise<void> | void;
+
+/** Actions by event type: the types this consumer handles. */
+export type ConsumerActions = { readonly [T in EventType]?: EventAction<T> };
+
+export interface IdempotencyOptions {
+  /**
+   * How long a processed event is remembered (and its duplicates dropped).
+   * @default 86400 (one day)
+   */
+  expiresAfterSeconds?: number;
+  /**
+   * How long the lock of an event in progress holds; after it, a crashed attempt's event can be processed again.
+   * Keep it below the queue's visibility timeout.
+   * @default the invocation's remaining time (so a lock outlives its holder only if the holder crashed), else 60
+   */
+  lockTimeoutSeconds?: number;
+}
+
+export interface ConsumeOptions {
+  /**
+   * The idempotency lock per event id (in `ENV.idempotencyTable`); `false` for actions that are idempotent by
+   * themselves.
+   * @default {}
+   */
+  idempotency?: IdempotencyOptions | false;
+  /**
+   * Records (standard queues) or message groups (FIFO queues) processed at the same time.
+   * @default 10
+   */
+  maxConcurrency?: number;
+}
+
+/** A Lambda handler for an SQS event source mapping with `ReportBatchItemFailures`. */
+export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+/** How a record ended: the action ran, it was a duplicate, it became a failure event, or it is to be retried. */
+export type RecordOutcome = "processed" | "duplicate" | "rejected" | "failed";
+
+const DEFAULT_LOCK_SECONDS = 60;
+
+function lockMilliseconds(options: IdempotencyOptions, context: Context | undefined): number {
+  if (options.lockTimeoutSeconds !== undefined) return options.lockTimeoutSeconds * 1000;
+  const remaining = context?.getRemainingTimeInMillis?.();
+  return remaining !== undefined && remaining > 0 ? remaining : DEFAULT_LOCK_SECONDS * 1000;
+}
+
+async function mapConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/**
+ * Turns actions into an SQS batch handler. For each record it unwraps the message (raw delivery or SNS envelope),
+ * validates the event against the catalog, takes an idempotency lock keyed by the event id (a processed event is
+ * not run again), runs the action with the event's correlation and trace context, and reports:
+ * - retryable errors (any error but `NonRetryableError`s) as `batchItemFailures`, so SQS redelivers the record
+ *   and, after maxReceiveCount, moves it to the dead-letter queue;
+ * - non-retryable errors (invalid event, unknown type, `BusinessRuleError`) as a failure event on the platform
+ *   failure topic, then acknowledges the record.
+ * FIFO batches (records with a MessageGroupId) are processed in order per group; after a failure the rest of the
+ * group is reported failed without being run, so order is kept.
+ * @example
+ * export const handler = consume({
+ *   "orders.order-placed": async (event) => {
+ *     await invoices().create({ orderId: event.data.orderId, total: event.data.total.amount }).go();
+ *   },
+ * });
+ */
+export function consume(actions: ConsumerActions, options: ConsumeOptions = {}): SqsBatchHandler {
+  const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
+  const maxConcurrency = options.maxConcurrency ?? 10;
+  let lock: EventLock | undefined;
+
+  function eventLock(): EventLock {
+    const table = requireEnv(ENV.idempotencyTable, "the idempotency lock of consumers");
+    if (lock?.table !== table) lock = new EventLock({ table, expiresAfterSeconds: idempotency?.expiresAfterSeconds });
+    return lock;
+  }
+
+  async function reject(scope: InvocationScope, message: string, error: NonRetryableError, log: Logger): Promise<RecordOutcome> {
+    try {
+      const failure = await publishFailureEvent({
+        body: message,
+        error,
+        original: peekEnvelope(message),
+        correlationId: scope.correlationId,
+        traceparent: scope.traceparent,
+      });
+      log.warn("event rejected: failure event published", { reason: error.reason, error, failureEventId: failure.id });
+      return "rejected";
+    } catch (publishError) {
+      log.error("event rejected, but the failure event could not be published: the record will be retried", {
+        reason: error.reason,
+        error,
+        publishError,
+      });
+      return "failed";
+    }
+  }
+
+  async function run(
+    event: ReceivedEvent,
+    message: string,
+    actionContext: ActionContext,
+    scope: InvocationScope & { idSeed: string },
+  ): Promise<RecordOutcome> {
+    const log = actionContext.logger;
+    const action = actions[event.type] as EventAction<EventType> | undefined;
+    if (!action) {
+      const error = new UnknownEventTypeError(event.type, `this consumer has no action for ${event.type}`);
+      return reject(scope, message, error, log);
+    }
+    const key = scope.idSeed;
+    let locked = false;
+    try {
+      if (idempotency) {
+        const outcome = await eventLock().acquire(key, lockMilliseconds(idempotency, actionContext.lambdaContext), event.id);
+        if (outcome === "completed") {
+          log.info("duplicate event skipped: already processed");
+          return "duplicate";
+        }
+        locked = true;
+      }
+      await action(event, actionContext);
+    } catch (error) {
+      if (locked) {
+        await eventLock()
+          .release(key)
+          .catch((releaseError: unknown) => log.warn("could not release the idempotency lock; it will expire", { releaseError }));
+      }
+      if (isNonRetryable(error)) return reject(scope, message, error, log);
+      if (error instanceof EventInProgressError) {
+        log.warn("event in progress in another invocation: the record will be retried", { receiveCount: actionContext.receiveCount });
+      } else {
+        log.error("action failed: the record will be retried", { error, receiveCount: actionContext.receiveCount });
+      }
+      return "failed";
+    }
+    if (locked) {
+      try {
+        await eventLock().complete(key);
+      } catch (error) {
+        // The action's effect happened: acknowledging is right. The lock expires, after which a late duplicate
+        // would run again.
+        log.error("action done, but the idempotency record could not be completed", { error });
+      }
+    }
+    return "processed";
+  }
+
+  /**
+   * @param inBatch outcomes of the events already started in this batch, by event id: a second copy of an event in
+   *   the same batch waits for the first instead of being sent back for a retry
+   */
+  async function processRecord(
+    record: SQSRecord,
+    context: Context | undefined,
+    inBatch: Map<string, Promise<RecordOutcome>>,
+  ): Promise<RecordOutcome> {
+    const started = Date.now();
+    const { message, json, delivery } = readRecordMessage(record);
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    let event: ReceivedEvent | undefined;
+    let parseError: unknown;
+    try {
+      event = parseEvent(json ?? message);
+    } catch (error) {
+      parseError = error;
+    }
+    const hints = event ?? peekEnvelope(json ?? message);
+    const idSeed = event ? `${readEnv(ENV.service) ?? "unknown"}/${handlerName()}#${event.id}` : undefined;
+    const scope: InvocationScope = {
+      correlationId: hints.correlationid ?? newEventId(),
+      traceparent:
+        (parseTraceparent(hints.traceparent) && hints.traceparent) ||
+        traceparentFromXRay(record.attributes?.AWSTraceHeader) ||
+        traceparentFromXRay(process.env._X_AMZN_TRACE_ID) ||
+        newTraceparent(),
+      eventId: hints.id,
+      eventType: hints.type,
+      requestId: context?.awsRequestId,
+      idSeed,
+      sequence: new Map(),
+    };
+    return runInScope(scope, async () => {
+      const log = rootLogger.child({ messageId: record.messageId });
+      let outcome: RecordOutcome;
+      if (!event && isNonRetryable(parseError)) {
+        outcome = await reject(scope, message, parseError, log);
+      } else if (!event) {
+        log.error("could not read the record", { error: parseError });
+        outcome = "failed";
+      } else {
+        const first = inBatch.get(event.id);
+        if (first) {
+          const earlier = await first;
+          outcome = earlier === "failed" ? "failed" : "duplicate";
+        } else {
+          const actionContext: ActionContext = { logger: log, record, delivery, receiveCount, lambdaContext: context };
+          const running = run(event, message, actionContext, { ...scope, idSeed: idSeed! });
+          inBatch.set(event.id, running);
+          outcome = await running;
+        }
+      }
+      log.info("record done", { outcome, delivery, receiveCount, durationMs: Date.now() - started });
+      return outcome;
+    });
+  }
+
+  return async (event, context) => {
+    if (!event || !Array.isArray(event.Records)) throw new ConfigurationError("consume() expects an SQS event (Records[])");
+    const failures = new Set<string>();
+    const inBatch = new Map<string, Promise<RecordOutcome>>();
+    const records = event.Records;
+    const groups = new Map<string, SQSRecord[]>();
+    for (const record of records) {
+      const group = record.attributes?.MessageGroupId;
+      if (group === undefined) continue;
+      const list = groups.get(group);
+      if (list) list.push(record);
+      else groups.set(group, [record]);
+    }
+    if (groups.size === 0) {
+      await mapConcurrently(records, maxConcurrency, async (record) => {
+        if ((await processRecord(record, context, inBatch)) === "failed") failures.add(record.messageId);
+      });
+    } else {
+      // FIFO: a failed record blocks the rest of its group, so the group's order holds on redelivery.
+      const ungrouped = records.filter((r) => r.attributes?.MessageGroupId === undefined);
+      const sequences = [...groups.values(), ...ungrouped.map((r) => [r])];
+      await mapConcurrently(sequences, maxConcurrency, async (sequence) => {
+        for (let i = 0; i < sequence.length; i++) {
+          if ((await processRecord(sequence[i]!, context, inBatch)) === "failed") {
+            for (const rest of sequence.slice(i)) failures.add(rest.messageId);
+            return;
+          }
+        }
+      });
+    }
+    // In the order SQS gave the records (tests and logs read better).
+    const batchItemFailures: SQSBatchItemFailure[] = records
+      .filter((r) => failures.has(r.messageId))
+      .map((r) => ({ itemIdentifier: r.messageId }));
+    return { batchItemFailures };
+  };
+}

@@ -1,0 +1,138 @@
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { dynamoDbClient, dynamoDbModule } from "./aws-clients";
+import { EventInProgressError } from "./errors";
+
+/**
+ * Attribute names and status values of the idempotency table: the layout of Powertools' idempotency utility
+ * (key `id`, TTL `expiration` in epoch seconds, `status`, `in_progress_expiration` in epoch milliseconds).
+ */
+export const IDEMPOTENCY_RECORD = {
+  key: "id",
+  expiration: "expiration",
+  status: "status",
+  inProgressExpiration: "in_progress_expiration",
+  inProgress: "INPROGRESS",
+  completed: "COMPLETED",
+} as const;
+
+export interface EventLockOptions {
+  /** The idempotency table's name. */
+  table: string;
+  /**
+   * How long a completed event is remembered (and duplicates dropped).
+   * @default 86400 (one day: longer than any SQS retry of a live message)
+   */
+  expiresAfterSeconds?: number;
+  /** The clock, in epoch milliseconds. @default Date.now */
+  now?: () => number;
+}
+
+/** What `acquire` found: the lock is ours, or the event was already processed. */
+export type LockOutcome = "acquired" | "completed";
+
+function isConditionFailure(error: unknown): error is { name: string; Item?: Record<string, AttributeValue> } {
+  return (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
+}
+
+/**
+ * An idempotency lock per event, built on DynamoDB conditional writes (one item per key):
+ * - `acquire` writes an INPROGRESS item that expires after `lockMs`; it succeeds when there is no item, the item's
+ *   TTL has passed, or an INPROGRESS item's lock has expired (its holder crashed);
+ * - a COMPLETED item means the event was processed: `acquire` says "completed" and the action is skipped;
+ * - a live INPROGRESS item held by someone else throws `EventInProgressError` (retryable);
+ * - `complete` marks the item COMPLETED for `expiresAfterSeconds`; `release` deletes an INPROGRESS item so the
+ *   event can be retried at once.
+ */
+export class EventLock {
+  readonly table: string;
+  readonly expiresAfterSeconds: number;
+  private readonly now: () => number;
+
+  constructor(options: EventLockOptions) {
+    this.table = options.table;
+    this.expiresAfterSeconds = options.expiresAfterSeconds ?? 86_400;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Takes the lock for `key` for `lockMs` milliseconds.
+   * @param eventId for the error message only
+   */
+  async acquire(key: string, lockMs: number, eventId = key): Promise<LockOutcome> {
+    const { PutItemCommand, GetItemCommand } = dynamoDbModule();
+    const R = IDEMPOTENCY_RECORD;
+    const now = this.now();
+    try {
+      await dynamoDbClient().send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            [R.key]: { S: key },
+            [R.status]: { S: R.inProgress },
+            [R.expiration]: { N: String(Math.floor(now / 1000) + this.expiresAfterSeconds) },
+            [R.inProgressExpiration]: { N: String(now + Math.max(1, Math.floor(lockMs))) },
+          },
+          ConditionExpression:
+            "attribute_not_exists(#id) OR #expiration < :nowSeconds OR " +
+            "(#status = :inProgress AND attribute_exists(#lockExpiry) AND #lockExpiry < :nowMillis)",
+          ExpressionAttributeNames: {
+            "#id": R.key,
+            "#expiration": R.expiration,
+            "#status": R.status,
+            "#lockExpiry": R.inProgressExpiration,
+          },
+          ExpressionAttributeValues: {
+            ":nowSeconds": { N: String(Math.floor(now / 1000)) },
+            ":nowMillis": { N: String(now) },
+            ":inProgress": { S: R.inProgress },
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        }),
+      );
+      return "acquired";
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing =
+        error.Item ??
+        (await dynamoDbClient().send(new GetItemCommand({ TableName: this.table, Key: { [R.key]: { S: key } }, ConsistentRead: true })))
+          .Item;
+      if (existing?.[R.status]?.S === R.completed) return "completed";
+      throw new EventInProgressError(eventId, { cause: error });
+    }
+  }
+
+  /** Marks `key` as processed; duplicates are dropped until the record expires. */
+  async complete(key: string): Promise<void> {
+    const { PutItemCommand } = dynamoDbModule();
+    const R = IDEMPOTENCY_RECORD;
+    await dynamoDbClient().send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          [R.key]: { S: key },
+          [R.status]: { S: R.completed },
+          [R.expiration]: { N: String(Math.floor(this.now() / 1000) + this.expiresAfterSeconds) },
+        },
+      }),
+    );
+  }
+
+  /** Deletes the lock of `key` if it is still in progress (a completed record is never deleted). */
+  async release(key: string): Promise<void> {
+    const { DeleteItemCommand } = dynamoDbModule();
+    const R = IDEMPOTENCY_RECORD;
+    try {
+      await dynamoDbClient().send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: { [R.key]: { S: key } },
+          ConditionExpression: "#status = :inProgress",
+          ExpressionAttributeNames: { "#status": R.status },
+          ExpressionAttributeValues: { ":inProgress": { S: R.inProgress } },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+}

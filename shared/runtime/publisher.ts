@@ -1,0 +1,120 @@
+import type { EventData, EventType, OwnedBy } from "../contract";
+import { catalog, isEventType } from "../contract/catalog";
+import { ENV } from "../contract/environment";
+import { createEvent, type ReceivedEvent } from "./envelope";
+import { ConfigurationError, EventSchemaError } from "./errors";
+import { derivedEventId, newEventId } from "./event-id";
+import { publishTopics, readEnv } from "./function-environment";
+import { currentScope } from "./invocation-scope";
+import { logger } from "./logger";
+import { sendToTopics, type TopicMessage } from "./sns-publish";
+import { childTraceparent } from "./trace-context";
+
+/** Envelope fields a publisher may set; by default they come from the event or request being handled. */
+export interface PublishOptions {
+  /**
+   * @default derived from the handled event's id, this type and the publish order (a retried action republishes
+   * the same id); a new UUID outside a consumer
+   */
+  id?: string;
+  /** CloudEvents `subject`. */
+  subject?: string;
+  /** @default the correlation id of the event or request being handled, else a new one */
+  correlationId?: string;
+  /** @default the id of the event being handled */
+  causationId?: string;
+  /** Trace to continue (with a new span id). @default the trace of the event or request being handled, else a new one */
+  traceparent?: string;
+  /** @default now */
+  time?: Date;
+}
+
+/** One event of a batch: a type `T` owns, its data and options. */
+export type OutgoingEvent<T extends EventType> = {
+  [K in T]: { readonly type: K; readonly data: EventData<K> } & PublishOptions;
+}[T];
+
+/** Publishes the events service `S` owns. Built by `createPublisher`. */
+export interface Publisher<S extends string> {
+  readonly service: S;
+  /**
+   * Validates `data` against the catalog and publishes one event to its topic. Resolves to the envelope sent.
+   * @example
+   * await orders.publish("orders.order-placed", { orderId, customerId, items, total });
+   */
+  publish<T extends OwnedBy<S>>(type: T, data: EventData<T>, options?: PublishOptions): Promise<ReceivedEvent<T>>;
+  /** Publishes several events (PublishBatch per topic, chunks of 10). All are validated before any is sent. */
+  publishBatch(events: ReadonlyArray<OutgoingEvent<OwnedBy<S>>>): Promise<ReceivedEvent<OwnedBy<S>>[]>;
+}
+
+function prepare(service: string, type: string, data: unknown, options: PublishOptions): TopicMessage {
+  if (!isEventType(type)) throw new ConfigurationError(`"${type}" is not in the event catalog`);
+  const entry = catalog[type];
+  if (entry.owner !== service) {
+    throw new ConfigurationError(`service "${service}" cannot publish ${type}: its owner is "${entry.owner}"`);
+  }
+  const deployedAs = readEnv(ENV.service);
+  if (deployedAs !== undefined && deployedAs !== service) {
+    throw new ConfigurationError(`a publisher for "${service}" runs in a function of service "${deployedAs}"`);
+  }
+  const topicArn = publishTopics()[type];
+  if (!topicArn) {
+    throw new ConfigurationError(
+      `no topic for ${type} in ${ENV.publishTopics}: declare that this function publishes it (the grant and the ARN come with it)`,
+    );
+  }
+  const scope = currentScope();
+  let id = options.id;
+  if (id === undefined && scope?.idSeed !== undefined) {
+    const n = (scope.sequence.get(type) ?? 0) + 1;
+    scope.sequence.set(type, n);
+    id = derivedEventId(scope.idSeed, type, String(n));
+  }
+  const envelope = createEvent(type, data as EventData<typeof type>, {
+    source: service,
+    id: id ?? newEventId(),
+    time: options.time,
+    correlationId: options.correlationId ?? scope?.correlationId,
+    causationId: options.causationId ?? scope?.eventId,
+    traceparent: childTraceparent(options.traceparent ?? scope?.traceparent),
+    subject: options.subject,
+  });
+  let messageGroupId: string | undefined;
+  if (entry.ordering === "fifo") {
+    const field = entry.messageGroupField;
+    const value = field === undefined ? undefined : (envelope.data as Record<string, unknown>)[field];
+    if ((typeof value !== "string" && typeof value !== "number") || String(value).length === 0) {
+      throw new EventSchemaError(type, [{ path: field ?? "", message: "the message group field of a FIFO event must be a non-empty string or number" }]);
+    }
+    messageGroupId = String(value);
+  }
+  return { topicArn, envelope, dataVersion: entry.version, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
+}
+
+/**
+ * A publisher for the events `service` owns. Publishing another service's event does not compile (`OwnedBy<S>`)
+ * and, for callers that cast, fails at run time; so does a publisher whose function belongs to another service or
+ * whose topic is missing from `ENV.publishTopics`.
+ * Correlation id, causation id and trace context come from the event or HTTP request being handled.
+ * @example
+ * export const orders = createPublisher("orders");
+ * await orders.publish("orders.order-placed", { orderId, customerId, items, total });
+ */
+export function createPublisher<const S extends string>(service: S): Publisher<S> {
+  async function send(events: ReadonlyArray<{ type: string; data: unknown } & PublishOptions>) {
+    const messages = events.map(({ type, data, ...options }) => prepare(service, type, data, options));
+    await sendToTopics(messages);
+    for (const { envelope, topicArn } of messages) {
+      logger.debug("event published", { publishedId: envelope.id, publishedType: envelope.type, topicArn });
+    }
+    return messages.map((m) => m.envelope as ReceivedEvent<OwnedBy<S>>);
+  }
+  return {
+    service,
+    async publish(type, data, options = {}) {
+      const [event] = await send([{ ...options, type, data }]);
+      return event as ReceivedEvent<typeof type>;
+    },
+    publishBatch: (events) => send(events),
+  };
+}

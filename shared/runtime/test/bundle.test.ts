@@ -1,0 +1,86 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { bundleOptions } from "../bundle-options";
+import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { startDynalite, TEST_TABLES, type LocalDynamo } from "./helpers/dynalite";
+import { cloudEvent, orderPlaced, sqsEvent, sqsRecord } from "./helpers/events";
+import { startSnsStub, type SnsStub } from "./helpers/sns-server";
+
+// The function bundle as the deploy-time component builds it: the bench's sample consumer (runtime, one ElectroDB
+// entity, publish), run by plain Node (no tsx) in a fresh process.
+const outfile = join(__dirname, ".build", "bundle", "issue-invoice", "index.mjs");
+let dynamo: LocalDynamo;
+let sns: SnsStub;
+let metafile: esbuild.Metafile;
+
+/** Runs an ES module script in a fresh Node process (asynchronously: the local endpoints live in this one). */
+async function runBundle(script: string): Promise<any> {
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { env: process.env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  assert.is(code, 0, stderr);
+  return JSON.parse(stdout.trim().split("\n").at(-1)!);
+}
+
+test.before(async () => {
+  useLocalAwsEnvironment();
+  [dynamo, sns] = await Promise.all([startDynalite(), startSnsStub()]);
+  setFunctionEnvironment({ service: "billing", handler: "issue-invoice" });
+  metafile = (await esbuild.build(bundleOptions(join(__dirname, "..", "bench", "sample", "issue-invoice.ts"), outfile))).metafile!;
+});
+test.after(async () => {
+  await Promise.all([dynamo.stop(), sns.close()]);
+});
+
+test("one minified ESM file under 300 KB, with @aws-sdk left to the Lambda runtime", () => {
+  const outputs = Object.entries(metafile.outputs);
+  assert.is(outputs.length, 1);
+  const [, output] = outputs[0]!;
+  assert.ok(output.bytes < 300 * 1024, `${output.bytes} bytes`);
+  const inputs = Object.keys(output.inputs);
+  assert.not.ok(inputs.some((path) => path.includes("@aws-sdk/") || path.includes("@smithy/")));
+  assert.ok(inputs.some((path) => path.includes("node_modules/electrodb/")));
+  assert.not.ok(inputs.some((path) => path.includes("platform-outputs")), "the contract's index is not pulled in");
+  const code = readFileSync(outfile, "utf8");
+  assert.match(code, /^import \{ createRequire as __platformCreateRequire \} from "node:module";/);
+  assert.ok(code.split("\n").length < 10, "minified");
+});
+
+test("importing the bundle does not load the AWS SDK", async () => {
+  const result = await runBundle(`
+    import { createRequire } from "node:module";
+    const mod = await import(${JSON.stringify(pathToFileURL(outfile).href)});
+    const cache = Object.keys(createRequire(import.meta.url).cache);
+    console.log(JSON.stringify({ handler: typeof mod.handler, sdk: cache.filter((p) => p.includes("@aws-sdk")).length }));
+  `);
+  assert.equal(result, { handler: "function", sdk: 0 });
+});
+
+test("the bundle handles an event end to end: entity write, publish, idempotency", async () => {
+  const data = orderPlaced();
+  const event = sqsEvent(sqsRecord(JSON.stringify(cloudEvent("orders.order-placed", data))));
+  const result = await runBundle(`
+    const { handler } = await import(${JSON.stringify(pathToFileURL(outfile).href)});
+    const event = ${JSON.stringify(event)};
+    const first = await handler(event);
+    const again = await handler(event);
+    console.log(JSON.stringify({ first, again }));
+  `);
+  assert.equal(result, { first: { batchItemFailures: [] }, again: { batchItemFailures: [] } });
+  const issued = sns.events(TEST_TOPICS["billing.invoice-issued"]);
+  assert.is(issued.length, 1);
+  assert.is(issued[0].data.orderId, data.orderId);
+  const invoices = (await dynamo.scan(TEST_TABLES.data)).filter((i) => i.orderId === data.orderId);
+  assert.is(invoices.length, 1);
+  assert.match(invoices[0]!.pk as string, /^\$billing#/);
+});
+
+test.run();

@@ -1,0 +1,73 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { EventInProgressError } from "../errors";
+import { EventLock, IDEMPOTENCY_RECORD } from "../event-lock";
+import { useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { startDynalite, TEST_TABLES, type LocalDynamo } from "./helpers/dynalite";
+
+let dynamo: LocalDynamo;
+let clock = Date.parse("2026-01-01T00:00:00Z");
+const lock = new EventLock({ table: TEST_TABLES.idempotency, expiresAfterSeconds: 3600, now: () => clock });
+let n = 0;
+const key = () => `billing/issue-invoice#event-${++n}`;
+
+async function record(id: string) {
+  return (await dynamo.scan(TEST_TABLES.idempotency)).find((item) => item.id === id);
+}
+
+async function inProgress(promise: Promise<unknown>): Promise<boolean> {
+  try {
+    await promise;
+    return false;
+  } catch (error) {
+    return error instanceof EventInProgressError;
+  }
+}
+
+test.before(async () => {
+  useLocalAwsEnvironment();
+  dynamo = await startDynalite();
+});
+test.after(() => dynamo.stop());
+
+test("acquire writes an in-progress record with a lock expiry and a TTL", async () => {
+  const id = key();
+  assert.is(await lock.acquire(id, 30_000), "acquired");
+  assert.equal(await record(id), {
+    [IDEMPOTENCY_RECORD.key]: id,
+    [IDEMPOTENCY_RECORD.status]: "INPROGRESS",
+    [IDEMPOTENCY_RECORD.inProgressExpiration]: clock + 30_000,
+    [IDEMPOTENCY_RECORD.expiration]: clock / 1000 + 3600,
+  });
+});
+
+test("a held lock refuses a second holder until it expires", async () => {
+  const id = key();
+  await lock.acquire(id, 30_000);
+  assert.ok(await inProgress(lock.acquire(id, 30_000)));
+  clock += 29_000;
+  assert.ok(await inProgress(lock.acquire(id, 30_000)));
+  clock += 2_000;
+  assert.is(await lock.acquire(id, 30_000), "acquired", "the holder crashed: its lock expired");
+});
+
+test("a completed event is reported as such, and release never deletes it", async () => {
+  const id = key();
+  await lock.acquire(id, 30_000);
+  await lock.complete(id);
+  assert.is(await lock.acquire(id, 30_000), "completed");
+  await lock.release(id);
+  assert.is((await record(id))?.status, "COMPLETED");
+  clock += 3_601_000;
+  assert.is(await lock.acquire(id, 30_000), "acquired", "past its TTL (not yet deleted by DynamoDB) it is gone");
+});
+
+test("release frees an in-progress lock at once", async () => {
+  const id = key();
+  await lock.acquire(id, 30_000);
+  await lock.release(id);
+  assert.is(await record(id), undefined);
+  assert.is(await lock.acquire(id, 30_000), "acquired");
+});
+
+test.run();

@@ -1,0 +1,2 @@
+export * from "./local-dynamo";
+export * from "./service-test-bed";

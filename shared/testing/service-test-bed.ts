@@ -1,0 +1,212 @@
+import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
+import { catalog, ENV, topicName, type EventData, type EventType } from "../contract";
+import { createSnsEndpoint, startEndpointServer, type EndpointServer, type SnsPublishRequest } from "../local/endpoints";
+import { apiGatewayTime, md5OfBody } from "../local/lambda-events";
+import { startLocalDynamo, TEST_TABLES, type LocalDynamo } from "./local-dynamo";
+
+const REGION = "eu-west-1";
+const ACCOUNT = "123456789012";
+const STAGE = "test";
+const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
+const FAILURE_TOPIC = topicArn(`${STAGE}-platform-event-failed`);
+
+/** A CloudEvent as a handler published it (parsed from the SNS message). */
+export interface PublishedEvent {
+  id: string;
+  type: string;
+  source: string;
+  correlationid: string;
+  causationid?: string;
+  traceparent?: string;
+  data: any;
+  /** The SNS message attributes sent with it. */
+  attributes: Record<string, string | undefined>;
+  topicArn: string;
+}
+
+export interface ServiceTestBedOptions {
+  service: string;
+  /** Logical name of the function under test (`PLATFORM_HANDLER`). */
+  handler: string;
+  /** Event types the function may publish (as its component would grant). */
+  publishes?: readonly EventType[];
+}
+
+/** What a generated service's tests use: real DynamoDB (dynalite), a local SNS, and AWS-shaped events. */
+export interface ServiceTestBed {
+  /** Items of this service in the data table, optionally of one entity. */
+  items(entity?: string): Promise<Record<string, any>[]>;
+  /** Events published to the topic of `type` (every event topic when omitted). */
+  published(type?: EventType): PublishedEvent[];
+  /** Failure events published to the platform's failure topic. */
+  failures(): PublishedEvent[];
+  /** An SQS event with one record carrying `type` as a raw-delivered CloudEvent. */
+  sqsEvent<T extends EventType>(type: T, data: EventData<T>, options?: { id?: string; correlationId?: string; raw?: boolean }): SQSEvent;
+  /** The id of the last event `sqsEvent` made. */
+  readonly lastEventId: string;
+  /** An API Gateway HTTP API (payload 2.0) event for `routeKey`; objects are sent as JSON. */
+  httpEvent(routeKey: string, body?: unknown, headers?: Record<string, string>): APIGatewayProxyEventV2;
+  readonly dynamo: LocalDynamo;
+  stop(): Promise<void>;
+}
+
+function topicOf(type: EventType): string {
+  return topicArn(topicName(STAGE, type, catalog[type].ordering === "fifo"));
+}
+
+/**
+ * Starts what a handler needs to run in a test exactly as in Lambda, minus Lambda: dynalite with the platform's
+ * tables, a local SNS endpoint for the unmodified SNS client, and the environment the function component sets.
+ *
+ * @example
+ * const bed = await serviceTestBed({ service: "billing", handler: "on-order-placed", publishes: ["billing.invoice-issued"] });
+ * const { handler } = await import("../handlers/on-order-placed");
+ * await handler(bed.sqsEvent("orders.order-placed", catalog["orders.order-placed"].example));
+ */
+export async function serviceTestBed(options: ServiceTestBedOptions): Promise<ServiceTestBed> {
+  process.env.AWS_REGION = REGION;
+  process.env.AWS_ACCESS_KEY_ID = "local";
+  process.env.AWS_SECRET_ACCESS_KEY = "local";
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  delete process.env.AWS_PROFILE;
+
+  const dynamo = await startLocalDynamo();
+  const topics = new Map<string, string>(
+    (Object.keys(catalog) as EventType[]).map((type) => [topicOf(type), type]),
+  );
+  topics.set(FAILURE_TOPIC, "failure");
+  const messages: { request: SnsPublishRequest }[] = [];
+  const sns: EndpointServer = await startEndpointServer({
+    services: [
+      createSnsEndpoint({
+        accountId: ACCOUNT,
+        backend: {
+          async publish(request) {
+            if (!topics.has(request.topicArn)) {
+              throw Object.assign(new Error(`Topic does not exist: ${request.topicArn}`), { code: "NotFound" });
+            }
+            messages.push({ request });
+            return { messageId: randomUUID(), ...(request.messageGroupId ? { sequenceNumber: String(messages.length).padStart(20, "0") } : {}) };
+          },
+        },
+      }),
+    ],
+  });
+
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_ENDPOINT_URL_SNS = sns.url;
+  process.env[ENV.stage] = STAGE;
+  process.env[ENV.service] = options.service;
+  process.env[ENV.handler] = options.handler;
+  process.env[ENV.dataTable] = TEST_TABLES.data;
+  process.env[ENV.idempotencyTable] = TEST_TABLES.idempotency;
+  process.env[ENV.failureTopicArn] = FAILURE_TOPIC;
+  process.env[ENV.publishTopics] = JSON.stringify(Object.fromEntries((options.publishes ?? []).map((t) => [t, topicOf(t)])));
+  process.env[ENV.logLevel] = process.env[ENV.logLevel] ?? "WARN";
+
+  const parse = (request: SnsPublishRequest): PublishedEvent => ({
+    ...(JSON.parse(request.message) as Omit<PublishedEvent, "attributes" | "topicArn">),
+    attributes: Object.fromEntries(Object.entries(request.messageAttributes).map(([k, v]) => [k, v.stringValue])),
+    topicArn: request.topicArn,
+  });
+  let lastEventId = "";
+
+  return {
+    dynamo,
+    get lastEventId() {
+      return lastEventId;
+    },
+    async items(entity) {
+      const all = await dynamo.scan(TEST_TABLES.data);
+      return all.filter(
+        (item) => String(item.pk).startsWith(`$${options.service}#`) && (entity === undefined || item.__edb_e__ === entity),
+      );
+    },
+    published(type) {
+      return messages
+        .filter(({ request }) => (type ? request.topicArn === topicOf(type) : request.topicArn !== FAILURE_TOPIC))
+        .map(({ request }) => parse(request));
+    },
+    failures() {
+      return messages.filter(({ request }) => request.topicArn === FAILURE_TOPIC).map(({ request }) => parse(request));
+    },
+    sqsEvent(type, data, eventOptions = {}) {
+      lastEventId = eventOptions.id ?? randomUUID();
+      const correlationId = eventOptions.correlationId ?? randomUUID();
+      const envelope = {
+        specversion: "1.0",
+        id: lastEventId,
+        source: catalog[type].owner,
+        type,
+        time: new Date().toISOString(),
+        datacontenttype: "application/json",
+        correlationid: correlationId,
+        data,
+      };
+      const body = JSON.stringify(envelope);
+      const now = String(Date.now());
+      const fifo = catalog[type].ordering === "fifo";
+      return {
+        Records: [
+          {
+            messageId: randomUUID(),
+            receiptHandle: `local-${randomUUID()}`,
+            body,
+            attributes: {
+              ApproximateReceiveCount: "1",
+              SentTimestamp: now,
+              SenderId: "AIDAIT2UOQQY3AUEKVGXU",
+              ApproximateFirstReceiveTimestamp: now,
+              ...(fifo ? { MessageGroupId: "group-1", MessageDeduplicationId: lastEventId, SequenceNumber: "1" } : {}),
+            },
+            messageAttributes: {
+              type: { stringValue: type, stringListValues: [], binaryListValues: [], dataType: "String" },
+              correlationid: { stringValue: correlationId, stringListValues: [], binaryListValues: [], dataType: "String" },
+            },
+            md5OfBody: md5OfBody(body),
+            eventSource: "aws:sqs",
+            eventSourceARN: `arn:aws:sqs:${REGION}:${ACCOUNT}:${STAGE}-${options.service}-${options.handler}${fifo ? ".fifo" : ""}`,
+            awsRegion: REGION,
+          },
+        ],
+      };
+    },
+    httpEvent(routeKey, body, headers = {}) {
+      const [method = "GET", path = "/"] = routeKey.split(" ");
+      const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+      const now = Date.now();
+      const event: APIGatewayProxyEventV2 = {
+        version: "2.0",
+        routeKey,
+        rawPath: path,
+        rawQueryString: "",
+        headers: {
+          host: "api.local",
+          "user-agent": "service-test",
+          ...(text !== undefined ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) } : {}),
+          ...headers,
+        },
+        requestContext: {
+          accountId: ACCOUNT,
+          apiId: "local",
+          domainName: "api.local",
+          domainPrefix: "api",
+          http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "service-test" },
+          requestId: randomUUID(),
+          routeKey,
+          stage: "$default",
+          time: apiGatewayTime(now),
+          timeEpoch: now,
+        },
+        isBase64Encoded: false,
+      };
+      if (text !== undefined) event.body = text;
+      return event;
+    },
+    async stop() {
+      await sns.close();
+      await dynamo.stop();
+    },
+  };
+}
