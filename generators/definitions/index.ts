@@ -1,0 +1,9 @@
+import type { GeneratorDefinition } from "../lib/generator";
+import { consumer } from "./consumer";
+import { entity } from "./entity";
+import { event } from "./event";
+import { route } from "./route";
+import { service } from "./service";
+
+/** Every generator, by the name `npm run new-<name>` and `plop <name>` use. */
+export const definitions: GeneratorDefinition[] = [service, event, consumer, entity, route];

@@ -1,0 +1,91 @@
+import { GeneratorError } from "../lib/errors";
+import type { GeneratorDefinition, PlanContext } from "../lib/generator";
+import { MANIFEST_FILE } from "../lib/manifest";
+import { ENTITY_NAME, entityNames, schemaShape } from "../lib/model";
+import { checkName } from "../lib/names";
+import type { FileChange } from "../lib/plan";
+import { declarePublished, insertBeforeMarker } from "../lib/repo";
+import { readManifest, withRun } from "./consumer";
+
+export const ROUTES_MARKER = "        // new routes are added above this line";
+export const NO_HTTP_MARKER = "    // no HTTP API yet: `npm run new-route` adds it here\n";
+
+export interface RouteFilesInput {
+  service: string;
+  dir: string;
+  routeKey: string;
+  routeName: string;
+  entity: string;
+  /** The event the route publishes, and its schema's top-level fields. */
+  publishes?: string;
+  fields: string[];
+}
+
+export function routeFiles(ctx: PlanContext, input: RouteFilesInput): FileChange[] {
+  const names = entityNames(input.entity);
+  const bodyFromEvent = input.publishes !== undefined;
+  const bodyExpression = !bodyFromEvent
+    ? ""
+    : input.fields.includes(names.idField)
+      ? `z.omit(catalog["${input.publishes}"].schema, { ${names.idField}: true })`
+      : `catalog["${input.publishes}"].schema`;
+  const [method, path] = input.routeKey.split(" ") as [string, string];
+  const idInEvent = input.fields.includes(names.idField);
+  const view = { ...input, ...names, bodyFromEvent, bodyExpression, idInEvent, method, path, name: input.routeName };
+  return [
+    { kind: "create", path: `${input.dir}/handlers/${input.routeName}.ts`, content: ctx.render("parts/route.ts.hbs", view) },
+    { kind: "create", path: `${input.dir}/test/${input.routeName}.test.ts`, content: ctx.render("parts/route.test.ts.hbs", view) },
+  ];
+}
+
+const PATH = /^\/[a-z0-9-]+(?:\/[a-z0-9-]+)*$/;
+
+export const route: GeneratorDefinition = {
+  name: "route",
+  description: "an HTTP route (POST that creates an entity) in an existing service",
+  prompts: (repo) => [
+    { name: "service", flag: "service", kind: "text", message: "Service", choices: () => repo.services() },
+    { name: "path", flag: "path", kind: "text", message: "Path (e.g. /refunds)" },
+    { name: "entity", flag: "entity", kind: "text", message: "Entity it creates (kebab-case)" },
+    { name: "publishes", flag: "publishes", kind: "text", message: "Event it publishes (one the service owns; empty for none)", default: "" },
+  ],
+  plan(answers, ctx) {
+    const { repo } = ctx;
+    const service = checkName(String(answers.service ?? ""), { what: "service name", flag: "--service", maxLength: 24 });
+    const dir = repo.requireService(service);
+    const path = String(answers.path ?? "").trim();
+    if (path.includes("..") || !PATH.test(path) || path.length > 100) {
+      throw new GeneratorError(`path "${path}" (--path) must look like /refunds or /orders/refunds: lowercase kebab-case segments`);
+    }
+    const routeKey = `POST ${path}`;
+    const entity = checkName(String(answers.entity ?? ""), ENTITY_NAME);
+    if (!repo.exists(`${dir}/entities/${entity}.ts`)) {
+      throw new GeneratorError(`${dir}/entities/${entity}.ts does not exist (--entity); add it with npm run new-entity first`);
+    }
+    const routeName = `create-${path.slice(1).replace(/\//g, "-")}`;
+    const indexPath = `${dir}/index.ts`;
+    const index = repo.read(indexPath);
+    if (index.includes(`"${routeKey}"`)) throw new GeneratorError(`${service} already has the route ${routeKey}`);
+    if (repo.exists(`${dir}/handlers/${routeName}.ts`)) throw new GeneratorError(`${dir}/handlers/${routeName}.ts already exists`);
+
+    const published = String(answers.publishes ?? "").trim();
+    let fields: string[] = [];
+    if (published) {
+      const entry = repo.catalog().get(published);
+      if (!entry) throw new GeneratorError(`unknown event "${published}" (--publishes); add it with npm run new-event first`);
+      if (entry.owner !== service) throw new GeneratorError(`event "${published}" (--publishes) is owned by "${entry.owner}", not ${service}`);
+      fields = Object.keys(schemaShape(repo, published) ?? {});
+    }
+    const line = `        "${routeKey}": { handler: "./handlers/${routeName}.ts", name: "${routeName}", publishes: [${published ? `"${published}"` : ""}] },\n`;
+    const declared = published ? declarePublished(index, published, indexPath) : index;
+    const updated = declared.includes(ROUTES_MARKER)
+      ? insertBeforeMarker(declared, ROUTES_MARKER, line, indexPath)
+      : insertBeforeMarker(declared, NO_HTTP_MARKER, `    http: {\n      routes: {\n${line}${ROUTES_MARKER}\n      },\n    },\n`, indexPath).replace(NO_HTTP_MARKER, "");
+    const { manifest, text } = readManifest(ctx, dir);
+    return [
+      ...routeFiles(ctx, { service, dir, routeKey, routeName, entity, publishes: published || undefined, fields }),
+      { kind: "update", path: indexPath, expected: index, content: updated },
+      { kind: "update", path: `${dir}/${MANIFEST_FILE}`, expected: text, content: withRun(manifest, "route", { service, path, entity, publishes: published }) },
+    ];
+  },
+};

@@ -1,0 +1,123 @@
+import { GeneratorError } from "../lib/errors";
+import type { GeneratorDefinition } from "../lib/generator";
+import { GENERATOR_VERSION, MANIFEST_FILE, renderManifest } from "../lib/manifest";
+import {
+  checkConsumed,
+  checkPublished,
+  checkService,
+  consumerName,
+  ENTITY_NAME,
+  entityNames,
+  fillFrom,
+  schemaShape,
+} from "../lib/model";
+import { checkName } from "../lib/names";
+import type { FileChange } from "../lib/plan";
+import type { Answers } from "../lib/prompts";
+import { catalogWithNewEvents } from "./event";
+import { routeFiles } from "./route";
+import { consumerFiles } from "./consumer";
+
+/** Stages a generated service gets a config file for, and the region they start in. */
+export const STAGES = ["dev", "prod"] as const;
+export const DEFAULT_REGION = "eu-west-1";
+
+export const quoteList = (items: readonly string[]): string => items.map((i) => `"${i}"`).join(", ");
+
+export function oneLine(value: unknown, flag: string, what: string, max = 200): string {
+  const text = String(value ?? "").trim();
+  if (!text) throw new GeneratorError(`${what} is empty (${flag})`);
+  if (/[\r\n]/.test(text)) throw new GeneratorError(`${what} (${flag}) must be one line`);
+  if (text.length > max) throw new GeneratorError(`${what} (${flag}) is ${text.length} characters long; at most ${max}`);
+  return text;
+}
+
+export const service: GeneratorDefinition = {
+  name: "service",
+  description: "a new event-driven service under services/<name>",
+  prompts: (repo) => [
+    { name: "name", flag: "name", kind: "text", message: "Service name (kebab-case)" },
+    { name: "purpose", flag: "purpose", kind: "text", message: "What it does, in one line" },
+    { name: "team", flag: "team", kind: "text", message: "Owning team" },
+    {
+      name: "consumes",
+      flag: "consumes",
+      kind: "list",
+      message: "Events it consumes",
+      default: [],
+      choices: () => [...repo.catalog().keys()],
+    },
+    { name: "publishes", flag: "publishes", kind: "list", message: "Events it publishes (new ones join the catalog)", default: [] },
+    { name: "http", flag: "http", kind: "confirm", message: "Does it have an HTTP API?", default: false },
+    { name: "entity", flag: "entity", kind: "text", message: "Its first entity (kebab-case, e.g. invoice)" },
+  ],
+  plan(answers: Answers, ctx) {
+    const { repo } = ctx;
+    const name = checkService(repo, String(answers.name ?? ""));
+    const purpose = oneLine(answers.purpose, "--purpose", "purpose");
+    const team = oneLine(answers.team, "--team", "team", 60);
+    const catalog = repo.catalog();
+    const consumes = checkConsumed(answers.consumes as string[], catalog, "--consumes");
+    const { existing, created } = checkPublished(answers.publishes as string[], name, catalog, "--publishes");
+    const http = answers.http === true;
+    const entity = checkName(String(answers.entity ?? ""), ENTITY_NAME);
+    const names = entityNames(entity);
+    if (!http && consumes.length === 0) {
+      throw new GeneratorError("a service needs something to react to: consume at least one event (--consumes) or have an HTTP API (--http)");
+    }
+
+    const publishes = [...existing, ...created];
+    const primary = publishes[0];
+    // Fields of the primary event's schema: new events carry just the entity id; existing ones are read from the catalog.
+    const primaryShape: Record<string, string> =
+      primary === undefined ? {} : created.includes(primary) ? { [names.idField]: "string" } : (schemaShape(repo, primary) ?? {});
+    const dir = `services/${name}`;
+    const base = { service: name, name, purpose, team, ...names };
+    const files: FileChange[] = [];
+
+    const consumers: { name: string; event: string; publishesList: string }[] = [];
+    for (const event of consumes) {
+      const consumer = consumerName(event, consumers.map((c) => c.name));
+      const copied = primary === undefined ? undefined : fillFrom(primaryShape, schemaShape(repo, event) ?? {}, names.idField);
+      consumers.push({ name: consumer, event, publishesList: copied ? quoteList([primary!]) : "" });
+      files.push(...consumerFiles(ctx, { ...base, consumer, event, publishes: copied ? { type: primary!, copied } : undefined, dir }));
+    }
+    const routes: { name: string; routeKey: string; publishesList: string }[] = [];
+    if (http) {
+      const routeKey = `POST /${names.pluralKebab}`;
+      const routeName = `create-${entity}`;
+      routes.push({ name: routeName, routeKey, publishesList: primary ? quoteList([primary]) : "" });
+      files.push(...routeFiles(ctx, { ...base, routeKey, routeName, publishes: primary, fields: Object.keys(primaryShape), dir }));
+    }
+
+    files.push(
+      { kind: "create", path: `${dir}/Pulumi.yaml`, content: ctx.render("service/Pulumi.yaml.hbs", base) },
+      ...STAGES.map((stage) => ({
+        kind: "create" as const,
+        path: `${dir}/Pulumi.${stage}.yaml`,
+        content: ctx.render("service/Pulumi.stage.yaml.hbs", { ...base, stage, region: DEFAULT_REGION }),
+      })),
+      {
+        kind: "create",
+        path: `${dir}/index.ts`,
+        content: ctx.render("service/index.ts.hbs", { ...base, publishesList: quoteList(publishes), consumers, routes, http }),
+      },
+      { kind: "create", path: `${dir}/entities/${entity}.ts`, content: ctx.render("parts/entity.ts.hbs", base) },
+      {
+        kind: "create",
+        path: `${dir}/README.md`,
+        content: ctx.render("service/README.md.hbs", { ...base, consumes, publishes, consumers, routes, http }),
+      },
+      {
+        kind: "create",
+        path: `${dir}/${MANIFEST_FILE}`,
+        content: renderManifest({
+          service: name,
+          runs: [{ generator: "service", version: GENERATOR_VERSION, answers: { ...answers, name, purpose, team, consumes, publishes, http, entity } }],
+        }),
+      },
+    );
+    if (created.length) files.push(catalogWithNewEvents(ctx, created.map((type) => ({ type, owner: name, idField: names.idField, description: `Published by ${name}: ${purpose}` }))));
+    return files;
+  },
+};

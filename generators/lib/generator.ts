@@ -1,0 +1,17 @@
+import type { FileChange } from "./plan";
+import type { Answers, PromptSpec } from "./prompts";
+import type { Repo } from "./repo";
+
+/** What a generator's plan may use: the repository and the template renderer (plop's Handlebars). */
+export interface PlanContext {
+  repo: Repo;
+  render(templatePath: string, data: object): string;
+}
+
+/** A generator: its questions, and the files its answers produce (checked, then written all together). */
+export interface GeneratorDefinition {
+  name: string;
+  description: string;
+  prompts(repo: Repo): PromptSpec[];
+  plan(answers: Answers, ctx: PlanContext): FileChange[];
+}

@@ -1,0 +1,91 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { runFromArgs } from "../run";
+import { copyRepo, npmRun, treeHashes } from "./helpers";
+
+const root = copyRepo("generators-bad-");
+const before = treeHashes(root);
+
+async function refused(generator: string, args: string[], message: RegExp): Promise<void> {
+  try {
+    await runFromArgs(generator, [...args, "--root", root], { interactive: false });
+  } catch (err) {
+    assert.match((err as Error).message, message);
+    assert.equal(treeHashes(root), before, `nothing written for ${args.join(" ")}`);
+    return;
+  }
+  assert.unreachable(`${generator} ${args.join(" ")} was accepted`);
+}
+
+const service = ["--purpose", "p", "--team", "t", "--entity", "thing", "--consumes", "orders.order-placed"];
+
+test("service names must be kebab-case, short, not reserved, without path parts", async () => {
+  await refused("service", ["--name", "Billing", ...service], /service name "Billing" \(--name\) is not kebab-case/);
+  await refused("service", ["--name", "billing_v2", ...service], /not kebab-case/);
+  await refused("service", ["--name", "a-very-long-service-name-indeed", ...service], /is 31 characters long; at most 24/);
+  await refused("service", ["--name", "platform", ...service], /service name "platform" \(--name\) is reserved/);
+  await refused("service", ["--name", "../evil", ...service], /contains a path separator/);
+  await refused("service", ["--name", "a..b", ...service], /contains "\.\."/);
+  await refused("service", ["--name", "", ...service], /service name is empty \(--name\)/);
+});
+
+test("unknown events, events of another owner, existing services are refused", async () => {
+  await refused("service", ["--name", "shipping", ...service.slice(0, 6), "--consumes", "orders.order-shipped"], /unknown event "orders\.order-shipped" \(--consumes\)/);
+  await refused("service", ["--name", "shipping", ...service, "--publishes", "billing.invoice-issued"], /event "billing\.invoice-issued" \(--publishes\) is owned by "billing"; an event has exactly one owner/);
+  await refused("service", ["--name", "shipping", ...service, "--publishes", "Shipping.Sent"], /must be <domain>\.<event> in kebab-case/);
+  await refused("service", ["--name", "orders", ...service], /services\/orders already exists; nothing was written/);
+  await refused("event", ["--type", "orders.order-placed", "--owner", "shipping", "--description", "d"], /event "orders\.order-placed" already exists \(owned by "orders"\)/);
+  await refused("event", ["--type", "shipping.parcel-sent", "--owner", "shipping", "--description", "d", "--fifo"], /a FIFO event needs --group-field/);
+  await refused("event", ["--type", "shipping.parcel-sent", "--owner", "shipping", "--description", "d", "--fields", "parcel id:string"], /field "parcel id:string" \(--fields\) needs a camelCase name/);
+});
+
+test("edits of existing services check the service, the entity and what already exists", async () => {
+  await refused("consumer", ["--service", "nope", "--event", "orders.order-placed", "--entity", "invoice"], /no service "nope" \(--service\); services: billing, orders/);
+  await refused("consumer", ["--service", "billing", "--event", "orders.order-placed", "--entity", "invoice"], /billing already consumes orders\.order-placed/);
+  await refused("consumer", ["--service", "billing", "--event", "orders.order-status-changed", "--entity", "refund"], /entities\/refund\.ts does not exist \(--entity\)/);
+  await refused("entity", ["--service", "billing", "--entity", "invoice"], /services\/billing\/entities\/invoice\.ts already exists/);
+  await refused("route", ["--service", "orders", "--path", "/orders", "--entity", "order"], /orders already has the route POST \/orders/);
+  await refused("route", ["--service", "orders", "--path", "/../x", "--entity", "order"], /path "\/\.\.\/x" \(--path\) must look like/);
+  await refused("route", ["--service", "orders", "--path", "/refunds", "--entity", "order", "--publishes", "billing.invoice-issued"], /owned by "billing", not orders/);
+});
+
+test("flags: unknown ones and missing answers without a terminal name the flag", async () => {
+  await refused("service", ["--name", "shipping", "--colour", "blue"], /unknown flag --colour for service/);
+  await refused("service", ["--name", "shipping"], /missing --purpose \(What it does, in one line\), --team \(Owning team\), --entity/);
+  await refused("service", ["--name", "shipping", ...service, "--http", "maybe"], /--http takes yes or no/);
+  await refused("nonsense", [], /no generator "nonsense"; generators: service, event, consumer, entity, route/);
+});
+
+test("a write that fails halfway leaves the tree as it was", async () => {
+  // The plan writes the new service's files, then the catalog (a new event). A folder squatting on the catalog's
+  // temporary file makes that last write fail after the others were written: all of them must be undone.
+  const squatter = join(root, "shared", "contract", `catalog.ts.${process.pid}.tmp`);
+  mkdirSync(squatter);
+  const snapshot = treeHashes(root);
+  try {
+    await runFromArgs("service", ["--name", "shipping", ...service, "--publishes", "shipping.parcel-sent", "--root", root], {
+      interactive: false,
+    }).then(
+      () => assert.unreachable("accepted"),
+      (err: Error) => assert.match(err.message, /writing failed, nothing was changed: EISDIR/),
+    );
+    assert.equal(treeHashes(root), snapshot);
+    assert.not.ok(existsSync(join(root, "services", "shipping")), "the service folder it created is gone");
+  } finally {
+    rmSync(squatter, { recursive: true });
+  }
+});
+
+test("the npm script exits non-zero with the message and no stack trace", () => {
+  const result = npmRun(root, "new-service", ["--name", "Shipping", ...service]);
+  assert.is(result.code, 1);
+  assert.match(result.stderr, /^error: service name "Shipping" \(--name\) is not kebab-case/m);
+  assert.not.match(result.stderr, /\n\s+at /, "no stack trace");
+  assert.equal(treeHashes(root), before);
+});
+
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+test.run();

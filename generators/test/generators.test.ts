@@ -1,0 +1,78 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { runFromArgs } from "../run";
+import { copyRepo } from "./helpers";
+
+// Every generator, run programmatically into a copy of the repository, then the copy is checked the way CI checks
+// the real one: type-check, the generated service's own tests, and the whole-system mocks run with the guardrails.
+const root = copyRepo("generators-all-");
+const written: Record<string, string[]> = {};
+
+async function generate(name: string, args: string[]): Promise<void> {
+  written[name] = await runFromArgs(name, [...args, "--root", root], { interactive: false });
+}
+
+function run(command: string, args: string[]): { code: number; output: string } {
+  const result = spawnSync(command, args, { cwd: root, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
+  return { code: result.status ?? -1, output: `${result.stdout}\n${result.stderr}` };
+}
+
+test.before(async () => {
+  await generate("service", [
+    "--name", "shipping", "--purpose", "Ships invoiced orders", "--team", "logistics",
+    "--consumes", "billing.invoice-issued", "--publishes", "shipping.parcel-sent", "--entity", "parcel", "--yes",
+  ]);
+  await generate("event", [
+    "--type", "shipping.parcel-returned", "--owner", "shipping", "--description", "A customer sent a parcel back.",
+    "--fields", "parcelId:string,reason:string,items:integer",
+  ]);
+  await generate("entity", ["--service", "shipping", "--entity", "return"]);
+  await generate("consumer", ["--service", "shipping", "--event", "orders.order-status-changed", "--entity", "return"]);
+  await generate("route", ["--service", "shipping", "--path", "/returns", "--entity", "return", "--publishes", "shipping.parcel-returned"]);
+});
+
+test.after(() => rmSync(root, { recursive: true, force: true }));
+
+test("new-service writes the service and adds the events it publishes to the catalog", () => {
+  const dir = join(root, "services", "shipping");
+  for (const file of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "index.ts", "README.md", "generator.json", "entities/parcel.ts", "handlers/on-invoice-issued.ts", "test/on-invoice-issued.test.ts"]) {
+    assert.ok(existsSync(join(dir, file)), file);
+  }
+  assert.match(readFileSync(join(dir, "Pulumi.prod.yaml"), "utf8"), /shipping:platformStack: organization\/platform\/prod/);
+  const catalog = readFileSync(join(root, "shared/contract/catalog.ts"), "utf8");
+  assert.match(catalog, /"shipping\.parcel-sent": defineEvent\(\{\n\s+version: 1,\n\s+owner: "shipping",/);
+  assert.match(catalog, /"shipping\.parcel-returned": defineEvent\([\s\S]*reason: z\.string\(\)[\s\S]*items: z\.int\(\)/);
+});
+
+test("edits land in place and every run is recorded with the generator version", () => {
+  const index = readFileSync(join(root, "services/shipping/index.ts"), "utf8");
+  assert.match(index, /"on-order-status-changed": \{ event: "orders\.order-status-changed"/);
+  assert.match(index, /http: \{\n\s+routes: \{\n\s+"POST \/returns": \{ handler: "\.\/handlers\/create-returns\.ts"/);
+  assert.match(index, /\/\/ new routes are added above this line/);
+  assert.not.match(index, /no HTTP API yet/);
+  const manifest = JSON.parse(readFileSync(join(root, "services/shipping/generator.json"), "utf8"));
+  assert.equal(manifest.runs.map((r: { generator: string }) => r.generator), ["service", "entity", "consumer", "route"]);
+  assert.ok(manifest.runs.every((r: { version: string }) => /^\d+\.\d+\.\d+$/.test(r.version)));
+  assert.is(manifest.runs[0].answers.entity, "parcel");
+});
+
+test("the repository with the generated code type-checks under the strict tsconfig", () => {
+  const { code, output } = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
+  assert.is(code, 0, output);
+});
+
+test("the generated service's own tests pass", () => {
+  const { code, output } = run(process.execPath, ["scripts/test.mjs", "services/shipping"]);
+  assert.is(code, 0, output);
+  assert.match(output, /\b[1-9]\d* passed, 0 failed/);
+});
+
+test("the generated service passes the whole-system mocks run and every guardrail rule", () => {
+  const { code, output } = run(process.execPath, ["scripts/test.mjs", "shared/infra/test/whole-system.test.ts"]);
+  assert.is(code, 0, output);
+});
+
+test.run();

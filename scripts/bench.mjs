@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm run bench`: runs every benchmark one after another (never in parallel: they compare timings side by side on
+// one machine) and collects their JSON summary lines at the end. Targets are checked here, not in tests.
+//   node scripts/bench.mjs               all benchmarks
+//   node scripts/bench.mjs cold-start    those whose path contains a word
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+
+const root = new URL("..", import.meta.url).pathname;
+const benches = [
+  "shared/runtime/bench/cold-start.ts",
+  "generators/bench/new-service.ts",
+  "shared/local/bench/local-stage.ts",
+];
+const filters = process.argv.slice(2);
+const chosen = benches.filter((b) => existsSync(new URL(b, `file://${root}`)) && (filters.length === 0 || filters.some((f) => b.includes(f))));
+const summaries = [];
+let failed = 0;
+for (const bench of chosen) {
+  console.log(`\n=== ${bench}`);
+  const result = spawnSync(process.execPath, ["--import", "tsx", bench], { cwd: root, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  process.stdout.write(result.stdout);
+  if (result.status !== 0) {
+    failed++;
+    console.log(`${bench} failed (exit ${result.status})`);
+  }
+  for (const line of result.stdout.split("\n")) {
+    if (line.startsWith("{") && line.includes('"bench"')) summaries.push(line);
+  }
+}
+console.log("\n=== summary");
+for (const line of summaries) console.log(line);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,41 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { catalog } from "../../../shared/contract";
+import { serviceTestBed, type ServiceTestBed } from "../../../shared/testing";
+import { handler } from "../handlers/create-order";
+
+const service = "orders";
+let bed: ServiceTestBed;
+
+test.before(async () => {
+  bed = await serviceTestBed({ service, handler: "create-order", publishes: ["orders.order-placed"] });
+});
+
+test.after(() => bed.stop());
+
+test("POST /orders creates an order and publishes orders.order-placed", async () => {
+  const { orderId: _assigned, ...body } = catalog["orders.order-placed"].example;
+  const response = await handler(bed.httpEvent("POST /orders", body, { "x-correlation-id": "test-run-1" }));
+  assert.is(response.statusCode, 201);
+  assert.is(response.headers?.["x-correlation-id"], "test-run-1");
+  const { orderId } = JSON.parse(response.body!) as { orderId: string };
+
+  const items = await bed.items("order");
+  assert.is(items.length, 1);
+  assert.is(items[0]!.orderId, orderId);
+  assert.equal(items[0]!.details, body);
+  const published = bed.published("orders.order-placed");
+  assert.is(published.length, 1);
+  assert.is(published[0]!.data.orderId, orderId);
+  assert.is(published[0]!.correlationid, "test-run-1");
+});
+
+test("a malformed body gets 400 and writes nothing", async () => {
+  const before = (await bed.items("order")).length;
+  const response = await handler(bed.httpEvent("POST /orders", "{not json"));
+  assert.is(response.statusCode, 400);
+  assert.not.match(response.body ?? "", /at .*\.ts:\d+/, "no stack trace");
+  assert.is((await bed.items("order")).length, before);
+});
+
+test.run();
