@@ -207,7 +207,8 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       parseError = error;
     }
     const hints = event ?? peekEnvelope(json ?? message);
-    const idSeed = event ? `${readEnv(ENV.service) ?? "unknown"}/${handlerName()}#${event.id}` : undefined;
+    // `<service>#` first: the idempotency grant limits each service to its own keys (dynamodb:LeadingKeys).
+    const idSeed = event ? `${readEnv(ENV.service) ?? "unknown"}#${handlerName()}#${event.id}` : undefined;
     const scope: InvocationScope = {
       correlationId: hints.correlationid ?? newEventId(),
       traceparent:

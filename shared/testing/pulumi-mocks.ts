@@ -58,6 +58,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
     await pulumi.runtime.setMocks(this, project, stack, false);
     const monitor = pulumi.runtime.getMonitor() as unknown as {
       registerResource(req: any, callback: (err: any, res: any) => void): Promise<void>;
+      readResource(req: any, callback: (err: any, res: any) => void): Promise<void>;
     };
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, res: any) => void) => {
@@ -66,6 +67,19 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       this.currentRequest = { parent: req.getParent() };
       let record: CapturedResource | undefined;
       const pending = original(req, (err, res) => {
+        if (!err && res && record) record.urn = res.getUrn();
+        callback(err, res);
+      });
+      record = this.lastCaptured;
+      this.lastCaptured = undefined;
+      return pending;
+    };
+    // Resources that are read rather than created (a StackReference) arrive through readResource: same capture.
+    const originalRead = monitor.readResource.bind(monitor);
+    monitor.readResource = (req: any, callback: (err: any, res: any) => void) => {
+      this.currentRequest = { parent: req.getParent() };
+      let record: CapturedResource | undefined;
+      const pending = originalRead(req, (err, res) => {
         if (!err && res && record) record.urn = res.getUrn();
         callback(err, res);
       });
@@ -137,6 +151,14 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         const arn = `${inputs.topic}:${uuidFrom(args.name)}`;
         return base(arn, { arn, ownerId: accountId, confirmationWasAuthenticated: true, pendingConfirmation: inputs.protocol === "email" });
       }
+      // Policy attachments echo their target (as the provider does) and invent no ARN of their own: rules relate a
+      // policy to its topic or queue by these values.
+      case "aws:sns/topicPolicy:TopicPolicy":
+        return base(String(inputs.arn), { owner: accountId });
+      case "aws:sqs/queuePolicy:QueuePolicy":
+        return base(String(inputs.queueUrl), {});
+      case "aws:iam/rolePolicy:RolePolicy":
+        return base(`${inputs.role}:${inputs.name ?? args.name}`, {});
       case "aws:sqs/queue:Queue": {
         const name = this.physicalName(args, inputs.fifoQueue ? ".fifo" : "");
         const url = `https://sqs.${region}.amazonaws.com/${accountId}/${name}`;

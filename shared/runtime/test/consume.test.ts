@@ -88,7 +88,7 @@ test("the idempotency record is keyed by the event id, in Powertools' layout", a
   const { id } = JSON.parse(message.message);
   const before = Math.floor(Date.now() / 1000);
   await handler(sqsEvent(deliver(message)));
-  const item = (await lockItems()).find((i) => i.id === `billing/issue-invoice#${id}`);
+  const item = (await lockItems()).find((i) => i.id === `billing#issue-invoice#${id}`);
   assert.ok(item, "a record keyed by service, handler and event id (not the SQS message id)");
   assert.is(item![IDEMPOTENCY_RECORD.status], "COMPLETED");
   const expiration = item![IDEMPOTENCY_RECORD.expiration] as number;
@@ -197,7 +197,7 @@ test("a crash mid-action leaves the event locked until the lock expires, then it
   const republished = invoices(data.orderId);
   assert.is(republished.length, 2);
   assert.is(republished[1].id, republished[0].id, "the retry republished the same event id (downstream drops it)");
-  assert.is((await lockItems()).find((i) => i.id === `billing/issue-invoice#${id}`)!.status, "COMPLETED");
+  assert.is((await lockItems()).find((i) => i.id === `billing#issue-invoice#${id}`)!.status, "COMPLETED");
 });
 
 test("poison messages become failure events and are acknowledged", async () => {
@@ -239,7 +239,7 @@ test("poison messages become failure events and are acknowledged", async () => {
   assert.match(byBody.get(cases.noAction).data.message, /no action for billing.invoice-issued/);
   assert.is(byBody.get(cases.blocked).data.reason, "business-rule");
   assert.is(byBody.get(cases.blocked).data.message, "customer blocked may not order");
-  assert.not.ok((await lockItems()).some((i) => i.id === "billing/issue-invoice#blocked"), "the lock was released");
+  assert.not.ok((await lockItems()).some((i) => i.id === "billing#issue-invoice#blocked"), "the lock was released");
   assert.equal(sns.published.find((m) => m.topicArn === TEST_TOPICS.failure)!.attributes.type, {
     dataType: "String",
     value: FAILURE_EVENT_TYPE,

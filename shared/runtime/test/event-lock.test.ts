@@ -9,7 +9,7 @@ let dynamo: LocalDynamo;
 let clock = Date.parse("2026-01-01T00:00:00Z");
 const lock = new EventLock({ table: TEST_TABLES.idempotency, expiresAfterSeconds: 3600, now: () => clock });
 let n = 0;
-const key = () => `billing/issue-invoice#event-${++n}`;
+const key = () => `billing#issue-invoice#event-${++n}`;
 
 async function record(id: string) {
   return (await dynamo.scan(TEST_TABLES.idempotency)).find((item) => item.id === id);

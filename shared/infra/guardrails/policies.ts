@@ -1,0 +1,60 @@
+import type { GuardrailPolicy } from "./rule";
+import { RULE_NAMES } from "./rule-names";
+import { apiDefaultThrottling } from "./rules/api";
+import { dynamodbDeletionProtectionProd, dynamodbPitr } from "./rules/data";
+import { dynamodbTableEncrypted, kmsKeyRotation, snsTopicEncrypted, sqsQueueEncrypted } from "./rules/encryption";
+import { lambdaBoundedConcurrency, lambdaCurrentRuntime, lambdaExplicitTimeoutMemory } from "./rules/functions";
+import {
+  sqsDlqRetentionLonger,
+  sqsPartialBatchResponses,
+  snsSubscriptionHasDlq,
+  sqsSourceQueueHasDlq,
+  sqsVisibilityTimeout,
+} from "./rules/messaging";
+import { apiAccessLogging, lambdaTracingActive, logGroupRetention, snsTopicTracingActive, sqsDlqAlarm } from "./rules/observability";
+import {
+  iamNoManagedPolicies,
+  iamNoWildcardPermissions,
+  lambdaPermissionSourceArn,
+  resourcePolicyNoWildcards,
+  sqsSnsSourceArn,
+} from "./rules/permissions";
+import { suppressionsHaveReasons } from "./rules/suppressions";
+import { snsTopicTlsOnly, sqsQueueTlsOnly } from "./rules/transport";
+
+/** Every guardrail, in the order of `RULE_NAMES`: the policy pack's policies and what the tests run. */
+export const guardrailPolicies: readonly GuardrailPolicy[] = [
+  suppressionsHaveReasons,
+  snsTopicEncrypted,
+  sqsQueueEncrypted,
+  dynamodbTableEncrypted,
+  snsTopicTlsOnly,
+  sqsQueueTlsOnly,
+  iamNoWildcardPermissions,
+  iamNoManagedPolicies,
+  resourcePolicyNoWildcards,
+  sqsSnsSourceArn,
+  lambdaPermissionSourceArn,
+  sqsSourceQueueHasDlq,
+  snsSubscriptionHasDlq,
+  sqsDlqRetentionLonger,
+  sqsDlqAlarm,
+  sqsVisibilityTimeout,
+  sqsPartialBatchResponses,
+  lambdaBoundedConcurrency,
+  lambdaTracingActive,
+  snsTopicTracingActive,
+  lambdaExplicitTimeoutMemory,
+  lambdaCurrentRuntime,
+  logGroupRetention,
+  dynamodbPitr,
+  dynamodbDeletionProtectionProd,
+  kmsKeyRotation,
+  apiAccessLogging,
+  apiDefaultThrottling,
+];
+
+const listed = guardrailPolicies.map((p) => p.name).join(",");
+if (listed !== RULE_NAMES.join(",")) {
+  throw new Error(`guardrailPolicies and RULE_NAMES disagree: ${listed} vs ${RULE_NAMES.join(",")}`);
+}

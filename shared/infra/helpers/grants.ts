@@ -1,0 +1,198 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { EventType, PlatformOutputs, TracingMode } from "../../contract";
+import type { PlatformReference } from "../platform-reference";
+import type { PolicyDocument, PolicyStatement } from "./policy-document";
+
+/** How a function may use the shared data table: its own ElectroDB items only, whatever the level. */
+export type DataAccess = "read-write" | "read" | "none";
+
+/** What one function needs, in the domain's words; `functionGrants` turns it into IAM statements. */
+export interface FunctionAccess {
+  /** The service the function belongs to: its ElectroDB key prefix and its idempotency key prefix. */
+  service: string;
+  /** Event types the function publishes (the service must own them; checked by `defineService`). */
+  publishes: readonly EventType[];
+  /** Publishes failure events (consumers do: errors a retry cannot fix become events). */
+  failures: boolean;
+  /** Reads (and writes) its service's items in the shared data table. */
+  data: DataAccess;
+  /** Takes idempotency records in the platform's idempotency table. */
+  idempotency: boolean;
+}
+
+/** Every ARN a grant names, resolved. */
+export interface GrantTargets {
+  logGroupArn: string;
+  tracing: TracingMode;
+  eventsKeyArn: string;
+  topicArns: Partial<Record<EventType, string>>;
+  failureTopicArn: string;
+  dataTableArn: string;
+  dataIndexNames: readonly string[];
+  idempotencyTableArn: string;
+  /** The function's own queue, when it consumes one. */
+  queueArn?: string;
+}
+
+export const DATA_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"] as const;
+export const DATA_WRITE_ACTIONS = [
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:BatchWriteItem",
+  "dynamodb:ConditionCheckItem",
+] as const;
+export const IDEMPOTENCY_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+] as const;
+/** What Lambda's SQS poller does with the function's role. */
+export const QUEUE_CONSUMER_ACTIONS = [
+  "sqs:ReceiveMessage",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+  "sqs:ChangeMessageVisibility",
+] as const;
+export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
+/** X-Ray's write actions: the service has no resource-level permissions, so they take Resource "*". */
+export const XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
+/** Publishing to a KMS-encrypted topic needs a data key from the topic's key. */
+export const TOPIC_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] as const;
+
+/** ElectroDB partition keys of a service start with `$<service>#`. */
+export function dataKeyPrefix(service: string): string {
+  return `$${service}#`;
+}
+/** Idempotency records of a service are keyed `<service>#<function>#<event id>` by the runtime. */
+export function idempotencyKeyPrefix(service: string): string {
+  return `${service}#`;
+}
+
+function leadingKeys(prefix: string): PolicyStatement["Condition"] {
+  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${prefix}*`] } };
+}
+
+/**
+ * The statements of one function's role: exact actions on exact ARNs, derived from what the function does.
+ * Pure: the same access and targets always give the same statements (tests compare them whole).
+ */
+export function grantStatements(access: FunctionAccess, targets: GrantTargets): PolicyStatement[] {
+  const statements: PolicyStatement[] = [
+    {
+      Sid: "WriteOwnLogs",
+      Effect: "Allow",
+      Action: [...LOG_ACTIONS],
+      // The log group and its streams: Lambda names each stream at run time, so the stream part cannot be exact.
+      Resource: `${targets.logGroupArn}:*`,
+    },
+  ];
+  if (targets.tracing === "Active") {
+    statements.push({
+      Sid: "SendTraces",
+      Effect: "Allow",
+      Action: [...XRAY_ACTIONS],
+      // X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions: "*" is the only form.
+      Resource: "*",
+    });
+  }
+  if (targets.queueArn) {
+    statements.push({ Sid: "ConsumeOwnQueue", Effect: "Allow", Action: [...QUEUE_CONSUMER_ACTIONS], Resource: targets.queueArn });
+  }
+  const topics = access.publishes.map((type) => {
+    const arn = targets.topicArns[type];
+    if (!arn) throw new Error(`the platform has no topic for ${type}: deploy the platform with the current catalog`);
+    return arn;
+  });
+  if (topics.length) {
+    statements.push({ Sid: "PublishOwnedEvents", Effect: "Allow", Action: "sns:Publish", Resource: topics.length === 1 ? topics[0] : topics });
+  }
+  if (access.failures) {
+    statements.push({ Sid: "PublishFailureEvents", Effect: "Allow", Action: "sns:Publish", Resource: targets.failureTopicArn });
+  }
+  if (topics.length || access.failures) {
+    statements.push({ Sid: "EncryptForEventTopics", Effect: "Allow", Action: [...TOPIC_KEY_ACTIONS], Resource: targets.eventsKeyArn });
+  }
+  if (access.data !== "none") {
+    const actions = access.data === "read" ? [...DATA_READ_ACTIONS] : [...DATA_READ_ACTIONS, ...DATA_WRITE_ACTIONS];
+    statements.push({
+      Sid: "OwnItems",
+      Effect: "Allow",
+      Action: actions,
+      Resource: targets.dataTableArn,
+      Condition: leadingKeys(dataKeyPrefix(access.service)),
+    });
+    statements.push({
+      Sid: "QueryOwnIndexes",
+      Effect: "Allow",
+      Action: "dynamodb:Query",
+      Resource: targets.dataIndexNames.map((index) => `${targets.dataTableArn}/index/${index}`),
+      Condition: leadingKeys(dataKeyPrefix(access.service)),
+    });
+  }
+  if (access.idempotency) {
+    statements.push({
+      Sid: "OwnIdempotencyRecords",
+      Effect: "Allow",
+      Action: [...IDEMPOTENCY_ACTIONS],
+      Resource: targets.idempotencyTableArn,
+      Condition: leadingKeys(idempotencyKeyPrefix(access.service)),
+    });
+  }
+  return statements;
+}
+
+/** The grant targets a function's role may name, read from the platform contract. */
+export function grantTargetsFrom(
+  platform: Pick<PlatformOutputs, "eventTopics" | "eventsKeyArn" | "failureTopic" | "dataTable" | "idempotencyTable" | "tracing">,
+  own: { logGroupArn: string; queueArn?: string },
+): GrantTargets {
+  return {
+    logGroupArn: own.logGroupArn,
+    queueArn: own.queueArn,
+    tracing: platform.tracing.mode,
+    eventsKeyArn: platform.eventsKeyArn,
+    topicArns: Object.fromEntries(Object.entries(platform.eventTopics).map(([type, topic]) => [type, topic.arn])),
+    failureTopicArn: platform.failureTopic.arn,
+    dataTableArn: platform.dataTable.arn,
+    dataIndexNames: Object.values(platform.dataTable.indexes).map((index) => index.name),
+    idempotencyTableArn: platform.idempotencyTable.arn,
+  };
+}
+
+/**
+ * The least-privilege policy document of one function, as an Output: the platform's ARNs come from the typed
+ * stack reference, the function's own ARNs (log group, queue) from its resources.
+ *
+ * @example
+ * const policy = functionGrants(platform, { service: "billing", publishes: ["billing.invoice-issued"],
+ *   failures: true, data: "read-write", idempotency: true }, { logGroupArn: logGroup.arn, queueArn: queue.arn });
+ */
+export function functionGrants(
+  platform: PlatformReference,
+  access: FunctionAccess,
+  own: { logGroupArn: pulumi.Input<string>; queueArn?: pulumi.Input<string> },
+): pulumi.Output<PolicyDocument> {
+  return pulumi
+    .all([
+      platform.get("eventTopics"),
+      platform.eventsKeyArn,
+      platform.failureTopic,
+      platform.dataTable,
+      platform.idempotencyTable,
+      platform.tracing,
+      own.logGroupArn,
+      own.queueArn,
+    ])
+    .apply(([eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn]) => ({
+      Version: "2012-10-17" as const,
+      Statement: grantStatements(
+        access,
+        grantTargetsFrom(
+          { eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing },
+          { logGroupArn, queueArn: queueArn ?? undefined },
+        ),
+      ),
+    }));
+}

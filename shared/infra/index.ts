@@ -1,0 +1,12 @@
+export * from "./platform-reference";
+export * from "./stack-config";
+export * from "./service-function";
+export * from "./event-consumer";
+export * from "./http-api";
+export * from "./service";
+export * from "./helpers/grants";
+export * from "./helpers/names";
+export * from "./helpers/policy-document";
+export * from "./helpers/runtimes";
+export * from "./helpers/transform";
+export { bundleHandler, bundleDir, BUILD_ROOT, REPO_ROOT, BundleError, type Bundle, type BundleRequest } from "./helpers/bundle";

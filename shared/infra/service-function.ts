@@ -1,0 +1,371 @@
+import { isAbsolute, resolve } from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { ENV, isEventType, type EventType, type LogLevel } from "../contract";
+import type { BundleSettings } from "../runtime/bundle-options";
+import { bundleHandler, type Bundle } from "./helpers/bundle";
+import { functionGrants, type DataAccess } from "./helpers/grants";
+import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
+import { lambdaAssumeRolePolicy } from "./helpers/policy-document";
+import { DEFAULT_RUNTIME, isCurrentRuntime, type NodejsRuntime } from "./helpers/runtimes";
+import { applyTransform, type Transform } from "./helpers/transform";
+import type { PlatformReference } from "./platform-reference";
+
+/** Pulumi type token of the component; the local stage finds functions by it. */
+export const SERVICE_FUNCTION_TYPE = "platform:infra:ServiceFunction";
+
+/** The settings of a function that a service author chooses (shared by consumers, routes and `defineService`). */
+export interface FunctionOptions {
+  /**
+   * The handler's entry file: absolute, or relative to the Pulumi project folder (`./handlers/bill-order.ts`).
+   * It is bundled with esbuild into `.build/<service>/<function>/`; it must not import `@pulumi/*` or `shared/infra`.
+   */
+  handler: string;
+  /**
+   * The handler's export name.
+   * @default "handler"
+   */
+  export?: string;
+  /**
+   * Node.js runtime.
+   * @default "nodejs24.x"
+   */
+  runtime?: NodejsRuntime;
+  /**
+   * Seconds one invocation may run. Consumers' queues keep a message invisible for at least 6 times this.
+   * @default 10
+   */
+  timeout?: number;
+  /**
+   * Memory in MB (CPU grows with it).
+   * @default 512
+   */
+  memory?: number;
+  /**
+   * Reserved concurrency: caps this function's concurrent executions (and keeps them available to it).
+   * @default none (consumers are bounded by their event source mapping's maximum concurrency instead)
+   */
+  reservedConcurrency?: number;
+  /**
+   * Log level inside the function.
+   * @default the platform's log level for the stage
+   */
+  logLevel?: LogLevel;
+  /**
+   * Event types this function publishes; its service must own each of them.
+   * @default none
+   */
+  publishes?: readonly EventType[];
+  /**
+   * Access to the service's own items in the shared data table (`dynamodb:LeadingKeys` = `$<service>#*`).
+   * @default "read-write"
+   */
+  data?: DataAccess;
+  /**
+   * Access to the service's own records in the idempotency table.
+   * @default true for consumers, false for HTTP routes
+   */
+  idempotency?: boolean;
+  /**
+   * Extra environment variables (the platform's `PLATFORM_*` variables are always set and cannot be overridden).
+   * @default {}
+   */
+  environment?: Record<string, pulumi.Input<string>>;
+}
+
+export interface ServiceFunctionArgs extends FunctionOptions {
+  /** The platform contract of the stage. */
+  platform: PlatformReference;
+  /** The service the function belongs to (kebab-case). */
+  service: string;
+  /**
+   * Logical name of the function inside its service (`bill-order`): the `PLATFORM_HANDLER` value, the bundle folder
+   * and the last part of the AWS name `<stage>-<service>-<name>`.
+   * @default the component's name
+   */
+  name?: string;
+  /**
+   * The queue this function consumes (grants the four SQS actions Lambda's poller needs, on this queue only).
+   * @default none
+   */
+  queueArn?: pulumi.Input<string>;
+  /**
+   * Publishes failure events to the platform's failure topic.
+   * @default false
+   */
+  failures?: boolean;
+  /** Adjust the child resources. */
+  transform?: {
+    logGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
+    role?: Transform<aws.iam.RoleArgs>;
+    policy?: Transform<aws.iam.RolePolicyArgs>;
+    function?: Transform<aws.lambda.FunctionArgs>;
+  };
+}
+
+/**
+ * What the component registers as its inputs: enough for the local stage, which sees registrations under mocks
+ * (where archives arrive empty), to find and bundle the same handler. Paths are relative to the repository root.
+ */
+export interface ServiceFunctionRegistration {
+  service: string;
+  name: string;
+  /** The handler's entry file, relative to the repository root, with `/` separators. */
+  entry: string;
+  export: string;
+  /** The bundle folder, relative to the repository root. */
+  bundle: string;
+  /** The bundle's file name inside `bundle` (`index.mjs`). */
+  file: string;
+  runtime: NodejsRuntime;
+  /** The settings the bundle was built with (`bundleOptions(entry, outfile, settings)`). */
+  settings: BundleSettings;
+}
+
+export const FUNCTION_DEFAULTS = { export: "handler", timeout: 10, memory: 512, data: "read-write" } as const;
+
+/**
+ * One Lambda function of a service: an esbuild bundle of one handler (ARM64, current Node.js, explicit timeout and
+ * memory, active tracing per the platform), JSON logs into its own log group with the platform's retention, the
+ * platform environment, and its own role holding only what this function needs.
+ *
+ * @example
+ * const fn = new ServiceFunction("place-order", {
+ *   platform,
+ *   service: "orders",
+ *   handler: "./handlers/place-order.ts",
+ *   publishes: ["orders.order-placed"],
+ * });
+ * export const functionName = fn.name;
+ */
+export class ServiceFunction extends pulumi.ComponentResource {
+  readonly registration: ServiceFunctionRegistration;
+  readonly timeout: number;
+  private readonly fn: aws.lambda.Function;
+  private readonly role: aws.iam.Role;
+  private readonly policy: aws.iam.RolePolicy;
+  private readonly logGroup: aws.cloudwatch.LogGroup;
+
+  constructor(name: string, args: ServiceFunctionArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    const normalized = normalizeFunctionArgs(name, args);
+    const bundle = bundleHandler({
+      service: normalized.service,
+      name: normalized.name,
+      entry: normalized.entry,
+      exportName: normalized.export,
+      runtime: normalized.runtime,
+    });
+    const registration = registrationOf(normalized, bundle);
+    super(SERVICE_FUNCTION_TYPE, name, registration, opts);
+    this.registration = registration;
+    this.timeout = normalized.timeout;
+
+    const { platform } = args;
+    const awsName = normalized.awsName;
+    const parent = { parent: this };
+
+    this.logGroup = new aws.cloudwatch.LogGroup(
+      ...applyTransform(
+        args.transform?.logGroup,
+        `${name}-logs`,
+        {
+          name: `/aws/lambda/${awsName}`,
+          retentionInDays: platform.logs.retentionDays,
+        },
+        { ...parent },
+      ),
+    );
+
+    this.role = new aws.iam.Role(
+      ...applyTransform(
+        args.transform?.role,
+        `${name}-role`,
+        {
+          name: awsName,
+          description: `Runs ${normalized.service}/${normalized.name}: only what this function needs`,
+          assumeRolePolicy: JSON.stringify(lambdaAssumeRolePolicy()),
+        },
+        { ...parent },
+      ),
+    );
+
+    const access = {
+      service: normalized.service,
+      publishes: normalized.publishes,
+      failures: normalized.failures,
+      data: normalized.data,
+      idempotency: normalized.idempotency,
+    };
+    this.policy = new aws.iam.RolePolicy(
+      ...applyTransform(
+        args.transform?.policy,
+        `${name}-policy`,
+        {
+          role: this.role.name,
+          name: "least-privilege",
+          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn }).apply(
+            (document) => JSON.stringify(document),
+          ),
+        },
+        { ...parent },
+      ),
+    );
+
+    this.fn = new aws.lambda.Function(
+      ...applyTransform(
+        args.transform?.function,
+        `${name}-function`,
+        {
+          name: awsName,
+          description: `${normalized.service}/${normalized.name} (${registration.entry})`,
+          role: this.role.arn,
+          runtime: normalized.runtime,
+          architectures: ["arm64"],
+          handler: bundle.handler,
+          code: new pulumi.asset.FileArchive(bundle.dir),
+          timeout: normalized.timeout,
+          memorySize: normalized.memory,
+          reservedConcurrentExecutions: normalized.reservedConcurrency,
+          tracingConfig: { mode: platform.tracing.mode },
+          loggingConfig: {
+            logFormat: "JSON",
+            logGroup: this.logGroup.name,
+            applicationLogLevel: normalized.logLevel ?? platform.logs.level,
+            systemLogLevel: "WARN",
+          },
+          environment: { variables: environmentOf(platform, normalized) },
+        },
+        // The role must hold its permissions before Lambda validates an event source mapping against it.
+        { ...parent, dependsOn: [this.policy] },
+      ),
+    );
+
+    this.registerOutputs({ arn: this.fn.arn, name: this.fn.name, roleArn: this.role.arn });
+  }
+
+  /** The function's ARN. */
+  get arn(): pulumi.Output<string> {
+    return this.fn.arn;
+  }
+  /** The function's AWS name, `<stage>-<service>-<name>`. */
+  get name(): pulumi.Output<string> {
+    return this.fn.name;
+  }
+  /** The ARN API Gateway invokes. */
+  get invokeArn(): pulumi.Output<string> {
+    return this.fn.invokeArn;
+  }
+  /** The raw child resources. */
+  get nodes(): {
+    function: aws.lambda.Function;
+    role: aws.iam.Role;
+    policy: aws.iam.RolePolicy;
+    logGroup: aws.cloudwatch.LogGroup;
+  } {
+    return { function: this.fn, role: this.role, policy: this.policy, logGroup: this.logGroup };
+  }
+}
+
+interface NormalizedFunctionArgs {
+  service: string;
+  name: string;
+  /** `<stage>-<service>-<name>`: the function's and its role's AWS name. */
+  awsName: string;
+  entry: string;
+  export: string;
+  runtime: NodejsRuntime;
+  timeout: number;
+  memory: number;
+  reservedConcurrency: number | undefined;
+  logLevel: LogLevel | undefined;
+  publishes: EventType[];
+  failures: boolean;
+  data: DataAccess;
+  idempotency: boolean;
+  environment: Record<string, pulumi.Input<string>>;
+}
+
+/** Lambda's limits on the settings the component takes. */
+const LAMBDA_LIMITS = { timeout: { min: 1, max: 900 }, memory: { min: 128, max: 10_240 } } as const;
+
+export class FunctionConfigError extends Error {
+  override name = "FunctionConfigError";
+}
+
+function checkRange(what: string, value: number, limits: { min: number; max: number }, fn: string): number {
+  if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
+    throw new FunctionConfigError(`${fn}: ${what} is ${value}; Lambda accepts a whole number from ${limits.min} to ${limits.max}`);
+  }
+  return value;
+}
+
+function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs): NormalizedFunctionArgs {
+  const service = checkServiceName(args.service);
+  const name = checkLogicalName("function name", args.name ?? componentName);
+  const label = `function ${service}/${name}`;
+  const runtime = args.runtime ?? DEFAULT_RUNTIME;
+  if (!isCurrentRuntime(runtime)) {
+    throw new FunctionConfigError(`${label}: runtime ${String(runtime)} is not a current Node.js runtime (nodejs22.x, nodejs24.x)`);
+  }
+  const reserved = args.reservedConcurrency;
+  if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
+    throw new FunctionConfigError(`${label}: reservedConcurrency must be a whole number of at least 1 (0 would stop the function)`);
+  }
+  for (const type of args.publishes ?? []) {
+    if (!isEventType(type)) throw new FunctionConfigError(`${label}: publishes "${type}", which is not in the event catalog`);
+  }
+  const reservedNames = new Set<string>(Object.values(ENV));
+  for (const key of Object.keys(args.environment ?? {})) {
+    if (reservedNames.has(key)) throw new FunctionConfigError(`${label}: environment variable ${key} is set by the platform`);
+  }
+  const awsName = checkName("function", serviceResourceBase(service, name));
+  checkName("role", awsName);
+  return {
+    service,
+    name,
+    awsName,
+    entry: isAbsolute(args.handler) ? args.handler : resolve(process.cwd(), args.handler),
+    export: args.export ?? FUNCTION_DEFAULTS.export,
+    runtime,
+    timeout: checkRange("timeout", args.timeout ?? FUNCTION_DEFAULTS.timeout, LAMBDA_LIMITS.timeout, label),
+    memory: checkRange("memory", args.memory ?? FUNCTION_DEFAULTS.memory, LAMBDA_LIMITS.memory, label),
+    reservedConcurrency: reserved,
+    logLevel: args.logLevel,
+    publishes: [...new Set(args.publishes ?? [])],
+    failures: args.failures ?? false,
+    data: args.data ?? FUNCTION_DEFAULTS.data,
+    idempotency: args.idempotency ?? false,
+    environment: args.environment ?? {},
+  };
+}
+
+function registrationOf(args: NormalizedFunctionArgs, bundle: Bundle): ServiceFunctionRegistration {
+  return {
+    service: args.service,
+    name: args.name,
+    entry: bundle.entry,
+    export: args.export,
+    bundle: bundle.relativeDir,
+    file: bundle.file,
+    runtime: args.runtime,
+    settings: bundle.settings,
+  };
+}
+
+/** The environment contract (`ENV` in shared/contract): only what this function may use is set. */
+function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs): Record<string, pulumi.Input<string>> {
+  const variables: Record<string, pulumi.Input<string>> = {
+    ...args.environment,
+    [ENV.stage]: platform.stage,
+    [ENV.service]: args.service,
+    [ENV.handler]: args.name,
+    [ENV.logLevel]: args.logLevel ?? platform.logs.level,
+    [ENV.publishTopics]: platform.get("eventTopics").apply((topics) =>
+      JSON.stringify(Object.fromEntries(args.publishes.map((type) => [type, topics[type]?.arn]))),
+    ),
+  };
+  if (args.failures) variables[ENV.failureTopicArn] = platform.failureTopic.arn;
+  if (args.data !== "none") variables[ENV.dataTable] = platform.dataTable.name;
+  if (args.idempotency) variables[ENV.idempotencyTable] = platform.idempotencyTable.name;
+  return variables;
+}

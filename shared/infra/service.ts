@@ -1,0 +1,285 @@
+import * as pulumi from "@pulumi/pulumi";
+import { catalog, eventTypes, isEventType, type EventType, type OwnedBy } from "../contract";
+import { EventConsumer, type EventConsumerArgs, type EventFilter } from "./event-consumer";
+import { checkLogicalName, checkServiceName } from "./helpers/names";
+import { HttpApi, parseRouteKey, type HttpApiArgs, type RouteAuth, type RouteKey } from "./http-api";
+import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
+import { ServiceFunction, type FunctionOptions } from "./service-function";
+
+/** Pulumi type token of the component. */
+export const SERVICE_TYPE = "platform:infra:Service";
+
+/** One consumer of a service: the event it reacts to and the function that handles it. */
+export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
+  /** The event type consumed. */
+  event: EventType;
+  /** Only deliver matching events. @default every event of the type */
+  filter?: EventFilter;
+  /** @default 10 */
+  batchSize?: number;
+  /** @default 0 */
+  maxBatchingWindow?: number;
+  /** @default 5 */
+  maxConcurrency?: number;
+  /** @default 5 */
+  maxReceiveCount?: number;
+  /** Adjust the consumer's child resources. */
+  transform?: EventConsumerArgs["transform"];
+  /** Events this consumer publishes (a subset of the service's). @default the service's `publishes` */
+  publishes?: readonly OwnedBy<N>[];
+}
+
+/** One HTTP route of a service and the function that handles it. */
+export interface RouteDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
+  /** @default `{ jwt: {} }` when `http.jwt` is set, otherwise `"iam"` */
+  auth?: RouteAuth;
+  /**
+   * Logical name of the route's function.
+   * @default from the route key: `"POST /orders/{orderId}"` -> `post-orders-order-id`
+   */
+  name?: string;
+  /** Events this route's function publishes (a subset of the service's). @default the service's `publishes` */
+  publishes?: readonly OwnedBy<N>[];
+}
+
+/**
+ * A service's declaration. `N` is the service's name as a literal type, so `publishes` only accepts the events the
+ * catalog says it owns (checked again when the service is constructed).
+ */
+export interface ServiceDefinition<N extends string = string> {
+  /** The service's name (kebab-case, at most 24 characters): its ElectroDB service name and catalog owner name. */
+  name: N;
+  /**
+   * The platform stack whose contract the service uses.
+   * @default the `platformStack` value of the service's stage config
+   */
+  platform?: PlatformReference | PlatformReferenceArgs;
+  /**
+   * Event types the service publishes: each must be owned by this service in the catalog. Every function may
+   * publish all of them unless it lists its own `publishes`.
+   * @default []
+   */
+  publishes?: readonly OwnedBy<N>[];
+  /** Settings every function of the service starts from. */
+  defaults?: Pick<FunctionOptions, "runtime" | "timeout" | "memory" | "logLevel" | "data" | "environment">;
+  /** Consumers by logical name (`"bill-order"`). */
+  consumers?: Record<string, ConsumerDefinition<N>>;
+  /** The service's HTTP API. */
+  http?: Omit<HttpApiArgs, "platform" | "service" | "routes"> & { routes: Record<RouteKey, RouteDefinition<N>> };
+}
+
+/** What a service program returns as its stack outputs. */
+export interface ServiceOutputs {
+  service: string;
+  stage: pulumi.Output<string>;
+  consumers: Record<string, { queueUrl: pulumi.Output<string>; deadLetterQueueUrl: pulumi.Output<string>; functionName: pulumi.Output<string> }>;
+  functions: Record<string, pulumi.Output<string>>;
+  apiUrl?: pulumi.Output<string>;
+}
+
+export class ServiceDefinitionError extends Error {
+  override name = "ServiceDefinitionError";
+}
+
+/**
+ * A whole service from one declaration: its consumers (SNS -> SQS -> Lambda), its HTTP routes and their functions,
+ * each with least-privilege grants derived from what it does. Checked when constructed: a service publishes only
+ * events it owns, consumers name known event types, names fit AWS limits.
+ *
+ * @example
+ * // services/billing/index.ts
+ * import { defineService } from "../../shared/infra";
+ *
+ * export = function program() {
+ *   return defineService({
+ *     name: "billing",
+ *     publishes: ["billing.invoice-issued"],
+ *     consumers: {
+ *       "bill-order": { event: "orders.order-placed", handler: "./handlers/bill-order.ts" },
+ *     },
+ *     http: { routes: { "GET /invoices/{invoiceId}": { handler: "./handlers/get-invoice.ts", data: "read" } } },
+ *   }).outputs;
+ * };
+ */
+export class Service extends pulumi.ComponentResource {
+  readonly serviceName: string;
+  readonly platform: PlatformReference;
+  private readonly consumerNodes: Record<string, EventConsumer> = {};
+  private readonly routeFunctions: Record<string, ServiceFunction> = {};
+  private readonly api: HttpApi | undefined;
+
+  constructor(definition: ServiceDefinition, opts: pulumi.ComponentResourceOptions = {}) {
+    const checked = checkDefinition(definition);
+    super(SERVICE_TYPE, checked.name, { name: checked.name, publishes: checked.publishes }, opts);
+    this.serviceName = checked.name;
+    const name = checked.name;
+    const parent = { parent: this };
+    this.platform =
+      definition.platform instanceof PlatformReference
+        ? definition.platform
+        : new PlatformReference(`${name}-platform`, definition.platform ?? {}, { ...parent });
+    const defaults = definition.defaults ?? {};
+
+    for (const [consumerName, consumer] of Object.entries(definition.consumers ?? {})) {
+      const { event, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, transform, ...fn } = consumer;
+      this.consumerNodes[consumerName] = new EventConsumer(
+        `${name}-${consumerName}`,
+        {
+          platform: this.platform,
+          service: name,
+          name: consumerName,
+          event,
+          filter,
+          batchSize,
+          maxBatchingWindow,
+          maxConcurrency,
+          maxReceiveCount,
+          transform,
+          function: withDefaults(defaults, fn, checked.publishes),
+        },
+        { ...parent },
+      );
+    }
+
+    if (definition.http) {
+      const { routes, ...apiArgs } = definition.http;
+      const apiRoutes: HttpApiArgs["routes"] = {};
+      for (const [key, route] of Object.entries(routes) as [RouteKey, RouteDefinition][]) {
+        const { auth, name: fnName, ...fn } = route;
+        const functionName = fnName ?? routeFunctionName(key);
+        const routeFunction = new ServiceFunction(
+          `${name}-${functionName}`,
+          {
+            ...withDefaults(defaults, fn, checked.publishes),
+            platform: this.platform,
+            service: name,
+            name: functionName,
+          },
+          { ...parent },
+        );
+        this.routeFunctions[functionName] = routeFunction;
+        apiRoutes[key] = { function: routeFunction, auth };
+      }
+      this.api = new HttpApi(`${name}-http`, { ...apiArgs, platform: this.platform, service: name, routes: apiRoutes }, { ...parent });
+    }
+
+    this.registerOutputs(this.outputs);
+  }
+
+  /** The stack outputs of a service program. */
+  get outputs(): ServiceOutputs {
+    const consumers: ServiceOutputs["consumers"] = {};
+    const functions: ServiceOutputs["functions"] = {};
+    for (const [name, consumer] of Object.entries(this.consumerNodes)) {
+      consumers[name] = {
+        queueUrl: consumer.queueUrl,
+        deadLetterQueueUrl: consumer.deadLetterQueueUrl,
+        functionName: consumer.function.name,
+      };
+      functions[name] = consumer.function.name;
+    }
+    for (const [name, fn] of Object.entries(this.routeFunctions)) functions[name] = fn.name;
+    return {
+      service: this.serviceName,
+      stage: this.platform.stage,
+      consumers,
+      functions,
+      ...(this.api ? { apiUrl: this.api.url } : {}),
+    };
+  }
+
+  /** The raw child components. */
+  get nodes(): { consumers: Record<string, EventConsumer>; functions: Record<string, ServiceFunction>; api: HttpApi | undefined } {
+    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api };
+  }
+}
+
+/**
+ * Declares a service: see `Service`. A service program is `export = function program() { return defineService({...}).outputs }`.
+ */
+export function defineService<const N extends string>(definition: ServiceDefinition<N>, opts: pulumi.ComponentResourceOptions = {}): Service {
+  // OwnedBy<N> is a subset of EventType, which TypeScript cannot see through the conditional type.
+  return new Service(definition as unknown as ServiceDefinition, opts);
+}
+
+/** `"POST /orders/{orderId}"` -> `post-orders-order-id` */
+export function routeFunctionName(key: string): string {
+  const { method, path } = parseRouteKey(key);
+  const words = path
+    .replace(/[{}+]/g, "")
+    .replace(/([a-z0-9])([A-Z])/g, "$1-$2")
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return [method.toLowerCase(), ...words].join("-");
+}
+
+function withDefaults(
+  defaults: NonNullable<ServiceDefinition["defaults"]>,
+  fn: FunctionOptions,
+  servicePublishes: readonly EventType[],
+): FunctionOptions {
+  return {
+    ...defaults,
+    ...fn,
+    environment: { ...defaults.environment, ...fn.environment },
+    publishes: fn.publishes ?? servicePublishes,
+  };
+}
+
+function checkDefinition(definition: ServiceDefinition): { name: string; publishes: EventType[] } {
+  const name = checkServiceName(definition.name);
+  const publishes = [...new Set(definition.publishes ?? [])];
+  const ownedBy = (type: EventType) => catalog[type].owner;
+  for (const type of publishes) {
+    if (!isEventType(type)) {
+      throw new ServiceDefinitionError(`service "${name}" publishes "${type}", which is not in the event catalog (shared/contract/catalog.ts)`);
+    }
+    if (ownedBy(type) !== name) {
+      throw new ServiceDefinitionError(
+        `service "${name}" may not publish "${type}": its owner is "${ownedBy(type)}", the only service allowed to publish it (shared/contract/catalog.ts)`,
+      );
+    }
+  }
+  const consumers = Object.entries(definition.consumers ?? {});
+  const routes = Object.entries(definition.http?.routes ?? {}) as [string, RouteDefinition][];
+  if (consumers.length === 0 && routes.length === 0) {
+    throw new ServiceDefinitionError(`service "${name}" has neither consumers nor HTTP routes`);
+  }
+  const functionNames = new Map<string, string>();
+  const claim = (fnName: string, what: string) => {
+    checkLogicalName(`function name of ${what}`, fnName);
+    const other = functionNames.get(fnName);
+    if (other) throw new ServiceDefinitionError(`service "${name}": ${other} and ${what} would both be named "${fnName}"; rename one`);
+    functionNames.set(fnName, what);
+  };
+  for (const [consumerName, consumer] of consumers) {
+    claim(consumerName, `consumer "${consumerName}"`);
+    if (!isEventType(consumer.event)) {
+      throw new ServiceDefinitionError(
+        `consumer "${consumerName}" of service "${name}" consumes "${String(consumer.event)}", which is not in the event catalog; known types: ${eventTypes.join(", ")}`,
+      );
+    }
+    checkFunctionPublishes(name, `consumer "${consumerName}"`, consumer.publishes, publishes);
+  }
+  for (const [key, route] of routes) {
+    claim(route.name ?? routeFunctionName(key), `route "${key}"`);
+    checkFunctionPublishes(name, `route "${key}"`, route.publishes, publishes);
+  }
+  return { name, publishes };
+}
+
+function checkFunctionPublishes(
+  service: string,
+  what: string,
+  fnPublishes: readonly EventType[] | undefined,
+  servicePublishes: readonly EventType[],
+): void {
+  for (const type of fnPublishes ?? []) {
+    if (!servicePublishes.includes(type)) {
+      throw new ServiceDefinitionError(
+        `${what} of service "${service}" publishes "${type}", which the service does not declare in its publishes (${servicePublishes.join(", ") || "none"})`,
+      );
+    }
+  }
+}

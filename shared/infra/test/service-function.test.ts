@@ -1,0 +1,155 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { ENV } from "../../contract";
+import { BUILD_ROOT, REPO_ROOT } from "../helpers/bundle";
+import { SERVICE_FUNCTION_TYPE, ServiceFunction, type ServiceFunctionArgs } from "../service-function";
+import { platformOutputs, policyDocument, underMocks } from "./harness";
+
+const FIXTURES = join(__dirname, "fixtures", "handlers");
+// A service name of its own: test files run in parallel and each writes its own bundles.
+const SERVICE = "fn-test";
+let platform: Record<string, any>;
+
+test.before(async () => {
+  platform = await platformOutputs("dev");
+});
+
+function build(name: string, args: Partial<ServiceFunctionArgs> = {}) {
+  return underMocks((p) => new ServiceFunction(name, { platform: p, service: SERVICE, handler: join(FIXTURES, "echo.ts"), ...args }), { platform });
+}
+
+test("bundles the handler into .build/<service>/<function>/index.mjs: ESM, tree-shaken, no Pulumi code, runnable", async () => {
+  await build("echo");
+  const file = join(BUILD_ROOT, SERVICE, "echo", "index.mjs");
+  assert.ok(existsSync(file), `${file} exists`);
+  const code = readFileSync(file, "utf8");
+  assert.not.match(code, /@pulumi/);
+  assert.not.match(code, /TREE_SHAKEN_MARKER/, "an export the handler does not use is shaken out");
+  assert.match(code, /export\s*\{/, "the bundle is an ES module");
+  const bundled = (await import(pathToFileURL(file).href)) as { handler: (e: unknown) => Promise<unknown> };
+  assert.equal(await bundled.handler({ Records: [{ messageId: "m1", body: "" }, { messageId: "m2", body: "x" }] }), {
+    batchItemFailures: [{ itemIdentifier: "m1" }],
+  });
+});
+
+test("registers service, function name and entry (relative to the repository root) as the component's inputs", async () => {
+  const { mocks } = await build("echo-fn", { name: "echo" });
+  const component = mocks.one(SERVICE_FUNCTION_TYPE, "echo-fn");
+  assert.equal(component.custom, false);
+  assert.equal(component.inputs, {
+    service: SERVICE,
+    name: "echo",
+    entry: "shared/infra/test/fixtures/handlers/echo.ts",
+    export: "handler",
+    bundle: `.build/${SERVICE}/echo`,
+    file: "index.mjs",
+    runtime: "nodejs24.x",
+    settings: { target: "node24" },
+  });
+  assert.ok(existsSync(join(REPO_ROOT, component.inputs.bundle, component.inputs.file)));
+});
+
+test("the function: current Node.js on ARM64, explicit timeout and memory, active tracing, JSON logs into its own group", async () => {
+  const { mocks } = await build("echo", { timeout: 20, memory: 1024 });
+  const fn = mocks.one("aws:lambda/function:Function", "echo-function");
+  assert.equal(fn.inputs.name, `dev-${SERVICE}-echo`);
+  assert.equal(fn.inputs.runtime, "nodejs24.x");
+  assert.equal(fn.inputs.architectures, ["arm64"]);
+  assert.equal(fn.inputs.handler, "index.handler");
+  assert.equal(fn.inputs.timeout, 20);
+  assert.equal(fn.inputs.memorySize, 1024);
+  assert.equal(fn.inputs.tracingConfig, { mode: platform.tracing.mode });
+  assert.equal(fn.inputs.code.__pulumiArchive, true, "deployed as an archive of the bundle folder");
+  const logs = mocks.one("aws:cloudwatch/logGroup:LogGroup", "echo-logs");
+  assert.equal(logs.inputs.name, `/aws/lambda/dev-${SERVICE}-echo`);
+  assert.equal(logs.inputs.retentionInDays, platform.logs.retentionDays);
+  assert.equal(fn.inputs.loggingConfig, {
+    logFormat: "JSON",
+    logGroup: logs.inputs.name,
+    applicationLogLevel: platform.logs.level,
+    systemLogLevel: "WARN",
+  });
+  assert.equal(fn.inputs.role, mocks.one("aws:iam/role:Role", "echo-role").state.arn);
+});
+
+test("the environment carries the platform contract the runtime reads, and only what the function may use", async () => {
+  const { mocks } = await build("echo", { publishes: ["orders.order-placed"], data: "none", environment: { FEATURE: "on" } });
+  const variables = mocks.one("aws:lambda/function:Function", "echo-function").inputs.environment.variables;
+  assert.equal(variables, {
+    FEATURE: "on",
+    [ENV.stage]: "dev",
+    [ENV.service]: SERVICE,
+    [ENV.handler]: "echo",
+    [ENV.logLevel]: platform.logs.level,
+    [ENV.publishTopics]: JSON.stringify({ "orders.order-placed": platform.eventTopics["orders.order-placed"].arn }),
+  });
+});
+
+test("its role trusts Lambda only and holds exactly the statements its access needs", async () => {
+  const { mocks } = await build("echo", { publishes: [], data: "read", idempotency: false });
+  const role = mocks.one("aws:iam/role:Role", "echo-role");
+  assert.equal(role.inputs.name, `dev-${SERVICE}-echo`);
+  assert.equal(policyDocument(role, "assumeRolePolicy").Statement, [
+    { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+  ]);
+  const policy = mocks.one("aws:iam/rolePolicy:RolePolicy", "echo-policy");
+  assert.equal(policy.inputs.role, role.state.name);
+  const logGroupArn = mocks.one("aws:cloudwatch/logGroup:LogGroup", "echo-logs").state.arn;
+  const table = platform.dataTable.arn;
+  const prefix = { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`$${SERVICE}#*`] } };
+  assert.equal(policyDocument(policy).Statement, [
+    { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+    { Sid: "SendTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" },
+    { Sid: "OwnItems", Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"], Resource: table, Condition: prefix },
+    { Sid: "QueryOwnIndexes", Effect: "Allow", Action: "dynamodb:Query", Resource: [`${table}/index/gsi1`, `${table}/index/gsi2`], Condition: prefix },
+  ]);
+  assert.equal(mocks.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), [], "no managed policy attachments");
+});
+
+test("every child is parented to the component and named after it", async () => {
+  const { mocks } = await build("echo");
+  const component = mocks.one(SERVICE_FUNCTION_TYPE, "echo");
+  const children = mocks.childrenOf(component.urn);
+  assert.equal(children.map((c) => c.name).sort(), ["echo-function", "echo-logs", "echo-policy", "echo-role"]);
+});
+
+test("transforms adjust a child: an object replaces fields, a function edits the args", async () => {
+  const { mocks } = await build("echo", {
+    transform: {
+      function: { memorySize: 2048 },
+      role: (args) => {
+        args.description = "changed by a transform";
+      },
+    },
+  });
+  assert.equal(mocks.one("aws:lambda/function:Function", "echo-function").inputs.memorySize, 2048);
+  assert.equal(mocks.one("aws:iam/role:Role", "echo-role").inputs.description, "changed by a transform");
+});
+
+test("refuses what would not deploy or would break the contract, with a message that says why", async () => {
+  const cases: [Partial<ServiceFunctionArgs>, RegExp][] = [
+    [{ handler: join(FIXTURES, "missing.ts") }, /missing\.ts .* does not exist/],
+    [{ handler: join(FIXTURES, "imports-pulumi.ts") }, /pulls Pulumi into its bundle/],
+    [{ export: "main" }, /does not export "main"/],
+    [{ timeout: 0 }, /timeout is 0; Lambda accepts a whole number from 1 to 900/],
+    [{ memory: 64 }, /memory is 64/],
+    [{ runtime: "nodejs20.x" as never }, /nodejs20.x is not a current Node.js runtime/],
+    [{ environment: { [ENV.stage]: "x" } }, /PLATFORM_STAGE is set by the platform/],
+    [{ publishes: ["orders.unknown" as never] }, /"orders.unknown", which is not in the event catalog/],
+    [{ name: "Not_Kebab" }, /must be kebab-case/],
+    [{ name: "a-function-name-long-enough-to-break-the-64-character-limit" }, /function name "dev-fn-test-a-function.*" is \d+ characters; AWS allows at most 64/],
+  ];
+  for (const [args, message] of cases) {
+    try {
+      await build("broken", args);
+      assert.unreachable(`expected ${message}`);
+    } catch (err) {
+      assert.match((err as Error).message, message);
+    }
+  }
+});
+
+test.run();
