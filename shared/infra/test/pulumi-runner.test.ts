@@ -7,6 +7,7 @@ import * as assert from "uvu/assert";
 import { loadStackConfig } from "../stack-config";
 import { REPO_ROOT } from "../helpers/bundle";
 import { platformOutputs } from "./harness";
+import { serviceProjectDirs } from "../../testing/whole-system";
 
 // Proves the programs start the way `pulumi up` starts them: Pulumi's own runner (`@pulumi/pulumi/cmd/run`) in the
 // project folder, loaded by `node --import tsx` (the projects' nodeargs), config from PULUMI_CONFIG, against the
@@ -52,6 +53,7 @@ const count = (started: Started, type: string) => started.captured?.resources.fi
 
 let platformRun: Started;
 let serviceRun: Started;
+const repoServiceRuns = new Map<string, Started>();
 
 test.before(async () => {
   const outputsFile = join(work, "platform-dev.json");
@@ -62,6 +64,10 @@ test.before(async () => {
     startLikePulumi(REPO_ROOT, "dev"),
     startLikePulumi(SAMPLE, "dev", { PLATFORM_OUTPUTS: outputsFile }),
   ]);
+  // Every service of the repository too, one after another (each is a fresh Node process).
+  for (const dir of serviceProjectDirs()) {
+    repoServiceRuns.set(dir, await startLikePulumi(dir, "dev", { PLATFORM_OUTPUTS: outputsFile }));
+  }
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
@@ -97,6 +103,16 @@ test("a service program starts under Pulumi's runner and registers its component
   for (const [type, n] of expected) assert.is(count(serviceRun, type), n, type);
   const stack = serviceRun.captured?.resources.find((r) => r.type === "pulumi:pulumi:Stack");
   assert.is(stack?.name, "billing-dev");
+});
+
+test("every service of the repository starts under Pulumi's runner", () => {
+  assert.is(repoServiceRuns.size, serviceProjectDirs().length);
+  for (const [dir, run] of repoServiceRuns) {
+    assert.is(run.code, 0, `${dir}: ${run.stderr}`);
+    assert.equal(unexpectedStderr(run.stderr), [], dir);
+    assert.is(count(run, "platform:infra:Service"), 1, dir);
+    assert.ok(count(run, "aws:lambda/function:Function") >= 1, `${dir} registers its functions`);
+  }
 });
 
 test.run();
