@@ -1,21 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformOutputs } from "../shared/contract";
+import { DATA_TABLE_LAYOUT, IDEMPOTENCY_TABLE_LAYOUT, type PlatformOutputs } from "../shared/contract";
 import type { PlatformConfig } from "./config";
-
-/** Key layout of the shared data table: generic names, so any ElectroDB entity maps onto them. */
-export const DATA_TABLE_LAYOUT = {
-  partitionKey: "pk",
-  sortKey: "sk",
-  ttlAttribute: "expiresAt",
-  indexes: {
-    gsi1: { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
-    gsi2: { name: "gsi2", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
-  },
-} as const;
-
-/** Attribute names of the idempotency table (the layout Powertools' idempotency utility uses). */
-export const IDEMPOTENCY_TABLE_LAYOUT = { keyAttribute: "id", ttlAttribute: "expiration" } as const;
 
 export interface Tables {
   dataTable: pulumi.Output<PlatformOutputs["dataTable"]>;

@@ -5,3 +5,4 @@ export * from "./failure-event";
 export * from "./environment";
 export * from "./platform-outputs";
 export * from "./naming";
+export * from "./tables";

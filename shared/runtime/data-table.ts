@@ -1,21 +1,11 @@
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ENV } from "../contract/environment";
+import { DATA_TABLE_LAYOUT } from "../contract/tables";
 import { documentClient } from "./aws-clients";
 import { requireEnv } from "./function-environment";
 
-/**
- * Key layout of the platform's data table (the platform creates it so; a test checks the two agree): generic key
- * names, so any ElectroDB entity maps onto them. Items expire through the `expiresAt` attribute (epoch seconds).
- */
-export const DATA_TABLE = {
-  partitionKey: "pk",
-  sortKey: "sk",
-  ttlAttribute: "expiresAt",
-  indexes: {
-    gsi1: { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" },
-    gsi2: { name: "gsi2", partitionKey: "gsi2pk", sortKey: "gsi2sk" },
-  },
-} as const;
+/** Key layout of the platform's data table (shared/contract), under the name the runtime has always used. */
+export const DATA_TABLE = DATA_TABLE_LAYOUT;
 
 /** ElectroDB's `{ table, client }` configuration for the data table. */
 export interface DataTableConfig {

@@ -1,4 +1,5 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { IDEMPOTENCY_TABLE_LAYOUT } from "../contract/tables";
 import { dynamoDbClient, dynamoDbModule } from "./aws-clients";
 import { EventInProgressError } from "./errors";
 
@@ -7,8 +8,8 @@ import { EventInProgressError } from "./errors";
  * (key `id`, TTL `expiration` in epoch seconds, `status`, `in_progress_expiration` in epoch milliseconds).
  */
 export const IDEMPOTENCY_RECORD = {
-  key: "id",
-  expiration: "expiration",
+  key: IDEMPOTENCY_TABLE_LAYOUT.keyAttribute,
+  expiration: IDEMPOTENCY_TABLE_LAYOUT.ttlAttribute,
   status: "status",
   inProgressExpiration: "in_progress_expiration",
   inProgress: "INPROGRESS",

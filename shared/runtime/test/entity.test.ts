@@ -62,14 +62,6 @@ test("the entity and its client are built once per process and reused", () => {
   assert.is(dataTable().table, TEST_TABLES.data);
 });
 
-test("the runtime's table layout is the one the platform creates", () => {
-  // Loaded here only: the platform program pulls in @pulumi/aws.
-  const { DATA_TABLE_LAYOUT, IDEMPOTENCY_TABLE_LAYOUT } = require("../../../platform/tables") as typeof import("../../../platform/tables");
-  assert.equal(DATA_TABLE, DATA_TABLE_LAYOUT);
-  assert.is(IDEMPOTENCY_RECORD.key, IDEMPOTENCY_TABLE_LAYOUT.keyAttribute);
-  assert.is(IDEMPOTENCY_RECORD.expiration, IDEMPOTENCY_TABLE_LAYOUT.ttlAttribute);
-});
-
 test("an index the table does not have, or a wrong key field, fails at definition", () => {
   assert.throws(
     () =>
