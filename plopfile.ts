@@ -3,7 +3,7 @@
 import type { NodePlopAPI } from "node-plop";
 import { definitions } from "./generators/definitions";
 import { GeneratorError } from "./generators/lib/errors";
-import { coerce, type Answers } from "./generators/lib/prompts";
+import { coerce, defaultOf, type Answers } from "./generators/lib/prompts";
 import { Repo } from "./generators/lib/repo";
 import { generate } from "./generators/run";
 
@@ -16,7 +16,7 @@ export default function plopfile(plop: NodePlopAPI): void {
     const normalized: Answers = {};
     for (const spec of generator.prompts(repo)) {
       const raw = (answers as Answers)[spec.name];
-      normalized[spec.name] = raw === undefined ? (spec.default ?? "") : coerce(spec, raw);
+      normalized[spec.name] = raw === undefined ? (defaultOf(spec, normalized) ?? "") : coerce(spec, raw);
     }
     const written = generate(generator, normalized, repo, plop);
     return `${written.length} files written`;
@@ -26,15 +26,23 @@ export default function plopfile(plop: NodePlopAPI): void {
       description: generator.description,
       prompts: generator.prompts(repo).map((spec) => {
         const choices = spec.choices?.();
-        if (spec.kind === "confirm") return { type: "confirm", name: spec.name, message: spec.message, default: spec.default };
+        // inquirer calls a function default with the answers so far, as our flags do.
+        const fallback = (given: Answers) => {
+          const value = defaultOf(spec, given);
+          return Array.isArray(value) && spec.kind !== "list" ? value.join(",") : value;
+        };
+        if (spec.kind === "confirm") return { type: "confirm", name: spec.name, message: spec.message, default: fallback };
         if (spec.kind === "list" && choices?.length) {
-          return { type: "checkbox", name: spec.name, message: spec.message, choices, default: spec.default };
+          return { type: "checkbox", name: spec.name, message: spec.message, choices, default: fallback };
         }
         return {
           type: "input",
           name: spec.name,
           message: spec.kind === "list" ? `${spec.message} (comma-separated)` : spec.message,
-          default: Array.isArray(spec.default) ? spec.default.join(",") : spec.default,
+          default: (given: Answers) => {
+            const value = defaultOf(spec, given);
+            return Array.isArray(value) ? value.join(",") : value;
+          },
         };
       }),
       actions: [{ type: "apply-plan", generator: generator.name } as never],

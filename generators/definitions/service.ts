@@ -37,8 +37,14 @@ export const service: GeneratorDefinition = {
   description: "a new event-driven service under services/<name>",
   prompts: (repo) => [
     { name: "name", flag: "name", kind: "text", message: "Service name (kebab-case)" },
-    { name: "purpose", flag: "purpose", kind: "text", message: "What it does, in one line" },
-    { name: "team", flag: "team", kind: "text", message: "Owning team" },
+    {
+      name: "purpose",
+      flag: "purpose",
+      kind: "text",
+      message: "What it does, in one line",
+      default: (given) => `The ${String(given.name ?? "new")} service.`,
+    },
+    { name: "team", flag: "team", kind: "text", message: "Owning team", default: (given) => `${String(given.name ?? "new")}-team` },
     {
       name: "consumes",
       flag: "consumes",
@@ -49,7 +55,13 @@ export const service: GeneratorDefinition = {
     },
     { name: "publishes", flag: "publishes", kind: "list", message: "Events it publishes (new ones join the catalog)", default: [] },
     { name: "http", flag: "http", kind: "confirm", message: "Does it have an HTTP API?", default: false },
-    { name: "entity", flag: "entity", kind: "text", message: "Its first entity (kebab-case, e.g. invoice)" },
+    {
+      name: "entity",
+      flag: "entity",
+      kind: "text",
+      message: "Its first entity (kebab-case, e.g. invoice)",
+      default: (given) => `${String(given.name ?? "item").replace(/s$/, "")}-record`,
+    },
   ],
   plan(answers: Answers, ctx) {
     const { repo } = ctx;

@@ -10,8 +10,11 @@ export interface PromptSpec {
   flag: string;
   kind: "text" | "list" | "confirm";
   message: string;
-  /** Used when the flag is absent and nobody is asked (no terminal, or `--yes`). Absent = the answer is required. */
-  default?: string | string[] | boolean;
+  /**
+   * Used when the flag is absent and nobody is asked (no terminal, or `--yes`); may derive from the answers given.
+   * Absent = the answer is required.
+   */
+  default?: string | string[] | boolean | ((given: Answers) => string | string[] | boolean);
   /** Choices offered interactively for `list` questions (the answer may still name new values where allowed). */
   choices?: () => string[];
 }
@@ -104,6 +107,11 @@ export async function resolveAnswers(
     const list = required.map((s) => `--${s.flag} (${s.message.replace(/[?:]\s*$/, "")})`).join(", ");
     throw new GeneratorError(`missing ${list}; without a terminal every answer without a default must come from a flag`);
   }
-  for (const spec of missing) answers[spec.name] = spec.default!;
+  for (const spec of missing) answers[spec.name] = defaultOf(spec, answers)!;
   return answers;
+}
+
+/** A question's default, derived from the answers given so far when it is a function. */
+export function defaultOf(spec: PromptSpec, given: Answers): string | string[] | boolean | undefined {
+  return typeof spec.default === "function" ? spec.default(given) : spec.default;
 }

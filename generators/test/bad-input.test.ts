@@ -53,7 +53,8 @@ test("edits of existing services check the service, the entity and what already 
 
 test("flags: unknown ones and missing answers without a terminal name the flag", async () => {
   await refused("service", ["--name", "shipping", "--colour", "blue"], /unknown flag --colour for service/);
-  await refused("service", ["--name", "shipping"], /missing --purpose \(What it does, in one line\), --team \(Owning team\), --entity/);
+  await refused("service", ["--consumes", "orders.order-placed"], /missing --name \(Service name \(kebab-case\)\); without a terminal/);
+  await refused("consumer", ["--service", "billing"], /missing --event \(Event to consume\), --entity/);
   await refused("service", ["--name", "shipping", ...service, "--http", "maybe"], /--http takes yes or no/);
   await refused("nonsense", [], /no generator "nonsense"; generators: service, event, consumer, entity, route/);
 });
