@@ -24,6 +24,8 @@ export interface AuthorizationContext {
   requestId: string;
   /** IAM global condition keys known for this request (`aws:RequestedRegion`, `aws:SourceIp`, `aws:CurrentTime`). */
   conditionKeys: Record<string, string>;
+  /** The request's `X-Amzn-Trace-Id` (inside Lambda, the invocation's trace header), when it carried one. */
+  traceHeader?: string;
 }
 
 /** An authorizer's answer. `true`/`false` is shorthand for `{ allowed }`. */

@@ -200,6 +200,7 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
               service: "sns",
               region,
               requestId,
+              ...(call.traceHeader ? { traceHeader: call.traceHeader } : {}),
               conditionKeys: {
                 "aws:RequestedRegion": region,
                 "aws:SourceIp": request.remoteAddress,

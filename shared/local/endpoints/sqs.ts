@@ -229,6 +229,7 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
             service: "sqs",
             region,
             requestId,
+            ...(call.traceHeader ? { traceHeader: call.traceHeader } : {}),
             conditionKeys: { "aws:RequestedRegion": region, "aws:SourceIp": request.remoteAddress, "aws:CurrentTime": new Date().toISOString() },
           },
         },

@@ -91,6 +91,11 @@ export interface DynamoDbProxyOptions {
   secureTransport?: boolean;
   /** Called once per request that the proxy authorized (allowed or denied). */
   onDecision?: (event: DynamoDbProxyEvent) => void;
+  /**
+   * Called once the target's answer to an allowed request has been passed back: its HTTP status and, for an error,
+   * the DynamoDB error type (`ConditionalCheckFailedException`).
+   */
+  onAnswered?: (event: DynamoDbProxyEvent & { status: number; errorType?: string }) => void;
 }
 
 /** A request the proxy authorized. */
@@ -102,6 +107,11 @@ export interface DynamoDbProxyEvent {
   allowed: boolean;
   /** The denied authorization and AWS's message, when denied. */
   denied?: { authorization: DynamoDbAuthorization; message: string };
+  /**
+   * The request's `X-Amzn-Trace-Id` (inside Lambda the SDK sends the invocation's trace header), so a listener can
+   * tell which invocation made the request.
+   */
+  traceHeader?: string;
 }
 
 /** A running proxy. */
@@ -186,6 +196,7 @@ async function handle(
     return;
   }
   const scope = { region: credential.region, accountId: options.accountId };
+  const traceHeader = typeof req.headers["x-amzn-trace-id"] === "string" ? { traceHeader: req.headers["x-amzn-trace-id"] } : {};
   const tables = tableNamesOf(operation, parsed);
   const known = new Map<string, TableKeySchema | undefined>();
   await Promise.all(tables.map(async (table) => known.set(table, await schemas.get(table))));
@@ -221,19 +232,31 @@ async function handle(
       explicitDeny: denial.explicitDeny ?? false,
       ...(denial.reason === undefined ? {} : { reason: denial.reason }),
     });
-    options.onDecision?.({ requestId, principal: credential.accessKeyId, operation, authorizations, allowed: false, denied: { authorization, message } });
+    options.onDecision?.({ requestId, principal: credential.accessKeyId, operation, authorizations, allowed: false, denied: { authorization, message }, ...traceHeader });
     sendError(res, 400, "AccessDeniedException", message, requestId, req);
     return;
   }
-  options.onDecision?.({ requestId, principal: credential.accessKeyId, operation, authorizations, allowed: true });
+  const decided: DynamoDbProxyEvent = { requestId, principal: credential.accessKeyId, operation, authorizations, allowed: true, ...traceHeader };
+  options.onDecision?.(decided);
   if (operation === "CreateTable" || operation === "UpdateTable" || operation === "DeleteTable") {
     res.once("finish", () => tables.forEach((table) => schemas.forget(table)));
   }
-  return forward(req, res, body, target, agent);
+  const onAnswered = options.onAnswered;
+  if (!onAnswered) return forward(req, res, body, target, agent);
+  return forward(req, res, body, target, agent, (status, errorType) =>
+    onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) }),
+  );
 }
 
 /** Sends the buffered request to the target unchanged (less hop-by-hop headers) and streams the answer back. */
-function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, target: URL, agent: Agent): Promise<void> {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  target: URL,
+  agent: Agent,
+  answered?: (status: number, errorType: string | undefined) => void,
+): Promise<void> {
   return new Promise<void>((resolve) => {
     const headers = endToEnd(req.headers);
     if (req.headers["transfer-encoding"] !== undefined || req.headers["content-length"] !== undefined) {
@@ -242,9 +265,30 @@ function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, target
     const upstream = httpRequest(
       { protocol: target.protocol, hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers, agent },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, endToEnd(answer.headers));
+        const status = answer.statusCode ?? 502;
+        res.writeHead(status, answer.statusMessage, endToEnd(answer.headers));
+        // Errors are small JSON bodies: keep a copy to tell the listener their type.
+        const copy: Buffer[] | undefined = answered && status !== 200 ? [] : undefined;
+        if (copy) answer.on("data", (chunk: Buffer) => copy.push(chunk));
         answer.pipe(res);
-        answer.once("end", resolve);
+        answer.once("end", () => {
+          if (answered) {
+            let errorType: string | undefined;
+            if (copy) {
+              try {
+                errorType = String((JSON.parse(Buffer.concat(copy).toString("utf8")) as { __type?: unknown }).__type ?? "").split("#").pop() || undefined;
+              } catch {
+                errorType = undefined;
+              }
+            }
+            try {
+              answered(status, errorType);
+            } catch {
+              // a failing listener must not break the proxy
+            }
+          }
+          resolve();
+        });
         answer.once("error", () => {
           res.destroy();
           resolve();

@@ -242,6 +242,8 @@ interface Sandbox {
   /** The invocation it runs, if any. */
   current?: {
     requestId: string;
+    /** The invocation's X-Ray trace header (what its SDK calls send as `X-Amzn-Trace-Id`). */
+    traceHeader: string;
     finish: (outcome: { ok: true; payload: unknown } | { ok: false; error: LambdaErrorPayload }) => void;
   };
   /** Set once the worker is terminated or has exited: never reused. */
@@ -386,6 +388,27 @@ export class FunctionHost {
   /** Counts of workers and waiting invocations. */
   stats(): FunctionHostStats {
     return { workers: this.sandboxes.size, busy: this.running, queued: this.waiting.length, coldStarts: this.coldStarts };
+  }
+
+  /**
+   * Kills the execution environment running a matching invocation, as a crash of the runtime would (fault
+   * injection): the invocation ends with `Runtime.ExitError` and the next one gets a fresh worker (a cold start).
+   * @returns whether a running invocation matched
+   * @example
+   * await host.crash({ traceHeader: request.headers["x-amzn-trace-id"] });
+   */
+  async crash(invocation: { requestId?: string; traceHeader?: string }): Promise<boolean> {
+    for (const sandbox of this.sandboxes) {
+      const current = sandbox.current;
+      if (!current || sandbox.dead) continue;
+      const matches =
+        (invocation.requestId !== undefined && current.requestId === invocation.requestId) ||
+        (invocation.traceHeader !== undefined && current.traceHeader === invocation.traceHeader);
+      if (!matches) continue;
+      await this.kill(sandbox);
+      return true;
+    }
+    return false;
   }
 
   /** Terminates every worker; running invocations end with an error, waiting ones are rejected. */
@@ -573,7 +596,7 @@ export class FunctionHost {
         sandbox.current = undefined;
         resolve(outcome);
       };
-      sandbox.current = { requestId: message.requestId, finish };
+      sandbox.current = { requestId: message.requestId, traceHeader: message.traceHeader, finish };
       sandbox.worker.ref();
       sandbox.worker.postMessage(message);
     });

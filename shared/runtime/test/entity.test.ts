@@ -4,7 +4,6 @@ import { ENV } from "../../contract";
 import { DATA_TABLE, dataTable } from "../data-table";
 import { defineEntity } from "../entity";
 import { ConfigurationError } from "../errors";
-import { IDEMPOTENCY_RECORD } from "../event-lock";
 import { setFunctionEnvironment, useLocalAwsEnvironment } from "./helpers/aws-environment";
 import { startDynalite, TEST_TABLES, type LocalDynamo } from "./helpers/dynalite";
 

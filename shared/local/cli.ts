@@ -1,0 +1,238 @@
+/**
+ * `npm start`: the local stage, and a small client for a running one.
+ *
+ *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs]
+ *   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>]
+ *   node --import tsx shared/local/cli.ts dlq [<queue name>]
+ *   node --import tsx shared/local/cli.ts redrive <queue name>
+ *   node --import tsx shared/local/cli.ts trace <correlation id>
+ *
+ * The client commands talk to the stage at `--url`, else `LOCAL_STAGE_URL`, else `http://127.0.0.1:<--port or 3000>`.
+ * `AWS_ENDPOINT_URL_SNS`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL` for all three),
+ * when set, are handed to the functions instead of the stage's own endpoints (moto, LocalStack).
+ */
+import { formatLogEntry } from "./lambda/function-host";
+import { renderTrace, startLocalStage, type LocalStage, type TraceTree } from "./stage";
+
+/** Errors whose message is the whole story (no stack trace is printed for them). */
+const EXPECTED_ERRORS = new Set(["ProgramError", "WiringError", "PortInUseError", "LocalStageError", "StackConfigError", "UsageError", "ClientError"]);
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+class ClientError extends Error {
+  override name = "ClientError";
+}
+
+const USAGE = `usage:
+  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs]
+  node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>] [--port 3000 | --url <url>]
+  node --import tsx shared/local/cli.ts dlq [<queue name>]
+  node --import tsx shared/local/cli.ts redrive <queue name>
+  node --import tsx shared/local/cli.ts trace <correlation id>`;
+
+interface Parsed {
+  command: string;
+  args: string[];
+  flags: Record<string, string | true>;
+}
+
+const VALUE_FLAGS = new Set(["port", "persist", "url", "correlation-id"]);
+
+/** Splits `argv` into a command, positional arguments and `--flags`. */
+export function parseArgs(argv: readonly string[]): Parsed {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") {
+      flags.help = true;
+    } else if (arg.startsWith("--")) {
+      const [name, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      if (VALUE_FLAGS.has(name)) {
+        const value = inline ?? argv[++i];
+        if (value === undefined) throw new UsageError(`--${name} needs a value`);
+        flags[name] = value;
+      } else if (["quiet", "logs"].includes(name)) {
+        flags[name] = true;
+      } else {
+        throw new UsageError(`unknown option --${name}`);
+      }
+    } else {
+      positional.push(arg);
+    }
+  }
+  const [command = "start", ...args] = positional;
+  return { command, args, flags };
+}
+
+function portOf(flags: Parsed["flags"]): number {
+  const raw = flags.port;
+  if (raw === undefined) return 3000;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${String(raw)}`);
+  return port;
+}
+
+/** The one line printed when the stage is ready. */
+export function readyLine(stage: LocalStage): string {
+  const seconds = (stage.startupMs / 1000).toFixed(1);
+  const routes = stage.routes.length ? ` [${stage.routes.map((r) => `${r.routeKey} -> ${r.function}`).join(", ")}]` : " [no HTTP routes]";
+  const consumers = stage.consumers.length ? stage.consumers.map((c) => `${c.label} <- ${c.events.join("+") || c.queue}`).join(", ") : "none";
+  const aws =
+    stage.endpoints.sns === stage.endpoints.sqs
+      ? `sns+sqs ${stage.endpoints.sns}, dynamodb ${stage.endpoints.dynamodb}`
+      : `sns ${stage.endpoints.sns}, sqs ${stage.endpoints.sqs}, dynamodb ${stage.endpoints.dynamodb}`;
+  return (
+    `local stage ready in ${seconds} s: ${stage.url}${routes} | services: ${stage.services.join(", ") || "none"} | ` +
+    `consumers: ${consumers} | admin: ${stage.adminUrl} | aws endpoints: ${aws} (data: ${stage.storage}) | Ctrl-C stops`
+  );
+}
+
+/** Endpoint overrides from the environment (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`). */
+export function endpointOverrides(env: NodeJS.ProcessEnv): { sns?: string; sqs?: string; dynamodb?: string } {
+  const pick = (service: string) => env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
+  const out: { sns?: string; sqs?: string; dynamodb?: string } = {};
+  const sns = pick("SNS");
+  const sqs = pick("SQS");
+  const dynamodb = pick("DYNAMODB");
+  if (sns) out.sns = sns;
+  if (sqs) out.sqs = sqs;
+  if (dynamodb) out.dynamodb = dynamodb;
+  return out;
+}
+
+async function start(flags: Parsed["flags"]): Promise<void> {
+  const quiet = flags.quiet === true;
+  const overrides = endpointOverrides(process.env);
+  let stage: LocalStage | undefined;
+  let stopping = false;
+  // Handlers first: a signal that arrives while starting, or right after the ready line, must not kill the process
+  // before it has stopped its threads and servers.
+  const stop = (signal: string) => {
+    if (stopping || !stage) {
+      process.stderr.write(`local stage: ${signal}, stopping now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    if (!quiet) process.stdout.write(`local stage: ${signal}, stopping…\n`);
+    stage.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`local stage: stopping failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  stage = await startLocalStage({
+    port: portOf(flags),
+    ...(typeof flags.persist === "string" ? { persistDir: flags.persist } : {}),
+    ...(Object.keys(overrides).length ? { endpoints: overrides } : {}),
+    ...(quiet ? {} : { onTrace: (tree: TraceTree) => process.stdout.write(`${renderTrace(tree)}\n`) }),
+    ...(flags.logs === true ? { onLog: (entry) => process.stdout.write(`[${entry.functionName}] ${formatLogEntry(entry)}\n`) } : {}),
+  });
+  process.stdout.write(`${readyLine(stage)}\n`);
+}
+
+function baseUrl(flags: Parsed["flags"]): string {
+  const url = typeof flags.url === "string" ? flags.url : process.env.LOCAL_STAGE_URL || `http://127.0.0.1:${portOf(flags)}`;
+  return url.replace(/\/+$/, "");
+}
+
+async function call(flags: Parsed["flags"], method: "GET" | "POST", path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const url = `${baseUrl(flags)}/_local/${path}`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    throw new ClientError(`no local stage answers at ${baseUrl(flags)}${cause ? ` (${cause})` : ""}: start it with npm start, or pass --port / --url`);
+  }
+  const text = await response.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ClientError(`${url} answered ${response.status} with something that is not JSON: ${text.slice(0, 200)}`);
+  }
+  if (!response.ok) {
+    const issues = Array.isArray(json.issues) ? `\n${(json.issues as { path?: string; message?: string }[]).map((i) => `  ${i.path || "(data)"}: ${i.message}`).join("\n")}` : "";
+    throw new ClientError(`${String(json.message ?? `HTTP ${response.status}`)}${issues}`);
+  }
+  return json;
+}
+
+async function client(parsed: Parsed): Promise<void> {
+  const { command, args, flags } = parsed;
+  switch (command) {
+    case "publish": {
+      const [type, data] = args;
+      if (!type || data === undefined) throw new UsageError(`publish needs an event type and its data as JSON\n${USAGE}`);
+      let parsedData: unknown;
+      try {
+        parsedData = JSON.parse(data);
+      } catch (error) {
+        throw new UsageError(`the data is not JSON: ${(error as Error).message}`);
+      }
+      const result = await call(flags, "POST", "publish", {
+        type,
+        data: parsedData,
+        ...(typeof flags["correlation-id"] === "string" ? { correlationId: flags["correlation-id"] } : {}),
+      });
+      process.stdout.write(`published ${type} ${String(result.eventId)} (correlation id ${String(result.correlationId)})\n`);
+      return;
+    }
+    case "dlq": {
+      if (args[0]) {
+        const result = await call(flags, "GET", `dlq/${encodeURIComponent(args[0])}`);
+        const messages = (result.messages ?? []) as { messageId: string; body: string; receiveCount: number; state: string }[];
+        process.stdout.write(`${String(result.queue)} (from ${String(result.source)}): ${messages.length} message${messages.length === 1 ? "" : "s"}\n`);
+        for (const m of messages) process.stdout.write(`- ${m.messageId} (${m.state}, received ${m.receiveCount}x): ${m.body}\n`);
+        return;
+      }
+      const result = await call(flags, "GET", "dlq");
+      const queues = (result.deadLetterQueues ?? []) as { name: string; depth: number; source: string; kind: string }[];
+      if (queues.length === 0) process.stdout.write("no dead-letter queues\n");
+      for (const q of queues) process.stdout.write(`${q.name}: ${q.depth} message${q.depth === 1 ? "" : "s"} (${q.kind === "queue" ? "failed in" : "undeliverable to"} ${q.source})\n`);
+      return;
+    }
+    case "redrive": {
+      if (!args[0]) throw new UsageError(`redrive needs a dead-letter queue name\n${USAGE}`);
+      const result = await call(flags, "POST", `dlq/${encodeURIComponent(args[0])}/redrive`);
+      process.stdout.write(`moved ${String(result.moved)} message${result.moved === 1 ? "" : "s"} back to ${String(result.to)}\n`);
+      return;
+    }
+    case "trace": {
+      if (!args[0]) throw new UsageError(`trace needs a correlation id\n${USAGE}`);
+      const result = await call(flags, "GET", `trace/${encodeURIComponent(args[0])}`);
+      process.stdout.write(`${String(result.text)}\n`);
+      return;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"\n${USAGE}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const parsed = parseArgs(process.argv.slice(2));
+  if (parsed.flags.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (parsed.command === "start") await start(parsed.flags);
+  else await client(parsed);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    const err = error instanceof Error ? error : new Error(String(error));
+    process.stderr.write(EXPECTED_ERRORS.has(err.name) ? `local stage: ${err.message}\n` : `local stage: ${err.message}\n${process.env.DEBUG ? (err.stack ?? "") : "(set DEBUG=1 for the stack trace)"}\n`);
+    process.exit(1);
+  });
+}

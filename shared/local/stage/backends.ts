@@ -1,0 +1,272 @@
+/**
+ * Glue between the local AWS endpoints (`shared/local/endpoints`, which speak the SDK's wire protocols) and the
+ * in-process engines (`shared/local/sns`, `shared/local/sqs`): the endpoints decode requests into the API's shapes,
+ * these backends run them on the engines.
+ */
+import type * as Sqs from "@aws-sdk/client-sqs";
+import type { SnsBackend, SnsCall, SnsPublishRequest } from "../endpoints/sns";
+import type { SqsBackend } from "../endpoints/sqs";
+import type { PublishInput, PublishResult, SnsEngine, SnsMessageAttributeValue } from "../sns/engine";
+import type { SqsEngine } from "../sqs/engine";
+import { ServiceError } from "../sqs/errors";
+import type { SqsMessageAttributeValue } from "../sqs/md5";
+import type { Queue, QueueAttributes, ReceivedMessage, SendMessageInput } from "../sqs/queue";
+
+/** Who published: the caller's access key id and the X-Ray trace header its SDK sent. */
+export interface PublishCaller {
+  /** Access key id (a function's name), or `local` for the stage's own publishes. */
+  principal: string;
+  /** The `X-Amzn-Trace-Id` of the call (inside Lambda: the invocation's trace header). */
+  traceHeader?: string;
+}
+
+/** Publishes on the engine on a caller's behalf (the stage traces it). */
+export type TracedPublish = (input: PublishInput, caller: PublishCaller) => PublishResult;
+
+function toEngineRequest(request: SnsPublishRequest | (Omit<SnsPublishRequest, "topicArn"> & { topicArn: string }), traceHeader?: string): PublishInput {
+  const attributes: Record<string, SnsMessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(request.messageAttributes)) {
+    attributes[name] =
+      value.binaryValue !== undefined
+        ? { DataType: value.dataType, BinaryValue: value.binaryValue }
+        : { DataType: value.dataType, StringValue: value.stringValue ?? "" };
+  }
+  if (request.messageStructure !== undefined && request.messageStructure !== "json") {
+    throw new ServiceError("InvalidParameter", "Invalid parameter: MessageStructure");
+  }
+  return {
+    TopicArn: request.topicArn,
+    Message: request.message,
+    ...(request.subject !== undefined ? { Subject: request.subject } : {}),
+    ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
+    ...(request.messageStructure === "json" ? { MessageStructure: "json" as const } : {}),
+    ...(request.messageGroupId !== undefined ? { MessageGroupId: request.messageGroupId } : {}),
+    ...(request.messageDeduplicationId !== undefined ? { MessageDeduplicationId: request.messageDeduplicationId } : {}),
+    // Active tracing: SNS passes the caller's trace header on to SQS as AWSTraceHeader.
+    ...(traceHeader ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: "String" as const, StringValue: traceHeader } } } : {}),
+  };
+}
+
+function caller(call: SnsCall): PublishCaller {
+  return { principal: call.principal, ...(call.traceHeader ? { traceHeader: call.traceHeader } : {}) };
+}
+
+/**
+ * The SNS endpoint's backend over the engine: Publish and PublishBatch go through `publish` (so the stage sees who
+ * published what), ListTopics lists the engine's topics. Topics and subscriptions come from the Pulumi programs only,
+ * so CreateTopic and Subscribe are not offered.
+ */
+export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBackend {
+  return {
+    async publish(request, call) {
+      const result = publish(toEngineRequest(request, call.traceHeader), caller(call));
+      return { messageId: result.MessageId, ...(result.SequenceNumber ? { sequenceNumber: result.SequenceNumber } : {}) };
+    },
+    async publishBatch(request, call) {
+      const result: Awaited<ReturnType<NonNullable<SnsBackend["publishBatch"]>>> = { successful: [], failed: [] };
+      // A missing topic fails the whole batch, as in SNS (ids and entry count were checked by the endpoint).
+      if (!engine.listTopics().some((t) => t.arn === request.topicArn)) throw new ServiceError("NotFound", "Topic does not exist");
+      for (const { id, ...entry } of request.entries) {
+        try {
+          const published = publish(toEngineRequest({ ...entry, topicArn: request.topicArn }, call.traceHeader), caller(call));
+          result.successful.push({ id, messageId: published.MessageId, ...(published.SequenceNumber ? { sequenceNumber: published.SequenceNumber } : {}) });
+        } catch (error) {
+          if (!(error instanceof ServiceError)) throw error;
+          result.failed.push({ id, code: error.code, message: error.message, senderFault: error.senderFault });
+        }
+      }
+      return result;
+    },
+    async listTopics() {
+      return { topicArns: engine.listTopics().map((t) => t.arn) };
+    },
+  };
+}
+
+function toEngineAttributes(attributes: Record<string, Sqs.MessageAttributeValue> | undefined): Record<string, SqsMessageAttributeValue> | undefined {
+  if (!attributes) return undefined;
+  const out: Record<string, SqsMessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(attributes)) {
+    out[name] = {
+      DataType: value.DataType ?? "",
+      ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
+      ...(value.StringListValues?.length ? { StringListValues: value.StringListValues } : {}),
+      ...(value.BinaryListValues?.length ? { BinaryListValues: value.BinaryListValues } : {}),
+    };
+  }
+  return out;
+}
+
+function toSendInput(input: {
+  MessageBody?: string | undefined;
+  DelaySeconds?: number | undefined;
+  MessageAttributes?: Record<string, Sqs.MessageAttributeValue> | undefined;
+  MessageSystemAttributes?: Record<string, Sqs.MessageSystemAttributeValue> | undefined;
+  MessageGroupId?: string | undefined;
+  MessageDeduplicationId?: string | undefined;
+}): SendMessageInput {
+  if (input.MessageBody === undefined) throw new ServiceError("MissingParameter", "The request must contain the parameter MessageBody.");
+  const attributes = toEngineAttributes(input.MessageAttributes);
+  const traceHeader = input.MessageSystemAttributes?.AWSTraceHeader;
+  return {
+    MessageBody: input.MessageBody,
+    ...(input.DelaySeconds !== undefined ? { DelaySeconds: input.DelaySeconds } : {}),
+    ...(attributes && Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
+    ...(traceHeader ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: traceHeader.DataType ?? "String", StringValue: traceHeader.StringValue ?? "" } } } : {}),
+    ...(input.MessageGroupId !== undefined ? { MessageGroupId: input.MessageGroupId } : {}),
+    ...(input.MessageDeduplicationId !== undefined ? { MessageDeduplicationId: input.MessageDeduplicationId } : {}),
+  };
+}
+
+const SYSTEM_ATTRIBUTE_NAMES = [
+  "ApproximateReceiveCount",
+  "AWSTraceHeader",
+  "SentTimestamp",
+  "SequenceNumber",
+  "MessageGroupId",
+  "SenderId",
+  "MessageDeduplicationId",
+  "ApproximateFirstReceiveTimestamp",
+  "DeadLetterQueueSourceArn",
+] as const;
+
+function selected(requested: readonly string[] | undefined, name: string): boolean {
+  if (!requested?.length) return false;
+  return requested.includes("All") || requested.includes(".*") || requested.includes(name) || requested.some((r) => r.endsWith(".*") && name.startsWith(r.slice(0, -2)));
+}
+
+function toSdkMessage(message: ReceivedMessage, systemNames: readonly string[] | undefined, attributeNames: readonly string[] | undefined): Sqs.Message {
+  const attributes: Record<string, string> = {};
+  for (const name of SYSTEM_ATTRIBUTE_NAMES) {
+    const value = message.Attributes[name];
+    if (value !== undefined && selected(systemNames, name)) attributes[name] = value;
+  }
+  const messageAttributes: Record<string, Sqs.MessageAttributeValue> = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes)) {
+    if (!selected(attributeNames, name)) continue;
+    messageAttributes[name] = {
+      DataType: value.DataType,
+      ...(value.StringValue !== undefined ? { StringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : {}),
+    };
+  }
+  return {
+    MessageId: message.MessageId,
+    ReceiptHandle: message.ReceiptHandle,
+    MD5OfBody: message.MD5OfBody,
+    Body: message.Body,
+    ...(Object.keys(attributes).length ? { Attributes: attributes } : {}),
+    ...(Object.keys(messageAttributes).length ? { MessageAttributes: messageAttributes, MD5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+  };
+}
+
+function queueAttributes(queue: Queue, names: readonly string[] | undefined): Record<string, string> {
+  const a: QueueAttributes = queue.attributes;
+  const counts = queue.counts();
+  const all: Record<string, string> = {
+    QueueArn: queue.arn,
+    ApproximateNumberOfMessages: String(counts.ApproximateNumberOfMessages),
+    ApproximateNumberOfMessagesNotVisible: String(counts.ApproximateNumberOfMessagesNotVisible),
+    ApproximateNumberOfMessagesDelayed: String(counts.ApproximateNumberOfMessagesDelayed),
+    VisibilityTimeout: String(a.visibilityTimeout),
+    MessageRetentionPeriod: String(a.messageRetentionPeriod),
+    DelaySeconds: String(a.delaySeconds),
+    ReceiveMessageWaitTimeSeconds: String(a.receiveMessageWaitTimeSeconds),
+    MaximumMessageSize: String(a.maximumMessageSize),
+    SqsManagedSseEnabled: "true",
+  };
+  if (a.redrivePolicy) all.RedrivePolicy = JSON.stringify(a.redrivePolicy);
+  if (a.fifo) {
+    all.FifoQueue = "true";
+    all.ContentBasedDeduplication = String(a.contentBasedDeduplication);
+    all.DeduplicationScope = a.deduplicationScope;
+  }
+  if (!names?.length) return {};
+  if (names.includes("All")) return all;
+  return Object.fromEntries(Object.entries(all).filter(([name]) => names.includes(name)));
+}
+
+/**
+ * The SQS endpoint's backend over the engine: what a function's SDK client may do with a queue (send, receive,
+ * delete, change visibility, read attributes, look queues up). Queues come from the Pulumi programs only, so
+ * CreateQueue and DeleteQueue are not offered.
+ */
+export function sqsBackend(engine: SqsEngine): SqsBackend {
+  const queue = (url: string | undefined): Queue => {
+    if (!url) throw new ServiceError("MissingParameter", "The request must contain the parameter QueueUrl.");
+    return engine.queue(url);
+  };
+  return {
+    async sendMessage(input) {
+      const sent = queue(input.QueueUrl).send(toSendInput(input), { origin: "api", senderId: "AIDALOCALSTAGE" });
+      return {
+        MessageId: sent.MessageId,
+        MD5OfMessageBody: sent.MD5OfMessageBody,
+        ...(sent.MD5OfMessageAttributes ? { MD5OfMessageAttributes: sent.MD5OfMessageAttributes } : {}),
+        ...(sent.SequenceNumber ? { SequenceNumber: sent.SequenceNumber } : {}),
+      };
+    },
+    async sendMessageBatch(input) {
+      const target = queue(input.QueueUrl);
+      const result = engine.sendMessageBatch(
+        target.url,
+        (input.Entries ?? []).map((entry) => ({ Id: entry.Id ?? "", ...toSendInput(entry) })),
+      );
+      return { Successful: result.Successful, Failed: result.Failed };
+    },
+    async receiveMessage(input, call) {
+      const target = queue(input.QueueUrl);
+      const messages = await target.receive({
+        ...(input.MaxNumberOfMessages !== undefined ? { MaxNumberOfMessages: input.MaxNumberOfMessages } : {}),
+        ...(input.VisibilityTimeout !== undefined ? { VisibilityTimeout: input.VisibilityTimeout } : {}),
+        ...(input.WaitTimeSeconds !== undefined ? { WaitTimeSeconds: input.WaitTimeSeconds } : {}),
+        signal: call.signal,
+      });
+      const systemNames = [...(input.MessageSystemAttributeNames ?? []), ...((input.AttributeNames as string[] | undefined) ?? [])];
+      return messages.length ? { Messages: messages.map((m) => toSdkMessage(m, systemNames, input.MessageAttributeNames)) } : {};
+    },
+    async deleteMessage(input) {
+      queue(input.QueueUrl).delete(input.ReceiptHandle ?? "");
+    },
+    async deleteMessageBatch(input) {
+      const target = queue(input.QueueUrl);
+      const result: Sqs.DeleteMessageBatchResult = { Successful: [], Failed: [] };
+      for (const entry of input.Entries ?? []) {
+        try {
+          target.delete(entry.ReceiptHandle ?? "");
+          result.Successful!.push({ Id: entry.Id });
+        } catch (error) {
+          if (!(error instanceof ServiceError)) throw error;
+          result.Failed!.push({ Id: entry.Id, Code: error.code, Message: error.message, SenderFault: error.senderFault });
+        }
+      }
+      return result;
+    },
+    async changeMessageVisibility(input) {
+      queue(input.QueueUrl).changeVisibility(input.ReceiptHandle ?? "", input.VisibilityTimeout ?? 0);
+    },
+    async getQueueAttributes(input) {
+      return { Attributes: queueAttributes(queue(input.QueueUrl), input.AttributeNames as string[] | undefined) };
+    },
+    async getQueueUrl(input) {
+      const found = engine.findQueue(input.QueueName ?? "");
+      if (!found || found.name !== input.QueueName) throw new ServiceError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
+      return { QueueUrl: found.url };
+    },
+    async listQueues(input) {
+      const urls = engine
+        .listQueues()
+        .filter((q) => !input.QueueNamePrefix || q.name.startsWith(input.QueueNamePrefix))
+        .map((q) => q.url)
+        .slice(0, input.MaxResults ?? 1000);
+      return urls.length ? { QueueUrls: urls } : {};
+    },
+    async purgeQueue(input) {
+      queue(input.QueueUrl).purge();
+    },
+    queueArn(queueUrl) {
+      return engine.findQueue(queueUrl)?.arn;
+    },
+  };
+}

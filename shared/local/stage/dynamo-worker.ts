@@ -1,0 +1,96 @@
+/**
+ * The local stage's DynamoDB thread: dynalite and the IAM-enforcing proxy in front of it, in one worker thread, so
+ * the functions' DynamoDB traffic (the bulk of the stage's work) runs beside the engines instead of between them.
+ * Bundled and started by `startDynamoService` (dynamodb.ts); speaks to the main thread with the messages below.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parentPort, workerData } from "node:worker_threads";
+import { Authorizer, type PrincipalIdentity } from "../iam/authorizer";
+import { startDynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
+import type { TableKeySchema } from "../iam/dynamodb-requests";
+
+/** What the worker is started with. */
+export interface DynamoWorkerSetup {
+  /** LevelDB folder; in memory without one. */
+  path?: string;
+  accountId: string;
+  keySchemas: Record<string, TableKeySchema>;
+  /** Principals (functions' access key ids) and their role's policy documents. */
+  registrations: { principal: string; policies: string[]; identity: PrincipalIdentity }[];
+  /** Operations whose decisions (and answers) the main thread wants to hear about; denials are always reported. */
+  reported: string[];
+}
+
+/** Worker -> main thread. */
+export type DynamoWorkerMessage =
+  | { type: "ready"; dynalitePort: number; proxyPort: number }
+  | { type: "failed"; message: string }
+  | { type: "decision"; event: DynamoDbProxyEvent }
+  | { type: "answered"; requestId: string; status: number; errorType?: string }
+  | { type: "closed" }
+  /** Several of the above, sent together (one message per event loop turn keeps the threads' wake-ups down). */
+  | { type: "batch"; messages: DynamoWorkerMessage[] };
+
+const port = parentPort;
+if (!port) throw new Error("dynamo-worker runs inside a worker thread started by the local stage");
+const setup = workerData as DynamoWorkerSetup;
+const post = (message: DynamoWorkerMessage) => port.postMessage(message);
+
+// Trace events are many and small: they leave once per event loop turn, together.
+let pending: DynamoWorkerMessage[] = [];
+function report(message: DynamoWorkerMessage): void {
+  if (pending.length === 0) {
+    setImmediate(() => {
+      const messages = pending;
+      pending = [];
+      post(messages.length === 1 ? messages[0]! : { type: "batch", messages });
+    });
+  }
+  pending.push(message);
+}
+
+async function main(): Promise<void> {
+  // dynalite has no type declarations.
+  const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(setup.path ? { path: setup.path } : {}) });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const dynalitePort = (server.address() as AddressInfo).port;
+
+  const authorizer = new Authorizer({ accountId: setup.accountId, unknownPrincipals: "allow" });
+  for (const r of setup.registrations) authorizer.register(r.principal, r.policies, r.identity);
+  const reported = new Set(setup.reported);
+  const tracked = new Set<string>();
+  const proxy = await startDynamoDbProxy({
+    target: `http://127.0.0.1:${dynalitePort}`,
+    authorize: authorizer.authorize,
+    accountId: setup.accountId,
+    keySchemas: setup.keySchemas,
+    onDecision: (event) => {
+      if (!event.allowed || reported.has(event.operation)) {
+        if (event.allowed) tracked.add(event.requestId);
+        report({ type: "decision", event });
+      }
+    },
+    onAnswered: (event) => {
+      if (!tracked.delete(event.requestId)) return;
+      report({ type: "answered", requestId: event.requestId, status: event.status, ...(event.errorType ? { errorType: event.errorType } : {}) });
+    },
+  });
+  post({ type: "ready", dynalitePort, proxyPort: proxy.port });
+
+  port!.on("message", (message: unknown) => {
+    if (message !== "close") return;
+    void (async () => {
+      await proxy.close().catch(() => undefined);
+      (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      post({ type: "closed" });
+    })();
+  });
+}
+
+main().catch((error: unknown) => post({ type: "failed", message: error instanceof Error ? error.message : String(error) }));

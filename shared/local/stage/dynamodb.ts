@@ -1,0 +1,244 @@
+/**
+ * The local stage's DynamoDB: dynalite (a DynamoDB implementation on LevelDB, from npm) and the IAM-enforcing proxy in
+ * front of it, together in a worker thread of their own (dynamo-worker.ts), and the tables the programs declared.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync } from "node:fs";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { request as httpRequest } from "node:http";
+import { join, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
+import { build } from "esbuild";
+import type { DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
+import { LOCAL_BUILD_ROOT } from "../lambda/bundle";
+import type { DynamoWorkerMessage, DynamoWorkerSetup } from "./dynamo-worker";
+import type { TableSpec } from "./wiring";
+
+/** DynamoDB as the stage runs it. */
+export interface LocalDynamo {
+  /** The IAM-enforcing proxy every function's SDK client uses: `http://127.0.0.1:<port>`. */
+  readonly endpoint: string;
+  /** dynalite itself, past IAM (for the stage's housekeeping and for tests that look at the data). */
+  readonly dynaliteEndpoint: string;
+  /** Where the data lives: a folder (LevelDB), or `memory`. */
+  readonly storage: string;
+  /** Stops the proxy, dynalite and their thread. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startDynamoService}. */
+export interface DynamoServiceOptions {
+  /** Keep the data in this folder (LevelDB); in memory without one. */
+  persistDir?: string;
+  accountId: string;
+  /** Key schemas by table, for `dynamodb:LeadingKeys`. */
+  keySchemas: DynamoWorkerSetup["keySchemas"];
+  /** Every function's access key id and its role's policies. */
+  registrations: DynamoWorkerSetup["registrations"];
+  /** Operations whose decisions are reported (denials always are). */
+  reported: readonly string[];
+  /** A reported request was authorized (or refused). */
+  onDecision?: (event: DynamoDbProxyEvent) => void;
+  /** DynamoDB answered a reported, allowed request. */
+  onAnswered?: (answer: { requestId: string; status: number; errorType?: string }) => void;
+}
+
+let workerScript: Promise<string> | undefined;
+
+/** dynamo-worker.ts, bundled once per process into `<build root>/runtime/` (dynalite stays a package import). */
+function dynamoWorkerFile(): Promise<string> {
+  workerScript ??= (async () => {
+    const result = await build({
+      entryPoints: [join(__dirname, "dynamo-worker.ts")],
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: `node${process.versions.node.split(".")[0]}`,
+      external: ["dynalite"],
+      write: false,
+      logLevel: "silent",
+    });
+    const contents = result.outputFiles[0]!.contents;
+    const dir = join(LOCAL_BUILD_ROOT, "runtime");
+    const file = join(dir, `dynamo-worker-${createHash("sha256").update(contents).digest("hex").slice(0, 16)}.cjs`);
+    if (!existsSync(file)) {
+      await mkdir(dir, { recursive: true });
+      const temporary = `${file}.${process.pid}.tmp`;
+      await writeFile(temporary, contents);
+      await rename(temporary, file);
+    }
+    return file;
+  })();
+  workerScript.catch(() => (workerScript = undefined));
+  return workerScript;
+}
+
+/**
+ * Starts dynalite and the IAM proxy in a worker thread on free loopback ports: in memory, or persisted in
+ * `persistDir`. dynalite lacks `TransactWriteItems`, `UpdateTimeToLive` (TTL is not enforced) and streams.
+ */
+export async function startDynamoService(options: DynamoServiceOptions): Promise<LocalDynamo> {
+  const path = options.persistDir ? resolve(options.persistDir) : undefined;
+  if (path) mkdirSync(path, { recursive: true });
+  const setup: DynamoWorkerSetup = {
+    ...(path ? { path } : {}),
+    accountId: options.accountId,
+    keySchemas: options.keySchemas,
+    registrations: options.registrations,
+    reported: [...options.reported],
+  };
+  const worker = new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
+  let closedResolve: (() => void) | undefined;
+  const ports = await new Promise<{ dynalitePort: number; proxyPort: number }>((resolveReady, reject) => {
+    worker.once("error", reject);
+    worker.once("exit", (code) => reject(new Error(`the DynamoDB thread stopped before it was ready (exit code ${code})`)));
+    const receive = (message: DynamoWorkerMessage): void => {
+      switch (message.type) {
+        case "ready":
+          resolveReady(message);
+          break;
+        case "failed":
+          reject(new Error(`DynamoDB did not start: ${message.message}`));
+          break;
+        case "decision":
+          options.onDecision?.(message.event);
+          break;
+        case "answered":
+          options.onAnswered?.(message);
+          break;
+        case "closed":
+          closedResolve?.();
+          break;
+        case "batch":
+          for (const inner of message.messages) receive(inner);
+          break;
+      }
+    };
+    worker.on("message", receive);
+  });
+  worker.removeAllListeners("exit");
+  worker.removeAllListeners("error");
+  worker.on("error", () => undefined);
+  let closed: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${ports.proxyPort}`,
+    dynaliteEndpoint: `http://127.0.0.1:${ports.dynalitePort}`,
+    storage: path ?? "memory",
+    close() {
+      closed ??= (async () => {
+        const done = new Promise<void>((resolveClose) => {
+          closedResolve = resolveClose;
+          worker.once("exit", () => resolveClose());
+          setTimeout(resolveClose, 2_000).unref();
+        });
+        worker.postMessage("close");
+        await done;
+        await worker.terminate();
+      })();
+      return closed;
+    },
+  };
+}
+
+/** A DynamoDB error answer. */
+export class DynamoRequestError extends Error {
+  override name = "DynamoRequestError";
+
+  constructor(
+    /** The error's type without its namespace (`ResourceInUseException`). */
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * One DynamoDB API call over HTTP (JSON 1.0), signed with a placeholder credential: dynalite does not verify
+ * signatures. For the stage's own housekeeping (creating tables), not for functions, whose SDK clients go through
+ * the IAM-enforcing proxy.
+ */
+export function dynamoRequest<T = Record<string, unknown>>(endpoint: string, operation: string, body: unknown): Promise<T> {
+  const url = new URL(endpoint);
+  const payload = JSON.stringify(body);
+  const date = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+  return new Promise((resolveRequest, reject) => {
+    const request = httpRequest(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        method: "POST",
+        path: "/",
+        headers: {
+          "content-type": "application/x-amz-json-1.0",
+          "content-length": String(Buffer.byteLength(payload)),
+          "x-amz-target": `DynamoDB_20120810.${operation}`,
+          "x-amz-date": date,
+          authorization: `AWS4-HMAC-SHA256 Credential=local-stage/${date.slice(0, 8)}/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0`,
+        },
+      },
+      (answer) => {
+        const chunks: Buffer[] = [];
+        answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+        answer.once("error", reject);
+        answer.once("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: Record<string, unknown>;
+          try {
+            json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
+          } catch {
+            reject(new Error(`DynamoDB ${operation}: unreadable answer ${text.slice(0, 200)}`));
+            return;
+          }
+          if (answer.statusCode === 200) resolveRequest(json as T);
+          else {
+            const type = String(json.__type ?? "UnknownError").split("#").pop()!;
+            reject(new DynamoRequestError(type, `DynamoDB ${operation}: ${type}: ${String(json.message ?? json.Message ?? "")}`));
+          }
+        });
+      },
+    );
+    request.once("error", reject);
+    request.end(payload);
+  });
+}
+
+function keySchema(hashKey: string, rangeKey: string | undefined): { AttributeName: string; KeyType: "HASH" | "RANGE" }[] {
+  return [{ AttributeName: hashKey, KeyType: "HASH" }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : [])];
+}
+
+/** The `CreateTable` request of a table the programs declared. */
+export function createTableRequest(table: TableSpec): Record<string, unknown> {
+  const index = (spec: TableSpec["globalIndexes"][number]) => ({
+    IndexName: spec.name,
+    KeySchema: keySchema(spec.hashKey, spec.rangeKey),
+    Projection: { ProjectionType: spec.projectionType, ...(spec.nonKeyAttributes ? { NonKeyAttributes: spec.nonKeyAttributes } : {}) },
+  });
+  return {
+    TableName: table.name,
+    BillingMode: "PAY_PER_REQUEST",
+    AttributeDefinitions: table.attributes.map((a) => ({ AttributeName: a.name, AttributeType: a.type })),
+    KeySchema: keySchema(table.hashKey, table.rangeKey),
+    ...(table.globalIndexes.length ? { GlobalSecondaryIndexes: table.globalIndexes.map(index) } : {}),
+    ...(table.localIndexes.length ? { LocalSecondaryIndexes: table.localIndexes.map(index) } : {}),
+  };
+}
+
+/**
+ * Creates the tables the programs declared. A table that already exists (a persisted one) is kept as it is.
+ * @returns the names of the tables created now
+ */
+export async function createTables(endpoint: string, tables: readonly TableSpec[]): Promise<string[]> {
+  const existing = new Set(((await dynamoRequest<{ TableNames?: string[] }>(endpoint, "ListTables", {})).TableNames ?? []) as string[]);
+  const created: string[] = [];
+  for (const table of tables) {
+    if (existing.has(table.name)) continue;
+    try {
+      await dynamoRequest(endpoint, "CreateTable", createTableRequest(table));
+      created.push(table.name);
+    } catch (error) {
+      if (!(error instanceof DynamoRequestError && error.type === "ResourceInUseException")) throw error;
+    }
+  }
+  return created;
+}

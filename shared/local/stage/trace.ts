@@ -1,0 +1,811 @@
+/**
+ * The local stage's trace: every HTTP request, publish, delivery, handler invocation, DynamoDB write and dead-letter
+ * move, grouped by the correlation id the events carry (the CloudEvent `correlationid`, the `x-correlation-id`
+ * response header) into one tree per conversation, and rendered in plain words.
+ *
+ * The pieces are joined by ids the engines already report: an SNS message id joins a publish to its deliveries, an
+ * SQS message id joins a delivery to the invocations that received it, and the X-Ray trace header that each
+ * invocation runs with (the AWS SDK sends it with every call) joins DynamoDB writes and publishes to the invocation
+ * that made them.
+ */
+import type { MessagingTraceEvent } from "../sns";
+
+/** A tree: everything that happened under one correlation id. */
+export interface TraceTree {
+  correlationId: string;
+  /** ISO time of the first thing seen. */
+  startedAt: string;
+  /** Milliseconds from the first to the last thing seen. */
+  durationMs: number;
+  /** True when nothing is running or waiting to be received (a retry after a visibility timeout may still come). */
+  settled: boolean;
+  /** HTTP requests, and publishes no traced invocation made (by hand, by a tool). */
+  roots: (RequestTrace | PublishTrace | DeliveryTrace)[];
+}
+
+/** An HTTP request to a route. */
+export interface RequestTrace {
+  kind: "request";
+  method: string;
+  path: string;
+  /** The matched route key. */
+  routeKey: string;
+  /** The response status; absent while running. */
+  status?: number;
+  durationMs?: number;
+  invocation: InvocationTrace;
+}
+
+/** One publish to a topic. */
+export interface PublishTrace {
+  kind: "publish";
+  time: number;
+  /** Who published: a function's AWS name, or `local` (the admin endpoint). */
+  publisher: string;
+  topic: string;
+  topicArn: string;
+  /** From the CloudEvent, when the message is one. */
+  eventType?: string;
+  eventId?: string;
+  correlationId: string;
+  /** SNS message id. */
+  messageId?: string;
+  /** `published`, `deduplicated` (FIFO), `rejected` (SNS refused it). */
+  outcome: "published" | "deduplicated" | "rejected";
+  error?: string;
+  deliveries: DeliveryTrace[];
+}
+
+/** One message on its way to a queue and through the function that consumes it. */
+export interface DeliveryTrace {
+  kind: "delivery";
+  queue: string;
+  queueArn: string;
+  /**
+   * `filtered-out` (the subscription's filter policy did not match), `queued` (waiting for the poller), `in-flight`
+   * (a handler has it), `retrying` (failed, back after the visibility timeout), `done` (deleted after success),
+   * `dead-lettered`, `undeliverable` (SNS could not deliver; maybe to the subscription's DLQ), `expired`.
+   */
+  status: "filtered-out" | "queued" | "in-flight" | "retrying" | "done" | "dead-lettered" | "undeliverable" | "expired";
+  /** Why: the filter's reason, the delivery error. */
+  reason?: string;
+  sqsMessageId?: string;
+  /** Times received so far. */
+  receives: number;
+  /** The dead-letter queue it went to. */
+  deadLetterQueue?: string;
+  invocations: InvocationTrace[];
+}
+
+/** One invocation of a function. */
+export interface InvocationTrace {
+  kind: "invocation";
+  /** The function's AWS name. */
+  function: string;
+  /** `<service>/<function>`. */
+  label: string;
+  /** `direct`: `stage.invoke` (its publishes still join their correlation's tree). */
+  trigger: "http" | "sqs" | "direct";
+  requestId: string;
+  status: "running" | "ok" | "partial" | "failed" | "timeout";
+  /** The handler's run, init excluded. */
+  durationMs?: number;
+  /** Set on a cold start: the init phase (loading the bundle). */
+  initDurationMs?: number;
+  /** Messages in the batch (SQS). */
+  messages?: number;
+  /** Messages reported as batch item failures, or all of them when the invocation failed. */
+  failedMessageIds?: string[];
+  error?: string;
+  /** ERROR lines the function logged (at most a few). */
+  errorLogs: string[];
+  writes: WriteTrace[];
+  publishes: PublishTrace[];
+  /** Requests IAM refused (SNS, SQS and DynamoDB). */
+  denials: DenialTrace[];
+}
+
+/** A DynamoDB write (or any refused DynamoDB call) through the IAM proxy. */
+export interface WriteTrace {
+  kind: "write";
+  operation: string;
+  table: string;
+  /** Partition key values written (`dynamodb:LeadingKeys`). */
+  keys: string[];
+  allowed: boolean;
+  /** The denial message when refused. */
+  error?: string;
+  /** How DynamoDB answered an allowed write: `ok`, or the error type (`ConditionalCheckFailedException`). */
+  result?: string;
+  /** Epoch ms when the proxy decided on it (the request had reached DynamoDB's door). */
+  at: number;
+  /** Epoch ms when the answer came back (allowed writes). */
+  answeredAt?: number;
+}
+
+/** A request IAM refused. */
+export interface DenialTrace {
+  kind: "denial";
+  /** Epoch ms. */
+  at: number;
+  action: string;
+  resource: string;
+  message: string;
+}
+
+/** How the recorder names things in trees. */
+export interface TraceNames {
+  queue(arn: string): string;
+  topic(arn: string): string;
+  /** `<service>/<function>` for a function's AWS name. */
+  functionLabel(functionName: string): string;
+}
+
+/** Options of a {@link TraceRecorder}. */
+export interface TraceRecorderOptions {
+  names: TraceNames;
+  /** Called when a tree settles (and again when something later happens in it and it settles again). */
+  onSettled?: (tree: TraceTree) => void;
+  /**
+   * Quiet time before a tree with nothing pending counts as settled.
+   * @default 30
+   */
+  settleMs?: number;
+  /**
+   * Trees kept; the oldest are forgotten beyond this.
+   * @default 5000
+   */
+  maxTrees?: number;
+}
+
+/** What a publish looked like when it was sent. */
+export interface PublishFacts {
+  topicArn: string;
+  message: string;
+  attributes?: Record<string, { StringValue?: string }>;
+  /** The caller's access key id (a function's name) or `local`. */
+  principal: string;
+  /** The X-Ray trace header the caller's SDK sent. */
+  traceHeader?: string;
+}
+
+/** A DynamoDB request the IAM proxy decided on (see `DynamoDbProxyEvent`). */
+export interface DynamoFacts {
+  /** The proxy's request id (joins the answer to the decision). */
+  requestId: string;
+  operation: string;
+  allowed: boolean;
+  traceHeader?: string;
+  authorizations: { action: string; table?: string; conditionKeys: Record<string, string | string[]> }[];
+  denied?: { message: string };
+}
+
+/** DynamoDB operations that write: the trace shows them (and any refused request). */
+export const WRITE_OPERATIONS: ReadonlySet<string> = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]);
+const MAX_ERROR_LOGS = 5;
+
+interface Tree {
+  correlationId: string;
+  started: number;
+  last: number;
+  roots: (RequestTrace | PublishTrace | DeliveryTrace)[];
+  /** SNS and SQS message ids and trace roots registered for this tree (forgotten with it). */
+  keys: { sns: string[]; sqs: string[]; traces: string[] };
+  /** Activity since the last settle report. */
+  dirty: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface InvocationState {
+  node: InvocationTrace;
+  /** The trace header's root, its key. */
+  root: string;
+  trees: Set<Tree>;
+  request?: RequestTrace;
+  started: number;
+}
+
+/** The `Root=` part of an X-Ray trace header (the part every hop keeps). */
+export function traceRoot(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /(?:^|;)\s*Root=([^;]+)/.exec(header);
+  return match?.[1] ?? header;
+}
+
+/** Reads id, type and correlation id from a message body: a CloudEvent, raw or inside an SNS notification. */
+export function envelopeHints(body: string): { id?: string; type?: string; correlationId?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return {};
+  }
+  if (value !== null && typeof value === "object" && typeof (value as { Message?: unknown }).Message === "string" && (value as { Type?: unknown }).Type === "Notification") {
+    return envelopeHints((value as { Message: string }).Message);
+  }
+  if (value === null || typeof value !== "object") return {};
+  const record = value as Record<string, unknown>;
+  const text = (key: string) => (typeof record[key] === "string" && (record[key] as string).length > 0 ? (record[key] as string) : undefined);
+  const hints: { id?: string; type?: string; correlationId?: string } = {};
+  const id = text("id");
+  const type = text("type");
+  const correlationId = text("correlationid");
+  if (id) hints.id = id;
+  if (type) hints.type = type;
+  if (correlationId) hints.correlationId = correlationId;
+  return hints;
+}
+
+/**
+ * Collects the stage's events into trees by correlation id. The stage feeds it; `tree()` answers snapshots.
+ *
+ * @example
+ * const recorder = new TraceRecorder({ names, onSettled: (tree) => console.log(renderTrace(tree)) });
+ * sqs.addTraceListener((event) => recorder.messaging(event));
+ */
+export class TraceRecorder {
+  private readonly names: TraceNames;
+  private readonly onSettled: ((tree: TraceTree) => void) | undefined;
+  private readonly settleMs: number;
+  private readonly maxTrees: number;
+  private readonly trees = new Map<string, Tree>();
+  private readonly publishes = new Map<string, { node: PublishTrace; tree: Tree }>();
+  private readonly deliveries = new Map<string, { node: DeliveryTrace; tree: Tree }>();
+  private readonly invocations = new Map<string, InvocationState>();
+  private readonly byRequestId = new Map<string, InvocationState>();
+  /** Allowed writes waiting for DynamoDB's answer, by the proxy's request id. */
+  private readonly unanswered = new Map<string, { write: WriteTrace; state: InvocationState }>();
+  /** The publish being sent right now (engine deliveries are synchronous). */
+  private current: { node: PublishTrace; tree: Tree } | undefined;
+
+  constructor(options: TraceRecorderOptions) {
+    this.names = options.names;
+    this.onSettled = options.onSettled;
+    this.settleMs = options.settleMs ?? 30;
+    this.maxTrees = options.maxTrees ?? 5000;
+  }
+
+  /** The correlation ids seen, oldest first. */
+  correlationIds(): string[] {
+    return [...this.trees.keys()];
+  }
+
+  /** A snapshot of one tree (plain data, safe to keep), or `undefined` when the id was never seen or was forgotten. */
+  tree(correlationId: string): TraceTree | undefined {
+    const tree = this.trees.get(correlationId);
+    return tree ? this.snapshot(tree) : undefined;
+  }
+
+  /** Stops the settle timers (the stage is stopping). */
+  close(): void {
+    for (const tree of this.trees.values()) if (tree.timer) clearTimeout(tree.timer);
+  }
+
+  private snapshot(tree: Tree): TraceTree {
+    return {
+      correlationId: tree.correlationId,
+      startedAt: new Date(tree.started).toISOString(),
+      durationMs: tree.last - tree.started,
+      settled: !this.pending(tree),
+      roots: structuredClone(tree.roots),
+    };
+  }
+
+  private treeFor(correlationId: string): Tree {
+    let tree = this.trees.get(correlationId);
+    if (!tree) {
+      const now = Date.now();
+      tree = { correlationId, started: now, last: now, roots: [], keys: { sns: [], sqs: [], traces: [] }, dirty: false };
+      this.trees.set(correlationId, tree);
+      this.evict();
+    }
+    return tree;
+  }
+
+  private evict(): void {
+    while (this.trees.size > this.maxTrees) {
+      const [oldestId, oldest] = this.trees.entries().next().value as [string, Tree];
+      this.trees.delete(oldestId);
+      if (oldest.timer) clearTimeout(oldest.timer);
+      for (const id of oldest.keys.sns) this.publishes.delete(id);
+      for (const id of oldest.keys.sqs) this.deliveries.delete(id);
+      for (const root of oldest.keys.traces) {
+        const state = this.invocations.get(root);
+        if (state) {
+          state.trees.delete(oldest);
+          if (state.trees.size === 0) {
+            this.invocations.delete(root);
+            this.byRequestId.delete(state.node.requestId);
+          }
+        }
+      }
+    }
+  }
+
+  /** Marks trees as changed and (re)arms their settle check. */
+  private touch(trees: Iterable<Tree>): void {
+    const now = Date.now();
+    for (const tree of trees) {
+      tree.last = now;
+      tree.dirty = true;
+      if (tree.timer) clearTimeout(tree.timer);
+      tree.timer = setTimeout(() => this.check(tree), this.settleMs);
+      tree.timer.unref?.();
+    }
+  }
+
+  private check(tree: Tree): void {
+    tree.timer = undefined;
+    if (!tree.dirty || this.pending(tree) || !this.trees.has(tree.correlationId)) return;
+    tree.dirty = false;
+    if (tree.roots.length === 0) return;
+    try {
+      this.onSettled?.(this.snapshot(tree));
+    } catch {
+      // a failing listener must not break the stage
+    }
+  }
+
+  private pending(tree: Tree): boolean {
+    const seen = new Set<object>();
+    const invocationPending = (node: InvocationTrace): boolean => {
+      if (seen.has(node)) return false;
+      seen.add(node);
+      // A write DynamoDB has not answered yet is still work in progress (unless its answer is long overdue).
+      const unanswered = node.writes.some((w) => w.allowed && w.result === undefined && Date.now() - w.at < 10_000);
+      return node.status === "running" || unanswered || node.publishes.some(publishPending);
+    };
+    const deliveryPending = (node: DeliveryTrace): boolean =>
+      node.status === "queued" || node.status === "in-flight" || node.invocations.some(invocationPending);
+    const publishPending = (node: PublishTrace): boolean => node.deliveries.some(deliveryPending);
+    return tree.roots.some((root) =>
+      root.kind === "request" ? root.status === undefined || invocationPending(root.invocation) : root.kind === "publish" ? publishPending(root) : deliveryPending(root),
+    );
+  }
+
+  /**
+   * Records a publish around the engine call that makes it (`send`), so the deliveries the engine makes during the
+   * call land under it. Returns what `send` returns; rethrows what it throws (recorded as `rejected`).
+   */
+  publishing<T extends { MessageId: string }>(facts: PublishFacts, send: () => T): T {
+    const hints = envelopeHints(facts.message);
+    const attributeCorrelation = facts.attributes?.correlationid?.StringValue;
+    const invocation = this.invocations.get(traceRoot(facts.traceHeader) ?? "");
+    const node: PublishTrace = {
+      kind: "publish",
+      time: Date.now(),
+      publisher: facts.principal,
+      topic: this.names.topic(facts.topicArn),
+      topicArn: facts.topicArn,
+      ...(hints.type ? { eventType: hints.type } : {}),
+      ...(hints.id ? { eventId: hints.id } : {}),
+      correlationId: hints.correlationId ?? attributeCorrelation ?? "",
+      outcome: "published",
+      deliveries: [],
+    };
+    // A message without a correlation id gets a tree of its own, named after its SNS message id once known.
+    const provisional = node.correlationId === "" ? `uncorrelated-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}` : node.correlationId;
+    const tree = this.treeFor(provisional);
+    if (invocation) {
+      invocation.node.publishes.push(node);
+      if (invocation.request && invocation.trees.size === 0) this.attachRequest(invocation, tree);
+      if (!invocation.trees.has(tree)) tree.roots.push(node);
+    } else {
+      tree.roots.push(node);
+    }
+    const previous = this.current;
+    this.current = { node, tree };
+    try {
+      const result = send();
+      node.messageId = result.MessageId;
+      if (node.correlationId === "") node.correlationId = provisional;
+      this.publishes.set(result.MessageId, { node, tree });
+      tree.keys.sns.push(result.MessageId);
+      return result;
+    } catch (error) {
+      node.outcome = "rejected";
+      node.error = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
+      throw error;
+    } finally {
+      this.current = previous;
+      this.touch([tree, ...(invocation?.trees ?? [])]);
+    }
+  }
+
+  /** Takes every SNS, SQS and poller trace event. */
+  messaging(event: MessagingTraceEvent): void {
+    switch (event.kind) {
+      case "sns.published": {
+        if (this.current) this.current.node.messageId = event.messageId;
+        break;
+      }
+      case "sns.deduplicated": {
+        if (this.current) this.current.node.outcome = "deduplicated";
+        break;
+      }
+      case "sns.filtered-out":
+      case "sns.delivered":
+      case "sns.delivery-failed": {
+        const owner = this.current ?? this.publishes.get(event.messageId);
+        if (!owner) break;
+        const queueArn = event.endpoint;
+        const delivery: DeliveryTrace = { kind: "delivery", queue: this.names.queue(queueArn), queueArn, status: "queued", receives: 0, invocations: [] };
+        if (event.kind === "sns.filtered-out") {
+          delivery.status = "filtered-out";
+          delivery.reason = event.reason;
+        } else if (event.kind === "sns.delivered") {
+          delivery.sqsMessageId = event.sqsMessageId;
+          this.deliveries.set(event.sqsMessageId, { node: delivery, tree: owner.tree });
+          owner.tree.keys.sqs.push(event.sqsMessageId);
+        } else {
+          delivery.status = event.deadLetterQueueArn ? "dead-lettered" : "undeliverable";
+          delivery.reason = event.error;
+          if (event.deadLetterQueueArn) delivery.deadLetterQueue = this.names.queue(event.deadLetterQueueArn);
+        }
+        owner.node.deliveries.push(delivery);
+        this.touch([owner.tree]);
+        break;
+      }
+      case "sqs.received": {
+        const found = this.deliveries.get(event.messageId);
+        if (!found) break;
+        found.node.status = "in-flight";
+        found.node.receives = event.receiveCount;
+        this.touch([found.tree]);
+        break;
+      }
+      case "sqs.deleted": {
+        const found = this.deliveries.get(event.messageId);
+        if (!found) break;
+        found.node.status = "done";
+        this.touch([found.tree]);
+        break;
+      }
+      case "sqs.moved-to-dlq": {
+        const found = this.deliveries.get(event.messageId);
+        if (!found) break;
+        found.node.status = "dead-lettered";
+        found.node.deadLetterQueue = this.names.queue(event.deadLetterQueueArn);
+        this.touch([found.tree]);
+        break;
+      }
+      case "sqs.expired": {
+        const found = this.deliveries.get(event.messageId);
+        if (!found) break;
+        found.node.status = "expired";
+        this.touch([found.tree]);
+        break;
+      }
+      case "sqs.visibility-changed": {
+        const found = this.deliveries.get(event.messageId);
+        // The poller releases messages it gathered but did not invoke with (visibility 0 when stopping).
+        if (found && event.visibilityTimeoutSeconds === 0 && found.node.status === "in-flight") found.node.status = "queued";
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  /**
+   * An invocation begins. For SQS, `records` are the batch's messages (joined to their deliveries by message id);
+   * for HTTP, `request` describes the request.
+   */
+  invocationStarted(details: {
+    functionName: string;
+    traceHeader: string;
+    requestId: string;
+    records?: { messageId: string; body: string; queueArn: string }[];
+    request?: { method: string; path: string; routeKey: string };
+  }): InvocationTrace {
+    const node: InvocationTrace = {
+      kind: "invocation",
+      function: details.functionName,
+      label: this.names.functionLabel(details.functionName),
+      trigger: details.request ? "http" : details.records ? "sqs" : "direct",
+      requestId: details.requestId,
+      status: "running",
+      errorLogs: [],
+      writes: [],
+      publishes: [],
+      denials: [],
+    };
+    const root = traceRoot(details.traceHeader) ?? details.traceHeader;
+    const state: InvocationState = { node, root, trees: new Set(), started: performance.now() };
+    this.invocations.set(root, state);
+    this.byRequestId.set(details.requestId, state);
+    if (details.request) {
+      state.request = { kind: "request", ...details.request, invocation: node };
+    }
+    if (details.records) {
+      node.messages = details.records.length;
+      for (const record of details.records) {
+        let found = this.deliveries.get(record.messageId);
+        if (!found) {
+          // Sent to the queue directly (not through a traced publish): a tree from its own correlation id.
+          const hints = envelopeHints(record.body);
+          const tree = this.treeFor(hints.correlationId ?? `message-${record.messageId}`);
+          const delivery: DeliveryTrace = {
+            kind: "delivery",
+            queue: this.names.queue(record.queueArn),
+            queueArn: record.queueArn,
+            status: "in-flight",
+            sqsMessageId: record.messageId,
+            receives: 1,
+            invocations: [],
+          };
+          tree.roots.push(delivery);
+          tree.keys.sqs.push(record.messageId);
+          found = { node: delivery, tree };
+          this.deliveries.set(record.messageId, found);
+        }
+        found.node.invocations.push(node);
+        state.trees.add(found.tree);
+        found.tree.keys.traces.push(root);
+      }
+      this.touch(state.trees);
+    }
+    return node;
+  }
+
+  private attachRequest(state: InvocationState, tree: Tree): void {
+    if (!state.request) return;
+    state.trees.add(tree);
+    tree.keys.traces.push(state.root);
+    if (!tree.roots.includes(state.request)) tree.roots.push(state.request);
+  }
+
+  /** An invocation ended. `failedMessageIds` are the batch item failures (or the whole batch when it failed). */
+  invocationFinished(
+    node: InvocationTrace,
+    outcome: { status: InvocationTrace["status"]; error?: string; failedMessageIds?: string[]; durationMs?: number; initDurationMs?: number },
+  ): void {
+    const state = this.byRequestId.get(node.requestId);
+    node.status = outcome.status;
+    if (outcome.initDurationMs !== undefined) node.initDurationMs = outcome.initDurationMs;
+    node.durationMs = outcome.durationMs ?? (state ? performance.now() - state.started : undefined);
+    if (outcome.error) node.error = outcome.error;
+    if (outcome.failedMessageIds?.length) {
+      node.failedMessageIds = outcome.failedMessageIds;
+      for (const id of outcome.failedMessageIds) {
+        const found = this.deliveries.get(id);
+        if (found && found.node.status === "in-flight") found.node.status = "retrying";
+      }
+    }
+    if (state) this.touch(state.trees);
+  }
+
+  /** An HTTP request was answered; its correlation id (response header, else request header) picks its tree. */
+  requestFinished(node: InvocationTrace, answer: { status: number; correlationId?: string; durationMs: number }): void {
+    const state = this.byRequestId.get(node.requestId);
+    if (!state?.request) return;
+    state.request.status = answer.status;
+    state.request.durationMs = answer.durationMs;
+    if (state.trees.size === 0) this.attachRequest(state, this.treeFor(answer.correlationId ?? `request-${node.requestId}`));
+    this.touch(state.trees);
+  }
+
+  /** A DynamoDB request the IAM proxy decided on: writes (and refusals) join the invocation that made them. */
+  dynamo(facts: DynamoFacts): void {
+    if (!facts.allowed || WRITE_OPERATIONS.has(facts.operation)) {
+      const state = this.invocations.get(traceRoot(facts.traceHeader) ?? "");
+      if (!state) return;
+      const tables = [...new Set(facts.authorizations.map((a) => a.table).filter((t): t is string => t !== undefined))];
+      const keys = new Set<string>();
+      for (const a of facts.authorizations) {
+        const leading = a.conditionKeys["dynamodb:LeadingKeys"];
+        for (const key of Array.isArray(leading) ? leading : leading === undefined ? [] : [leading]) keys.add(key);
+      }
+      const write: WriteTrace = {
+        kind: "write",
+        at: Date.now(),
+        operation: facts.operation,
+        table: tables.join(", "),
+        keys: [...keys],
+        allowed: facts.allowed,
+        ...(facts.denied ? { error: facts.denied.message } : {}),
+      };
+      state.node.writes.push(write);
+      if (facts.allowed) {
+        this.unanswered.set(facts.requestId, { write, state });
+        // An answer that never comes (the client went away) must not keep its write forever.
+        if (this.unanswered.size > 10_000) this.unanswered.delete(this.unanswered.keys().next().value as string);
+      }
+      this.touch(state.trees);
+    }
+  }
+
+  /** DynamoDB answered a write the proxy let through. */
+  dynamoAnswered(answer: { requestId: string; status: number; errorType?: string }): void {
+    const found = this.unanswered.get(answer.requestId);
+    if (!found) return;
+    this.unanswered.delete(answer.requestId);
+    found.write.result = answer.status === 200 ? "ok" : (answer.errorType ?? `HTTP ${answer.status}`);
+    found.write.answeredAt = Date.now();
+    this.touch(found.state.trees);
+  }
+
+  /** A request to the SNS or SQS endpoint that IAM refused. */
+  denied(request: { action: string; resource: string; traceHeader?: string }, message: string): void {
+    const state = this.invocations.get(traceRoot(request.traceHeader) ?? "");
+    if (!state) return;
+    state.node.denials.push({ kind: "denial", at: Date.now(), action: request.action, resource: request.resource, message });
+    this.touch(state.trees);
+  }
+
+  /** A line a function logged: ERROR lines join their invocation. */
+  log(entry: { requestId: string | undefined; level: string | undefined; message: string }): void {
+    if (!entry.requestId) return;
+    const state = this.byRequestId.get(entry.requestId);
+    if (!state || state.node.errorLogs.length >= MAX_ERROR_LOGS) return;
+    let level = entry.level;
+    let text = entry.message;
+    if (entry.message.startsWith("{")) {
+      try {
+        const parsed = JSON.parse(entry.message) as { level?: unknown; message?: unknown; error?: { name?: string; message?: string } };
+        if (typeof parsed.level === "string") level = parsed.level.toUpperCase();
+        if (typeof parsed.message === "string") {
+          text = parsed.message + (parsed.error?.message ? `: ${parsed.error.name ?? "Error"}: ${parsed.error.message}` : "");
+        }
+      } catch {
+        // not JSON after all
+      }
+    }
+    if (level !== "ERROR" && level !== "FATAL") return;
+    state.node.errorLogs.push(text.length > 300 ? `${text.slice(0, 300)}…` : text);
+  }
+}
+
+// Rendering ------------------------------------------------------------------------------------------------------
+
+function ms(value: number | undefined): string {
+  return value === undefined ? "" : `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
+}
+
+function shortId(id: string | undefined): string {
+  return id ? (id.length > 13 ? `${id.slice(0, 8)}…` : id) : "?";
+}
+
+function describeInvocation(node: InvocationTrace): string {
+  const took = (node.durationMs === undefined ? "" : ` in ${ms(node.durationMs)}`) + (node.initDurationMs === undefined ? "" : ` after a ${ms(node.initDurationMs)} cold start`);
+  const batch = node.trigger === "sqs" && node.messages !== undefined ? ` (batch of ${node.messages})` : "";
+  switch (node.status) {
+    case "running":
+      return `${node.label} is running${batch}`;
+    case "ok":
+      return `${node.label} handled it${took}${batch}`;
+    case "partial":
+      return `${node.label} reported ${node.failedMessageIds?.length ?? 0} of ${node.messages ?? "?"} messages failed${took}`;
+    case "timeout":
+      return `${node.label} timed out${took}: ${node.error ?? ""}`;
+    case "failed":
+      return `${node.label} failed${took}: ${node.error ?? "error"}`;
+  }
+}
+
+function describeDelivery(node: DeliveryTrace): string {
+  switch (node.status) {
+    case "filtered-out":
+      return `not delivered to ${node.queue}: the filter policy did not match (${node.reason ?? ""})`;
+    case "queued":
+      return `delivered to ${node.queue}, waiting for its consumer`;
+    case "in-flight":
+      return `delivered to ${node.queue}, being handled (receive ${node.receives})`;
+    case "retrying":
+      return `delivered to ${node.queue}; failed on receive ${node.receives}, back after the visibility timeout`;
+    case "done":
+      return `delivered to ${node.queue}${node.receives > 1 ? ` (done on receive ${node.receives})` : ""}`;
+    case "dead-lettered":
+      return node.reason
+        ? `could not be delivered to ${node.queue} (${node.reason}): moved to ${node.deadLetterQueue}`
+        : `moved from ${node.queue} to the dead-letter queue ${node.deadLetterQueue} after ${node.receives} receives`;
+    case "undeliverable":
+      return `could not be delivered to ${node.queue}: ${node.reason ?? ""}`;
+    case "expired":
+      return `expired in ${node.queue} before anyone handled it`;
+  }
+}
+
+function describePublish(node: PublishTrace): string {
+  const what = node.eventType ? `${node.eventType} ${shortId(node.eventId)}` : `message ${shortId(node.messageId)}`;
+  const by = node.publisher === "local" ? "published by hand" : "published";
+  if (node.outcome === "rejected") return `${what} to ${node.topic} was refused by SNS: ${node.error ?? ""}`;
+  if (node.outcome === "deduplicated") return `${what} to ${node.topic} was a duplicate (FIFO deduplication): dropped`;
+  return `${by} ${what} to ${node.topic}`;
+}
+
+/**
+ * A tree in plain words, one line per step, indented under what caused it:
+ *
+ * ```
+ * trace 3f1c… (settled, 14 ms)
+ * └─ POST /orders → 201 from orders/create-order in 9.1 ms
+ *    ├─ wrote PutItem on local-data ($orders#orderid_…)
+ *    └─ published orders.order-placed 1b2c… to local-orders-order-placed
+ *       └─ delivered to local-billing-on-order-placed
+ *          └─ billing/on-order-placed handled it in 4.2 ms (batch of 1)
+ * ```
+ */
+export function renderTrace(tree: TraceTree): string {
+  const lines = [`trace ${tree.correlationId} (${tree.settled ? "settled" : "in progress"}, ${ms(tree.durationMs)})`];
+  type Item = { text: string; children: Item[] };
+  const invocationItem = (node: InvocationTrace, seen: Set<InvocationTrace>): Item => {
+    if (seen.has(node)) return { text: `${node.label} (the same invocation as above)`, children: [] };
+    seen.add(node);
+    const children: Item[] = [];
+    for (const line of node.errorLogs) children.push({ text: `logged error: ${line}`, children: [] });
+    // What the invocation did, in the order it did it.
+    const steps: { at: number; item: () => Item }[] = [];
+    for (const write of node.writes) {
+      const keys = write.keys.length ? ` (${write.keys.join(", ")})` : "";
+      const text = !write.allowed
+        ? `DENIED ${write.operation} on ${write.table}${keys}: ${write.error ?? ""}`
+        : write.result === undefined || write.result === "ok"
+          ? `wrote ${write.operation} on ${write.table}${keys}`
+          : `${write.operation} on ${write.table}${keys} failed: ${write.result}`;
+      steps.push({ at: write.at, item: () => ({ text, children: [] }) });
+    }
+    for (const denial of node.denials) {
+      steps.push({ at: denial.at, item: () => ({ text: `DENIED ${denial.action} on ${denial.resource}: ${denial.message}`, children: [] }) });
+    }
+    for (const publish of node.publishes) steps.push({ at: publish.time, item: () => publishItem(publish, seen) });
+    steps.sort((a, b) => a.at - b.at);
+    for (const step of steps) children.push(step.item());
+    return { text: describeInvocation(node), children };
+  };
+  const deliveryItem = (node: DeliveryTrace, seen: Set<InvocationTrace>): Item => ({
+    text: describeDelivery(node),
+    children: node.invocations.map((invocation) => invocationItem(invocation, seen)),
+  });
+  const publishItem = (node: PublishTrace, seen: Set<InvocationTrace>): Item => {
+    const children = node.deliveries.map((delivery) => deliveryItem(delivery, seen));
+    if (node.outcome === "published" && node.deliveries.length === 0) children.push({ text: "no subscription: nobody consumes it", children: [] });
+    return { text: describePublish(node), children };
+  };
+  const seen = new Set<InvocationTrace>();
+  const items: Item[] = tree.roots.map((root) => {
+    if (root.kind === "publish") return publishItem(root, seen);
+    if (root.kind === "delivery") return deliveryItem(root, seen);
+    const status = root.status === undefined ? "running" : String(root.status);
+    const invocation = invocationItem(root.invocation, seen);
+    const failed = root.invocation.status === "failed" || root.invocation.status === "timeout" ? `: ${root.invocation.error ?? ""}` : "";
+    return {
+      text:
+        `${root.method} ${root.path} → ${status} from ${root.invocation.label}` +
+        `${root.durationMs === undefined ? "" : ` in ${ms(root.durationMs)}`}` +
+        `${root.invocation.initDurationMs === undefined ? "" : ` (${ms(root.invocation.initDurationMs)} of it a cold start)`}${failed}`,
+      children: invocation.children,
+    };
+  });
+  const walk = (list: Item[], prefix: string) => {
+    list.forEach((item, index) => {
+      const last = index === list.length - 1;
+      lines.push(`${prefix}${last ? "└─ " : "├─ "}${item.text}`);
+      walk(item.children, `${prefix}${last ? "   " : "│  "}`);
+    });
+  };
+  walk(items, "");
+  return lines.join("\n");
+}
+
+/** The kinds of steps along every path of a tree, root first (`request > invocation > publish > delivery ...`). */
+export function tracePaths(tree: TraceTree): string[][] {
+  const paths: string[][] = [];
+  const visit = (node: RequestTrace | PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace, path: string[]) => {
+    const here = [...path, node.kind];
+    const children: (PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace)[] =
+      node.kind === "request"
+        ? [node.invocation]
+        : node.kind === "publish"
+          ? node.deliveries
+          : node.kind === "delivery"
+            ? node.invocations
+            : node.kind === "invocation"
+              ? [...node.writes, ...node.publishes]
+              : [];
+    if (children.length === 0) paths.push(here);
+    for (const child of children) visit(child, here);
+  };
+  for (const root of tree.roots) visit(root, []);
+  return paths;
+}

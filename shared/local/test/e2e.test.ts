@@ -1,0 +1,120 @@
+// End to end through the local stage with the example services: POST /orders (orders) -> orders.order-placed ->
+// billing's consumer -> the invoice in the data table -> billing.invoice-issued, and the trace of it all.
+import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { catalog } from "../../contract/catalog";
+import { renderTrace, startLocalStage, tracePaths, type InvocationTrace, type LocalStage, type PublishTrace, type TraceTree } from "../stage";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+let stage: LocalStage;
+let dynamo: DynamoDBClient;
+
+test.before(async () => {
+  stage = await startLocalStage({ port: 0 });
+  // Straight to dynalite, past the IAM proxy: the test looks at the data, it is not a function.
+  dynamo = new DynamoDBClient({ region: "us-east-1", endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "e2e-test", secretAccessKey: "e2e" } });
+});
+
+test.after(async () => {
+  dynamo?.destroy();
+  await stage?.stop();
+});
+
+async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function items(prefix: string): Promise<Record<string, any>[]> {
+  const out: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: "local-data", ExclusiveStartKey: start, ConsistentRead: true }));
+    out.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.map((item) => unmarshall(item)).filter((item) => String(item.pk).startsWith(prefix));
+}
+
+function publishesOf(invocation: InvocationTrace, type: string): PublishTrace[] {
+  return invocation.publishes.filter((p) => p.eventType === type);
+}
+
+test("POST /orders reaches billing: the invoice is stored, billing.invoice-issued is published, the trace shows the path", async () => {
+  const { orderId: _omitted, ...order } = catalog["orders.order-placed"].example;
+  const response = await fetch(`${stage.url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
+  assert.is(response.status, 201, await response.clone().text());
+  const { orderId } = (await response.json()) as { orderId: string };
+  const correlationId = response.headers.get("x-correlation-id");
+  assert.type(orderId, "string");
+  assert.ok(correlationId, "the response carries the correlation id");
+
+  const invoice = await eventually("billing's invoice in the data table", async () =>
+    (await items("$billing#")).find((item) => item.details?.orderId === orderId),
+  );
+  assert.equal(invoice.details.customerId, order.customerId);
+  assert.equal(invoice.details.total, order.total);
+
+  const tree: TraceTree = await eventually("billing.invoice-issued to be published and the trace to settle", () => {
+    const t = stage.trace(correlationId!);
+    const found = t && JSON.stringify(t).includes('"eventType":"billing.invoice-issued"');
+    return found && t.settled ? t : undefined;
+  });
+
+  // request -> invocation -> publish -> delivery -> invocation -> write, and -> publish
+  const paths = tracePaths(tree).map((p) => p.join(" > "));
+  assert.ok(paths.includes("request > invocation > write"), paths.join("\n"));
+  assert.ok(paths.includes("request > invocation > publish > delivery > invocation > write"), paths.join("\n"));
+  assert.ok(paths.includes("request > invocation > publish > delivery > invocation > publish"), paths.join("\n"));
+
+  const root = tree.roots.find((r) => r.kind === "request");
+  assert.ok(root && root.kind === "request");
+  if (!root || root.kind !== "request") return;
+  assert.is(root.routeKey, "POST /orders");
+  assert.is(root.status, 201);
+  assert.is(root.invocation.label, "orders/create-order");
+  assert.ok(root.invocation.writes.some((w) => w.allowed && w.result === "ok" && w.keys.some((k) => k.startsWith("$orders#"))));
+  const [placed] = publishesOf(root.invocation, "orders.order-placed");
+  assert.ok(placed, "orders.order-placed was published");
+  const delivery = placed!.deliveries.find((d) => d.queue === "local-billing-on-order-placed");
+  assert.is(delivery?.status, "done");
+  const billing = delivery!.invocations.find((i) => i.label === "billing/on-order-placed" && i.status === "ok");
+  assert.ok(billing, renderTrace(tree));
+  assert.ok(billing!.writes.some((w) => w.table === "local-data" && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#"))), renderTrace(tree));
+  const [issued] = publishesOf(billing!, "billing.invoice-issued");
+  assert.ok(issued, renderTrace(tree));
+  assert.is(issued!.correlationId, correlationId);
+  assert.is(issued!.outcome, "published");
+
+  const text = renderTrace(tree);
+  assert.match(text, /POST \/orders → 201 from orders\/create-order/);
+  assert.match(text, /published orders\.order-placed .* to local-orders-order-placed/);
+  assert.match(text, /delivered to local-billing-on-order-placed/);
+  assert.match(text, /billing\/on-order-placed handled it/);
+  assert.match(text, /published billing\.invoice-issued/);
+});
+
+test("an invalid order is refused at the edge and nothing is published", async () => {
+  const response = await fetch(`${stage.url}/orders`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-correlation-id": "e2e-invalid-order" },
+    body: JSON.stringify({ customerId: "c-1", items: [], total: { amount: -1, currency: "euro" } }),
+  });
+  assert.is(response.status, 400);
+  const tree = await eventually("the request's trace", () => (stage.trace("e2e-invalid-order")?.settled ? stage.trace("e2e-invalid-order") : undefined));
+  const root = tree.roots[0];
+  assert.ok(root?.kind === "request" && root.status === 400);
+  if (root?.kind !== "request") return;
+  assert.equal(root.invocation.publishes, []);
+  assert.equal(root.invocation.writes, []);
+});
+
+test.run();

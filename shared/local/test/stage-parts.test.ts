@@ -1,0 +1,165 @@
+// The local stage's parts on their own: route selection, wiring checks, the trace recorder and its rendering, the
+// CLI's argument handling. (stage.test.ts runs the whole stage from the real programs.)
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { CapturedResource } from "../../testing/pulumi-mocks";
+import { endpointOverrides, parseArgs } from "../cli";
+import { renderTrace, RouteTable, TraceRecorder, tracePaths, traceRoot, wiringFrom, WiringError, type TraceTree } from "../stage";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routes
+
+test("routes: the most specific route wins, as in API Gateway HTTP APIs", () => {
+  const table = new RouteTable<string>();
+  table.add("GET /orders/{orderId}", "by-id", "orders");
+  table.add("GET /orders/latest", "latest", "orders");
+  table.add("ANY /orders/{orderId}", "any", "orders");
+  table.add("GET /files/{path+}", "files", "files");
+  table.add("$default", "fallback", "files");
+  assert.equal(table.match("GET", "/orders/latest"), { routeKey: "GET /orders/latest", target: "latest", pathParameters: {} });
+  assert.equal(table.match("GET", "/orders/o%201"), { routeKey: "GET /orders/{orderId}", target: "by-id", pathParameters: { orderId: "o 1" } });
+  assert.equal(table.match("DELETE", "/orders/o-1")?.target, "any");
+  assert.equal(table.match("GET", "/files/a/b/c.txt")?.pathParameters, { path: "a/b/c.txt" });
+  assert.is(table.match("GET", "/files")?.target, "fallback", "a greedy parameter needs at least one segment");
+  assert.is(table.match("POST", "/nothing/here")?.target, "fallback");
+  assert.equal(table.keys().at(-1), "$default");
+});
+
+test("routes: without $default an unknown route matches nothing; a key two services declare is refused", () => {
+  const table = new RouteTable<string>();
+  table.add("POST /orders", "orders", "orders (local-orders-http)");
+  assert.is(table.match("GET", "/orders"), undefined);
+  assert.is(table.match("POST", "/orders/extra"), undefined);
+  assert.throws(() => table.add("POST /orders", "other", "shop (local-shop-http)"), /declared by both orders \(local-orders-http\) and shop/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wiring
+
+function resource(type: string, name: string, inputs: Record<string, unknown>, state: Record<string, unknown> = {}): CapturedResource {
+  return { type, name, urn: `urn:${name}`, parent: "", custom: true, inputs, state: { ...inputs, ...state }, id: name };
+}
+
+const topic = resource("aws:sns/topic:Topic", "t", { name: "local-t" }, { arn: "arn:aws:sns:us-east-1:123456789012:local-t" });
+const queue = resource("aws:sqs/queue:Queue", "q", { name: "local-q", visibilityTimeoutSeconds: 60 }, { arn: "arn:aws:sqs:us-east-1:123456789012:local-q", url: "u" });
+
+test("wiring: reads topics, queues and subscriptions with their settings", () => {
+  const subscription = resource("aws:sns/topicSubscription:TopicSubscription", "s", {
+    topic: topic.state.arn,
+    endpoint: queue.state.arn,
+    protocol: "sqs",
+    rawMessageDelivery: true,
+    filterPolicy: '{"type":["a"]}',
+    filterPolicyScope: "MessageBody",
+  });
+  const wiring = wiringFrom([{ project: "p", resources: [topic, queue, subscription] }], { region: "us-east-1", accountId: "123456789012" });
+  assert.equal(wiring.queues[0]!.visibilityTimeoutSeconds, 60);
+  assert.equal(wiring.subscriptions[0], {
+    origin: { project: "p", name: "s", type: "aws:sns/topicSubscription:TopicSubscription" },
+    deployedArn: "",
+    topicArn: topic.state.arn,
+    queueArn: queue.state.arn,
+    raw: true,
+    filterPolicy: '{"type":["a"]}',
+    filterPolicyScope: "MessageBody",
+  });
+});
+
+test("wiring: a reference to something no program created stops the start with a WiringError", () => {
+  const dangling = resource("aws:sns/topicSubscription:TopicSubscription", "s", { topic: "arn:aws:sns:us-east-1:123456789012:gone", endpoint: queue.state.arn, protocol: "sqs" });
+  assert.throws(() => wiringFrom([{ project: "p", resources: [topic, queue, dangling] }], { region: "us-east-1", accountId: "123456789012" }), (error: Error) => {
+    return error instanceof WiringError && /subscribes to arn:aws:sns:us-east-1:123456789012:gone, which no program created/.test(error.message);
+  });
+  const fn = resource("aws:lambda/function:Function", "f", { name: "local-f", role: "r" }, { arn: "arn:aws:lambda:us-east-1:123456789012:function:local-f" });
+  assert.throws(() => wiringFrom([{ project: "p", resources: [fn] }], { region: "us-east-1", accountId: "123456789012" }), /is not a ServiceFunction/);
+  const email = resource("aws:sns/topicSubscription:TopicSubscription", "e", { topic: topic.state.arn, endpoint: "ops@example.com", protocol: "email" });
+  const wiring = wiringFrom([{ project: "p", resources: [topic, email] }], { region: "us-east-1", accountId: "123456789012" });
+  assert.match(wiring.ignored[0]!.reason, /protocol email is not emulated/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Trace
+
+const names = { queue: (arn: string) => arn.split(":").pop()!, topic: (arn: string) => arn.split(":").pop()!, functionLabel: (n: string) => `svc/${n}` };
+const TOPIC = "arn:aws:sns:us-east-1:123456789012:local-t";
+const QUEUE = "arn:aws:sqs:us-east-1:123456789012:local-q";
+const OTHER = "arn:aws:sqs:us-east-1:123456789012:local-other";
+
+test("trace: publish -> deliveries -> invocation -> write and publish, grouped by correlation id, settles once", async () => {
+  const settled: TraceTree[] = [];
+  const recorder = new TraceRecorder({ names, settleMs: 5, onSettled: (tree) => settled.push(tree) });
+  const body = JSON.stringify({ id: "e-1", type: "a.b", correlationid: "c-1" });
+  recorder.publishing({ topicArn: TOPIC, message: body, principal: "local" }, () => {
+    recorder.messaging({ kind: "sns.published", time: 0, topicArn: TOPIC, messageId: "sns-1", attributeNames: [] });
+    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-1", sqsMessageId: "sqs-1", raw: true });
+    recorder.messaging({ kind: "sns.filtered-out", time: 0, topicArn: TOPIC, subscriptionArn: "s2", endpoint: OTHER, messageId: "sns-1", reason: "type did not match" });
+    return { MessageId: "sns-1" };
+  });
+  assert.is(recorder.tree("c-1")!.settled, false, "a queued delivery is pending");
+  recorder.messaging({ kind: "sqs.received", time: 0, queueArn: QUEUE, messageId: "sqs-1", receiveCount: 1, visibleAgainAt: 0 });
+  const header = "Root=1-00000000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=1;Sampled=1";
+  const invocation = recorder.invocationStarted({ functionName: "f", traceHeader: header, requestId: "r-1", records: [{ messageId: "sqs-1", body, queueArn: QUEUE }] });
+  recorder.dynamo({ requestId: "d-1", operation: "PutItem", allowed: true, traceHeader: header, authorizations: [{ action: "dynamodb:PutItem", table: "local-data", conditionKeys: { "dynamodb:LeadingKeys": ["$svc#1"] } }] });
+  recorder.dynamoAnswered({ requestId: "d-1", status: 200 });
+  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ id: "e-2", type: "a.c", correlationid: "c-1" }), principal: "f", traceHeader: header }, () => ({ MessageId: "sns-2" }));
+  recorder.denied({ action: "sns:Publish", resource: "arn:x", traceHeader: header }, "no identity-based policy allows the sns:Publish action");
+  recorder.invocationFinished(invocation, { status: "ok", durationMs: 3 });
+  recorder.messaging({ kind: "sqs.deleted", time: 0, queueArn: QUEUE, messageId: "sqs-1" });
+  await new Promise((resolve) => setTimeout(resolve, 40));
+
+  assert.is(settled.length, 1);
+  const tree = settled[0]!;
+  assert.ok(tree.settled);
+  assert.equal(tracePaths(tree).map((p) => p.join(">")), [
+    "publish>delivery>invocation>write",
+    "publish>delivery>invocation>publish",
+    "publish>delivery",
+  ]);
+  const text = renderTrace(tree);
+  assert.match(text, /published by hand a\.b e-1 to local-t/);
+  assert.match(text, /delivered to local-q\n/);
+  assert.match(text, /svc\/f handled it in 3\.0 ms \(batch of 1\)/);
+  assert.match(text, /wrote PutItem on local-data \(\$svc#1\)/);
+  assert.match(text, /DENIED sns:Publish on arn:x/);
+  assert.match(text, /published a\.c e-2 to local-t\n.*no subscription/);
+  assert.match(text, /not delivered to local-other: the filter policy did not match \(type did not match\)/);
+  recorder.close();
+});
+
+test("trace: a failed message waits for its retry, then moves to the dead-letter queue", () => {
+  const recorder = new TraceRecorder({ names });
+  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ correlationid: "c-2" }), principal: "local" }, () => {
+    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-9", sqsMessageId: "sqs-9", raw: true });
+    return { MessageId: "sns-9" };
+  });
+  recorder.messaging({ kind: "sqs.received", time: 0, queueArn: QUEUE, messageId: "sqs-9", receiveCount: 1, visibleAgainAt: 0 });
+  const invocation = recorder.invocationStarted({ functionName: "f", traceHeader: "Root=1-x-y", requestId: "r-9", records: [{ messageId: "sqs-9", body: "{}", queueArn: QUEUE }] });
+  recorder.invocationFinished(invocation, { status: "failed", error: "Error: boom", failedMessageIds: ["sqs-9"] });
+  let tree = recorder.tree("c-2")!;
+  assert.ok(tree.settled, "a retry after the visibility timeout is not pending work");
+  assert.match(renderTrace(tree), /failed on receive 1, back after the visibility timeout\n.*svc\/f failed .*Error: boom/);
+  recorder.messaging({ kind: "sqs.moved-to-dlq", time: 0, queueArn: QUEUE, deadLetterQueueArn: `${QUEUE}-dlq`, messageId: "sqs-9", receiveCount: 5 });
+  tree = recorder.tree("c-2")!;
+  assert.match(renderTrace(tree), /moved from local-q to the dead-letter queue local-q-dlq/);
+  assert.is(traceRoot("Root=1-abc;Parent=2;Sampled=1"), "1-abc");
+  recorder.close();
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// CLI
+
+test("cli: arguments, flags and endpoint overrides", () => {
+  assert.equal(parseArgs([]), { command: "start", args: [], flags: {} });
+  assert.equal(parseArgs(["--port", "4000", "--quiet", "--persist=.data"]), { command: "start", args: [], flags: { port: "4000", quiet: true, persist: ".data" } });
+  assert.equal(parseArgs(["publish", "a.b", "{}", "--correlation-id", "c"]), { command: "publish", args: ["a.b", "{}"], flags: { "correlation-id": "c" } });
+  assert.throws(() => parseArgs(["--bogus"]), /unknown option --bogus/);
+  assert.throws(() => parseArgs(["--port"]), /--port needs a value/);
+  assert.equal(endpointOverrides({ AWS_ENDPOINT_URL: "http://localhost:4566", AWS_ENDPOINT_URL_SNS: "http://localhost:5000" }), {
+    sns: "http://localhost:5000",
+    sqs: "http://localhost:4566",
+    dynamodb: "http://localhost:4566",
+  });
+  assert.equal(endpointOverrides({}), {});
+});
+
+test.run();
