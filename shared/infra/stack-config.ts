@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 
@@ -128,4 +128,14 @@ export function loadStackConfig(
   }
 
   return { project: name, stage, main: join(projectDir, main), values };
+}
+
+/** Every service project under `root`: `services/<name>/` folders holding a `Pulumi.yaml`, sorted by name. */
+export function serviceProjectDirs(root: string): string[] {
+  const services = join(root, "services");
+  if (!existsSync(services)) return [];
+  return readdirSync(services, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(services, entry.name, "Pulumi.yaml")))
+    .map((entry) => join(services, entry.name))
+    .sort();
 }

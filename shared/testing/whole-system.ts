@@ -1,6 +1,5 @@
-import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { loadStackConfig } from "../infra/stack-config";
+import { loadStackConfig, serviceProjectDirs as projectDirsUnder } from "../infra/stack-config";
 import type { CapturedResource } from "./pulumi-mocks";
 import { runProgram, type ProgramRun } from "./run-program";
 
@@ -9,12 +8,7 @@ export const REPO_ROOT = join(__dirname, "..", "..");
 
 /** Every service project in the repository: `services/<name>/` folders holding a `Pulumi.yaml`. */
 export function serviceProjectDirs(root = REPO_ROOT): string[] {
-  const services = join(root, "services");
-  if (!existsSync(services)) return [];
-  return readdirSync(services, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(services, entry.name, "Pulumi.yaml")))
-    .map((entry) => join(services, entry.name))
-    .sort();
+  return projectDirsUnder(root);
 }
 
 export interface ServiceRun {

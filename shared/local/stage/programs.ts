@@ -3,9 +3,9 @@
  * `pulumi up` would run them one after another: each service's platform stack reference is answered with the
  * platform run's real outputs.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
-import { loadStackConfig } from "../../infra/stack-config";
+import { loadStackConfig, serviceProjectDirs } from "../../infra/stack-config";
 import { MOCK_ACCOUNT_ID, type CapturedResource } from "../../testing/pulumi-mocks";
 import { runProgram, type ProgramRun } from "../../testing/run-program";
 
@@ -45,12 +45,7 @@ export class ProgramError extends Error {
 
 /** Every service project: `services/<name>/` folders holding a `Pulumi.yaml`, sorted by name. */
 export function discoverServiceDirs(root = REPO_ROOT): string[] {
-  const services = join(root, "services");
-  if (!existsSync(services)) return [];
-  return readdirSync(services, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(services, entry.name, "Pulumi.yaml")))
-    .map((entry) => join(services, entry.name))
-    .sort();
+  return serviceProjectDirs(root);
 }
 
 /** Options of {@link runStagePrograms}. */
