@@ -25,7 +25,7 @@ for (const bench of chosen) {
     console.log(`${bench} failed (exit ${result.status})`);
   }
   for (const line of result.stdout.split("\n")) {
-    if (line.startsWith("{") && line.includes('"bench"')) summaries.push(line);
+    if (line.startsWith("{") && /"bench(mark)?"/.test(line)) summaries.push(line);
   }
 }
 console.log("\n=== summary");
