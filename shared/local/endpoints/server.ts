@@ -190,7 +190,8 @@ function route(services: readonly ServiceEndpoint[], request: EndpointRequest): 
   return services.find((service) => service.matches(request)) ?? (services.length === 1 ? services[0] : undefined);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/** Reads a request body whole; `undefined` when it is larger than `limit` bytes. */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -9,6 +9,7 @@ import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, 
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
+import { readBody } from "../endpoints/server";
 import { sigV4Credential } from "../endpoints/sigv4";
 import { accessDeniedMessage } from "./authorizer";
 import {
@@ -166,7 +167,7 @@ async function handle(
   agent: Agent,
   schemas: KeySchemaCache,
 ): Promise<void> {
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_REQUEST_BYTES);
   if (body === undefined) {
     res.writeHead(413, { "content-length": "0" }).end();
     return;
@@ -315,20 +316,6 @@ function endToEnd(headers: IncomingHttpHeaders): Record<string, string | string[
   return out;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.once("end", () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
-}
 
 /** Answers an error the way DynamoDB does: JSON with `__type`, `x-amzn-RequestId` and `x-amz-crc32`. */
 function sendError(

@@ -52,21 +52,7 @@ export async function listen(handler: (req: IncomingMessage, res: ServerResponse
   };
 }
 
-/** Reads a request body whole; `undefined` when it is larger than `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.once("end", () => resolve(tooLarge ? undefined : Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
-}
+export { readBody } from "../endpoints/server";
 
 /** Answers JSON. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
