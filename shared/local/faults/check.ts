@@ -149,7 +149,8 @@ export function checkRun(observations: RunObservations): FaultCheck {
     const failureEvents = new Set((failuresBy.get(id) ?? []).map((f) => f.id)).size;
     const deadLetters = { queue: dead.filter((d) => d.kind === "queue").length, subscription: dead.filter((d) => d.kind === "subscription").length };
     const classes: OutcomeClass[] = [];
-    if (invoiceItems === 1 && followUpIds >= 1) classes.push("applied");
+    // Applied: its effect and its follow-up exist (applied more than once is a violation of its own, below).
+    if (invoiceItems >= 1 && followUpIds >= 1) classes.push("applied");
     if (dead.length > 0) classes.push("dead-letter");
     if (failureEvents > 0) classes.push("failure-event");
     const hasEffects = invoiceItems > 0 || followUpIds > 0;

@@ -95,6 +95,9 @@ export class FaultInjector {
     delayedCalls: 0,
     invoiceWrites: new Map(),
   };
+  /** What was done to which event, in order (milliseconds since the injector was made). */
+  readonly log: { atMs: number; eventId: string; ordinal: number; what: string }[] = [];
+  private readonly started = performance.now();
   private readonly byId = new Map<string, EventState>();
   private readonly byOrdinal: EventPlan[];
 
@@ -105,6 +108,11 @@ export class FaultInjector {
     private readonly consumer: ConsumerUnderTest,
   ) {
     this.byOrdinal = plan.events;
+  }
+
+  private note(eventId: string, what: string): void {
+    const ordinal = this.byId.get(eventId)?.plan.ordinal ?? -1;
+    this.log.push({ atMs: Math.round(performance.now() - this.started), eventId, ordinal, what });
   }
 
   /** Ties an event id to its plan (poison events, whose data may have no customer id, are registered up front). */
@@ -145,10 +153,12 @@ export class FaultInjector {
     }
     if (plan.undeliverable) {
       this.counters.undeliverable++;
+      this.note(envelope.id, "delivery refused");
       return "refuse";
     }
     if (plan.duplicateDelivery) {
       this.counters.duplicateDeliveries++;
+      this.note(envelope.id, "delivered twice");
       return "deliver-twice";
     }
     return "deliver";
@@ -163,12 +173,14 @@ export class FaultInjector {
     if (fault.kind === "duplicate-receive") {
       state.receiveFaultDone = true;
       this.counters.duplicateReceives++;
+      this.note(id!, "received: visible again at once");
       return { visibilityTimeoutSeconds: 0 };
     }
     if (fault.kind === "outlast-visibility") {
       state.receiveFaultDone = true;
       state.delayNextInvoiceMs = fault.delayMs;
       this.counters.outlastedVisibility++;
+      this.note(id!, `received: visible again in ${fault.visibilitySeconds} s`);
       return { visibilityTimeoutSeconds: fault.visibilitySeconds };
     }
     return undefined;
@@ -208,10 +220,12 @@ export class FaultInjector {
       decision.delayMs = state.delayNextInvoiceMs;
       state.delayNextInvoiceMs = 0;
       this.counters.delayedCalls++;
+      this.note(eventId!, `${kind} held up ${decision.delayMs} ms`);
     }
-    if (plan.throttledForever) {
+    if (plan.failingForever) {
       this.counters.transientErrors.before++;
-      return { ...decision, fault: { kind: "error", error: "ProvisionedThroughputExceededException", when: "before" } };
+      this.note(eventId!, `${kind}: InternalServerError (failing for good)`);
+      return { ...decision, fault: { kind: "error", error: "InternalServerError", when: "before" } };
     }
     const crash = plan.receiveFault?.kind === "crash" ? plan.receiveFault : undefined;
     if (crash && !state.crashDone && call.traceHeader !== undefined) {
@@ -225,7 +239,11 @@ export class FaultInjector {
             kind: "crash",
             when: at.when as "before" | "after",
             crash: async () => {
-              if (await this.consumer.crash(traceHeader)) this.counters.crashes++;
+              const crashed = await this.consumer.crash(traceHeader);
+              if (crashed) this.counters.crashes++;
+              // The invocation was gone already (killed with another record of its batch): the next attempt crashes.
+              else state.crashDone = false;
+              this.note(eventId!, crashed ? `worker killed at ${kind} (${at.when})` : `no worker to kill at ${kind}`);
             },
           },
         };
@@ -235,6 +253,7 @@ export class FaultInjector {
       if (fault.call !== kind || left <= 0) continue;
       state.transientsLeft.set(fault, left - 1);
       this.counters.transientErrors[fault.when]++;
+      this.note(eventId!, `${kind}: ${fault.error} ${fault.when} applying`);
       return { ...decision, fault: { kind: "error", error: fault.error, when: fault.when } };
     }
     return decision.delayMs ? decision : undefined;

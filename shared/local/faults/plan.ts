@@ -63,8 +63,8 @@ export interface EventPlan {
   poison?: PoisonKind;
   /** SNS cannot deliver it to the consumer's queue: it goes to the subscription's dead-letter queue. */
   undeliverable: boolean;
-  /** Every DynamoDB call of the consumer for it is throttled: it ends in the queue's dead-letter queue. */
-  throttledForever: boolean;
+  /** Every DynamoDB call of the consumer for it fails (a partition outage): it ends in the queue's dead-letter queue. */
+  failingForever: boolean;
   /** SNS delivers it twice to the consumer's queue. */
   duplicateDelivery: boolean;
   receiveFault?: ReceiveFault;
@@ -81,8 +81,8 @@ export interface FaultRates {
   poison: number;
   /** @default 0.01 */
   undeliverable: number;
-  /** @default 0.01 */
-  throttledForever: number;
+  /** Applies to the first half of the run only (see planFaults). @default 0.01 */
+  failingForever: number;
   /** @default 0.08 */
   duplicateDelivery: number;
   /** @default 0.08 */
@@ -101,7 +101,7 @@ export const DEFAULT_FAULT_RATES: Readonly<FaultRates> = {
   http: 0.2,
   poison: 0.03,
   undeliverable: 0.01,
-  throttledForever: 0.01,
+  failingForever: 0.01,
   duplicateDelivery: 0.08,
   duplicateReceive: 0.08,
   outlastVisibility: 0.04,
@@ -143,6 +143,15 @@ const TRANSIENT_ERRORS: readonly (readonly [TransientError, number])[] = [
   ["InternalServerError", 1],
 ];
 
+/**
+ * The error of a fault that fails `times` calls in a row. The AWS SDK backs off up to 1 s before its first retry of
+ * a throttling error and up to 2 s before its second (100 and 200 ms for a server error), so streaks are server
+ * errors: in a run's compressed time a function timeout of a few seconds has no room for 3 s of backoff.
+ */
+function errorFor(times: number, random: Prng): TransientError {
+  return times === 1 ? random.pick(TRANSIENT_ERRORS) : "InternalServerError";
+}
+
 /** Calls the AWS SDK makes at most (its default retry strategy): this many failures in a row reach the handler. */
 export const SDK_MAX_ATTEMPTS = 3;
 
@@ -169,7 +178,7 @@ export function planFaults(options: PlanOptions): FaultPlan {
     // Every event draws the same number of values in the same order, whatever its branch, so one rate changing
     // does not reshuffle the faults of the events after it.
     const draws = Array.from({ length: 8 }, () => random.next());
-    const [routeRoll, poisonRoll, undeliverableRoll, throttledRoll, duplicateRoll, receiveRoll, receiveDetail, transientRoll] = draws as [
+    const [routeRoll, poisonRoll, undeliverableRoll, failingRoll, duplicateRoll, receiveRoll, receiveDetail, transientRoll] = draws as [
       number, number, number, number, number, number, number, number,
     ];
     const detail = new Prng(random.nextUint32());
@@ -178,7 +187,7 @@ export function planFaults(options: PlanOptions): FaultPlan {
       ordinal,
       route,
       undeliverable: false,
-      throttledForever: false,
+      failingForever: false,
       duplicateDelivery: duplicateRoll < rates.duplicateDelivery,
       transients: [],
       expected: "applied",
@@ -196,8 +205,10 @@ export function planFaults(options: PlanOptions): FaultPlan {
       plans.push(plan);
       continue;
     }
-    if (throttledRoll < rates.throttledForever) {
-      plan.throttledForever = true;
+    // An event failing for good needs the whole retry budget (maxReceiveCount visibility timeouts) before it is
+    // dead-lettered: planned in the first half of the run, so the run does not end on its tail.
+    if (failingRoll < rates.failingForever && ordinal < events / 2) {
+      plan.failingForever = true;
       plan.expected = "dead-letter";
       plans.push(plan);
       continue;
@@ -212,7 +223,8 @@ export function planFaults(options: PlanOptions): FaultPlan {
     } else if (receiveRoll < (threshold += rates.surfacingTransient)) {
       plan.receiveFault = { kind: "transient", fault: surfacingTransient(detail) };
     }
-    if (transientRoll < rates.absorbedTransient) plan.transients.push(absorbedTransient(detail));
+    // Not on an outlast fault: the SDK's backoff on top of the hold-up could outrun the function timeout.
+    if (transientRoll < rates.absorbedTransient && plan.receiveFault?.kind !== "outlast-visibility") plan.transients.push(absorbedTransient(detail));
     plans.push(plan);
   }
   const plan: FaultPlan = { seed, rates, events: plans };
@@ -227,26 +239,27 @@ export function planFaults(options: PlanOptions): FaultPlan {
 
 /** A transient fault that reaches the handler: the SDK gives up, or the lock's answer is lost. */
 function surfacingTransient(random: Prng): TransientFault {
-  const error = random.pick(TRANSIENT_ERRORS);
+  const streak = errorFor(SDK_MAX_ATTEMPTS, random);
+  const single = errorFor(1, random);
   return random.pick<TransientFault>([
-    [{ call: "lock", error, when: "before", times: SDK_MAX_ATTEMPTS }, 1],
-    [{ call: "lock", error, when: "after", times: 1 }, 1],
-    [{ call: "invoice", error, when: "before", times: SDK_MAX_ATTEMPTS }, 1],
-    [{ call: "invoice", error, when: "after", times: SDK_MAX_ATTEMPTS }, 1],
+    [{ call: "lock", error: streak, when: "before", times: SDK_MAX_ATTEMPTS }, 1],
+    [{ call: "lock", error: single, when: "after", times: 1 }, 1],
+    [{ call: "invoice", error: streak, when: "before", times: SDK_MAX_ATTEMPTS }, 1],
+    [{ call: "invoice", error: streak, when: "after", times: SDK_MAX_ATTEMPTS }, 1],
   ]);
 }
 
 /** A transient fault the SDK's retries absorb (or, on `complete`, one the runtime logs and acknowledges). */
 function absorbedTransient(random: Prng): TransientFault {
-  const error = random.pick(TRANSIENT_ERRORS);
   const times = random.int(1, SDK_MAX_ATTEMPTS - 1);
+  const error = errorFor(times, random);
   return random.pick<TransientFault>([
     [{ call: "lock", error, when: "before", times }, 1],
     [{ call: "invoice", error, when: "before", times }, 1],
     [{ call: "invoice", error, when: "after", times }, 1],
     [{ call: "complete", error, when: "before", times }, 1],
     [{ call: "complete", error, when: "after", times }, 1],
-    [{ call: "complete", error, when: "before", times: SDK_MAX_ATTEMPTS }, 0.5],
+    [{ call: "complete", error: "InternalServerError", when: "before", times: SDK_MAX_ATTEMPTS }, 0.5],
   ]);
 }
 
@@ -255,7 +268,7 @@ export function describeFaults(plan: EventPlan): string[] {
   const out: string[] = [];
   if (plan.route === "poison") out.push(`poison:${plan.poison}`);
   if (plan.undeliverable) out.push("undeliverable");
-  if (plan.throttledForever) out.push("throttled-forever");
+  if (plan.failingForever) out.push("failing-forever");
   if (plan.duplicateDelivery) out.push("duplicate-delivery");
   const fault = plan.receiveFault;
   if (fault?.kind === "transient") out.push(`transient:${fault.fault.call}/${fault.fault.when}x${fault.fault.times}`);

@@ -24,13 +24,16 @@ const FOLLOW_UP: EventType = "billing.invoice-issued";
 
 /**
  * Time in a fault run is compressed, so retries come round in seconds: every consumer's function timeout and queue
- * visibility timeout are shortened (the visibility stays longer than the function timeout, which bounds the
- * idempotency lock, so a crashed attempt's lock has expired by the time its message reappears).
+ * visibility timeout are shortened. Two bounds hold: the visibility stays longer than the function timeout, which
+ * bounds the idempotency lock, so a crashed attempt's lock has expired by the time its message reappears; and the
+ * function timeout stays longer than the AWS SDK's retries of a throttled call (up to 3 s of backoff), or one
+ * throttled record would time out its whole batch, again and again, until its batch-mates are dead-lettered after
+ * they were applied.
  */
 export interface ScenarioTiming {
-  /** @default 3 */
-  functionTimeoutSeconds: number;
   /** @default 4 */
+  functionTimeoutSeconds: number;
+  /** @default 5 */
   visibilityTimeoutSeconds: number;
   /** The outlast fault: visibility timeout of the receive it hits. @default 1 */
   outlastVisibilitySeconds: number;
@@ -41,8 +44,8 @@ export interface ScenarioTiming {
 }
 
 export const DEFAULT_TIMING: Readonly<ScenarioTiming> = {
-  functionTimeoutSeconds: 3,
-  visibilityTimeoutSeconds: 4,
+  functionTimeoutSeconds: 4,
+  visibilityTimeoutSeconds: 5,
   outlastVisibilitySeconds: 1,
   outlastDelayMs: 1500,
   pauseMs: 1000,
@@ -102,6 +105,8 @@ export interface FaultCounts {
   transientErrorsAfter: number;
   /** Receives of the consumer's queue beyond a message's first. */
   redeliveries: number;
+  /** The consumer's invocations: all, those that reported failed records, timed out, or ended otherwise in error. */
+  invocations: { total: number; partial: number; timedOut: number; failed: number; slowestMs: number };
   outlastedVisibility: number;
   undeliverable: number;
   consumerStops: number;
@@ -126,8 +131,8 @@ export interface FaultRunResult {
   observations: RunObservations;
   /** `POST /orders` calls that did not answer 201 (their events were not published). */
   httpFailures: { ordinal: number; status: number | string }[];
-  /** The rendered trace of the first events that broke an invariant (see `explain`). */
-  explanations: { eventId: string; trace: string }[];
+  /** The first events that broke an invariant (see `explain`): what the injector did to each, and its trace. */
+  explanations: { eventId: string; injected: string[]; trace: string }[];
 }
 
 /** Compresses time for every consumer (function behind an event source mapping, and its queue). */
@@ -259,6 +264,20 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     });
     const faults = injector;
     cleanup.push(installMessagingFaults(stage.sqs, queueArn, { onDelivery: (body) => faults.onDelivery(body), onReceive: (body) => faults.onReceive(body) }));
+    // The consumer's invocations, as the poller sees them (the host's method wrapped on the instance, for counting).
+    const invocations = { total: 0, partial: 0, timedOut: 0, failed: 0, slowestMs: 0 };
+    const invoke = host.invoke;
+    host.invoke = async function countedInvoke(this: typeof host, ...args: Parameters<typeof host.invoke>) {
+      const result = await invoke.apply(this, args);
+      invocations.total++;
+      invocations.slowestMs = Math.max(invocations.slowestMs, result.durationMs);
+      if (!result.ok) {
+        if (result.error.errorType === "Sandbox.Timedout") invocations.timedOut++;
+        else invocations.failed++;
+      } else if ((result.payload as { batchItemFailures?: unknown[] } | null)?.batchItemFailures?.length) invocations.partial++;
+      return result;
+    };
+    cleanup.push(() => delete (host as Partial<Pick<typeof host, "invoke">>).invoke);
     let redeliveries = 0;
     cleanup.push(
       stage.sqs.addTraceListener((event) => {
@@ -410,7 +429,9 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     for (const violation of check.violations) {
       if (explanations.length >= (options.explain ?? 5)) break;
       const tree = violation.eventId === undefined ? undefined : stage.trace(correlationOf.get(violation.eventId) ?? "");
-      if (tree && !explanations.some((e) => e.eventId === violation.eventId)) explanations.push({ eventId: violation.eventId!, trace: renderTrace(tree) });
+      if (!tree || explanations.some((e) => e.eventId === violation.eventId)) continue;
+      const injected = faults.log.filter((entry) => entry.eventId === violation.eventId).map((entry) => `${entry.atMs} ms: ${entry.what}`);
+      explanations.push({ eventId: violation.eventId!, injected, trace: renderTrace(tree) });
     }
     const c = faults.counters;
     const tally = check.tally;
@@ -436,6 +457,7 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       transientErrorsBefore: c.transientErrors.before,
       transientErrorsAfter: c.transientErrors.after,
       redeliveries,
+      invocations: { ...invocations, slowestMs: Math.round(invocations.slowestMs) },
       outlastedVisibility: c.outlastedVisibility,
       undeliverable: c.undeliverable,
       consumerStops,
@@ -474,6 +496,7 @@ export function formatCounts(result: FaultRunResult): string {
     `  applied once ${c.applied}, in a DLQ ${c.deadLettered} (queue ${c.deadLetteredQueue}, subscription ${c.deadLetteredSubscription}), failure events ${c.failureEvents}, lost ${c.lost}, in several classes ${c.ambiguous}`,
     `  duplicates delivered ${c.duplicatesDelivered} (SNS twice ${c.duplicateDeliveries}, SQS received twice ${c.duplicateReceives}), crashes ${c.crashes}, transient errors ${c.transientErrors} (before ${c.transientErrorsBefore}, after ${c.transientErrorsAfter})`,
     `  redeliveries ${c.redeliveries} (outlasted visibility ${c.outlastedVisibility}), undeliverable ${c.undeliverable}, consumer stops ${c.consumerStops}`,
+    `  invocations ${c.invocations.total}: ${c.invocations.partial} with failed records, ${c.invocations.timedOut} timed out, ${c.invocations.failed} failed (crashes), slowest ${c.invocations.slowestMs} ms`,
     `  invoice writes ${c.invoiceWrites} (${c.rewrittenEvents} events rewritten), follow-up duplicates ${c.followUpDuplicates}, unexpected outcomes ${c.unexpected}, violations ${c.violations}`,
     `  ${(result.durationMs / 1000).toFixed(1)} s (publish ${(result.publishMs / 1000).toFixed(1)} s, drain ${(result.drainMs / 1000).toFixed(1)} s)${result.drained ? "" : " NOT DRAINED"}`,
   ].join("\n");

@@ -8,9 +8,9 @@ export interface SqsMessageAttributeValue {
   DataType: string;
   StringValue?: string;
   BinaryValue?: Uint8Array;
-  /** Reserved by AWS ("not implemented"); carried for completeness. */
+  /** Reserved by AWS for future use; carried for completeness. */
   StringListValues?: string[];
-  /** Reserved by AWS ("not implemented"); carried for completeness. */
+  /** Reserved by AWS for future use; carried for completeness. */
   BinaryListValues?: Uint8Array[];
 }
 
