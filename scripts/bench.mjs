@@ -11,6 +11,8 @@ const benches = [
   "shared/runtime/bench/cold-start.ts",
   "generators/bench/new-service.ts",
   "shared/local/bench/local-stage.ts",
+  // About 4 minutes: 10,000 events through the local stage under faults, random seed.
+  "shared/local/bench/faults.ts",
 ];
 const filters = process.argv.slice(2);
 const chosen = benches.filter((b) => existsSync(new URL(b, `file://${root}`)) && (filters.length === 0 || filters.some((f) => b.includes(f))));

@@ -229,7 +229,8 @@ export class FaultInjector {
     }
     const crash = plan.receiveFault?.kind === "crash" ? plan.receiveFault : undefined;
     if (crash && !state.crashDone && call.traceHeader !== undefined) {
-      const at = crash.at === "after-invoice-write" ? { call: "invoice", when: "after" } : { call: "complete", when: "before" };
+      const at: { call: ConsumerCall; when: "before" | "after" } =
+        crash.at === "after-invoice-write" ? { call: "invoice", when: "after" } : { call: "complete", when: "before" };
       if (kind === at.call) {
         state.crashDone = true;
         const traceHeader = call.traceHeader;
@@ -237,7 +238,7 @@ export class FaultInjector {
           ...decision,
           fault: {
             kind: "crash",
-            when: at.when as "before" | "after",
+            when: at.when,
             crash: async () => {
               const crashed = await this.consumer.crash(traceHeader);
               if (crashed) this.counters.crashes++;

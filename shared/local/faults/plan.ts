@@ -177,10 +177,14 @@ export function planFaults(options: PlanOptions): FaultPlan {
   for (let ordinal = 0; ordinal < events; ordinal++) {
     // Every event draws the same number of values in the same order, whatever its branch, so one rate changing
     // does not reshuffle the faults of the events after it.
-    const draws = Array.from({ length: 8 }, () => random.next());
-    const [routeRoll, poisonRoll, undeliverableRoll, failingRoll, duplicateRoll, receiveRoll, receiveDetail, transientRoll] = draws as [
-      number, number, number, number, number, number, number, number,
-    ];
+    const routeRoll = random.next();
+    const poisonRoll = random.next();
+    const undeliverableRoll = random.next();
+    const failingRoll = random.next();
+    const duplicateRoll = random.next();
+    const receiveRoll = random.next();
+    const receiveDetail = random.next();
+    const transientRoll = random.next();
     const detail = new Prng(random.nextUint32());
     const route: Route = routeRoll < rates.poison ? "poison" : routeRoll < rates.poison + rates.http ? "http" : "publish";
     const plan: EventPlan = {

@@ -1,0 +1,84 @@
+/**
+ * Fault benchmark of the local stage with the example services: runs of orders.order-placed events (by hand, through
+ * POST /orders, and poison ones raw to the topic) while duplicates, redeliveries, crashes, transient DynamoDB errors,
+ * undeliverable messages and a consumer stop are injected from a seeded plan; then every event is classified (applied
+ * once, dead-lettered, or a failure event) and the invariants are checked. Each run prints its seed first (repeat it
+ * with `--seed`), then the counts, the duration and events per second; one JSON line at the end. Exits with 1 when an
+ * invariant breaks, the queue does not drain, or a POST /orders fails.
+ *
+ *   node --import tsx shared/local/bench/faults.ts [--events 10000] [--runs 1] [--seed <n>]
+ */
+import { availableParallelism } from "node:os";
+import { formatCounts, randomSeed, runFaultScenario, type FaultRunResult } from "../faults";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+function option(name: string): number | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return undefined;
+  const value = Number(process.argv[index + 1]);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number`);
+  return value;
+}
+
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+function failures(result: FaultRunResult): string[] {
+  const out = result.check.violations.slice(0, 20).map((v) => `violation ${v.rule}${v.ordinal === undefined ? "" : ` (event ${v.ordinal})`}: ${v.detail}`);
+  if (result.check.violations.length > 20) out.push(`... and ${result.check.violations.length - 20} more`);
+  if (!result.drained) out.push("the consumer's queue did not drain before the deadline");
+  for (const failure of result.httpFailures.slice(0, 5)) out.push(`POST /orders for event ${failure.ordinal} answered ${failure.status}`);
+  for (const explanation of result.explanations) out.push(`event ${explanation.eventId}:\n  ${explanation.injected.join("\n  ")}\n${explanation.trace}`);
+  return out;
+}
+
+async function main(): Promise<void> {
+  const events = option("events") ?? 10_000;
+  const runs = option("runs") ?? 1;
+  const firstSeed = option("seed");
+  const results: FaultRunResult[] = [];
+  let broken = false;
+  for (let i = 0; i < runs; i++) {
+    const seed = firstSeed === undefined ? randomSeed() : (firstSeed + i) >>> 0;
+    console.log(`run ${i + 1}/${runs}: ${events} events, seed ${seed}`);
+    const result = await runFaultScenario({ events, seed, onProgress: (line) => console.error(`  ${line}`) });
+    results.push(result);
+    const workMs = result.publishMs + result.drainMs;
+    console.log(formatCounts(result));
+    console.log(`  ${result.events} events in ${(workMs / 1000).toFixed(1)} s of publishing and draining = ${round(result.events / (workMs / 1000))} events/s`);
+    const problems = failures(result);
+    if (problems.length) {
+      broken = true;
+      console.log(problems.join("\n"));
+    }
+  }
+  const totalEvents = results.reduce((sum, r) => sum + r.events, 0);
+  const workSeconds = results.reduce((sum, r) => sum + (r.publishMs + r.drainMs) / 1000, 0);
+  console.log(
+    JSON.stringify({
+      bench: "faults",
+      cores: availableParallelism(),
+      node: process.version,
+      events: totalEvents,
+      seconds: round(workSeconds, 1),
+      perSecond: round(totalEvents / workSeconds),
+      ok: !broken,
+      runs: results.map((r) => ({
+        seed: r.seed,
+        events: r.events,
+        seconds: round(r.durationMs / 1000, 1),
+        publishSeconds: round(r.publishMs / 1000, 1),
+        drainSeconds: round(r.drainMs / 1000, 1),
+        perSecond: round(r.events / ((r.publishMs + r.drainMs) / 1000)),
+        drained: r.drained,
+        counts: r.counts,
+      })),
+    }),
+  );
+  if (broken) process.exit(1);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
