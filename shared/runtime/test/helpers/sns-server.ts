@@ -1,11 +1,11 @@
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
+import { AwsServiceError, createSnsEndpoint, startEndpointServer, type SnsPublishRequest } from "../../../local/endpoints";
 
 /**
  * A local SNS endpoint for the unmodified @aws-sdk/client-sns. Client 3.1169 speaks the AWS Query protocol
  * (`AwsQueryProtocol` in its runtime config): a form-encoded POST with `Action=Publish` or `Action=PublishBatch`,
- * answered with XML. The stub records what was published and enforces the SNS rules our publisher must respect:
+ * answered with XML, served by the local stage's SNS endpoint. The stub records what was published and enforces
+ * the SNS rules our publisher must respect:
  * at most 10 entries per batch and 10 message attributes, 256 KiB per message and per batch, distinct entry ids,
  * and a group id plus a deduplication id on FIFO topics (content-based deduplication is off on the platform's).
  */
@@ -53,20 +53,6 @@ export interface SnsStub {
 
 const LIMIT = 262_144;
 
-function xml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", "'": "&apos;", '"': "&quot;" })[c]!);
-}
-
-class SnsError extends Error {
-  constructor(
-    readonly fault: SnsFault,
-  ) {
-    super(fault.message);
-  }
-}
-
-const invalid = (message: string) => new SnsError({ code: "InvalidParameter", status: 400, message });
-
 interface Entry {
   id?: string;
   message: string;
@@ -75,30 +61,23 @@ interface Entry {
   messageDeduplicationId?: string;
 }
 
-/** Reads `<prefix>MessageAttributes.entry.N.{Name,Value.DataType,Value.StringValue}`. */
-function readAttributes(form: URLSearchParams, prefix: string): Record<string, PublishedAttribute> {
-  const out: Record<string, PublishedAttribute> = {};
-  for (let n = 1; form.has(`${prefix}MessageAttributes.entry.${n}.Name`); n++) {
-    const base = `${prefix}MessageAttributes.entry.${n}`;
-    out[form.get(`${base}.Name`)!] = {
-      dataType: form.get(`${base}.Value.DataType`) ?? "",
-      value: form.get(`${base}.Value.StringValue`) ?? form.get(`${base}.Value.BinaryValue`) ?? "",
+const invalid = (message: string) => new AwsServiceError("InvalidParameter", message);
+
+function entryOf(request: Omit<SnsPublishRequest, "topicArn"> & { id?: string }): Entry {
+  const attributes: Record<string, PublishedAttribute> = {};
+  for (const [name, value] of Object.entries(request.messageAttributes)) {
+    attributes[name] = {
+      dataType: value.dataType,
+      value: value.stringValue ?? (value.binaryValue ? Buffer.from(value.binaryValue).toString("base64") : ""),
     };
   }
-  return out;
-}
-
-function readEntry(form: URLSearchParams, prefix: string): Entry {
-  const message = form.get(`${prefix}Message`);
-  if (message === null) throw invalid("Message is required");
-  const entry: Entry = { message, attributes: readAttributes(form, prefix) };
-  const id = form.get(`${prefix}Id`);
-  const group = form.get(`${prefix}MessageGroupId`);
-  const dedup = form.get(`${prefix}MessageDeduplicationId`);
-  if (id !== null) entry.id = id;
-  if (group !== null) entry.messageGroupId = group;
-  if (dedup !== null) entry.messageDeduplicationId = dedup;
-  return entry;
+  return {
+    message: request.message,
+    attributes,
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    ...(request.messageGroupId !== undefined ? { messageGroupId: request.messageGroupId } : {}),
+    ...(request.messageDeduplicationId !== undefined ? { messageDeduplicationId: request.messageDeduplicationId } : {}),
+  };
 }
 
 function size(entry: Entry): number {
@@ -120,7 +99,10 @@ function check(topicArn: string, entry: Entry): void {
   }
 }
 
-/** Starts the stub on a free port and points the SDK at it (AWS_ENDPOINT_URL_SNS). */
+/**
+ * Starts the stub on a free port and points the SDK at it (AWS_ENDPOINT_URL_SNS). The wire protocol is the local
+ * stage's SNS endpoint (shared/local/endpoints); this backend records messages and injects faults.
+ */
 export async function startSnsStub(): Promise<SnsStub> {
   const published: PublishedMessage[] = [];
   const requests: SnsStub["requests"] = [];
@@ -143,78 +125,54 @@ export async function startSnsStub(): Promise<SnsStub> {
     return message;
   }
 
-  function handle(form: URLSearchParams): string {
-    const action = form.get("Action") ?? "";
-    const topicArn = form.get("TopicArn") ?? "";
-    if (action !== "Publish" && action !== "PublishBatch") {
-      throw new SnsError({ code: "InvalidAction", status: 400, message: `Unknown action ${action}` });
-    }
-    const entryCount = action === "Publish" ? 1 : [...form.keys()].filter((k) => /^PublishBatchRequestEntries\.member\.\d+\.Id$/.test(k)).length;
-    requests.push({ action, topicArn, entries: entryCount });
+  /** Logs the request, then answers an injected fault or a missing topic the way SNS would. */
+  function admit(action: PublishedMessage["action"], topicArn: string, entries: number): void {
+    requests.push({ action, topicArn, entries });
     const fault = faults.find((f) => f.times > 0 && (f.topicArn === undefined || f.topicArn === topicArn));
     if (fault) {
       fault.times--;
-      throw new SnsError(fault.fault);
+      throw new AwsServiceError(fault.fault.code, fault.fault.message, { status: fault.fault.status });
     }
-    if (!/^arn:aws:sns:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(topicArn)) {
-      throw new SnsError({ code: "NotFound", status: 404, message: "Topic does not exist" });
-    }
-    if (action === "Publish") {
-      const entry = readEntry(form, "");
-      check(topicArn, entry);
-      const m = record(action, topicArn, entry);
-      const seq = m.sequenceNumber ? `<SequenceNumber>${m.sequenceNumber}</SequenceNumber>` : "";
-      return `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${m.messageId}</MessageId>${seq}</PublishResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishResponse>`;
-    }
-    const entries: Entry[] = [];
-    for (let n = 1; form.has(`PublishBatchRequestEntries.member.${n}.Id`); n++) {
-      entries.push(readEntry(form, `PublishBatchRequestEntries.member.${n}.`));
-    }
-    if (entries.length === 0) throw new SnsError({ code: "EmptyBatchRequest", status: 400, message: "The batch request doesn't contain any entries." });
-    if (entries.length > 10) {
-      throw new SnsError({ code: "TooManyEntriesInBatchRequest", status: 400, message: "The batch request contains more entries than permissible." });
-    }
-    if (new Set(entries.map((e) => e.id)).size !== entries.length) {
-      throw new SnsError({ code: "BatchEntryIdsNotDistinct", status: 400, message: "Two or more batch entries in the request have the same Id." });
-    }
-    if (entries.reduce((sum, e) => sum + size(e), 0) > LIMIT) {
-      throw new SnsError({ code: "BatchRequestTooLong", status: 400, message: "The length of all the messages put together is more than the limit." });
-    }
-    entries.forEach((e) => check(topicArn, e));
-    const ok: string[] = [];
-    const failed: string[] = [];
-    for (const entry of entries) {
-      if (failEntry?.(entry.message)) {
-        failed.push(`<member><Id>${xml(entry.id!)}</Id><Code>InternalError</Code><Message>injected failure</Message><SenderFault>false</SenderFault></member>`);
-        continue;
-      }
-      const m = record(action, topicArn, entry);
-      ok.push(`<member><Id>${xml(entry.id!)}</Id><MessageId>${m.messageId}</MessageId></member>`);
-    }
-    return `<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishBatchResult><Successful>${ok.join("")}</Successful><Failed>${failed.join("")}</Failed></PublishBatchResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></PublishBatchResponse>`;
+    if (!/^arn:aws:sns:[a-z0-9-]+:\d{12}:[\w.-]+$/.test(topicArn)) throw new AwsServiceError("NotFound", "Topic does not exist");
   }
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const requestId = randomUUID();
-      try {
-        const body = handle(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
-        res.writeHead(200, { "content-type": "text/xml", "x-amzn-requestid": requestId });
-        res.end(body);
-      } catch (error) {
-        const fault = error instanceof SnsError ? error.fault : { code: "InternalFailure", status: 500, message: String(error) };
-        const type = fault.status < 500 ? "Sender" : "Receiver";
-        res.writeHead(fault.status, { "content-type": "text/xml", "x-amzn-requestid": requestId });
-        res.end(
-          `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>${type}</Type><Code>${xml(fault.code)}</Code><Message>${xml(fault.message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
-        );
-      }
-    });
+  const server = await startEndpointServer({
+    services: [
+      createSnsEndpoint({
+        backend: {
+          async publish(request) {
+            admit("Publish", request.topicArn, 1);
+            const entry = entryOf(request);
+            check(request.topicArn, entry);
+            const m = record("Publish", request.topicArn, entry);
+            return { messageId: m.messageId, ...(m.sequenceNumber ? { sequenceNumber: m.sequenceNumber } : {}) };
+          },
+          async publishBatch(request) {
+            admit("PublishBatch", request.topicArn, request.entries.length);
+            const entries = request.entries.map(entryOf);
+            if (entries.reduce((sum, e) => sum + size(e), 0) > LIMIT) {
+              throw new AwsServiceError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.");
+            }
+            entries.forEach((e) => check(request.topicArn, e));
+            const result: Awaited<ReturnType<NonNullable<Parameters<typeof createSnsEndpoint>[0]["backend"]["publishBatch"]>>> = {
+              successful: [],
+              failed: [],
+            };
+            for (const entry of entries) {
+              if (failEntry?.(entry.message)) {
+                result.failed.push({ id: entry.id!, code: "InternalError", message: "injected failure", senderFault: false });
+                continue;
+              }
+              const m = record("PublishBatch", request.topicArn, entry);
+              result.successful.push({ id: entry.id!, messageId: m.messageId, ...(m.sequenceNumber ? { sequenceNumber: m.sequenceNumber } : {}) });
+            }
+            return result;
+          },
+        },
+      }),
+    ],
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const endpoint = server.url;
   process.env.AWS_ENDPOINT_URL_SNS = endpoint;
 
   return {
@@ -234,10 +192,6 @@ export async function startSnsStub(): Promise<SnsStub> {
       faults = [];
       failEntry = undefined;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => server.close(),
   };
 }
