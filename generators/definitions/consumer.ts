@@ -1,8 +1,7 @@
 import { GeneratorError } from "../lib/errors";
 import type { GeneratorDefinition, PlanContext } from "../lib/generator";
 import { GENERATOR_VERSION, MANIFEST_FILE, type ServiceManifest, renderManifest } from "../lib/manifest";
-import { checkConsumed, consumerName, entityNames, ENTITY_NAME, fillFrom, schemaShape } from "../lib/model";
-import { checkName } from "../lib/names";
+import { checkConsumed, consumerName, entityNames, existingEntity, existingService, fillFrom, ownedEvent, schemaShape } from "../lib/model";
 import type { FileChange } from "../lib/plan";
 import { declarePublished, insertBeforeMarker } from "../lib/repo";
 
@@ -60,14 +59,10 @@ export const consumer: GeneratorDefinition = {
   ],
   plan(answers, ctx) {
     const { repo } = ctx;
-    const service = checkName(String(answers.service ?? ""), { what: "service name", flag: "--service", maxLength: 24 });
-    const dir = repo.requireService(service);
+    const { service, dir } = existingService(repo, answers.service);
     const catalog = repo.catalog();
     const [event] = checkConsumed([String(answers.event ?? "")], catalog, "--event");
-    const entity = checkName(String(answers.entity ?? ""), ENTITY_NAME);
-    if (!repo.exists(`${dir}/entities/${entity}.ts`)) {
-      throw new GeneratorError(`${dir}/entities/${entity}.ts does not exist (--entity); add it with npm run new-entity first`);
-    }
+    const entity = existingEntity(repo, dir, answers.entity);
     const indexPath = `${dir}/index.ts`;
     const index = repo.read(indexPath);
     if (index.includes(`event: "${event}"`)) throw new GeneratorError(`${service} already consumes ${event}`);
@@ -75,11 +70,8 @@ export const consumer: GeneratorDefinition = {
     if (repo.exists(`${dir}/handlers/${name}.ts`)) throw new GeneratorError(`${dir}/handlers/${name}.ts already exists`);
 
     let publishes: ConsumerFilesInput["publishes"];
-    const published = String(answers.publishes ?? "").trim();
+    const published = ownedEvent(catalog, service, answers.publishes);
     if (published) {
-      const entry = catalog.get(published);
-      if (!entry) throw new GeneratorError(`unknown event "${published}" (--publishes); add it with npm run new-event first`);
-      if (entry.owner !== service) throw new GeneratorError(`event "${published}" (--publishes) is owned by "${entry.owner}", not ${service}`);
       const copied = fillFrom(schemaShape(repo, published) ?? {}, schemaShape(repo, event!) ?? {}, entityNames(entity).idField);
       if (!copied) {
         throw new GeneratorError(`the data of ${published} cannot be filled from ${event} (--publishes): leave it out and publish from the handler by hand`);
@@ -96,7 +88,7 @@ export const consumer: GeneratorDefinition = {
         expected: index,
         content: insertBeforeMarker(publishes ? declarePublished(index, publishes.type, indexPath) : index, CONSUMERS_MARKER, line, indexPath),
       },
-      { kind: "update", path: `${dir}/${MANIFEST_FILE}`, expected: text, content: withRun(manifest, "consumer", { service, event: event!, entity, publishes: published }) },
+      { kind: "update", path: `${dir}/${MANIFEST_FILE}`, expected: text, content: withRun(manifest, "consumer", { service, event: event!, entity, publishes: published ?? "" }) },
     ];
   },
 };

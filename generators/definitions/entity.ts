@@ -1,7 +1,7 @@
 import { GeneratorError } from "../lib/errors";
 import type { GeneratorDefinition } from "../lib/generator";
 import { MANIFEST_FILE } from "../lib/manifest";
-import { ENTITY_NAME, entityNames } from "../lib/model";
+import { ENTITY_NAME, entityNames, existingService } from "../lib/model";
 import { checkName } from "../lib/names";
 import { readManifest, withRun } from "./consumer";
 
@@ -13,8 +13,7 @@ export const entity: GeneratorDefinition = {
     { name: "entity", flag: "entity", kind: "text", message: "Entity name (kebab-case, e.g. refund)" },
   ],
   plan(answers, ctx) {
-    const service = checkName(String(answers.service ?? ""), { what: "service name", flag: "--service", maxLength: 24 });
-    const dir = ctx.repo.requireService(service);
+    const { service, dir } = existingService(ctx.repo, answers.service);
     const name = checkName(String(answers.entity ?? ""), ENTITY_NAME);
     const path = `${dir}/entities/${name}.ts`;
     if (ctx.repo.exists(path)) throw new GeneratorError(`${path} already exists; nothing was written`);

@@ -1,8 +1,7 @@
 import { GeneratorError } from "../lib/errors";
 import type { GeneratorDefinition, PlanContext } from "../lib/generator";
 import { MANIFEST_FILE } from "../lib/manifest";
-import { ENTITY_NAME, entityNames, schemaShape } from "../lib/model";
-import { checkName } from "../lib/names";
+import { entityNames, existingEntity, existingService, ownedEvent, schemaShape } from "../lib/model";
 import type { FileChange } from "../lib/plan";
 import { declarePublished, insertBeforeMarker } from "../lib/repo";
 import { readManifest, withRun } from "./consumer";
@@ -51,31 +50,21 @@ export const route: GeneratorDefinition = {
   ],
   plan(answers, ctx) {
     const { repo } = ctx;
-    const service = checkName(String(answers.service ?? ""), { what: "service name", flag: "--service", maxLength: 24 });
-    const dir = repo.requireService(service);
+    const { service, dir } = existingService(repo, answers.service);
     const path = String(answers.path ?? "").trim();
     if (path.includes("..") || !PATH.test(path) || path.length > 100) {
       throw new GeneratorError(`path "${path}" (--path) must look like /refunds or /orders/refunds: lowercase kebab-case segments`);
     }
     const routeKey = `POST ${path}`;
-    const entity = checkName(String(answers.entity ?? ""), ENTITY_NAME);
-    if (!repo.exists(`${dir}/entities/${entity}.ts`)) {
-      throw new GeneratorError(`${dir}/entities/${entity}.ts does not exist (--entity); add it with npm run new-entity first`);
-    }
+    const entity = existingEntity(repo, dir, answers.entity);
     const routeName = `create-${path.slice(1).replace(/\//g, "-")}`;
     const indexPath = `${dir}/index.ts`;
     const index = repo.read(indexPath);
     if (index.includes(`"${routeKey}"`)) throw new GeneratorError(`${service} already has the route ${routeKey}`);
     if (repo.exists(`${dir}/handlers/${routeName}.ts`)) throw new GeneratorError(`${dir}/handlers/${routeName}.ts already exists`);
 
-    const published = String(answers.publishes ?? "").trim();
-    let fields: string[] = [];
-    if (published) {
-      const entry = repo.catalog().get(published);
-      if (!entry) throw new GeneratorError(`unknown event "${published}" (--publishes); add it with npm run new-event first`);
-      if (entry.owner !== service) throw new GeneratorError(`event "${published}" (--publishes) is owned by "${entry.owner}", not ${service}`);
-      fields = Object.keys(schemaShape(repo, published) ?? {});
-    }
+    const published = ownedEvent(repo.catalog(), service, answers.publishes);
+    const fields = published ? Object.keys(schemaShape(repo, published) ?? {}) : [];
     const line = `        "${routeKey}": { handler: "./handlers/${routeName}.ts", name: "${routeName}", publishes: [${published ? `"${published}"` : ""}] },\n`;
     const declared = published ? declarePublished(index, published, indexPath) : index;
     const updated = declared.includes(ROUTES_MARKER)
@@ -83,9 +72,9 @@ export const route: GeneratorDefinition = {
       : insertBeforeMarker(declared, NO_HTTP_MARKER, `    http: {\n      routes: {\n${line}${ROUTES_MARKER}\n      },\n    },\n`, indexPath).replace(NO_HTTP_MARKER, "");
     const { manifest, text } = readManifest(ctx, dir);
     return [
-      ...routeFiles(ctx, { service, dir, routeKey, routeName, entity, publishes: published || undefined, fields }),
+      ...routeFiles(ctx, { service, dir, routeKey, routeName, entity, publishes: published, fields }),
       { kind: "update", path: indexPath, expected: index, content: updated },
-      { kind: "update", path: `${dir}/${MANIFEST_FILE}`, expected: text, content: withRun(manifest, "route", { service, path, entity, publishes: published }) },
+      { kind: "update", path: `${dir}/${MANIFEST_FILE}`, expected: text, content: withRun(manifest, "route", { service, path, entity, publishes: published ?? "" }) },
     ];
   },
 };

@@ -100,3 +100,28 @@ export function checkService(repo: Repo, raw: string): string {
   if (repo.exists(`services/${name}`)) throw new GeneratorError(`services/${name} already exists; nothing was written`);
   return name;
 }
+
+/** The existing service an edit targets (`--service`): its name and folder. */
+export function existingService(repo: Repo, raw: unknown): { service: string; dir: string } {
+  const service = checkName(String(raw ?? ""), { ...SERVICE_NAME, flag: "--service" });
+  return { service, dir: repo.requireService(service) };
+}
+
+/** An entity of the service that must already exist (`--entity`). */
+export function existingEntity(repo: Repo, dir: string, raw: unknown): string {
+  const entity = checkName(String(raw ?? ""), ENTITY_NAME);
+  if (!repo.exists(`${dir}/entities/${entity}.ts`)) {
+    throw new GeneratorError(`${dir}/entities/${entity}.ts does not exist (--entity); add it with npm run new-entity first`);
+  }
+  return entity;
+}
+
+/** The event a handler will publish (`--publishes`): in the catalog and owned by the service; `undefined` for none. */
+export function ownedEvent(catalog: Map<string, CatalogEntryInfo>, service: string, raw: unknown): string | undefined {
+  const published = String(raw ?? "").trim();
+  if (!published) return undefined;
+  const entry = catalog.get(published);
+  if (!entry) throw new GeneratorError(`unknown event "${published}" (--publishes); add it with npm run new-event first`);
+  if (entry.owner !== service) throw new GeneratorError(`event "${published}" (--publishes) is owned by "${entry.owner}", not ${service}`);
+  return published;
+}
