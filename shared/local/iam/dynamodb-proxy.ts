@@ -5,9 +5,10 @@
  * `authorize` hook about each, and either answers AWS's `AccessDeniedException` or forwards the request unchanged and
  * streams the target's answer back.
  */
-import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import { EventEmitter } from "node:events";
+import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestListener, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { readBody } from "../endpoints/server";
 import { sigV4Credential } from "../endpoints/sigv4";
@@ -68,6 +69,11 @@ export type KeySchemaSource =
 export interface DynamoDbProxyOptions {
   /** The DynamoDB endpoint requests are forwarded to, e.g. dynalite's `http://127.0.0.1:<port>`. */
   target: string;
+  /**
+   * The target's own request listener, when it runs in this thread (dynalite's server): authorized requests are
+   * handed to it directly instead of over a second loopback connection. `target` still names it (DescribeTable).
+   */
+  targetListener?: RequestListener;
   /** Asked for every authorization; a denial (or a thrown error) stops the request. */
   authorize: DynamoDbAuthorize;
   /** The account in table ARNs (the one the Pulumi programs' ARNs name). */
@@ -173,7 +179,9 @@ async function handle(
     return;
   }
   // Only POSTs carry operations; other methods (dynalite's health check, CORS preflight) go through as they are.
-  if (req.method !== "POST") return forward(req, res, body, target, agent);
+  const pass = (answered?: Answered) =>
+    options.targetListener ? forwardInProcess(options.targetListener, req, res, body, answered) : forward(req, res, body, target, agent, answered);
+  if (req.method !== "POST") return pass();
   const requestId = newRequestId();
   // Nothing the proxy cannot authorize reaches the target: an unknown target (for example dynalite's legacy
   // DynamoDB_20111205 API) or a body that is not JSON is answered here, as DynamoDB answers them.
@@ -243,10 +251,73 @@ async function handle(
     res.once("finish", () => tables.forEach((table) => schemas.forget(table)));
   }
   const onAnswered = options.onAnswered;
-  if (!onAnswered) return forward(req, res, body, target, agent);
-  return forward(req, res, body, target, agent, (status, errorType) =>
-    onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) }),
-  );
+  if (!onAnswered) return pass();
+  return pass((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) }));
+}
+
+type Answered = (status: number, errorType: string | undefined) => void;
+
+/** The DynamoDB error type in an error answer's JSON body (`ConditionalCheckFailedException`). */
+function errorTypeOf(body: Buffer): string | undefined {
+  try {
+    return String((JSON.parse(body.toString("utf8")) as { __type?: unknown }).__type ?? "").split("#").pop() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tellAnswered(answered: Answered | undefined, status: number, body: () => Buffer): void {
+  if (!answered) return;
+  try {
+    answered(status, status === 200 ? undefined : errorTypeOf(body()));
+  } catch {
+    // a failing listener must not break the proxy
+  }
+}
+
+/**
+ * Hands the buffered request to the target's request listener in this thread: the listener gets a request that
+ * emits the body and a response that collects status, headers and body, which then go back to the caller as the
+ * target wrote them. The answer is what the target would have sent over HTTP, one socket hop fewer.
+ */
+function forwardInProcess(listener: RequestListener, req: IncomingMessage, res: ServerResponse, body: Buffer, answered?: Answered): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const request = Object.assign(new EventEmitter(), { method: req.method, url: req.url, headers: req.headers, socket: req.socket });
+    const headers: Record<string, string | number | readonly string[]> = {};
+    let finished = false;
+    const response = {
+      statusCode: 200,
+      headersSent: false,
+      setHeader(name: string, value: string | number | readonly string[]) {
+        headers[name.toLowerCase()] = value;
+        return response;
+      },
+      getHeader: (name: string) => headers[name.toLowerCase()],
+      removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+      end(chunk?: string | Buffer) {
+        if (finished) return response;
+        finished = true;
+        response.headersSent = true;
+        const data = chunk === undefined ? Buffer.alloc(0) : Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk, "utf8");
+        res.writeHead(response.statusCode, headers as Record<string, string | number | string[]>);
+        res.end(data);
+        tellAnswered(answered, response.statusCode, () => data);
+        resolve();
+        return response;
+      },
+    };
+    try {
+      listener(request as unknown as IncomingMessage, response as unknown as ServerResponse);
+      if (body.length) request.emit("data", body);
+      request.emit("end");
+    } catch (error) {
+      if (!finished) {
+        finished = true;
+        sendError(res, 500, "InternalFailure", `local IAM proxy: the target failed: ${(error as Error).message ?? String(error)}`, newRequestId(), req);
+        resolve();
+      }
+    }
+  });
 }
 
 /** Sends the buffered request to the target unchanged (less hop-by-hop headers) and streams the answer back. */
@@ -256,7 +327,7 @@ function forward(
   body: Buffer,
   target: URL,
   agent: Agent,
-  answered?: (status: number, errorType: string | undefined) => void,
+  answered?: Answered,
 ): Promise<void> {
   return new Promise<void>((resolve) => {
     const headers = endToEnd(req.headers);
@@ -273,21 +344,7 @@ function forward(
         if (copy) answer.on("data", (chunk: Buffer) => copy.push(chunk));
         answer.pipe(res);
         answer.once("end", () => {
-          if (answered) {
-            let errorType: string | undefined;
-            if (copy) {
-              try {
-                errorType = String((JSON.parse(Buffer.concat(copy).toString("utf8")) as { __type?: unknown }).__type ?? "").split("#").pop() || undefined;
-              } catch {
-                errorType = undefined;
-              }
-            }
-            try {
-              answered(status, errorType);
-            } catch {
-              // a failing listener must not break the proxy
-            }
-          }
+          tellAnswered(answered, status, () => Buffer.concat(copy ?? []));
           resolve();
         });
         answer.once("error", () => {
@@ -342,9 +399,12 @@ function sendError(
   res.end(body);
 }
 
-/** A request id shaped like DynamoDB's (52 upper-case alphanumerics). */
+/**
+ * A request id shaped like DynamoDB's (52 upper-case alphanumerics). Built from `randomUUID`, which draws on a
+ * buffered pool of entropy, rather than a `randomBytes` system call per request.
+ */
 function newRequestId(): string {
-  return randomBytes(39).toString("base64").toUpperCase().replace(/[+/=]/g, "0").slice(0, 52);
+  return (randomUUID() + randomUUID()).replaceAll("-", "").slice(0, 52).toUpperCase();
 }
 
 function normaliseIp(address: string): string {

@@ -3,7 +3,7 @@
  * the functions' DynamoDB traffic (the bulk of the stage's work) runs beside the engines instead of between them.
  * Bundled and started by `startDynamoService` (dynamodb.ts); speaks to the main thread with the messages below.
  */
-import type { Server } from "node:http";
+import type { RequestListener, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
 import { Authorizer, type PrincipalIdentity } from "../iam/authorizer";
@@ -66,6 +66,8 @@ async function main(): Promise<void> {
   const tracked = new Set<string>();
   const proxy = await startDynamoDbProxy({
     target: `http://127.0.0.1:${dynalitePort}`,
+    // dynalite runs in this thread: the proxy calls it directly (its port stays open for the stage's housekeeping).
+    targetListener: server.listeners("request")[0] as RequestListener,
     authorize: authorizer.authorize,
     accountId: setup.accountId,
     keySchemas: setup.keySchemas,

@@ -1,6 +1,6 @@
 // End to end: dynalite in-process, the IAM proxy in front of it, unmodified AWS SDK clients and ElectroDB entities
 // signing as different functions, each function's role policy enforced as AWS would.
-import type { Server } from "node:http";
+import type { RequestListener, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -79,8 +79,8 @@ function client(accessKeyId: string, endpoint = fx.proxy.endpoint): DynamoDBClie
   return c;
 }
 
-function entities(accessKeyId: string) {
-  const doc = DynamoDBDocumentClient.from(client(accessKeyId));
+function entities(accessKeyId: string, endpoint?: string) {
+  const doc = DynamoDBDocumentClient.from(client(accessKeyId, endpoint));
   const attributes = {
     id: { type: "string", required: true },
     customer: { type: "string", required: true },
@@ -372,6 +372,69 @@ test("a failing authorize hook fails closed: the request is answered with an int
     }
     const stored = await fx.direct.send(new ScanCommand({ TableName: DATA_TABLE }));
     assert.not.ok(stored.Items?.some((item) => item.pk?.S === "$failclosed#1"));
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("handed dynalite's request listener, the proxy answers in-process exactly as it does over HTTP", async () => {
+  const listener = fx.dynalite.listeners("request")[0] as RequestListener;
+  const answered: { operation: string; status: number; errorType?: string }[] = [];
+  const authorizer = new Authorizer({ accountId: ACCOUNT });
+  authorizer.register(KEYS.billing, billingPolicy(), { roleName: "billing-issue-role", sessionName: "billing-issue" });
+  const proxy = await startDynamoDbProxy({
+    target: "http://127.0.0.1:9", // never dialled: the listener answers
+    targetListener: listener,
+    accountId: ACCOUNT,
+    authorize: authorizer.authorize,
+    keySchemas: { [DATA_TABLE]: { partitionKey: "pk", sortKey: "sk", indexes: { gsi1: { partitionKey: "gsi1pk" } } } },
+    onAnswered: (event) => answered.push({ operation: event.operation, status: event.status, ...(event.errorType ? { errorType: event.errorType } : {}) }),
+  });
+  try {
+    const { invoice } = entities(KEYS.billing, proxy.endpoint);
+    await invoice.put({ id: "inv-local-1", customer: "c-9", amount: 5 }).go();
+    const key = { pk: { S: "$billing#id_inv-local-1" }, sk: { S: "$invoice_1" } };
+    const inProcess = await client(KEYS.billing, proxy.endpoint).send(new GetItemCommand({ TableName: DATA_TABLE, Key: key }));
+    const overHttp = await client(KEYS.billing).send(new GetItemCommand({ TableName: DATA_TABLE, Key: key }));
+    assert.equal(inProcess.Item, overHttp.Item);
+    assert.is(inProcess.Item?.amount?.N, "5");
+    assert.match(inProcess.$metadata.requestId ?? "", /^[A-Z0-9]{52}$/);
+    // A failed condition comes back as the SDK's typed error, and the listener hears its type.
+    try {
+      await invoice.create({ id: "inv-local-1", customer: "c-9", amount: 6 }).go();
+      assert.unreachable("create over an existing item should fail");
+    } catch (error) {
+      assert.is(((error as { cause?: Error }).cause ?? (error as Error)).name, "ConditionalCheckFailedException");
+    }
+    assert.equal(answered.map((a) => [a.operation, a.status, a.errorType]), [
+      ["PutItem", 200, undefined],
+      ["GetItem", 200, undefined],
+      ["PutItem", 400, "ConditionalCheckFailedException"],
+    ]);
+    // IAM still decides first: another service's keys never reach the listener.
+    await accessDenied(() => entities(KEYS.billing, proxy.endpoint).order.put({ id: "o-9", customer: "c-9" }).go());
+    assert.is(answered.length, 3);
+  } finally {
+    await proxy.close();
+  }
+});
+
+test("a target listener that throws is answered with an internal error, not a hung request", async () => {
+  const proxy = await startDynamoDbProxy({
+    target: "http://127.0.0.1:9",
+    targetListener: () => {
+      throw new Error("engine exploded");
+    },
+    accountId: ACCOUNT,
+    authorize: () => true,
+    describeTables: false,
+  });
+  try {
+    await client(KEYS.admin, proxy.endpoint).send(new PutItemCommand({ TableName: DATA_TABLE, Item: { pk: { S: "x" }, sk: { S: "y" } } }));
+    assert.unreachable("the request should fail");
+  } catch (error) {
+    assert.is((error as Error).name, "InternalFailure");
+    assert.match((error as Error).message, /engine exploded/);
   } finally {
     await proxy.close();
   }
