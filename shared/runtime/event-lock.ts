@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { IDEMPOTENCY_TABLE_LAYOUT } from "../contract/tables";
 import { dynamoDbClient, dynamoDbModule } from "./aws-clients";
@@ -12,6 +13,8 @@ export const IDEMPOTENCY_RECORD = {
   expiration: IDEMPOTENCY_TABLE_LAYOUT.ttlAttribute,
   status: "status",
   inProgressExpiration: "in_progress_expiration",
+  /** A token per `acquire` call, so the call can tell its own write from another holder's (see `acquire`). */
+  owner: "lock_owner",
   inProgress: "INPROGRESS",
   completed: "COMPLETED",
 } as const;
@@ -40,7 +43,8 @@ function isConditionFailure(error: unknown): error is { name: string; Item?: Rec
  * - `acquire` writes an INPROGRESS item that expires after `lockMs`; it succeeds when there is no item, the item's
  *   TTL has passed, or an INPROGRESS item's lock has expired (its holder crashed);
  * - a COMPLETED item means the event was processed: `acquire` says "completed" and the action is skipped;
- * - a live INPROGRESS item held by someone else throws `EventInProgressError` (retryable);
+ * - a live INPROGRESS item held by someone else throws `EventInProgressError` (retryable); one that carries this
+ *   call's own owner token is this call's write whose answer was lost (the SDK retried it), so the lock is ours;
  * - `complete` marks the item COMPLETED for `expiresAfterSeconds`; `release` deletes an INPROGRESS item so the
  *   event can be retried at once.
  */
@@ -63,6 +67,7 @@ export class EventLock {
     const { PutItemCommand, GetItemCommand } = dynamoDbModule();
     const R = IDEMPOTENCY_RECORD;
     const now = this.now();
+    const owner = randomUUID();
     try {
       await dynamoDbClient().send(
         new PutItemCommand({
@@ -72,6 +77,7 @@ export class EventLock {
             [R.status]: { S: R.inProgress },
             [R.expiration]: { N: String(Math.floor(now / 1000) + this.expiresAfterSeconds) },
             [R.inProgressExpiration]: { N: String(now + Math.max(1, Math.floor(lockMs))) },
+            [R.owner]: { S: owner },
           },
           ConditionExpression:
             "attribute_not_exists(#id) OR #expiration < :nowSeconds OR " +
@@ -98,6 +104,8 @@ export class EventLock {
         (await dynamoDbClient().send(new GetItemCommand({ TableName: this.table, Key: { [R.key]: { S: key } }, ConsistentRead: true })))
           .Item;
       if (existing?.[R.status]?.S === R.completed) return "completed";
+      // Our own write, applied before its answer was lost; the SDK's retry then found it.
+      if (existing?.[R.status]?.S === R.inProgress && existing[R.owner]?.S === owner) return "acquired";
       throw new EventInProgressError(eventId, { cause: error });
     }
   }

@@ -30,15 +30,20 @@ test.before(async () => {
 });
 test.after(() => dynamo.stop());
 
-test("acquire writes an in-progress record with a lock expiry and a TTL", async () => {
+test("acquire writes an in-progress record with a lock expiry, a TTL and an owner token of its own", async () => {
   const id = key();
   assert.is(await lock.acquire(id, 30_000), "acquired");
-  assert.equal(await record(id), {
+  const { [IDEMPOTENCY_RECORD.owner]: owner, ...rest } = (await record(id)) ?? {};
+  assert.equal(rest, {
     [IDEMPOTENCY_RECORD.key]: id,
     [IDEMPOTENCY_RECORD.status]: "INPROGRESS",
     [IDEMPOTENCY_RECORD.inProgressExpiration]: clock + 30_000,
     [IDEMPOTENCY_RECORD.expiration]: clock / 1000 + 3600,
   });
+  const other = key();
+  await lock.acquire(other, 30_000);
+  assert.match(String(owner), /^[0-9a-f-]{36}$/);
+  assert.is.not((await record(other))?.[IDEMPOTENCY_RECORD.owner], owner, "each acquire call has its own token");
 });
 
 test("a held lock refuses a second holder until it expires", async () => {
