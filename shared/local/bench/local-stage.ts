@@ -88,11 +88,26 @@ function billingInvocation(tree: TraceTree | undefined): { invocation: Invocatio
 /** SDK calls billing's handler made for one event (DynamoDB writes and SNS publishes), from a settled trace. */
 let sdkCallsPerEvent: number | undefined;
 
+/** Waits for the request's tree to settle and counts the SDK calls of its billing invocation (a batch of one). */
+async function countSdkCalls(stage: LocalStage, correlationId: string): Promise<number | undefined> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const tree = stage.trace(correlationId);
+    const found = billingInvocation(tree)?.invocation;
+    if (tree?.settled && found && found.status !== "running") {
+      return found.messages === 1 && found.status === "ok" ? found.writes.length + found.publishes.length : undefined;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return undefined;
+}
+
 const SETTLE_REQUESTS = 300;
 
 async function latency(stage: LocalStage, requests: number): Promise<{ warming: number[]; steady: number[] }> {
   const { orderId: _omitted, ...order } = catalog["orders.order-placed"].example;
   const body = JSON.stringify(order);
+  let last: string | undefined;
   const one = async (): Promise<number> => {
     const started = Date.now();
     const response = await fetch(`${stage.url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body });
@@ -103,10 +118,7 @@ async function latency(stage: LocalStage, requests: number): Promise<{ warming: 
     for (;;) {
       const found = billingInvocation(stage.trace(correlationId));
       if (found !== undefined) {
-        const tree = stage.trace(correlationId);
-        if (sdkCallsPerEvent === undefined && tree?.settled && found.invocation.messages === 1 && found.invocation.status === "ok") {
-          sdkCallsPerEvent = found.invocation.writes.length + found.invocation.publishes.length;
-        }
+        last = correlationId;
         return found.writtenAt - started;
       }
       if (Date.now() > deadline) throw new Error(`no invoice for ${correlationId} within 10 s`);
@@ -120,6 +132,7 @@ async function latency(stage: LocalStage, requests: number): Promise<{ warming: 
   for (let i = 0; i < SETTLE_REQUESTS; i++) await one();
   const steady: number[] = [];
   for (let i = 0; i < requests; i++) steady.push(await one());
+  if (last) sdkCallsPerEvent = await countSdkCalls(stage, last);
   return { warming, steady };
 }
 
