@@ -1,0 +1,74 @@
+// `npm start -- --persist <dir>`: DynamoDB's data outlives the stage; queues and topics start empty each time.
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { catalog } from "../../contract/catalog";
+import { startLocalStage, type LocalStage } from "../stage";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const dir = mkdtempSync(join(tmpdir(), "local-stage-persist-"));
+const { orderId: _omitted, ...order } = catalog["orders.order-placed"].example;
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Every item key (pk) of the stage's data table, read from dynalite directly (past IAM). */
+async function dataKeys(stage: LocalStage): Promise<string[]> {
+  const client = new DynamoDBClient({ endpoint: stage.endpoints.dynalite, region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  try {
+    const { Items = [] } = await client.send(new ScanCommand({ TableName: "local-data" }));
+    return Items.map((item) => item.pk?.S ?? "").sort();
+  } finally {
+    client.destroy();
+  }
+}
+
+/** POST /orders, then waits until the conversation has settled (billing wrote its invoice). */
+async function placeOrder(stage: LocalStage): Promise<void> {
+  const response = await fetch(`${stage.url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
+  await response.text();
+  assert.is(response.status, 201);
+  const correlationId = response.headers.get("x-correlation-id")!;
+  const deadline = Date.now() + 15_000;
+  while (!stage.trace(correlationId)?.settled) {
+    if (Date.now() > deadline) throw new Error(`the order ${correlationId} did not settle within 15 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test("with persistDir, the orders and invoices of one run are there in the next; in memory, they are not", async () => {
+  const first = await startLocalStage({ port: 0, persistDir: dir });
+  let written: string[];
+  try {
+    assert.is(first.storage, dir);
+    await placeOrder(first);
+    written = await dataKeys(first);
+    assert.ok(written.some((k) => k.startsWith("$orders#")), `an order was written: ${written.join(", ")}`);
+    assert.ok(written.some((k) => k.startsWith("$billing#")), `an invoice was written: ${written.join(", ")}`);
+  } finally {
+    await first.stop();
+  }
+  assert.ok(readdirSync(dir).length > 0, "LevelDB files are in the folder");
+
+  const second = await startLocalStage({ port: 0, persistDir: dir });
+  try {
+    assert.equal(await dataKeys(second), written, "the second run starts with the first run's items");
+    await placeOrder(second); // the tables exist already: nothing to create, nothing refused
+    assert.is((await dataKeys(second)).length, written.length * 2);
+  } finally {
+    await second.stop();
+  }
+
+  const inMemory = await startLocalStage({ port: 0 });
+  try {
+    assert.is(inMemory.storage, "memory");
+    assert.equal(await dataKeys(inMemory), []);
+  } finally {
+    await inMemory.stop();
+  }
+});
+
+test.run();
