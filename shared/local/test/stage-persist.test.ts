@@ -1,5 +1,8 @@
 // `npm start -- --persist <dir>`: DynamoDB's data outlives the stage; queues and topics start empty each time.
+// And Ctrl-C: the CLI stops its threads and servers, frees its port, exits 0, and loses nothing it had written.
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -68,6 +71,61 @@ test("with persistDir, the orders and invoices of one run are there in the next;
     assert.equal(await dataKeys(inMemory), []);
   } finally {
     await inMemory.stop();
+  }
+});
+
+test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wrote is there in the next run", async () => {
+  const folder = mkdtempSync(join(tmpdir(), "local-stage-sigint-"));
+  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--persist", folder], {
+    cwd: join(__dirname, "..", "..", ".."),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    let stdout = "";
+    let stderr = "";
+    cli.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    cli.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.on("close", resolve));
+    const deadline = Date.now() + 30_000;
+    while (!/local stage ready/.test(stdout)) {
+      if (Date.now() > deadline || cli.exitCode !== null) throw new Error(`no ready line:\n${stdout}\n${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const url = /local stage ready in [\d.]+ s: (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+    const response = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
+    await response.text();
+    const correlationId = response.headers.get("x-correlation-id")!;
+    const settled = async () => ((await (await fetch(`${url}/_local/trace/${correlationId}`)).json()) as { tree?: { settled?: boolean } }).tree?.settled === true;
+    while (!(await settled())) {
+      if (Date.now() > deadline) throw new Error(`the order did not settle:\n${stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+
+    cli.kill("SIGINT");
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), 15_000)))]);
+    clearTimeout(timer);
+    assert.is(code, 0, `exit code (stderr: ${stderr})`);
+    assert.match(stdout, /local stage: SIGINT, stopping/);
+    assert.not.match(stderr, /\n\s+at /, "no stack trace");
+    const port = Number(new URL(url).port);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(false)));
+      socket.once("error", () => resolve(true));
+    });
+    assert.ok(refused, `port ${port} is free again`);
+
+    const next = await startLocalStage({ port: 0, persistDir: folder });
+    try {
+      const keys = await dataKeys(next);
+      assert.ok(keys.some((k) => k.startsWith("$orders#")) && keys.some((k) => k.startsWith("$billing#")), keys.join(", "));
+    } finally {
+      await next.stop();
+    }
+  } finally {
+    if (cli.exitCode === null && cli.signalCode === null) cli.kill("SIGKILL"); // a failed assertion must not leave it running
+    rmSync(folder, { recursive: true, force: true });
   }
 });
 
