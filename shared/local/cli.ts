@@ -78,7 +78,7 @@ function portOf(flags: Parsed["flags"]): number {
 /** The one line printed when the stage is ready. */
 export function readyLine(stage: LocalStage): string {
   const seconds = (stage.startupMs / 1000).toFixed(1);
-  const routes = stage.routes.length ? ` [${stage.routes.map((r) => `${r.routeKey} -> ${r.function}`).join(", ")}]` : " [no HTTP routes]";
+  const routes = stage.routes.length ? ` [${stage.routes.map((r) => `${r.routeKey} -> ${r.function}${r.auth === "none" ? "" : ` (${r.auth})`}`).join(", ")}]` : " [no HTTP routes]";
   const consumers = stage.consumers.length ? stage.consumers.map((c) => `${c.label} <- ${c.events.join("+") || c.queue}`).join(", ") : "none";
   const aws =
     stage.endpoints.sns === stage.endpoints.sqs

@@ -28,6 +28,7 @@ import { snsBackend, sqsBackend, type PublishCaller } from "./backends";
 import { createTables, startDynamoService, type LocalDynamo } from "./dynamodb";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
 import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions } from "./programs";
+import { authorizeRoute, routeAuthLabel } from "./route-auth";
 import { RouteTable } from "./routes";
 import { renderTrace, TraceRecorder, WRITE_OPERATIONS, type InvocationTrace, type TraceTree } from "./trace";
 import { deadLetterQueues, wiringFrom, type FunctionSpec, type QueueSpec, type RouteSpec, type StageWiring } from "./wiring";
@@ -121,7 +122,8 @@ export interface LocalStage {
   readonly services: string[];
   readonly consumers: ConsumerInfo[];
   /** `METHOD /path -> service/function`, most specific first. */
-  readonly routes: { routeKey: string; function: string }[];
+  /** Routes, their functions (`<service>/<function>`) and how API Gateway authorizes them (see route-auth.ts). */
+  readonly routes: { routeKey: string; function: string; auth: "none" | "iam" | "jwt" }[];
   /** Milliseconds from the call to ready. */
   readonly startupMs: number;
   /** The in-process engines (for tests and tools). */
@@ -509,11 +511,18 @@ async function start(
     }
     const { spec, fn, host } = match.target;
     const startedAt = performance.now();
+    const decision = authorizeRoute(spec, { headers: req.headers, url: req.url ?? "/" }, { accountId });
+    if (!decision.allowed) {
+      await readBody(req, MAX_HTTP_BODY);
+      sendJson(res, decision.status, { message: decision.message });
+      return;
+    }
     const event = await readHttpApiEvent(req, {
       routeKey: match.routeKey,
       pathParameters: match.pathParameters,
       accountId,
       apiId: spec.apiId,
+      ...(decision.authorizer ? { authorizer: decision.authorizer } : {}),
     });
     const traceHeader = newTraceHeader();
     const requestId = randomUUID();
@@ -620,7 +629,7 @@ async function start(
     consumers,
     routes: routes.keys().map((routeKey) => {
       const target = wiring.routes.find((r) => r.routeKey === routeKey)!;
-      return { routeKey, function: labelOf(functionsByArn.get(target.functionArn)!.name) };
+      return { routeKey, function: labelOf(functionsByArn.get(target.functionArn)!.name), auth: routeAuthLabel(target) };
     }),
     startupMs: performance.now() - started,
     sns,

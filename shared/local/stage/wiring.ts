@@ -22,6 +22,8 @@ export const RESOURCE_TYPES = {
   api: "aws:apigatewayv2/api:Api",
   route: "aws:apigatewayv2/route:Route",
   integration: "aws:apigatewayv2/integration:Integration",
+  /** A JWT authorizer: the local stage checks its routes' tokens (not their signatures). */
+  authorizer: "aws:apigatewayv2/authorizer:Authorizer",
   /** The function component of shared/infra (`SERVICE_FUNCTION_TYPE`): it carries the handler's entry. */
   serviceFunction: "platform:infra:ServiceFunction",
 } as const;
@@ -41,7 +43,6 @@ const WITHOUT_LOCAL_EQUIVALENT = new Set([
   "aws:cloudwatch/metricAlarm:MetricAlarm",
   "aws:lambda/permission:Permission",
   "aws:apigatewayv2/stage:Stage",
-  "aws:apigatewayv2/authorizer:Authorizer",
 ]);
 
 /** Where a piece of the wiring came from. */
@@ -162,7 +163,10 @@ export interface RouteSpec {
   apiId: string;
   routeKey: string;
   functionArn: string;
+  /** `NONE`, `AWS_IAM` or `JWT`. */
   authorizationType: string;
+  /** JWT routes: their authorizer's issuer (when known), audiences and identity source, and the route's scopes. */
+  jwt?: { issuer?: string; audiences: string[]; identitySource: string; scopes: string[] };
 }
 
 /** A resource the local stage does not run, and why. */
@@ -424,9 +428,27 @@ function functionSpecs(project: string, resources: readonly CapturedResource[]):
     });
 }
 
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+function jwtOf(project: string, routeKey: string, route: CapturedResource, authorizers: readonly CapturedResource[]): RouteSpec["jwt"] {
+  const authorizer = authorizers.find((a) => a.id === route.inputs.authorizerId);
+  if (!authorizer) throw new WiringError(`route ${routeKey} of ${project} uses JWT authorization but no program created its authorizer`);
+  const config = (authorizer.inputs.jwtConfiguration ?? {}) as { issuer?: unknown; audiences?: unknown };
+  const issuer = str(config.issuer);
+  return {
+    ...(issuer ? { issuer } : {}),
+    audiences: strings(config.audiences),
+    identitySource: strings(authorizer.inputs.identitySources)[0] ?? "$request.header.Authorization",
+    scopes: strings(route.inputs.authorizationScopes),
+  };
+}
+
 function routeSpecs(project: string, resources: readonly CapturedResource[]): RouteSpec[] {
   const apis = resources.filter((r) => r.type === RESOURCE_TYPES.api);
   const integrations = resources.filter((r) => r.type === RESOURCE_TYPES.integration);
+  const authorizers = resources.filter((r) => r.type === RESOURCE_TYPES.authorizer);
   return resources
     .filter((r) => r.type === RESOURCE_TYPES.route)
     .map((route) => {
@@ -443,6 +465,7 @@ function routeSpecs(project: string, resources: readonly CapturedResource[]): Ro
         throw new WiringError(`route ${routeKey} of ${project} uses payload format ${String(integration.inputs.payloadFormatVersion)}; the local stage speaks 2.0`);
       }
       const api = apis.find((a) => a.id === route.inputs.apiId);
+      const authorizationType = str(route.inputs.authorizationType) ?? "NONE";
       return {
         origin: origin(project, route),
         project,
@@ -450,7 +473,8 @@ function routeSpecs(project: string, resources: readonly CapturedResource[]): Ro
         apiId: String(route.inputs.apiId),
         routeKey,
         functionArn,
-        authorizationType: str(route.inputs.authorizationType) ?? "NONE",
+        authorizationType,
+        ...(authorizationType === "JWT" ? { jwt: jwtOf(project, routeKey, route, authorizers) } : {}),
       };
     });
 }

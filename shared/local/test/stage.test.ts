@@ -137,6 +137,29 @@ test("the HTTP event a handler gets has the keys and types of AWS's payload 2.0 
   assert.equal(diffs, []);
 });
 
+test("a JWT route: no token is 401, a token without the route's scope 403, a good one reaches the handler with its claims", async () => {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: "https://issuer.local.test", aud: "intruder-client", sub: "user-7", exp: now + 600, iat: now };
+  const bearer = (extra: Record<string, unknown>) => `Bearer ${part({ alg: "RS256" })}.${part({ ...claims, ...extra })}.c2ln`;
+  const call = async (authorization?: string) => {
+    const response = await fetch(`${stage.url}/intruder/me`, authorization ? { headers: { authorization } } : {});
+    return { status: response.status, json: JSON.parse(await response.text()) };
+  };
+  assert.equal(await call(), { status: 401, json: { message: "Unauthorized" } });
+  assert.equal(await call(bearer({ aud: "someone-else", scope: "intruder/read" })), { status: 401, json: { message: "Unauthorized" } });
+  assert.equal(await call(bearer({ scope: "intruder/write" })), { status: 403, json: { message: "Forbidden" } });
+  const ok = await call(bearer({ scope: "intruder/read" }));
+  assert.is(ok.status, 200);
+  assert.equal(ok.json.requestContext.authorizer, {
+    jwt: { claims: { ...claims, exp: String(claims.exp), iat: String(claims.iat), scope: "intruder/read" }, scopes: ["intruder/read"] },
+  });
+  // The shape of AWS's sample of a route with scopes: claims all strings, scopes a list.
+  const sample = fixture<{ requestContext: { authorizer: unknown } }>("apigw-http-v2-full.json");
+  assert.equal(shapeDiff(ok.json.requestContext.authorizer, sample.requestContext.authorizer, { maps: ["$.jwt.claims"] }), []);
+  assert.ok(stage.routes.some((r) => r.routeKey === "GET /intruder/me" && r.auth === "jwt"));
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Admin: hand publish, dead-letter queues, traces
 
