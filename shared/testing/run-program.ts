@@ -57,18 +57,38 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
     // A program that throws must fail this call, not the process: Pulumi treats an error escaping the stack's
     // initialisation as fatal, so catch it inside and rethrow once the stack has settled.
     let failure: { error: unknown } | undefined;
-    const outputs =
-      (await pulumi.runtime.runInPulumiStack(async () => {
-        try {
-          return await program();
-        } catch (error) {
-          failure = { error };
-          return {};
-        }
-      })) ?? {};
-    await (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.();
-    if (failure) throw failure.error;
-    return { config, mocks, outputs: JSON.parse(JSON.stringify(outputs)) };
+    // An error inside an Output (an `apply` that throws while a resource's inputs are resolved) reaches no caller:
+    // Pulumi leaves the registration's promise rejected. Such a rejection fails this run, as it fails `pulumi up`.
+    // What waits on the failed registration would wait forever: stop waiting at the first such rejection.
+    let stop!: (reason: unknown) => void;
+    const stopped = new Promise<never>((_, reject) => (stop = reject));
+    stopped.catch(() => undefined);
+    const onRejection = (reason: unknown) => {
+      failure ??= { error: reason };
+      stop(reason);
+    };
+    process.on("unhandledRejection", onRejection);
+    try {
+      const outputs =
+        (await Promise.race([
+          pulumi.runtime.runInPulumiStack(async () => {
+            try {
+              return await program();
+            } catch (error) {
+              failure = { error };
+              return {};
+            }
+          }),
+          stopped,
+        ])) ?? {};
+      await Promise.race([(pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs?.(), stopped]);
+      // Rejections are reported after the microtasks that created them: give them one turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (failure) throw failure.error;
+      return { config, mocks, outputs: JSON.parse(JSON.stringify(outputs)) };
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
   } finally {
     process.chdir(previousDir);
   }

@@ -297,6 +297,17 @@ test("a program that fails stops the start with an error that names it", async (
   }
 });
 
+test("a program that fails while its resources' inputs resolve also stops the start with an error that names it", async () => {
+  const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "fixtures", "start-stage.ts"), join(__dirname, "fixtures", "async-broken-service")], { cwd: REPO });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    child.on("close", (exitCode) => resolve({ code: exitCode, stdout: out }));
+  });
+  assert.is(code, 2, stdout);
+  assert.match(stdout, /^failed ProgramError: the async-broken program .* failed under the local stage: .*the async-broken fixture fails while its inputs resolve/);
+});
+
 test("the CLI reports a taken port in one line and exits non-zero", async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
