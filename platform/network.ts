@@ -5,9 +5,11 @@ import type { PlatformOutputs } from "../shared/contract";
 import type { PlatformConfig } from "./config";
 
 /**
- * Optional private network for services that need one (a database, a private API). Off by default: nothing is
- * created, so nothing costs money while idle. When on: private subnets in two zones without NAT gateways (no hourly
- * cost), a free DynamoDB gateway endpoint, and a security group for functions that allows only HTTPS out.
+ * Optional private network for functions that need one (a database, a private API; `network: true` on a function).
+ * Off by default: nothing is created, so nothing costs money while idle. When on: private subnets in two zones
+ * without NAT gateways, a free DynamoDB gateway endpoint, a security group for functions that allows only HTTPS
+ * out, and interface endpoints (private DNS) for what functions call besides DynamoDB: SNS (events and failure
+ * events) and, with active tracing, X-Ray. Interface endpoints are billed per hour and zone.
  */
 export function createNetwork(config: PlatformConfig): pulumi.Output<PlatformOutputs["vpc"]> {
   if (!config.vpc.enabled) return pulumi.output({ enabled: false });
@@ -31,6 +33,23 @@ export function createNetwork(config: PlatformConfig): pulumi.Output<PlatformOut
     vpcEndpointType: "Gateway",
     routeTableIds: aws.ec2.getRouteTablesOutput({ vpcId: vpc.vpcId }).ids,
   });
+  // With no NAT, the AWS APIs functions call (other than DynamoDB) are reached through interface endpoints.
+  const endpoints = new aws.ec2.SecurityGroup("endpoints-sg", {
+    vpcId: vpc.vpcId,
+    description: "Interface endpoints of the platform network: HTTPS from the functions' group only",
+    ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [functions.id], description: "HTTPS from functions" }],
+  });
+  const services = ["sns", ...(config.tracingMode === "Active" ? ["xray"] : [])];
+  for (const service of services) {
+    new aws.ec2.VpcEndpoint(`${service}-endpoint`, {
+      vpcId: vpc.vpcId,
+      serviceName: `com.amazonaws.${config.region}.${service}`,
+      vpcEndpointType: "Interface",
+      privateDnsEnabled: true,
+      subnetIds: vpc.privateSubnetIds,
+      securityGroupIds: [endpoints.id],
+    });
+  }
   return pulumi.output({
     enabled: true,
     vpcId: vpc.vpcId,

@@ -129,4 +129,32 @@ export class PlatformReference {
   get logs(): pulumi.Output<PlatformOutputs["logs"]> {
     return this.get("logs");
   }
+  /**
+   * The platform's private network, for `whatNeedsIt` (named in the error): fails, naming the stack and the config
+   * key, when the platform stage has no network.
+   */
+  network(whatNeedsIt: string): pulumi.Output<PlatformNetwork> {
+    return this.get("vpc").apply((vpc) => platformNetwork(this.stackName, vpc, whatNeedsIt));
+  }
+}
+
+/**
+ * The network in a platform's `vpc` output, for `whatNeedsIt`; throws when the platform stage has none (the
+ * message names the stack and the setting to change).
+ */
+export function platformNetwork(stackName: string, vpc: PlatformOutputs["vpc"], whatNeedsIt: string): PlatformNetwork {
+  if (!vpc.enabled || !vpc.vpcId || !vpc.privateSubnetIds?.length || !vpc.securityGroupId) {
+    throw new PlatformContractError(
+      `${whatNeedsIt} runs in the platform's network, but platform stack "${stackName}" has none: ` +
+        `set platform:vpcEnabled to true in the platform's stage file and deploy the platform first`,
+    );
+  }
+  return { vpcId: vpc.vpcId, privateSubnetIds: vpc.privateSubnetIds, securityGroupId: vpc.securityGroupId };
+}
+
+/** The platform network a function joins: its private subnets and the functions' security group. */
+export interface PlatformNetwork {
+  vpcId: string;
+  privateSubnetIds: string[];
+  securityGroupId: string;
 }

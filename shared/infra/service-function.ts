@@ -71,6 +71,13 @@ export interface FunctionOptions {
    * @default {}
    */
   environment?: Record<string, pulumi.Input<string>>;
+  /**
+   * Runs the function in the platform's private network (its private subnets, the functions' security group: HTTPS
+   * out only), to reach something private such as a database. DynamoDB and SNS (and X-Ray) stay reachable through
+   * the network's endpoints; nothing else on the internet is (no NAT). The platform stage needs `vpcEnabled`.
+   * @default false
+   */
+  network?: boolean;
 }
 
 export interface ServiceFunctionArgs extends FunctionOptions {
@@ -195,6 +202,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
       failures: normalized.failures,
       data: normalized.data,
       idempotency: normalized.idempotency,
+      network: normalized.network,
     };
     this.policy = new aws.iam.RolePolicy(
       ...applyTransform(
@@ -203,7 +211,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
         {
           role: this.role.name,
           name: "least-privilege",
-          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn }).apply(
+          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn, functionName: normalized.name }).apply(
             (document) => JSON.stringify(document),
           ),
         },
@@ -234,6 +242,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
             systemLogLevel: "WARN",
           },
           environment: { variables: environmentOf(platform, normalized) },
+          ...(normalized.network ? { vpcConfig: vpcConfigOf(platform, normalized) } : {}),
         },
         // The role must hold its permissions before Lambda validates an event source mapping against it.
         { ...parent, dependsOn: [this.policy] },
@@ -283,6 +292,7 @@ interface NormalizedFunctionArgs {
   data: DataAccess;
   idempotency: boolean;
   environment: Record<string, pulumi.Input<string>>;
+  network: boolean;
 }
 
 /** Lambda's limits on the settings the component takes. */
@@ -336,6 +346,7 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
     data: args.data ?? FUNCTION_DEFAULTS.data,
     idempotency: args.idempotency ?? false,
     environment: args.environment ?? {},
+    network: args.network ?? false,
   };
 }
 
@@ -368,4 +379,10 @@ function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs
   if (args.data !== "none") variables[ENV.dataTable] = platform.dataTable.name;
   if (args.idempotency) variables[ENV.idempotencyTable] = platform.idempotencyTable.name;
   return variables;
+}
+
+/** The function's place in the platform network: its private subnets and the functions' security group. */
+function vpcConfigOf(platform: PlatformReference, args: NormalizedFunctionArgs): aws.types.input.lambda.FunctionVpcConfig {
+  const network = platform.network(`function ${args.service}/${args.name}`);
+  return { subnetIds: network.privateSubnetIds, securityGroupIds: [network.securityGroupId] };
 }

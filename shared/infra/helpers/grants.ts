@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { EventType, PlatformOutputs, TracingMode } from "../../contract";
-import type { PlatformReference } from "../platform-reference";
+import type { PlatformNetwork, PlatformReference } from "../platform-reference";
 import type { PolicyDocument, PolicyStatement } from "./policy-document";
 
 /** How a function may use the shared data table: its own ElectroDB items only, whatever the level. */
@@ -18,6 +18,8 @@ export interface FunctionAccess {
   data: DataAccess;
   /** Takes idempotency records in the platform's idempotency table. */
   idempotency: boolean;
+  /** Runs in the platform's private network (Lambda manages its network interfaces with the function's role). */
+  network?: boolean;
 }
 
 /** Every ARN a grant names, resolved. */
@@ -32,6 +34,8 @@ export interface GrantTargets {
   idempotencyTableArn: string;
   /** The function's own queue, when it consumes one. */
   queueArn?: string;
+  /** The platform network, when the function runs in it. */
+  network?: PlatformNetwork;
 }
 
 export const DATA_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"] as const;
@@ -58,6 +62,13 @@ export const QUEUE_CONSUMER_ACTIONS = [
 export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as const;
 /** X-Ray's write actions: the service has no resource-level permissions, so they take Resource "*". */
 export const XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
+/**
+ * What Lambda does with the role of a function in a VPC: it creates (and later deletes) the function's network
+ * interfaces in the function's subnets, with its security group.
+ */
+export const NETWORK_INTERFACE_ACTIONS = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"] as const;
+/** EC2's Describe actions support no resource-level permissions, so they take Resource "*". */
+export const NETWORK_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"] as const;
 /** Publishing to a KMS-encrypted topic needs a data key from the topic's key. */
 export const TOPIC_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] as const;
 
@@ -131,6 +142,29 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
       Condition: leadingKeys(dataKeyPrefix(access.service)),
     });
   }
+  if (access.network) {
+    const network = targets.network;
+    if (!network) throw new Error("the function runs in the platform's network, but the platform has none");
+    // Partition, region and account of the stage, as the data table's ARN names them.
+    const [, partition, , region, account] = targets.dataTableArn.split(":");
+    const ec2 = (type: string, id: string) => `arn:${partition}:ec2:${region}:${account}:${type}/${id}`;
+    // Interface ids are assigned when Lambda creates them: the `*` is the only way to name them in advance.
+    const interfaces = ec2("network-interface", "*");
+    statements.push({
+      Sid: "CreateNetworkInterfaces",
+      Effect: "Allow",
+      Action: "ec2:CreateNetworkInterface",
+      Resource: [interfaces, ...network.privateSubnetIds.map((id) => ec2("subnet", id)), ec2("security-group", network.securityGroupId)],
+    });
+    statements.push({
+      Sid: "ManageNetworkInterfaces",
+      Effect: "Allow",
+      Action: [...NETWORK_INTERFACE_ACTIONS],
+      Resource: interfaces,
+      Condition: { StringEquals: { "ec2:Vpc": ec2("vpc", network.vpcId) } },
+    });
+    statements.push({ Sid: "DescribeNetwork", Effect: "Allow", Action: [...NETWORK_DESCRIBE_ACTIONS], Resource: "*" });
+  }
   if (access.idempotency) {
     statements.push({
       Sid: "OwnIdempotencyRecords",
@@ -146,11 +180,12 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
 /** The grant targets a function's role may name, read from the platform contract. */
 export function grantTargetsFrom(
   platform: Pick<PlatformOutputs, "eventTopics" | "eventsKeyArn" | "failureTopic" | "dataTable" | "idempotencyTable" | "tracing">,
-  own: { logGroupArn: string; queueArn?: string },
+  own: { logGroupArn: string; queueArn?: string; network?: PlatformNetwork },
 ): GrantTargets {
   return {
     logGroupArn: own.logGroupArn,
     queueArn: own.queueArn,
+    ...(own.network ? { network: own.network } : {}),
     tracing: platform.tracing.mode,
     eventsKeyArn: platform.eventsKeyArn,
     topicArns: Object.fromEntries(Object.entries(platform.eventTopics).map(([type, topic]) => [type, topic.arn])),
@@ -172,26 +207,30 @@ export function grantTargetsFrom(
 export function functionGrants(
   platform: PlatformReference,
   access: FunctionAccess,
-  own: { logGroupArn: pulumi.Input<string>; queueArn?: pulumi.Input<string> },
+  own: { logGroupArn: pulumi.Input<string>; queueArn?: pulumi.Input<string>; functionName?: string },
 ): pulumi.Output<PolicyDocument> {
+  const network: pulumi.Output<PlatformNetwork | undefined> = access.network
+    ? platform.network(`function ${access.service}/${own.functionName ?? "(unnamed)"}`)
+    : pulumi.output(undefined);
+  const resolved = pulumi.all([
+    platform.get("eventTopics"),
+    platform.eventsKeyArn,
+    platform.failureTopic,
+    platform.dataTable,
+    platform.idempotencyTable,
+    platform.tracing,
+    own.logGroupArn,
+    own.queueArn,
+  ]);
   return pulumi
-    .all([
-      platform.get("eventTopics"),
-      platform.eventsKeyArn,
-      platform.failureTopic,
-      platform.dataTable,
-      platform.idempotencyTable,
-      platform.tracing,
-      own.logGroupArn,
-      own.queueArn,
-    ])
-    .apply(([eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn]) => ({
+    .all([resolved, network])
+    .apply(([[eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn], net]) => ({
       Version: "2012-10-17" as const,
       Statement: grantStatements(
         access,
         grantTargetsFrom(
           { eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing },
-          { logGroupArn, queueArn: queueArn ?? undefined },
+          { logGroupArn, queueArn: queueArn ?? undefined, ...(net ? { network: net } : {}) },
         ),
       ),
     }));

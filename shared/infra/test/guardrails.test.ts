@@ -156,6 +156,16 @@ const cases: Record<RuleName, RuleCase> = {
           ),
         }),
       ],
+      [
+        // A function in the platform network: Lambda creates its interfaces, whose ids nobody knows in advance.
+        resource("aws:iam/rolePolicy:RolePolicy", "p", {
+          policy: doc(
+            { Sid: "Create", Effect: "Allow", Action: "ec2:CreateNetworkInterface", Resource: ["arn:aws:ec2:eu-west-1:123456789012:network-interface/*", "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-1"] },
+            { Sid: "Manage", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: "arn:aws:ec2:eu-west-1:123456789012:network-interface/*" },
+            { Sid: "Describe", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource: "*" },
+          ),
+        }),
+      ],
     ],
     bad: [
       [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: "sqs:*", Resource: queueArn("q") }) })], /statement S allows the wildcard action "sqs:\*"/],
@@ -164,6 +174,10 @@ const cases: Record<RuleName, RuleCase> = {
       [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", NotAction: "iam:*", Resource: queueArn("q") }) })], /allows NotAction/],
       [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["xray:PutTraceSegments", "s3:GetObject"], Resource: "*" }) })], /on the wildcard resource "\*"/],
       [[resource("aws:iam/role:Role", "r", { inlinePolicies: [{ name: "inline", policy: doc({ Effect: "Allow", Action: "*", Resource: queueArn("q") }) }] })], /r inline policy inline statement #1 allows the wildcard action "\*"/],
+      // The exemptions hold for exactly those actions: anything else on the interfaces or on "*" is refused.
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:TerminateInstances"], Resource: "arn:aws:ec2:eu-west-1:123456789012:network-interface/*" }) })], /ec2:TerminateInstances on the wildcard resource "arn:aws:ec2:eu-west-1:123456789012:network-interface\/\*"/],
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["ec2:DescribeSubnets", "ec2:CreateNetworkInterface"], Resource: "*" }) })], /ec2:DescribeSubnets, ec2:CreateNetworkInterface on the wildcard resource "\*"/],
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: "ec2:DeleteNetworkInterface", Resource: "arn:aws:ec2:eu-west-1:123456789012:*" }) })], /on the wildcard resource "arn:aws:ec2:eu-west-1:123456789012:\*"/],
     ],
   },
   "iam-no-managed-policies": {

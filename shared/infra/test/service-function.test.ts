@@ -5,7 +5,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ENV } from "../../contract";
 import { BUILD_ROOT, REPO_ROOT } from "../helpers/bundle";
+import { evaluateGuardrails } from "../guardrails";
+import { PlatformContractError, platformNetwork } from "../platform-reference";
 import { SERVICE_FUNCTION_TYPE, ServiceFunction, type ServiceFunctionArgs } from "../service-function";
+import { runProgram } from "../../testing/run-program";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
 const FIXTURES = join(__dirname, "fixtures", "handlers");
@@ -107,6 +110,64 @@ test("its role trusts Lambda only and holds exactly the statements its access ne
     { Sid: "QueryOwnIndexes", Effect: "Allow", Action: "dynamodb:Query", Resource: [`${table}/index/gsi1`, `${table}/index/gsi2`], Condition: prefix },
   ]);
   assert.equal(mocks.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment"), [], "no managed policy attachments");
+});
+
+test("network: true puts the function in the platform's private subnets and group, and lets Lambda manage its interfaces there", async () => {
+  const platformRun = await runProgram({ projectDir: REPO_ROOT, stage: "dev", overrides: { "platform:vpcEnabled": true } });
+  const networked = platformRun.outputs;
+  const { mocks } = await underMocks(
+    (p) => new ServiceFunction("in-vpc", { platform: p, service: SERVICE, handler: join(FIXTURES, "echo.ts"), publishes: [], data: "none", network: true, reservedConcurrency: 2 }),
+    { platform: networked },
+  );
+  const fn = mocks.one("aws:lambda/function:Function", "in-vpc-function");
+  assert.equal(fn.inputs.vpcConfig, { subnetIds: networked.vpc.privateSubnetIds, securityGroupIds: [networked.vpc.securityGroupId] });
+  const [, , , region, account] = String(networked.dataTable.arn).split(":");
+  const ec2 = (type: string, id: string) => `arn:aws:ec2:${region}:${account}:${type}/${id}`;
+  const statements = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "in-vpc-policy")).Statement;
+  assert.equal(statements.filter((st) => String(st.Sid).includes("Network")), [
+    {
+      Sid: "CreateNetworkInterfaces",
+      Effect: "Allow",
+      Action: "ec2:CreateNetworkInterface",
+      Resource: [ec2("network-interface", "*"), ...networked.vpc.privateSubnetIds.map((id: string) => ec2("subnet", id)), ec2("security-group", networked.vpc.securityGroupId)],
+    },
+    {
+      Sid: "ManageNetworkInterfaces",
+      Effect: "Allow",
+      Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"],
+      Resource: ec2("network-interface", "*"),
+      Condition: { StringEquals: { "ec2:Vpc": ec2("vpc", networked.vpc.vpcId) } },
+    },
+    { Sid: "DescribeNetwork", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource: "*" },
+  ]);
+  // The platform with its network and the function in it pass every guardrail.
+  assert.equal(await evaluateGuardrails(platformRun.mocks.resources), []);
+  assert.equal(await evaluateGuardrails(mocks.resources), []);
+  // Without network: no VPC settings and no EC2 statements.
+  const { mocks: plain } = await underMocks(
+    (p) => new ServiceFunction("outside", { platform: p, service: SERVICE, handler: join(FIXTURES, "echo.ts"), publishes: [], data: "none" }),
+    { platform: networked },
+  );
+  assert.is(plain.one("aws:lambda/function:Function", "outside-function").inputs.vpcConfig, undefined);
+  assert.not.ok(policyDocument(plain.one("aws:iam/rolePolicy:RolePolicy", "outside-policy")).Statement.some((st) => JSON.stringify(st).includes("ec2:")));
+});
+
+test("network: true on a platform stage without a network fails, naming the function, the stack and the setting", () => {
+  // The check runs on the platform's outputs during the deployment (`pulumi up` reports it for vpcConfig).
+  assert.throws(
+    () => platformNetwork("acme/platform/dev", { enabled: false }, "function fn-test/no-vpc"),
+    (error: Error) =>
+      error instanceof PlatformContractError &&
+      error.message ===
+        'function fn-test/no-vpc runs in the platform\'s network, but platform stack "acme/platform/dev" has none: ' +
+          "set platform:vpcEnabled to true in the platform's stage file and deploy the platform first",
+  );
+  assert.throws(() => platformNetwork("s", { enabled: true, vpcId: "vpc-1", privateSubnetIds: [], securityGroupId: "sg-1" }, "f"), /has none/);
+  assert.equal(platformNetwork("s", { enabled: true, vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], securityGroupId: "sg-1" }, "f"), {
+    vpcId: "vpc-1",
+    privateSubnetIds: ["subnet-1"],
+    securityGroupId: "sg-1",
+  });
 });
 
 test("every child is parented to the component and named after it", async () => {

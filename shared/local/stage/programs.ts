@@ -84,7 +84,9 @@ export interface StagePrograms {
 export async function runStagePrograms(options: RunStageProgramsOptions = {}): Promise<StagePrograms> {
   const region = options.region ?? "us-east-1";
   const platformDir = options.platformDir ?? REPO_ROOT;
-  const platform = await runOne(platformDir, { "aws:region": region });
+  // The platform runs with its network on (under mocks it costs nothing, and nothing of it is emulated: functions
+  // reach the local endpoints directly), so functions with `network: true` start as in a stage with a network.
+  const platform = await runOne(platformDir, { "aws:region": region, ...networkOn(platformDir) });
   const services: ProgramResult[] = [];
   for (const dir of options.serviceDirs ?? discoverServiceDirs()) {
     let project: string;
@@ -107,6 +109,16 @@ export async function runStagePrograms(options: RunStageProgramsOptions = {}): P
     );
   }
   return { region, accountId: MOCK_ACCOUNT_ID, platform, services };
+}
+
+/** `<project>:vpcEnabled = true` when the platform project declares that key; nothing otherwise. */
+function networkOn(platformDir: string): Record<string, unknown> {
+  try {
+    const { project, values } = loadStackConfig(platformDir, LOCAL_STAGE, { optionalStageFile: true });
+    return `${project}:vpcEnabled` in values ? { [`${project}:vpcEnabled`]: true } : {};
+  } catch {
+    return {}; // the platform's own run reports what is wrong with its configuration
+  }
 }
 
 async function runOne(

@@ -43,6 +43,9 @@ const WITHOUT_LOCAL_EQUIVALENT = new Set([
   "aws:cloudwatch/metricAlarm:MetricAlarm",
   "aws:lambda/permission:Permission",
   "aws:apigatewayv2/stage:Stage",
+  // The platform network: locally, functions reach the stage's endpoints directly, as through the network's.
+  "aws:ec2/securityGroup:SecurityGroup",
+  "aws:ec2/vpcEndpoint:VpcEndpoint",
 ]);
 
 /** Where a piece of the wiring came from. */

@@ -1,5 +1,5 @@
 import type { ResourceValidationArgs } from "@pulumi/policy";
-import { XRAY_ACTIONS } from "../../helpers/grants";
+import { NETWORK_DESCRIBE_ACTIONS, NETWORK_INTERFACE_ACTIONS, XRAY_ACTIONS } from "../../helpers/grants";
 import { asList, type PolicyDocument, type PolicyStatement } from "../../helpers/policy-document";
 import { resourceRule, type Finding } from "../rule";
 import { actionCovers, actionsOf, conditionValues, policyOf, principalsOf, resourcesOf, str } from "../read";
@@ -38,17 +38,28 @@ function resourcePolicies(args: ResourceValidationArgs): PolicyDocument[] {
 }
 
 const XRAY = new Set<string>(XRAY_ACTIONS);
+const NETWORK_DESCRIBE = new Set<string>(NETWORK_DESCRIBE_ACTIONS);
+const NETWORK_INTERFACE = new Set<string>(["ec2:CreateNetworkInterface", ...NETWORK_INTERFACE_ACTIONS]);
 /** The streams of one exact log group: Lambda names its log streams at run time. */
 const LOG_STREAMS_OF_ONE_GROUP = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^*:]+:\*$/;
+/** The network interfaces of one account and region: their ids are assigned when Lambda creates them. */
+const NETWORK_INTERFACES = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:network-interface\/\*$/;
 
 /**
- * The reason a wildcard resource is acceptable for these actions, or `undefined`. Exactly two exemptions:
- * X-Ray's write actions support no resource-level permissions (Resource must be "*"), and the log streams of
- * one named log group cannot be named in advance.
+ * The reason a wildcard resource is acceptable for these actions, or `undefined`. The exemptions: X-Ray's write
+ * actions and EC2's DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions (Resource must
+ * be "*"), the log streams of one named log group cannot be named in advance, and neither can the network
+ * interfaces Lambda creates for a function in a VPC.
  */
 export function wildcardResourceExemption(resource: string, actions: string[]): string | undefined {
   if (resource === "*" && actions.length > 0 && actions.every((a) => XRAY.has(a))) {
     return "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions";
+  }
+  if (resource === "*" && actions.length > 0 && actions.every((a) => NETWORK_DESCRIBE.has(a))) {
+    return "EC2 DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions";
+  }
+  if (NETWORK_INTERFACES.test(resource) && actions.length > 0 && actions.every((a) => NETWORK_INTERFACE.has(a))) {
+    return "Lambda creates a function's network interfaces in its VPC; their ids are not known in advance";
   }
   if (LOG_STREAMS_OF_ONE_GROUP.test(resource) && actions.every((a) => a.startsWith("logs:") && !a.includes("*"))) {
     return "the log streams of one named log group are created by Lambda at run time";
@@ -64,7 +75,7 @@ export const iamNoWildcardPermissions = resourceRule(
   {
     name: "iam-no-wildcard-permissions",
     description:
-      "IAM identity policies allow exact actions on exact resources: no wildcard actions, no NotAction/NotResource, no wildcard resources except X-Ray's write actions (no resource-level permissions) and the log streams of one named log group (cdk-nag AwsSolutions-IAM5 and Serverless-IAMNoWildcardPermissions; Checkov CKV_AWS_63, CKV_AWS_355).",
+      "IAM identity policies allow exact actions on exact resources: no wildcard actions, no NotAction/NotResource, no wildcard resources except X-Ray's write actions and EC2's Describe actions for VPC functions (no resource-level permissions), the log streams of one named log group and the network interfaces Lambda creates for a VPC function (cdk-nag AwsSolutions-IAM5 and Serverless-IAMNoWildcardPermissions; Checkov CKV_AWS_63, CKV_AWS_355).",
     remediation: "Name each action and each resource ARN; derive them from what the function does (shared/infra helpers/grants.ts).",
   },
   (args) => {
