@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHash, createHmac, randomUUID, type BinaryLike } from "node:crypto";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { topicName, catalog, type EventType } from "../contract";
 import type * as LocalStageModule from "../local/stage";
@@ -15,6 +17,11 @@ export interface StageTarget {
   readonly runId: string;
   /** Base URL of a service's HTTP API. */
   apiUrl(service: string): string;
+  /**
+   * Calls a route of a service's HTTP API, signed with SigV4 for `execute-api` as IAM-authorized routes (the
+   * default) require: with the usual AWS credentials for a deployed stage, with placeholder ones locally.
+   */
+  request(service: string, path: string, init?: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Response>;
   /** A service's items in the data table (its key prefix), optionally of one ElectroDB entity. */
   items(service: string, entity?: string): Promise<Record<string, any>[]>;
   /**
@@ -36,6 +43,8 @@ export interface DeployedStageOptions {
   organization?: string;
   /** DynamoDB client options (credentials and region come from the usual AWS environment). */
   dynamoEndpoint?: string;
+  /** Credentials that sign requests to the stage's APIs. @default the AWS SDK's default chain */
+  credentials?: () => Promise<Credentials>;
   runId?: string;
 }
 
@@ -54,6 +63,55 @@ export async function eventually<T>(what: string, probe: () => T | undefined | P
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 500);
   }
+}
+
+type Credentials = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+
+/** SHA-256 (and HMAC-SHA-256 with a key) from node:crypto, in the shape the SigV4 signer takes. */
+type SourceData = string | ArrayBuffer | ArrayBufferView;
+const bytes = (data: SourceData): BinaryLike =>
+  typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+
+class Sha256 {
+  private readonly hash;
+  constructor(secret?: SourceData) {
+    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
+  }
+  update(data: SourceData): void {
+    this.hash.update(bytes(data));
+  }
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.hash.digest());
+  }
+}
+
+/** The region of an `execute-api` URL (`https://<id>.execute-api.<region>.amazonaws.com`), else the environment's. */
+export function apiRegion(url: URL): string {
+  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$/.exec(url.hostname)?.[1] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
+}
+
+/** `fetch` with a SigV4 signature for `execute-api` (what API Gateway checks on IAM-authorized routes). */
+export async function signedFetch(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+  credentials: () => Promise<Credentials>,
+): Promise<Response> {
+  const target = new URL(url);
+  const signer = new SignatureV4({ service: "execute-api", region: apiRegion(target), credentials, sha256: Sha256 });
+  const query: Record<string, string> = {};
+  target.searchParams.forEach((value, key) => (query[key] = value));
+  const signed = await signer.sign({
+    method: init.method ?? "GET",
+    protocol: target.protocol,
+    hostname: target.hostname,
+    ...(target.port ? { port: Number(target.port) } : {}),
+    path: target.pathname,
+    query,
+    headers: { ...init.headers, host: target.host },
+    ...(init.body !== undefined ? { body: init.body } : {}),
+  });
+  const { host: _host, ...headers } = signed.headers;
+  return fetch(target, { method: init.method ?? "GET", headers, ...(init.body !== undefined ? { body: init.body } : {}) });
 }
 
 async function scanPrefix(client: DynamoDBClient, table: string, prefix: string, entity?: string): Promise<Record<string, any>[]> {
@@ -99,14 +157,17 @@ export function deployedStage(options: DeployedStageOptions): StageTarget {
     return outputs;
   };
   const client = new DynamoDBClient(options.dynamoEndpoint ? { endpoint: options.dynamoEndpoint } : {});
+  const credentials = options.credentials ?? defaultProvider();
+  const apiUrl = (service: string) => {
+    const url = outputsOf(service).apiUrl;
+    if (typeof url !== "string") throw new Error(`the ${service} stack of stage ${options.stage} exports no apiUrl`);
+    return url.replace(/\/$/, "");
+  };
   return {
     stage: options.stage,
     runId: options.runId ?? defaultRunId(),
-    apiUrl(service) {
-      const url = outputsOf(service).apiUrl;
-      if (typeof url !== "string") throw new Error(`the ${service} stack of stage ${options.stage} exports no apiUrl`);
-      return url.replace(/\/$/, "");
-    },
+    apiUrl,
+    request: (service, path, init = {}) => signedFetch(`${apiUrl(service)}${path}`, init, credentials),
     items(service, entity) {
       const table = outputsOf("platform").dataTable?.name;
       if (typeof table !== "string") throw new Error(`the platform stack of stage ${options.stage} exports no dataTable.name`);
@@ -138,6 +199,9 @@ export async function localStage(options: { runId?: string } = {}): Promise<Stag
     stage: "local",
     runId: options.runId ?? defaultRunId(),
     apiUrl: () => stage.url,
+    // Signed as for a deployed stage: the handler sees the caller, as it would behind an IAM route.
+    request: (_service, path, init = {}) =>
+      signedFetch(`${stage.url}${path}`, init, async () => ({ accessKeyId: "AKIAINTEGRATIONTESTS", secretAccessKey: "local" })),
     items: (service, entity) => scanPrefix(client, table, `$${service}#`, entity),
     async publishedEvents(type, correlationId) {
       const tree = stage.trace(correlationId);

@@ -7,7 +7,8 @@
  *   checked: that needs the issuer's keys, which an offline stage cannot fetch. The handler gets
  *   `requestContext.authorizer.jwt` (`claims` as strings, `scopes`) as API Gateway builds it.
  * - `AWS_IAM` routes: a SigV4-signed request gets its caller in `requestContext.authorizer.iam`; the signature is
- *   not verified, and unsigned requests are let through so that plain `curl` works locally.
+ *   not verified, and unsigned requests are let through so that plain `curl` works locally, with a note (their
+ *   trace says API Gateway would answer 403).
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { sigV4Credential } from "../endpoints/sigv4";
@@ -29,7 +30,7 @@ export type HttpApiAuthorizer =
     };
 
 export type RouteAuthDecision =
-  | { allowed: true; authorizer?: HttpApiAuthorizer }
+  | { allowed: true; authorizer?: HttpApiAuthorizer; /** Let through locally, refused in AWS. */ note?: string }
   | { allowed: false; status: 401 | 403; message: "Unauthorized" | "Forbidden"; reason: string };
 
 function unauthorized(reason: string): RouteAuthDecision {
@@ -105,7 +106,7 @@ export function authorizeRoute(
   }
   if (route.authorizationType === "AWS_IAM") {
     const credential = sigV4Credential(request.headers, request.url);
-    if (!credential) return { allowed: true };
+    if (!credential) return { allowed: true, note: "unsigned: API Gateway answers 403 to this on an IAM route" };
     const { accessKeyId } = credential;
     return {
       allowed: true,

@@ -530,7 +530,7 @@ async function start(
       functionName: fn.name,
       traceHeader,
       requestId,
-      request: { method: event.requestContext.http.method, path: event.rawPath, routeKey: match.routeKey },
+      request: { method: event.requestContext.http.method, path: event.rawPath, routeKey: match.routeKey, ...(decision.note ? { note: decision.note } : {}) },
     });
     let result: InvocationResult;
     try {

@@ -33,6 +33,8 @@ export interface RequestTrace {
   /** The response status; absent while running. */
   status?: number;
   durationMs?: number;
+  /** What AWS would have done differently (an unsigned request to an IAM-authorized route). */
+  note?: string;
   invocation: InvocationTrace;
 }
 
@@ -496,7 +498,7 @@ export class TraceRecorder {
     traceHeader: string;
     requestId: string;
     records?: { messageId: string; body: string; queueArn: string }[];
-    request?: { method: string; path: string; routeKey: string };
+    request?: { method: string; path: string; routeKey: string; note?: string };
   }): InvocationTrace {
     const node: InvocationTrace = {
       kind: "invocation",
@@ -773,7 +775,8 @@ export function renderTrace(tree: TraceTree): string {
       text:
         `${root.method} ${root.path} → ${status} from ${root.invocation.label}` +
         `${root.durationMs === undefined ? "" : ` in ${ms(root.durationMs)}`}` +
-        `${root.invocation.initDurationMs === undefined ? "" : ` (${ms(root.invocation.initDurationMs)} of it a cold start)`}${failed}`,
+        `${root.invocation.initDurationMs === undefined ? "" : ` (${ms(root.invocation.initDurationMs)} of it a cold start)`}${failed}` +
+        `${root.note ? ` [${root.note}]` : ""}`,
       children: invocation.children,
     };
   });

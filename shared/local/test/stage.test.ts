@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { FunctionLogEntry } from "../lambda";
-import { discoverServiceDirs, ProgramError, RESOURCE_TYPES, startLocalStage, type LocalStage, type TraceTree } from "../stage";
+import { signedFetch } from "../../testing/stage-target";
+import { discoverServiceDirs, ProgramError, renderTrace, RESOURCE_TYPES, startLocalStage, type LocalStage, type TraceTree } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -135,6 +136,34 @@ test("the HTTP event a handler gets has the keys and types of AWS's payload 2.0 
     extra: ["$.queryStringParameters", "$.pathParameters"],
   });
   assert.equal(diffs, []);
+});
+
+test("an IAM route: a signed request's caller reaches the handler; an unsigned one passes, noted in the trace", async () => {
+  const credentials = async () => ({ accessKeyId: "AKIAWHOAMI", secretAccessKey: "local" });
+  const signed = await signedFetch(`${stage.url}/intruder/whoami`, {}, credentials);
+  assert.is(signed.status, 200);
+  const signedEvent = JSON.parse(await signed.text());
+  assert.equal(signedEvent.requestContext.authorizer.iam, {
+    accessKey: "AKIAWHOAMI",
+    accountId: stage.wiring.accountId,
+    callerId: "AKIAWHOAMI",
+    cognitoIdentity: null,
+    principalOrgId: null,
+    userArn: `arn:aws:iam::${stage.wiring.accountId}:user/AKIAWHOAMI`,
+    userId: "AKIAWHOAMI",
+  });
+  const unsigned = await fetch(`${stage.url}/intruder/whoami`);
+  assert.is(unsigned.status, 200);
+  assert.is(JSON.parse(await unsigned.text()).requestContext.authorizer, undefined);
+  // The echo handler sets no correlation id: find the two requests' trees by their path.
+  const texts = stage
+    .traceIds()
+    .map((id) => stage.trace(id))
+    .filter((tree): tree is TraceTree => tree?.roots.some((r) => r.kind === "request" && r.path === "/intruder/whoami") === true)
+    .map((tree) => renderTrace(tree));
+  assert.is(texts.length, 2, texts.join("\n"));
+  assert.is(texts.filter((t) => /GET \/intruder\/whoami → 200 .*\[unsigned: API Gateway answers 403 to this on an IAM route\]/.test(t)).length, 1, texts.join("\n"));
+  assert.ok(stage.routes.some((r) => r.routeKey === "GET /intruder/whoami" && r.auth === "iam"));
 });
 
 test("a JWT route: no token is 401, a token without the route's scope 403, a good one reaches the handler with its claims", async () => {

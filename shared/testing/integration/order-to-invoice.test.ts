@@ -18,7 +18,7 @@ test.after(() => stage?.stop());
 
 test("an order placed over HTTP is invoiced by billing, and billing announces the invoice", async () => {
   const { orderId: _assigned, ...order } = catalog["orders.order-placed"].example;
-  const response = await fetch(`${stage.apiUrl("orders")}/orders`, {
+  const response = await stage.request("orders", "/orders", {
     method: "POST",
     headers: { "content-type": "application/json", "x-correlation-id": stage.runId },
     body: JSON.stringify({ ...order, customerId: `customer-${stage.runId}` }),
@@ -50,7 +50,7 @@ test("an order placed over HTTP is invoiced by billing, and billing announces th
 
 test("a request that breaks the order schema is refused and leaves nothing behind", async () => {
   const before = (await stage.items("orders", "order")).length;
-  const response = await fetch(`${stage.apiUrl("orders")}/orders`, {
+  const response = await stage.request("orders", "/orders", {
     method: "POST",
     headers: { "content-type": "application/json", "x-correlation-id": stage.runId },
     body: JSON.stringify({ customerId: "c", items: [], total: { amount: -1, currency: "euro" } }),

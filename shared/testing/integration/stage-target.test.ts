@@ -1,9 +1,11 @@
 // The deployed-stage target, exercised without AWS: stack outputs from a function, DynamoDB on dynalite.
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { deployedStage, eventually } from "../stage-target";
+import { apiRegion, deployedStage, eventually } from "../stage-target";
 import { startLocalDynamo, TEST_TABLES, type LocalDynamo } from "../local-dynamo";
 
 let dynamo: LocalDynamo;
@@ -44,6 +46,42 @@ test("reads the service's API URL and its items from the stage's stack outputs",
   assert.throws(() => stage.apiUrl("billing"), /the billing stack of stage ci-42 exports no apiUrl/);
   assert.equal([...new Set(asked)], ["orders/ci-42", "platform/ci-42", "billing/ci-42"], "each stack read once");
   await stage.stop();
+});
+
+test("requests to a deployed stage's API are SigV4-signed for execute-api with the caller's credentials", async () => {
+  const seen: { method?: string; url?: string; headers: IncomingHttpHeaders; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+      res.writeHead(201, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const stage = deployedStage({
+    stage: "ci-42",
+    readOutputs: () => ({ apiUrl: api }),
+    credentials: async () => ({ accessKeyId: "AKIACALLER", secretAccessKey: "secret", sessionToken: "session-token" }),
+  });
+  try {
+    const response = await stage.request("orders", "/orders?dry=1", { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":1}' });
+    assert.is(response.status, 201);
+    const [request] = seen;
+    assert.is(request?.method, "POST");
+    assert.is(request?.url, "/orders?dry=1");
+    assert.is(request?.body, '{"a":1}');
+    const authorization = String(request?.headers.authorization);
+    // Region: the environment's for a URL that is not execute-api's (eu-west-1 here).
+    assert.match(authorization, /^AWS4-HMAC-SHA256 Credential=AKIACALLER\/\d{8}\/eu-west-1\/execute-api\/aws4_request, SignedHeaders=[a-z0-9;-]*host[a-z0-9;-]*, Signature=[0-9a-f]{64}$/);
+    assert.match(String(request?.headers["x-amz-date"]), /^\d{8}T\d{6}Z$/);
+    assert.is(request?.headers["x-amz-security-token"], "session-token");
+  } finally {
+    await stage.stop();
+    server.close();
+  }
+  assert.is(apiRegion(new URL("https://abc123.execute-api.ap-southeast-2.amazonaws.com/")), "ap-southeast-2");
 });
 
 test("eventually polls until there is an answer, and names what it waited for when time runs out", async () => {
