@@ -196,6 +196,8 @@ export class ServiceFunction extends pulumi.ComponentResource {
       ),
     );
 
+    // The platform network, read (and checked) once for the role's grants and the function's vpcConfig.
+    const network = normalized.network ? platform.network(`function ${normalized.service}/${normalized.name}`) : undefined;
     const access = {
       service: normalized.service,
       publishes: normalized.publishes,
@@ -211,7 +213,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
         {
           role: this.role.name,
           name: "least-privilege",
-          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn, functionName: normalized.name }).apply(
+          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn, network }).apply(
             (document) => JSON.stringify(document),
           ),
         },
@@ -242,7 +244,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
             systemLogLevel: "WARN",
           },
           environment: { variables: environmentOf(platform, normalized) },
-          ...(normalized.network ? { vpcConfig: vpcConfigOf(platform, normalized) } : {}),
+          ...(network ? { vpcConfig: { subnetIds: network.privateSubnetIds, securityGroupIds: [network.securityGroupId] } } : {}),
         },
         // The role must hold its permissions before Lambda validates an event source mapping against it.
         { ...parent, dependsOn: [this.policy] },
@@ -379,10 +381,4 @@ function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs
   if (args.data !== "none") variables[ENV.dataTable] = platform.dataTable.name;
   if (args.idempotency) variables[ENV.idempotencyTable] = platform.idempotencyTable.name;
   return variables;
-}
-
-/** The function's place in the platform network: its private subnets and the functions' security group. */
-function vpcConfigOf(platform: PlatformReference, args: NormalizedFunctionArgs): aws.types.input.lambda.FunctionVpcConfig {
-  const network = platform.network(`function ${args.service}/${args.name}`);
-  return { subnetIds: network.privateSubnetIds, securityGroupIds: [network.securityGroupId] };
 }

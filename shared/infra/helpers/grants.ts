@@ -207,11 +207,10 @@ export function grantTargetsFrom(
 export function functionGrants(
   platform: PlatformReference,
   access: FunctionAccess,
-  own: { logGroupArn: pulumi.Input<string>; queueArn?: pulumi.Input<string>; functionName?: string },
+  own: { logGroupArn: pulumi.Input<string>; queueArn?: pulumi.Input<string>; network?: pulumi.Input<PlatformNetwork> },
 ): pulumi.Output<PolicyDocument> {
-  const network: pulumi.Output<PlatformNetwork | undefined> = access.network
-    ? platform.network(`function ${access.service}/${own.functionName ?? "(unnamed)"}`)
-    : pulumi.output(undefined);
+  if (access.network && own.network === undefined) throw new Error("a function in the platform network needs the network (own.network)");
+  const network = pulumi.output(access.network ? own.network : undefined);
   const resolved = pulumi.all([
     platform.get("eventTopics"),
     platform.eventsKeyArn,

@@ -9,6 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { catalog } from "../../contract/catalog";
+import { eventually } from "../../testing/stage-target";
 import { startLocalStage, type LocalStage } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -35,11 +36,7 @@ async function placeOrder(stage: LocalStage): Promise<void> {
   await response.text();
   assert.is(response.status, 201);
   const correlationId = response.headers.get("x-correlation-id")!;
-  const deadline = Date.now() + 15_000;
-  while (!stage.trace(correlationId)?.settled) {
-    if (Date.now() > deadline) throw new Error(`the order ${correlationId} did not settle within 15 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await eventually(`order ${correlationId} settled`, () => (stage.trace(correlationId)?.settled ? true : undefined), 15_000);
 }
 
 test("with persistDir, the orders and invoices of one run are there in the next; in memory, they are not", async () => {
@@ -86,20 +83,21 @@ test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wro
     cli.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     cli.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => cli.on("close", resolve));
-    const deadline = Date.now() + 30_000;
-    while (!/local stage ready/.test(stdout)) {
-      if (Date.now() > deadline || cli.exitCode !== null) throw new Error(`no ready line:\n${stdout}\n${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const url = /local stage ready in [\d.]+ s: (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]!;
+    const url = await eventually(
+      "the ready line",
+      () => {
+        if (cli.exitCode !== null) throw new Error(`the CLI exited before its ready line:\n${stdout}\n${stderr}`);
+        return /local stage ready in [\d.]+ s: (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
+      },
+      30_000,
+    );
     const response = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
     await response.text();
     const correlationId = response.headers.get("x-correlation-id")!;
-    const settled = async () => ((await (await fetch(`${url}/_local/trace/${correlationId}`)).json()) as { tree?: { settled?: boolean } }).tree?.settled === true;
-    while (!(await settled())) {
-      if (Date.now() > deadline) throw new Error(`the order did not settle:\n${stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await eventually(`order ${correlationId} settled`, async () => {
+      const { tree } = (await (await fetch(`${url}/_local/trace/${correlationId}`)).json()) as { tree?: { settled?: boolean } };
+      return tree?.settled ? true : undefined;
+    });
 
     cli.kill("SIGINT");
     let timer: NodeJS.Timeout | undefined;
