@@ -13,87 +13,31 @@ import {
 } from "../guardrails";
 import type { PolicyStatement } from "../helpers/policy-document";
 
-// Small resources shaped like the ones the mocks capture: `inputs` for resource rules, `state` (inputs plus what
-// AWS computes) for stack rules.
-const ACCOUNT = "123456789012";
-function resource(type: string, name: string, inputs: Record<string, any>, computed: Record<string, any> = {}, stack = "dev"): CapturedResource {
-  return {
-    type,
-    name,
-    urn: `urn:pulumi:${stack}::svc::${type}::${name}`,
-    parent: "",
-    custom: true,
-    inputs,
-    state: { ...inputs, ...computed },
-    id: name,
-  };
-}
-const doc = (...Statement: PolicyStatement[]) => JSON.stringify({ Version: "2012-10-17", Statement });
-const queueArn = (name: string) => `arn:aws:sqs:eu-west-1:${ACCOUNT}:${name}`;
-const queueUrl = (name: string) => `https://sqs.eu-west-1.amazonaws.com/${ACCOUNT}/${name}`;
-const queue = (name: string, inputs: Record<string, any> = {}) =>
-  resource("aws:sqs/queue:Queue", name, { name, sqsManagedSseEnabled: true, ...inputs }, { arn: queueArn(name), url: queueUrl(name) });
-const topicArn = `arn:aws:sns:eu-west-1:${ACCOUNT}:topic`;
-const fnArn = (name: string) => `arn:aws:lambda:eu-west-1:${ACCOUNT}:function:${name}`;
-const fn = (name: string, inputs: Record<string, any> = {}) =>
-  resource(
-    "aws:lambda/function:Function",
-    name,
-    { name, runtime: "nodejs24.x", timeout: 10, memorySize: 512, tracingConfig: { mode: "Active" }, ...inputs },
-    { arn: fnArn(name) },
-  );
-const denyWithoutTls = (action: string, resourceArn: string): PolicyStatement => ({
-  Effect: "Deny",
-  Principal: "*",
-  Action: action,
-  Resource: resourceArn,
-  Condition: { Bool: { "aws:SecureTransport": "false" } },
-});
-const redrive = (dlq: string, maxReceiveCount = 5) => JSON.stringify({ deadLetterTargetArn: queueArn(dlq), maxReceiveCount });
-const dlqAlarm = (dlq: string, inputs: Record<string, any> = {}) =>
-  resource("aws:cloudwatch/metricAlarm:MetricAlarm", `${dlq}-alarm`, {
-    namespace: "AWS/SQS",
-    metricName: "ApproximateNumberOfMessagesVisible",
-    dimensions: { QueueName: dlq },
-    comparisonOperator: "GreaterThanThreshold",
-    threshold: 0,
-    alarmActions: [topicArn],
-    ...inputs,
-  });
-const executionArn = `arn:aws:execute-api:eu-west-1:${ACCOUNT}:api123`;
-const api = resource("aws:apigatewayv2/api:Api", "api", { protocolType: "HTTP" }, { executionArn });
-const stage = (throttled: boolean) =>
-  resource("aws:apigatewayv2/stage:Stage", "stage", {
-    apiId: "api123",
-    name: "$default",
-    accessLogSettings: { destinationArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/http-api/x", format: "{}" },
-    defaultRouteSettings: throttled ? { throttlingRateLimit: 50, throttlingBurstLimit: 100 } : {},
-  });
-const permission = (target: string, inputs: Record<string, any> = {}) =>
-  resource("aws:lambda/permission:Permission", `${target}-permission`, {
-    action: "lambda:InvokeFunction",
-    function: target,
-    principal: "apigateway.amazonaws.com",
-    sourceArn: `${executionArn}/*/GET/orders`,
-    ...inputs,
-  });
-const mapping = (target: string, source: string, inputs: Record<string, any> = {}) =>
-  resource("aws:lambda/eventSourceMapping:EventSourceMapping", `${target}-mapping`, {
-    eventSourceArn: queueArn(source),
-    functionName: fnArn(target),
-    functionResponseTypes: ["ReportBatchItemFailures"],
-    scalingConfig: { maximumConcurrency: 5 },
-    ...inputs,
-  });
+import {
+  ACCOUNT,
+  resource,
+  doc,
+  queueArn,
+  queueUrl,
+  queue,
+  topicArn,
+  fnArn,
+  fn,
+  denyWithoutTls,
+  redrive,
+  dlqAlarm,
+  executionArn,
+  api,
+  stage,
+  permission,
+  mapping,
+  type RuleCase,
+  type RuleCases,
+} from "./guardrail-cases/fixtures";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 
-interface RuleCase {
-  /** Compliant stacks: the rule reports nothing. */
-  good: CapturedResource[][];
-  /** Stacks that break the rule, each with what the report must say. */
-  bad: [CapturedResource[], RegExp][];
-}
-
-const cases: Record<RuleName, RuleCase> = {
+const baseCases: RuleCases = {
   "suppressions-have-reasons": {
     good: [[queue("q", { tags: { "guardrail:suppress:sqs-queue-encrypted": "Holds only public reference data that is published anyway" } })]],
     bad: [
@@ -304,6 +248,17 @@ const cases: Record<RuleName, RuleCase> = {
     bad: [[[stage(false)], /API stage stage does not set default route throttling/]],
   },
 };
+
+// Rules added later keep their cases in a file of their own under guardrail-cases/ (each exports `cases`).
+const caseDir = join(__dirname, "guardrail-cases");
+const cases = { ...baseCases } as Record<RuleName, RuleCase>;
+for (const file of readdirSync(caseDir).filter((f) => f.endsWith(".ts") && f !== "fixtures.ts").sort()) {
+  const more = (require(join(caseDir, file)) as { cases: RuleCases }).cases;
+  for (const [name, c] of Object.entries(more)) {
+    if (name in cases) throw new Error(`guardrail-cases/${file}: ${name} already has cases`);
+    cases[name as RuleName] = c as RuleCase;
+  }
+}
 
 const policyNamed = (name: RuleName) => {
   const policy = guardrailPolicies.find((p) => p.name === name);
