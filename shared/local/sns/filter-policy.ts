@@ -15,14 +15,23 @@
  * - Values are typed: the string `"100"` never matches the number `100` and vice versa; `null`, `true`, `false`
  *   match only those JSON literals. A property that is absent matches only `{"exists": false}`.
  * - Numbers compare with six decimal places (AWS documents five digits of accuracy after the point).
- * - Operators: exact string/number/literal, `prefix`, `suffix`, `equals-ignore-case`, `anything-but` (a string or
- *   number, a list of strings or of numbers, `{"prefix":..}`, `{"suffix":..}`), `numeric` (`=`, `<`, `<=`, `>`,
- *   `>=`, and ranges `>`/`>=` then `<`/`<=`), `exists`, `cidr` (IPv4 and IPv6; a plain string rule that is an IP
- *   address matches that address in any notation).
+ * - Operators: exact string/number/literal, `prefix`, `suffix`, `equals-ignore-case`, `wildcard` (`*` stands for
+ *   any run of characters, none included; in the pattern `\*` is a literal star, `\\` a backslash), `anything-but`
+ *   (a string or number, a list of strings or of numbers, `{"prefix":..}`, `{"suffix":..}`, `{"wildcard": pattern or
+ *   list of patterns}`), `numeric` (`=`, `<`, `<=`, `>`, `>=`, and ranges `>`/`>=` then `<`/`<=`), `exists`, `cidr`
+ *   (IPv4 and IPv6; a plain string rule that is an IP address matches that address in any notation).
  * - `anything-but` matches every present value that is not excluded (numbers, booleans and null included).
+ * - `exists: true` needs a non-null, non-empty value (key matching page); `exists: false` matches an absent property,
+ *   but never a message without any attributes (scope MessageAttributes: "An empty set of attributes results in the
+ *   filter not matching").
+ * - Scope MessageAttributes compares against the attribute value with `"` and `\` escaped by a backslash (the
+ *   constraints page: a policy must double-escape them to match), so `a"b` is matched by the policy string `a\"b`
+ *   (JSON `"a\\\"b"`).
  *
  * Limits checked as AWS does: at most 5 top-level keys, at most 150 combinations (the product over the policy's
- * arrays of their value counts times their nesting depth, summed over `$or` alternatives), 256 KiB.
+ * arrays of their value counts times their nesting depth, summed over `$or` alternatives), 256 KiB; wildcard
+ * patterns hold at most 3 `*`, and a policy's wildcard complexity is at most 100 points (a pattern with one `*`
+ * costs 1 point, with more 3 per `*`; a property costs the sum of its patterns' points times their number).
  */
 
 /** Where a subscription's filter policy applies. */
@@ -46,6 +55,8 @@ export const FILTER_POLICY_LIMITS = {
   maxKeys: 5,
   maxCombinations: 150,
   maxBytes: 256 * 1024,
+  maxWildcardsPerPattern: 3,
+  maxWildcardComplexity: 100,
 } as const;
 
 /**
@@ -66,6 +77,8 @@ type Matcher =
   | { kind: "anything-but-strings"; values: Set<string> }
   | { kind: "anything-but-numbers"; values: number[] }
   | { kind: "anything-but-prefix" | "anything-but-suffix"; value: string }
+  | { kind: "wildcard"; pattern: RegExp }
+  | { kind: "anything-but-wildcard"; patterns: RegExp[] }
   | { kind: "numeric"; lower?: { value: number; inclusive: boolean }; upper?: { value: number; inclusive: boolean } }
   | { kind: "exists"; value: boolean }
   | { kind: "cidr"; low: Uint8Array; high: Uint8Array };
@@ -173,6 +186,49 @@ function parseCidr(text: string): { low: Uint8Array; high: Uint8Array } {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Wildcards
+
+/**
+ * Compiles a wildcard pattern as AWS's matcher reads it: `*` is any run of characters (none included), `\*` a literal
+ * star, `\\` a literal backslash; any other backslash and two `*` in a row are errors (event-ruler's wording; AWS
+ * recorded "Consecutive wildcard characters at pos N" for EventBridge, which shares the matcher).
+ */
+function compileWildcard(pattern: unknown): { regex: RegExp; stars: number } {
+  if (typeof pattern !== "string") fail("wildcard match pattern must be a string");
+  let source = "";
+  let stars = 0;
+  let afterStar = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    const star = c === "*";
+    if (star) {
+      if (afterStar) fail(`Consecutive wildcard characters at pos ${i}`);
+      stars++;
+      source += "[\\s\\S]*";
+    } else if (c === "\\") {
+      const next = pattern[i + 1];
+      if (next !== "*" && next !== "\\") fail(`Invalid escape character at pos ${i + 1}`);
+      source += next === "*" ? "\\*" : "\\\\";
+      i++;
+    } else {
+      source += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    }
+    afterStar = star;
+  }
+  if (stars > FILTER_POLICY_LIMITS.maxWildcardsPerPattern) fail(WILDCARD_TOO_COMPLEX);
+  return { regex: new RegExp(`^${source}$`), stars };
+}
+
+/** event-ruler's message for a wildcard rule past its limits (AWS's SNS wording is not recorded). */
+const WILDCARD_TOO_COMPLEX =
+  "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character";
+
+/** A wildcard pattern's points toward the policy's wildcard complexity: 1 for a single `*`, 3 per `*` beyond. */
+function wildcardPoints(stars: number): number {
+  return stars <= 1 ? stars : stars * 3;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Rules
 
 function compareNumbers(a: number, b: number): number {
@@ -223,6 +279,12 @@ function parseAnythingBut(value: unknown): Matcher {
     const keys = Object.keys(value);
     if (keys.length === 0) fail("Anything-But expression name not found");
     const operator = keys[0]!;
+    if (operator === "wildcard") {
+      const patterns = Array.isArray(value.wildcard) ? (value.wildcard as unknown[]) : [value.wildcard];
+      const compiled = patterns.map((pattern) => compileWildcard(pattern));
+      if (keys.length > 1) fail("Only one key allowed in match expression");
+      return { kind: "anything-but-wildcard", patterns: compiled.map((c) => c.regex) };
+    }
     if (operator !== "prefix" && operator !== "suffix") fail(`Unsupported anything-but pattern: ${operator}`);
     const text = value[operator];
     if (typeof text !== "string") fail(`${operator} match pattern must be a string`);
@@ -248,7 +310,7 @@ function parseAnythingBut(value: unknown): Matcher {
     : { kind: "anything-but-strings", values: new Set(value as string[]) };
 }
 
-const OPERATORS = new Set(["prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists", "cidr"]);
+const OPERATORS = new Set(["prefix", "suffix", "equals-ignore-case", "wildcard", "anything-but", "numeric", "exists", "cidr"]);
 
 function parseRule(rule: unknown): Matcher {
   if (typeof rule === "string") {
@@ -270,6 +332,9 @@ function parseRule(rule: unknown): Matcher {
     case "equals-ignore-case":
       if (typeof value !== "string") fail(`${operator} match pattern must be a string`);
       matcher = { kind: operator, value };
+      break;
+    case "wildcard":
+      matcher = { kind: "wildcard", pattern: compileWildcard(value).regex };
       break;
     case "exists":
       if (typeof value !== "boolean") fail("exists match pattern must be either true or false.");
@@ -319,6 +384,10 @@ function valueMatches(matcher: Matcher, value: Primitive): boolean {
       return !(typeof value === "string" && value.startsWith(matcher.value));
     case "anything-but-suffix":
       return !(typeof value === "string" && value.endsWith(matcher.value));
+    case "wildcard":
+      return typeof value === "string" && matcher.pattern.test(value);
+    case "anything-but-wildcard":
+      return !(typeof value === "string" && matcher.patterns.some((pattern) => pattern.test(value)));
     case "numeric": {
       if (typeof value !== "number") return false;
       const { lower, upper } = matcher;
@@ -355,6 +424,20 @@ const OR = "$or";
 interface Walk {
   /** Set when the policy nests objects (only the MessageBody scope allows it; checked after the rules, as AWS does). */
   nested: boolean;
+  /** The policy's wildcard complexity so far (at most 100 points). */
+  wildcardPoints: number;
+}
+
+/** The stars of a rule's wildcard patterns (`wildcard` and `anything-but` `wildcard`), for the complexity count. */
+function ruleWildcardStars(rule: unknown): number[] {
+  if (!isPlainObject(rule)) return [];
+  const count = (pattern: unknown) => (typeof pattern === "string" ? compileWildcard(pattern).stars : 0);
+  if ("wildcard" in rule) return [count(rule.wildcard)];
+  const but = rule["anything-but"];
+  if (isPlainObject(but) && "wildcard" in but) {
+    return (Array.isArray(but.wildcard) ? but.wildcard : [but.wildcard]).map(count);
+  }
+  return [];
 }
 
 /** Validates the structure and every rule; returns the policy's combination count. */
@@ -375,6 +458,8 @@ function checkObject(object: Record<string, unknown>, depth: number, walk: Walk,
     } else if (Array.isArray(value)) {
       if (value.length === 0) fail("Empty arrays are not allowed");
       for (const rule of value) parseRule(rule);
+      const stars = value.flatMap(ruleWildcardStars).filter((n) => n > 0);
+      walk.wildcardPoints += stars.reduce((sum, n) => sum + wildcardPoints(n), 0) * stars.length;
       combinations *= value.length * depth;
     } else if (isPlainObject(value)) {
       walk.nested = true;
@@ -443,7 +528,8 @@ function attributeLeaves(attributes: Record<string, FilterableAttribute> | undef
       const n = Number(text);
       values.push(Number.isFinite(n) ? n : text);
     } else {
-      values.push(text);
+      // Attribute filtering sees `"` and `\` escaped (the constraints page: a policy double-escapes them to match).
+      values.push(text.replace(/["\\]/g, "\\$&"));
     }
     leaves.set(
       name,
@@ -482,15 +568,25 @@ function consistent(chosen: Array<Array<[number, number]>>, candidate: Array<[nu
   return true;
 }
 
+/** What a message offers to match: its values by path, and whether it has nothing at all (no attributes). */
+interface MessageValues {
+  leaves: Map<string, Leaf[]>;
+  /** Scope MessageAttributes and no attributes: `exists: false` does not match (key matching page). */
+  empty: boolean;
+}
+
 /** The ways one condition can hold: a matching leaf each, or `null` for "absent and allowed to be". */
-function options(condition: FilterCondition, leaves: Map<string, Leaf[]>): Array<Leaf | null> {
-  const present = leaves.get(condition.path) ?? [];
+function options(condition: FilterCondition, values: MessageValues): Array<Leaf | null> {
+  const present = values.leaves.get(condition.path) ?? [];
   const result: Array<Leaf | null> = [];
   let absentOk = false;
   for (const matcher of condition.matchers) {
     if (matcher.kind === "exists") {
-      if (!matcher.value && present.length === 0) absentOk = true;
-      if (matcher.value) for (const leaf of present) if (!result.includes(leaf)) result.push(leaf);
+      if (!matcher.value && present.length === 0 && !values.empty) absentOk = true;
+      // `exists: true` needs a non-null, non-empty value.
+      if (matcher.value) {
+        for (const leaf of present) if (leaf.value !== null && leaf.value !== "" && !result.includes(leaf)) result.push(leaf);
+      }
       continue;
     }
     for (const leaf of present) if (!result.includes(leaf) && valueMatches(matcher, leaf.value)) result.push(leaf);
@@ -499,8 +595,8 @@ function options(condition: FilterCondition, leaves: Map<string, Leaf[]>): Array
   return result;
 }
 
-function branchHolds(branch: readonly FilterCondition[], leaves: Map<string, Leaf[]>): boolean {
-  const choices = branch.map((condition) => options(condition, leaves));
+function branchHolds(branch: readonly FilterCondition[], values: MessageValues): boolean {
+  const choices = branch.map((condition) => options(condition, values));
   if (choices.some((list) => list.length === 0)) return false;
   const chosen: Array<Array<[number, number]>> = [];
   const search = (i: number): boolean => {
@@ -552,13 +648,14 @@ export class FilterPolicy {
       fail("Filter policy is too large");
     }
     if (!isPlainObject(parsed)) fail("Filter is not an object");
-    const walk: Walk = { nested: false };
+    const walk: Walk = { nested: false, wildcardPoints: 0 };
     const combinations = checkObject(parsed, 1, walk, true);
     if (walk.nested && scope === "MessageAttributes") {
       throw new FilterPolicyError("Filter policy scope MessageAttributes does not support nested filter policy");
     }
     if (Object.keys(parsed).length > FILTER_POLICY_LIMITS.maxKeys) fail("Filter policy can not have more than 5 keys");
     if (combinations > FILTER_POLICY_LIMITS.maxCombinations) fail("Filter policy is too complex");
+    if (walk.wildcardPoints > FILTER_POLICY_LIMITS.maxWildcardComplexity) fail(WILDCARD_TOO_COMPLEX);
     const alternatives = Object.keys(parsed).length === 0 ? [] : expand(parsed, "");
     return new FilterPolicy(parsed, scope, Object.keys(parsed).length === 0 ? 0 : combinations, alternatives);
   }
@@ -571,9 +668,10 @@ export class FilterPolicy {
   /** Matches and explains a mismatch (for trace views). */
   evaluate(message: FilterableMessage): FilterEvaluation {
     if (this.alternatives.length === 0) return { matched: true };
-    let leaves: Map<string, Leaf[]>;
+    let values: MessageValues;
     if (this.scope === "MessageAttributes") {
-      leaves = attributeLeaves(message.MessageAttributes);
+      const empty = Object.keys(message.MessageAttributes ?? {}).length === 0;
+      values = { leaves: attributeLeaves(message.MessageAttributes), empty };
     } else {
       let body: unknown;
       try {
@@ -582,14 +680,16 @@ export class FilterPolicy {
         return { matched: false, reason: "the message body is not JSON (scope MessageBody)" };
       }
       if (!isPlainObject(body)) return { matched: false, reason: "the message body is not a JSON object (scope MessageBody)" };
-      leaves = bodyLeaves(body);
+      values = { leaves: bodyLeaves(body), empty: false };
     }
-    for (const alternative of this.alternatives) if (branchHolds(alternative, leaves)) return { matched: true };
+    for (const alternative of this.alternatives) if (branchHolds(alternative, values)) return { matched: true };
     const first = this.alternatives[0]!;
-    const failing = first.filter((condition) => options(condition, leaves).length === 0);
+    const failing = first.filter((condition) => options(condition, values).length === 0);
     const where = this.scope === "MessageAttributes" ? "message attribute" : "message body property";
     const reason =
-      failing.length > 0
+      values.empty && failing.some((c) => c.matchers.some((m) => m.kind === "exists" && !m.value))
+        ? `the message has no attributes, and "exists": false needs at least one`
+        : failing.length > 0
         ? failing.map((c) => `${where} "${c.path}" does not match ${JSON.stringify(c.rules)}`).join("; ")
         : "matching values are in different array elements";
     return { matched: false, reason: this.alternatives.length > 1 ? `no $or alternative matched (first: ${reason})` : reason };

@@ -103,6 +103,8 @@ const routeTo = { headers: { "route-to": ["queue1"] } };
 
 const ab = "moto applies anything-but to the characters of a String.Array's JSON text, not to its elements";
 const allElements = "moto requires every array element to pass anything-but; the guide says one element suffices";
+const noWildcard = "moto lacks the wildcard operator";
+const noEscape = "moto compares attribute values unescaped";
 const motoOr = "moto miscounts the combinations of nested $or and rejects the policy as too complex";
 
 export const filterCases: FilterCase[] = [
@@ -295,6 +297,44 @@ export const filterCases: FilterCase[] = [
   { id: "literal-null", doc: "policy JSON may hold true, false and null", policy: { deleted: [null] }, scope: B, body: { deleted: null }, expect: true, motoSkip: "moto lacks null matching" },
   { id: "literal-null-absent", doc: "null does not match a missing property", policy: { deleted: [null] }, scope: B, body: {}, expect: false },
   { id: "empty-policy", doc: "an empty policy filters nothing", policy: {}, attributes: {}, expect: true },
+
+  // Wildcard and anything-but wildcard (SNS since July 2025; results recorded against AWS's matcher through
+  // EventBridge, which shares it, are marked aws-recorded)
+  { id: "wildcard", doc: "string matching: wildcard", policy: { event: [{ wildcard: "*-error" }] }, attributes: { event: ["String", "db-error"] }, expect: true, motoSkip: noWildcard },
+  { id: "wildcard-miss", doc: "string matching: wildcard", policy: { event: [{ wildcard: "*-error" }] }, attributes: { event: ["String", "db-warning"] }, expect: false, motoSkip: noWildcard },
+  { id: "wildcard-path", doc: "aws-recorded: wildcard, repeated segments", policy: { file: [{ wildcard: "/Users/*/doc.txt" }] }, scope: B, body: { file: "/Users/ls_user/dir/dir/dir/doc.txt" }, expect: true, motoSkip: noWildcard },
+  { id: "wildcard-path-miss", doc: "aws-recorded: wildcard, repeated segments", policy: { file: [{ wildcard: "/Users/*/doc.txt" }] }, scope: B, body: { file: "/Users/ls_user/dir/notmatchingdoc.txt" }, expect: false, motoSkip: noWildcard },
+  { id: "wildcard-two", doc: "aws-recorded: wildcard, two stars", policy: { arn: [{ wildcard: "arn:aws:events:us-east-1:*:event-bus/*" }] }, scope: B, body: { arn: "arn:aws:events:us-east-1:123456789012:event-bus/myEventBus" }, expect: true, motoSkip: noWildcard },
+  { id: "wildcard-empty-pattern", doc: "aws-recorded: an empty wildcard matches only the empty string", policy: { arn: [{ wildcard: "" }] }, scope: B, body: { arn: "arn:aws:events:us-east-1:1:event-bus/b" }, expect: false, motoSkip: noWildcard },
+  { id: "wildcard-star-matches-nothing", doc: "string matching: wildcard (a star may stand for no characters)", policy: { v: [{ wildcard: "a*b" }] }, attributes: { v: ["String", "ab"] }, expect: true, motoSkip: noWildcard },
+  { id: "wildcard-escaped-star", doc: "string matching: wildcard, \\* is a literal star", policy: { v: [{ wildcard: "a\\*b" }] }, attributes: { v: ["String", "a*b"] }, expect: true, motoSkip: noWildcard },
+  { id: "wildcard-escaped-star-miss", doc: "string matching: wildcard, \\* is a literal star", policy: { v: [{ wildcard: "a\\*b" }] }, attributes: { v: ["String", "axb"] }, expect: false, motoSkip: noWildcard },
+  { id: "wildcard-number", doc: "typed values: wildcard matches strings only", policy: { v: [{ wildcard: "1*" }] }, scope: B, body: { v: 123 }, expect: false, motoSkip: noWildcard },
+  { id: "wildcard-string-array", doc: "string matching: wildcard (String.Array element-wise)", policy: { v: [{ wildcard: "*ball" }] }, attributes: { v: ["String.Array", arr("rugby", "football")] }, expect: true, motoSkip: noWildcard },
+  { id: "anything-but-wildcard", doc: "aws-recorded: anything-but wildcard", policy: { file: [{ "anything-but": { wildcard: "*/dir/*" } }] }, scope: B, body: { file: "dir/init/file" }, expect: true, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-miss", doc: "aws-recorded: anything-but wildcard", policy: { file: [{ "anything-but": { wildcard: "*/init/*" } }] }, scope: B, body: { file: "dir/init/file" }, expect: false, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-list", doc: "aws-recorded: anything-but wildcard list", policy: { state: [{ "anything-but": { wildcard: ["*/init/*", "*/dir/*"] } }] }, scope: B, body: { state: "dir/post/dir" }, expect: true, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-list-miss", doc: "aws-recorded: anything-but wildcard list", policy: { state: [{ "anything-but": { wildcard: ["*/init/*", "*/dir/*"] } }] }, scope: B, body: { state: "dir/init/dir" }, expect: false, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-absent", doc: "aws-recorded: anything-but wildcard needs the property", policy: { state: [{ "anything-but": { wildcard: "*/init/*" } }] }, scope: B, body: {}, expect: false, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-null", doc: "aws-recorded: anything-but wildcard on null", policy: { state: [{ "anything-but": { wildcard: "*/dir/*" } }] }, scope: B, body: { state: null }, expect: true, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-number", doc: "aws-recorded: anything-but wildcard on a number", policy: { state: [{ "anything-but": { wildcard: "*/dir/*" } }] }, scope: B, body: { state: 123 }, expect: true, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-empty", doc: "aws-recorded: anything-but an empty wildcard", policy: { state: [{ "anything-but": { wildcard: "" } }] }, scope: B, body: { state: "dir/init/file" }, expect: true, motoSkip: noWildcard },
+  { id: "anything-but-wildcard-attribute", doc: "string matching: anything-but wildcard", policy: { env: [{ "anything-but": { wildcard: "test-*" } }] }, attributes: { env: ["String", "test-7"] }, expect: false, motoSkip: noWildcard },
+
+  // exists on null and empty values, and on a message without attributes (key matching page)
+  { id: "exists-null", doc: "key matching: exists true needs a non-null value", policy: existsTrue, scope: B, body: { store: null }, expect: false, motoSkip: "moto counts a null value as present" },
+  { id: "exists-empty-string", doc: "key matching: exists true needs a non-empty value", policy: existsTrue, scope: B, body: { store: "" }, expect: false, motoSkip: "moto counts an empty value as present" },
+  { id: "exists-empty-array", doc: "key matching: exists true needs a non-empty value", policy: existsTrue, scope: B, body: { store: [] }, expect: false, motoSkip: "moto counts an empty value as present" },
+  { id: "exists-in-array", doc: "key matching: exists true, one non-empty element", policy: existsTrue, scope: B, body: { store: ["", "fans"] }, expect: true },
+  { id: "not-exists-no-attributes", doc: "key matching: exists false never matches a message without attributes", policy: existsFalse, attributes: {}, expect: false, motoSkip: "moto matches exists false on a message without attributes" },
+  { id: "not-exists-binary-only", doc: "key matching: exists false with one (binary) attribute present", policy: existsFalse, attributes: { image: ["Binary", "AQID"] }, expect: true },
+
+  // Attribute filtering sees `"` and `\` escaped: a policy double-escapes them (constraints page)
+  { id: "escape-quote", doc: "constraints: double-escape quotes in attribute filtering", policy: { v: ['say \\"hi\\"'] }, attributes: { v: ["String", 'say "hi"'] }, expect: true, motoSkip: noEscape },
+  { id: "escape-quote-single", doc: "constraints: a quote that is not double-escaped does not match", policy: { v: ['say "hi"'] }, attributes: { v: ["String", 'say "hi"'] }, expect: false, motoSkip: noEscape },
+  { id: "escape-backslash", doc: "constraints: double-escape backslashes in attribute filtering", policy: { v: ["C:\\\\temp"] }, attributes: { v: ["String", "C:\\temp"] }, expect: true, motoSkip: noEscape },
+  { id: "escape-prefix", doc: "constraints: escaping applies to every operator", policy: { v: [{ prefix: '\\"quoted' }] }, attributes: { v: ["String", '"quoted" text'] }, expect: true, motoSkip: noEscape },
+  { id: "escape-body-plain", doc: "constraints: payload filtering needs no double escape", policy: { v: ['say "hi"'] }, scope: B, body: { v: 'say "hi"' }, expect: true },
 ];
 
 /** Policies AWS rejects, with the message it returns (after `Invalid parameter: `). */
@@ -305,12 +345,23 @@ export interface InvalidPolicyCase {
   error: string;
 }
 
+const wildcardTooComplex =
+  "Rule is too complex - try using fewer wildcard characters or fewer repeating character sequences after a wildcard character";
+
 const many = (n: number) => Array.from({ length: n }, (_, i) => `value${i}`);
 
 export const invalidPolicyCases: InvalidPolicyCase[] = [
   { id: "nested-list", policy: { key: [["value"]] }, error: "FilterPolicy: Match value must be String, number, true, false, or null" },
   { id: "unknown-operator", policy: { key: [{ "wrong-operator": true }] }, error: "FilterPolicy: Unrecognized match type wrong-operator" },
-  { id: "wildcard-not-in-sns", policy: { key: [{ wildcard: "a*" }] }, error: "FilterPolicy: Unrecognized match type wildcard" },
+  { id: "wildcard-number", policy: { key: [{ wildcard: 123 }] }, error: "FilterPolicy: wildcard match pattern must be a string" },
+  { id: "wildcard-list", policy: { key: [{ wildcard: ["a*"] }] }, error: "FilterPolicy: wildcard match pattern must be a string" },
+  { id: "anything-but-wildcard-number", policy: { key: [{ "anything-but": { wildcard: 123 } }] }, error: "FilterPolicy: wildcard match pattern must be a string" },
+  { id: "anything-but-wildcard-list-number", policy: { key: [{ "anything-but": { wildcard: [123, "*/dir/*"] } }] }, error: "FilterPolicy: wildcard match pattern must be a string" },
+  { id: "wildcard-consecutive", policy: { key: [{ wildcard: "arn:aws:events:us-east-1:**:event-bus/*" }] }, error: "FilterPolicy: Consecutive wildcard characters at pos 26" },
+  { id: "wildcard-bad-escape", policy: { key: [{ wildcard: "a\\b*" }] }, error: "FilterPolicy: Invalid escape character at pos 2" },
+  { id: "wildcard-four-stars", policy: { key: [{ wildcard: "*a*b*c*" }] }, error: `FilterPolicy: ${wildcardTooComplex}` },
+  { id: "wildcard-complexity-108", policy: { key: [{ wildcard: "*a*b*" }, { wildcard: "*c*d*" }, { wildcard: "*e*f*" }, { wildcard: "*g*h*" }] }, error: `FilterPolicy: ${wildcardTooComplex}` },
+  { id: "wildcard-complexity-across-keys", policy: { a: [{ wildcard: "*1*2*" }, { wildcard: "*3*4*" }, { wildcard: "*5*6*" }], b: [{ wildcard: "*x*" }, { wildcard: "*y*" }] }, error: `FilterPolicy: ${wildcardTooComplex}` },
   { id: "two-operators", policy: { key: [{ suffix: "value", prefix: "value2" }] }, error: "FilterPolicy: Only one key allowed in match expression" },
   { id: "suffix-number", policy: { key: [{ suffix: 100 }] }, error: "FilterPolicy: suffix match pattern must be a string" },
   { id: "suffix-null", policy: { key: [{ suffix: null }] }, error: "FilterPolicy: suffix match pattern must be a string" },
@@ -413,4 +464,6 @@ export const validAtLimitPolicies: Array<{ id: string; policy: Record<string, un
   },
   { id: "five-keys", policy: { a: ["1"], b: ["2"], c: ["3"], d: ["4"], e: ["5"] }, combinations: 1 },
   { id: "one-key-150", policy: { key: many(150) }, combinations: 150 },
+  { id: "wildcard-complexity-81", policy: { key: [{ wildcard: "*a*b*" }, { wildcard: "*c*d*" }, { wildcard: "*e*f*" }] }, combinations: 3 },
+  { id: "anything-but-wildcard-three-stars", policy: { key: [{ "anything-but": { wildcard: ["*a*b*", "x*"] } }] }, combinations: 1 },
 ];

@@ -14,7 +14,7 @@ test("the conformance table is large and covers both scopes and every operator",
   const ids = new Set(filterCases.map((c) => c.id));
   assert.is(ids.size, filterCases.length, "case ids are unique");
   const text = JSON.stringify(filterCases.map((c) => c.policy));
-  for (const operator of ["anything-but", "prefix", "suffix", "equals-ignore-case", "numeric", "exists", "cidr", "$or"]) {
+  for (const operator of ["anything-but", "prefix", "suffix", "equals-ignore-case", "wildcard", "numeric", "exists", "cidr", "$or"]) {
     assert.ok(text.includes(`"${operator}"`), `an operator is untested: ${operator}`);
   }
   assert.ok(filterCases.some((c) => c.scope === "MessageBody" && c.expect));
