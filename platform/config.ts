@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { logLevels, tracingModes, type LogLevel, type TracingMode } from "../shared/contract";
+import { PRODUCTION_STAGES } from "../shared/infra/guardrails/rules/data";
+import { placeholderAddressReason } from "../shared/infra/helpers/alarm-recipient";
 
 /** Retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [
@@ -50,6 +52,18 @@ export function readPlatformConfig(): PlatformConfig {
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     throw new PlatformConfigError(`platform:alarmEmail "${alarmEmail}" is not an e-mail address`);
   }
+  const placeholder = alarmEmail === undefined ? undefined : placeholderAddressReason(alarmEmail);
+  if (placeholder) throw new PlatformConfigError(`platform:alarmEmail "${alarmEmail}" is a placeholder: ${placeholder}`);
+  const deletionProtection = cfg.requireBoolean("deletionProtection");
+  // A stage that protects its data must tell someone when it is in trouble.
+  const protectsData = deletionProtection || (PRODUCTION_STAGES as readonly string[]).includes(stage);
+  if (protectsData && alarmEmail === undefined) {
+    const why = deletionProtection ? "platform:deletionProtection is true" : `${stage} is a production stage`;
+    throw new PlatformConfigError(
+      `platform:alarmEmail is not set: stage "${stage}" protects its data (${why}), so its alarms must reach a person. ` +
+        `Set platform:alarmEmail in Pulumi.${stage}.yaml (or: pulumi config set platform:alarmEmail <address> --stack ${stage}) to an address that will confirm the subscription`,
+    );
+  }
   const vpcEnabled = cfg.requireBoolean("vpcEnabled");
   const vpcCidr = cfg.require("vpcCidr", { pattern: /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/ });
 
@@ -59,7 +73,7 @@ export function readPlatformConfig(): PlatformConfig {
     logRetentionDays,
     logLevel: cfg.require("logLevel", { allowedValues: [...logLevels] }) as LogLevel,
     tracingMode: cfg.require("tracingMode", { allowedValues: [...tracingModes] }) as TracingMode,
-    deletionProtection: cfg.requireBoolean("deletionProtection"),
+    deletionProtection,
     alarmEmail,
     vpc: vpcEnabled ? { enabled: true, cidr: vpcCidr } : { enabled: false },
   };

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, eventTypes, topicName, type EventType, type TopicRef } from "../shared/contract";
+import { catalog, eventTypes, PLATFORM_ROLE_TAG, platformRoles, topicName, type EventType, type TopicRef } from "../shared/contract";
 import type { PlatformConfig } from "./config";
 
 export interface EventBus {
@@ -15,6 +15,8 @@ interface TopicArgs {
   description: string;
   /** Service principals (besides the account's own IAM principals) allowed to publish, e.g. CloudWatch alarms. */
   publishingServices?: string[];
+  /** What the topic is to the platform (`platform:role` tag), for guardrails that check its subscribers. */
+  role?: string;
 }
 
 function createTopic(
@@ -32,6 +34,7 @@ function createTopic(
     contentBasedDeduplication: args.fifo ? false : undefined,
     kmsMasterKeyId: key.arn,
     tracingConfig: config.tracingMode,
+    tags: args.role ? { [PLATFORM_ROLE_TAG]: args.role } : undefined,
   });
   const statements: unknown[] = [
     {
@@ -76,7 +79,12 @@ export function createEventBus(config: PlatformConfig, key: aws.kms.Key, account
   }
   const failureTopic = createTopic(
     "failure-topic",
-    { name: `${config.stage}-platform-event-failed`, fifo: false, description: "Events that a retry cannot fix" },
+    {
+      name: `${config.stage}-platform-event-failed`,
+      fifo: false,
+      description: "Events that a retry cannot fix",
+      role: platformRoles.failureEvents,
+    },
     config,
     key,
     accountId,
@@ -88,6 +96,7 @@ export function createEventBus(config: PlatformConfig, key: aws.kms.Key, account
       fifo: false,
       description: "Alarms for the operators",
       publishingServices: ["cloudwatch.amazonaws.com"],
+      role: platformRoles.alarms,
     },
     config,
     key,

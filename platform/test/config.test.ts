@@ -63,6 +63,31 @@ test("the program names the key of a missing or invalid value", async () => {
   assert.match(await programError({ "platform:vpcEnabled": true, "platform:vpcCidr": "10.0.0.0/8" }), /platform:vpcCidr/);
 });
 
+test("a stage that protects its data must name a real alarm recipient; dev may go without", async () => {
+  const prodError = await programError({}, "prod");
+  assert.match(prodError, /platform:alarmEmail is not set: stage "prod" protects its data \(platform:deletionProtection is true\)/);
+  assert.match(prodError, /Set platform:alarmEmail in Pulumi\.prod\.yaml/);
+  // The criterion is the data, not the name: any stage with deletion protection needs one, prod always does.
+  assert.match(await programError({ "platform:deletionProtection": true }, "dev"), /platform:alarmEmail is not set: stage "dev" protects its data/);
+  assert.match(await programError({ "platform:deletionProtection": false }, "prod"), /platform:alarmEmail is not set: stage "prod" protects its data \(prod is a production stage\)/);
+  for (const placeholder of ["oncall@example.com", "ops@alerts.example.org", "OPS@EXAMPLE.NET", "alarms@team.test", "me@host.invalid", "root@localhost"]) {
+    const message = await programError({ "platform:alarmEmail": placeholder }, "dev");
+    assert.match(message, /platform:alarmEmail ".*" is (a placeholder: .*RFC 2606|not an e-mail address)/, placeholder);
+  }
+  assert.match(await programError({ "platform:alarmEmail": "oncall@example.com" }, "prod"), /platform:alarmEmail "oncall@example.com" is a placeholder: example\.com is reserved/);
+  const prod = await runProgram({ projectDir: root, stage: "prod", overrides: { "platform:alarmEmail": "oncall@corp-ops.io" } });
+  assert.is(prod.mocks.one("aws:sns/topicSubscription:TopicSubscription", "alarm-email").inputs.endpoint, "oncall@corp-ops.io");
+  const dev = await runProgram({ projectDir: root, stage: "dev" });
+  assert.equal(dev.mocks.byType("aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "email"), []);
+});
+
+test("the template ships no placeholder recipient", () => {
+  for (const stage of ["dev", "prod"]) {
+    const email = loadStackConfig(root, stage).values["platform:alarmEmail"] ?? "";
+    assert.not.match(email, /@/, `Pulumi.${stage}.yaml names ${email}`);
+  }
+});
+
 test("overrides are type-checked like stage files", () => {
   assert.throws(() => loadStackConfig(root, "dev", { overrides: { "platform:vpcEnabled": "yes" } }), /platform:vpcEnabled in overrides must be a boolean/);
 });

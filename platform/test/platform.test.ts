@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { catalog, eventTypes } from "../../shared/contract";
 import { runProgram, type ProgramRun } from "../../shared/testing/run-program";
+import { platformTestOverrides, TEST_ALARM_RECIPIENT } from "../../shared/testing/whole-system";
 
 const root = join(__dirname, "..", "..");
 const runs: Record<string, ProgramRun> = {};
@@ -10,7 +11,7 @@ const runs: Record<string, ProgramRun> = {};
 // Programs share Pulumi's global runtime: run them one after another, once each, before the assertions.
 test.before(async () => {
   runs.dev = await runProgram({ projectDir: root, stage: "dev" });
-  runs.prod = await runProgram({ projectDir: root, stage: "prod" });
+  runs.prod = await runProgram({ projectDir: root, stage: "prod", overrides: platformTestOverrides("prod") });
 });
 
 function policyOf(run: ProgramRun, name: string): any {
@@ -109,12 +110,76 @@ test("dev and prod differ where the stage configs say: retention, log level, del
   }
   assert.is(dev.mocks.one("aws:kms/key:Key", "events-key").inputs.deletionWindowInDays, 7);
   assert.is(prod.mocks.one("aws:kms/key:Key", "events-key").inputs.deletionWindowInDays, 30);
-  assert.is(dev.mocks.byType("aws:sns/topicSubscription:TopicSubscription").length, 0, "no e-mail in dev");
+  const emails = (run: ProgramRun) => run.mocks.byType("aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "email");
+  assert.is(emails(dev).length, 0, "no e-mail in dev");
+  assert.is(emails(prod).length, 1);
   const email = prod.mocks.one("aws:sns/topicSubscription:TopicSubscription", "alarm-email").inputs;
-  assert.equal(email, { ...email, protocol: "email", endpoint: "oncall@example.com", topic: prod.outputs.alarmTopic.arn });
+  assert.equal(email, { ...email, protocol: "email", endpoint: TEST_ALARM_RECIPIENT, topic: prod.outputs.alarmTopic.arn });
   assert.is(dev.outputs.stage, "dev");
   assert.is(prod.outputs.stage, "prod");
   assert.is(prod.outputs.region, "eu-west-1");
+});
+
+test("failure events have a durable sink: the failure topic feeds an encrypted queue kept 14 days, with alarms", () => {
+  for (const stage of ["dev", "prod"]) {
+    const run = runs[stage]!;
+    const topic = run.mocks.one("aws:sns/topic:Topic", "failure-topic");
+    assert.equal(topic.inputs.tags, { "platform:role": "failure-events" });
+    const queue = run.mocks.one("aws:sqs/queue:Queue", "failure-queue");
+    assert.is(queue.inputs.name, `${stage}-platform-event-failed`);
+    assert.is(queue.inputs.messageRetentionSeconds, 1_209_600);
+    assert.is(queue.inputs.sqsManagedSseEnabled, true);
+    assert.equal(run.outputs.failureQueue, { name: queue.state.name, arn: queue.state.arn, url: queue.state.url });
+
+    // Raw delivery: the queue's message is the failure event itself, its attributes SQS message attributes.
+    const subscriptions = run.mocks
+      .byType("aws:sns/topicSubscription:TopicSubscription")
+      .filter((s) => s.inputs.topic === topic.state.arn);
+    assert.is(subscriptions.length, 1);
+    const subscription = subscriptions[0]!;
+    assert.equal(
+      { protocol: subscription.inputs.protocol, endpoint: subscription.inputs.endpoint, raw: subscription.inputs.rawMessageDelivery },
+      { protocol: "sqs", endpoint: queue.state.arn, raw: true },
+    );
+    const deliveryDlq = run.mocks.one("aws:sqs/queue:Queue", "failure-subscription-dlq");
+    assert.equal(JSON.parse(subscription.inputs.redrivePolicy), { deadLetterTargetArn: deliveryDlq.state.arn });
+    assert.is(deliveryDlq.inputs.messageRetentionSeconds, 1_209_600);
+    assert.is(deliveryDlq.inputs.sqsManagedSseEnabled, true);
+
+    // Only the failure topic may send, and nothing without TLS.
+    for (const [policyName, target] of [["failure-queue-policy", queue], ["failure-subscription-dlq-policy", deliveryDlq]] as const) {
+      const policy = run.mocks.one("aws:sqs/queuePolicy:QueuePolicy", policyName);
+      assert.is(policy.inputs.queueUrl, target.state.url);
+      const statements = JSON.parse(policy.inputs.policy).Statement;
+      assert.equal(statements, [
+        {
+          Sid: "TopicSends",
+          Effect: "Allow",
+          Principal: { Service: "sns.amazonaws.com" },
+          Action: "sqs:SendMessage",
+          Resource: target.state.arn,
+          Condition: { ArnEquals: { "aws:SourceArn": topic.state.arn } },
+        },
+        {
+          Sid: "DenyWithoutTls",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "sqs:*",
+          Resource: target.state.arn,
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        },
+      ]);
+    }
+
+    // Someone hears of it: a depth alarm on each queue, on the platform's alarm topic.
+    for (const [alarmName, watched] of [["failure-queue-alarm", queue], ["failure-subscription-dlq-alarm", deliveryDlq]] as const) {
+      const alarm = run.mocks.one("aws:cloudwatch/metricAlarm:MetricAlarm", alarmName).inputs;
+      assert.equal(
+        [alarm.namespace, alarm.metricName, alarm.dimensions, alarm.comparisonOperator, alarm.threshold, alarm.alarmActions],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", { QueueName: watched.state.name }, "GreaterThanThreshold", 0, [run.outputs.alarmTopic.arn]],
+      );
+    }
+  }
 });
 
 test("the private network is off by default and costs nothing", () => {

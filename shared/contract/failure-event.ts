@@ -7,6 +7,13 @@ import * as z from "zod/mini";
  */
 export const FAILURE_EVENT_TYPE = "platform.event-failed";
 
+/**
+ * The tag that marks the platform's failure topic (guardrails recognise it by this tag: it must have a durable
+ * sink) and its alarm topic (in a stage that protects data, someone must be subscribed).
+ */
+export const PLATFORM_ROLE_TAG = "platform:role";
+export const platformRoles = { failureEvents: "failure-events", alarms: "alarms" } as const;
+
 export const failureReasons = ["invalid-event", "business-rule", "unknown-event-type"] as const;
 
 export const failureEventData = z.object({

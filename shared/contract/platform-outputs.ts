@@ -28,6 +28,11 @@ export const platformOutputsSchema = z.object({
   eventsKeyArn: arn,
   /** Failure events (errors a retry cannot fix) go here. */
   failureTopic: topicRefSchema,
+  /**
+   * Where failure events are kept (SNS keeps nothing): an SQS queue subscribed to the failure topic with raw
+   * delivery, kept 14 days. Operators read it, fix the cause and publish the original event again.
+   */
+  failureQueue: z.object({ name: z.string(), arn, url: z.string() }),
   /** Operator notifications: dead-letter alarms and the like. */
   alarmTopic: topicRefSchema,
   dataTable: z.object({

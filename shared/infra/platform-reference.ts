@@ -117,6 +117,10 @@ export class PlatformReference {
   get failureTopic(): pulumi.Output<TopicRef> {
     return this.get("failureTopic");
   }
+  /** Where failure events are kept (operators read and replay them from it). */
+  get failureQueue(): pulumi.Output<PlatformOutputs["failureQueue"]> {
+    return this.get("failureQueue");
+  }
   get alarmTopic(): pulumi.Output<TopicRef> {
     return this.get("alarmTopic");
   }

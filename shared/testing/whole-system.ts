@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { PRODUCTION_STAGES } from "../infra/guardrails/rules/data";
 import { loadStackConfig, serviceProjectDirs as projectDirsUnder } from "../infra/stack-config";
 import type { CapturedResource } from "./pulumi-mocks";
 import { runProgram, type ProgramRun } from "./run-program";
@@ -9,6 +10,19 @@ export const REPO_ROOT = join(__dirname, "..", "..");
 /** Every service project in the repository: `services/<name>/` folders holding a `Pulumi.yaml`. */
 export function serviceProjectDirs(root = REPO_ROOT): string[] {
   return projectDirsUnder(root);
+}
+
+/**
+ * The alarm recipient tests give a platform stage that must name one (it protects its data) when its stage file
+ * names none: the template ships without an address, since a placeholder would never confirm.
+ */
+export const TEST_ALARM_RECIPIENT = "platform-oncall@ops.acme-corp.dev";
+
+/** Config overrides a test run of the platform's `stage` needs on top of the repository's stage files. */
+export function platformTestOverrides(stage: string, root = REPO_ROOT): Record<string, unknown> {
+  const values = loadStackConfig(root, stage, { optionalStageFile: true }).values;
+  const protectsData = values["platform:deletionProtection"] === "true" || (PRODUCTION_STAGES as readonly string[]).includes(stage);
+  return protectsData && !values["platform:alarmEmail"] ? { "platform:alarmEmail": TEST_ALARM_RECIPIENT } : {};
 }
 
 export interface ServiceRun {
@@ -32,7 +46,7 @@ export interface SystemRun {
  * Programs run one after another (Pulumi's runtime state is global).
  */
 export async function runWholeSystem(stage: string, options: { serviceDirs?: string[] } = {}): Promise<SystemRun> {
-  const platform = await runProgram({ projectDir: REPO_ROOT, stage });
+  const platform = await runProgram({ projectDir: REPO_ROOT, stage, overrides: platformTestOverrides(stage) });
   const services: ServiceRun[] = [];
   for (const projectDir of options.serviceDirs ?? serviceProjectDirs()) {
     const config = loadStackConfig(projectDir, stage);
