@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
+import { checkName, checkServiceName, serviceResourceBase, VENDED_LOGS_PREFIX } from "./helpers/names";
 import { applyTransform, type Transform } from "./helpers/transform";
 import type { PlatformReference } from "./platform-reference";
 import type { ServiceFunction } from "./service-function";
@@ -169,11 +169,13 @@ export class HttpApi extends pulumi.ComponentResource {
       ),
     );
 
+    // Under /aws/vendedlogs/: API Gateway adds any other log group to the account's CloudWatch Logs resource policy,
+    // which is capped at 5,120 characters; once a few dozen stages have filled it, every HTTP API deploy fails.
     this.logGroup = new aws.cloudwatch.LogGroup(
       ...applyTransform(
         args.transform?.logGroup,
         `${name}-access-logs`,
-        { name: `/aws/http-api/${apiName}`, retentionInDays: args.platform.logs.retentionDays },
+        { name: checkName("logGroup", accessLogGroupName(apiName)), retentionInDays: args.platform.logs.retentionDays },
         { ...parent },
       ),
     );
@@ -289,6 +291,11 @@ export class HttpApi extends pulumi.ComponentResource {
   } {
     return { api: this.api, stage: this.stage, logGroup: this.logGroup, authorizer: this.authorizer, routes: this.routeNodes };
   }
+}
+
+/** `/aws/vendedlogs/apigateway/<stage>-<service>-http`: the access log group of a service's HTTP API. */
+export function accessLogGroupName(apiName: string): string {
+  return `${VENDED_LOGS_PREFIX}apigateway/${apiName}`;
 }
 
 const PATH_SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9_]*\}|\{[A-Za-z][A-Za-z0-9_]*\+\})$/;

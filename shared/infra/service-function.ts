@@ -241,7 +241,8 @@ export class ServiceFunction extends pulumi.ComponentResource {
             logFormat: "JSON",
             logGroup: this.logGroup.name,
             applicationLogLevel: normalized.logLevel ?? platform.logs.level,
-            systemLogLevel: "WARN",
+            // INFO keeps Lambda's START and REPORT lines (duration, memory, init time); WARN would drop them.
+            systemLogLevel: "INFO",
           },
           environment: { variables: environmentOf(platform, normalized) },
           ...(network ? { vpcConfig: { subnetIds: network.privateSubnetIds, securityGroupIds: [network.securityGroupId] } } : {}),

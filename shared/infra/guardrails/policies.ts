@@ -19,6 +19,7 @@ import {
   resourcePolicyNoWildcards,
   sqsSnsSourceArn,
 } from "./rules/permissions";
+import { apiAccessLogsVended, dynamodbLeadingKeysNotNull, lambdaSystemLogLevel } from "./rules/isolation";
 import { suppressionsHaveReasons } from "./rules/suppressions";
 import { snsTopicTlsOnly, sqsQueueTlsOnly } from "./rules/transport";
 
@@ -52,6 +53,9 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   kmsKeyRotation,
   apiAccessLogging,
   apiDefaultThrottling,
+  apiAccessLogsVended,
+  lambdaSystemLogLevel,
+  dynamodbLeadingKeysNotNull,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -28,6 +28,9 @@ export const RULE_NAMES = [
   "kms-key-rotation",
   "api-access-logging",
   "api-default-throttling",
+  "api-access-logs-vended",
+  "lambda-system-log-level",
+  "dynamodb-leading-keys-not-null",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

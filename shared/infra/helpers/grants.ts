@@ -63,14 +63,20 @@ export const LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"] as cons
 /** X-Ray's write actions: the service has no resource-level permissions, so they take Resource "*". */
 export const XRAY_ACTIONS = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const;
 /**
- * What Lambda does with the role of a function in a VPC: it creates (and later deletes) the function's network
- * interfaces in the function's subnets, with its security group.
+ * What Lambda does with the role of a function in a VPC besides creating its interfaces: deleting them and moving
+ * their private addresses. Lambda's developer guide asks for these on every network interface of the account and
+ * region (`arn:<partition>:ec2:<region>:<account>:*\/*`): CreateFunction checks them, and fails, otherwise.
  */
 export const NETWORK_INTERFACE_ACTIONS = ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"] as const;
 /** EC2's Describe actions support no resource-level permissions, so they take Resource "*". */
 export const NETWORK_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"] as const;
 /** Publishing to a KMS-encrypted topic needs a data key from the topic's key. */
 export const TOPIC_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] as const;
+
+/** `arn:<partition>:ec2:<region>:<account>:*\/*`: every EC2 resource id of one account and region, as Lambda's guide names them. */
+export function networkInterfacesOfAccount(partition: string, region: string, account: string): string {
+  return `arn:${partition}:ec2:${region}:${account}:*/*`;
+}
 
 /** ElectroDB partition keys of a service start with `$<service>#`. */
 export function dataKeyPrefix(service: string): string {
@@ -81,8 +87,18 @@ export function idempotencyKeyPrefix(service: string): string {
   return `${service}#`;
 }
 
-function leadingKeys(prefix: string): PolicyStatement["Condition"] {
-  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${prefix}*`] } };
+/**
+ * Every partition key the request touches starts with `prefix`, and the request names at least one:
+ * `ForAllValues` alone is true for a request without leading keys (a Scan), so `Null: false` must come with it
+ * (Amazon DynamoDB developer guide, fine-grained access control; IAM user guide, condition set operators).
+ * LeadingKeys constrains only the base table's partition key, never an index's: the runtime's entity layer filters
+ * index reads on the base key prefix (shared/runtime/data-table.ts).
+ */
+export function leadingKeys(prefix: string): NonNullable<PolicyStatement["Condition"]> {
+  return {
+    "ForAllValues:StringLike": { "dynamodb:LeadingKeys": [`${prefix}*`] },
+    Null: { "dynamodb:LeadingKeys": "false" },
+  };
 }
 
 /**
@@ -156,12 +172,13 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
       Action: "ec2:CreateNetworkInterface",
       Resource: [interfaces, ...network.privateSubnetIds.map((id) => ec2("subnet", id)), ec2("security-group", network.securityGroupId)],
     });
+    // Lambda's developer guide: these three on all resource ids of the account and region (`*/*`), unconditioned;
+    // narrower (network-interface/* or an ec2:Vpc condition) and Lambda's CreateFunction check fails.
     statements.push({
       Sid: "ManageNetworkInterfaces",
       Effect: "Allow",
       Action: [...NETWORK_INTERFACE_ACTIONS],
-      Resource: interfaces,
-      Condition: { StringEquals: { "ec2:Vpc": ec2("vpc", network.vpcId) } },
+      Resource: networkInterfacesOfAccount(partition!, region!, account!),
     });
     statements.push({ Sid: "DescribeNetwork", Effect: "Allow", Action: [...NETWORK_DESCRIBE_ACTIONS], Resource: "*" });
   }

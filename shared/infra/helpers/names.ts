@@ -58,6 +58,12 @@ export function currentStage(): string {
   return pulumi.getStack();
 }
 
+/**
+ * Log groups whose names start with this are not added to the account's CloudWatch Logs resource policy when an AWS
+ * service (API Gateway, Step Functions) is given them for its logs: that policy is capped at 5,120 characters.
+ */
+export const VENDED_LOGS_PREFIX = "/aws/vendedlogs/";
+
 /** `<stage>-<service>-<name>` */
 export function serviceResourceBase(service: string, name: string): string {
   return `${currentStage()}-${service}-${name}`;

@@ -72,7 +72,10 @@ test("a consumer gets its queue, the failure topic, the events key, its items an
     Resource: targets.eventsKeyArn,
   });
   assert.equal(statements.OwnItems?.Resource, targets.dataTableArn);
-  assert.equal(statements.OwnItems?.Condition, { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["$billing#*"] } });
+  // Null: false, or ForAllValues would pass a request that carries no leading keys at all (a Scan).
+  const ownItems = { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["$billing#*"] }, Null: { "dynamodb:LeadingKeys": "false" } };
+  assert.equal(statements.OwnItems?.Condition, ownItems);
+  assert.equal(statements.QueryOwnIndexes?.Condition, ownItems);
   assert.equal(statements.QueryOwnIndexes?.Resource, [`${targets.dataTableArn}/index/gsi1`, `${targets.dataTableArn}/index/gsi2`]);
   assert.equal(statements.QueryOwnIndexes?.Action, "dynamodb:Query");
   assert.equal(statements.OwnIdempotencyRecords, {
@@ -80,7 +83,7 @@ test("a consumer gets its queue, the failure topic, the events key, its items an
     Effect: "Allow",
     Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
     Resource: targets.idempotencyTableArn,
-    Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["billing#*"] } },
+    Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["billing#*"] }, Null: { "dynamodb:LeadingKeys": "false" } },
   });
 });
 

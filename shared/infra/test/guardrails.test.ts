@@ -105,7 +105,8 @@ const baseCases: RuleCases = {
         resource("aws:iam/rolePolicy:RolePolicy", "p", {
           policy: doc(
             { Sid: "Create", Effect: "Allow", Action: "ec2:CreateNetworkInterface", Resource: ["arn:aws:ec2:eu-west-1:123456789012:network-interface/*", "arn:aws:ec2:eu-west-1:123456789012:subnet/subnet-1"] },
-            { Sid: "Manage", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: "arn:aws:ec2:eu-west-1:123456789012:network-interface/*" },
+            // Lambda's developer guide: these three on every resource id of the account and region.
+            { Sid: "Manage", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], Resource: "arn:aws:ec2:eu-west-1:123456789012:*/*" },
             { Sid: "Describe", Effect: "Allow", Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"], Resource: "*" },
           ),
         }),
@@ -122,6 +123,24 @@ const baseCases: RuleCases = {
       [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:TerminateInstances"], Resource: "arn:aws:ec2:eu-west-1:123456789012:network-interface/*" }) })], /ec2:TerminateInstances on the wildcard resource "arn:aws:ec2:eu-west-1:123456789012:network-interface\/\*"/],
       [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["ec2:DescribeSubnets", "ec2:CreateNetworkInterface"], Resource: "*" }) })], /ec2:DescribeSubnets, ec2:CreateNetworkInterface on the wildcard resource "\*"/],
       [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: "ec2:DeleteNetworkInterface", Resource: "arn:aws:ec2:eu-west-1:123456789012:*" }) })], /on the wildcard resource "arn:aws:ec2:eu-west-1:123456789012:\*"/],
+      // Account-wide EC2 ids: exactly the three actions Lambda's guide names, for the policy's own account and region.
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:CreateNetworkInterface"], Resource: "arn:aws:ec2:eu-west-1:123456789012:*/*" }) })], /ec2:DeleteNetworkInterface, ec2:CreateNetworkInterface on the wildcard resource "arn:aws:ec2:eu-west-1:123456789012:\*\/\*"/],
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: "ec2:DeleteVpc", Resource: "arn:aws:ec2:eu-west-1:123456789012:*/*" }) })], /ec2:DeleteVpc on the wildcard resource/],
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: "ec2:DeleteNetworkInterface", Resource: "arn:aws:ec2:*:123456789012:*/*" }) })], /on the wildcard resource "arn:aws:ec2:\*:123456789012:\*\/\*"/],
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: "ec2:DeleteNetworkInterface", Resource: "arn:aws:ec2:eu-west-1:*:*/*" }) })], /on the wildcard resource "arn:aws:ec2:eu-west-1:\*:\*\/\*"/],
+      [
+        [
+          resource("aws:iam/rolePolicy:RolePolicy", "p", {
+            policy: doc(
+              { Sid: "Logs", Effect: "Allow", Action: "logs:PutLogEvents", Resource: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/f:*" },
+              { Sid: "Other", Effect: "Allow", Action: "ec2:DeleteNetworkInterface", Resource: "arn:aws:ec2:us-east-1:999999999999:*/*" },
+            ),
+          }),
+        ],
+        /statement Other allows ec2:DeleteNetworkInterface on the wildcard resource "arn:aws:ec2:us-east-1:999999999999:\*\/\*"/,
+      ],
+      // The three on network-interface/* only: narrower than Lambda's guide asks, and CreateFunction fails with it.
+      [[resource("aws:iam/rolePolicy:RolePolicy", "p", { policy: doc({ Sid: "S", Effect: "Allow", Action: ["ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses"], Resource: "arn:aws:ec2:eu-west-1:123456789012:network-interface/*" }) })], /on the wildcard resource "arn:aws:ec2:eu-west-1:123456789012:network-interface\/\*"/],
     ],
   },
   "iam-no-managed-policies": {

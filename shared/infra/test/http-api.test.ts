@@ -44,6 +44,8 @@ test("an HTTP API with a $default stage: JSON access logs kept per the platform,
   assert.equal(stage.inputs.accessLogSettings, { destinationArn: logs.state.arn, format: ACCESS_LOG_FORMAT });
   assert.ok(JSON.parse(ACCESS_LOG_FORMAT).requestId, "access log lines are JSON");
   assert.equal(logs.inputs.retentionInDays, platform.logs.retentionDays);
+  // Under /aws/vendedlogs/, so it is not added to the account's size-capped CloudWatch Logs resource policy.
+  assert.equal(logs.inputs.name, `/aws/vendedlogs/apigateway/dev-${SERVICE}-http`);
   assert.equal(stage.inputs.defaultRouteSettings, { throttlingRateLimit: 20, throttlingBurstLimit: 40, detailedMetricsEnabled: true });
 });
 

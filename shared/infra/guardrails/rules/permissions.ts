@@ -6,7 +6,7 @@ import { actionCovers, actionsOf, conditionValues, policyOf, principalsOf, resou
 import { T } from "../resource-types";
 
 /** IAM identity policies a resource carries: its inline documents, by where they sit. */
-function identityPolicies(args: ResourceValidationArgs): { where: string; document: PolicyDocument | undefined }[] {
+export function identityPolicies(args: ResourceValidationArgs): { where: string; document: PolicyDocument | undefined }[] {
   switch (args.type) {
     case T.rolePolicy:
     case T.policy:
@@ -39,27 +39,45 @@ function resourcePolicies(args: ResourceValidationArgs): PolicyDocument[] {
 
 const XRAY = new Set<string>(XRAY_ACTIONS);
 const NETWORK_DESCRIBE = new Set<string>(NETWORK_DESCRIBE_ACTIONS);
-const NETWORK_INTERFACE = new Set<string>(["ec2:CreateNetworkInterface", ...NETWORK_INTERFACE_ACTIONS]);
+const NETWORK_INTERFACE = new Set<string>(NETWORK_INTERFACE_ACTIONS);
 /** The streams of one exact log group: Lambda names its log streams at run time. */
 const LOG_STREAMS_OF_ONE_GROUP = /^arn:aws[a-z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^*:]+:\*$/;
 /** The network interfaces of one account and region: their ids are assigned when Lambda creates them. */
 const NETWORK_INTERFACES = /^arn:aws[a-z-]*:ec2:[a-z0-9-]+:\d{12}:network-interface\/\*$/;
+/** Every EC2 resource id of one account and region (`arn:<partition>:ec2:<region>:<account>:*\/*`), as Lambda's guide asks. */
+const EC2_RESOURCES_OF_ACCOUNT = /^(arn:aws[a-z-]*):ec2:([a-z0-9-]+):(\d{12}):\*\/\*$/;
+
+/** `partition:region:account` of an ARN that names all three exactly, else `undefined`. */
+function accountScope(arn: string): string | undefined {
+  const match = /^arn:(aws[a-z-]*):[a-z0-9-]+:([a-z0-9-]+):(\d{12}):/.exec(arn);
+  return match ? `${match[1]}:${match[2]}:${match[3]}` : undefined;
+}
 
 /**
  * The reason a wildcard resource is acceptable for these actions, or `undefined`. The exemptions: X-Ray's write
  * actions and EC2's DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions (Resource must
- * be "*"), the log streams of one named log group cannot be named in advance, and neither can the network
- * interfaces Lambda creates for a function in a VPC.
+ * be "*"), the log streams of one named log group cannot be named in advance, neither can the network interfaces
+ * Lambda creates for a function in a VPC (CreateNetworkInterface on `network-interface/*`), and Lambda's developer
+ * guide asks for DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses on every resource
+ * id of the account and region (`arn:<partition>:ec2:<region>:<account>:*\/*`): exactly those three actions, on
+ * exactly that pattern, for the account and region the rest of the policy names (`scopes`, when it names any).
  */
-export function wildcardResourceExemption(resource: string, actions: string[]): string | undefined {
+export function wildcardResourceExemption(resource: string, actions: string[], scopes: ReadonlySet<string> = new Set()): string | undefined {
   if (resource === "*" && actions.length > 0 && actions.every((a) => XRAY.has(a))) {
     return "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions";
   }
   if (resource === "*" && actions.length > 0 && actions.every((a) => NETWORK_DESCRIBE.has(a))) {
     return "EC2 DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions";
   }
-  if (NETWORK_INTERFACES.test(resource) && actions.length > 0 && actions.every((a) => NETWORK_INTERFACE.has(a))) {
+  if (NETWORK_INTERFACES.test(resource) && actions.length > 0 && actions.every((a) => a === "ec2:CreateNetworkInterface")) {
     return "Lambda creates a function's network interfaces in its VPC; their ids are not known in advance";
+  }
+  const ec2 = EC2_RESOURCES_OF_ACCOUNT.exec(resource);
+  if (ec2 && actions.length > 0 && actions.every((a) => NETWORK_INTERFACE.has(a))) {
+    const scope = `${ec2[1]!.slice("arn:".length)}:${ec2[2]}:${ec2[3]}`;
+    if (scopes.size === 0 || scopes.has(scope)) {
+      return "Lambda's developer guide asks for these network interface actions on all resource ids of the account and region";
+    }
   }
   if (LOG_STREAMS_OF_ONE_GROUP.test(resource) && actions.every((a) => a.startsWith("logs:") && !a.includes("*"))) {
     return "the log streams of one named log group are created by Lambda at run time";
@@ -75,12 +93,20 @@ export const iamNoWildcardPermissions = resourceRule(
   {
     name: "iam-no-wildcard-permissions",
     description:
-      "IAM identity policies allow exact actions on exact resources: no wildcard actions, no NotAction/NotResource, no wildcard resources except X-Ray's write actions and EC2's Describe actions for VPC functions (no resource-level permissions), the log streams of one named log group and the network interfaces Lambda creates for a VPC function (cdk-nag AwsSolutions-IAM5 and Serverless-IAMNoWildcardPermissions; Checkov CKV_AWS_63, CKV_AWS_355).",
+      "IAM identity policies allow exact actions on exact resources: no wildcard actions, no NotAction/NotResource, no wildcard resources except X-Ray's write actions and EC2's Describe actions for VPC functions (no resource-level permissions), the log streams of one named log group, CreateNetworkInterface on the network interfaces Lambda creates for a VPC function, and exactly DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses on arn:<partition>:ec2:<region>:<account>:*/* of the policy's own account and region, as the AWS Lambda developer guide asks (cdk-nag AwsSolutions-IAM5 and Serverless-IAMNoWildcardPermissions; Checkov CKV_AWS_63, CKV_AWS_355).",
     remediation: "Name each action and each resource ARN; derive them from what the function does (shared/infra helpers/grants.ts).",
   },
   (args) => {
     const findings: Finding[] = [];
     for (const { where, document } of identityPolicies(args)) {
+      // The accounts and regions the policy's exact ARNs name: an account-wide EC2 grant must stay within them.
+      const scopes = new Set(
+        (document?.Statement ?? [])
+          .flatMap((statement) => resourcesOf(statement))
+          .filter((resource) => !EC2_RESOURCES_OF_ACCOUNT.test(resource))
+          .map(accountScope)
+          .filter((scope): scope is string => scope !== undefined),
+      );
       (document?.Statement ?? []).forEach((statement, i) => {
         if (statement.Effect !== "Allow") return;
         const label = `${args.name} ${where} ${statementLabel(statement, i)}`;
@@ -92,7 +118,7 @@ export const iamNoWildcardPermissions = resourceRule(
           findings.push({ statement: sid, message: `${label} allows the wildcard action "${action}"` });
         }
         for (const resource of resourcesOf(statement).filter((r) => r.includes("*"))) {
-          if (!wildcardResourceExemption(resource, actions)) {
+          if (!wildcardResourceExemption(resource, actions, scopes)) {
             findings.push({ statement: sid, message: `${label} allows ${actions.join(", ")} on the wildcard resource "${resource}"` });
           }
         }
