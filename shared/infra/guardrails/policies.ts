@@ -20,6 +20,7 @@ import {
   sqsSnsSourceArn,
 } from "./rules/permissions";
 import { apiAccessLogsVended, dynamodbLeadingKeysNotNull, lambdaSystemLogLevel } from "./rules/isolation";
+import { snsAlarmTopicHasRecipient, snsFailureTopicDurableSink } from "./rules/failure-events";
 import { suppressionsHaveReasons } from "./rules/suppressions";
 import { snsTopicTlsOnly, sqsQueueTlsOnly } from "./rules/transport";
 
@@ -56,6 +57,8 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   apiAccessLogsVended,
   lambdaSystemLogLevel,
   dynamodbLeadingKeysNotNull,
+  snsFailureTopicDurableSink,
+  snsAlarmTopicHasRecipient,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -31,6 +31,8 @@ export const RULE_NAMES = [
   "api-access-logs-vended",
   "lambda-system-log-level",
   "dynamodb-leading-keys-not-null",
+  "sns-failure-topic-durable-sink",
+  "sns-alarm-topic-has-recipient",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
