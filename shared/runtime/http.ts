@@ -1,12 +1,24 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type * as z from "zod/mini";
 import { BusinessRuleError, HttpError, type ValidationIssue } from "./errors";
-import { newEventId } from "./event-id";
+import { derivedEventId, newEventId } from "./event-id";
 import { runInScope, type InvocationScope } from "./invocation-scope";
 import { createRouter, type RouteKey } from "./http-router";
+import { requireEnv, serviceName } from "./function-environment";
 import { logger as rootLogger, type Logger } from "./logger";
+import {
+  callerScope,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  parseIdempotencyKey,
+  RequestIdempotency,
+  requestFingerprint,
+  type IdempotencyMode,
+  type StoredResponse,
+} from "./request-idempotency";
 import { newTraceparent, parseTraceparent, traceparentFromXRay } from "./trace-context";
 import { validate } from "./validation";
+import { ENV } from "../contract/environment";
 
 /** The request header that carries the correlation id in and out. */
 export const CORRELATION_ID_HEADER = "x-correlation-id";
@@ -24,6 +36,17 @@ export interface HttpRequest<B> {
   /** Headers with lowercase names. */
   readonly headers: Readonly<Record<string, string>>;
   readonly correlationId: string;
+  /** The request's `Idempotency-Key` (unquoted), when the route uses it and the client sent one. */
+  readonly idempotencyKey?: string;
+  /**
+   * An id for something this request creates, by name: the same for every call with that name in this request
+   * and, when the request carries an `Idempotency-Key`, in every retry of it (derived from the key's record), so a
+   * retried request writes the same item again instead of a second one. Random without a key.
+   * @example
+   * const orderId = stableId("orderId");
+   * await orders().put({ orderId, ... }).go(); // put, not create: a retry writes the same item again
+   */
+  stableId(name: string): string;
   readonly logger: Logger;
   /** The raw API Gateway event. */
   readonly event: APIGatewayProxyEventV2;
@@ -41,6 +64,12 @@ export interface HttpResult {
 /** A route: an optional body schema and the handler. Build it with `route()`, which types the handler's body. */
 export interface Route {
   readonly body?: z.ZodMiniType;
+  /**
+   * The `Idempotency-Key` header: `"optional"` (a request with a key is answered once per key, see `httpHandler`;
+   * one without runs as always), `"required"` (400 without a key), `"off"` (the header is ignored).
+   * @default "optional" for POST, PUT, PATCH, DELETE and ANY; "off" for GET, HEAD and OPTIONS (safe methods)
+   */
+  readonly idempotency?: IdempotencyMode;
   readonly handler: (request: HttpRequest<any>) => Promise<HttpResult> | HttpResult;
 }
 
@@ -52,9 +81,13 @@ export interface Route {
  */
 export function route<S extends z.ZodMiniType>(definition: {
   body: S;
+  idempotency?: IdempotencyMode;
   handler: (request: HttpRequest<z.infer<S>>) => Promise<HttpResult> | HttpResult;
 }): Route;
-export function route(definition: { handler: (request: HttpRequest<undefined>) => Promise<HttpResult> | HttpResult }): Route;
+export function route(definition: {
+  idempotency?: IdempotencyMode;
+  handler: (request: HttpRequest<undefined>) => Promise<HttpResult> | HttpResult;
+}): Route;
 export function route(definition: Route): Route {
   return definition;
 }
@@ -65,6 +98,19 @@ export interface HttpOptions {
    * @default 262144 (256 KiB, what one SNS message can carry)
    */
   maxBodyBytes?: number;
+  /** Requests with an `Idempotency-Key` (records in `ENV.idempotencyTable`). */
+  idempotency?: {
+    /**
+     * How long a key is remembered after its first use: retries within it are answered with the first result.
+     * @default 86400 (one day)
+     */
+    expiresAfterSeconds?: number;
+    /**
+     * How long a request in progress holds its key (others get 409); after it, a crashed attempt can be retried.
+     * @default the invocation's remaining time, else 30 (API Gateway's longest integration timeout)
+     */
+    lockTimeoutSeconds?: number;
+  };
 }
 
 /** A Lambda handler for API Gateway HTTP API (payload format 2.0). */
@@ -98,12 +144,32 @@ function problem(status: number, code: string, message: string, correlationId: s
   return json(status, { error: code, message, correlationId, ...(issues.length ? { issues } : {}) }, correlationId);
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Who is calling, as API Gateway authorized it: the IAM caller, or the JWT's issuer and subject. */
+function callerOf(event: APIGatewayProxyEventV2): string | undefined {
+  const authorizer = (event.requestContext as { authorizer?: any } | undefined)?.authorizer;
+  const iam = authorizer?.iam;
+  if (iam?.userArn || iam?.accessKey) return `iam:${iam.userArn ?? iam.accessKey}`;
+  const claims = authorizer?.jwt?.claims;
+  if (claims?.sub) return `jwt:${claims.iss ?? ""}|${claims.sub}`;
+  return undefined;
+}
+
 /**
  * Turns routes into an API Gateway HTTP API handler. It answers 404 for an unknown route, 413 for a body over
  * `maxBodyBytes`, 415 when a route expects a JSON body and the content type is not JSON, 400 for malformed JSON or
  * a body that breaks the schema (with the field paths), the handler's `HttpError` status, 422 for a
  * `BusinessRuleError`, and 500 "internal error" for anything else (never a stack trace). The correlation id comes
  * from the `x-correlation-id` header or is new, is returned in that header, and flows into published events.
+ *
+ * `Idempotency-Key` (IETF httpapi draft), on routes where it is not `"off"`: a malformed key gets 400 (and a
+ * missing one on a `"required"` route); the first request with a key runs and a final answer (any status below 500)
+ * is stored for a day; a retry with the same key and the same request (method, path, query, body) gets that answer
+ * again (header `idempotent-replayed: true`) without running the handler; the same key with a different request
+ * gets 422; a retry while the first is still running gets 409. After a 500 (a failed publish, say) the retry runs
+ * the handler again with the ids of the first attempt: `stableId(name)` and published event ids are derived from
+ * the key's record, so it writes the same item and publishes the same event ids (consumers apply them once).
  * @example
  * export const handler = httpHandler({
  *   "POST /orders": route({ body: placeOrderBody, handler: placeOrder }),
@@ -113,6 +179,19 @@ function problem(status: number, code: string, message: string, correlationId: s
 export function httpHandler(routes: Readonly<Partial<Record<RouteKey, Route>>>, options: HttpOptions = {}): HttpHandler {
   const maxBodyBytes = options.maxBodyBytes ?? 262_144;
   const match = createRouter(routes);
+  let records: RequestIdempotency | undefined;
+
+  function requestRecords(): RequestIdempotency {
+    const table = requireEnv(ENV.idempotencyTable, "Idempotency-Key records (give the route's function `idempotency: true`)");
+    if (records?.table !== table) records = new RequestIdempotency({ table, expiresAfterSeconds: options.idempotency?.expiresAfterSeconds });
+    return records;
+  }
+
+  function lockMilliseconds(context: Context | undefined): number {
+    if (options.idempotency?.lockTimeoutSeconds !== undefined) return options.idempotency.lockTimeoutSeconds * 1000;
+    const remaining = context?.getRemainingTimeInMillis?.();
+    return remaining !== undefined && remaining > 0 ? remaining : 30_000;
+  }
 
   return async (event, context) => {
     const started = Date.now();
@@ -150,7 +229,27 @@ export function httpHandler(routes: Readonly<Partial<Record<RouteKey, Route>>>, 
         return respond(problem(413, "payload-too-large", `the body is ${size} bytes; the limit is ${maxBodyBytes}`, correlationId), key);
       }
 
+      // The Idempotency-Key is checked before the body: a bad key is refused whatever the body says.
+      const mode: IdempotencyMode = target.idempotency ?? (SAFE_METHODS.has(method.toUpperCase()) ? "off" : "optional");
+      let idempotencyKey: string | undefined;
+      if (mode !== "off") {
+        const raw = headers[IDEMPOTENCY_KEY_HEADER];
+        if (raw === undefined || raw.trim() === "") {
+          if (mode === "required") {
+            return respond(
+              problem(400, "idempotency-key-missing", `${key} requires an Idempotency-Key header (a random UUID per operation; reuse it only to retry)`, correlationId),
+              key,
+            );
+          }
+        } else {
+          const parsed = parseIdempotencyKey(raw);
+          if ("error" in parsed) return respond(problem(400, "invalid-idempotency-key", parsed.error, correlationId), key);
+          idempotencyKey = parsed.key;
+        }
+      }
+
       let body: unknown;
+      let parsedJson: unknown;
       if (target.body) {
         const contentType = headers["content-type"] ?? "";
         if (!JSON_TYPE.test(contentType)) {
@@ -164,6 +263,7 @@ export function httpHandler(routes: Readonly<Partial<Record<RouteKey, Route>>>, 
           const detail = (error as Error).message;
           return respond(problem(400, "malformed-json", `the body is not valid JSON: ${detail}`, correlationId), key);
         }
+        parsedJson = body;
         const checked = validate(target.body, body);
         if (!checked.success) {
           const where = checked.issues.map((i) => i.path || "(body)").join(", ");
@@ -172,32 +272,112 @@ export function httpHandler(routes: Readonly<Partial<Record<RouteKey, Route>>>, 
         body = checked.data;
       }
 
+      // Idempotency-Key: claim the key's record (see request-idempotency.ts for the design).
+      let claimed: { recordKey: string; owner: string; seed: string } | undefined;
+      if (idempotencyKey !== undefined) {
+        try {
+          const records = requestRecords();
+          const recordKey = `${serviceName("Idempotency-Key records")}#${key}#${callerScope(callerOf(event))}#${idempotencyKey}`;
+          const fingerprint = requestFingerprint({
+            method,
+            path,
+            query: event.rawQueryString ?? "",
+            body: target.body ? { json: parsedJson } : { text },
+          });
+          const claim = await records.claim(recordKey, fingerprint, lockMilliseconds(context));
+          if (claim.kind === "mismatch") {
+            return respond(
+              problem(422, "idempotency-key-reused", `this Idempotency-Key was already used for a different request to ${key}; use a new key for a new operation`, correlationId),
+              key,
+            );
+          }
+          if (claim.kind === "in-progress") {
+            return respond(
+              problem(409, "idempotency-key-in-progress", "a request with this Idempotency-Key is still being processed; retry after it finishes", correlationId),
+              key,
+            );
+          }
+          if (claim.kind === "completed") {
+            log.info("idempotent replay of a completed request");
+            const replay: APIGatewayProxyStructuredResultV2 = {
+              statusCode: claim.response.statusCode,
+              headers: { ...claim.response.headers, [IDEMPOTENT_REPLAYED_HEADER]: "true", [CORRELATION_ID_HEADER]: correlationId },
+            };
+            if (claim.response.body !== undefined) replay.body = claim.response.body;
+            return respond(replay, key);
+          }
+          claimed = { recordKey, owner: claim.owner, seed: claim.seed };
+          if (claim.retry) log.info("retry of an earlier attempt with this Idempotency-Key: ids and event ids are those of the first attempt");
+        } catch (error) {
+          log.error("the Idempotency-Key record could not be read or written", { error });
+          return respond(problem(500, "internal", "internal error", correlationId), key);
+        }
+      }
+
+      // Inside a claimed key, ids (stableId and published event ids) derive from the record's seed.
+      const idSeed = claimed ? `${claimed.recordKey}#${claimed.seed}` : undefined;
+      const stable = new Map<string, string>();
+      const stableId = (name: string) => {
+        let id = stable.get(name);
+        if (id === undefined) {
+          id = idSeed !== undefined ? derivedEventId(idSeed, "stable-id", name) : newEventId();
+          stable.set(name, id);
+        }
+        return id;
+      };
+      const requestScope: InvocationScope = idSeed !== undefined ? { ...scope, idSeed, sequence: new Map() } : scope;
+
+      let response: APIGatewayProxyStructuredResultV2;
       try {
-        const result = await target.handler({
-          body,
-          routeKey: key,
-          method,
-          path,
-          pathParameters,
-          query: definedValues(event.queryStringParameters),
-          headers,
-          correlationId,
-          logger: log,
-          event,
-          lambdaContext: context,
-        });
+        const result = await runInScope(requestScope, () =>
+          target.handler({
+            body,
+            routeKey: key,
+            method,
+            path,
+            pathParameters,
+            query: definedValues(event.queryStringParameters),
+            headers,
+            correlationId,
+            ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+            stableId,
+            logger: log,
+            event,
+            lambdaContext: context,
+          }),
+        );
         const status = result.status ?? (result.body === undefined ? 204 : 200);
-        return respond(json(status, result.body, correlationId, result.headers), key);
+        response = json(status, result.body, correlationId, result.headers);
       } catch (error) {
         if (error instanceof HttpError) {
-          return respond(problem(error.status, error.code, error.message, correlationId, error.issues), key);
+          response = problem(error.status, error.code, error.message, correlationId, error.issues);
+        } else if (error instanceof BusinessRuleError) {
+          response = problem(422, "business-rule", error.message, correlationId);
+        } else {
+          log.error("request failed", { error });
+          response = problem(500, "internal", "internal error", correlationId);
         }
-        if (error instanceof BusinessRuleError) {
-          return respond(problem(422, "business-rule", error.message, correlationId), key);
-        }
-        log.error("request failed", { error });
-        return respond(problem(500, "internal", "internal error", correlationId), key);
       }
+
+      if (claimed) {
+        const records = requestRecords();
+        const status = response.statusCode ?? 200;
+        if (status < 500) {
+          // Final: every retry with this key gets this answer. If it cannot be stored, the lock expires and a retry
+          // runs the handler again with the same ids.
+          const { [CORRELATION_ID_HEADER]: _own, ...kept } = (response.headers ?? {}) as Record<string, string>;
+          const stored: StoredResponse = { statusCode: status, headers: kept, ...(response.body !== undefined ? { body: response.body } : {}) };
+          await records
+            .complete(claimed.recordKey, claimed.owner, stored)
+            .catch((error: unknown) => log.error("the response could not be stored under its Idempotency-Key", { error }));
+        } else {
+          // Not final: a retry with the same key and body runs the handler again, with the same ids.
+          await records
+            .release(claimed.recordKey, claimed.owner)
+            .catch((error: unknown) => log.warn("could not release the Idempotency-Key; it frees itself when its lock expires", { error }));
+        }
+      }
+      return respond(response, key);
     });
   };
 }

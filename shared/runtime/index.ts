@@ -41,6 +41,7 @@ export {
   type Route,
 } from "./http";
 export type { HttpMethod, RouteKey } from "./http-router";
+export { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER, type IdempotencyMode } from "./request-idempotency";
 export { createLogger, logger, type LogFields, type Logger, type LoggerOptions } from "./logger";
 export { currentScope, type InvocationScope } from "./invocation-scope";
 export {
