@@ -54,7 +54,7 @@ export const allowAll: Authorizer = () => true;
 
 /**
  * Asks the authorizer; returns `undefined` when allowed, else AWS's denial message:
- * `User: arn:aws:sts::123456789012:assumed-role/<role>/<fn> is not authorized to perform: sns:Publish on resource:
+ * `User: arn:aws:sts::<account>:assumed-role/<role>/<fn> is not authorized to perform: sns:Publish on resource:
  * <arn> because no identity-based policy allows the sns:Publish action`.
  */
 export async function denialMessage(authorize: Authorizer, request: AuthorizationRequest, accountId: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
-import { awsErrorParts, AwsServiceError } from "./errors";
+import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
 import {
   element,
   parseQuery,
@@ -108,7 +108,7 @@ export interface SnsEndpointOptions {
   authorize?: Authorizer;
   /**
    * Account of ARNs the endpoint builds (`CreateTopic`'s resource) and of denial messages.
-   * @default "123456789012"
+   * @default LOCAL_ACCOUNT_ID
    */
   accountId?: string;
   /**
@@ -171,7 +171,7 @@ const MAX_BATCH_ENTRIES = 10;
 export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint {
   const { backend } = options;
   const authorize = options.authorize ?? allowAll;
-  const accountId = options.accountId ?? "123456789012";
+  const accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
 
   async function handle(request: EndpointRequest): Promise<EndpointResponse> {
     const requestId = randomUUID();

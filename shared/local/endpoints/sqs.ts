@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type * as Sqs from "@aws-sdk/client-sqs";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
-import { awsErrorParts, AwsServiceError } from "./errors";
+import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from "./server";
 
 /** Who is calling, passed to the backend with every request. */
@@ -56,7 +56,7 @@ export interface SqsEndpointOptions {
   authorize?: Authorizer;
   /**
    * Account of ARNs the endpoint builds (`GetQueueUrl` without an owner, `CreateQueue`) and of denial messages.
-   * @default "123456789012"
+   * @default LOCAL_ACCOUNT_ID
    */
   accountId?: string;
   /**
@@ -187,7 +187,7 @@ const TARGET_PREFIX = "AmazonSQS.";
 export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint {
   const { backend } = options;
   const authorize = options.authorize ?? allowAll;
-  const accountId = options.accountId ?? "123456789012";
+  const accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
 
   async function handle(request: EndpointRequest): Promise<EndpointResponse> {
     const requestId = randomUUID();

@@ -3,6 +3,7 @@
  * told apart by the access key id they sign with (the local stage gives each function its own), so a principal here
  * is an access key id registered with the policies of the function's role, as its Pulumi program declares them.
  */
+import { LOCAL_ACCOUNT_ID } from "../aws";
 import { evaluate, IamPolicy, type ConditionContext, type EvaluationResult } from "./evaluate";
 
 /**
@@ -66,7 +67,7 @@ export interface PrincipalIdentity {
 export interface AuthorizerOptions {
   /**
    * The account of principals registered without one.
-   * @default "123456789012"
+   * @default LOCAL_ACCOUNT_ID
    */
   accountId?: string;
   /**
@@ -92,7 +93,7 @@ interface Registration {
  * Maps principals (access key ids) to their identity-based policies and evaluates requests with {@link evaluate}.
  *
  * @example
- * const authorizer = new Authorizer({ accountId: "123456789012" });
+ * const authorizer = new Authorizer({ accountId: LOCAL_ACCOUNT_ID });
  * authorizer.register("AKIAFNBILLINGISSUE", [rolePolicyJson], { roleName: "billing-issue-role", sessionName: "billing-issue" });
  * const proxy = await startDynamoDbProxy({ target, accountId, authorize: authorizer.authorize });
  */
@@ -104,7 +105,7 @@ export class Authorizer {
   private readonly onDecision: AuthorizerOptions["onDecision"];
 
   constructor(options: AuthorizerOptions = {}) {
-    this.accountId = options.accountId ?? "123456789012";
+    this.accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
     this.unknownPrincipals = options.unknownPrincipals ?? "deny";
     this.now = options.now ?? (() => new Date());
     this.onDecision = options.onDecision;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { LOCAL_ACCOUNT_ID } from "../aws";
 
 /** How the HTTP API route that matched the request is configured. */
 export interface HttpApiEventOptions {
@@ -10,7 +11,7 @@ export interface HttpApiEventOptions {
   pathParameters?: Record<string, string>;
   /** Stage variables (omitted from the event when empty). */
   stageVariables?: Record<string, string>;
-  /** Default `000000000000`. */
+  /** Default {@link LOCAL_ACCOUNT_ID}. */
   accountId?: string;
   /** Default `local`. */
   apiId?: string;
@@ -108,7 +109,7 @@ export function buildHttpApiEvent(request: IncomingMessage, body: Buffer | strin
   const method = (request.method ?? "GET").toUpperCase();
 
   const requestContext: APIGatewayProxyEventV2["requestContext"] & { authorizer?: unknown } = {
-    accountId: options.accountId ?? "000000000000",
+    accountId: options.accountId ?? LOCAL_ACCOUNT_ID,
     apiId: options.apiId ?? "local",
     ...(options.authorizer !== undefined ? { authorizer: options.authorizer } : {}),
     domainName,

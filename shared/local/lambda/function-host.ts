@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import type { BundleSettings } from "../../runtime/bundle-options";
+import { LOCAL_ACCOUNT_ID } from "../aws";
 import { bundleLocalFunction, LOCAL_BUILD_ROOT, type LocalBundle } from "./bundle";
 import type { InvokeMessage, LambdaErrorPayload, LambdaLogLevel, WorkerMessage, WorkerSetup } from "./protocol";
 
@@ -96,7 +97,7 @@ export interface FunctionHostOptions {
   region?: string;
   /**
    * Account of the function's ARN.
-   * @default "123456789012"
+   * @default LOCAL_ACCOUNT_ID
    */
   accountId?: string;
   /** Local endpoints the function's SDK clients use; services left out keep the SDK's default (AWS itself). */
@@ -295,7 +296,7 @@ export class FunctionHost {
     this.options = options;
     this.name = definition.name;
     this.region = options.region ?? "us-east-1";
-    this.arn = `arn:aws:lambda:${this.region}:${options.accountId ?? "123456789012"}:function:${definition.name}`;
+    this.arn = `arn:aws:lambda:${this.region}:${options.accountId ?? LOCAL_ACCOUNT_ID}:function:${definition.name}`;
     this.timeoutSeconds = definition.timeout ?? DEFAULTS.timeout;
     this.memory = definition.memory ?? DEFAULTS.memory;
     const limits = [definition.reservedConcurrency, options.maxConcurrency].filter((n): n is number => n !== undefined);

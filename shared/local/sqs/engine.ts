@@ -1,3 +1,4 @@
+import { LOCAL_ACCOUNT_ID } from "../aws";
 import { systemClock, type Clock } from "./clock";
 import { ServiceError } from "./errors";
 import {
@@ -17,7 +18,7 @@ import type { SqsTraceEvent, TraceListener } from "./trace";
 export interface SqsEngineOptions {
   /** Default `us-east-1`. */
   region?: string;
-  /** Default `000000000000`. */
+  /** Default {@link LOCAL_ACCOUNT_ID}. */
   accountId?: string;
   /** Default {@link systemClock}. */
   clock?: Clock;
@@ -75,7 +76,7 @@ export class SqsEngine {
 
   constructor(options: SqsEngineOptions = {}) {
     this.region = options.region ?? "us-east-1";
-    this.accountId = options.accountId ?? "000000000000";
+    this.accountId = options.accountId ?? LOCAL_ACCOUNT_ID;
     this.clock = options.clock ?? systemClock;
     this.queueUrlBase = options.queueUrlBase ?? `https://sqs.${this.region}.amazonaws.com`;
     this.defaultSenderId = options.defaultSenderId ?? "AIDAIENQZJOLO23YVJ4VO";

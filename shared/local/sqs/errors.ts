@@ -1,18 +1,5 @@
 /**
- * The error the local engines throw for a request AWS would reject: `code` is the AWS error code
- * (`InvalidParameterValue`, `MissingParameter`, `ReceiptHandleIsInvalid`, `InvalidParameter`, ...), the message
- * follows AWS's wording where it is known.
+ * The engines throw the local stage's one AWS error class (`AwsServiceError`, see `../aws`); `ServiceError` is the
+ * same class under the name the engines have always used.
  */
-export class ServiceError extends Error {
-  override readonly name = "ServiceError";
-
-  constructor(
-    /** The AWS error code, e.g. `InvalidParameterValue`. */
-    readonly code: string,
-    message: string,
-    /** True when the caller is at fault (HTTP 400), false for a service-side failure. */
-    readonly senderFault = true,
-  ) {
-    super(message);
-  }
-}
+export { AwsServiceError as ServiceError } from "../aws";
