@@ -63,7 +63,8 @@ export interface FunctionOptions {
   data?: DataAccess;
   /**
    * Access to the service's own records in the idempotency table.
-   * @default true for consumers, false for HTTP routes
+   * @default true for consumers and for HTTP routes of commands (POST, PUT, PATCH, DELETE, ANY: their
+   *   Idempotency-Key records), false for GET, HEAD and OPTIONS routes
    */
   idempotency?: boolean;
   /**

@@ -5,9 +5,13 @@ import { checkLogicalName, checkServiceName } from "./helpers/names";
 import { HttpApi, parseRouteKey, type HttpApiArgs, type RouteAuth, type RouteKey } from "./http-api";
 import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
 import { ServiceFunction, type FunctionOptions } from "./service-function";
+import { useStageProvider } from "./stage-provider";
 
 /** Pulumi type token of the component. */
 export const SERVICE_TYPE = "platform:infra:Service";
+
+/** Methods that change nothing: their routes take no Idempotency-Key records. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** One consumer of a service: the event it reacts to and the function that handles it. */
 export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
@@ -147,10 +151,13 @@ export class Service extends pulumi.ComponentResource {
       for (const [key, route] of Object.entries(routes) as [RouteKey, RouteDefinition][]) {
         const { auth, name: fnName, ...fn } = route;
         const functionName = fnName ?? routeFunctionName(key);
+        // Commands (every method but GET, HEAD and OPTIONS) take Idempotency-Key records by default: the runtime's
+        // httpHandler honours the header on them, and needs the idempotency table (its own `<service>#*` keys).
+        const idempotency = fn.idempotency ?? !SAFE_METHODS.has(parseRouteKey(key).method);
         const routeFunction = new ServiceFunction(
           `${name}-${functionName}`,
           {
-            ...withDefaults(defaults, fn, checked.publishes),
+            ...withDefaults(defaults, { ...fn, idempotency }, checked.publishes),
             platform: this.platform,
             service: name,
             name: functionName,
@@ -196,8 +203,13 @@ export class Service extends pulumi.ComponentResource {
 
 /**
  * Declares a service: see `Service`. A service program is `export = function program() { return defineService({...}).outputs }`.
+ * It also makes the program's AWS provider one whose default tags name the stage, the service and the project
+ * (`useStageProvider`), so every AWS resource the program creates after this call carries them.
  */
 export function defineService<const N extends string>(definition: ServiceDefinition<N>, opts: pulumi.ComponentResourceOptions = {}): Service {
+  // Every AWS resource of the program (the service's and any the program adds) is tagged with the stage, the
+  // service and the project through its provider's default tags.
+  useStageProvider(definition.name);
   // OwnedBy<N> is a subset of EventType, which TypeScript cannot see through the conditional type.
   return new Service(definition as unknown as ServiceDefinition, opts);
 }

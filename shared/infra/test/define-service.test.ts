@@ -69,7 +69,28 @@ test("functions publish what the service publishes unless they say otherwise", a
   const sids = (name: string) => policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", name)).Statement.map((s) => s.Sid);
   assert.ok(sids("billing-bill-order-function-policy").includes("PublishOwnedEvents"));
   assert.not.ok(sids("billing-get-invoices-policy").includes("PublishOwnedEvents"));
-  assert.not.ok(sids("billing-get-invoices-policy").includes("OwnIdempotencyRecords"), "routes take no idempotency grant by default");
+  assert.not.ok(sids("billing-get-invoices-policy").includes("OwnIdempotencyRecords"), "GET routes take no idempotency grant by default");
+});
+
+test("command routes (POST, PUT, PATCH, DELETE) take their service's Idempotency-Key records by default; a route may opt out", async () => {
+  const { mocks } = await define({
+    name: "billing",
+    http: {
+      routes: {
+        "POST /invoices": { handler: join(HANDLERS, "http.ts") },
+        "DELETE /invoices/{invoiceId}": { handler: join(HANDLERS, "http.ts"), idempotency: false },
+        "GET /invoices": { handler: join(HANDLERS, "http.ts") },
+      },
+    },
+  });
+  const policy = (name: string) => policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", name)).Statement;
+  const own = policy("billing-post-invoices-policy").find((s) => s.Sid === "OwnIdempotencyRecords");
+  assert.ok(own, "POST takes the grant");
+  assert.equal(own!.Condition?.["ForAllValues:StringLike"], { "dynamodb:LeadingKeys": ["billing#*"] }, "its own keys only");
+  const env = (name: string) => mocks.one("aws:lambda/function:Function", name).inputs.environment.variables;
+  assert.ok(env("billing-post-invoices-function").PLATFORM_IDEMPOTENCY_TABLE, "and the table's name");
+  assert.not.ok(policy("billing-delete-invoices-invoice-id-policy").some((s) => s.Sid === "OwnIdempotencyRecords"), "idempotency: false opts out");
+  assert.not.ok(policy("billing-get-invoices-policy").some((s) => s.Sid === "OwnIdempotencyRecords"));
 });
 
 test("service defaults apply to every function; a function's own settings win", async () => {
