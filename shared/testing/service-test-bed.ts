@@ -41,6 +41,13 @@ export interface ServiceTestBed {
   published(type?: EventType): PublishedEvent[];
   /** Failure events published to the platform's failure topic. */
   failures(): PublishedEvent[];
+  /**
+   * SNS refuses the next `times` publishes (error `KMSDisabled`, as when the topic's key is disabled: a client error
+   * the SDK does not retry), to test what a handler does when a publish fails.
+   */
+  failPublishes(times?: number): void;
+  /** Events SNS refused (see `failPublishes`), optionally of one type. */
+  refused(type?: EventType): PublishedEvent[];
   /** An SQS event with one record carrying `type` as a raw-delivered CloudEvent. */
   sqsEvent<T extends EventType>(type: T, data: EventData<T>, options?: { id?: string; correlationId?: string; raw?: boolean }): SQSEvent;
   /** The id of the last event `sqsEvent` made. */
@@ -77,6 +84,8 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   );
   topics.set(FAILURE_TOPIC, "failure");
   const messages: { request: SnsPublishRequest }[] = [];
+  const refusedMessages: { request: SnsPublishRequest }[] = [];
+  let failures = 0;
   const sns: EndpointServer = await startEndpointServer({
     services: [
       createSnsEndpoint({
@@ -85,6 +94,13 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
           async publish(request) {
             if (!topics.has(request.topicArn)) {
               throw Object.assign(new Error(`Topic does not exist: ${request.topicArn}`), { code: "NotFound" });
+            }
+            if (failures > 0) {
+              failures--;
+              refusedMessages.push({ request });
+              throw Object.assign(new Error("The request was rejected because the KMS key of the topic is disabled (injected by the test bed)"), {
+                code: "KMSDisabled",
+              });
             }
             messages.push({ request });
             return { messageId: randomUUID(), ...(request.messageGroupId ? { sequenceNumber: String(messages.length).padStart(20, "0") } : {}) };
@@ -130,6 +146,12 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     },
     failures() {
       return messages.filter(({ request }) => request.topicArn === FAILURE_TOPIC).map(({ request }) => parse(request));
+    },
+    failPublishes(times = 1) {
+      failures = times;
+    },
+    refused(type) {
+      return refusedMessages.filter(({ request }) => type === undefined || request.topicArn === topicOf(type)).map(({ request }) => parse(request));
     },
     sqsEvent(type, data, eventOptions = {}) {
       lastEventId = eventOptions.id ?? randomUUID();

@@ -30,6 +30,29 @@ test("POST /orders creates an order and publishes orders.order-placed", async ()
   assert.is(published[0]!.correlationid, "test-run-1");
 });
 
+test("a retry with the same Idempotency-Key after a failed publish: one order, one event with the first attempt's id, the first answer", async () => {
+  const { orderId: _assigned, ...body } = catalog["orders.order-placed"].example;
+  const headers = { "idempotency-key": "test-key-7d1f0c2e-9a4b" };
+  bed.failPublishes(1);
+  const failed = await handler(bed.httpEvent("POST /orders", body, headers));
+  assert.is(failed.statusCode, 500);
+  const first = await handler(bed.httpEvent("POST /orders", body, headers));
+  assert.is(first.statusCode, 201);
+  const { orderId } = JSON.parse(first.body!) as { orderId: string };
+  const again = await handler(bed.httpEvent("POST /orders", body, headers));
+  assert.is(again.statusCode, 201);
+  assert.is(again.headers?.["idempotent-replayed"], "true");
+  assert.equal(JSON.parse(again.body!), { orderId });
+
+  assert.is((await bed.items("order")).filter((item) => item.orderId === orderId).length, 1);
+  const [refused] = bed.refused("orders.order-placed");
+  const published = bed.published("orders.order-placed").filter((event) => event.id === refused!.id);
+  assert.is(published.length, 1, "the retry published the event id of the failed attempt, once");
+  assert.is(published[0]!.data.orderId, orderId);
+  const other = await handler(bed.httpEvent("POST /orders", { ...body, note: "another body" }, headers));
+  assert.is(other.statusCode, 422, "another body with the same key is refused");
+});
+
 test("a malformed body gets 400 and writes nothing", async () => {
   const before = (await bed.items("order")).length;
   const response = await handler(bed.httpEvent("POST /orders", "{not json"));
