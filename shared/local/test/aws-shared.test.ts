@@ -15,7 +15,7 @@ import { buildHttpApiEvent } from "../lambda-events";
 import { SnsEngine } from "../sns";
 import { ServiceError, SqsEngine } from "../sqs";
 
-const LOCAL = join(import.meta.dirname, "..");
+const LOCAL = join(__dirname, "..");
 
 test("the stage's account is the account its programs run under", () => {
   assert.is(LOCAL_ACCOUNT_ID, MOCK_ACCOUNT_ID);
