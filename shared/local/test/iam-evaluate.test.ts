@@ -3,6 +3,8 @@
 // values", "Multivalued context key examples", and the DynamoDB fine-grained access control examples).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { grantStatements } from "../../infra/helpers/grants";
+import { dynamoDbAuthorizations } from "../iam/dynamodb-requests";
 import { arnMatches, evaluate, IamPolicy, PolicyValidationError, type ConditionContext } from "../iam/evaluate";
 
 const TABLE = "arn:aws:dynamodb:us-west-2:123456789012:table/GameScores";
@@ -153,6 +155,31 @@ test("ForAllValues is true when the key is missing or empty (AWS behaviour), and
   assert.is(decide(anyValue, "dynamodb:Scan", TABLE, {}), "ImplicitDeny");
   assert.is(decide(anyValue, "dynamodb:Scan", TABLE, { "dynamodb:LeadingKeys": ["$orders#1", "$billing#2"] }), "Allow");
   assert.is(decide(anyValue, "dynamodb:Scan", TABLE, { "dynamodb:LeadingKeys": ["$orders#1"] }), "ImplicitDeny");
+});
+
+test("the platform's data grant pairs LeadingKeys with Null: false, so a Scan (no leading keys) is refused even if granted", () => {
+  // The statements a service function's role gets (shared/infra helpers/grants.ts), with Scan added by hand, as a
+  // service author might: ForAllValues alone would let it read every service's items.
+  const table = "arn:aws:dynamodb:eu-west-1:123456789012:table/dev-data";
+  const statements = grantStatements(
+    { service: "billing", publishes: [], failures: false, data: "read", idempotency: false },
+    { logGroupArn: "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/f", tracing: "PassThrough", eventsKeyArn: "k", topicArns: {}, failureTopicArn: "t", dataTableArn: table, dataIndexNames: ["gsi1"], idempotencyTableArn: "i" },
+  ).map((statement) => (statement.Sid === "OwnItems" ? { ...statement, Action: [...(statement.Action as string[]), "dynamodb:Scan"] } : statement));
+  const policy = { Version: "2012-10-17", Statement: statements };
+  const scope = { region: "eu-west-1", accountId: "123456789012" };
+  const schema = () => ({ partitionKey: "pk", sortKey: "sk", indexes: { gsi1: { partitionKey: "gsi1pk", sortKey: "gsi1sk" } } });
+  const decideRequest = (operation: string, body: unknown) => {
+    const [auth] = dynamoDbAuthorizations(operation, body, scope, schema);
+    return evaluate(policy, { action: auth!.action, resource: auth!.resource, context: auth!.conditionKeys, unresolvedKeys: auth!.unresolvedConditionKeys });
+  };
+  const scan = decideRequest("Scan", { TableName: "dev-data" });
+  assert.is(scan.decision, "ImplicitDeny");
+  assert.ok(scan.notes.some((note) => /OwnItems.*Null dynamodb:LeadingKeys: the key is absent/.test(note)), scan.notes.join("\n"));
+  // The service's own reads still pass: a key, and an index query whose partition key is its own.
+  assert.is(decideRequest("GetItem", { TableName: "dev-data", Key: { pk: { S: "$billing#id_1" }, sk: { S: "x" } } }).decision, "Allow");
+  const own = { TableName: "dev-data", IndexName: "gsi1", KeyConditionExpression: "#pk = :pk", ExpressionAttributeNames: { "#pk": "gsi1pk" } };
+  assert.is(decideRequest("Query", { ...own, ExpressionAttributeValues: { ":pk": { S: "$billing#orderid_1" } } }).decision, "Allow");
+  assert.is(decideRequest("Query", { ...own, ExpressionAttributeValues: { ":pk": { S: "$orders#orderid_1" } } }).decision, "ImplicitDeny");
 });
 
 // The IAM User Guide's "Deny policy with condition set operator ForAllValues" table.

@@ -293,6 +293,7 @@ test("IAM refuses what the function's role does not grant, with AWS's errors, an
     sendToOthersQueue: "AccessDenied",
     writeOthersItem: "AccessDeniedException",
     writeOwnItem: "ok",
+    scanTable: "AccessDeniedException",
   });
   const tree = await eventually("the probe's trace", () => (stage.trace("intruder-probe")?.settled ? stage.trace("intruder-probe") : undefined));
   const root = tree.roots[0]!;
@@ -308,6 +309,7 @@ test("IAM refuses what the function's role does not grant, with AWS's errors, an
     [
       ["PutItem", false, "$billing#stolen"],
       ["PutItem", true, "$intruder#mine"],
+      ["Scan", false, ""],
     ],
   );
   assert.is(invocation.writes[1]!.result, "ok");
