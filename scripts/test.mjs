@@ -4,14 +4,38 @@
 // "N passed, N failed" line; exits non-zero when anything failed.
 //
 //   node scripts/test.mjs                 all tests
-//   node scripts/test.mjs shared/runtime  only files under these paths
-import { spawn } from "node:child_process";
+//   node scripts/test.mjs shared/runtime  only files under these paths (folders or test files)
+//   node scripts/test.mjs --node <path> shared/runtime
+//                                         run them on another Node.js binary (first on PATH for the tests' own
+//                                         children too); scripts/node24.mjs runs Lambda's Node.js 24 this way
+import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { join, relative } from "node:path";
+import { delimiter, dirname, join, relative, resolve } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const roots = process.argv.slice(2).length ? process.argv.slice(2) : ["platform", "shared", "services", "generators", "scripts"];
+const args = process.argv.slice(2);
+let nodeBinary = process.execPath;
+const nodeFlag = args.indexOf("--node");
+if (nodeFlag !== -1) {
+  const given = args[nodeFlag + 1];
+  if (!given || given.startsWith("--")) {
+    console.error("--node needs the path of a Node.js binary");
+    process.exit(1);
+  }
+  nodeBinary = resolve(given);
+  args.splice(nodeFlag, 2);
+  try {
+    const version = execFileSync(nodeBinary, ["--version"], { encoding: "utf8" }).trim();
+    console.log(`on Node.js ${version} (${nodeBinary})`);
+  } catch (error) {
+    console.error(`--node ${given}: cannot run it (${error.message})`);
+    process.exit(1);
+  }
+}
+// With --node, a test that starts `node` by name gets that binary too.
+const childPath = nodeFlag === -1 ? {} : { PATH: `${dirname(nodeBinary)}${delimiter}${process.env.PATH ?? ""}` };
+const roots = args.length ? args : ["platform", "shared", "services", "generators", "scripts"];
 const skipDirs = new Set(["node_modules", ".build", ".git", "templates", ".local"]);
 
 function collect(path, out) {
@@ -28,7 +52,7 @@ function collect(path, out) {
   return out;
 }
 
-const files = roots.flatMap((r) => collect(join(root, r), [])).sort();
+const files = roots.flatMap((r) => collect(resolve(root, r), [])).sort();
 if (files.length === 0) {
   console.error(`no test files under ${roots.join(", ")}`);
   process.exit(1);
@@ -42,9 +66,9 @@ const failures = [];
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ["--import", "tsx", file], {
+    const child = spawn(nodeBinary, ["--import", "tsx", file], {
       cwd: root,
-      env: { ...process.env, FORCE_COLOR: "0" },
+      env: { ...process.env, FORCE_COLOR: "0", ...childPath },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let output = "";

@@ -536,7 +536,7 @@ test("pull request: previews the platform and every service against dev with the
   const forkGuard = "github.event.pull_request.head.repo.full_name == github.repository";
   assert.is(preview.if, forkGuard);
   assert.is(pr.jobs.integration?.if, forkGuard);
-  assert.equal(steps(pr.jobs.test!).map((s) => s.run).filter(Boolean), ["npm ci", "npm test"]);
+  assert.equal(steps(pr.jobs.test!).map((s) => s.run).filter(Boolean), ["npm ci", "npm run test:node24", "npm test"]);
 
   const r = runner(["alpha", "beta"]);
   const ok = runStep(r, pr, "preview", "Preview the platform and every service");
@@ -686,7 +686,7 @@ test("main: test, then dev with integration tests, then prod behind the prod env
   assert.is((job.concurrency as { "cancel-in-progress": boolean })["cancel-in-progress"], false, "a deployment is never cancelled");
   assert.is(stepNamed(job, "Integration tests").if, "inputs.integration-tests");
   assert.is(stepNamed(job, "Integration tests").env?.CI_BUILD_ID, "${{ github.run_id }}");
-  assert.equal(steps(main.jobs.test!).map((s) => s.run).filter(Boolean), ["npm ci", "npm test"]);
+  assert.equal(steps(main.jobs.test!).map((s) => s.run).filter(Boolean), ["npm ci", "npm run test:node24", "npm test"]);
 });
 
 test("deploy a stage: the platform, then every service with its committed stage config; one failing service does not stop the others", () => {
