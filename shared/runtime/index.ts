@@ -52,6 +52,6 @@ export {
   traceparentFromXRay,
   type TraceContext,
 } from "./trace-context";
-export { DATA_TABLE, dataTable, type DataTableConfig } from "./data-table";
+export { DATA_TABLE, dataTable, type DataTableClient, type DataTableConfig } from "./data-table";
 export { defineEntity, type EntityAccessor, type EntityDefinition, type EntityOf } from "./entity";
 export { resetAwsClients } from "./aws-clients";
