@@ -2,7 +2,9 @@ import { createHash, randomUUID } from "node:crypto";
 import type * as Sqs from "@aws-sdk/client-sqs";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
 import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
+import { parseQuery, type QueryObject } from "./query-protocol";
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from "./server";
+import { queueUrlFromPath, sqsQueryError, sqsQueryInput, sqsQueryResponse } from "./sqs-query";
 
 /** Who is calling, passed to the backend with every request. */
 export interface SqsCall {
@@ -174,11 +176,16 @@ const OPTIONAL: Record<string, keyof SqsBackend> = {
 const TARGET_PREFIX = "AmazonSQS.";
 
 /**
- * The SQS API on HTTP, as `@aws-sdk/client-sqs` 3.1169 speaks it: the AWS JSON 1.0 protocol (`POST /` with
- * `X-Amz-Target: AmazonSQS.<Operation>`, JSON bodies, binary values in base64) in its query-compatible form (errors
- * carry `x-amzn-query-error: <code>;Sender`, from which the SDK picks the exception class: `QueueDoesNotExist`,
- * `ReceiptHandleIsInvalid`, ...; an unmodeled code such as `AccessDenied` arrives as an `SQSServiceException` of that
- * name). Every operation is authorized first with the caller's access key id.
+ * The SQS API on HTTP, in both protocols AWS accepts:
+ * - AWS JSON 1.0, as `@aws-sdk/client-sqs` 3.1169 speaks it (`POST /` with `X-Amz-Target: AmazonSQS.<Operation>`, JSON
+ *   bodies, binary values in base64) in its query-compatible form (errors carry `x-amzn-query-error: <code>;Sender`,
+ *   from which the SDK picks the exception class: `QueueDoesNotExist`, `ReceiptHandleIsInvalid`, ...; an unmodeled
+ *   code such as `AccessDenied` arrives as an `SQSServiceException` of that name);
+ * - the Query protocol older SDKs and the AWS CLI 2.9 send (form-encoded `Action=<Operation>&Version=2012-11-05`,
+ *   in the body or the URL, posted to `/` or to the queue's URL; XML answers and XML `ErrorResponse`s), see
+ *   `sqs-query.ts`.
+ * Both run the same operations in the SDK's shapes. Every operation is authorized first with the caller's access key
+ * id.
  *
  * @example
  * const sqs = createSqsEndpoint({ backend: sqsEngineAdapter, authorize: (request) => policy.allows(request) });
@@ -191,15 +198,21 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
 
   async function handle(request: EndpointRequest): Promise<EndpointResponse> {
     const requestId = randomUUID();
+    const target = String(request.headers["x-amz-target"] ?? "");
+    const query = target.startsWith(TARGET_PREFIX) ? undefined : queryParams(request);
     try {
-      const target = String(request.headers["x-amz-target"] ?? "");
-      if (!target.startsWith(TARGET_PREFIX)) {
-        throw new AwsServiceError(
-          "InvalidAction",
-          "The local SQS endpoint speaks the AWS JSON 1.0 protocol (X-Amz-Target: AmazonSQS.<Operation>), as @aws-sdk/client-sqs does.",
-        );
+      let operationName: string;
+      if (query === undefined) {
+        operationName = target.slice(TARGET_PREFIX.length);
+      } else {
+        operationName = typeof query.Action === "string" ? query.Action : "";
+        if (!operationName) {
+          throw new AwsServiceError(
+            "MissingAction",
+            "The request must contain an Action: the local SQS endpoint speaks AWS JSON 1.0 (X-Amz-Target: AmazonSQS.<Operation>) and the Query protocol (Action=<Operation>).",
+          );
+        }
       }
-      const operationName = target.slice(TARGET_PREFIX.length);
       const operation = OPERATIONS[operationName];
       if (!operation) throw new AwsServiceError("InvalidAction", `The action ${operationName} is not valid for this endpoint.`);
       if (!request.credential) throw new AwsServiceError("MissingAuthenticationToken", "Request is missing Authentication Token");
@@ -207,7 +220,9 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
       if (optional && typeof backend[optional] !== "function") {
         throw new AwsServiceError("AWS.SimpleQueueService.UnsupportedOperation", `${operationName} is not supported by the local SQS endpoint.`);
       }
-      const input = parseBody(request.body);
+      const host = request.headers.host;
+      const input =
+        query === undefined ? parseBody(request.body) : sqsQueryInput(operationName, query, queueUrlFromPath(typeof host === "string" ? host : undefined, request.url));
       const region = options.region ?? request.credential.region;
       const trace = request.headers["x-amzn-trace-id"];
       const call: SqsCall = {
@@ -237,9 +252,10 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
       );
       if (denied) throw new AwsServiceError("AccessDenied", denied);
       const output = (await operation.run(backend, input, call)) ?? {};
+      if (query !== undefined) return xml(200, sqsQueryResponse(operationName, output as Record<string, unknown>, requestId), requestId);
       return json(200, JSON.stringify(output, encodeBinary), requestId, undefined);
     } catch (error) {
-      return errorResponse(error, requestId);
+      return errorResponse(error, requestId, query !== undefined);
     }
   }
 
@@ -258,7 +274,11 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
 
   return {
     service: "sqs",
-    matches: (request) => String(request.headers["x-amz-target"] ?? "").startsWith(TARGET_PREFIX),
+    matches: (request) => {
+      if (String(request.headers["x-amz-target"] ?? "").startsWith(TARGET_PREFIX)) return true;
+      const action = queryParams(request)?.Action;
+      return typeof action === "string" && action in OPERATIONS;
+    },
     handle,
   };
 }
@@ -313,20 +333,39 @@ function md5(text: string): string {
   return createHash("md5").update(text, "utf8").digest("hex");
 }
 
-function errorResponse(error: unknown, requestId: string): EndpointResponse {
+/**
+ * The parameters of a Query-protocol request (form body and URL query string), or `undefined` when the request is
+ * not one (no form body and no `Action` in the URL).
+ */
+function queryParams(request: EndpointRequest): QueryObject | undefined {
+  const form = String(request.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded");
+  const at = request.url.indexOf("?");
+  const search = at >= 0 ? request.url.slice(at + 1) : "";
+  if (!form && !/(^|&)Action=/.test(search)) return undefined;
+  return parseQuery([search, form ? request.body.toString("utf8") : ""].filter(Boolean).join("&"));
+}
+
+function errorResponse(error: unknown, requestId: string, query: boolean): EndpointResponse {
   const aws = awsErrorParts(error);
   if (!aws) {
     const detail = error instanceof Error ? error.message : String(error);
-    const body = JSON.stringify({ __type: "com.amazonaws.sqs#InternalError", message: `The local SQS backend failed: ${detail}` });
+    const message = `The local SQS backend failed: ${detail}`;
+    if (query) return xml(500, sqsQueryError("InternalError", message, false, requestId), requestId);
+    const body = JSON.stringify({ __type: "com.amazonaws.sqs#InternalError", message });
     return json(500, body, requestId, "InternalError;Receiver");
   }
   const modeled = BY_CODE.get(aws.code);
   const queryCode = modeled?.[1] ?? aws.code;
   const shape = modeled?.[0] ?? aws.code;
   const status = aws.status ?? modeled?.[2] ?? STATUS[aws.code] ?? (aws.senderFault ? 400 : 500);
+  const sender = aws.senderFault && status < 500;
+  if (query) return xml(status, sqsQueryError(queryCode, aws.message, sender, requestId), requestId);
   const type = aws.code === "AccessDenied" ? "com.amazon.coral.service#AccessDeniedException" : `com.amazonaws.sqs#${shape}`;
-  const fault = aws.senderFault && status < 500 ? "Sender" : "Receiver";
-  return json(status, JSON.stringify({ __type: type, message: aws.message }), requestId, `${queryCode};${fault}`);
+  return json(status, JSON.stringify({ __type: type, message: aws.message }), requestId, `${queryCode};${sender ? "Sender" : "Receiver"}`);
+}
+
+function xml(status: number, body: string, requestId: string): EndpointResponse {
+  return { status, headers: { "content-type": "text/xml", "x-amzn-requestid": requestId }, body };
 }
 
 function json(status: number, body: string, requestId: string, queryError: string | undefined): EndpointResponse {

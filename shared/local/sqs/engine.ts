@@ -163,7 +163,7 @@ export class SqsEngine {
   /** The queue named by `ref` (name, URL or ARN); `AWS.SimpleQueueService.NonExistentQueue` if there is none. */
   queue(ref: string): Queue {
     const queue = this.findQueue(ref);
-    if (!queue) throw new ServiceError("AWS.SimpleQueueService.NonExistentQueue", `The specified queue ${ref} does not exist.`);
+    if (!queue) throw new ServiceError("AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist.");
     return queue;
   }
 
