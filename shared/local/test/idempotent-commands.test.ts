@@ -1,0 +1,156 @@
+// POST /orders with an Idempotency-Key through the local stage and the example services, while SNS fails the
+// publish of orders.order-placed: the client's retry ends with one order, one event id, and billing applying it once.
+import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { catalog } from "../../contract/catalog";
+import type { PublishInput, PublishResult } from "../sns/engine";
+import { ServiceError } from "../sqs/errors";
+import { startLocalStage, type LocalStage } from "../stage";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+let stage: LocalStage;
+let dynamo: DynamoDBClient;
+
+/** How SNS treats publishes of orders.order-placed: normally, refused, or taken and then answered with an error. */
+let fault: "none" | "refuse" | "lose-answer" = "none";
+/** Event ids SNS took for orders.order-placed (one entry per accepted publish). */
+const accepted: string[] = [];
+
+test.before(async () => {
+  stage = await startLocalStage({ port: 0 });
+  dynamo = new DynamoDBClient({ region: "us-east-1", endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  // The fault sits on the SNS engine itself, behind the endpoint the function's unmodified SDK client calls.
+  const publish = stage.sns.publish;
+  stage.sns.publish = function publishWithFaults(this: typeof stage.sns, input: PublishInput): PublishResult {
+    if (!input.TopicArn.endsWith(":local-orders-order-placed")) return publish.call(this, input);
+    if (fault === "refuse") throw new ServiceError("KMSDisabled", "The request was rejected because the specified KMS key isn't enabled.");
+    const result = publish.call(this, input);
+    accepted.push((JSON.parse(input.Message) as { id: string }).id);
+    // Published, but the answer never reaches the caller (SNS's side failed after taking it): the SDK retries.
+    if (fault === "lose-answer") throw new ServiceError("InternalError", "Request could not be completed", false);
+    return result;
+  };
+});
+
+test.after(async () => {
+  dynamo?.destroy();
+  await stage?.stop();
+});
+
+async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+async function items(table: string, prefix: string): Promise<Record<string, any>[]> {
+  const out: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    out.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.map((item) => unmarshall(item)).filter((item) => String(item.pk ?? item.id).startsWith(prefix));
+}
+
+/** Every delivery to billing's queue handled: nothing waiting, nothing in flight. */
+function billingQueueIdle(): true | undefined {
+  const queue = stage.sqs.listQueues().find((q) => q.arn.endsWith(":local-billing-on-order-placed"));
+  if (!queue) throw new Error("billing's queue is not in the stage");
+  const counts = stage.sqs.counts(queue.arn);
+  return counts.ApproximateNumberOfMessages + counts.ApproximateNumberOfMessagesNotVisible + counts.ApproximateNumberOfMessagesDelayed === 0 ? true : undefined;
+}
+
+const { orderId: _assigned, ...order } = catalog["orders.order-placed"].example;
+
+async function post(body: unknown, headers: Record<string, string>) {
+  const response = await fetch(`${stage.url}/orders`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined, headers: response.headers };
+}
+
+test("a publish SNS refuses, then the client's retry with the same key: one order, one event id, one invoice", async () => {
+  const customerId = "c-idem-refused";
+  const body = { ...order, customerId };
+  const headers = { "idempotency-key": "0b6f3f1e-6a3c-4a65-9d2b-7a1c2f0e5d11" };
+  accepted.length = 0;
+  fault = "refuse";
+  const failed = await post(body, headers);
+  assert.is(failed.status, 500, JSON.stringify(failed.json));
+  assert.is(accepted.length, 0);
+  assert.is((await items("local-data", "$orders#")).filter((o) => o.details?.customerId === customerId).length, 1, "the order was stored before the publish failed");
+
+  fault = "none";
+  const retried = await post(body, headers);
+  assert.is(retried.status, 201, JSON.stringify(retried.json));
+  const { orderId } = retried.json as { orderId: string };
+  const orders = (await items("local-data", "$orders#")).filter((o) => o.details?.customerId === customerId);
+  assert.equal(orders.map((o) => o.orderId), [orderId], "one order: the retry wrote the first attempt's order again");
+  assert.is(accepted.length, 1);
+
+  await eventually("billing's invoice", async () => (await items("local-data", "$billing#")).find((i) => i.details?.orderId === orderId));
+  await eventually("billing's queue to drain", billingQueueIdle);
+  assert.is((await items("local-data", "$billing#")).filter((i) => i.details?.orderId === orderId).length, 1);
+
+  const replayed = await post(body, headers);
+  assert.is(replayed.status, 201);
+  assert.equal(replayed.json, retried.json);
+  assert.is(replayed.headers.get("idempotent-replayed"), "true");
+  assert.is(accepted.length, 1, "a replay publishes nothing");
+});
+
+test("a publish whose answers are lost (SNS took it each time): the retry republishes the same event id, billing applies it once", async () => {
+  const customerId = "c-idem-lost-answer";
+  const body = { ...order, customerId };
+  const headers = { "idempotency-key": "5d2e8c4a-1f3b-4e7d-8a9c-0b1d2e3f4a5b" };
+  accepted.length = 0;
+  fault = "lose-answer";
+  const failed = await post(body, headers);
+  assert.is(failed.status, 500, JSON.stringify(failed.json));
+  assert.ok(accepted.length >= 1, "SNS took the event (the SDK's retries too) though every answer was an error");
+
+  fault = "none";
+  const retried = await post(body, headers);
+  assert.is(retried.status, 201, JSON.stringify(retried.json));
+  const { orderId } = retried.json as { orderId: string };
+  assert.ok(accepted.length >= 2);
+  assert.equal([...new Set(accepted)], [accepted[0]], `every publish carried the same event id: ${accepted.join(", ")}`);
+
+  await eventually("billing's invoice", async () => (await items("local-data", "$billing#")).find((i) => i.details?.orderId === orderId));
+  await eventually("billing's queue to drain", billingQueueIdle);
+  assert.equal((await items("local-data", "$orders#")).filter((o) => o.details?.customerId === customerId).map((o) => o.orderId), [orderId], "one order");
+  assert.is((await items("local-data", "$billing#")).filter((i) => i.details?.orderId === orderId).length, 1, `one invoice for ${accepted.length} deliveries`);
+  const locks = await items("local-idempotency", `billing#on-order-placed#${accepted[0]}`);
+  assert.is(locks.length, 1);
+  assert.is(locks[0]!.status, "COMPLETED", "billing's lock on the event id turned the other deliveries into duplicates");
+});
+
+test("the same key with another body: 422; no key: each request is an order of its own, as before", async () => {
+  const headers = { "idempotency-key": "e4c1a7b2-3d5f-4a6e-9b8c-7d0e1f2a3b4c" };
+  assert.is((await post({ ...order, customerId: "c-idem-first" }, headers)).status, 201);
+  const other = await post({ ...order, customerId: "c-idem-other" }, headers);
+  assert.is(other.status, 422);
+  assert.is(other.json.error, "idempotency-key-reused");
+  assert.is((await items("local-data", "$orders#")).filter((o) => o.details?.customerId === "c-idem-other").length, 0);
+
+  const bad = await post(order, { "idempotency-key": "too-short" });
+  assert.is(bad.status, 400);
+  assert.match(bad.json.message, /Idempotency-Key is 9 characters long/);
+
+  const a = await post({ ...order, customerId: "c-no-key" }, {});
+  const b = await post({ ...order, customerId: "c-no-key" }, {});
+  assert.is(a.status, 201);
+  assert.is(b.status, 201);
+  assert.is.not(a.json.orderId, b.json.orderId);
+  assert.is((await items("local-data", "$orders#")).filter((o) => o.details?.customerId === "c-no-key").length, 2);
+});
+
+test.run();
