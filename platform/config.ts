@@ -20,6 +20,8 @@ export interface PlatformConfig {
   deletionProtection: boolean;
   alarmEmail: string | undefined;
   vpc: { enabled: false } | { enabled: true; cidr: string };
+  /** This stage owns the account's X-Ray resource policy that lets SNS send active-tracing segments. */
+  ownsAccountTracingPolicy: boolean;
 }
 
 export class PlatformConfigError extends Error {
@@ -76,5 +78,6 @@ export function readPlatformConfig(): PlatformConfig {
     deletionProtection,
     alarmEmail,
     vpc: vpcEnabled ? { enabled: true, cidr: vpcCidr } : { enabled: false },
+    ownsAccountTracingPolicy: cfg.requireBoolean("ownsAccountTracingPolicy"),
   };
 }

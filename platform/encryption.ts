@@ -1,10 +1,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { SERVICE_PRINCIPAL_KEY_ACTIONS } from "../shared/infra/guardrails/rules/deployment";
 import type { PlatformConfig } from "./config";
 
 /**
- * The customer managed key that encrypts every platform topic. A customer key (not aws/sns) because SNS must be
- * able to deliver to SQS and CloudWatch must be able to publish alarms, which needs grants in the key policy.
+ * The customer managed key that encrypts every platform topic. A customer key (not aws/sns) because CloudWatch must
+ * be able to publish alarms to the encrypted alarm topic, which needs a statement in the key policy (the aws/sns
+ * key's policy cannot be changed). Only CloudWatch gets one: services publish with their own roles (IAM grants), and
+ * SNS delivers to queues encrypted with SSE-SQS, which needs nothing from this key.
  */
 export function createEventsKey(config: PlatformConfig, accountId: pulumi.Input<string>): aws.kms.Key {
   const root = pulumi.interpolate`arn:aws:iam::${accountId}:root`;
@@ -24,12 +27,18 @@ export function createEventsKey(config: PlatformConfig, accountId: pulumi.Input<
           Resource: "*",
         },
         {
-          Sid: "ServicesDeliverEncryptedMessages",
+          // CloudWatch alarms of this account and region publish to the encrypted alarm topic: exactly the two
+          // actions the SNS developer guide lists ("Enable compatibility between event sources from AWS services
+          // and encrypted topics"), guarded by the rule kms-service-principal-actions.
+          Sid: "CloudWatchAlarmsPublish",
           Effect: "Allow",
-          Principal: { Service: ["sns.amazonaws.com", "cloudwatch.amazonaws.com"] },
-          Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+          Principal: { Service: "cloudwatch.amazonaws.com" },
+          Action: [...SERVICE_PRINCIPAL_KEY_ACTIONS],
           Resource: "*",
-          Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+          Condition: {
+            StringEquals: { "aws:SourceAccount": accountId },
+            ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${config.region}:${accountId}:alarm:*` },
+          },
         },
       ],
     }),

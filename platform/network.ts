@@ -31,7 +31,10 @@ export function createNetwork(config: PlatformConfig): pulumi.Output<PlatformOut
     vpcId: vpc.vpcId,
     serviceName: `com.amazonaws.${config.region}.dynamodb`,
     vpcEndpointType: "Gateway",
-    routeTableIds: aws.ec2.getRouteTablesOutput({ vpcId: vpc.vpcId }).ids,
+    // The VPC's own route tables (one per private subnet), so the endpoint waits for them. A lookup by VPC id
+    // (getRouteTables) would run as soon as the VPC exists, before awsx has created the subnets' route tables,
+    // and find only the main route table, which no subnet uses.
+    routeTableIds: vpc.routeTables.apply((tables) => pulumi.all(tables.map((table) => table.id))),
   });
   // With no NAT, the AWS APIs functions call (other than DynamoDB) are reached through interface endpoints.
   const endpoints = new aws.ec2.SecurityGroup("endpoints-sg", {

@@ -8,6 +8,19 @@ export interface Tables {
   idempotencyTable: pulumi.Output<PlatformOutputs["idempotencyTable"]>;
 }
 
+/**
+ * The data and idempotency tables.
+ *
+ * Encryption at rest: DynamoDB always encrypts; the only choice is whose key. The platform uses the AWS owned key,
+ * DynamoDB's default, by leaving `serverSideEncryption` out:
+ * - it costs nothing; `serverSideEncryption: { enabled: true }` without a key ARN would switch to the AWS managed
+ *   key `aws/dynamodb`, for which KMS charges apply, while adding nothing this platform uses;
+ * - a customer managed key would add an audit trail of each key use and the power to revoke it, at the price of a
+ *   key per stage, a key policy to keep right, and tables that become unreadable if the key is disabled. Who may
+ *   read which items is already decided per service by IAM (`dynamodb:LeadingKeys`), which a key would not refine.
+ * A team that must hold its own key sets `serverSideEncryption: { enabled: true, kmsKeyArn }` on purpose; the
+ * guardrail `dynamodb-sse-no-managed-key` refuses `enabled: true` without `kmsKeyArn`.
+ */
 export function createTables(config: PlatformConfig): Tables {
   const { partitionKey, sortKey, ttlAttribute, indexes } = DATA_TABLE_LAYOUT;
   const keyAttributes = [partitionKey, sortKey, ...Object.values(indexes).flatMap((i) => [i.partitionKey, i.sortKey])];
@@ -29,7 +42,7 @@ export function createTables(config: PlatformConfig): Tables {
       })),
       ttl: { attributeName: ttlAttribute, enabled: true },
       pointInTimeRecovery: { enabled: true },
-      serverSideEncryption: { enabled: true },
+      // No serverSideEncryption block: the AWS owned key (see createTables).
       streamEnabled: true,
       streamViewType: "NEW_AND_OLD_IMAGES",
       deletionProtectionEnabled: config.deletionProtection,
@@ -46,7 +59,7 @@ export function createTables(config: PlatformConfig): Tables {
       attributes: [{ name: IDEMPOTENCY_TABLE_LAYOUT.keyAttribute, type: "S" }],
       ttl: { attributeName: IDEMPOTENCY_TABLE_LAYOUT.ttlAttribute, enabled: true },
       pointInTimeRecovery: { enabled: true },
-      serverSideEncryption: { enabled: true },
+      // No serverSideEncryption block: the AWS owned key (see createTables).
       deletionProtectionEnabled: config.deletionProtection,
     },
     { protect: config.deletionProtection },

@@ -49,7 +49,7 @@ test("every topic policy denies publishing without TLS", () => {
   }
 });
 
-test("only CloudWatch (of this account) may publish alarms; the events key lets SNS and CloudWatch use it", () => {
+test("only CloudWatch (of this account) may publish alarms; the events key lets CloudWatch alarms use it", () => {
   const run = runs.dev!;
   const alarm = policyOf(run, "alarm-topic-policy");
   const allow = alarm.Statement.find((s: any) => s.Effect === "Allow");
@@ -60,9 +60,15 @@ test("only CloudWatch (of this account) may publish alarms; the events key lets 
   const key = run.mocks.one("aws:kms/key:Key", "events-key");
   assert.is(key.inputs.enableKeyRotation, true);
   const keyPolicy = JSON.parse(key.inputs.policy);
-  const services = keyPolicy.Statement.find((s: any) => s.Sid === "ServicesDeliverEncryptedMessages");
-  assert.equal(services.Action, ["kms:GenerateDataKey", "kms:Decrypt"]);
-  assert.equal(services.Condition.StringEquals["aws:SourceAccount"], run.outputs.accountId);
+  // As the SNS developer guide writes it for AWS services publishing to encrypted topics; only CloudWatch needs it.
+  const services = keyPolicy.Statement.filter((s: any) => s.Principal?.Service !== undefined);
+  assert.equal(services.length, 1);
+  assert.equal(services[0].Principal, { Service: "cloudwatch.amazonaws.com" });
+  assert.equal(services[0].Action, ["kms:GenerateDataKey*", "kms:Decrypt"]);
+  assert.equal(services[0].Condition, {
+    StringEquals: { "aws:SourceAccount": run.outputs.accountId },
+    ArnLike: { "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${run.outputs.accountId}:alarm:*` },
+  });
   assert.is(run.outputs.eventsKeyArn, key.state.arn);
 });
 
@@ -85,7 +91,8 @@ test("the data table is built for ElectroDB single-table use", () => {
     assert.equal(i.attributes.map((a: any) => a.name).sort(), ["gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "sk"]);
     assert.equal(i.ttl, { attributeName: "expiresAt", enabled: true });
     assert.equal(i.pointInTimeRecovery, { enabled: true });
-    assert.equal(i.serverSideEncryption, { enabled: true });
+    // The free AWS owned key: no serverSideEncryption block (enabled without a key ARN would be the billed aws/dynamodb).
+    assert.is(i.serverSideEncryption, undefined);
     assert.is(i.streamEnabled, true);
     assert.is(i.streamViewType, "NEW_AND_OLD_IMAGES");
     assert.equal(run.outputs.dataTable.indexes.gsi1, { name: "gsi1", partitionKey: "gsi1pk", sortKey: "gsi1sk" });
@@ -94,7 +101,7 @@ test("the data table is built for ElectroDB single-table use", () => {
     const idem = run.mocks.one("aws:dynamodb/table:Table", "idempotency-table").inputs;
     assert.is(idem.hashKey, "id");
     assert.equal(idem.ttl, { attributeName: "expiration", enabled: true });
-    assert.equal(idem.serverSideEncryption, { enabled: true });
+    assert.is(idem.serverSideEncryption, undefined);
     assert.equal(run.outputs.idempotencyTable.keyAttribute, "id");
   }
 });

@@ -4,6 +4,7 @@ export * from "./service-function";
 export * from "./event-consumer";
 export * from "./http-api";
 export * from "./service";
+export * from "./stage-provider";
 export * from "./helpers/grants";
 export * from "./helpers/names";
 export * from "./helpers/policy-document";

@@ -14,6 +14,8 @@ export interface CapturedResource {
   /** Inputs plus the computed outputs a real deployment would return (ARNs, URLs, ids). */
   state: Record<string, any>;
   id: string | undefined;
+  /** Reference (`<urn>::<id>`) of the explicit provider the resource names or inherits; absent for the default provider. */
+  provider?: string;
 }
 
 export interface PlatformMocksOptions {
@@ -41,6 +43,8 @@ function uuidFrom(text: string): string {
  */
 export class PlatformMocks implements pulumi.runtime.Mocks {
   readonly resources: CapturedResource[] = [];
+  /** Every invoke the program made (data source lookups), in order. */
+  readonly calls: { token: string; inputs: Record<string, any> }[] = [];
   readonly region: string;
   readonly accountId: string;
   private readonly stackOutputs: PlatformMocksOptions["stackOutputs"];
@@ -119,6 +123,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       inputs: args.inputs,
       state,
       id,
+      ...(args.provider ? { provider: args.provider } : {}),
     };
     this.resources.push(record);
     this.lastCaptured = record;
@@ -233,7 +238,10 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       case "awsx:ec2:Vpc": {
         const vpcId = `vpc-${shortHash(args.name, 17)}`;
         const subnets = [0, 1].map((i) => `subnet-${shortHash(`${args.name}-private-${i}`, 17)}`);
-        return base(`${args.name}`, { vpcId, privateSubnetIds: subnets, publicSubnetIds: [], isolatedSubnetIds: [] });
+        // awsx gives every subnet its own route table. A deployment returns them as RouteTable resources (whose
+        // `id` is an Output); the mocks answer plain objects with the same `id` and `vpcId`.
+        const routeTables = [0, 1].map((i) => ({ id: `rtb-${shortHash(`${args.name}-private-${i}`, 17)}`, vpcId }));
+        return base(`${args.name}`, { vpcId, privateSubnetIds: subnets, publicSubnetIds: [], isolatedSubnetIds: [], routeTables });
       }
       default: {
         const id = `${args.name}-${shortHash(args.type + args.name, 7)}`;
@@ -246,6 +254,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
 
   call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
     const { region, accountId } = this;
+    this.calls.push({ token: args.token, inputs: args.inputs });
     switch (args.token) {
       case "aws:index/getCallerIdentity:getCallerIdentity":
         return { accountId, arn: `arn:aws:iam::${accountId}:user/deployer`, userId: "AIDAEXAMPLEUSERID", id: accountId };
@@ -255,8 +264,6 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
       case "aws:index/getAvailabilityZones:getAvailabilityZones":
         return { names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: ["az1", "az2", "az3"], id: region };
-      case "aws:ec2/getRouteTables:getRouteTables":
-        return { ids: [`rtb-${shortHash(JSON.stringify(args.inputs), 17)}`], id: region };
       case "aws:iam/getPolicyDocument:getPolicyDocument":
         return { json: policyDocumentJson(args.inputs), minifiedJson: policyDocumentJson(args.inputs), id: "policy" };
       default:

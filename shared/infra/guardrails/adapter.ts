@@ -1,4 +1,5 @@
 import type {
+  PolicyProviderResource,
   PolicyResource,
   PolicyResourceOptions,
   ReportViolation,
@@ -40,6 +41,19 @@ function optionsOf(resource: CapturedResource): PolicyResourceOptions {
   };
 }
 
+/**
+ * The explicit providers among captured resources, by the reference a resource names them with (`<urn>::<id>`),
+ * as the policy engine hands a resource's provider to a rule: its type, name, URN and inputs.
+ */
+export function providersOf(resources: readonly CapturedResource[]): Map<string, PolicyProviderResource> {
+  const providers = new Map<string, PolicyProviderResource>();
+  for (const r of resources) {
+    if (!r.type.startsWith("pulumi:providers:")) continue;
+    providers.set(`${r.urn}::${r.id}`, { type: r.type, name: r.name, urn: r.urn, props: r.inputs });
+  }
+  return providers;
+}
+
 const noConfig = <T extends object>(): T => ({}) as T;
 const notApplicable = (reason?: string): never => {
   throw new NotApplicable(reason ?? "not applicable");
@@ -49,13 +63,17 @@ const notApplicable = (reason?: string): never => {
  * A captured resource as the argument a `ResourceValidationPolicy` receives: `props` are the resource's inputs,
  * the way the policy engine hands them over before a create or update.
  */
-export function toResourceValidationArgs(resource: CapturedResource): ResourceValidationArgs {
+export function toResourceValidationArgs(
+  resource: CapturedResource,
+  providers: Map<string, PolicyProviderResource> = new Map(),
+): ResourceValidationArgs {
   return {
     type: resource.type,
     props: resource.inputs,
     urn: resource.urn,
     name: resource.name,
     opts: optionsOf(resource),
+    provider: resource.provider ? providers.get(resource.provider) : undefined,
     stackTags: new Map(),
     isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
     asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? resource.inputs : undefined)) as ResourceValidationArgs["asType"],
@@ -70,6 +88,7 @@ export function toResourceValidationArgs(resource: CapturedResource): ResourceVa
  */
 export function toStackValidationArgs(resources: CapturedResource[]): StackValidationArgs {
   const byUrn = new Map<string, PolicyResource>();
+  const providers = providersOf(resources);
   const policyResources = resources.map((resource) => {
     const converted: PolicyResource = {
       type: resource.type,
@@ -77,6 +96,7 @@ export function toStackValidationArgs(resources: CapturedResource[]): StackValid
       urn: resource.urn,
       name: resource.name,
       opts: optionsOf(resource),
+      provider: resource.provider ? providers.get(resource.provider) : undefined,
       dependencies: [],
       propertyDependencies: {},
       isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
@@ -103,6 +123,7 @@ export async function evaluateGuardrails(
 ): Promise<Violation[]> {
   const violations: Violation[] = [];
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const providers = providersOf(resources);
   for (const policy of policies) {
     if ("validateResource" in policy && policy.validateResource) {
       const validations = Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
@@ -111,7 +132,7 @@ export async function evaluateGuardrails(
           violations.push({ policy: policy.name, message, urn: resource.urn, type: resource.type, name: resource.name });
         for (const validate of validations) {
           try {
-            await validate(toResourceValidationArgs(resource), report);
+            await validate(toResourceValidationArgs(resource, providers), report);
           } catch (err) {
             if (!(err instanceof NotApplicable)) throw err;
           }

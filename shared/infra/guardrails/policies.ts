@@ -22,6 +22,13 @@ import {
 import { apiAccessLogsVended, dynamodbLeadingKeysNotNull, lambdaSystemLogLevel } from "./rules/isolation";
 import { snsAlarmTopicHasRecipient, snsFailureTopicDurableSink } from "./rules/failure-events";
 import { suppressionsHaveReasons } from "./rules/suppressions";
+import {
+  awsProviderStageTags,
+  dynamodbSseNoManagedKey,
+  kmsServicePrincipalActions,
+  vpcGatewayEndpointOwnRouteTables,
+  xraySnsTracingPolicyScoped,
+} from "./rules/deployment";
 import { snsTopicTlsOnly, sqsQueueTlsOnly } from "./rules/transport";
 
 /** Every guardrail, in the order of `RULE_NAMES`: the policy pack's policies and what the tests run. */
@@ -59,6 +66,11 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   dynamodbLeadingKeysNotNull,
   snsFailureTopicDurableSink,
   snsAlarmTopicHasRecipient,
+  xraySnsTracingPolicyScoped,
+  dynamodbSseNoManagedKey,
+  kmsServicePrincipalActions,
+  vpcGatewayEndpointOwnRouteTables,
+  awsProviderStageTags,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -22,4 +22,8 @@ export const T = {
   table: "aws:dynamodb/table:Table",
   key: "aws:kms/key:Key",
   apiStage: "aws:apigatewayv2/stage:Stage",
+  xrayResourcePolicy: "aws:xray/resourcePolicy:ResourcePolicy",
+  vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
+  routeTable: "aws:ec2/routeTable:RouteTable",
+  awsxVpc: "awsx:ec2:Vpc",
 } as const;

@@ -33,6 +33,11 @@ export const RULE_NAMES = [
   "dynamodb-leading-keys-not-null",
   "sns-failure-topic-durable-sink",
   "sns-alarm-topic-has-recipient",
+  "xray-sns-tracing-policy-scoped",
+  "dynamodb-sse-no-managed-key",
+  "kms-service-principal-actions",
+  "vpc-gateway-endpoint-own-route-tables",
+  "aws-provider-stage-tags",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

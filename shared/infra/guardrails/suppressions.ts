@@ -51,6 +51,15 @@ export const SUPPRESSIONS: readonly Suppression[] = [
       "AWS's default key policy statement: the account root holds kms:* on the key (Resource * in a key policy means this key only) so that IAM policies can grant its use and the key can never become unmanageable; service publishers get their two KMS actions through IAM",
   },
   {
+    rule: "resource-policy-no-wildcards",
+    type: "aws:kms/key:Key",
+    name: "events-key",
+    project: "platform",
+    statements: ["CloudWatchAlarmsPublish"],
+    reason:
+      "kms:GenerateDataKey* is the action exactly as the SNS developer guide writes it for AWS services that publish to encrypted topics; the rule kms-service-principal-actions holds that statement to it and Decrypt only",
+  },
+  {
     rule: "sns-subscription-has-dlq",
     type: "aws:sns/topicSubscription:TopicSubscription",
     name: "alarm-email",

@@ -54,8 +54,16 @@ const baseCases: RuleCases = {
     bad: [[[queue("q", { sqsManagedSseEnabled: false })], /queue q is not explicitly encrypted/]],
   },
   "dynamodb-table-encrypted": {
-    good: [[resource("aws:dynamodb/table:Table", "t", { serverSideEncryption: { enabled: true } })]],
-    bad: [[[resource("aws:dynamodb/table:Table", "t", {})], /table t does not enable KMS server-side encryption/]],
+    good: [
+      [resource("aws:dynamodb/table:Table", "t", {})],
+      [resource("aws:dynamodb/table:Table", "t", { serverSideEncryption: { enabled: true, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k" } })],
+    ],
+    bad: [
+      [
+        [resource("aws:dynamodb/table:Table", "t", { serverSideEncryption: { enabled: false, kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k" } })],
+        /table t names kmsKeyArn without serverSideEncryption.enabled/,
+      ],
+    ],
   },
   "sns-topic-tls-only": {
     good: [

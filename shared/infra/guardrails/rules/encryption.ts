@@ -29,12 +29,13 @@ export const dynamodbTableEncrypted = resourceRule(
   {
     name: "dynamodb-table-encrypted",
     description:
-      "DynamoDB tables use KMS server-side encryption (an AWS managed or customer key), not only the default owned key (Checkov CKV_AWS_119, relaxed to accept the AWS managed key; Well-Architected Serverless Lens, data protection at rest).",
-    remediation: "Set serverSideEncryption: { enabled: true } on the table (optionally with kmsKeyArn).",
+      "DynamoDB tables are encrypted at rest with the AWS owned key (the default, no charge) or, on purpose, a customer managed key; a key ARN is used only with serverSideEncryption.enabled, so a table that names one without enabling it silently falls back to the AWS owned key (AWS DynamoDB developer guide, encryption at rest; Checkov CKV_AWS_119 relaxed to accept the AWS owned key).",
+    remediation:
+      "Leave serverSideEncryption out (AWS owned key), or set serverSideEncryption: { enabled: true, kmsKeyArn } to use your customer managed key.",
   },
   (args) =>
-    args.type === T.table && bool(args.props.serverSideEncryption?.enabled) !== true
-      ? [{ message: `table ${args.name} does not enable KMS server-side encryption: set serverSideEncryption.enabled` }]
+    args.type === T.table && str(args.props.serverSideEncryption?.kmsKeyArn) && bool(args.props.serverSideEncryption?.enabled) !== true
+      ? [{ message: `table ${args.name} names kmsKeyArn without serverSideEncryption.enabled: the key is ignored and the AWS owned key is used` }]
       : [],
 );
 

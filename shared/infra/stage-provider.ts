@@ -1,0 +1,69 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { STAGE_TAG_KEYS } from "./guardrails/rules/deployment";
+
+/**
+ * Tags every AWS resource of a program carries through its provider's default tags, so costs can be split by stage
+ * and owner and an ephemeral stage's leftovers found (`aws resourcegroupstaggingapi get-resources --tag-filters
+ * Key=stage,Values=ci-1234`). The guardrail `aws-provider-stage-tags` checks every AWS resource's provider for them.
+ */
+export type StageTags = Record<(typeof STAGE_TAG_KEYS)[number], string>;
+
+/** Logical name of the program's tagged AWS provider. */
+export const STAGE_PROVIDER_NAME = "aws";
+
+/**
+ * The stage tags of the running program: `stage` (the stack name), `service` (the service's name, or `platform`
+ * for the platform program) and `project` (the Pulumi project).
+ */
+export function stageTags(owner: string): StageTags {
+  return { stage: pulumi.getStack(), service: owner, project: pulumi.getProject() };
+}
+
+let current: { stack: object; owner: string; provider: aws.Provider } | undefined;
+
+/**
+ * Makes an explicit AWS provider whose default tags are {@link stageTags} the provider of every AWS resource the
+ * program creates from now on: a stack transformation hands it to each resource that names no provider of its
+ * own, and to components (awsx's VPC among them) as their `aws` provider, so their children get it too. The
+ * provider takes the stack's `aws:region` (and `aws:profile`, when set), as the default provider would.
+ *
+ * Call it first in a program: `defineService` and the platform program do. Calling it again in the same program
+ * with the same owner returns the same provider; with another owner it is an error (one program, one owner).
+ */
+export function useStageProvider(owner: string): aws.Provider {
+  const stack = pulumi.runtime.getStackResource();
+  if (!stack) throw new Error("useStageProvider must run inside a Pulumi program (the stack resource does not exist yet)");
+  if (current?.stack === stack) {
+    if (current.owner !== owner) {
+      throw new Error(`this program already tags its resources as service "${current.owner}"; it cannot also be "${owner}"`);
+    }
+    return current.provider;
+  }
+  const config = new pulumi.Config("aws");
+  const provider = new aws.Provider(STAGE_PROVIDER_NAME, {
+    region: config.require("region") as aws.Region,
+    profile: config.get("profile"),
+    defaultTags: { tags: stageTags(owner) },
+  });
+  pulumi.runtime.registerStackTransformation((args) => {
+    if (args.type.startsWith("pulumi:providers:")) return undefined;
+    if (args.resource instanceof pulumi.ComponentResource) {
+      const providers = (args.opts as pulumi.ComponentResourceOptions).providers;
+      if (providers === undefined) return { props: args.props, opts: { ...args.opts, providers: { aws: provider } } };
+      if (Array.isArray(providers)) {
+        return providers.some((p) => (p as unknown as { pkg?: string }).pkg === "aws")
+          ? undefined
+          : { props: args.props, opts: { ...args.opts, providers: [...providers, provider] } };
+      }
+      return "aws" in providers ? undefined : { props: args.props, opts: { ...args.opts, providers: { ...providers, aws: provider } } };
+    }
+    if (!args.type.startsWith("aws:") || args.opts.provider) return undefined;
+    // A child of a component inherits the component's `aws` provider (this one, or one its author chose).
+    const parentProviders = (args.opts.parent as unknown as { __providers?: Record<string, unknown> } | undefined)?.__providers;
+    if (parentProviders?.["aws"]) return undefined;
+    return { props: args.props, opts: { ...args.opts, provider } };
+  });
+  current = { stack, owner, provider };
+  return provider;
+}
