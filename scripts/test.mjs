@@ -77,14 +77,18 @@ function runFile(file) {
     child.on("close", (code) => {
       const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
       const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
-      const bad = code === 0 && total > 0 ? 0 : Math.max(1, total - ok);
+      // uvu exits 0 when a test.before hook throws (its error is swallowed and no test runs): every test that did not
+      // pass counts, whatever the exit code.
+      const bad = code === 0 && total > 0 && ok === total ? 0 : Math.max(1, total - ok);
+      const notRun = total - ok - (output.match(/^\s+FAIL /gm)?.length ?? 0);
       passed += ok;
       failed += bad;
       const name = relative(root, file);
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       if (bad) {
         failures.push({ name, output });
-        console.log(`✘ ${name}  ${ok}/${total} (${secs}s)${total === 0 ? " ran no test" : ""}`);
+        const note = total === 0 ? " ran no test" : notRun > 0 ? ` ${notRun} did not run (a test.before hook threw?)` : "";
+        console.log(`✘ ${name}  ${ok}/${total} (${secs}s)${note}`);
       } else {
         console.log(`✔ ${name}  ${ok} (${secs}s)`);
       }
