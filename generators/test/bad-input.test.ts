@@ -1,12 +1,18 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { runFromArgs } from "../run";
-import { copyRepo, npmRun, treeHashes } from "./helpers";
+import { copyRepo, npmRun, treeHashes, unknownEventType, unusedServiceName } from "./helpers";
 
 const root = copyRepo("generators-bad-");
 const before = treeHashes(root);
+// Names free in this repository (a user's may have a `shipping` service or an `orders.order-shipped` event).
+const name = unusedServiceName(root, "shipping");
+const unknownEvent = unknownEventType(root, "orders", "order-shipped");
+const re = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+/** The service folders of the copy (with a Pulumi.yaml), as the generators list them. */
+const services = () => readdirSync(join(root, "services")).filter((d) => existsSync(join(root, "services", d, "Pulumi.yaml"))).sort();
 
 async function refused(generator: string, args: string[], message: RegExp): Promise<void> {
   try {
@@ -32,17 +38,19 @@ test("service names must be kebab-case, short, not reserved, without path parts"
 });
 
 test("unknown events, events of another owner, existing services are refused", async () => {
-  await refused("service", ["--name", "shipping", ...service.slice(0, 6), "--consumes", "orders.order-shipped"], /unknown event "orders\.order-shipped" \(--consumes\)/);
-  await refused("service", ["--name", "shipping", ...service, "--publishes", "billing.invoice-issued"], /event "billing\.invoice-issued" \(--publishes\) is owned by "billing"; an event has exactly one owner/);
-  await refused("service", ["--name", "shipping", ...service, "--publishes", "Shipping.Sent"], /must be <domain>\.<event> in kebab-case/);
+  await refused("service", ["--name", name, ...service.slice(0, 6), "--consumes", unknownEvent], re(`unknown event "${unknownEvent}" (--consumes)`));
+  await refused("service", ["--name", name, ...service, "--publishes", "billing.invoice-issued"], /event "billing\.invoice-issued" \(--publishes\) is owned by "billing"; an event has exactly one owner/);
+  await refused("service", ["--name", name, ...service, "--publishes", "Shipping.Sent"], /must be <domain>\.<event> in kebab-case/);
   await refused("service", ["--name", "orders", ...service], /services\/orders already exists; nothing was written/);
-  await refused("event", ["--type", "orders.order-placed", "--owner", "shipping", "--description", "d"], /event "orders\.order-placed" already exists \(owned by "orders"\)/);
-  await refused("event", ["--type", "shipping.parcel-sent", "--owner", "shipping", "--description", "d", "--fifo"], /a FIFO event needs --group-field/);
-  await refused("event", ["--type", "shipping.parcel-sent", "--owner", "shipping", "--description", "d", "--fields", "parcel id:string"], /field "parcel id:string" \(--fields\) needs a camelCase name/);
+  await refused("event", ["--type", "orders.order-placed", "--owner", name, "--description", "d"], /event "orders\.order-placed" already exists \(owned by "orders"\)/);
+  await refused("event", ["--type", `${name}.parcel-sent`, "--owner", name, "--description", "d", "--fifo"], /a FIFO event needs --group-field/);
+  await refused("event", ["--type", `${name}.parcel-sent`, "--owner", name, "--description", "d", "--fields", "parcel id:string"], /field "parcel id:string" \(--fields\) needs a camelCase name/);
 });
 
 test("edits of existing services check the service, the entity and what already exists", async () => {
-  await refused("consumer", ["--service", "nope", "--event", "orders.order-placed", "--entity", "invoice"], /no service "nope" \(--service\); services: billing, orders/);
+  const listed = services();
+  assert.ok(listed.includes("billing") && listed.includes("orders"), listed.join(", "));
+  await refused("consumer", ["--service", "nope", "--event", "orders.order-placed", "--entity", "invoice"], re(`no service "nope" (--service); services: ${listed.join(", ")}`));
   await refused("consumer", ["--service", "billing", "--event", "orders.order-placed", "--entity", "invoice"], /billing already consumes orders\.order-placed/);
   await refused("consumer", ["--service", "billing", "--event", "orders.order-status-changed", "--entity", "refund"], /entities\/refund\.ts does not exist \(--entity\)/);
   await refused("entity", ["--service", "billing", "--entity", "invoice"], /services\/billing\/entities\/invoice\.ts already exists/);
@@ -52,10 +60,10 @@ test("edits of existing services check the service, the entity and what already 
 });
 
 test("flags: unknown ones and missing answers without a terminal name the flag", async () => {
-  await refused("service", ["--name", "shipping", "--colour", "blue"], /unknown flag --colour for service/);
+  await refused("service", ["--name", name, "--colour", "blue"], /unknown flag --colour for service/);
   await refused("service", ["--consumes", "orders.order-placed"], /missing --name \(Service name \(kebab-case\)\); without a terminal/);
   await refused("consumer", ["--service", "billing"], /missing --event \(Event to consume\), --entity/);
-  await refused("service", ["--name", "shipping", ...service, "--http", "maybe"], /--http takes yes or no/);
+  await refused("service", ["--name", name, ...service, "--http", "maybe"], /--http takes yes or no/);
   await refused("nonsense", [], /no generator "nonsense"; generators: service, event, consumer, entity, route/);
 });
 
@@ -66,14 +74,14 @@ test("a write that fails halfway leaves the tree as it was", async () => {
   mkdirSync(squatter);
   const snapshot = treeHashes(root);
   try {
-    await runFromArgs("service", ["--name", "shipping", ...service, "--publishes", "shipping.parcel-sent", "--root", root], {
+    await runFromArgs("service", ["--name", name, ...service, "--publishes", `${name}.parcel-sent`, "--root", root], {
       interactive: false,
     }).then(
       () => assert.unreachable("accepted"),
       (err: Error) => assert.match(err.message, /writing failed, nothing was changed: EISDIR/),
     );
     assert.equal(treeHashes(root), snapshot);
-    assert.not.ok(existsSync(join(root, "services", "shipping")), "the service folder it created is gone");
+    assert.not.ok(existsSync(join(root, "services", name)), "the service folder it created is gone");
   } finally {
     rmSync(squatter, { recursive: true });
   }

@@ -4,15 +4,19 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { runFromArgs } from "../run";
-import { copyRepo } from "./helpers";
+import { copyRepo, unusedServiceName } from "./helpers";
 
 // Every generator, run programmatically into a copy of the repository, then the copy is checked the way CI checks
 // the real one: type-check, the generated service's own tests, and the whole-system mocks run with the guardrails.
 const root = copyRepo("generators-all-");
+// The README's example service, under a name of its own if the repository already has a `shipping`.
+const name = unusedServiceName(root, "shipping");
+const [sent, returned] = [`${name}.parcel-sent`, `${name}.parcel-returned`];
+const escaped = (text: string) => text.replace(/[.]/g, "\\.");
 const written: Record<string, string[]> = {};
 
-async function generate(name: string, args: string[]): Promise<void> {
-  written[name] = await runFromArgs(name, [...args, "--root", root], { interactive: false });
+async function generate(generator: string, args: string[]): Promise<void> {
+  written[generator] = await runFromArgs(generator, [...args, "--root", root], { interactive: false });
 }
 
 function run(command: string, args: string[]): { code: number; output: string } {
@@ -22,38 +26,38 @@ function run(command: string, args: string[]): { code: number; output: string } 
 
 test.before(async () => {
   await generate("service", [
-    "--name", "shipping", "--purpose", "Ships invoiced orders", "--team", "logistics",
-    "--consumes", "billing.invoice-issued", "--publishes", "shipping.parcel-sent", "--entity", "parcel", "--yes",
+    "--name", name, "--purpose", "Ships invoiced orders", "--team", "logistics",
+    "--consumes", "billing.invoice-issued", "--publishes", sent, "--entity", "parcel", "--yes",
   ]);
   await generate("event", [
-    "--type", "shipping.parcel-returned", "--owner", "shipping", "--description", "A customer sent a parcel back.",
+    "--type", returned, "--owner", name, "--description", "A customer sent a parcel back.",
     "--fields", "parcelId:string,reason:string,items:integer",
   ]);
-  await generate("entity", ["--service", "shipping", "--entity", "return"]);
-  await generate("consumer", ["--service", "shipping", "--event", "orders.order-status-changed", "--entity", "return"]);
-  await generate("route", ["--service", "shipping", "--path", "/returns", "--entity", "return", "--publishes", "shipping.parcel-returned"]);
+  await generate("entity", ["--service", name, "--entity", "return"]);
+  await generate("consumer", ["--service", name, "--event", "orders.order-status-changed", "--entity", "return"]);
+  await generate("route", ["--service", name, "--path", "/returns", "--entity", "return", "--publishes", returned]);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
 
 test("new-service writes the service and adds the events it publishes to the catalog", () => {
-  const dir = join(root, "services", "shipping");
+  const dir = join(root, "services", name);
   for (const file of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "index.ts", "README.md", "generator.json", "entities/parcel.ts", "handlers/on-invoice-issued.ts", "test/on-invoice-issued.test.ts"]) {
     assert.ok(existsSync(join(dir, file)), file);
   }
-  assert.match(readFileSync(join(dir, "Pulumi.prod.yaml"), "utf8"), /shipping:platformStack: organization\/platform\/prod/);
+  assert.match(readFileSync(join(dir, "Pulumi.prod.yaml"), "utf8"), new RegExp(`${name}:platformStack: organization/platform/prod`));
   const catalog = readFileSync(join(root, "shared/contract/catalog.ts"), "utf8");
-  assert.match(catalog, /"shipping\.parcel-sent": defineEvent\(\{\n\s+version: 1,\n\s+owner: "shipping",/);
-  assert.match(catalog, /"shipping\.parcel-returned": defineEvent\([\s\S]*reason: z\.string\(\)[\s\S]*items: z\.int\(\)/);
+  assert.match(catalog, new RegExp(`"${escaped(sent)}": defineEvent\\(\\{\\n\\s+version: 1,\\n\\s+owner: "${name}",`));
+  assert.match(catalog, new RegExp(`"${escaped(returned)}": defineEvent\\([\\s\\S]*reason: z\\.string\\(\\)[\\s\\S]*items: z\\.int\\(\\)`));
 });
 
 test("edits land in place and every run is recorded with the generator version", () => {
-  const index = readFileSync(join(root, "services/shipping/index.ts"), "utf8");
+  const index = readFileSync(join(root, "services", name, "index.ts"), "utf8");
   assert.match(index, /"on-order-status-changed": \{ event: "orders\.order-status-changed"/);
   assert.match(index, /http: \{\n\s+routes: \{\n\s+"POST \/returns": \{ handler: "\.\/handlers\/create-returns\.ts"/);
   assert.match(index, /\/\/ new routes are added above this line/);
   assert.not.match(index, /no HTTP API yet/);
-  const manifest = JSON.parse(readFileSync(join(root, "services/shipping/generator.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(join(root, "services", name, "generator.json"), "utf8"));
   assert.equal(manifest.runs.map((r: { generator: string }) => r.generator), ["service", "entity", "consumer", "route"]);
   assert.ok(manifest.runs.every((r: { version: string }) => /^\d+\.\d+\.\d+$/.test(r.version)));
   assert.is(manifest.runs[0].answers.entity, "parcel");
@@ -65,7 +69,7 @@ test("the repository with the generated code type-checks under the strict tsconf
 });
 
 test("the generated service's own tests pass", () => {
-  const { code, output } = run(process.execPath, ["scripts/test.mjs", "services/shipping"]);
+  const { code, output } = run(process.execPath, ["scripts/test.mjs", `services/${name}`]);
   assert.is(code, 0, output);
   assert.match(output, /\b[1-9]\d* passed, 0 failed/);
 });

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
+import { Repo } from "../lib/repo";
 
 export const REPO = join(__dirname, "..", "..");
 
@@ -20,6 +21,31 @@ export function copyRepo(prefix = "generators-"): string {
   symlinkSync(join(REPO, "node_modules"), join(dest, "node_modules"));
   return dest;
 }
+
+/**
+ * `base`, else `base2`, `base3`, ...: the first name that no folder under `root`/services and no event domain of its
+ * catalog uses. The tests run in users' repositories too, where `shipping` (the README's example) may well exist.
+ */
+export function unusedServiceName(root: string, base: string): string {
+  const repo = new Repo(root);
+  const services = new Set(existsSyncDir(join(root, "services")) ? readdirSync(join(root, "services")) : []);
+  const domains = new Set([...repo.catalog().keys()].map((type) => type.split(".")[0]));
+  for (let n = 1; ; n++) {
+    const name = n === 1 ? base : `${base}${n}`;
+    if (!services.has(name) && !domains.has(name)) return name;
+  }
+}
+
+/** An event type in `domain` that the catalog of `root` does not have. */
+export function unknownEventType(root: string, domain: string, base: string): string {
+  const catalog = new Repo(root).catalog();
+  for (let n = 1; ; n++) {
+    const type = `${domain}.${n === 1 ? base : `${base}-${n}`}`;
+    if (!catalog.has(type)) return type;
+  }
+}
+
+const existsSyncDir = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
 
 /** Path -> content hash of every file under `root` (node_modules excluded): equal maps mean an unchanged tree. */
 export function treeHashes(root: string): Map<string, string> {
