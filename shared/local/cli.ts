@@ -5,6 +5,8 @@
  *   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>]
  *   node --import tsx shared/local/cli.ts dlq [<queue name>]
  *   node --import tsx shared/local/cli.ts redrive <queue name>
+ *   node --import tsx shared/local/cli.ts failures [<id>]
+ *   node --import tsx shared/local/cli.ts replay <failure id>
  *   node --import tsx shared/local/cli.ts trace <correlation id>
  *
  * The client commands talk to the stage at `--url`, else `LOCAL_STAGE_URL`, else `http://127.0.0.1:<--port or 3000>`.
@@ -30,6 +32,8 @@ const USAGE = `usage:
   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>] [--port 3000 | --url <url>]
   node --import tsx shared/local/cli.ts dlq [<queue name>]
   node --import tsx shared/local/cli.ts redrive <queue name>
+  node --import tsx shared/local/cli.ts failures [<id>]
+  node --import tsx shared/local/cli.ts replay <failure id>
   node --import tsx shared/local/cli.ts trace <correlation id>`;
 
 interface Parsed {
@@ -168,6 +172,18 @@ async function call(flags: Parsed["flags"], method: "GET" | "POST", path: string
   return json;
 }
 
+/** One failure event in a few lines: what was rejected, by whom, why, and where a replay would publish it. */
+export function formatFailure(failure: Record<string, unknown>): string {
+  const lines = [
+    `- ${String(failure.id)} ${String(failure.time ?? "")}: ${String(failure.originalType ?? "unreadable event")} ${String(failure.originalId ?? "")}`.trimEnd(),
+    `  rejected by ${String(failure.rejectedBy ?? "?")} (${String(failure.reason ?? "?")}): ${String(failure.message ?? "")}`,
+    failure.notReplayable ? `  cannot be replayed: ${String(failure.notReplayable)}` : `  replay publishes it to ${String(failure.originalTopic)}`,
+  ];
+  if (typeof failure.correlationId === "string") lines.push(`  correlation id ${failure.correlationId}`);
+  if (typeof failure.originalBody === "string") lines.push(`  original message: ${failure.originalBody}`);
+  return lines.join("\n");
+}
+
 async function client(parsed: Parsed): Promise<void> {
   const { command, args, flags } = parsed;
   switch (command) {
@@ -206,6 +222,27 @@ async function client(parsed: Parsed): Promise<void> {
       if (!args[0]) throw new UsageError(`redrive needs a dead-letter queue name\n${USAGE}`);
       const result = await call(flags, "POST", `dlq/${encodeURIComponent(args[0])}/redrive`);
       process.stdout.write(`moved ${String(result.moved)} message${result.moved === 1 ? "" : "s"} back to ${String(result.to)}\n`);
+      return;
+    }
+    case "failures": {
+      if (args[0]) {
+        const failure = await call(flags, "GET", `failures/${encodeURIComponent(args[0])}`);
+        process.stdout.write(`${formatFailure(failure)}\n`);
+        process.stdout.write(`failure event: ${JSON.stringify(failure.failureEvent, null, 2)}\n`);
+        return;
+      }
+      const result = await call(flags, "GET", "failures");
+      const failures = (result.failures ?? []) as Record<string, unknown>[];
+      process.stdout.write(`${String(result.queue)}: ${failures.length} failure event${failures.length === 1 ? "" : "s"}\n`);
+      for (const failure of failures) process.stdout.write(`${formatFailure(failure)}\n`);
+      return;
+    }
+    case "replay": {
+      if (!args[0]) throw new UsageError(`replay needs the id of a failure (see: failures)\n${USAGE}`);
+      const result = await call(flags, "POST", `failures/${encodeURIComponent(args[0])}/replay`);
+      process.stdout.write(
+        `published ${String(result.eventType)} ${String(result.eventId)} to ${String(result.topicArn).split(":").pop()} again (correlation id ${String(result.correlationId)}); failure ${String(result.id)} deleted\n`,
+      );
       return;
     }
     case "trace": {

@@ -26,6 +26,7 @@ import { interpretBatchResponse, QueuePoller } from "../sqs/poller";
 import type { QueueAttributesInput, StoredMessageView } from "../sqs/queue";
 import { snsBackend, sqsBackend, type PublishCaller } from "./backends";
 import { createTables, startDynamoService, type LocalDynamo } from "./dynamodb";
+import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
 import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions } from "./programs";
 import { authorizeRoute, routeAuthLabel } from "./route-auth";
@@ -144,6 +145,14 @@ export interface LocalStage {
   deadLetterMessages(name: string): StoredMessageView[];
   /** Moves a dead-letter queue's visible messages back to their source queue; returns how many moved. */
   redrive(name: string): { moved: number; to: string };
+  /** The platform's failure queue (by name): failure events, kept as a deployed stage keeps them. */
+  readonly failureQueue: string | undefined;
+  /** Every failure event in the failure queue, oldest first. */
+  failures(): FailureSummary[];
+  /** One failure event in full, by its id (the SQS message id) or its failure event id. */
+  failure(id: string): FailureDetail;
+  /** Publishes a failure's original event to its topic again (same envelope, same id) and deletes the failure. */
+  replayFailure(id: string): ReplayResult;
   /** Invokes a function directly with an event (traced like any invocation). */
   invoke(functionName: string, event: unknown): Promise<InvocationResult>;
   /** Stops everything: HTTP, pollers, functions, endpoints, DynamoDB. */
@@ -253,8 +262,15 @@ async function start(
     const fn = functionsByName.get(name);
     return fn ? `${fn.service}/${fn.logicalName}` : name;
   };
+  const keptFailureQueue = (programs.platform.outputs.failureQueue as { arn?: string } | undefined)?.arn;
   const recorder = new TraceRecorder({
-    names: { queue: (arn) => arn.split(":").pop() ?? arn, topic: (arn) => arn.split(":").pop() ?? arn, functionLabel: labelOf },
+    names: {
+      queue: (arn) => arn.split(":").pop() ?? arn,
+      topic: (arn) => arn.split(":").pop() ?? arn,
+      functionLabel: labelOf,
+      // Nothing consumes the failure queue: a failure event waits there for a person (npm run local -- failures).
+      keptIn: (arn) => (arn === keptFailureQueue ? "a failure event, waiting for a person (npm run local -- failures)" : undefined),
+    },
     ...(options.onTrace ? { onSettled: options.onTrace } : {}),
     ...(options.maxTraces ? { maxTrees: options.maxTraces } : {}),
   });
@@ -459,6 +475,20 @@ async function start(
     return { eventId: envelope.id, correlationId: envelope.correlationid, messageId: result.MessageId, topicArn };
   };
 
+  const failureQueueArn = keptFailureQueue;
+  const failureDesk = failureQueueArn
+    ? new FailureDesk({
+        sqs,
+        queueArn: failureQueueArn,
+        topics: (programs.platform.outputs.eventTopics ?? {}) as Record<string, { arn: string; fifo?: boolean }>,
+        publish: (input) => tracedPublish(input, { principal: "local" }),
+      })
+    : undefined;
+  const desk = (): FailureDesk => {
+    if (!failureDesk) throw new ServiceError("NotFound", "the platform exports no failureQueue: its failure events are kept nowhere");
+    return failureDesk;
+  };
+
   const redrive = (name: string): { moved: number; to: string } => {
     const dlq = findDlq(name);
     let moved = 0;
@@ -570,6 +600,12 @@ async function start(
         sendJson(res, 200, { queue: dlq.queue.name, source: dlq.sourceArn.split(":").pop(), messages: sqs.peek(dlq.queue.arn) });
       } else if (method === "POST" && parts[0] === "dlq" && parts.length === 3 && parts[2] === "redrive") {
         sendJson(res, 200, redrive(parts[1]!));
+      } else if (method === "GET" && parts[0] === "failures" && parts.length === 1) {
+        sendJson(res, 200, { queue: desk().queueName, failures: desk().list() });
+      } else if (method === "GET" && parts[0] === "failures" && parts.length === 2) {
+        sendJson(res, 200, desk().read(parts[1]!));
+      } else if (method === "POST" && parts[0] === "failures" && parts.length === 3 && parts[2] === "replay") {
+        sendJson(res, 200, desk().replay(parts[1]!));
       } else if (method === "POST" && parts[0] === "publish" && parts.length === 1) {
         let input: { type?: unknown; data?: unknown; correlationId?: unknown };
         try {
@@ -642,6 +678,10 @@ async function start(
     deadLetterQueues: dlqInfo,
     deadLetterMessages: (name) => sqs.peek(findDlq(name).queue.arn),
     redrive,
+    failureQueue: failureDesk?.queueName,
+    failures: () => desk().list(),
+    failure: (id) => desk().read(id),
+    replayFailure: (id) => desk().replay(id),
     invoke,
     stop() {
       ready = (_req, res) => sendJson(res, 503, { message: "the local stage is stopping" });
@@ -784,6 +824,9 @@ function adminIndex(stage: LocalStage): Record<string, unknown> {
       "GET /_local/dlq": "every dead-letter queue with its depth",
       "GET /_local/dlq/<queue name>": "the messages in a dead-letter queue",
       "POST /_local/dlq/<queue name>/redrive": "move a dead-letter queue's messages back to their source queue",
+      "GET /_local/failures": "failure events (events a consumer rejected: invalid, business rule, unknown type) in the failure queue",
+      "GET /_local/failures/<id>": "one failure event in full, with the original message",
+      "POST /_local/failures/<id>/replay": "publish the original event to its topic again (same envelope, same id) and delete the failure",
       "POST /_local/publish": 'publish a catalog event by hand: { "type": "orders.order-placed", "data": { ... }, "correlationId": "optional" }',
       "GET /_local/trace": "the latest correlation ids",
       "GET /_local/trace/<correlation id>": "the trace tree of a correlation id (JSON and text)",

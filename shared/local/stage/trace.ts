@@ -76,6 +76,11 @@ export interface DeliveryTrace {
   receives: number;
   /** The dead-letter queue it went to. */
   deadLetterQueue?: string;
+  /**
+   * A queue that nothing consumes by design (the failure queue): its message waits for a person, so the delivery
+   * ends the path instead of keeping the trace in progress. Says where to look.
+   */
+  kept?: string;
   invocations: InvocationTrace[];
 }
 
@@ -141,6 +146,8 @@ export interface TraceNames {
   topic(arn: string): string;
   /** `<service>/<function>` for a function's AWS name. */
   functionLabel(functionName: string): string;
+  /** For a queue that nothing consumes by design (the failure queue): where its messages are looked at. */
+  keptIn?(queueArn: string): string | undefined;
 }
 
 /** Options of a {@link TraceRecorder}. */
@@ -358,7 +365,7 @@ export class TraceRecorder {
       return node.status === "running" || unanswered || node.publishes.some(publishPending);
     };
     const deliveryPending = (node: DeliveryTrace): boolean =>
-      node.status === "queued" || node.status === "in-flight" || node.invocations.some(invocationPending);
+      (node.status === "queued" && node.kept === undefined) || node.status === "in-flight" || node.invocations.some(invocationPending);
     const publishPending = (node: PublishTrace): boolean => node.deliveries.some(deliveryPending);
     return tree.roots.some((root) =>
       root.kind === "request" ? root.status === undefined || invocationPending(root.invocation) : root.kind === "publish" ? publishPending(root) : deliveryPending(root),
@@ -432,6 +439,8 @@ export class TraceRecorder {
         if (!owner) break;
         const queueArn = event.endpoint;
         const delivery: DeliveryTrace = { kind: "delivery", queue: this.names.queue(queueArn), queueArn, status: "queued", receives: 0, invocations: [] };
+        const kept = this.names.keptIn?.(queueArn);
+        if (kept !== undefined) delivery.kept = kept;
         if (event.kind === "sns.filtered-out") {
           delivery.status = "filtered-out";
           delivery.reason = event.reason;
@@ -690,7 +699,7 @@ function describeDelivery(node: DeliveryTrace): string {
     case "filtered-out":
       return `not delivered to ${node.queue}: the filter policy did not match (${node.reason ?? ""})`;
     case "queued":
-      return `delivered to ${node.queue}, waiting for its consumer`;
+      return node.kept !== undefined ? `kept in ${node.queue}: ${node.kept}` : `delivered to ${node.queue}, waiting for its consumer`;
     case "in-flight":
       return `delivered to ${node.queue}, being handled (receive ${node.receives})`;
     case "retrying":
