@@ -46,6 +46,10 @@ const WITHOUT_LOCAL_EQUIVALENT = new Set([
   // The platform network: locally, functions reach the stage's endpoints directly, as through the network's.
   "aws:ec2/securityGroup:SecurityGroup",
   "aws:ec2/vpcEndpoint:VpcEndpoint",
+  // The programs' AWS provider (its default tags): locally every resource is the stage's own engine.
+  "pulumi:providers:aws",
+  // The account's X-Ray policy for SNS active tracing: locally the stage records every hop's span itself.
+  "aws:xray/resourcePolicy:ResourcePolicy",
 ]);
 
 /** Where a piece of the wiring came from. */
