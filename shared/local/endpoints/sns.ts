@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type * as Sns from "@aws-sdk/client-sns";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
 import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
 import {
@@ -96,6 +97,15 @@ export interface SnsBackend {
     request: { topicArn: string; protocol: string; endpoint?: string; attributes: Record<string, string>; returnSubscriptionArn: boolean },
     call: SnsCall,
   ): Promise<{ subscriptionArn: string }>;
+  /**
+   * The read operations a developer inspects a stage with, in the SDK's shapes (the endpoint answers `InvalidAction`
+   * without them). Missing topics and subscriptions throw `NotFound` (`Topic does not exist`, `Subscription does not
+   * exist`), as SNS does.
+   */
+  listSubscriptions?(input: Sns.ListSubscriptionsInput, call: SnsCall): Promise<Sns.ListSubscriptionsResponse>;
+  listSubscriptionsByTopic?(input: Sns.ListSubscriptionsByTopicInput, call: SnsCall): Promise<Sns.ListSubscriptionsByTopicResponse>;
+  getTopicAttributes?(input: Sns.GetTopicAttributesInput, call: SnsCall): Promise<Sns.GetTopicAttributesResponse>;
+  getSubscriptionAttributes?(input: Sns.GetSubscriptionAttributesInput, call: SnsCall): Promise<Sns.GetSubscriptionAttributesResponse>;
 }
 
 /** Options of {@link createSnsEndpoint}. */
@@ -149,7 +159,17 @@ const CODE_OF_EXCEPTION: Record<string, string> = {
   ValidationException: "ValidationException",
 };
 
-const ACTIONS = new Set(["Publish", "PublishBatch", "CreateTopic", "ListTopics", "Subscribe"]);
+const ACTIONS = new Set([
+  "Publish",
+  "PublishBatch",
+  "CreateTopic",
+  "ListTopics",
+  "Subscribe",
+  "ListSubscriptions",
+  "ListSubscriptionsByTopic",
+  "GetTopicAttributes",
+  "GetSubscriptionAttributes",
+]);
 const BATCH_ID = /^[A-Za-z0-9_-]{1,80}$/;
 const MAX_BATCH_ENTRIES = 10;
 
@@ -158,8 +178,9 @@ const MAX_BATCH_ENTRIES = 10;
  * The SNS API on HTTP, as `@aws-sdk/client-sns` speaks it: the AWS Query protocol (form-encoded `Action=Publish&...`,
  * XML answers, XML `ErrorResponse`s whose `Code` selects the SDK exception: `NotFound` -> `NotFoundException`,
  * `AuthorizationError` -> `AuthorizationErrorException`, ...). Supports `Publish` and `PublishBatch`, plus `CreateTopic`,
- * `ListTopics` and `Subscribe` when the backend has them. Every operation is authorized first with the caller's access
- * key id.
+ * `ListTopics`, `Subscribe` and the read operations `ListSubscriptions`, `ListSubscriptionsByTopic`,
+ * `GetTopicAttributes` and `GetSubscriptionAttributes` when the backend has them. Every operation is authorized first
+ * with the caller's access key id.
  *
  * @example
  * const sns = createSnsEndpoint({
@@ -299,6 +320,32 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
         );
         return element("SubscriptionArn", result.subscriptionArn);
       }
+      case "ListSubscriptions": {
+        const listSubscriptions = backend.listSubscriptions?.bind(backend) ?? unsupported(action);
+        await check("sns:ListSubscriptions", `arn:aws:sns:${call.region}:${accountId}:*`);
+        const nextToken = queryString(params, "NextToken");
+        return subscriptionList(await listSubscriptions(nextToken === undefined ? {} : { NextToken: nextToken }, call));
+      }
+      case "ListSubscriptionsByTopic": {
+        const topicArn = required(params, "TopicArn");
+        const listSubscriptionsByTopic = backend.listSubscriptionsByTopic?.bind(backend) ?? unsupported(action);
+        await check("sns:ListSubscriptionsByTopic", topicArn);
+        const nextToken = queryString(params, "NextToken");
+        return subscriptionList(await listSubscriptionsByTopic({ TopicArn: topicArn, ...(nextToken === undefined ? {} : { NextToken: nextToken }) }, call));
+      }
+      case "GetTopicAttributes": {
+        const topicArn = required(params, "TopicArn");
+        const getTopicAttributes = backend.getTopicAttributes?.bind(backend) ?? unsupported(action);
+        await check("sns:GetTopicAttributes", topicArn);
+        return attributeMap((await getTopicAttributes({ TopicArn: topicArn }, call)).Attributes);
+      }
+      case "GetSubscriptionAttributes": {
+        const subscriptionArn = required(params, "SubscriptionArn");
+        const getSubscriptionAttributes = backend.getSubscriptionAttributes?.bind(backend) ?? unsupported(action);
+        // The action has no resource type in IAM (as ListTopics and ListSubscriptions): it is checked on the account.
+        await check("sns:GetSubscriptionAttributes", `arn:aws:sns:${call.region}:${accountId}:*`);
+        return attributeMap((await getSubscriptionAttributes({ SubscriptionArn: subscriptionArn }, call)).Attributes);
+      }
       default:
         throw new AwsServiceError("InvalidAction", `The action ${action} is not valid for this web service.`);
     }
@@ -309,6 +356,33 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
     matches: (request) => isForm(request) && ACTIONS.has(queryString(parseQuery(request.body.toString("utf8")), "Action") ?? ""),
     handle,
   };
+}
+
+/** `<Subscriptions><member>...</member></Subscriptions><NextToken/>`, as both list operations answer. */
+function subscriptionList(result: { Subscriptions?: Sns.Subscription[] | undefined; NextToken?: string | undefined }): XmlContent {
+  return [
+    element(
+      "Subscriptions",
+      (result.Subscriptions ?? []).map((subscription) =>
+        element("member", [
+          element("TopicArn", subscription.TopicArn),
+          element("Protocol", subscription.Protocol),
+          element("SubscriptionArn", subscription.SubscriptionArn),
+          element("Owner", subscription.Owner),
+          element("Endpoint", subscription.Endpoint),
+        ]),
+      ),
+    ),
+    element("NextToken", result.NextToken),
+  ];
+}
+
+/** `<Attributes><entry><key/><value/></entry>...</Attributes>`. */
+function attributeMap(attributes: Record<string, string> | undefined): XmlContent {
+  return element(
+    "Attributes",
+    Object.entries(attributes ?? {}).map(([key, value]) => element("entry", [element("key", key), element("value", value)])),
+  );
 }
 
 function unsupported(action: string): never {

@@ -87,6 +87,15 @@ export interface TopicInfo {
 /** A subscription as `GetSubscriptionAttributes` reports it (string values, as AWS). */
 export type SubscriptionAttributes = Record<string, string>;
 
+/** A subscription as `ListSubscriptions` and `ListSubscriptionsByTopic` list it. */
+export interface SubscriptionSummary {
+  SubscriptionArn: string;
+  Owner: string;
+  Protocol: "sqs";
+  Endpoint: string;
+  TopicArn: string;
+}
+
 /** A message was accepted by a topic. */
 export interface SnsPublishedTrace {
   kind: "sns.published";
@@ -428,9 +437,76 @@ export class SnsEngine {
     return attributes;
   }
 
-  /** The subscriptions of a topic, in creation order. */
-  listSubscriptionsByTopic(topicArn: string): Array<{ SubscriptionArn: string; Endpoint: string; Protocol: "sqs" }> {
-    return this.topic(topicArn).subscriptions.map((s) => ({ SubscriptionArn: s.arn, Endpoint: s.endpoint, Protocol: "sqs" }));
+  /** The subscriptions of a topic, in creation order (ListSubscriptionsByTopic's members). */
+  listSubscriptionsByTopic(topicArn: string): SubscriptionSummary[] {
+    return this.topic(topicArn).subscriptions.map((s) => this.summary(s));
+  }
+
+  /** Every subscription, topic by topic in creation order (ListSubscriptions' members). */
+  listSubscriptions(): SubscriptionSummary[] {
+    return [...this.topics.values()].flatMap((topic) => topic.subscriptions.map((s) => this.summary(s)));
+  }
+
+  private summary(s: Subscription): SubscriptionSummary {
+    return { SubscriptionArn: s.arn, Owner: this.accountId, Protocol: "sqs", Endpoint: s.endpoint, TopicArn: s.topicArn };
+  }
+
+  /**
+   * GetTopicAttributes, with the attributes AWS reports for a topic the local stage knows (recorded AWS answers): the
+   * default access policy, the default delivery policy, subscription counts, and the FIFO settings of a FIFO topic.
+   */
+  getTopicAttributes(topicArn: string): Record<string, string> {
+    const topic = this.topic(topicArn);
+    const policy = {
+      Version: "2008-10-17",
+      Id: "__default_policy_ID",
+      Statement: [
+        {
+          Sid: "__default_statement_ID",
+          Effect: "Allow",
+          Principal: { AWS: "*" },
+          Action: [
+            "SNS:GetTopicAttributes",
+            "SNS:SetTopicAttributes",
+            "SNS:AddPermission",
+            "SNS:RemovePermission",
+            "SNS:DeleteTopic",
+            "SNS:Subscribe",
+            "SNS:ListSubscriptionsByTopic",
+            "SNS:Publish",
+          ],
+          Resource: topic.arn,
+          Condition: { StringEquals: { "AWS:SourceOwner": this.accountId } },
+        },
+      ],
+    };
+    const deliveryPolicy = {
+      http: {
+        defaultHealthyRetryPolicy: {
+          minDelayTarget: 20,
+          maxDelayTarget: 20,
+          numRetries: 3,
+          numMaxDelayRetries: 0,
+          numNoDelayRetries: 0,
+          numMinDelayRetries: 0,
+          backoffFunction: "linear",
+        },
+        disableSubscriptionOverrides: false,
+        defaultRequestPolicy: { headerContentType: "text/plain; charset=UTF-8" },
+      },
+    };
+    return {
+      Policy: JSON.stringify(policy),
+      Owner: this.accountId,
+      SubscriptionsPending: "0",
+      TopicArn: topic.arn,
+      EffectiveDeliveryPolicy: JSON.stringify(deliveryPolicy),
+      SubscriptionsConfirmed: String(topic.subscriptions.length),
+      DisplayName: "",
+      SubscriptionsDeleted: "0",
+      ...(topic.signatureVersion === "2" ? { SignatureVersion: "2" } : {}),
+      ...(topic.fifo ? { FifoTopic: "true", ContentBasedDeduplication: String(topic.contentBasedDeduplication) } : {}),
+    };
   }
 
   /** Unsubscribe. */

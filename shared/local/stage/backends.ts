@@ -53,8 +53,9 @@ function caller(call: SnsCall): PublishCaller {
 
 /**
  * The SNS endpoint's backend over the engine: Publish and PublishBatch go through `publish` (so the stage sees who
- * published what), ListTopics lists the engine's topics. Topics and subscriptions come from the Pulumi programs only,
- * so CreateTopic and Subscribe are not offered.
+ * published what); ListTopics, ListSubscriptions, ListSubscriptionsByTopic, GetTopicAttributes and
+ * GetSubscriptionAttributes read the engine. Topics and subscriptions come from the Pulumi programs only, so
+ * CreateTopic and Subscribe are not offered.
  */
 export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBackend {
   return {
@@ -80,7 +81,27 @@ export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBacken
     async listTopics() {
       return { topicArns: engine.listTopics().map((t) => t.arn) };
     },
+    async listSubscriptions(input) {
+      return page(engine.listSubscriptions(), input.NextToken);
+    },
+    async listSubscriptionsByTopic(input) {
+      return page(engine.listSubscriptionsByTopic(input.TopicArn ?? ""), input.NextToken);
+    },
+    async getTopicAttributes(input) {
+      return { Attributes: engine.getTopicAttributes(input.TopicArn ?? "") };
+    },
+    async getSubscriptionAttributes(input) {
+      return { Attributes: engine.getSubscriptionAttributes(input.SubscriptionArn ?? "") };
+    },
   };
+}
+
+/** SNS lists subscriptions 100 at a time; the token is where the next page starts. */
+function page<T>(items: T[], token: string | undefined): { Subscriptions: T[]; NextToken?: string } {
+  const start = token === undefined ? 0 : Number(token);
+  if (!Number.isInteger(start) || start < 0 || start > items.length) throw new ServiceError("InvalidParameter", "Invalid parameter: NextToken");
+  const end = start + 100;
+  return { Subscriptions: items.slice(start, end), ...(end < items.length ? { NextToken: String(end) } : {}) };
 }
 
 function toEngineAttributes(attributes: Record<string, Sqs.MessageAttributeValue> | undefined): Record<string, SqsMessageAttributeValue> | undefined {

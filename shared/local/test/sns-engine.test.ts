@@ -236,7 +236,7 @@ test("subscriptions: idempotent, different attributes rejected, FIFO queues only
   assert.match(error(() => sns.subscribe({ TopicArn: topic.arn, Protocol: "sqs", Endpoint: fifoQueue.arn })).message, /FIFO SQS Queues can not be subscribed to standard SNS topics/);
   assert.match(error(() => sns.subscribe({ TopicArn: topic.arn, Protocol: "http" as "sqs", Endpoint: "http://x" })).message, /sqs only/);
   assert.match(arn, new RegExp(`^${topic.arn}:[0-9a-f-]{36}$`));
-  assert.equal(sns.listSubscriptionsByTopic(topic.arn), [{ SubscriptionArn: arn, Endpoint: queue.arn, Protocol: "sqs" }]);
+  assert.equal(sns.listSubscriptionsByTopic(topic.arn), [{ SubscriptionArn: arn, Owner: sns.accountId, Protocol: "sqs", Endpoint: queue.arn, TopicArn: topic.arn }]);
   sns.unsubscribe(arn);
   sns.publish({ TopicArn: topic.arn, Message: "nobody listens" });
   assert.equal(sqs.peek(queue.url), []);
