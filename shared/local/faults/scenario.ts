@@ -18,8 +18,9 @@ import { installMessagingFaults } from "./messaging-faults";
 import { describeFaults, planFaults, type EventPlan, type FaultPlan, type FaultRates, type PoisonKind } from "./plan";
 import { randomSeed } from "./prng";
 
-/** The consumed event and where its follow-up goes. */
+/** The consumed event, the service whose consumer of it is under test, and where its follow-up goes. */
 const CONSUMED: EventType = "orders.order-placed";
+const CONSUMER_SERVICE = "billing";
 const FOLLOW_UP: EventType = "billing.invoice-issued";
 
 /**
@@ -236,8 +237,9 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     });
     proxy.setTarget(stage.endpoints.dynamodbProxy);
     const platform = stage.programs[0]!.outputs as unknown as PlatformOutputs;
-    const consumer = stage.consumers.find((c) => c.events.includes(CONSUMED));
-    if (!consumer) throw new Error(`no consumer of ${CONSUMED} in the stage (services: ${stage.services.join(", ")})`);
+    // Billing's consumer: other services may consume the same event; they run beside it, untouched by the faults.
+    const consumer = stage.consumers.find((c) => c.events.includes(CONSUMED) && c.label.startsWith(`${CONSUMER_SERVICE}/`));
+    if (!consumer) throw new Error(`no consumer of ${CONSUMED} in ${CONSUMER_SERVICE} (services: ${stage.services.join(", ")})`);
     const host = stage.hosts.get(consumer.function);
     const poller = stage.pollers.find((p) => p.functionName === consumer.function);
     if (!host || !poller) throw new Error(`the consumer ${consumer.label} has no function host or poller`);
@@ -399,9 +401,11 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
         const envelope = parseJson(m.body);
         return { id: String(envelope.id), causationId: typeof envelope.causationid === "string" ? envelope.causationid : undefined };
       }),
-      failureEvents: stage.sqs.peek(auditFailures).map((m) => {
+      // The consumer's own failure events (the failure topic also carries those of every other consumer).
+      failureEvents: stage.sqs.peek(auditFailures).flatMap((m) => {
         const envelope = parseJson(m.body);
-        const data = (envelope.data ?? {}) as { originalId?: unknown; reason?: unknown };
+        const data = (envelope.data ?? {}) as { originalId?: unknown; reason?: unknown; service?: unknown; handler?: unknown };
+        if (`${String(data.service)}/${String(data.handler)}` !== consumer.label) return [];
         return {
           id: String(envelope.id),
           originalId: typeof data.originalId === "string" ? data.originalId : undefined,

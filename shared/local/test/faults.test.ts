@@ -4,6 +4,7 @@
 // reproducible, the DynamoDB fault proxy answers as DynamoDB does, and the checker reports input that breaks the rules.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -22,7 +23,11 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
-/** The fixed run: 150 events, seed 1, rates raised so every kind of fault is planned at least once. */
+/**
+ * The fixed run: 150 events, seed 1, rates raised so every kind of fault is planned at least once. On the example
+ * services only: services a user adds (more consumers of the same events) are not what this run proves.
+ */
+const EXAMPLES = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "services", name));
 const RUN = { events: 150, seed: 1, rates: { undeliverable: 0.02, failingForever: 0.03, crash: 0.04, outlastVisibility: 0.05 } } as const;
 
 // The plan -----------------------------------------------------------------------------------------------------------
@@ -167,7 +172,7 @@ test(`a fixed-seed run (${RUN.events} events, seed ${RUN.seed}): every event app
   };
   for (const [kind, n] of Object.entries(expected)) assert.ok(n > 0, `the plan of seed ${RUN.seed} has no ${kind}: choose another seed`);
 
-  run = await runFaultScenario({ ...RUN });
+  run = await runFaultScenario({ ...RUN, serviceDirs: EXAMPLES });
   const { counts, check } = run;
   console.log(formatCounts(run));
   const report = [...check.violations.slice(0, 10).map((v) => `${v.rule} ${v.ordinal ?? ""} ${v.detail}`), ...run.explanations.map((e) => `${e.injected.join("\n")}\n${e.trace}`)].join("\n");
@@ -199,6 +204,28 @@ test(`a fixed-seed run (${RUN.events} events, seed ${RUN.seed}): every event app
   for (const verdict of check.verdicts.filter((v) => v.faults.some((f) => f.startsWith("crash:")))) {
     assert.is(verdict.outcome, "applied", `${verdict.eventId} (${verdict.faults.join(", ")})`);
   }
+});
+
+test("beside another consumer of the same event, the run still tests billing's, and counts only its failure events", async () => {
+  // The other consumer comes first in the stage and reports every event it gets, valid or not, as a failure event.
+  const bystander = join(__dirname, "fixtures", "bystander-service");
+  const none = { http: 0, undeliverable: 0, failingForever: 0, duplicateDelivery: 0, duplicateReceive: 0, outlastVisibility: 0, crash: 0, surfacingTransient: 0, absorbedTransient: 0 };
+  const lines: string[] = [];
+  const small = await runFaultScenario({
+    events: 12,
+    seed: 3,
+    rates: { ...none, poison: 0.5 },
+    pauseConsumer: false,
+    timing: { functionTimeoutSeconds: 30, visibilityTimeoutSeconds: 40 },
+    serviceDirs: [bystander, ...EXAMPLES],
+    onProgress: (line) => lines.push(line),
+  });
+  const poison = small.plan.events.filter((e) => e.route === "poison").length;
+  assert.ok(poison > 0 && poison < 12, `seed 3 plans ${poison} poison events of 12: choose another seed`);
+  assert.match(lines[0] ?? "", /consumer billing\/on-order-placed on local-billing-on-order-placed/);
+  assert.equal(small.check.violations, [], small.check.violations.map((v) => `${v.rule} ${v.detail}`).join("\n"));
+  assert.is(small.counts.failureEvents, poison);
+  assert.is(small.counts.applied, 12 - poison);
 });
 
 test("the checker catches a real run's observations once they are broken", () => {

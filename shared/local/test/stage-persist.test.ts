@@ -89,7 +89,8 @@ test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wro
         if (cli.exitCode !== null) throw new Error(`the CLI exited before its ready line:\n${stdout}\n${stderr}`);
         return /local stage ready in [\d.]+ s: (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)?.[1];
       },
-      30_000,
+      // A bound, not a measure: the start bundles every service's functions, and a repository may hold many.
+      90_000,
     );
     const response = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
     await response.text();
