@@ -1,30 +1,35 @@
-import type * as DynamoDbModule from "@aws-sdk/client-dynamodb";
-import type * as DocumentModule from "@aws-sdk/lib-dynamodb";
-import type * as SnsModule from "@aws-sdk/client-sns";
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 
-// The SDK is loaded on first use, not at import: a function that never publishes never pays for the SNS client,
-// and the cold start's init phase stays short. `require` (not `import()`) keeps the API synchronous; the bundle
-// options turn it into a lazy module call, or a Node require of the Lambda runtime's own SDK when @aws-sdk is external.
+// The AWS SDK is bundled into every function (shared/runtime/bundle-options.ts) and imported statically, so esbuild
+// keeps only the commands named here and the SDK's modules are evaluated in the init phase, with the rest of the
+// bundle. Clients are created once per process: by `prepareAwsClients()`, which `consume()` calls at init when the
+// function environment is set (shared/runtime/init.ts), or else on first use.
 // Region, credentials and endpoints come from the environment as the SDK reads it (AWS_REGION,
 // AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SNS, ...), which is how the local stage points them elsewhere.
+// Creating a client reads configuration only: no network call, so init works offline and in tests.
 
-let dynamoDb: DynamoDbModule.DynamoDBClient | undefined;
-let document: DocumentModule.DynamoDBDocumentClient | undefined;
-let sns: SnsModule.SNSClient | undefined;
+const dynamoDbCommands = { DynamoDBClient, PutItemCommand, GetItemCommand, DeleteItemCommand, UpdateItemCommand };
+const snsCommands = { SNSClient, PublishCommand, PublishBatchCommand };
 
-/** The `@aws-sdk/client-dynamodb` module, loaded on first use. */
-export function dynamoDbModule(): typeof DynamoDbModule {
-  return require("@aws-sdk/client-dynamodb") as typeof DynamoDbModule;
+let dynamoDb: DynamoDBClient | undefined;
+let document: DynamoDBDocumentClient | undefined;
+let sns: SNSClient | undefined;
+
+/** The DynamoDB commands the runtime uses (only these are bundled). */
+export function dynamoDbModule(): typeof dynamoDbCommands {
+  return dynamoDbCommands;
 }
 
-/** The `@aws-sdk/client-sns` module, loaded on first use. */
-export function snsModule(): typeof SnsModule {
-  return require("@aws-sdk/client-sns") as typeof SnsModule;
+/** The SNS commands the runtime uses (only these are bundled). */
+export function snsModule(): typeof snsCommands {
+  return snsCommands;
 }
 
-/** The process's DynamoDB client (created on first use, then reused across invocations). */
-export function dynamoDbClient(): DynamoDbModule.DynamoDBClient {
-  dynamoDb ??= new (dynamoDbModule().DynamoDBClient)({});
+/** The process's DynamoDB client (created at init or on first use, then reused across invocations). */
+export function dynamoDbClient(): DynamoDBClient {
+  dynamoDb ??= new DynamoDBClient({});
   return dynamoDb;
 }
 
@@ -32,18 +37,29 @@ export function dynamoDbClient(): DynamoDbModule.DynamoDBClient {
  * The process's DynamoDB document client (what ElectroDB takes), over `dynamoDbClient()`.
  * `undefined` attributes are dropped instead of failing the write.
  */
-export function documentClient(): DocumentModule.DynamoDBDocumentClient {
-  if (!document) {
-    const { DynamoDBDocumentClient } = require("@aws-sdk/lib-dynamodb") as typeof DocumentModule;
-    document = DynamoDBDocumentClient.from(dynamoDbClient(), { marshallOptions: { removeUndefinedValues: true } });
-  }
+export function documentClient(): DynamoDBDocumentClient {
+  document ??= DynamoDBDocumentClient.from(dynamoDbClient(), { marshallOptions: { removeUndefinedValues: true } });
   return document;
 }
 
-/** The process's SNS client (created on first use, then reused across invocations). */
-export function snsClient(): SnsModule.SNSClient {
-  sns ??= new (snsModule().SNSClient)({});
+/** The process's SNS client (created at init or on first use, then reused across invocations). */
+export function snsClient(): SNSClient {
+  sns ??= new SNSClient({});
   return sns;
+}
+
+/**
+ * Creates the clients a function uses, so that Lambda's init phase (full CPU, before the first request, and what
+ * provisioned concurrency prepares) pays for them instead of the first request. Reads configuration only.
+ */
+export function prepareAwsClients(): void {
+  documentClient();
+  snsClient();
+}
+
+/** Which clients exist (for tests of what init prepares). */
+export function awsClientsCreated(): { dynamoDb: boolean; document: boolean; sns: boolean } {
+  return { dynamoDb: dynamoDb !== undefined, document: document !== undefined, sns: sns !== undefined };
 }
 
 /**

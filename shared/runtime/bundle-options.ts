@@ -4,9 +4,10 @@ import type { BuildOptions } from "esbuild";
 export interface BundleSettings {
   /**
    * Leave `@aws-sdk/*` out of the bundle and load the AWS SDK v3 that the Lambda Node.js runtime ships (locally,
-   * the one in node_modules, found by Node's resolution from the bundle's folder). Set `false` to pin the SDK
-   * version the code was tested with, at about 500 KB more per client.
-   * @default true
+   * the one in node_modules, found by Node's resolution from the bundle's folder). By default the SDK is bundled:
+   * the function runs the SDK version its tests ran (package-lock.json), not whatever version Lambda ships that
+   * day, and it starts faster (`npm run bench cold-start` measures both, side by side; README, "Inside a function").
+   * @default false
    */
   externalAwsSdk?: boolean;
   /** @default true */
@@ -22,9 +23,9 @@ export interface BundleSettings {
 }
 
 /**
- * The bundle is ESM (`.mjs`), which Lambda loads as a module. Code that loads modules lazily with `require` (the
- * runtime does so for the AWS SDK and ElectroDB, to keep them off the init phase) needs a `require` in module scope:
- * this banner gives it one, resolving from the bundle's location (and NODE_PATH, where Lambda keeps its SDK).
+ * The bundle is ESM (`.mjs`), which Lambda loads as a module. CommonJS code inside it (ElectroDB, `node:` modules
+ * the runtime loads on first use) calls `require`, which an ES module lacks: this banner gives it one, resolving from
+ * the bundle's location (and NODE_PATH, where Lambda keeps its SDK, for bundles built with `externalAwsSdk`).
  */
 export const REQUIRE_SHIM =
   'import { createRequire as __platformCreateRequire } from "node:module";\n' +
@@ -34,7 +35,9 @@ export const REQUIRE_SHIM =
 export const AWS_SDK_EXTERNALS: readonly string[] = ["@aws-sdk/*"];
 
 /**
- * esbuild options for a function bundle: one ESM file, platform node, minified, tree-shaken, `@aws-sdk/*` external.
+ * esbuild options for a function bundle: one ESM file, platform node, minified, tree-shaken, the AWS SDK inside.
+ * Packages are taken in their ES module build where they have one (`module` before `main`): esbuild can drop the
+ * SDK commands a function never sends only from ES modules, and Node evaluates no CommonJS wrappers for them.
  * The deploy-time function component, the local stage and the cold-start benchmark all build with these.
  * @param entry the handler's source file
  * @param outfile the bundle to write; end it in `.mjs` (Lambda handler `<name>.handler`)
@@ -52,7 +55,8 @@ export function bundleOptions(entry: string, outfile: string, settings: BundleSe
     minify: settings.minify ?? true,
     treeShaking: true,
     sourcemap: settings.sourcemap ? "linked" : false,
-    external: settings.externalAwsSdk === false ? [] : [...AWS_SDK_EXTERNALS],
+    mainFields: ["module", "main"],
+    external: settings.externalAwsSdk === true ? [...AWS_SDK_EXTERNALS] : [],
     banner: { js: REQUIRE_SHIM },
     legalComments: "none",
     metafile: true,

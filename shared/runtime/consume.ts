@@ -13,6 +13,7 @@ import { newEventId } from "./event-id";
 import { EventLock } from "./event-lock";
 import { publishFailureEvent } from "./failure-event";
 import { handlerName, readEnv, requireEnv } from "./function-environment";
+import { prepareConsumer } from "./init";
 import { runInScope, type InvocationScope } from "./invocation-scope";
 import { logger as rootLogger, type Logger } from "./logger";
 import { readRecordMessage, type Delivery } from "./sqs-record";
@@ -109,6 +110,8 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
   const idempotency = options.idempotency === false ? undefined : (options.idempotency ?? {});
   const maxConcurrency = options.maxConcurrency ?? 10;
   let lock: EventLock | undefined;
+  // In a function, this runs in Lambda's init phase: the first event should not wait for clients and schemas.
+  prepareConsumer(Object.keys(actions));
 
   function eventLock(): EventLock {
     const table = requireEnv(ENV.idempotencyTable, "the idempotency lock of consumers");

@@ -1,7 +1,9 @@
 import type { Entity, Schema } from "electrodb";
 import { DATA_TABLE, dataTable } from "./data-table";
 import { ConfigurationError } from "./errors";
-import { serviceName } from "./function-environment";
+import { ENV } from "../contract/environment";
+import { readEnv, serviceName } from "./function-environment";
+import { inFunction } from "./init";
 
 /** An ElectroDB schema without `model.service` (the service name comes from the function's environment). */
 export type EntityDefinition<A extends string, F extends string, C extends string, P extends string = string> = Omit<
@@ -12,7 +14,7 @@ export type EntityDefinition<A extends string, F extends string, C extends strin
 /** The schema ElectroDB gets: the definition plus `model.service`. */
 export type ServiceSchema<D> = D & { readonly model: { readonly service: string } };
 
-/** Returns the entity, building it on first call (ElectroDB and the DynamoDB client load then, not at import). */
+/** Returns the entity (built at init inside a function, else on first call; rebuilt if the table or client changes). */
 export type EntityAccessor<E> = () => E;
 
 /** The entity type behind an accessor: `EntityItem<EntityOf<typeof invoices>>`. */
@@ -57,8 +59,8 @@ export function withTableKeys<I extends Record<string, IndexDefinition>>(indexes
 /**
  * Defines an ElectroDB entity on the platform's data table, for the function's service: `model.service` is the
  * service name (`ENV.service`), so every key starts with `$<service>#` (what the service's IAM grant allows), and
- * key fields can be left out (they follow the table layout). Returns an accessor: the entity is built on first
- * call, which is when ElectroDB and the DynamoDB client load.
+ * key fields can be left out (they follow the table layout). Returns an accessor. Inside a function the entity is
+ * built when it is defined (in Lambda's init phase); elsewhere on the accessor's first call.
  * @example
  * export const invoices = defineEntity({
  *   model: { entity: "invoice", version: "1" },
@@ -76,7 +78,7 @@ export function defineEntity<A extends string, F extends string, C extends strin
 ): EntityAccessor<Entity<A, F, C, ServiceSchema<D>>> {
   const indexes = withTableKeys(definition.indexes, definition.model.entity);
   let built: { entity: Entity<A, F, C, ServiceSchema<D>>; table: string; client: unknown; service: string } | undefined;
-  return () => {
+  const accessor = () => {
     const config = dataTable();
     const service = serviceName("ElectroDB entities (model.service)");
     if (built?.table === config.table && built.client === config.client && built.service === service) return built.entity;
@@ -85,4 +87,8 @@ export function defineEntity<A extends string, F extends string, C extends strin
     built = { entity: new electrodb.Entity(schema, config), table: config.table, client: config.client, service };
     return built.entity;
   };
+  // In a function, module scope is Lambda's init phase: build the entity now (ElectroDB validates the model, so a
+  // broken model fails the init, not the first event). Elsewhere (tests), on first call.
+  if (inFunction() && readEnv(ENV.dataTable) !== undefined) accessor();
+  return accessor;
 }

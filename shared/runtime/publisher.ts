@@ -5,6 +5,7 @@ import { createEvent, type ReceivedEvent } from "./envelope";
 import { ConfigurationError, EventSchemaError } from "./errors";
 import { derivedEventId, newEventId } from "./event-id";
 import { publishTopics, readEnv } from "./function-environment";
+import { inFunction, prepareEventSchemas } from "./init";
 import { currentScope } from "./invocation-scope";
 import { logger } from "./logger";
 import { sendToTopics, type TopicMessage } from "./sns-publish";
@@ -101,6 +102,15 @@ function prepare(service: string, type: string, data: unknown, options: PublishO
  * await orders.publish("orders.order-placed", { orderId, customerId, items, total });
  */
 export function createPublisher<const S extends string>(service: S): Publisher<S> {
+  // In a function (module scope is Lambda's init phase): compile the schemas of the events it may publish now. A
+  // malformed topic list is left for `publish` to report, with its context.
+  if (inFunction()) {
+    let topics: readonly string[] = [];
+    try {
+      topics = Object.keys(publishTopics());
+    } catch {}
+    prepareEventSchemas(topics.filter((type) => isEventType(type) && catalog[type].owner === service));
+  }
   async function send(events: ReadonlyArray<{ type: string; data: unknown } & PublishOptions>) {
     const messages = events.map(({ type, data, ...options }) => prepare(service, type, data, options));
     await sendToTopics(messages);

@@ -1,0 +1,104 @@
+// The yardstick for the cold-start benchmark: billing's consumer (services/billing/handlers/on-order-placed.ts)
+// written by hand with the raw AWS SDK v3 clients, created at init, and none of the runtime's conveniences (no
+// schema validation, no ElectroDB, no logger, no failure events). It makes the same four AWS calls for an
+// orders.order-placed event: the conditional put of the idempotency lock, the invoice put, the publish of
+// billing.invoice-issued and the lock's completion. Bundled with the same options as every function.
+import { createHash, randomUUID } from "node:crypto";
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+
+const dynamo = new DynamoDBClient({});
+const sns = new SNSClient({});
+const service = process.env.PLATFORM_SERVICE!;
+const lockPrefix = `${service}#${process.env.PLATFORM_HANDLER}#`;
+const dataTable = process.env.PLATFORM_DATA_TABLE!;
+const idempotencyTable = process.env.PLATFORM_IDEMPOTENCY_TABLE!;
+const topicArn = (JSON.parse(process.env.PLATFORM_PUBLISH_TOPICS!) as Record<string, string>)["billing.invoice-issued"]!;
+
+interface OrderPlaced {
+  id: string;
+  correlationid: string;
+  traceparent: string;
+  data: { orderId: string; customerId: string; total: { amount: number; currency: string } };
+}
+
+function derivedId(...parts: string[]): string {
+  const hex = createHash("sha256").update(parts.join("\u0000")).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+async function handle(event: OrderPlaced): Promise<void> {
+  const key = lockPrefix + event.id;
+  const now = Date.now();
+  const expiration = { N: String(Math.floor(now / 1000) + 86_400) };
+  try {
+    await dynamo.send(
+      new PutItemCommand({
+        TableName: idempotencyTable,
+        Item: { id: { S: key }, status: { S: "INPROGRESS" }, expiration, in_progress_expiration: { N: String(now + 60_000) } },
+        ConditionExpression: "attribute_not_exists(#id) OR #expiration < :now",
+        ExpressionAttributeNames: { "#id": "id", "#expiration": "expiration" },
+        ExpressionAttributeValues: { ":now": { N: String(Math.floor(now / 1000)) } },
+      }),
+    );
+  } catch (error) {
+    if ((error as Error).name === "ConditionalCheckFailedException") return; // a duplicate
+    throw error;
+  }
+  const invoiceId = derivedId("invoice", event.id);
+  await dynamo.send(
+    new PutItemCommand({
+      TableName: dataTable,
+      Item: {
+        pk: { S: `$${service}#invoiceid_${invoiceId}` },
+        sk: { S: "$invoice_1" },
+        invoiceId: { S: invoiceId },
+        status: { S: "created" },
+        details: { M: { orderId: { S: event.data.orderId }, customerId: { S: event.data.customerId } } },
+        createdBy: { S: event.id },
+        createdAt: { S: new Date(now).toISOString() },
+      },
+    }),
+  );
+  const issued = {
+    specversion: "1.0",
+    id: derivedId(key, "billing.invoice-issued", "1"),
+    source: service,
+    type: "billing.invoice-issued",
+    time: new Date().toISOString(),
+    datacontenttype: "application/json",
+    correlationid: event.correlationid,
+    causationid: event.id,
+    traceparent: `00-${event.traceparent.split("-")[1]}-${randomUUID().replace(/-/g, "").slice(0, 16)}-01`,
+    data: { invoiceId, orderId: event.data.orderId, customerId: event.data.customerId, total: event.data.total },
+  };
+  await sns.send(
+    new PublishCommand({
+      TopicArn: topicArn,
+      Message: JSON.stringify(issued),
+      MessageAttributes: {
+        type: { DataType: "String", StringValue: issued.type },
+        source: { DataType: "String", StringValue: issued.source },
+        correlationid: { DataType: "String", StringValue: issued.correlationid },
+        dataversion: { DataType: "Number", StringValue: "1" },
+      },
+    }),
+  );
+  await dynamo.send(
+    new PutItemCommand({ TableName: idempotencyTable, Item: { id: { S: key }, status: { S: "COMPLETED" }, expiration } }),
+  );
+}
+
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const batchItemFailures: SQSBatchResponse["batchItemFailures"] = [];
+  for (const record of event.Records) {
+    try {
+      await handle(JSON.parse(record.body) as OrderPlaced);
+    } catch (error) {
+      console.error(error);
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+};
