@@ -240,7 +240,9 @@ export class RequestIdempotency {
         TableName: this.table,
         Key: { [R.key]: { S: key } },
         UpdateExpression: "SET #status = :completed, #response = :response REMOVE #lockExpiry, #owner",
-        ConditionExpression: "#owner = :owner",
+        // Or already completed: this write, applied before its answer was lost, then retried by the SDK (or a
+        // takeover that ran the same request with the same ids). Never over another holder's lock.
+        ConditionExpression: "#owner = :owner OR #status = :completed",
         ExpressionAttributeNames: {
           "#status": R.status,
           "#response": REQUEST_RECORD.response,

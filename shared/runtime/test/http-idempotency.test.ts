@@ -275,6 +275,8 @@ test("RequestIdempotency: a crashed attempt's lock expires and the retry takes t
     (error: Error) => assert.is(error.name, "ConditionalCheckFailedException"),
   );
   await records.complete(key, taken.owner, { statusCode: 201, headers: {}, body: "{}" });
+  // The SDK retries a write whose answer was lost: the record is already complete, and that is no error.
+  await records.complete(key, taken.owner, { statusCode: 201, headers: {}, body: "{}" });
   assert.equal(await records.claim(key, "fp-1", 5_000), { kind: "completed", response: { statusCode: 201, headers: {}, body: "{}" } });
   clock += 601_000; // past the TTL: DynamoDB may not have deleted it yet, but it no longer counts
   const anew = await records.claim(key, "fp-2", 5_000);
