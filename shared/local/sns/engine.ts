@@ -181,6 +181,22 @@ export interface SnsEngineOptions {
   urlBase?: string;
   /** SenderId of SQS messages SNS delivers; default the SNS principal id seen in AWS captures. */
   senderId?: string;
+  /**
+   * Authorizes each delivery as AWS does: SNS sends to a queue as `sns.amazonaws.com`, with `aws:SourceArn` the
+   * topic, and the queue's policy decides. Returns why the delivery is refused, or `undefined` to let it through. A
+   * refused delivery fails with `AccessDenied` (the `sns.delivery-failed` trace carries the reason) and goes to the
+   * subscription's dead-letter queue when it has one (itself authorized the same way).
+   * @default every delivery is allowed
+   */
+  authorizeDelivery?: (request: DeliveryAuthorization) => string | undefined;
+}
+
+/** What {@link SnsEngineOptions.authorizeDelivery} decides on. */
+export interface DeliveryAuthorization {
+  topicArn: string;
+  subscriptionArn: string;
+  /** The queue SNS sends to (the subscribed queue, or the subscription's dead-letter queue). */
+  queueArn: string;
 }
 
 interface Topic {
@@ -235,8 +251,10 @@ export class SnsEngine {
   private readonly urlBase: string;
   private readonly senderId: string;
   private readonly certificateName: string;
+  private readonly authorizeDelivery: SnsEngineOptions["authorizeDelivery"];
 
   constructor(options: SnsEngineOptions) {
+    this.authorizeDelivery = options.authorizeDelivery;
     this.sqs = options.sqs;
     this.region = options.region ?? options.sqs.region;
     this.accountId = options.accountId ?? options.sqs.accountId;
@@ -666,6 +684,8 @@ export class SnsEngine {
     }
     const send = (queueArn: string) => {
       const queue = this.sqs.queue(queueArn);
+      const refused = this.authorizeDelivery?.({ topicArn: topic.arn, subscriptionArn: subscription.arn, queueArn: queue.arn });
+      if (refused !== undefined) throw new ServiceError("AccessDenied", refused);
       return this.sqs.sendMessage(
         queue.arn,
         {

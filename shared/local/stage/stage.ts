@@ -20,6 +20,7 @@ import type { TableKeySchema } from "../iam/dynamodb-requests";
 import { FunctionHost, functionAccessKeyId, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
 import { readHttpApiEvent } from "../lambda-events/http-api-event";
 import { SnsEngine, type PublishInput, type PublishResult } from "../sns/engine";
+import { snsDeliveryAuthorizer } from "./queue-policies";
 import { SqsEngine } from "../sqs/engine";
 import { ServiceError } from "../sqs/errors";
 import { interpretBatchResponse, QueuePoller } from "../sqs/poller";
@@ -338,7 +339,8 @@ async function start(
   });
   cleanup.push(() => endpointServer.close());
   const sqs = new SqsEngine({ region, accountId, queueUrlBase: endpointServer.url });
-  const sns = new SnsEngine({ sqs });
+  // SNS delivers as sns.amazonaws.com: each queue's policy decides what reaches it, as in AWS.
+  const sns = new SnsEngine({ sqs, authorizeDelivery: snsDeliveryAuthorizer(wiring.queues) });
   sqs.addTraceListener((event) => recorder.messaging(event));
   sns.addTraceListener((event) => recorder.messaging(event));
   const tracedPublish = (input: PublishInput, caller: PublishCaller): PublishResult =>

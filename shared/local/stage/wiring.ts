@@ -13,6 +13,8 @@ export const RESOURCE_TYPES = {
   topic: "aws:sns/topic:Topic",
   subscription: "aws:sns/topicSubscription:TopicSubscription",
   queue: "aws:sqs/queue:Queue",
+  /** A queue's resource policy: it decides whether SNS may deliver to the queue. */
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
   function: "aws:lambda/function:Function",
   mapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
   role: "aws:iam/role:Role",
@@ -30,13 +32,12 @@ export const RESOURCE_TYPES = {
 
 /**
  * Types that exist in AWS only for deployment, monitoring or permissions between services, with nothing to run
- * locally (their effect is either built in, like queue policies, or not emulated, like alarms and log groups).
+ * locally (their effect is either built in, like topic policies, or not emulated, like alarms and log groups).
  */
 const WITHOUT_LOCAL_EQUIVALENT = new Set([
   "pulumi:pulumi:Stack",
   "pulumi:pulumi:StackReference",
   "aws:sns/topicPolicy:TopicPolicy",
-  "aws:sqs/queuePolicy:QueuePolicy",
   "aws:kms/key:Key",
   "aws:kms/alias:Alias",
   "aws:cloudwatch/logGroup:LogGroup",
@@ -107,6 +108,12 @@ export interface QueueSpec {
   delaySeconds?: number;
   receiveWaitTimeSeconds?: number;
   redrive?: { deadLetterTargetArn: string; maxReceiveCount: number };
+  /**
+   * The queue's resource policy (JSON), from the queue's `policy` or a `QueuePolicy` naming its URL (the latter wins,
+   * as it overwrites the attribute in AWS). SNS delivers only what it allows `sns.amazonaws.com`; no policy allows
+   * nothing.
+   */
+  policy?: string;
 }
 
 /** An SNS subscription of a queue. */
@@ -313,7 +320,23 @@ function queueSpec(project: string, r: CapturedResource): QueueSpec {
     if (n !== undefined) (spec as unknown as Record<string, number>)[key] = n;
   }
   if (target) spec.redrive = { deadLetterTargetArn: target, maxReceiveCount: num(redrive?.maxReceiveCount) ?? 10 };
+  const policy = policyText(r.inputs.policy);
+  if (policy) spec.policy = policy;
   return spec;
+}
+
+/** Gives each `QueuePolicy` to the queue whose URL it names; one that names no queue of the stage is reported. */
+function applyQueuePolicies(wiring: StageWiring, policies: ReadonlyArray<{ project: string; r: CapturedResource }>): void {
+  for (const { project, r } of policies) {
+    const url = str(r.inputs.queueUrl);
+    const queue = wiring.queues.find((q) => q.deployedUrl !== "" && q.deployedUrl === url);
+    const policy = policyText(r.inputs.policy);
+    if (!queue) {
+      wiring.ignored.push({ origin: origin(project, r), reason: `its queue ${url ?? "(no URL)"} is not one the programs created` });
+    } else if (policy) {
+      queue.policy = policy;
+    }
+  }
 }
 
 function subscriptionSpec(project: string, r: CapturedResource): SubscriptionSpec | IgnoredResource {
@@ -505,6 +528,7 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
     ignored: [],
   };
   const handled = new Set<string>([...Object.values(RESOURCE_TYPES), ...WITHOUT_LOCAL_EQUIVALENT]);
+  const queuePolicies: Array<{ project: string; r: CapturedResource }> = [];
   for (const { project, resources } of programs) {
     for (const r of resources) {
       switch (r.type) {
@@ -516,6 +540,9 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
           break;
         case RESOURCE_TYPES.queue:
           wiring.queues.push(queueSpec(project, r));
+          break;
+        case RESOURCE_TYPES.queuePolicy:
+          queuePolicies.push({ project, r });
           break;
         case RESOURCE_TYPES.subscription: {
           const spec = subscriptionSpec(project, r);
@@ -538,6 +565,7 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
     wiring.functions.push(...functionSpecs(project, resources));
     wiring.routes.push(...routeSpecs(project, resources));
   }
+  applyQueuePolicies(wiring, queuePolicies);
   checkReferences(wiring);
   return wiring;
 }

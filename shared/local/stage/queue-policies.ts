@@ -1,0 +1,49 @@
+/**
+ * SNS to SQS deliveries go through authorization as any caller's request does: SNS sends as the service principal
+ * `sns.amazonaws.com`, with `aws:SourceArn` the topic's ARN and `aws:SourceAccount` the topic's account, over TLS,
+ * and the queue's policy decides (Amazon SNS developer guide, "Giving Amazon SNS topic permission to send messages to
+ * an Amazon SQS queue"). A queue whose policy does not let its topic send gets nothing; the delivery's trace says why.
+ */
+import { PolicyValidationError } from "../iam/evaluate";
+import { evaluateResourcePolicy } from "../iam/resource-policy";
+import type { DeliveryAuthorization } from "../sns/engine";
+
+/** The service principal SNS delivers as. */
+export const SNS_SERVICE_PRINCIPAL = "sns.amazonaws.com";
+
+/**
+ * The `authorizeDelivery` of the SNS engine for queues with these policies: `undefined` when the queue's policy
+ * allows `sns.amazonaws.com` to `sqs:SendMessage` from the topic, else the reason. Queues the list does not hold are
+ * not the programs' (a test's own queue): they are left alone.
+ */
+export function snsDeliveryAuthorizer(
+  queues: ReadonlyArray<{ arn: string; name: string; policy?: string }>,
+): (request: DeliveryAuthorization) => string | undefined {
+  const byArn = new Map(queues.map((queue) => [queue.arn, queue]));
+  return ({ topicArn, queueArn }) => {
+    const queue = byArn.get(queueArn);
+    if (!queue) return undefined;
+    const sourceAccount = topicArn.split(":")[4] ?? "";
+    try {
+      const result = evaluateResourcePolicy(
+        queue.policy,
+        { service: SNS_SERVICE_PRINCIPAL },
+        {
+          action: "sqs:SendMessage",
+          resource: queueArn,
+          context: {
+            "aws:SourceArn": topicArn,
+            "aws:SourceAccount": sourceAccount,
+            "aws:SecureTransport": "true",
+            "aws:PrincipalServiceName": SNS_SERVICE_PRINCIPAL,
+          },
+        },
+      );
+      if (result.decision === "Allow") return undefined;
+      return `the queue policy of ${queue.name} does not let ${SNS_SERVICE_PRINCIPAL} send from ${topicArn}: ${result.reason}`;
+    } catch (error) {
+      if (!(error instanceof PolicyValidationError)) throw error;
+      return `the queue policy of ${queue.name} is not a valid policy: ${error.message}`;
+    }
+  };
+}
