@@ -20,7 +20,7 @@ export function stageTags(owner: string): StageTags {
   return { stage: pulumi.getStack(), service: owner, project: pulumi.getProject() };
 }
 
-let current: { stack: object; owner: string; provider: aws.Provider } | undefined;
+let current: { stack: object; provider: aws.Provider } | undefined;
 
 /**
  * Makes an explicit AWS provider whose default tags are {@link stageTags} the provider of every AWS resource the
@@ -28,18 +28,13 @@ let current: { stack: object; owner: string; provider: aws.Provider } | undefine
  * own, and to components (awsx's VPC among them) as their `aws` provider, so their children get it too. The
  * provider takes the stack's `aws:region` (and `aws:profile`, when set), as the default provider would.
  *
- * Call it first in a program: `defineService` and the platform program do. Calling it again in the same program
- * with the same owner returns the same provider; with another owner it is an error (one program, one owner).
+ * Call it first in a program: `defineService` and the platform program do. A program has one such provider: a
+ * later call in the same program returns it, tagged with the owner of the first call.
  */
 export function useStageProvider(owner: string): aws.Provider {
   const stack = pulumi.runtime.getStackResource();
   if (!stack) throw new Error("useStageProvider must run inside a Pulumi program (the stack resource does not exist yet)");
-  if (current?.stack === stack) {
-    if (current.owner !== owner) {
-      throw new Error(`this program already tags its resources as service "${current.owner}"; it cannot also be "${owner}"`);
-    }
-    return current.provider;
-  }
+  if (current?.stack === stack) return current.provider;
   const config = new pulumi.Config("aws");
   const provider = new aws.Provider(STAGE_PROVIDER_NAME, {
     region: config.require("region") as aws.Region,
@@ -64,6 +59,6 @@ export function useStageProvider(owner: string): aws.Provider {
     if (parentProviders?.["aws"]) return undefined;
     return { props: args.props, opts: { ...args.opts, provider } };
   });
-  current = { stack, owner, provider };
+  current = { stack, provider };
   return provider;
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { REPO_ROOT } from "../helpers/bundle";
 import { parsePolicy, type PolicyDocument } from "../helpers/policy-document";
 import { PlatformReference } from "../platform-reference";
+import { useStageProvider } from "../stage-provider";
 import { PlatformMocks, type CapturedResource } from "../../testing/pulumi-mocks";
 import { runProgram } from "../../testing/run-program";
 
@@ -25,7 +26,14 @@ export interface MockedRun<T> {
  */
 export async function underMocks<T>(
   build: (platform: PlatformReference) => T,
-  options: { platform: Record<string, unknown>; project?: string; stage?: string; region?: string },
+  options: {
+    platform: Record<string, unknown>;
+    project?: string;
+    stage?: string;
+    region?: string;
+    /** Tag the stack's AWS resources as a service program does (`useStageProvider(project)` first). @default true */
+    stageProvider?: boolean;
+  },
 ): Promise<MockedRun<T>> {
   const project = options.project ?? "infra-test";
   const stage = options.stage ?? "dev";
@@ -42,6 +50,7 @@ export async function underMocks<T>(
     // A construction error is handed back to the test, not left to Pulumi's stack (which would report it as an
     // unhandled rejection after the test has finished).
     try {
+      if (options.stageProvider !== false) useStageProvider(project);
       result = build(new PlatformReference("platform", { stack: PLATFORM_STACK }));
     } catch (error) {
       failure = { error };
