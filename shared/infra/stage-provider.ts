@@ -26,7 +26,8 @@ let current: { stack: object; provider: aws.Provider } | undefined;
  * Makes an explicit AWS provider whose default tags are {@link stageTags} the provider of every AWS resource the
  * program creates from now on: a stack transformation hands it to each resource that names no provider of its
  * own, and to components (awsx's VPC among them) as their `aws` provider, so their children get it too. The
- * provider takes the stack's `aws:region` (and `aws:profile`, when set), as the default provider would.
+ * provider takes every `aws:*` setting of the stack (region, profile, assumeRoles, allowedAccountIds, ...), as the
+ * default provider would, and adds the stage tags to any `aws:defaultTags` the stack sets.
  *
  * Call it first in a program: `defineService` and the platform program do. A program has one such provider: a
  * later call in the same program returns it, tagged with the owner of the first call.
@@ -35,12 +36,13 @@ export function useStageProvider(owner: string): aws.Provider {
   const stack = pulumi.runtime.getStackResource();
   if (!stack) throw new Error("useStageProvider must run inside a Pulumi program (the stack resource does not exist yet)");
   if (current?.stack === stack) return current.provider;
-  const config = new pulumi.Config("aws");
+  const settings = awsProviderSettings();
+  if (!settings["region"]) new pulumi.Config("aws").require("region"); // stops naming the key, as the default provider would
+  const userTags = (settings["defaultTags"] as { tags?: Record<string, string> } | undefined)?.tags ?? {};
   const provider = new aws.Provider(STAGE_PROVIDER_NAME, {
-    region: config.require("region") as aws.Region,
-    profile: config.get("profile"),
-    defaultTags: { tags: stageTags(owner) },
-  });
+    ...settings,
+    defaultTags: { tags: { ...userTags, ...stageTags(owner) } },
+  } as aws.ProviderArgs);
   pulumi.runtime.registerStackTransformation((args) => {
     if (args.type.startsWith("pulumi:providers:")) return undefined;
     if (args.resource instanceof pulumi.ComponentResource) {
@@ -61,4 +63,26 @@ export function useStageProvider(owner: string): aws.Provider {
   });
   current = { stack, provider };
   return provider;
+}
+
+/**
+ * The stack's `aws:*` configuration as provider arguments: `aws:assumeRoles` becomes `assumeRoles`; structured values
+ * (objects, lists, booleans, numbers) arrive as JSON text and are parsed, plain strings stay strings.
+ */
+export function awsProviderSettings(): Record<string, unknown> {
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith("aws:")) continue;
+    settings[key.slice("aws:".length)] = parseSetting(value);
+  }
+  return settings;
+}
+
+function parseSetting(value: string): unknown {
+  if (!/^\s*[[{]|^(true|false)$|^-?\d+(\.\d+)?$/.test(value)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }

@@ -86,4 +86,25 @@ test("a program has one tagged provider: a later call returns it, with the first
   assert.equal(JSON.parse(provider!.inputs.defaultTags).tags.service, "svc-a");
 });
 
+test("the tagged provider keeps every aws:* setting of the stack (assume-role, allowed accounts, the user's own default tags)", async () => {
+  const run = await runProgram({
+    projectDir: SAMPLE,
+    stage: "dev",
+    overrides: {
+      "aws:allowedAccountIds": ["123456789012"],
+      "aws:assumeRoles": [{ roleArn: "arn:aws:iam::123456789012:role/deployer", sessionName: "pulumi" }],
+      "aws:defaultTags": { tags: { costCentre: "cc-42", stage: "not-this" } },
+      "aws:skipMetadataApiCheck": false,
+    },
+    stackOutputs: (name) => (name === "organization/platform/dev" ? platform : undefined),
+  });
+  const provider = run.mocks.one("pulumi:providers:aws", "aws");
+  const inputs = Object.fromEntries(Object.entries(provider.inputs).map(([k, v]) => [k, typeof v === "string" && /^[[{]/.test(v) ? JSON.parse(v) : v]));
+  assert.equal(inputs.allowedAccountIds, ["123456789012"]);
+  assert.equal(inputs.assumeRoles, [{ roleArn: "arn:aws:iam::123456789012:role/deployer", sessionName: "pulumi" }]);
+  assert.equal(inputs.defaultTags, { tags: { costCentre: "cc-42", stage: "dev", service: "billing", project: "billing" } });
+  assert.is(String(inputs.skipMetadataApiCheck), "false");
+  assert.is(inputs.region, "eu-west-1");
+});
+
 test.run();
