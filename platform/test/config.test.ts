@@ -3,8 +3,8 @@ import * as assert from "uvu/assert";
 import { mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadStackConfig } from "../../shared/infra/stack-config";
-import { runProgram } from "../../shared/testing/run-program";
+import { loadStackConfig } from "../../shared/capture/stack-config";
+import { runProgram } from "../../shared/capture/run-program";
 
 const root = join(__dirname, "..", "..");
 

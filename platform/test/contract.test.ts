@@ -10,7 +10,7 @@ import {
   SERVICE_NAME_PATTERN,
 } from "../../shared/contract";
 import { checkPlatformOutput, contractProblems } from "../../shared/infra/platform-reference";
-import { runProgram } from "../../shared/testing/run-program";
+import { runProgram } from "../../shared/capture/run-program";
 
 const root = join(__dirname, "..", "..");
 let outputs: Record<string, any> = {};

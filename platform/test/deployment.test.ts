@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { evaluateGuardrails, guardrailPolicies, type RuleName } from "../../shared/infra/guardrails";
-import { runProgram, type ProgramRun } from "../../shared/testing/run-program";
+import { runProgram, type ProgramRun } from "../../shared/capture/run-program";
 
 const root = join(__dirname, "..", "..");
 const runs: Record<string, ProgramRun> = {};

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
-import { runProgram } from "../../shared/testing/run-program";
+import { runProgram } from "../../shared/capture/run-program";
 
 const root = join(__dirname, "..", "..");
 

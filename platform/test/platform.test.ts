@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { catalog, eventTypes } from "../../shared/contract";
-import { runProgram, type ProgramRun } from "../../shared/testing/run-program";
+import { runProgram, type ProgramRun } from "../../shared/capture/run-program";
 import { platformTestOverrides, TEST_ALARM_RECIPIENT } from "../../shared/testing/whole-system";
 
 const root = join(__dirname, "..", "..");

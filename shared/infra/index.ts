@@ -1,5 +1,4 @@
 export * from "./platform-reference";
-export * from "./stack-config";
 export * from "./service-function";
 export * from "./event-consumer";
 export * from "./http-api";

@@ -2,7 +2,7 @@
  * What every part of the local stage shares about AWS itself: the one account the stage runs in, and the one error
  * class for a request AWS would reject (engines throw it, endpoints turn it into the service's wire format).
  */
-import { MOCK_ACCOUNT_ID } from "../testing/pulumi-mocks";
+import { MOCK_ACCOUNT_ID } from "../capture/pulumi-mocks";
 
 /**
  * The account id of the local stage: the account the programs run under (Pulumi's mocks answer it to

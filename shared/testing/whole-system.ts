@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import { PRODUCTION_STAGES } from "../infra/guardrails/rules/data";
-import { loadStackConfig, serviceProjectDirs as projectDirsUnder } from "../infra/stack-config";
-import type { CapturedResource } from "./pulumi-mocks";
-import { runProgram, type ProgramRun } from "./run-program";
+import { loadStackConfig, serviceProjectDirs as projectDirsUnder } from "../capture/stack-config";
+import { arnsIn, resourceArns, runSystem, type SystemRun } from "../capture/system";
 
 /** The repository root (this file is `shared/testing/whole-system.ts`). */
 export const REPO_ROOT = join(__dirname, "..", "..");
@@ -25,58 +24,12 @@ export function platformTestOverrides(stage: string, root = REPO_ROOT): Record<s
   return protectsData && !values["platform:alarmEmail"] ? { "platform:alarmEmail": TEST_ALARM_RECIPIENT } : {};
 }
 
-export interface ServiceRun {
-  projectDir: string;
-  /** The service's Pulumi project name. */
-  project: string;
-  /** The platform stack its stage config names (`platformStack`). */
-  platformStack: string;
-  run: ProgramRun;
-}
-
-export interface SystemRun {
-  stage: string;
-  platform: ProgramRun;
-  services: ServiceRun[];
-}
-
 /**
- * Runs the whole system for one stage under mocks, the way it deploys: the platform program (repository root),
- * then every service program, each service's stack reference answered with the platform run's real outputs.
- * Programs run one after another (Pulumi's runtime state is global).
+ * Runs the whole system of this repository for one stage under mocks, the way it deploys (see `runSystem`), with
+ * the platform overrides a test run of that stage needs.
  */
 export async function runWholeSystem(stage: string, options: { serviceDirs?: string[] } = {}): Promise<SystemRun> {
-  const platform = await runProgram({ projectDir: REPO_ROOT, stage, overrides: platformTestOverrides(stage) });
-  const services: ServiceRun[] = [];
-  for (const projectDir of options.serviceDirs ?? serviceProjectDirs()) {
-    const config = loadStackConfig(projectDir, stage);
-    const platformStack = config.values[`${config.project}:platformStack`];
-    if (!platformStack) throw new Error(`${projectDir}: Pulumi.${stage}.yaml does not set ${config.project}:platformStack`);
-    const run = await runProgram({
-      projectDir,
-      stage,
-      stackOutputs: (name) => (name === platformStack ? platform.outputs : undefined),
-    });
-    services.push({ projectDir, project: config.project, platformStack, run });
-  }
-  return { stage, platform, services };
-}
-
-/** Every `arn:` string anywhere in a value. */
-export function arnsIn(value: unknown, into: Set<string> = new Set()): Set<string> {
-  if (typeof value === "string") {
-    if (value.startsWith("arn:")) into.add(value);
-  } else if (Array.isArray(value)) {
-    for (const item of value) arnsIn(item, into);
-  } else if (value !== null && typeof value === "object") {
-    for (const item of Object.values(value)) arnsIn(item, into);
-  }
-  return into;
-}
-
-/** The ARNs of the resources a program created (what AWS would answer for them). */
-export function resourceArns(resources: CapturedResource[]): Set<string> {
-  return new Set(resources.map((r) => r.state.arn).filter((arn): arn is string => typeof arn === "string"));
+  return runSystem({ root: REPO_ROOT, stage, serviceDirs: options.serviceDirs, platformOverrides: platformTestOverrides(stage) });
 }
 
 function statementsOf(policy: unknown): { Sid?: string; Effect?: string; Resource?: string | string[] }[] {
@@ -138,12 +91,4 @@ export function wiringProblems(system: SystemRun): string[] {
     }
   }
   return problems;
-}
-
-/** Every program run of a system with its label, for checks that apply to each stack alike (guardrails). */
-export function stacksOf(system: SystemRun): { label: string; resources: CapturedResource[] }[] {
-  return [
-    { label: `platform (${system.stage})`, resources: system.platform.mocks.resources },
-    ...system.services.map((s) => ({ label: `${s.project} (${system.stage})`, resources: s.run.mocks.resources })),
-  ];
 }

@@ -6,7 +6,7 @@ import type {
   ResourceValidationArgs,
   StackValidationArgs,
 } from "@pulumi/policy";
-import type { CapturedResource } from "../../testing/pulumi-mocks";
+import type { CapturedResource } from "../../capture/pulumi-mocks";
 import type { GuardrailPolicy } from "./rule";
 import { guardrailPolicies } from "./policies";
 

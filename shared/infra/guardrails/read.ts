@@ -1,38 +1,8 @@
 import { asList, parsePolicy, type PolicyDocument, type PolicyPrincipal, type PolicyStatement } from "../helpers/policy-document";
 
-/** Small readers for resource properties: values may be absent, JSON text or objects. */
+/** Readers for resource properties: the value readers of the capture, plus policy-document readers. */
 
-export type Props = Record<string, any>;
-
-export function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-export function num(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return undefined;
-}
-
-export function bool(value: unknown): boolean | undefined {
-  if (typeof value === "boolean") return value;
-  if (value === "true") return true;
-  if (value === "false") return false;
-  return undefined;
-}
-
-/** A JSON-text or object property parsed as an object. */
-export function json(value: unknown): Record<string, any> | undefined {
-  if (typeof value === "string") {
-    try {
-      const parsed: unknown = JSON.parse(value);
-      return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, any>) : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return value !== null && typeof value === "object" ? (value as Record<string, any>) : undefined;
-}
+export { bool, json, num, str, type Props } from "../../capture/read";
 
 export function policyOf(value: unknown): PolicyDocument | undefined {
   return parsePolicy(value);

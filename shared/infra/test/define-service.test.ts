@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { runProgram } from "../../testing/run-program";
+import { runProgram } from "../../capture/run-program";
 import { defineService, routeFunctionName, SERVICE_TYPE, type ServiceDefinition } from "../service";
 import { PLATFORM_STACK, platformOutputs, policyDocument, underMocks } from "./harness";
 

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { CapturedResource } from "../../testing/pulumi-mocks";
+import type { CapturedResource } from "../../capture/pulumi-mocks";
 import {
   checkSuppressions,
   evaluateGuardrails,

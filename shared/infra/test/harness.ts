@@ -3,8 +3,8 @@ import { REPO_ROOT } from "../helpers/bundle";
 import { parsePolicy, type PolicyDocument } from "../helpers/policy-document";
 import { PlatformReference } from "../platform-reference";
 import { useStageProvider } from "../stage-provider";
-import { PlatformMocks, type CapturedResource } from "../../testing/pulumi-mocks";
-import { runProgram } from "../../testing/run-program";
+import { PlatformMocks, type CapturedResource } from "../../capture/pulumi-mocks";
+import { runProgram } from "../../capture/run-program";
 
 /** The platform stack every test service references (as `Pulumi.<stage>.yaml` of a service names it). */
 export const PLATFORM_STACK = "organization/platform/dev";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { loadStackConfig } from "../stack-config";
+import { loadStackConfig } from "../../capture/stack-config";
 import { REPO_ROOT } from "../helpers/bundle";
 import { platformOutputs } from "./harness";
 import { serviceProjectDirs } from "../../testing/whole-system";

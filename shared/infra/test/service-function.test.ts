@@ -8,7 +8,7 @@ import { BUILD_ROOT, REPO_ROOT } from "../helpers/bundle";
 import { evaluateGuardrails } from "../guardrails";
 import { PlatformContractError, platformNetwork } from "../platform-reference";
 import { SERVICE_FUNCTION_TYPE, ServiceFunction, type ServiceFunctionArgs } from "../service-function";
-import { runProgram } from "../../testing/run-program";
+import { runProgram } from "../../capture/run-program";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
 const FIXTURES = join(__dirname, "fixtures", "handlers");

@@ -4,14 +4,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parse } from "yaml";
-import {
-  REPO_ROOT,
-  runWholeSystem,
-  serviceProjectDirs,
-  stacksOf,
-  wiringProblems,
-  type SystemRun,
-} from "../../testing/whole-system";
+import { stacksOf, type SystemRun } from "../../capture/system";
+import { REPO_ROOT, runWholeSystem, serviceProjectDirs, wiringProblems } from "../../testing/whole-system";
 import { evaluateGuardrails, SUPPRESSIONS, withSuppressions, type Violation } from "../guardrails";
 
 // Every services/* project, plus the sample service (so the system has a service before any is generated).

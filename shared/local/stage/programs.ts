@@ -5,9 +5,9 @@
  */
 import { existsSync } from "node:fs";
 import { join, relative } from "node:path";
-import { loadStackConfig, serviceProjectDirs } from "../../infra/stack-config";
-import { MOCK_ACCOUNT_ID, type CapturedResource } from "../../testing/pulumi-mocks";
-import { runProgram, type ProgramRun } from "../../testing/run-program";
+import { loadStackConfig, serviceProjectDirs } from "../../capture/stack-config";
+import { MOCK_ACCOUNT_ID, type CapturedResource } from "../../capture/pulumi-mocks";
+import { runProgram, type ProgramRun } from "../../capture/run-program";
 
 /** The stage name the local stage runs the programs as. */
 export const LOCAL_STAGE = "local";

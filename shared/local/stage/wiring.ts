@@ -5,7 +5,8 @@
  * engines, and tests compare it with the captured resources one to one.
  */
 import { posix } from "node:path";
-import type { CapturedResource } from "../../testing/pulumi-mocks";
+import type { CapturedResource } from "../../capture/pulumi-mocks";
+import { bool as readBool, num, str } from "../../capture/read";
 
 /** Pulumi type tokens the local stage turns into local equivalents. */
 export const RESOURCE_TYPES = {
@@ -72,8 +73,10 @@ export interface TableSpec {
   rangeKey?: string;
   globalIndexes: IndexSpec[];
   localIndexes: IndexSpec[];
-  /** TTL attribute (not enforced locally: dynalite has no TTL). */
+  /** TTL attribute (not enforced locally: dynalite has no TTL; DescribeTimeToLive answers it). */
   ttlAttribute?: string;
+  /** Point-in-time recovery, when the program enables it (DescribeContinuousBackups answers it; nothing is restorable). */
+  pointInTimeRecovery?: { recoveryPeriodInDays: number };
 }
 
 /** A secondary index. */
@@ -217,18 +220,9 @@ export class WiringError extends Error {
 
 const origin = (project: string, resource: CapturedResource): ResourceOrigin => ({ project, name: resource.name, type: resource.type });
 
-function str(value: unknown): string | undefined {
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-function num(value: unknown): number | undefined {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
-  return undefined;
-}
-
+/** A flag that is on only when set (`true` or `"true"`). */
 function bool(value: unknown): boolean {
-  return value === true || value === "true";
+  return readBool(value) === true;
 }
 
 function parseJson(value: unknown, what: string): Record<string, unknown> | undefined {
@@ -274,6 +268,7 @@ function tableSpec(project: string, r: CapturedResource): TableSpec {
     type: (str(a.type) ?? "S") as "S" | "N" | "B",
   }));
   const ttl = r.inputs.ttl as { attributeName?: string; enabled?: boolean } | undefined;
+  const pitr = r.inputs.pointInTimeRecovery as { enabled?: unknown; recoveryPeriodInDays?: unknown } | undefined;
   const rangeKey = str(r.inputs.rangeKey);
   return {
     origin: origin(project, r),
@@ -285,6 +280,8 @@ function tableSpec(project: string, r: CapturedResource): TableSpec {
     globalIndexes: ((r.inputs.globalSecondaryIndexes ?? []) as Record<string, unknown>[]).map(indexSpec),
     localIndexes: ((r.inputs.localSecondaryIndexes ?? []) as Record<string, unknown>[]).map(indexSpec),
     ...(ttl?.enabled && ttl.attributeName ? { ttlAttribute: ttl.attributeName } : {}),
+    // DynamoDB's recovery period defaults to 35 days.
+    ...(bool(pitr?.enabled) ? { pointInTimeRecovery: { recoveryPeriodInDays: num(pitr?.recoveryPeriodInDays) ?? 35 } } : {}),
   };
 }
 

@@ -8,7 +8,7 @@ import { join, relative } from "node:path";
 import type { IncomingMessage } from "node:http";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { MOCK_ACCOUNT_ID } from "../../testing/pulumi-mocks";
+import { MOCK_ACCOUNT_ID } from "../../capture/pulumi-mocks";
 import { AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
 import { AwsServiceError as EndpointError } from "../endpoints/errors";
 import { buildHttpApiEvent } from "../lambda-events";

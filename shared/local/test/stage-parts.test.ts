@@ -2,7 +2,7 @@
 // CLI's argument handling. (stage.test.ts runs the whole stage from the real programs.)
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { CapturedResource } from "../../testing/pulumi-mocks";
+import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { endpointOverrides, parseArgs } from "../cli";
 import { renderTrace, RouteTable, TraceRecorder, tracePaths, traceRoot, wiringFrom, WiringError, type TraceTree } from "../stage";
 

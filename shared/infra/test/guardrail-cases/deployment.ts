@@ -1,4 +1,4 @@
-import type { CapturedResource } from "../../../testing/pulumi-mocks";
+import type { CapturedResource } from "../../../capture/pulumi-mocks";
 import type { PolicyStatement } from "../../helpers/policy-document";
 import { ACCOUNT, doc, resource, type RuleCases } from "./fixtures";
 

@@ -1,4 +1,4 @@
-import type { CapturedResource } from "../../../testing/pulumi-mocks";
+import type { CapturedResource } from "../../../capture/pulumi-mocks";
 import type { RuleName } from "../../guardrails";
 import type { PolicyStatement } from "../../helpers/policy-document";
 

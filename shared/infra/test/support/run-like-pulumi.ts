@@ -5,7 +5,7 @@
 //   PULUMI_CONFIG='{"aws:region":"eu-west-1",...}' PLATFORM_OUTPUTS=<file> \
 //     node --import tsx run-like-pulumi.ts <projectDir> <project> <stack> <main>
 import { readFileSync, writeSync } from "node:fs";
-import { PlatformMocks } from "../../../testing/pulumi-mocks";
+import { PlatformMocks } from "../../../capture/pulumi-mocks";
 
 const [projectDir, project, stack, main] = process.argv.slice(2);
 if (!projectDir || !project || !stack || !main) {

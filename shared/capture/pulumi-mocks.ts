@@ -267,7 +267,7 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
       case "aws:iam/getPolicyDocument:getPolicyDocument":
         return { json: policyDocumentJson(args.inputs), minifiedJson: policyDocumentJson(args.inputs), id: "policy" };
       default:
-        throw new Error(`the mocks have no answer for invoke ${args.token}; add one to shared/testing/pulumi-mocks.ts`);
+        throw new Error(`the mocks have no answer for invoke ${args.token}; add one to shared/capture/pulumi-mocks.ts`);
     }
   }
 }

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, type StackConfig } from "../infra/stack-config";
+import { loadStackConfig, type StackConfig } from "./stack-config";
 import { PlatformMocks, type PlatformMocksOptions } from "./pulumi-mocks";
 
 export interface RunProgramOptions {
