@@ -22,6 +22,7 @@ import {
   type KeySchema,
   type TableKeySchema,
 } from "./dynamodb-requests";
+import { answerTableSettings, TABLE_SETTINGS_OPERATIONS, type DeclaredTableSettings } from "./dynamodb-table-settings";
 
 /** What the proxy asks its `authorize` hook, once per authorization of a request. */
 export interface DynamoDbAuthorizationRequest {
@@ -86,6 +87,12 @@ export interface DynamoDbProxyOptions {
   keySchemas?: KeySchemaSource;
   /** @default true */
   describeTables?: boolean;
+  /**
+   * TTL and point-in-time recovery by table name, as the programs declared them: the proxy answers
+   * `DescribeTimeToLive` and `DescribeContinuousBackups` (which dynalite lacks) from these, after IAM, for tables the
+   * target holds. Without it those calls go to the target like any other.
+   */
+  tableSettings?: Readonly<Record<string, DeclaredTableSettings>>;
   /** @default "127.0.0.1" */
   host?: string;
   /** @default 0 (a free port) */
@@ -251,6 +258,22 @@ async function handle(
     res.once("finish", () => tables.forEach((table) => schemas.forget(table)));
   }
   const onAnswered = options.onAnswered;
+  if (options.tableSettings && TABLE_SETTINGS_OPERATIONS.has(operation)) {
+    const table = tables[0];
+    const described = table === undefined ? undefined : await describeTable(target.href, table, agent);
+    const createdAt = typeof described?.CreationDateTime === "number" ? described.CreationDateTime : described ? Date.now() / 1000 : undefined;
+    const answer = answerTableSettings(operation, table, table === undefined ? undefined : options.tableSettings[table], createdAt, Date.now());
+    const body = JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      "content-type": "application/x-amz-json-1.0",
+      "content-length": String(Buffer.byteLength(body)),
+      "x-amzn-requestid": requestId,
+      "x-amz-crc32": String(crc32(body)),
+    });
+    res.end(body);
+    tellAnswered(onAnswered && ((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) })), answer.status, () => Buffer.from(body));
+    return;
+  }
   if (!onAnswered) return pass();
   return pass((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) }));
 }
@@ -447,7 +470,13 @@ class KeySchemaCache {
  * Reads a table's key schema (and its indexes') from a DynamoDB endpoint with `DescribeTable`. `undefined` when the
  * table does not exist. The request is signed with a placeholder credential: local engines do not verify signatures.
  */
-export function describeTableKeySchema(endpoint: string, table: string, agent?: Agent): Promise<TableKeySchema | undefined> {
+export async function describeTableKeySchema(endpoint: string, table: string, agent?: Agent): Promise<TableKeySchema | undefined> {
+  const described = await describeTable(endpoint, table, agent);
+  return described ? keySchemaOf(described) : undefined;
+}
+
+/** A table's description from a DynamoDB endpoint (`DescribeTable`), `undefined` when the table does not exist. */
+function describeTable(endpoint: string, table: string, agent?: Agent): Promise<DescribedTable | undefined> {
   const url = new URL(endpoint);
   const payload = JSON.stringify({ TableName: table });
   const date = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
@@ -480,7 +509,7 @@ export function describeTableKeySchema(endpoint: string, table: string, agent?: 
             reject(new Error(`DescribeTable ${table}: unreadable answer (${(error as Error).message})`));
             return;
           }
-          if (answer.statusCode === 200 && json.Table) resolve(keySchemaOf(json.Table));
+          if (answer.statusCode === 200 && json.Table) resolve(json.Table);
           else if (json.__type?.endsWith("ResourceNotFoundException")) resolve(undefined);
           else reject(new Error(`DescribeTable ${table}: ${answer.statusCode} ${json.__type ?? ""}`));
         });
@@ -500,6 +529,8 @@ interface DescribedIndex {
   KeySchema?: DescribedKeyElement[];
 }
 interface DescribedTable {
+  /** Epoch seconds. */
+  CreationDateTime?: number;
   KeySchema?: DescribedKeyElement[];
   GlobalSecondaryIndexes?: DescribedIndex[];
   LocalSecondaryIndexes?: DescribedIndex[];

@@ -9,6 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Authorizer, type PrincipalIdentity } from "../iam/authorizer";
 import { startDynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import type { TableKeySchema } from "../iam/dynamodb-requests";
+import type { DeclaredTableSettings } from "../iam/dynamodb-table-settings";
 
 /** What the worker is started with. */
 export interface DynamoWorkerSetup {
@@ -16,6 +17,8 @@ export interface DynamoWorkerSetup {
   path?: string;
   accountId: string;
   keySchemas: Record<string, TableKeySchema>;
+  /** TTL and point-in-time recovery the programs declared, by table (DescribeTimeToLive, DescribeContinuousBackups). */
+  tableSettings: Record<string, DeclaredTableSettings>;
   /** Principals (functions' access key ids) and their role's policy documents. */
   registrations: { principal: string; policies: string[]; identity: PrincipalIdentity }[];
   /** Operations whose decisions (and answers) the main thread wants to hear about; denials are always reported. */
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
     authorize: authorizer.authorize,
     accountId: setup.accountId,
     keySchemas: setup.keySchemas,
+    tableSettings: setup.tableSettings,
     onDecision: (event) => {
       if (!event.allowed || reported.has(event.operation)) {
         if (event.allowed) tracked.add(event.requestId);

@@ -33,6 +33,8 @@ export interface DynamoServiceOptions {
   accountId: string;
   /** Key schemas by table, for `dynamodb:LeadingKeys`. */
   keySchemas: DynamoWorkerSetup["keySchemas"];
+  /** The tables the programs declared: their TTL and point-in-time recovery answer DescribeTimeToLive and DescribeContinuousBackups. */
+  tables?: readonly TableSpec[];
   /** Every function's access key id and its role's policies. */
   registrations: DynamoWorkerSetup["registrations"];
   /** Operations whose decisions are reported (denials always are). */
@@ -75,7 +77,8 @@ function dynamoWorkerFile(): Promise<string> {
 
 /**
  * Starts dynalite and the IAM proxy in a worker thread on free loopback ports: in memory, or persisted in
- * `persistDir`. dynalite lacks `TransactWriteItems`, `UpdateTimeToLive` (TTL is not enforced) and streams.
+ * `persistDir`. dynalite lacks `TransactWriteItems`, `UpdateTimeToLive` (TTL is not enforced) and streams; the proxy
+ * answers `DescribeTimeToLive` and `DescribeContinuousBackups` from the declared `tables`.
  */
 export async function startDynamoService(options: DynamoServiceOptions): Promise<LocalDynamo> {
   const path = options.persistDir ? resolve(options.persistDir) : undefined;
@@ -84,6 +87,7 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
     ...(path ? { path } : {}),
     accountId: options.accountId,
     keySchemas: options.keySchemas,
+    tableSettings: tableSettings(options.tables ?? []),
     registrations: options.registrations,
     reported: [...options.reported],
   };
@@ -138,6 +142,18 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
       return closed;
     },
   };
+}
+
+/** The TTL and point-in-time recovery the programs declared, by table name. */
+export function tableSettings(tables: readonly TableSpec[]): DynamoWorkerSetup["tableSettings"] {
+  const settings: DynamoWorkerSetup["tableSettings"] = {};
+  for (const table of tables) {
+    settings[table.name] = {
+      ...(table.ttlAttribute ? { ttlAttribute: table.ttlAttribute } : {}),
+      ...(table.pointInTimeRecovery ? { pointInTimeRecovery: { ...table.pointInTimeRecovery } } : {}),
+    };
+  }
+  return settings;
 }
 
 /** A DynamoDB error answer. */

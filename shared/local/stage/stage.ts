@@ -311,6 +311,7 @@ async function start(
     ...(options.persistDir ? { persistDir: options.persistDir } : {}),
     accountId,
     keySchemas,
+    tables: wiring.tables,
     registrations,
     reported: [...WRITE_OPERATIONS],
     onDecision: (event) =>
