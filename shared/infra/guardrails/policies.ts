@@ -1,4 +1,5 @@
 import type { GuardrailPolicy } from "./rule";
+import { apiCommandRouteIdempotency } from "./rules/commands";
 import { RULE_NAMES } from "./rule-names";
 import { apiDefaultThrottling } from "./rules/api";
 import { dynamodbDeletionProtectionProd, dynamodbPitr } from "./rules/data";
@@ -71,6 +72,7 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   kmsServicePrincipalActions,
   vpcGatewayEndpointOwnRouteTables,
   awsProviderStageTags,
+  apiCommandRouteIdempotency,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -22,6 +22,8 @@ export const T = {
   table: "aws:dynamodb/table:Table",
   key: "aws:kms/key:Key",
   apiStage: "aws:apigatewayv2/stage:Stage",
+  apiRoute: "aws:apigatewayv2/route:Route",
+  apiIntegration: "aws:apigatewayv2/integration:Integration",
   xrayResourcePolicy: "aws:xray/resourcePolicy:ResourcePolicy",
   vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
   routeTable: "aws:ec2/routeTable:RouteTable",

@@ -38,6 +38,7 @@ export const RULE_NAMES = [
   "kms-service-principal-actions",
   "vpc-gateway-endpoint-own-route-tables",
   "aws-provider-stage-tags",
+  "api-command-route-idempotency",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

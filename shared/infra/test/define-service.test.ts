@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runProgram } from "../../capture/run-program";
+import { evaluateGuardrails, guardrailPolicies } from "../guardrails";
 import { defineService, routeFunctionName, SERVICE_TYPE, type ServiceDefinition } from "../service";
 import { PLATFORM_STACK, platformOutputs, policyDocument, underMocks } from "./harness";
 
@@ -91,6 +92,10 @@ test("command routes (POST, PUT, PATCH, DELETE) take their service's Idempotency
   assert.ok(env("billing-post-invoices-function").PLATFORM_IDEMPOTENCY_TABLE, "and the table's name");
   assert.not.ok(policy("billing-delete-invoices-invoice-id-policy").some((s) => s.Sid === "OwnIdempotencyRecords"), "idempotency: false opts out");
   assert.not.ok(policy("billing-get-invoices-policy").some((s) => s.Sid === "OwnIdempotencyRecords"));
+  // Opting a command out is the author's call, and the guardrail asks for its reason: it names exactly that route.
+  const violations = await evaluateGuardrails(mocks.resources, guardrailPolicies.filter((p) => p.name === "api-command-route-idempotency"));
+  assert.equal(violations.map((v) => v.name), ["billing-delete-invoices-invoice-id-function"]);
+  assert.match(violations[0]!.message, /route "DELETE \/invoices\/\{invoiceId\}" runs function/);
 });
 
 test("service defaults apply to every function; a function's own settings win", async () => {
