@@ -4,36 +4,30 @@
  * topics and subscriptions, SQS queues with their redrive, Lambda-like pollers, function hosts running the same
  * esbuild bundles, HTTP routes), with IAM enforced from the functions' role policies and every event's path traced.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { APIGatewayProxyStructuredResultV2, SQSEvent } from "aws-lambda";
 import { catalog, isEventType, type EventType } from "../../contract/catalog";
-import { esbuildTarget, isCurrentRuntime } from "../../infra/helpers/runtimes";
 import { createEvent } from "../../runtime/envelope";
-import { EventSchemaError } from "../../runtime/errors";
 import { messageAttributes } from "../../runtime/sns-publish";
-import { createSnsEndpoint } from "../endpoints/sns";
-import { createSqsEndpoint } from "../endpoints/sqs";
-import { startEndpointServer, type EndpointServer, type ServiceEndpoint } from "../endpoints/server";
 import { Authorizer, type IamAuthorizationRequest, type IamDecision } from "../iam/authorizer";
-import type { TableKeySchema } from "../iam/dynamodb-requests";
-import { FunctionHost, functionAccessKeyId, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
-import { readHttpApiEvent } from "../lambda-events/http-api-event";
-import { SnsEngine, type PublishInput, type PublishResult } from "../sns/engine";
-import { snsDeliveryAuthorizer } from "./queue-policies";
-import { SqsEngine } from "../sqs/engine";
+import { functionAccessKeyId, type FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
+import type { PublishInput } from "../sns/engine";
+import type { SnsEngine } from "../sns/engine";
+import type { SqsEngine } from "../sqs/engine";
 import { ServiceError } from "../sqs/errors";
-import { interpretBatchResponse, QueuePoller } from "../sqs/poller";
-import type { QueueAttributesInput, StoredMessageView } from "../sqs/queue";
-import { snsBackend, sqsBackend, type PublishCaller } from "./backends";
-import { createTables, startDynamoService, type LocalDynamo } from "./dynamodb";
+import type { QueuePoller } from "../sqs/poller";
+import type { StoredMessageView } from "../sqs/queue";
+import { AdminRoutes, jsonBody, type AdminAnswer } from "./admin";
 import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
-import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions } from "./programs";
-import { authorizeRoute, routeAuthLabel } from "./route-auth";
-import { RouteTable } from "./routes";
-import { renderTrace, TraceRecorder, WRITE_OPERATIONS, type InvocationTrace, type TraceTree } from "./trace";
-import { deadLetterQueues, wiringFrom, type FunctionSpec, type QueueSpec, type RouteSpec, type StageWiring } from "./wiring";
+import { dynamoPart } from "./part-dynamodb";
+import { functionsPart, newTraceHeader, pollersPart, type FunctionsPart } from "./part-functions";
+import { gatewayPart, MAX_HTTP_BODY } from "./part-gateway";
+import { messagingPart, type MessagingPart } from "./part-messaging";
+import { StageParts, type PartHealth, type StagePart } from "./parts";
+import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
+import { renderTrace, TraceRecorder, type TraceNames, type TraceTree } from "./trace";
+import { deadLetterQueues, wiringFrom, type StageWiring } from "./wiring";
 
 /** Options of {@link startLocalStage}. */
 export interface LocalStageOptions extends RunStageProgramsOptions {
@@ -123,7 +117,6 @@ export interface LocalStage {
   /** Service projects, in the order they ran. */
   readonly services: string[];
   readonly consumers: ConsumerInfo[];
-  /** `METHOD /path -> service/function`, most specific first. */
   /** Routes, their functions (`<service>/<function>`) and how API Gateway authorizes them (see route-auth.ts). */
   readonly routes: { routeKey: string; function: string; auth: "none" | "iam" | "jwt" }[];
   /** Milliseconds from the call to ready. */
@@ -134,6 +127,10 @@ export interface LocalStage {
   /** The function hosts by function name, and the event source mappings' pollers (for tests and tools: fault injection). */
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   readonly pollers: readonly QueuePoller[];
+  /** The stage's parts in start order (dynamodb, messaging, functions, pollers, gateway, admin). */
+  readonly parts: StageParts<StageWiring>;
+  /** Each part's health by name (also `GET /_local/health`). */
+  health(): Record<string, PartHealth>;
   /** One trace tree, or `undefined` for an id never seen. */
   trace(correlationId: string): TraceTree | undefined;
   /** Correlation ids seen, oldest first. */
@@ -165,47 +162,13 @@ export class LocalStageError extends Error {
   override name = "LocalStageError";
 }
 
-const MAX_HTTP_BODY = 10 * 1024 * 1024;
-
-/** `Root=1-<8 hex seconds>-<24 hex>;Parent=<16 hex>;Sampled=1`: a new X-Ray trace header, unique per invocation. */
-function newTraceHeader(): string {
-  const seconds = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
-  return `Root=1-${seconds}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=1`;
-}
-
-function roleName(arn: string): string {
-  return arn.split("/").pop() || arn;
-}
-
-function queueAttributes(spec: QueueSpec): QueueAttributesInput {
-  return {
-    ...(spec.fifo ? { FifoQueue: true } : {}),
-    ...(spec.fifo && spec.contentBasedDeduplication ? { ContentBasedDeduplication: true } : {}),
-    ...(spec.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: spec.visibilityTimeoutSeconds } : {}),
-    ...(spec.messageRetentionSeconds !== undefined ? { MessageRetentionPeriod: spec.messageRetentionSeconds } : {}),
-    ...(spec.delaySeconds !== undefined ? { DelaySeconds: spec.delaySeconds } : {}),
-    ...(spec.receiveWaitTimeSeconds !== undefined ? { ReceiveMessageWaitTimeSeconds: spec.receiveWaitTimeSeconds } : {}),
-    ...(spec.redrive ? { RedrivePolicy: spec.redrive } : {}),
-  };
-}
-
-/** A ServiceEndpoint whose implementation is made once the server's URL is known (queue URLs are built on it). */
-function lateEndpoint(service: string, get: () => ServiceEndpoint | undefined): ServiceEndpoint {
-  return {
-    service,
-    matches: (request) => get()?.matches(request) ?? false,
-    handle: (request) => {
-      const endpoint = get();
-      if (!endpoint) return Promise.resolve({ status: 503, headers: { "content-type": "application/json" }, body: '{"message":"starting"}' });
-      return endpoint.handle(request);
-    },
-  };
-}
+export { PartStartError, StageParts, type PartHealth, type StagePart } from "./parts";
 
 /**
- * Starts the local stage. Resolves once everything is listening and every handler is bundled.
+ * Starts the local stage: the programs, then its parts in order (dynamodb, messaging, functions, pollers, gateway,
+ * admin; see parts.ts). Resolves once everything is listening and every handler is bundled.
  * @throws ProgramError when a program fails, WiringError when the programs do not connect, PortInUseError when the
- *   port is taken, LocalStageError for anything else that stops the start
+ *   port is taken, PartStartError (a LocalStageError naming the part) when a part does not start
  *
  * @example
  * const stage = await startLocalStage({ port: 0 });
@@ -215,67 +178,70 @@ function lateEndpoint(service: string, get: () => ServiceEndpoint | undefined): 
  */
 export async function startLocalStage(options: LocalStageOptions = {}): Promise<LocalStage> {
   const started = performance.now();
-  const cleanup: (() => Promise<void> | void)[] = [];
-  const stopAll = async () => {
-    for (const step of cleanup.splice(0).reverse()) {
-      try {
-        await step();
-      } catch {
-        // keep stopping the rest
-      }
-    }
-  };
-  try {
-    return await start(options, started, cleanup, stopAll);
-  } catch (error) {
-    await stopAll();
-    throw error;
-  }
-}
-
-async function start(
-  options: LocalStageOptions,
-  started: number,
-  cleanup: (() => Promise<void> | void)[],
-  stopAll: () => Promise<void>,
-): Promise<LocalStage> {
   // The port first: a taken port fails at once, before the programs run.
   let ready: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const http: ListeningServer = await listen((req, res) => {
     if (ready) ready(req, res);
     else sendJson(res, 503, { message: "the local stage is starting" });
   }, options.port ?? 3000);
-  cleanup.push(() => http.close());
+  let recorder: TraceRecorder | undefined;
+  try {
+    const programs = await runStagePrograms(options);
+    const runs = [programs.platform, ...programs.services];
+    const programWiring = wiringFrom(
+      runs.map((run) => ({ project: run.project, resources: run.resources })),
+      { region: programs.region, accountId: programs.accountId },
+    );
+    const wiring = options.adjustWiring ? options.adjustWiring(programWiring) : programWiring;
+    const names = stageNames(wiring, programs.platform.outputs);
+    recorder = new TraceRecorder({
+      names: names.trace,
+      ...(options.onTrace ? { onSettled: options.onTrace } : {}),
+      ...(options.maxTraces ? { maxTrees: options.maxTraces } : {}),
+    });
+    const stage = await composeStage(options, { http, programs, runs, wiring, recorder, names, started, setHandler: (handler) => (ready = handler) });
+    return stage;
+  } catch (error) {
+    recorder?.close();
+    await http.close();
+    throw error;
+  }
+}
 
-  const programs = await runStagePrograms(options);
-  const runs = [programs.platform, ...programs.services];
-  const programWiring = wiringFrom(
-    runs.map((run) => ({ project: run.project, resources: run.resources })),
-    { region: programs.region, accountId: programs.accountId },
-  );
-  const wiring = options.adjustWiring ? options.adjustWiring(programWiring) : programWiring;
-  const { region, accountId } = wiring;
-
-  // Names for trace lines.
+/** Names for trace lines and the admin API. */
+function stageNames(wiring: StageWiring, platformOutputs: Record<string, unknown>) {
   const functionsByName = new Map(wiring.functions.map((f) => [f.name, f]));
-  const functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
   const labelOf = (name: string) => {
     const fn = functionsByName.get(name);
     return fn ? `${fn.service}/${fn.logicalName}` : name;
   };
-  const keptFailureQueue = (programs.platform.outputs.failureQueue as { arn?: string } | undefined)?.arn;
-  const recorder = new TraceRecorder({
-    names: {
-      queue: (arn) => arn.split(":").pop() ?? arn,
-      topic: (arn) => arn.split(":").pop() ?? arn,
-      functionLabel: labelOf,
-      // Nothing consumes the failure queue: a failure event waits there for a person (npm run local -- failures).
-      keptIn: (arn) => (arn === keptFailureQueue ? "a failure event, waiting for a person (npm run local -- failures)" : undefined),
-    },
-    ...(options.onTrace ? { onSettled: options.onTrace } : {}),
-    ...(options.maxTraces ? { maxTrees: options.maxTraces } : {}),
-  });
-  cleanup.push(() => recorder.close());
+  const eventTopics = (platformOutputs.eventTopics ?? {}) as Record<string, { arn: string; fifo?: boolean }>;
+  const failureQueueArn = (platformOutputs.failureQueue as { arn?: string } | undefined)?.arn;
+  const trace: TraceNames = {
+    queue: (arn) => arn.split(":").pop() ?? arn,
+    topic: (arn) => arn.split(":").pop() ?? arn,
+    functionLabel: labelOf,
+    // Nothing consumes the failure queue: a failure event waits there for a person (npm run local -- failures).
+    keptIn: (arn) => (arn === failureQueueArn ? "a failure event, waiting for a person (npm run local -- failures)" : undefined),
+  };
+  return { labelOf, eventTopics, failureQueueArn, trace };
+}
+
+async function composeStage(
+  options: LocalStageOptions,
+  shell: {
+    http: ListeningServer;
+    programs: StagePrograms;
+    runs: ProgramResult[];
+    wiring: StageWiring;
+    recorder: TraceRecorder;
+    names: ReturnType<typeof stageNames>;
+    started: number;
+    setHandler: (handler: (req: IncomingMessage, res: ServerResponse) => void) => void;
+  },
+): Promise<LocalStage> {
+  const { http, programs, runs, wiring, recorder, names } = shell;
+  const { accountId } = wiring;
 
   // IAM for the SNS and SQS endpoints; the DynamoDB thread holds the same registrations for its proxy.
   const authorizer = new Authorizer({
@@ -298,148 +264,100 @@ async function start(
   }));
   for (const r of registrations) authorizer.register(r.principal, r.policies, r.identity);
 
-  // DynamoDB: dynalite and the IAM proxy every function talks to, in a thread of their own; the programs' tables.
-  const keySchemas: Record<string, TableKeySchema> = {};
-  for (const table of wiring.tables) {
-    const indexes: Record<string, { partitionKey: string; sortKey?: string }> = {};
-    for (const index of [...table.globalIndexes, ...table.localIndexes]) {
-      indexes[index.name] = { partitionKey: index.hashKey, ...(index.rangeKey ? { sortKey: index.rangeKey } : {}) };
-    }
-    keySchemas[table.name] = { partitionKey: table.hashKey, ...(table.rangeKey ? { sortKey: table.rangeKey } : {}), indexes } as TableKeySchema;
-  }
-  const dynamo: LocalDynamo = await startDynamoService({
-    ...(options.persistDir ? { persistDir: options.persistDir } : {}),
-    accountId,
-    keySchemas,
-    tables: wiring.tables,
-    registrations,
-    reported: [...WRITE_OPERATIONS],
-    onDecision: (event) =>
-      recorder.dynamo({
-        requestId: event.requestId,
-        operation: event.operation,
-        allowed: event.allowed,
-        ...(event.traceHeader ? { traceHeader: event.traceHeader } : {}),
-        authorizations: event.authorizations,
-        ...(event.denied ? { denied: { message: event.denied.message } } : {}),
-      }),
-    onAnswered: (answer) => recorder.dynamoAnswered(answer),
+  // The parts, in start order (stopped in reverse).
+  const dynamodb = dynamoPart({ wiring, registrations, recorder, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
+  const messaging = messagingPart({ wiring, authorizer, recorder });
+  const endpointsForFunctions = () => ({
+    dynamodb: options.endpoints?.dynamodb ?? dynamodb.dynamo.endpoint,
+    sns: options.endpoints?.sns ?? messaging.url,
+    sqs: options.endpoints?.sqs ?? messaging.url,
   });
-  cleanup.push(() => dynamo.close());
-  try {
-    await createTables(dynamo.dynaliteEndpoint, wiring.tables);
-  } catch (error) {
-    throw new LocalStageError(`could not create the tables in dynalite: ${(error as Error).message}`, { cause: error });
-  }
+  const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
+  const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
+  const gateway = gatewayPart({ wiring, recorder, hosts: () => functions.hosts, labelOf: names.labelOf });
+  const operations = stageOperations({ wiring, programs, recorder, names, messaging, functions });
+  let stage!: LocalStage;
+  const admin = adminPart(() => stage, operations, recorder);
+  const parts = new StageParts<StageWiring>([dynamodb, messaging, functions, pollers, gateway, admin]);
+  await parts.start();
 
-  // SNS and SQS: the engines, behind the endpoints the functions' SDK clients use.
-  let snsEndpoint: ServiceEndpoint | undefined;
-  let sqsEndpoint: ServiceEndpoint | undefined;
-  const endpointServer: EndpointServer = await startEndpointServer({
-    services: [lateEndpoint("sns", () => snsEndpoint), lateEndpoint("sqs", () => sqsEndpoint)],
-  });
-  cleanup.push(() => endpointServer.close());
-  const sqs = new SqsEngine({ region, accountId, queueUrlBase: endpointServer.url });
-  // SNS delivers as sns.amazonaws.com: each queue's policy decides what reaches it, as in AWS.
-  const sns = new SnsEngine({ sqs, authorizeDelivery: snsDeliveryAuthorizer(wiring.queues) });
-  sqs.addTraceListener((event) => recorder.messaging(event));
-  sns.addTraceListener((event) => recorder.messaging(event));
-  const tracedPublish = (input: PublishInput, caller: PublishCaller): PublishResult =>
-    recorder.publishing(
-      {
-        topicArn: input.TopicArn,
-        message: input.Message,
-        ...(input.MessageAttributes ? { attributes: input.MessageAttributes } : {}),
-        principal: caller.principal,
-        ...(caller.traceHeader ? { traceHeader: caller.traceHeader } : {}),
-      },
-      () => sns.publish(input),
-    );
-  snsEndpoint = createSnsEndpoint({ backend: snsBackend(sns, tracedPublish), authorize: authorizer.authorize, accountId, region });
-  sqsEndpoint = createSqsEndpoint({ backend: sqsBackend(sqs), authorize: authorizer.authorize, accountId, region });
-
-  createQueues(sqs, wiring.queues);
-  for (const topic of wiring.topics) {
-    const created = sns.createTopic(topic.name, { FifoTopic: topic.fifo, ...(topic.fifo && topic.contentBasedDeduplication ? { ContentBasedDeduplication: true } : {}) });
-    if (created.arn !== topic.arn) throw new LocalStageError(`topic ${topic.name} would be ${created.arn} locally but the program says ${topic.arn}`);
-  }
-  for (const subscription of wiring.subscriptions) {
-    sns.subscribe({
-      TopicArn: subscription.topicArn,
-      Protocol: "sqs",
-      Endpoint: subscription.queueArn,
-      Attributes: {
-        RawMessageDelivery: subscription.raw,
-        ...(subscription.filterPolicy ? { FilterPolicy: subscription.filterPolicy } : {}),
-        ...(subscription.filterPolicyScope ? { FilterPolicyScope: subscription.filterPolicyScope } : {}),
-        ...(subscription.deadLetterTargetArn ? { RedrivePolicy: { deadLetterTargetArn: subscription.deadLetterTargetArn } } : {}),
-      },
-    });
-  }
-
-  // Functions: one host each, with the role's policies registered under the function's access key id.
-  const endpointsForFunctions = {
-    dynamodb: options.endpoints?.dynamodb ?? dynamo.endpoint,
-    sns: options.endpoints?.sns ?? endpointServer.url,
-    sqs: options.endpoints?.sqs ?? endpointServer.url,
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    const work = path === "/_local" || path.startsWith("/_local/") ? admin.serve(req, res, path) : gateway.serve(req, res, path);
+    work.catch((error: unknown) => sendJson(res, 500, { message: `local stage: ${(error as Error).message}` }));
   };
-  const mappingConcurrency = new Map<string, number>();
-  for (const mapping of wiring.mappings) {
-    const current = mappingConcurrency.get(mapping.functionArn) ?? 0;
-    mappingConcurrency.set(mapping.functionArn, current + (mapping.maximumConcurrency ?? 5));
-  }
-  const hosts = new Map<string, FunctionHost>();
-  for (const fn of wiring.functions) {
-    hosts.set(fn.name, createHost(fn, { region, accountId, endpoints: endpointsForFunctions, maxConcurrency: mappingConcurrency.get(fn.arn), recorder, onLog: options.onLog }));
-  }
-  cleanup.push(() => Promise.all([...hosts.values()].map((host) => host.stop())).then(() => undefined));
-  await Promise.all(
-    [...hosts.entries()].map(async ([name, host]) => {
-      try {
-        await host.prepare();
-      } catch (error) {
-        const fn = functionsByName.get(name)!;
-        // A LocalBundleError carries esbuild's messages with file and line.
-        throw new LocalStageError(`the handler of ${fn.service}/${fn.logicalName} (${fn.entry}) does not build: ${(error as Error).message}`, { cause: error });
-      }
-    }),
-  );
 
-  // Event source mappings: a poller per mapping, invoking the function's host.
-  const pollers: QueuePoller[] = [];
-  cleanup.push(() => Promise.all(pollers.map((poller) => poller.stop())).then(() => undefined));
-  for (const mapping of wiring.mappings) {
-    if (!mapping.enabled) continue;
+  const functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
+  const consumers: ConsumerInfo[] = wiring.mappings.map((mapping) => {
     const fn = functionsByArn.get(mapping.functionArn)!;
-    const host = hosts.get(fn.name)!;
-    const poller = new QueuePoller({
-      sqs,
-      queue: mapping.queueArn,
-      functionName: fn.name,
-      batchSize: mapping.batchSize,
-      maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
-      ...(mapping.maximumConcurrency !== undefined ? { maximumConcurrency: mapping.maximumConcurrency } : {}),
-      // The host enforces the function's timeout (and reports it as Lambda does); the poller's is a backstop.
-      functionTimeoutSeconds: Math.min(900, fn.timeoutSeconds + 1),
-      reportBatchItemFailures: mapping.reportBatchItemFailures,
-      onTrace: (event) => recorder.messaging(event),
-      handler: (event, context) => invokeForBatch(host, recorder, event, context.awsRequestId, mapping.reportBatchItemFailures),
-    });
-    poller.start();
-    pollers.push(poller);
-  }
+    const events = wiring.subscriptions
+      .filter((s) => s.queueArn === mapping.queueArn)
+      .map((s) => Object.entries(names.eventTopics).find(([, t]) => t.arn === s.topicArn)?.[0] ?? s.topicArn.split(":").pop()!);
+    return { label: names.labelOf(fn.name), events, queue: mapping.queueArn.split(":").pop()!, function: fn.name };
+  });
 
-  // HTTP: every service's routes on one port, the admin API under /_local/.
-  const routes = new RouteTable<{ spec: RouteSpec; fn: FunctionSpec; host: FunctionHost }>();
-  for (const route of wiring.routes) {
-    const fn = functionsByArn.get(route.functionArn)!;
-    routes.add(route.routeKey, { spec: route, fn, host: hosts.get(fn.name)! }, `${route.project} (${route.api})`);
-  }
+  let stopping: Promise<void> | undefined;
+  stage = {
+    url: http.url,
+    port: http.port,
+    adminUrl: `${http.url}/_local/`,
+    endpoints: { ...endpointsForFunctions(), dynalite: dynamodb.dynamo.dynaliteEndpoint, dynamodbProxy: dynamodb.dynamo.endpoint },
+    storage: dynamodb.dynamo.storage,
+    wiring,
+    programs: runs,
+    services: programs.services.map((s) => s.project),
+    consumers,
+    routes: gateway.routes(),
+    startupMs: performance.now() - shell.started,
+    sns: messaging.sns,
+    sqs: messaging.sqs,
+    hosts: functions.hosts,
+    pollers: pollers.pollers,
+    parts,
+    health: () => parts.health(),
+    trace: (id) => recorder.tree(id),
+    traceIds: () => recorder.correlationIds(),
+    publish: operations.publish,
+    deadLetterQueues: operations.deadLetterQueues,
+    deadLetterMessages: operations.deadLetterMessages,
+    redrive: operations.redrive,
+    failureQueue: operations.failureQueue,
+    failures: () => operations.desk().list(),
+    failure: (id) => operations.desk().read(id),
+    replayFailure: (id) => operations.desk().replay(id),
+    invoke: operations.invoke,
+    stop() {
+      shell.setHandler((_req, res) => sendJson(res, 503, { message: "the local stage is stopping" }));
+      stopping ??= (async () => {
+        await parts.stop();
+        recorder.close();
+        await http.close();
+      })();
+      return stopping;
+    },
+  };
+  shell.setHandler(handle);
+  return stage;
+}
 
+function roleName(arn: string): string {
+  return arn.split("/").pop() || arn;
+}
+
+/** What the stage does on request (the admin API and `LocalStage`'s methods): publish, dead letters, failures, invoke. */
+function stageOperations(context: {
+  wiring: StageWiring;
+  programs: StagePrograms;
+  recorder: TraceRecorder;
+  names: ReturnType<typeof stageNames>;
+  messaging: MessagingPart;
+  functions: FunctionsPart;
+}) {
+  const { wiring, recorder, names, messaging, functions } = context;
   const dlqs = deadLetterQueues(wiring);
-  const dlqInfo = (): DeadLetterQueueInfo[] =>
+  const deadLetterQueueInfo = (): DeadLetterQueueInfo[] =>
     dlqs.map(({ queue, sourceArn, kind }) => {
-      const counts = sqs.counts(queue.arn);
+      const counts = messaging.sqs.counts(queue.arn);
       return {
         name: queue.name,
         arn: queue.arn,
@@ -461,7 +379,7 @@ async function start(
       source: "local",
       ...(publishOptions.correlationId ? { correlationId: publishOptions.correlationId } : {}),
     });
-    const topicArn = (programs.platform.outputs.eventTopics as Record<string, { arn: string }> | undefined)?.[type]?.arn;
+    const topicArn = names.eventTopics[type]?.arn;
     if (!topicArn) throw new ServiceError("NotFound", `the platform has no topic for ${type}`);
     const input: PublishInput = {
       TopicArn: topicArn,
@@ -474,25 +392,24 @@ async function start(
       input.MessageGroupId = String(group ?? envelope.id);
       input.MessageDeduplicationId = envelope.id;
     }
-    const result = tracedPublish(input, { principal: "local" });
+    const result = messaging.publish(input, { principal: "local" });
     return { eventId: envelope.id, correlationId: envelope.correlationid, messageId: result.MessageId, topicArn };
   };
 
-  const failureQueueArn = keptFailureQueue;
-  const failureDesk = failureQueueArn
-    ? new FailureDesk({
-        sqs,
-        queueArn: failureQueueArn,
-        topics: (programs.platform.outputs.eventTopics ?? {}) as Record<string, { arn: string; fifo?: boolean }>,
-        publish: (input) => tracedPublish(input, { principal: "local" }),
-      })
-    : undefined;
+  let failureDesk: FailureDesk | undefined;
   const desk = (): FailureDesk => {
-    if (!failureDesk) throw new ServiceError("NotFound", "the platform exports no failureQueue: its failure events are kept nowhere");
+    if (!names.failureQueueArn) throw new ServiceError("NotFound", "the platform exports no failureQueue: its failure events are kept nowhere");
+    failureDesk ??= new FailureDesk({
+      sqs: messaging.sqs,
+      queueArn: names.failureQueueArn,
+      topics: names.eventTopics,
+      publish: (input) => messaging.publish(input, { principal: "local" }),
+    });
     return failureDesk;
   };
 
   const redrive = (name: string): { moved: number; to: string } => {
+    const sqs = messaging.sqs;
     const dlq = findDlq(name);
     let moved = 0;
     for (;;) {
@@ -513,7 +430,7 @@ async function start(
   };
 
   const invoke = async (functionName: string, event: unknown): Promise<InvocationResult> => {
-    const host = hosts.get(functionName);
+    const host = functions.hosts.get(functionName);
     if (!host) throw new ServiceError("ResourceNotFoundException", `Function not found: ${functionName}`);
     const traceHeader = newTraceHeader();
     const requestId = randomUUID();
@@ -529,310 +446,98 @@ async function start(
     return result;
   };
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const path = (req.url ?? "/").split("?")[0]!;
-    const work = path === "/_local" || path.startsWith("/_local/") ? admin(req, res, path) : serveRoute(req, res, path);
-    work.catch((error: unknown) => sendJson(res, 500, { message: `local stage: ${(error as Error).message}` }));
-  };
-
-  const serveRoute = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    const match = routes.match(req.method ?? "GET", path);
-    if (!match) {
-      await readBody(req, MAX_HTTP_BODY);
-      sendJson(res, 404, { message: "Not Found" });
-      return;
-    }
-    const { spec, fn, host } = match.target;
-    const startedAt = performance.now();
-    const decision = authorizeRoute(spec, { headers: req.headers, url: req.url ?? "/" }, { accountId });
-    if (!decision.allowed) {
-      await readBody(req, MAX_HTTP_BODY);
-      sendJson(res, decision.status, { message: decision.message });
-      return;
-    }
-    const event = await readHttpApiEvent(req, {
-      routeKey: match.routeKey,
-      pathParameters: match.pathParameters,
-      accountId,
-      apiId: spec.apiId,
-      ...(decision.authorizer ? { authorizer: decision.authorizer } : {}),
-    });
-    const traceHeader = newTraceHeader();
-    const requestId = randomUUID();
-    const node = recorder.invocationStarted({
-      functionName: fn.name,
-      traceHeader,
-      requestId,
-      request: { method: event.requestContext.http.method, path: event.rawPath, routeKey: match.routeKey, ...(decision.note ? { note: decision.note } : {}) },
-    });
-    let result: InvocationResult;
-    try {
-      result = await host.invoke(event, { requestId, traceHeader });
-    } catch (error) {
-      recorder.invocationFinished(node, { status: "failed", error: (error as Error).message });
-      recorder.requestFinished(node, { status: 500, durationMs: performance.now() - startedAt });
-      sendJson(res, 500, { message: "Internal Server Error" });
-      return;
-    }
-    const answer = httpAnswer(result);
-    recorder.invocationFinished(
-      node,
-      result.ok
-        ? { status: "ok", durationMs: result.durationMs, ...(result.initDurationMs !== undefined ? { initDurationMs: result.initDurationMs } : {}) }
-        : { status: result.error.errorType === "Sandbox.Timedout" ? "timeout" : "failed", error: `${result.error.errorType}: ${result.error.errorMessage}`, durationMs: result.durationMs },
-    );
-    const correlation = answer.headers["x-correlation-id"] ?? (typeof req.headers["x-correlation-id"] === "string" ? req.headers["x-correlation-id"] : undefined);
-    recorder.requestFinished(node, { status: answer.status, durationMs: performance.now() - startedAt, ...(correlation ? { correlationId: correlation } : {}) });
-    if (!res.headersSent) {
-      res.writeHead(answer.status, { ...answer.headers, "content-length": String(answer.body.length), ...(answer.cookies.length ? { "set-cookie": answer.cookies } : {}) });
-      res.end(answer.body);
-    }
-  };
-
-  const admin = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
-    const body = await readBody(req, MAX_HTTP_BODY);
-    const method = req.method ?? "GET";
-    const parts = path.split("/").filter(Boolean).slice(1).map(decodeURIComponent);
-    try {
-      if (method === "GET" && parts.length === 0) {
-        sendJson(res, 200, adminIndex(stage));
-      } else if (method === "GET" && parts[0] === "dlq" && parts.length === 1) {
-        sendJson(res, 200, { deadLetterQueues: dlqInfo() });
-      } else if (method === "GET" && parts[0] === "dlq" && parts.length === 2) {
-        const dlq = findDlq(parts[1]!);
-        sendJson(res, 200, { queue: dlq.queue.name, source: dlq.sourceArn.split(":").pop(), messages: sqs.peek(dlq.queue.arn) });
-      } else if (method === "POST" && parts[0] === "dlq" && parts.length === 3 && parts[2] === "redrive") {
-        sendJson(res, 200, redrive(parts[1]!));
-      } else if (method === "GET" && parts[0] === "failures" && parts.length === 1) {
-        sendJson(res, 200, { queue: desk().queueName, failures: desk().list() });
-      } else if (method === "GET" && parts[0] === "failures" && parts.length === 2) {
-        sendJson(res, 200, desk().read(parts[1]!));
-      } else if (method === "POST" && parts[0] === "failures" && parts.length === 3 && parts[2] === "replay") {
-        sendJson(res, 200, desk().replay(parts[1]!));
-      } else if (method === "POST" && parts[0] === "publish" && parts.length === 1) {
-        let input: { type?: unknown; data?: unknown; correlationId?: unknown };
-        try {
-          input = JSON.parse(body?.toString("utf8") || "{}") as typeof input;
-        } catch {
-          sendJson(res, 400, { message: "the body must be JSON: { type, data, correlationId? }" });
-          return;
-        }
-        if (typeof input.type !== "string") {
-          sendJson(res, 400, { message: "give the event type: { type, data, correlationId? }" });
-          return;
-        }
-        const published = publish(input.type, input.data, typeof input.correlationId === "string" ? { correlationId: input.correlationId } : {});
-        sendJson(res, 202, published);
-      } else if (method === "GET" && parts[0] === "trace" && parts.length === 2) {
-        const tree = recorder.tree(parts[1]!);
-        if (!tree) sendJson(res, 404, { message: `no trace with correlation id ${parts[1]}` });
-        else sendJson(res, 200, { tree, text: renderTrace(tree) });
-      } else if (method === "GET" && parts[0] === "trace" && parts.length === 1) {
-        sendJson(res, 200, { correlationIds: recorder.correlationIds().slice(-100) });
-      } else {
-        sendJson(res, 404, { message: "Not Found", see: `${stage.adminUrl}` });
-      }
-    } catch (error) {
-      if (error instanceof EventSchemaError) {
-        sendJson(res, 400, { message: error.message, issues: error.issues });
-      } else if (error instanceof ServiceError) {
-        sendJson(res, error.code === "NotFound" ? 404 : 400, { message: error.message, code: error.code });
-      } else {
-        throw error;
-      }
-    }
-  };
-
-
-  const consumers: ConsumerInfo[] = wiring.mappings.map((mapping) => {
-    const fn = functionsByArn.get(mapping.functionArn)!;
-    const events = wiring.subscriptions
-      .filter((s) => s.queueArn === mapping.queueArn)
-      .map((s) => {
-        const type = Object.entries((programs.platform.outputs.eventTopics ?? {}) as Record<string, { arn: string }>).find(([, t]) => t.arn === s.topicArn)?.[0];
-        return type ?? s.topicArn.split(":").pop()!;
-      });
-    return { label: labelOf(fn.name), events, queue: mapping.queueArn.split(":").pop()!, function: fn.name };
-  });
-
-  let stopping: Promise<void> | undefined;
-  const stage: LocalStage = {
-    url: http.url,
-    port: http.port,
-    adminUrl: `${http.url}/_local/`,
-    endpoints: { ...endpointsForFunctions, dynalite: dynamo.dynaliteEndpoint, dynamodbProxy: dynamo.endpoint },
-    storage: dynamo.storage,
-    wiring,
-    programs: runs,
-    services: programs.services.map((s) => s.project),
-    consumers,
-    routes: routes.keys().map((routeKey) => {
-      const target = wiring.routes.find((r) => r.routeKey === routeKey)!;
-      return { routeKey, function: labelOf(functionsByArn.get(target.functionArn)!.name), auth: routeAuthLabel(target) };
-    }),
-    startupMs: performance.now() - started,
-    sns,
-    sqs,
-    hosts,
-    pollers,
-    trace: (id) => recorder.tree(id),
-    traceIds: () => recorder.correlationIds(),
+  return {
     publish,
-    deadLetterQueues: dlqInfo,
-    deadLetterMessages: (name) => sqs.peek(findDlq(name).queue.arn),
+    deadLetterQueues: deadLetterQueueInfo,
+    deadLetterMessages: (name: string) => messaging.sqs.peek(findDlq(name).queue.arn),
+    findDlq,
     redrive,
-    failureQueue: failureDesk?.queueName,
-    failures: () => desk().list(),
-    failure: (id) => desk().read(id),
-    replayFailure: (id) => desk().replay(id),
+    failureQueue: names.failureQueueArn ? names.failureQueueArn.split(":").pop() : undefined,
+    desk,
     invoke,
-    stop() {
-      ready = (_req, res) => sendJson(res, 503, { message: "the local stage is stopping" });
-      stopping ??= stopAll();
-      return stopping;
-    },
   };
-  ready = handle;
-  return stage;
 }
 
-function createQueues(sqs: SqsEngine, queues: readonly QueueSpec[]): void {
-  // Dead-letter targets first: a queue's redrive policy must name an existing queue.
-  const pending = [...queues];
-  while (pending.length) {
-    const ready = pending.filter((q) => !q.redrive || sqs.findQueue(q.redrive.deadLetterTargetArn));
-    if (ready.length === 0) throw new LocalStageError(`queues ${pending.map((q) => q.name).join(", ")} redrive into each other in a cycle`);
-    for (const queue of ready) {
-      const created = sqs.createQueue(queue.name, queueAttributes(queue));
-      if (created.arn !== queue.arn) throw new LocalStageError(`queue ${queue.name} would be ${created.arn} locally but the program says ${queue.arn}`);
-      pending.splice(pending.indexOf(queue), 1);
-    }
-  }
-}
+type StageOperations = ReturnType<typeof stageOperations>;
 
-function createHost(
-  fn: FunctionSpec,
-  context: {
-    region: string;
-    accountId: string;
-    endpoints: { sns: string; sqs: string; dynamodb: string };
-    maxConcurrency: number | undefined;
-    recorder: TraceRecorder;
-    onLog: ((entry: FunctionLogEntry) => void) | undefined;
-  },
-): FunctionHost {
-  const level = fn.applicationLogLevel as "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR" | "FATAL" | undefined;
-  return new FunctionHost(
+/** The admin API part: its routes as a table (admin.ts); `GET /_local/health` reports every part. */
+function adminPart(stage: () => LocalStage, operations: StageOperations, recorder: TraceRecorder): StagePart<StageWiring> & { serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> } {
+  const ok = (body: unknown, status = 200): AdminAnswer => ({ status, body });
+  const routes = new AdminRoutes([
+    { method: "GET", path: "/", describe: "services, routes, consumers, endpoints, these operations", handle: () => ok(adminIndex(stage(), routes.operations())) },
+    { method: "GET", path: "/health", describe: "each part of the stage and its health", handle: () => ok({ parts: stage().health() }) },
+    { method: "GET", path: "/dlq", describe: "every dead-letter queue with its depth", handle: () => ok({ deadLetterQueues: operations.deadLetterQueues() }) },
     {
-      name: fn.name,
-      entry: fn.entry,
-      exportName: fn.exportName,
-      timeout: fn.timeoutSeconds,
-      memory: fn.memoryMb,
-      environment: fn.environment,
-      ...(fn.reservedConcurrency !== undefined && fn.reservedConcurrency > 0 ? { reservedConcurrency: fn.reservedConcurrency } : {}),
-      runtime: fn.runtime,
-      logFormat: fn.logFormat,
-      ...(level ? { applicationLogLevel: level } : {}),
-      // The deploy's bundle settings: the shared options, targeting the function's runtime.
-      bundle: isCurrentRuntime(fn.runtime) ? { target: esbuildTarget(fn.runtime) } : {},
-    },
-    {
-      region: context.region,
-      accountId: context.accountId,
-      endpoints: context.endpoints,
-      ...(context.maxConcurrency !== undefined ? { maxConcurrency: context.maxConcurrency } : {}),
-      onLog: (entry) => {
-        context.recorder.log(entry);
-        context.onLog?.(entry);
+      method: "GET",
+      path: "/dlq/{name}",
+      describe: "the messages in a dead-letter queue",
+      handle: ({ params }) => {
+        const dlq = operations.findDlq(params.name!);
+        return ok({ queue: dlq.queue.name, source: dlq.sourceArn.split(":").pop(), messages: operations.deadLetterMessages(params.name!) });
       },
     },
-  );
+    { method: "POST", path: "/dlq/{name}/redrive", describe: "move a dead-letter queue's messages back to their source queue", handle: ({ params }) => ok(operations.redrive(params.name!)) },
+    {
+      method: "GET",
+      path: "/failures",
+      describe: "failure events (events a consumer rejected: invalid, business rule, unknown type) in the failure queue",
+      handle: () => ok({ queue: operations.desk().queueName, failures: operations.desk().list() }),
+    },
+    { method: "GET", path: "/failures/{id}", describe: "one failure event in full, with the original message", handle: ({ params }) => ok(operations.desk().read(params.id!)) },
+    {
+      method: "POST",
+      path: "/failures/{id}/replay",
+      describe: "publish the original event to its topic again (same envelope, same id) and delete the failure",
+      handle: ({ params }) => ok(operations.desk().replay(params.id!)),
+    },
+    {
+      method: "POST",
+      path: "/publish",
+      describe: 'publish a catalog event by hand: { "type": "orders.order-placed", "data": { ... }, "correlationId": "optional" }',
+      handle: ({ body }) => {
+        const input = jsonBody<{ type?: unknown; data?: unknown; correlationId?: unknown }>(body, "{ type, data, correlationId? }");
+        if (typeof input.type !== "string") throw new ServiceError("InvalidParameter", "give the event type: { type, data, correlationId? }");
+        return ok(operations.publish(input.type, input.data, typeof input.correlationId === "string" ? { correlationId: input.correlationId } : {}), 202);
+      },
+    },
+    { method: "GET", path: "/trace", describe: "the latest correlation ids", handle: () => ok({ correlationIds: recorder.correlationIds().slice(-100) }) },
+    {
+      method: "GET",
+      path: "/trace/{correlationId}",
+      describe: "the trace tree of a correlation id (JSON and text)",
+      handle: ({ params }) => {
+        const tree = recorder.tree(params.correlationId!);
+        return tree ? ok({ tree, text: renderTrace(tree) }) : ok({ message: `no trace with correlation id ${params.correlationId}` }, 404);
+      },
+    },
+  ]);
+  let state: PartHealth = { status: "starting" };
+  return {
+    name: "admin",
+    start() {
+      state = { status: "ok", detail: `${routes.routes.length} operations under /_local/` };
+    },
+    stop() {
+      state = { status: "stopped" };
+    },
+    health: () => state,
+    async serve(req, res, path) {
+      const body = (await readBody(req, MAX_HTTP_BODY)) ?? Buffer.alloc(0);
+      const answer = await routes.answer(req.method ?? "GET", path, body);
+      if (!answer) sendJson(res, 404, { message: "Not Found", see: stage().adminUrl });
+      else sendJson(res, answer.status, answer.body);
+    },
+  };
 }
 
-/** Runs one SQS batch on the host and reports it to the trace; throws when the invocation failed (as Lambda fails it). */
-async function invokeForBatch(host: FunctionHost, recorder: TraceRecorder, event: SQSEvent, requestId: string, reportBatchItemFailures: boolean): Promise<unknown> {
-  const traceHeader = newTraceHeader();
-  const ids = event.Records.map((r) => r.messageId);
-  const node: InvocationTrace = recorder.invocationStarted({
-    functionName: host.name,
-    traceHeader,
-    requestId,
-    records: event.Records.map((r) => ({ messageId: r.messageId, body: r.body, queueArn: r.eventSourceARN })),
-  });
-  let result: InvocationResult;
-  try {
-    result = await host.invoke(event, { requestId, traceHeader });
-  } catch (error) {
-    recorder.invocationFinished(node, { status: "failed", error: (error as Error).message, failedMessageIds: ids });
-    throw error;
-  }
-  if (!result.ok) {
-    const timedOut = result.error.errorType === "Sandbox.Timedout";
-    recorder.invocationFinished(node, {
-      status: timedOut ? "timeout" : "failed",
-      error: `${result.error.errorType}: ${result.error.errorMessage}`,
-      failedMessageIds: ids,
-      durationMs: result.durationMs,
-    });
-    throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
-  }
-  const verdict = interpretBatchResponse(result.payload, ids, reportBatchItemFailures);
-  recorder.invocationFinished(
-    node,
-    verdict.ok
-      ? {
-          status: verdict.failed.length ? "partial" : "ok",
-          failedMessageIds: verdict.failed,
-          durationMs: result.durationMs,
-          ...(result.initDurationMs !== undefined ? { initDurationMs: result.initDurationMs } : {}),
-        }
-      : { status: "failed", error: `Invalid batch response: ${verdict.reason}`, failedMessageIds: ids, durationMs: result.durationMs },
-  );
-  return result.payload;
-}
-
-/** What API Gateway answers for a function's result (payload format 2.0). */
-function httpAnswer(result: InvocationResult): { status: number; headers: Record<string, string>; cookies: string[]; body: Buffer } {
-  const json = (status: number, message: string) => ({
-    status,
-    headers: { "content-type": "application/json" },
-    cookies: [],
-    body: Buffer.from(JSON.stringify({ message })),
-  });
-  if (!result.ok) return result.error.errorType === "Sandbox.Timedout" ? json(503, "Service Unavailable") : json(500, "Internal Server Error");
-  const payload = result.payload;
-  // A result without statusCode is the body of a 200 JSON answer (API Gateway's 2.0 inference).
-  if (payload === null || typeof payload !== "object" || !("statusCode" in payload)) {
-    return { status: 200, headers: { "content-type": "application/json" }, cookies: [], body: Buffer.from(JSON.stringify(payload) ?? "") };
-  }
-  const structured = payload as APIGatewayProxyStructuredResultV2;
-  const status = Number(structured.statusCode);
-  if (!Number.isInteger(status) || status < 100 || status > 599) return json(500, "Internal Server Error");
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(structured.headers ?? {})) headers[name.toLowerCase()] = String(value);
-  const text = structured.body ?? "";
-  const body = structured.isBase64Encoded ? Buffer.from(text, "base64") : Buffer.from(text, "utf8");
-  return { status, headers, cookies: structured.cookies ?? [], body };
-}
-
-function adminIndex(stage: LocalStage): Record<string, unknown> {
+function adminIndex(stage: LocalStage, operations: Record<string, string>): Record<string, unknown> {
   return {
     about: "The local stage's admin API",
     services: stage.services,
     routes: stage.routes,
     consumers: stage.consumers,
     endpoints: stage.endpoints,
-    operations: {
-      "GET /_local/dlq": "every dead-letter queue with its depth",
-      "GET /_local/dlq/<queue name>": "the messages in a dead-letter queue",
-      "POST /_local/dlq/<queue name>/redrive": "move a dead-letter queue's messages back to their source queue",
-      "GET /_local/failures": "failure events (events a consumer rejected: invalid, business rule, unknown type) in the failure queue",
-      "GET /_local/failures/<id>": "one failure event in full, with the original message",
-      "POST /_local/failures/<id>/replay": "publish the original event to its topic again (same envelope, same id) and delete the failure",
-      "POST /_local/publish": 'publish a catalog event by hand: { "type": "orders.order-placed", "data": { ... }, "correlationId": "optional" }',
-      "GET /_local/trace": "the latest correlation ids",
-      "GET /_local/trace/<correlation id>": "the trace tree of a correlation id (JSON and text)",
-    },
+    parts: stage.health(),
+    operations,
   };
 }

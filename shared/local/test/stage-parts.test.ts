@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { endpointOverrides, parseArgs } from "../cli";
-import { renderTrace, RouteTable, TraceRecorder, tracePaths, traceRoot, wiringFrom, WiringError, type TraceTree } from "../stage";
+import { PartStartError, renderTrace, RouteTable, StageParts, type StagePart, TraceRecorder, tracePaths, traceRoot, wiringFrom, WiringError, type TraceTree } from "../stage";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Routes
@@ -31,6 +31,55 @@ test("routes: without $default an unknown route matches nothing; a key two servi
   assert.is(table.match("GET", "/orders"), undefined);
   assert.is(table.match("POST", "/orders/extra"), undefined);
   assert.throws(() => table.add("POST /orders", "other", "shop (local-shop-http)"), /declared by both orders \(local-orders-http\) and shop/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parts
+
+function part(name: string, log: string[], fail?: string): StagePart {
+  let status: "starting" | "ok" | "stopped" = "starting";
+  return {
+    name,
+    start() {
+      log.push(`start ${name}`);
+      if (fail) throw new Error(fail);
+      status = "ok";
+    },
+    stop() {
+      log.push(`stop ${name}`);
+      status = "stopped";
+    },
+    health: () => ({ status }),
+  };
+}
+
+test("parts: started in order, stopped in reverse, each reporting its health", async () => {
+  const log: string[] = [];
+  const parts = new StageParts([part("a", log), part("b", log), part("c", log)]);
+  assert.equal(parts.health(), { a: { status: "starting" }, b: { status: "starting" }, c: { status: "starting" } });
+  await parts.start();
+  assert.equal(parts.health(), { a: { status: "ok" }, b: { status: "ok" }, c: { status: "ok" } });
+  await parts.stop();
+  assert.equal(log, ["start a", "start b", "start c", "stop c", "stop b", "stop a"]);
+  assert.is(parts.health().a!.status, "stopped");
+  await parts.stop();
+  assert.is(log.length, 6, "a second stop stops nothing again");
+  assert.throws(() => new StageParts([part("a", log), part("a", log)]), /two stage parts are named a/);
+});
+
+test("parts: one that fails to start stops those already started (and itself), and the error names it", async () => {
+  const log: string[] = [];
+  const parts = new StageParts([part("dynamodb", log), part("messaging", log), part("functions", log, "the handler of a/b does not build"), part("gateway", log)]);
+  try {
+    await parts.start();
+    assert.unreachable("the start should fail");
+  } catch (error) {
+    assert.instance(error, PartStartError);
+    assert.is((error as PartStartError).part, "functions");
+    assert.is((error as Error).name, "LocalStageError");
+    assert.is((error as Error).message, "functions: the handler of a/b does not build");
+  }
+  assert.equal(log, ["start dynamodb", "start messaging", "start functions", "stop functions", "stop messaging", "stop dynamodb"]);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

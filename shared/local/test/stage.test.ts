@@ -280,6 +280,22 @@ test("the admin API lists dead-letter queues and redrives their messages to the 
   assert.is(missing.status, 404);
 });
 
+test("the admin API reports each part's health, and its index lists the operations of its route table", async () => {
+  const health = await request("GET", "/_local/health");
+  assert.is(health.status, 200);
+  assert.equal(Object.keys(health.json.parts), ["dynamodb", "messaging", "functions", "pollers", "gateway", "admin"]);
+  for (const [name, part] of Object.entries(health.json.parts as Record<string, { status: string; detail?: string }>)) {
+    assert.is(part.status, "ok", `${name}: ${part.detail}`);
+  }
+  assert.match(health.json.parts.functions.detail, new RegExp(`^${stage.hosts.size} functions`));
+  const index = await request("GET", "/_local/");
+  assert.is(index.json.operations["POST /_local/dlq/<name>/redrive"], "move a dead-letter queue's messages back to their source queue");
+  assert.ok(index.json.operations["GET /_local/health"]);
+  const unknown = await request("DELETE", "/_local/dlq");
+  assert.is(unknown.status, 404);
+  assert.is(unknown.json.see, stage.adminUrl);
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // IAM
 

@@ -1,0 +1,215 @@
+/**
+ * The functions part (one host per function, running its bundle in worker threads, with the role's policies
+ * registered under the function's access key id) and the pollers part (one poller per event source mapping,
+ * invoking the function's host as Lambda's SQS poller does).
+ */
+import { randomBytes } from "node:crypto";
+import type { SQSEvent } from "aws-lambda";
+import { esbuildTarget, isCurrentRuntime } from "../../infra/helpers/runtimes";
+import { FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
+import type { SqsEngine } from "../sqs/engine";
+import { interpretBatchResponse, QueuePoller } from "../sqs/poller";
+import type { PartHealth, StagePart } from "./parts";
+import type { InvocationTrace, TraceRecorder } from "./trace";
+import type { FunctionSpec, StageWiring } from "./wiring";
+
+/** `Root=1-<8 hex seconds>-<24 hex>;Parent=<16 hex>;Sampled=1`: a new X-Ray trace header, unique per invocation. */
+export function newTraceHeader(): string {
+  const seconds = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
+  return `Root=1-${seconds}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=1`;
+}
+
+/** What the functions part needs. */
+export interface FunctionsPartOptions {
+  wiring: StageWiring;
+  recorder: TraceRecorder;
+  /** The AWS endpoints the functions get (known once DynamoDB and messaging started). */
+  endpoints: () => { sns: string; sqs: string; dynamodb: string };
+  onLog?: (entry: FunctionLogEntry) => void;
+}
+
+/** The functions part: `hosts` by function name, there once it started. */
+export interface FunctionsPart extends StagePart<StageWiring> {
+  readonly hosts: ReadonlyMap<string, FunctionHost>;
+}
+
+function createHost(
+  fn: FunctionSpec,
+  context: {
+    region: string;
+    accountId: string;
+    endpoints: { sns: string; sqs: string; dynamodb: string };
+    maxConcurrency: number | undefined;
+    recorder: TraceRecorder;
+    onLog: ((entry: FunctionLogEntry) => void) | undefined;
+  },
+): FunctionHost {
+  const level = fn.applicationLogLevel as "TRACE" | "DEBUG" | "INFO" | "WARN" | "ERROR" | "FATAL" | undefined;
+  return new FunctionHost(
+    {
+      name: fn.name,
+      entry: fn.entry,
+      exportName: fn.exportName,
+      timeout: fn.timeoutSeconds,
+      memory: fn.memoryMb,
+      environment: fn.environment,
+      ...(fn.reservedConcurrency !== undefined && fn.reservedConcurrency > 0 ? { reservedConcurrency: fn.reservedConcurrency } : {}),
+      runtime: fn.runtime,
+      logFormat: fn.logFormat,
+      ...(level ? { applicationLogLevel: level } : {}),
+      // The deploy's bundle settings: the shared options, targeting the function's runtime.
+      bundle: isCurrentRuntime(fn.runtime) ? { target: esbuildTarget(fn.runtime) } : {},
+    },
+    {
+      region: context.region,
+      accountId: context.accountId,
+      endpoints: context.endpoints,
+      ...(context.maxConcurrency !== undefined ? { maxConcurrency: context.maxConcurrency } : {}),
+      onLog: (entry) => {
+        context.recorder.log(entry);
+        context.onLog?.(entry);
+      },
+    },
+  );
+}
+
+export function functionsPart(options: FunctionsPartOptions): FunctionsPart {
+  const { wiring, recorder } = options;
+  const hosts = new Map<string, FunctionHost>();
+  let state: PartHealth = { status: "starting" };
+  return {
+    name: "functions",
+    hosts,
+    async start() {
+      const mappingConcurrency = new Map<string, number>();
+      for (const mapping of wiring.mappings) {
+        const current = mappingConcurrency.get(mapping.functionArn) ?? 0;
+        mappingConcurrency.set(mapping.functionArn, current + (mapping.maximumConcurrency ?? 5));
+      }
+      const endpoints = options.endpoints();
+      for (const fn of wiring.functions) {
+        hosts.set(
+          fn.name,
+          createHost(fn, { region: wiring.region, accountId: wiring.accountId, endpoints, maxConcurrency: mappingConcurrency.get(fn.arn), recorder, onLog: options.onLog }),
+        );
+      }
+      await Promise.all(
+        wiring.functions.map(async (fn) => {
+          try {
+            await hosts.get(fn.name)!.prepare();
+          } catch (error) {
+            // A LocalBundleError carries esbuild's messages with file and line.
+            throw new Error(`the handler of ${fn.service}/${fn.logicalName} (${fn.entry}) does not build: ${(error as Error).message}`, { cause: error });
+          }
+        }),
+      );
+      state = { status: "ok", detail: `${hosts.size} functions` };
+    },
+    async stop() {
+      state = { status: "stopped" };
+      await Promise.all([...hosts.values()].map((host) => host.stop()));
+    },
+    health: () => state,
+  };
+}
+
+/** What the pollers part needs. */
+export interface PollersPartOptions {
+  wiring: StageWiring;
+  recorder: TraceRecorder;
+  sqs: () => SqsEngine;
+  hosts: () => ReadonlyMap<string, FunctionHost>;
+}
+
+/** The pollers part: one per enabled event source mapping. */
+export interface PollersPart extends StagePart<StageWiring> {
+  readonly pollers: readonly QueuePoller[];
+}
+
+export function pollersPart(options: PollersPartOptions): PollersPart {
+  const { wiring, recorder } = options;
+  const pollers: QueuePoller[] = [];
+  let stopped = false;
+  return {
+    name: "pollers",
+    pollers,
+    start() {
+      const sqs = options.sqs();
+      const hosts = options.hosts();
+      const functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
+      for (const mapping of wiring.mappings) {
+        if (!mapping.enabled) continue;
+        const fn = functionsByArn.get(mapping.functionArn)!;
+        const host = hosts.get(fn.name)!;
+        const poller = new QueuePoller({
+          sqs,
+          queue: mapping.queueArn,
+          functionName: fn.name,
+          batchSize: mapping.batchSize,
+          maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
+          ...(mapping.maximumConcurrency !== undefined ? { maximumConcurrency: mapping.maximumConcurrency } : {}),
+          // The host enforces the function's timeout (and reports it as Lambda does); the poller's is a backstop.
+          functionTimeoutSeconds: Math.min(900, fn.timeoutSeconds + 1),
+          reportBatchItemFailures: mapping.reportBatchItemFailures,
+          onTrace: (event) => recorder.messaging(event),
+          handler: (event, context) => invokeForBatch(host, recorder, event, context.awsRequestId, mapping.reportBatchItemFailures),
+        });
+        poller.start();
+        pollers.push(poller);
+      }
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(pollers.map((poller) => poller.stop()));
+    },
+    health() {
+      if (stopped) return { status: "stopped" };
+      const idle = pollers.filter((p) => !p.running);
+      return idle.length
+        ? { status: "degraded", detail: `${idle.length} of ${pollers.length} pollers stopped: ${idle.map((p) => p.functionName).join(", ")}` }
+        : { status: "ok", detail: `${pollers.length} pollers, ${pollers.reduce((n, p) => n + p.inFlight, 0)} batches in flight` };
+    },
+  };
+}
+
+/** Runs one SQS batch on the host and reports it to the trace; throws when the invocation failed (as Lambda fails it). */
+async function invokeForBatch(host: FunctionHost, recorder: TraceRecorder, event: SQSEvent, requestId: string, reportBatchItemFailures: boolean): Promise<unknown> {
+  const traceHeader = newTraceHeader();
+  const ids = event.Records.map((r) => r.messageId);
+  const node: InvocationTrace = recorder.invocationStarted({
+    functionName: host.name,
+    traceHeader,
+    requestId,
+    records: event.Records.map((r) => ({ messageId: r.messageId, body: r.body, queueArn: r.eventSourceARN })),
+  });
+  let result: InvocationResult;
+  try {
+    result = await host.invoke(event, { requestId, traceHeader });
+  } catch (error) {
+    recorder.invocationFinished(node, { status: "failed", error: (error as Error).message, failedMessageIds: ids });
+    throw error;
+  }
+  if (!result.ok) {
+    const timedOut = result.error.errorType === "Sandbox.Timedout";
+    recorder.invocationFinished(node, {
+      status: timedOut ? "timeout" : "failed",
+      error: `${result.error.errorType}: ${result.error.errorMessage}`,
+      failedMessageIds: ids,
+      durationMs: result.durationMs,
+    });
+    throw Object.assign(new Error(result.error.errorMessage), { name: result.error.errorType });
+  }
+  const verdict = interpretBatchResponse(result.payload, ids, reportBatchItemFailures);
+  recorder.invocationFinished(
+    node,
+    verdict.ok
+      ? {
+          status: verdict.failed.length ? "partial" : "ok",
+          failedMessageIds: verdict.failed,
+          durationMs: result.durationMs,
+          ...(result.initDurationMs !== undefined ? { initDurationMs: result.initDurationMs } : {}),
+        }
+      : { status: "failed", error: `Invalid batch response: ${verdict.reason}`, failedMessageIds: ids, durationMs: result.durationMs },
+  );
+  return result.payload;
+}

@@ -1,0 +1,152 @@
+/**
+ * The messaging part: the SNS and SQS engines behind the endpoints the functions' SDK clients use, with the
+ * programs' queues (dead-letter targets first), topics and subscriptions. SNS delivers to SQS as
+ * `sns.amazonaws.com`: each queue's policy decides what reaches it (queue-policies.ts).
+ */
+import { createSnsEndpoint } from "../endpoints/sns";
+import { createSqsEndpoint } from "../endpoints/sqs";
+import { startEndpointServer, type EndpointServer, type ServiceEndpoint } from "../endpoints/server";
+import type { Authorizer } from "../iam/authorizer";
+import { SnsEngine, type PublishInput, type PublishResult } from "../sns/engine";
+import { SqsEngine } from "../sqs/engine";
+import type { QueueAttributesInput } from "../sqs/queue";
+import { snsBackend, sqsBackend, type PublishCaller } from "./backends";
+import type { PartHealth, StagePart } from "./parts";
+import { snsDeliveryAuthorizer } from "./queue-policies";
+import type { TraceRecorder } from "./trace";
+import type { QueueSpec, StageWiring } from "./wiring";
+
+/** The stage could not build its queues or topics as the programs declared them. */
+export class MessagingSetupError extends Error {
+  override name = "LocalStageError";
+}
+
+/** What the messaging part needs. */
+export interface MessagingPartOptions {
+  wiring: StageWiring;
+  authorizer: Authorizer;
+  recorder: TraceRecorder;
+}
+
+/** The messaging part; its products are there once it started. */
+export interface MessagingPart extends StagePart<StageWiring> {
+  readonly sns: SnsEngine;
+  readonly sqs: SqsEngine;
+  /** The SNS and SQS endpoints' URL (one server answers both). */
+  readonly url: string;
+  /** Publishes on the engine on a caller's behalf, traced. */
+  publish(input: PublishInput, caller: PublishCaller): PublishResult;
+}
+
+export function queueAttributes(spec: QueueSpec): QueueAttributesInput {
+  return {
+    ...(spec.fifo ? { FifoQueue: true } : {}),
+    ...(spec.fifo && spec.contentBasedDeduplication ? { ContentBasedDeduplication: true } : {}),
+    ...(spec.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: spec.visibilityTimeoutSeconds } : {}),
+    ...(spec.messageRetentionSeconds !== undefined ? { MessageRetentionPeriod: spec.messageRetentionSeconds } : {}),
+    ...(spec.delaySeconds !== undefined ? { DelaySeconds: spec.delaySeconds } : {}),
+    ...(spec.receiveWaitTimeSeconds !== undefined ? { ReceiveMessageWaitTimeSeconds: spec.receiveWaitTimeSeconds } : {}),
+    ...(spec.redrive ? { RedrivePolicy: spec.redrive } : {}),
+  };
+}
+
+/** Creates the queues, dead-letter targets first (a redrive policy must name an existing queue). */
+export function createQueues(sqs: SqsEngine, queues: readonly QueueSpec[]): void {
+  const pending = [...queues];
+  while (pending.length) {
+    const ready = pending.filter((q) => !q.redrive || sqs.findQueue(q.redrive.deadLetterTargetArn));
+    if (ready.length === 0) throw new MessagingSetupError(`queues ${pending.map((q) => q.name).join(", ")} redrive into each other in a cycle`);
+    for (const queue of ready) {
+      const created = sqs.createQueue(queue.name, queueAttributes(queue));
+      if (created.arn !== queue.arn) throw new MessagingSetupError(`queue ${queue.name} would be ${created.arn} locally but the program says ${queue.arn}`);
+      pending.splice(pending.indexOf(queue), 1);
+    }
+  }
+}
+
+/** A ServiceEndpoint whose implementation is made once the server's URL is known (queue URLs are built on it). */
+function lateEndpoint(service: string, get: () => ServiceEndpoint | undefined): ServiceEndpoint {
+  return {
+    service,
+    matches: (request) => get()?.matches(request) ?? false,
+    handle: (request) => {
+      const endpoint = get();
+      if (!endpoint) return Promise.resolve({ status: 503, headers: { "content-type": "application/json" }, body: '{"message":"starting"}' });
+      return endpoint.handle(request);
+    },
+  };
+}
+
+export function messagingPart(options: MessagingPartOptions): MessagingPart {
+  const { wiring, authorizer, recorder } = options;
+  let server: EndpointServer | undefined;
+  let engines: { sns: SnsEngine; sqs: SqsEngine } | undefined;
+  let state: PartHealth = { status: "starting" };
+  const started = () => {
+    if (!engines || !server) throw new Error("the messaging part has not started");
+    return { ...engines, server };
+  };
+  const publish = (input: PublishInput, caller: PublishCaller): PublishResult =>
+    recorder.publishing(
+      {
+        topicArn: input.TopicArn,
+        message: input.Message,
+        ...(input.MessageAttributes ? { attributes: input.MessageAttributes } : {}),
+        principal: caller.principal,
+        ...(caller.traceHeader ? { traceHeader: caller.traceHeader } : {}),
+      },
+      () => started().sns.publish(input),
+    );
+  return {
+    name: "messaging",
+    get sns() {
+      return started().sns;
+    },
+    get sqs() {
+      return started().sqs;
+    },
+    get url() {
+      return started().server.url;
+    },
+    publish,
+    async start() {
+      let snsEndpoint: ServiceEndpoint | undefined;
+      let sqsEndpoint: ServiceEndpoint | undefined;
+      server = await startEndpointServer({ services: [lateEndpoint("sns", () => snsEndpoint), lateEndpoint("sqs", () => sqsEndpoint)] });
+      const { region, accountId } = wiring;
+      const sqs = new SqsEngine({ region, accountId, queueUrlBase: server.url });
+      // SNS delivers as sns.amazonaws.com: each queue's policy decides what reaches it, as in AWS.
+      const sns = new SnsEngine({ sqs, authorizeDelivery: snsDeliveryAuthorizer(wiring.queues) });
+      engines = { sns, sqs };
+      sqs.addTraceListener((event) => recorder.messaging(event));
+      sns.addTraceListener((event) => recorder.messaging(event));
+      snsEndpoint = createSnsEndpoint({ backend: snsBackend(sns, publish), authorize: authorizer.authorize, accountId, region });
+      sqsEndpoint = createSqsEndpoint({ backend: sqsBackend(sqs), authorize: authorizer.authorize, accountId, region });
+
+      createQueues(sqs, wiring.queues);
+      for (const topic of wiring.topics) {
+        const created = sns.createTopic(topic.name, { FifoTopic: topic.fifo, ...(topic.fifo && topic.contentBasedDeduplication ? { ContentBasedDeduplication: true } : {}) });
+        if (created.arn !== topic.arn) throw new MessagingSetupError(`topic ${topic.name} would be ${created.arn} locally but the program says ${topic.arn}`);
+      }
+      for (const subscription of wiring.subscriptions) {
+        sns.subscribe({
+          TopicArn: subscription.topicArn,
+          Protocol: "sqs",
+          Endpoint: subscription.queueArn,
+          Attributes: {
+            RawMessageDelivery: subscription.raw,
+            ...(subscription.filterPolicy ? { FilterPolicy: subscription.filterPolicy } : {}),
+            ...(subscription.filterPolicyScope ? { FilterPolicyScope: subscription.filterPolicyScope } : {}),
+            ...(subscription.deadLetterTargetArn ? { RedrivePolicy: { deadLetterTargetArn: subscription.deadLetterTargetArn } } : {}),
+          },
+        });
+      }
+      state = { status: "ok", detail: `${wiring.topics.length} topics, ${wiring.queues.length} queues, ${wiring.subscriptions.length} subscriptions; SNS and SQS at ${server.url}` };
+    },
+    async stop() {
+      state = { status: "stopped" };
+      await server?.close();
+    },
+    health: () => state,
+  };
+}
