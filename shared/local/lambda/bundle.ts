@@ -42,6 +42,8 @@ export interface LocalBundle {
   hash: string;
   /** True when no build ran: every input still had the content recorded for this build. */
   cached: boolean;
+  /** Absolute paths of every file that went into the bundle (esbuild's metafile inputs): what a watcher rebuilds it for. */
+  inputs: string[];
 }
 
 /** The handler could not be bundled; the message carries esbuild's errors. */
@@ -106,7 +108,8 @@ export async function bundleLocalFunction(request: LocalBundleRequest): Promise<
 
   const previous = await readManifest(manifestPath);
   if (previous && (await stillValid(previous))) {
-    return { file: previous.file, dir: dirname(previous.file), format: previous.format, hash: previous.hash, cached: true };
+    const inputs = Object.keys(previous.inputs).map((input) => resolve(REPO_ROOT, input));
+    return { file: previous.file, dir: dirname(previous.file), format: previous.format, hash: previous.hash, cached: true, inputs };
   }
 
   // The outfile only names the output; the content-hash folder is chosen once the content is known.
@@ -143,7 +146,7 @@ export async function bundleLocalFunction(request: LocalBundleRequest): Promise<
   const file = join(dir, basename(placeholder));
   await writeAtomic(manifestPath, JSON.stringify({ inputs, hash, file, format } satisfies Manifest, null, 2));
   await pruneBuilds(root, hash);
-  return { file, dir, format, hash, cached: false };
+  return { file, dir, format, hash, cached: false, inputs: Object.keys(inputs).map((input) => resolve(REPO_ROOT, input)) };
 }
 
 /** Keeps the newest builds of a function (and always the current one). */

@@ -249,6 +249,8 @@ interface Sandbox {
   };
   /** Set once the worker is terminated or has exited: never reused. */
   dead: boolean;
+  /** The code generation it loaded ({@link FunctionHost.reload} starts a new one); older ones are not reused. */
+  generation: number;
 }
 
 /**
@@ -283,10 +285,15 @@ export class FunctionHost {
   private readonly options: FunctionHostOptions;
   private readonly region: string;
   private readonly onLog: (entry: FunctionLogEntry) => void;
-  private prepared: Promise<{ bundle: LocalBundle; runtime: string }> | undefined;
+  private prepared: Promise<{ bundle: LocalBundle; runtime: string; generation: number }> | undefined;
+  /** The code generation new workers load; bumped by {@link reload}. */
+  private generation = 0;
+  private reloading: Promise<LocalBundle> | undefined;
   private readonly idle: Sandbox[] = [];
   private readonly sandboxes = new Set<Sandbox>();
   private readonly waiting: Array<() => void> = [];
+  /** Wakes {@link drain} once nothing runs or waits. */
+  private readonly drained: Array<() => void> = [];
   private running = 0;
   private coldStarts = 0;
   private stopped = false;
@@ -320,7 +327,60 @@ export class FunctionHost {
     return this.ready().then(({ bundle }) => bundle);
   }
 
-  private ready(): Promise<{ bundle: LocalBundle; runtime: string }> {
+  /** The bundle new invocations run, once built (`undefined` before the first build). */
+  get bundle(): Promise<LocalBundle> | undefined {
+    return this.prepared?.then(({ bundle }) => bundle);
+  }
+
+  /**
+   * Rebuilds the handler's bundle and swaps the code without dropping anything: invocations already running finish
+   * on the code they started with (their workers exit afterwards), idle workers exit now, and the next invocation
+   * starts a worker on the new bundle. When the build fails the host keeps serving the code it has.
+   * @throws LocalBundleError when esbuild fails (nothing changes)
+   */
+  reload(): Promise<LocalBundle> {
+    if (this.stopped) return Promise.reject(new Error(`function host ${this.name} is stopped`));
+    // Edits arrive in bursts: one rebuild at a time, the last one wins.
+    const previous = this.reloading ?? Promise.resolve(undefined);
+    const next = previous
+      .catch(() => undefined)
+      .then(() =>
+        Promise.all([
+          bundleLocalFunction({
+            name: this.name,
+            entry: this.definition.entry,
+            settings: this.definition.bundle ?? {},
+            ...(this.options.buildRoot ? { buildRoot: this.options.buildRoot } : {}),
+          }),
+          workerRuntimeFile(this.options.buildRoot ?? LOCAL_BUILD_ROOT),
+        ]),
+      )
+      .then(([bundle, runtime]) => {
+        const generation = ++this.generation;
+        this.prepared = Promise.resolve({ bundle, runtime, generation });
+        // Idle workers hold the old code: they go now. Busy ones go when their invocation ends (see invoke).
+        for (const sandbox of this.idle.splice(0)) void this.kill(sandbox);
+        return bundle;
+      });
+    this.reloading = next;
+    void next.finally(() => {
+      if (this.reloading === next) this.reloading = undefined;
+    }).catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Resolves once no invocation runs or waits, then stops the host: what a replaced function's old host does while
+   * the new one takes the traffic.
+   */
+  async drain(): Promise<void> {
+    while (this.running > 0 || this.waiting.length > 0) {
+      await new Promise<void>((resolve) => this.drained.push(resolve));
+    }
+    await this.stop();
+  }
+
+  private ready(): Promise<{ bundle: LocalBundle; runtime: string; generation: number }> {
     this.prepared ??= Promise.all([
       bundleLocalFunction({
         name: this.name,
@@ -329,7 +389,7 @@ export class FunctionHost {
         ...(this.options.buildRoot ? { buildRoot: this.options.buildRoot } : {}),
       }),
       workerRuntimeFile(this.options.buildRoot ?? LOCAL_BUILD_ROOT),
-    ]).then(([bundle, runtime]) => ({ bundle, runtime }));
+    ]).then(([bundle, runtime]) => ({ bundle, runtime, generation: this.generation }));
     // A failed build is retried by the next call (the file may have been fixed meanwhile).
     this.prepared.catch(() => (this.prepared = undefined));
     return this.prepared;
@@ -345,7 +405,7 @@ export class FunctionHost {
     const requestId = options.requestId ?? randomUUID();
     const traceHeader = options.traceHeader ?? newTraceHeader();
     const eventJson = JSON.stringify(event) ?? "null";
-    const { bundle, runtime } = await this.ready();
+    await this.ready();
     await this.acquire();
     if (this.stopped) {
       this.release();
@@ -358,7 +418,9 @@ export class FunctionHost {
       sandbox = this.idle.pop();
       if (!sandbox) {
         coldStart = true;
-        sandbox = this.spawn(bundle, runtime);
+        // The code as it is now: a reload may have swapped it while this invocation waited for a permit.
+        const { bundle, runtime, generation } = await this.ready();
+        sandbox = this.spawn(bundle, runtime, generation);
         const init = await sandbox.ready;
         if (!init.ok) {
           void this.kill(sandbox);
@@ -379,8 +441,13 @@ export class FunctionHost {
       return { ...outcome, ...info, durationMs: performance.now() - started };
     } finally {
       if (sandbox && !sandbox.dead && !this.stopped) {
-        sandbox.worker.unref();
-        this.idle.push(sandbox);
+        if (sandbox.generation === this.generation) {
+          sandbox.worker.unref();
+          this.idle.push(sandbox);
+        } else {
+          // Its code was swapped while it ran: this invocation finished on the old code, the next gets the new.
+          void this.kill(sandbox);
+        }
       }
       this.release();
     }
@@ -439,6 +506,7 @@ export class FunctionHost {
     // The permit passes straight to the next waiting invocation.
     if (next) next();
     else this.running--;
+    if (this.running === 0 && this.waiting.length === 0) for (const resolve of this.drained.splice(0)) resolve();
   }
 
   private environment(bundle: LocalBundle, streamName: string): Record<string, string> {
@@ -480,7 +548,7 @@ export class FunctionHost {
     return `${file.slice(0, file.lastIndexOf("."))}.${this.definition.exportName ?? DEFAULTS.exportName}`;
   }
 
-  private spawn(bundle: LocalBundle, runtime: string): Sandbox {
+  private spawn(bundle: LocalBundle, runtime: string, generation: number): Sandbox {
     const streamName = logStreamName();
     const setup: WorkerSetup = {
       bundleFile: bundle.file,
@@ -507,7 +575,7 @@ export class FunctionHost {
     });
     this.coldStarts++;
     let settleReady!: (value: Awaited<Sandbox["ready"]>) => void;
-    const sandbox: Sandbox = { worker, dead: false, ready: new Promise((resolve) => (settleReady = resolve)) };
+    const sandbox: Sandbox = { worker, dead: false, generation, ready: new Promise((resolve) => (settleReady = resolve)) };
     this.sandboxes.add(sandbox);
     const initTimeout = this.options.initTimeout ?? DEFAULTS.initTimeout;
     const initTimer = setTimeout(() => {

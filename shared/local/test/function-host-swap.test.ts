@@ -1,0 +1,113 @@
+// The function host swaps a function's code while it serves (watch mode): an invocation under way finishes on the
+// code it started with, the next one runs the new code, and a build that fails changes nothing.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { FunctionHost, type InvocationResult } from "../lambda";
+
+const dirs: string[] = [];
+const hosts: FunctionHost[] = [];
+test.after.each(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A handler that answers its version after sleeping as long as the event asks. */
+function handlerSource(version: string): string {
+  return `export async function handler(event: { ms?: number }) {
+  await new Promise((resolve) => setTimeout(resolve, event.ms ?? 0));
+  return { version: "${version}" };
+}
+`;
+}
+
+function payload(result: InvocationResult): unknown {
+  if (!result.ok) throw new assert.Assertion({ message: `invocation failed: ${result.error.errorType}: ${result.error.errorMessage}`, operator: "ok", actual: result, expects: "ok" });
+  return result.payload;
+}
+
+function setup(concurrency: number): { host: FunctionHost; entry: string } {
+  const dir = mkdtempSync(join(tmpdir(), "swap-"));
+  dirs.push(dir);
+  const entry = join(dir, "handler.ts");
+  writeFileSync(entry, handlerSource("v1"));
+  const host = new FunctionHost({ name: `local-swap-${dirs.length}-${process.pid}`, entry, timeout: 30, reservedConcurrency: concurrency }, { onLog: () => undefined });
+  hosts.push(host);
+  return { host, entry };
+}
+
+test("reload: the invocation under way finishes on the old code, the next one (waiting for the same permit) runs the new", async () => {
+  const { host, entry } = setup(1);
+  assert.equal(payload(await host.invoke({})), { version: "v1" });
+  const inFlight = host.invoke({ ms: 1500 });
+  // Started on the warm v1 worker; with a concurrency of 1 the next invocation waits for it.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.is(host.stats().busy, 1);
+  writeFileSync(entry, handlerSource("v2"));
+  const bundle = await host.reload();
+  assert.not.ok(bundle.cached);
+  assert.ok(bundle.inputs.includes(entry), `the bundle's inputs name the handler: ${bundle.inputs.join(", ")}`);
+  const next = host.invoke({});
+  const first = await inFlight;
+  assert.equal(payload(first), { version: "v1" }, "the invocation under way finished on the code it started with");
+  const second = await next;
+  assert.equal(payload(second), { version: "v2" });
+  assert.ok(second.coldStart, "the new code runs in a new worker");
+  // The old worker exits once its invocation is done: one worker left, on v2.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.is(host.stats().workers, 1);
+  assert.equal(payload(await host.invoke({})), { version: "v2" });
+});
+
+test("reload: idle workers of the old code go at once; every invocation after the swap runs the new code", async () => {
+  const { host, entry } = setup(3);
+  await Promise.all([host.invoke({ ms: 100 }), host.invoke({ ms: 100 }), host.invoke({ ms: 100 })]);
+  assert.is(host.stats().workers, 3);
+  writeFileSync(entry, handlerSource("v2"));
+  await host.reload();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.is(host.stats().workers, 0, "idle old workers exit");
+  const answers = await Promise.all([host.invoke({ ms: 50 }), host.invoke({ ms: 50 }), host.invoke({})]);
+  assert.equal(answers.map(payload), [{ version: "v2" }, { version: "v2" }, { version: "v2" }]);
+});
+
+test("reload: a handler that does not build is refused with esbuild's message and the old code keeps serving", async () => {
+  const { host, entry } = setup(2);
+  assert.equal(payload(await host.invoke({})), { version: "v1" });
+  writeFileSync(entry, `${handlerSource("v2").replace("return {", "return {{")}`);
+  try {
+    await host.reload();
+    assert.unreachable("a syntax error must fail the reload");
+  } catch (error) {
+    assert.is((error as Error).name, "LocalBundleError");
+    assert.match((error as Error).message, /handler\.ts:\d+:\d+/);
+  }
+  assert.equal(payload(await host.invoke({})), { version: "v1" }, "the warm worker keeps the last good code");
+  assert.equal(payload((await Promise.all([host.invoke({ ms: 50 }), host.invoke({ ms: 50 })]))[1]!), { version: "v1" }, "a new worker too");
+  writeFileSync(entry, handlerSource("v3"));
+  await host.reload();
+  assert.equal(payload(await host.invoke({})), { version: "v3" });
+});
+
+test("drain: resolves once the invocations under way are done, then the host is stopped", async () => {
+  const { host } = setup(2);
+  await host.invoke({});
+  const running = host.invoke({ ms: 400 });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  let drained = false;
+  const draining = host.drain().then(() => (drained = true));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.not.ok(drained, "not before the invocation is done");
+  assert.equal(payload(await running), { version: "v1" });
+  await draining;
+  assert.is(host.stats().workers, 0);
+  const after = await host.invoke({}).then(
+    () => "answered",
+    (error: Error) => error.message,
+  );
+  assert.match(after, /is stopped/);
+});
+
+test.run();

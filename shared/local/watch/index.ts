@@ -1,0 +1,4 @@
+/** Watch mode of the local stage (`npm start`): see the README beside the stage (shared/local/stage/README.md). */
+export * from "./watcher";
+export * from "./plan";
+export * from "./wiring-diff";
