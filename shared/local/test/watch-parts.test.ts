@@ -109,6 +109,7 @@ test("plan: the catalog, the platform, the Pulumi components re-run every progra
   assert.equal(planReload(["/repo/shared/infra/test/consumer.test.ts"], targets(["/repo/shared/infra/test/consumer.test.ts"])).programs, []);
   // The stage's own code runs on the next start.
   assert.equal(planReload(["/repo/shared/local/sns/engine.ts"], targets(["/repo/shared/local/sns/engine.ts"])).restart, ["/repo/shared/local/sns/engine.ts"]);
+  assert.equal(planReload(["/repo/shared/capture/run-program.ts"], targets(["/repo/shared/capture/run-program.ts"])), { functions: [], programs: [], restart: ["/repo/shared/capture/run-program.ts"] });
 });
 
 test("watchRoots: shared/, the platform's program and project files, every service folder", () => {

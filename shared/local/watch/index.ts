@@ -2,3 +2,6 @@
 export * from "./watcher";
 export * from "./plan";
 export * from "./wiring-diff";
+export * from "./reconcile";
+export * from "./programs";
+export * from "./watch-stage";

@@ -47,8 +47,10 @@ export function planReload(files: readonly string[], targets: WatchTargets): Rel
   const restart = new Set<string>();
   let all = false;
   const shared = join(targets.repoRoot, "shared");
-  // Folders whose code the programs run: a change re-runs every program.
-  const programWide = [join(shared, "contract"), join(shared, "infra"), join(shared, "capture"), join(targets.platformDir, "platform")];
+  // Folders whose code the programs run: a change re-runs every program. (The capture that runs them, like the
+  // stage itself, is machinery: its changes take effect on the next start.)
+  const programWide = [join(shared, "contract"), join(shared, "infra"), join(targets.platformDir, "platform")];
+  const machinery = [join(shared, "local"), join(shared, "capture")];
 
   for (const raw of files) {
     const file = resolve(raw);
@@ -65,7 +67,7 @@ export function planReload(files: readonly string[], targets: WatchTargets): Rel
       all = true;
     } else if (programWide.some((dir) => isInside(file, dir))) {
       if (loaded(file) || isInside(file, join(targets.platformDir, "platform"))) all = true;
-    } else if (isInside(file, join(shared, "local")) && loaded(file)) {
+    } else if (machinery.some((dir) => isInside(file, dir)) && loaded(file)) {
       restart.add(file);
     }
   }
