@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { defineEvent } from "./define-event";
+import { defineEvent, type EventDefinition, type PreviousVersions } from "./define-event";
 
 const money = z.object({
   amount: z.number().check(z.nonnegative()),
@@ -61,8 +61,21 @@ export const catalog = {
 
 export type Catalog = typeof catalog;
 export type EventType = keyof Catalog;
-/** The payload type of an event type, from its catalog schema. */
+/** The payload type of an event type, from its catalog schema (its current version). */
 export type EventData<T extends EventType> = z.infer<Catalog[T]["schema"]>;
+/** The current version of an event type. */
+export type CurrentVersion<T extends EventType> = Catalog[T]["version"];
+type PreviousOf<T extends EventType> = Catalog[T] extends { readonly previousVersions?: infer P } ? NonNullable<P> : {};
+/** Every version of an event type that is published: the current one and those kept while consumers move. */
+export type PublishedVersion<T extends EventType> = CurrentVersion<T> | Extract<keyof PreviousOf<T>, number>;
+/** The payload type of one version of an event type. */
+export type VersionData<T extends EventType, V extends PublishedVersion<T>> = V extends CurrentVersion<T>
+  ? EventData<T>
+  : V extends keyof PreviousOf<T>
+    ? PreviousOf<T>[V] extends { readonly schema: infer S extends z.ZodMiniType }
+      ? z.infer<S>
+      : never
+    : never;
 /** Event types a service owns (may publish). */
 export type OwnedBy<S extends string> = {
   [T in EventType]: Catalog[T]["owner"] extends S ? T : never;
@@ -72,6 +85,21 @@ export const eventTypes = Object.keys(catalog) as EventType[];
 
 export function isEventType(value: string): value is EventType {
   return Object.prototype.hasOwnProperty.call(catalog, value);
+}
+
+/** One version of an event type: its schema and example, or undefined when the catalog does not publish it. */
+export function eventVersionOf(type: EventType, version: number): { version: number; schema: z.ZodMiniType; example: unknown } | undefined {
+  const entry: EventDefinition<z.ZodMiniType, string, PreviousVersions> = catalog[type];
+  if (version === entry.version) return { version, schema: entry.schema, example: entry.example };
+  const previous = entry.previousVersions?.[version];
+  return previous ? { version, schema: previous.schema, example: previous.example } : undefined;
+}
+
+/** The versions of an event type that are published, oldest first (the current one last). */
+export function publishedVersions(type: EventType): number[] {
+  const entry: EventDefinition<z.ZodMiniType, string, PreviousVersions> = catalog[type];
+  const previous = Object.keys(entry.previousVersions ?? {}).map(Number);
+  return [...new Set([...previous, entry.version])].sort((a, b) => a - b);
 }
 
 /** Event types owned by a service, at run time (the compile-time twin is `OwnedBy`). */

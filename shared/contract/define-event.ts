@@ -3,9 +3,23 @@ import type * as z from "zod/mini";
 /** How a topic delivers: `standard` (at-least-once, any order) or `fifo` (ordered per message group). */
 export type Ordering = "standard" | "fifo";
 
+/** An earlier version of an event that is still published while its consumers move to the current one. */
+export interface EventVersionDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
+  readonly schema: S;
+  /** A valid payload of this version. */
+  readonly example: z.infer<S>;
+}
+
+/** Earlier versions still published, by version number: `{ 1: eventVersion({ schema, example }) }`. */
+export type PreviousVersions = { readonly [version: number]: EventVersionDefinition };
+
 /** One entry of the event catalog. The entry's key in the catalog is its type name. */
-export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType, O extends string = string> {
-  /** Schema version of `data`; bump it for a breaking change and publish both while consumers move. */
+export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType, O extends string = string, P extends PreviousVersions = {}> {
+  /**
+   * Schema version of `data` (the current one: what `publish` sends by default). A change that breaks readers needs
+   * a new version (`npm test` compares every version with the committed catalog document, docs/asyncapi.yaml); keep
+   * the old one in `previousVersions` while its consumers move.
+   */
   readonly version: number;
   /** The only service allowed to publish this event. */
   readonly owner: O;
@@ -20,13 +34,26 @@ export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType, O exte
   readonly schema: S;
   /** A valid payload: documentation for readers, and the data tests and generated tests start from. */
   readonly example: z.infer<S>;
+  /**
+   * Earlier versions still published beside the current one, while consumers that declare them move (the migration
+   * path in the README). Every message carries its version (`dataversion`); consumers receive the versions they read.
+   * @default none
+   */
+  readonly previousVersions?: P;
+}
+
+/** Keeps an earlier version's schema type, so its example is checked against it. */
+export function eventVersion<S extends z.ZodMiniType>(definition: EventVersionDefinition<S>): EventVersionDefinition<S> {
+  return definition;
 }
 
 /**
  * Identity function that keeps the schema's type and the owner's name, so the catalog's payload types flow to
  * publishers and consumers and `OwnedBy<S>` knows who owns what.
  */
-export function defineEvent<S extends z.ZodMiniType, O extends string>(definition: EventDefinition<S, O>): EventDefinition<S, O> {
+export function defineEvent<S extends z.ZodMiniType, O extends string, const P extends PreviousVersions = {}>(
+  definition: EventDefinition<S, O, P>,
+): EventDefinition<S, O, P> {
   return definition;
 }
 

@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 
 /**
  * The wire format of every event: CloudEvents 1.0 (structured JSON mode) with the extensions
- * `correlationid`, `causationid` and `traceparent` (W3C Trace Context).
+ * `correlationid`, `causationid`, `traceparent` (W3C Trace Context) and `dataversion` (the catalog version of `data`).
  */
 export const envelopeSchema = z.object({
   specversion: z.literal("1.0"),
@@ -16,6 +16,8 @@ export const envelopeSchema = z.object({
   correlationid: z.string().check(z.minLength(1)),
   causationid: z.optional(z.string()),
   traceparent: z.optional(z.string().check(z.regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/))),
+  /** The catalog version of `data` (also the `dataversion` message attribute). Absent: the type's current version. */
+  dataversion: z.optional(z.int().check(z.positive())),
   data: z.unknown(),
 });
 

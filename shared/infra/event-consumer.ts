@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, isEventType, messageAttributeNames, type EventType } from "../contract";
+import { catalog, isEventType, messageAttributeNames, publishedVersions, type EventType } from "../contract";
 import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
 import type { PolicyDocument, PolicyStatement } from "./helpers/policy-document";
 import { applyTransform, type Transform } from "./helpers/transform";
@@ -40,6 +40,12 @@ export interface EventConsumerArgs {
   name?: string;
   /** The event type consumed: the consumer subscribes to that type's platform topic. */
   event: EventType;
+  /**
+   * The versions of the event this consumer reads. While the catalog publishes versions it does not read, its
+   * subscription receives only these (a `dataversion` filter); a version that is not published is an error.
+   * @default the event's current version
+   */
+  versions?: readonly number[];
   /** The function that handles each batch. */
   function: FunctionOptions;
   /**
@@ -96,6 +102,8 @@ export interface EventConsumerRegistration {
   service: string;
   name: string;
   event: EventType;
+  /** The versions of the event the consumer reads. */
+  versions: number[];
   filter?: { policy: Record<string, unknown>; scope: "MessageAttributes" | "MessageBody" };
 }
 
@@ -139,7 +147,7 @@ export class EventConsumer extends pulumi.ComponentResource {
 
   constructor(name: string, args: EventConsumerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const n = normalizeConsumerArgs(name, args);
-    const registration: EventConsumerRegistration = { service: n.service, name: n.name, event: n.event, filter: n.filter };
+    const registration: EventConsumerRegistration = { service: n.service, name: n.name, event: n.event, versions: n.versions, filter: n.filter };
     super(EVENT_CONSUMER_TYPE, name, registration, opts);
     this.event = n.event;
     const { platform } = args;
@@ -373,6 +381,7 @@ interface NormalizedConsumerArgs {
   /** `<stage>-<service>-<name>`: the queues' names start with it. */
   base: string;
   event: EventType;
+  versions: number[];
   filter: EventConsumerRegistration["filter"];
   batchSize: number;
   maxBatchingWindow: number;
@@ -407,6 +416,45 @@ function normalizeFilter(label: string, filter: EventFilter | undefined): EventC
   return { policy: filter.policy, scope };
 }
 
+/**
+ * The versions a consumer reads, checked against the versions the catalog publishes: reading a version that is not
+ * published (an old one retired, or one that does not exist yet) is an error naming the event and the consumer.
+ */
+export function consumerVersions(
+  label: string,
+  event: EventType,
+  declared: readonly number[] | undefined,
+  published: readonly number[] = publishedVersions(event),
+  current: number = catalog[event].version,
+): number[] {
+  const versions = [...new Set(declared ?? [current])].sort((a, b) => a - b);
+  if (versions.length === 0) throw new ConsumerConfigError(`${label}: versions of ${event} is empty; leave it out to read the current version`);
+  const missing = versions.filter((v) => !published.includes(v));
+  if (missing.length) {
+    throw new ConsumerConfigError(
+      `${label} reads ${event} version ${versions.join(", ")}, but the catalog publishes version ${published.join(", ")} of it: ` +
+        `version ${missing.join(", ")} cannot reach it. Keep publishing the version it reads (previousVersions in shared/contract/catalog.ts) ` +
+        `until it moves, or move it: change its handler and its versions (see the README's migration path)`,
+    );
+  }
+  return versions;
+}
+
+/**
+ * The consumer's filter with the version rule added: while the catalog publishes versions the consumer does not
+ * read, it receives only its own (`dataversion`, a message attribute and an envelope field, so either scope works).
+ */
+export function withVersionFilter(
+  filter: EventConsumerRegistration["filter"],
+  versions: readonly number[],
+  published: readonly number[],
+): EventConsumerRegistration["filter"] {
+  if (published.every((v) => versions.includes(v))) return filter;
+  const rule = versions.map((v) => ({ numeric: ["=", v] }));
+  const scope = filter?.scope ?? "MessageAttributes";
+  return { scope, policy: { ...filter?.policy, [messageAttributeNames.version]: rule } };
+}
+
 function normalizeConsumerArgs(componentName: string, args: EventConsumerArgs): NormalizedConsumerArgs {
   const service = checkServiceName(args.service);
   const name = checkLogicalName("consumer name", args.name ?? componentName);
@@ -415,6 +463,7 @@ function normalizeConsumerArgs(componentName: string, args: EventConsumerArgs): 
     throw new ConsumerConfigError(`${label}: "${String(args.event)}" is not an event type in the catalog`);
   }
   const fifo = catalog[args.event].ordering === "fifo";
+  const versions = consumerVersions(label, args.event, args.versions);
   const batchSize = integerIn(label, "batchSize", args.batchSize ?? CONSUMER_DEFAULTS.batchSize, 1, fifo ? 10 : 10_000);
   const maxBatchingWindow = fifo
     ? 0
@@ -444,7 +493,8 @@ function normalizeConsumerArgs(componentName: string, args: EventConsumerArgs): 
     name,
     base,
     event: args.event,
-    filter: normalizeFilter(label, args.filter),
+    versions,
+    filter: withVersionFilter(normalizeFilter(label, args.filter), versions, publishedVersions(args.event)),
     batchSize,
     maxBatchingWindow,
     maxConcurrency: integerIn(label, "maxConcurrency", args.maxConcurrency ?? CONSUMER_DEFAULTS.maxConcurrency, 2, 1000),

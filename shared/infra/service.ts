@@ -17,6 +17,11 @@ const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
   /** The event type consumed. */
   event: EventType;
+  /**
+   * The versions of the event this consumer reads (generators write the current one); while the catalog publishes
+   * others, its subscription receives only these. @default the event's current version
+   */
+  versions?: readonly number[];
   /** Only deliver matching events. @default every event of the type */
   filter?: EventFilter;
   /** @default 10 */
@@ -125,7 +130,7 @@ export class Service extends pulumi.ComponentResource {
     const defaults = definition.defaults ?? {};
 
     for (const [consumerName, consumer] of Object.entries(definition.consumers ?? {})) {
-      const { event, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, transform, ...fn } = consumer;
+      const { event, versions, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, transform, ...fn } = consumer;
       this.consumerNodes[consumerName] = new EventConsumer(
         `${name}-${consumerName}`,
         {
@@ -133,6 +138,7 @@ export class Service extends pulumi.ComponentResource {
           service: name,
           name: consumerName,
           event,
+          versions,
           filter,
           batchSize,
           maxBatchingWindow,

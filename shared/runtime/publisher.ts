@@ -1,6 +1,7 @@
-import type { EventData, EventType, OwnedBy } from "../contract";
+import type { CurrentVersion, EventType, OwnedBy, PublishedVersion, VersionData } from "../contract";
 import { catalog, isEventType } from "../contract/catalog";
 import { ENV } from "../contract/environment";
+import { MessageGroupError, messageGroupOf } from "../contract/message-group";
 import { createEvent, type ReceivedEvent } from "./envelope";
 import { ConfigurationError, EventSchemaError } from "./errors";
 import { derivedEventId, newEventId } from "./event-id";
@@ -30,9 +31,17 @@ export interface PublishOptions {
   time?: Date;
 }
 
-/** One event of a batch: a type `T` owns, its data and options. */
+/** The version to publish, while the catalog publishes two versions of a type. @default the current version */
+export interface VersionOption<V extends number> {
+  version?: V;
+}
+
+/** One event of a batch: a type `T` owns, its data (of its current version, or of `version`) and options. */
 export type OutgoingEvent<T extends EventType> = {
-  [K in T]: { readonly type: K; readonly data: EventData<K> } & PublishOptions;
+  [K in T]: {
+    [V in PublishedVersion<K>]: { readonly type: K; readonly data: VersionData<K, V> } & PublishOptions &
+      (V extends CurrentVersion<K> ? { version?: V } : { version: V });
+  }[PublishedVersion<K>];
 }[T];
 
 /** Publishes the events service `S` owns. Built by `createPublisher`. */
@@ -40,15 +49,21 @@ export interface Publisher<S extends string> {
   readonly service: S;
   /**
    * Validates `data` against the catalog and publishes one event to its topic. Resolves to the envelope sent.
+   * The current version by default; while the catalog keeps an earlier version, `{ version }` publishes that one.
    * @example
    * await orders.publish("orders.order-placed", { orderId, customerId, items, total });
+   * await orders.publish("orders.order-placed", { orderId, customerId, items, total }, { version: 1 });
    */
-  publish<T extends OwnedBy<S>>(type: T, data: EventData<T>, options?: PublishOptions): Promise<ReceivedEvent<T>>;
+  publish<T extends OwnedBy<S>, V extends PublishedVersion<T> = CurrentVersion<T>>(
+    type: T,
+    data: VersionData<T, V>,
+    options?: PublishOptions & VersionOption<V>,
+  ): Promise<ReceivedEvent<T>>;
   /** Publishes several events (PublishBatch per topic, chunks of 10). All are validated before any is sent. */
   publishBatch(events: ReadonlyArray<OutgoingEvent<OwnedBy<S>>>): Promise<ReceivedEvent<OwnedBy<S>>[]>;
 }
 
-function prepare(service: string, type: string, data: unknown, options: PublishOptions): TopicMessage {
+function prepare(service: string, type: string, data: unknown, options: PublishOptions & VersionOption<number>): TopicMessage {
   if (!isEventType(type)) throw new ConfigurationError(`"${type}" is not in the event catalog`);
   const entry = catalog[type];
   if (entry.owner !== service) {
@@ -71,7 +86,7 @@ function prepare(service: string, type: string, data: unknown, options: PublishO
     scope.sequence.set(type, n);
     id = derivedEventId(scope.idSeed, type, String(n));
   }
-  const envelope = createEvent(type, data as EventData<typeof type>, {
+  const envelope = createEvent(type, data as never, {
     source: service,
     id: id ?? newEventId(),
     time: options.time,
@@ -79,17 +94,16 @@ function prepare(service: string, type: string, data: unknown, options: PublishO
     causationId: options.causationId ?? scope?.eventId,
     traceparent: childTraceparent(options.traceparent ?? scope?.traceparent),
     subject: options.subject,
+    version: options.version as never,
   });
   let messageGroupId: string | undefined;
-  if (entry.ordering === "fifo") {
-    const field = entry.messageGroupField;
-    const value = field === undefined ? undefined : (envelope.data as Record<string, unknown>)[field];
-    if ((typeof value !== "string" && typeof value !== "number") || String(value).length === 0) {
-      throw new EventSchemaError(type, [{ path: field ?? "", message: "the message group field of a FIFO event must be a non-empty string or number" }]);
-    }
-    messageGroupId = String(value);
+  try {
+    messageGroupId = messageGroupOf(type, entry, envelope.data);
+  } catch (error) {
+    if (!(error instanceof MessageGroupError)) throw error;
+    throw new EventSchemaError(type, [{ path: error.field, message: error.message }], { cause: error });
   }
-  return { topicArn, envelope, dataVersion: entry.version, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
+  return { topicArn, envelope, dataVersion: envelope.dataversion, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
 }
 
 /**
@@ -111,7 +125,7 @@ export function createPublisher<const S extends string>(service: S): Publisher<S
     } catch {}
     prepareEventSchemas(topics.filter((type) => isEventType(type) && catalog[type].owner === service));
   }
-  async function send(events: ReadonlyArray<{ type: string; data: unknown } & PublishOptions>) {
+  async function send(events: ReadonlyArray<{ type: string; data: unknown } & PublishOptions & VersionOption<number>>) {
     const messages = events.map(({ type, data, ...options }) => prepare(service, type, data, options));
     await sendToTopics(messages);
     for (const { envelope, topicArn } of messages) {
@@ -123,7 +137,7 @@ export function createPublisher<const S extends string>(service: S): Publisher<S
     service,
     async publish(type, data, options = {}) {
       const [event] = await send([{ ...options, type, data }]);
-      return event as ReceivedEvent<typeof type>;
+      return event as unknown as ReceivedEvent<typeof type>;
     },
     publishBatch: (events) => send(events),
   };

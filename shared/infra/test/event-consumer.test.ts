@@ -171,7 +171,7 @@ test("a FIFO event gets FIFO queues and FIFO dead-letter queues, without a batch
 test("every child is parented to its component; the function's children to the function component", async () => {
   const { mocks } = await build();
   const component = mocks.one(EVENT_CONSUMER_TYPE, "bill-order");
-  assert.equal(component.inputs, { service: SERVICE, name: "bill-order", event: "orders.order-placed" });
+  assert.equal(component.inputs, { service: SERVICE, name: "bill-order", event: "orders.order-placed", versions: [1] });
   const children = mocks.childrenOf(component.urn).map((c) => c.name).sort();
   assert.equal(children, [
     "bill-order-dlq",

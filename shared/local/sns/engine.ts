@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { messageAttributeNames } from "../../contract/envelope";
+import { isMessageGroupId } from "../../contract/message-group";
 import type { Clock } from "../sqs/clock";
 import { checkBatchEntries, type SqsEngine } from "../sqs/engine";
 import { ServiceError } from "../sqs/errors";
@@ -630,9 +631,9 @@ export class SnsEngine {
     if (messageSize(input.Message, input.MessageAttributes) > MAX_MESSAGE_BYTES) throw invalid("Message too long");
     if (topic.fifo) {
       if (!input.MessageGroupId) throw invalid("The MessageGroupId parameter is required for FIFO topics");
-      if (!/^[\x21-\x7e]{1,128}$/.test(input.MessageGroupId)) throw invalid("MessageGroupId Reason: must be 1 to 128 alphanumeric or punctuation characters");
+      if (!isMessageGroupId(input.MessageGroupId)) throw invalid("MessageGroupId Reason: must be 1 to 128 alphanumeric or punctuation characters");
       if (input.MessageDeduplicationId !== undefined) {
-        if (!/^[\x21-\x7e]{1,128}$/.test(input.MessageDeduplicationId)) {
+        if (!isMessageGroupId(input.MessageDeduplicationId)) {
           throw invalid("MessageDeduplicationId Reason: must be 1 to 128 alphanumeric or punctuation characters");
         }
         return { deduplicationId: input.MessageDeduplicationId };

@@ -7,6 +7,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { catalog, isEventType, type EventType } from "../../contract/catalog";
+import { messageGroupOf } from "../../contract/message-group";
 import { createEvent } from "../../runtime/envelope";
 import { messageAttributes } from "../../runtime/sns-publish";
 import { Authorizer, type IamAuthorizationRequest, type IamDecision } from "../iam/authorizer";
@@ -387,9 +388,7 @@ function stageOperations(context: {
       MessageAttributes: messageAttributes(envelope, entry.version) as PublishInput["MessageAttributes"],
     };
     if (entry.ordering === "fifo") {
-      const field = "messageGroupField" in entry ? (entry.messageGroupField as string | undefined) : undefined;
-      const group = field ? (envelope.data as Record<string, unknown>)[field] : undefined;
-      input.MessageGroupId = String(group ?? envelope.id);
+      input.MessageGroupId = messageGroupOf(type, entry, envelope.data);
       input.MessageDeduplicationId = envelope.id;
     }
     const result = messaging.publish(input, { principal: "local" });

@@ -1,0 +1,279 @@
+import * as z from "zod/mini";
+import { stringify } from "yaml";
+import type { EventDefinition, PreviousVersions } from "../contract/define-event";
+import { envelopeSchema, messageAttributeNames } from "../contract/envelope";
+import { topicName } from "../contract/naming";
+import { BreakingSchemaChangeError, describeBreakingChanges, type JsonSchema, type VersionPair } from "./compatibility";
+
+/** Where `npm run catalog` writes the document, relative to the repository root. */
+export const DOCUMENT_PATH = "docs/asyncapi.yaml";
+
+/** The catalog as the document reads it: event type -> definition. */
+export type CatalogLike = Readonly<Record<string, EventDefinition<z.ZodMiniType, string, PreviousVersions>>>;
+
+/** One consumer as its service program declares it (the `platform:infra:EventConsumer` component's inputs). */
+export interface ConsumerWiring {
+  service: string;
+  name: string;
+  event: string;
+  versions: number[];
+  filter?: { policy: Record<string, unknown>; scope: "MessageAttributes" | "MessageBody" };
+}
+
+export interface DocumentInput {
+  catalog: CatalogLike;
+  consumers: readonly ConsumerWiring[];
+  /** The document's own version (`info.version`): the project's version. */
+  version: string;
+  /**
+   * The committed document: its version schemas are compared with the catalog's (a breaking change to a recorded
+   * version throws `BreakingSchemaChangeError`), and the schemas of versions no longer published stay in the new
+   * document as retired, so a version number never comes back with another schema.
+   */
+  previous?: JsonSchema;
+}
+
+/** The components key of one version's `data` schema and message: `orders.order-placed.v1`. */
+export function versionKey(type: string, version: number): string {
+  return `${type}.v${version}`;
+}
+
+const VERSION_KEY = /^(.+)\.v(\d+)$/;
+
+/** JSON Schema (draft 7, the base of AsyncAPI's schema format) of a zod schema, as readers receive it. */
+export function jsonSchemaOf(schema: z.ZodMiniType): JsonSchema {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { target: "draft-7", io: "input" }) as JsonSchema;
+  return rest;
+}
+
+/** What each envelope attribute means (CloudEvents 1.0 and the platform's extensions). */
+const ENVELOPE_DESCRIPTIONS: Record<string, string> = {
+  specversion: "CloudEvents version.",
+  id: "The event's id, unique per source; consumers apply an event once per id.",
+  source: "The publishing service (the event's owner in the catalog).",
+  type: "The event type, `<domain>.<event>`.",
+  time: "When the event happened (RFC 3339).",
+  datacontenttype: "Content type of `data`.",
+  dataschema: "Optional URI of the schema of `data`.",
+  subject: "What the event is about inside its source (an order id).",
+  correlationid: "Extension: the conversation this event belongs to, kept across every hop.",
+  causationid: "Extension: the id of the event that caused this one.",
+  traceparent: "Extension: W3C Trace Context of the hop that published the event.",
+  dataversion: "Extension: the catalog version of `data` (also the `dataversion` message attribute). Absent: the current version.",
+  data: "The event's payload: the schema of its type and version.",
+};
+
+function envelopeJsonSchema(): JsonSchema {
+  const schema = jsonSchemaOf(envelopeSchema);
+  const properties = schema.properties as Record<string, JsonSchema>;
+  for (const [key, description] of Object.entries(ENVELOPE_DESCRIPTIONS)) {
+    if (properties[key]) properties[key] = { description, ...properties[key] };
+  }
+  return {
+    title: "CloudEvents 1.0 envelope",
+    description:
+      "Every event travels as a CloudEvents 1.0 JSON object (structured mode) with the extensions correlationid, causationid, traceparent and dataversion.",
+    ...schema,
+  };
+}
+
+function headersSchema(type: string, owner: string, version: number): JsonSchema {
+  return {
+    type: "object",
+    description: "SNS message attributes every event carries, for subscription filter policies (raw delivery keeps them).",
+    properties: {
+      [messageAttributeNames.type]: { type: "string", const: type },
+      [messageAttributeNames.source]: { type: "string", const: owner },
+      [messageAttributeNames.correlationId]: { type: "string", minLength: 1 },
+      [messageAttributeNames.version]: { type: "integer", const: version, description: "An SNS Number attribute." },
+    },
+    required: Object.values(messageAttributeNames),
+  };
+}
+
+function exampleOf(type: string, owner: string, version: number, data: unknown) {
+  return {
+    name: "example",
+    summary: `The catalog's example of ${type} version ${version}.`,
+    headers: { type, source: owner, correlationid: "2f1c0e4a-7b5d-4c1e-9a3f-0d6b8e2c4a71", dataversion: version },
+    payload: {
+      specversion: "1.0",
+      id: "4a26a2f8-3c1d-4e5f-8a9b-0c1d2e3f4a5b",
+      source: owner,
+      type,
+      time: "2026-01-01T12:00:00.000Z",
+      datacontenttype: "application/json",
+      correlationid: "2f1c0e4a-7b5d-4c1e-9a3f-0d6b8e2c4a71",
+      traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+      dataversion: version,
+      data,
+    },
+  };
+}
+
+function ref(path: string): { $ref: string } {
+  return { $ref: `#/${path}` };
+}
+
+/** Every version an entry publishes, oldest first, with its schema and example. */
+function versionsOf(entry: CatalogLike[string]): { version: number; schema: z.ZodMiniType; example: unknown }[] {
+  const previous = Object.entries(entry.previousVersions ?? {}).map(([version, def]) => ({ version: Number(version), schema: def.schema, example: def.example }));
+  return [...previous.filter((p) => p.version !== entry.version), { version: entry.version, schema: entry.schema, example: entry.example }].sort(
+    (a, b) => a.version - b.version,
+  );
+}
+
+/** The `data` schemas a document records, by type and version (published and retired). */
+export function recordedVersions(document: JsonSchema | undefined): Map<string, { type: string; version: number; schema: JsonSchema }> {
+  const recorded = new Map<string, { type: string; version: number; schema: JsonSchema }>();
+  const schemas = ((document?.components as JsonSchema | undefined)?.schemas ?? {}) as Record<string, JsonSchema>;
+  for (const [key, schema] of Object.entries(schemas)) {
+    const match = VERSION_KEY.exec(key);
+    if (match) recorded.set(key, { type: match[1]!, version: Number(match[2]), schema });
+  }
+  return recorded;
+}
+
+/** Drops what the document adds to a `data` schema (`x-` keys), leaving the schema the catalog produced. */
+function bareSchema(schema: JsonSchema): JsonSchema {
+  return Object.fromEntries(Object.entries(schema).filter(([key]) => !key.startsWith("x-")));
+}
+
+/**
+ * Compares every version the catalog publishes with the same version in the committed document; throws
+ * `BreakingSchemaChangeError` naming each event, version and field whose change breaks readers.
+ */
+export function checkCompatibility(catalog: CatalogLike, previous: JsonSchema | undefined, documentPath = DOCUMENT_PATH): void {
+  const recorded = recordedVersions(previous);
+  const pairs: VersionPair[] = [];
+  for (const [type, entry] of Object.entries(catalog)) {
+    for (const { version, schema } of versionsOf(entry)) {
+      const before = recorded.get(versionKey(type, version));
+      if (before) pairs.push({ type, version, before: bareSchema(before.schema), after: jsonSchemaOf(schema) });
+    }
+  }
+  const lines = describeBreakingChanges(pairs);
+  if (lines.length) throw new BreakingSchemaChangeError(lines, documentPath);
+}
+
+function consumerOperationId(consumer: ConsumerWiring): string {
+  return `${consumer.service}.${consumer.name}.receive`;
+}
+
+/**
+ * The AsyncAPI 3.0 document of the system: a channel per event type (its SNS topic, `{stage}` in the address; FIFO
+ * topics say so), the owner's send operation, each consumer's receive operation with the versions it reads and its
+ * subscription's filter policy, a message per published version (CloudEvents envelope, `data` schema from the
+ * catalog's zod schema, SNS message attributes as headers, the catalog's example), and the schemas of retired
+ * versions. Checks the catalog against `previous` first.
+ */
+export function buildDocument(input: DocumentInput): JsonSchema {
+  const { catalog, previous } = input;
+  checkCompatibility(catalog, previous);
+  const channels: JsonSchema = {};
+  const operations: JsonSchema = {};
+  const messages: JsonSchema = {};
+  const schemas: JsonSchema = { CloudEventsEnvelope: envelopeJsonSchema() };
+  const published = new Set<string>();
+
+  for (const type of Object.keys(catalog).sort()) {
+    const entry = catalog[type]!;
+    const fifo = entry.ordering === "fifo";
+    const versions = versionsOf(entry);
+    const channelMessages: JsonSchema = {};
+    for (const { version, schema, example } of versions) {
+      const key = versionKey(type, version);
+      published.add(key);
+      schemas[key] = { title: `${type} version ${version}`, ...jsonSchemaOf(schema) };
+      messages[key] = {
+        name: type,
+        title: `${type} version ${version}${version === entry.version ? "" : " (still published while consumers move)"}`,
+        summary: entry.description,
+        contentType: "application/cloudevents+json",
+        headers: headersSchema(type, entry.owner, version),
+        payload: {
+          allOf: [
+            ref("components/schemas/CloudEventsEnvelope"),
+            {
+              type: "object",
+              properties: {
+                type: { const: type },
+                source: { const: entry.owner },
+                dataversion: { const: version },
+                data: ref(`components/schemas/${key}`),
+              },
+            },
+          ],
+        },
+        examples: [exampleOf(type, entry.owner, version, example)],
+        "x-event-type": type,
+        "x-version": version,
+      };
+      channelMessages[key] = ref(`components/messages/${key}`);
+    }
+    const address = topicName("{stage}", type, fifo);
+    channels[type] = {
+      address,
+      title: type,
+      description: `${entry.description} Owner: ${entry.owner}. ${fifo ? `FIFO: ordered per \`${entry.messageGroupField}\` (the message group).` : "Standard: at-least-once, any order."}`,
+      parameters: { stage: { description: "The stage: dev, prod, ci-<build id>, local." } },
+      messages: channelMessages,
+      bindings: { sns: { name: address, ordering: { type: fifo ? "FIFO" : "standard" }, bindingVersion: "0.1.0" } },
+      "x-owner": entry.owner,
+      "x-ordering": entry.ordering,
+      ...(fifo ? { "x-message-group-field": entry.messageGroupField } : {}),
+      "x-current-version": entry.version,
+    };
+    operations[`${entry.owner}.publish.${type}`] = {
+      action: "send",
+      channel: ref(`channels/${type}`),
+      title: `${entry.owner} publishes ${type}`,
+      summary: `The owner (the only publisher) publishes version ${versions.map((v) => v.version).join(" and ")}.`,
+      messages: versions.map(({ version }) => ref(`channels/${type}/messages/${versionKey(type, version)}`)),
+      "x-service": entry.owner,
+    };
+  }
+
+  const consumers = [...input.consumers].sort((a, b) => consumerOperationId(a).localeCompare(consumerOperationId(b)));
+  for (const consumer of consumers) {
+    const entry = catalog[consumer.event];
+    if (!entry) throw new Error(`consumer ${consumer.service}/${consumer.name} reads ${consumer.event}, which is not in the catalog`);
+    operations[consumerOperationId(consumer)] = {
+      action: "receive",
+      channel: ref(`channels/${consumer.event}`),
+      title: `${consumer.service}/${consumer.name} consumes ${consumer.event}`,
+      summary: `Through its own SQS queue (raw delivery); reads version ${consumer.versions.join(", ")}.${consumer.filter ? " Only events its filter policy matches." : ""}`,
+      messages: consumer.versions.map((version) => ref(`channels/${consumer.event}/messages/${versionKey(consumer.event, version)}`)),
+      "x-service": consumer.service,
+      "x-consumer": consumer.name,
+      "x-versions": consumer.versions,
+      ...(consumer.filter ? { "x-filter-policy": consumer.filter.policy, "x-filter-policy-scope": consumer.filter.scope } : {}),
+    };
+  }
+
+  // Versions no longer published keep their schema: the number stays taken.
+  for (const [key, recorded] of [...recordedVersions(previous)].sort(([a], [b]) => a.localeCompare(b))) {
+    if (!published.has(key)) schemas[key] = { ...recorded.schema, "x-retired": true };
+  }
+
+  return {
+    asyncapi: "3.0.0",
+    info: {
+      title: "Event platform: the event catalog",
+      version: input.version,
+      description:
+        "Every event of the system (shared/contract/catalog.ts), who publishes it and who consumes it, generated by `npm run catalog` " +
+        "from the catalog and the service programs. Do not edit: `npm test` fails when this document is out of date, and when the " +
+        "catalog changes a version recorded here in a way that breaks its readers.",
+    },
+    defaultContentType: "application/cloudevents+json",
+    channels,
+    operations,
+    components: { schemas, messages },
+  };
+}
+
+/** The document as committed: YAML, one line per value where it fits, so a change reads well in a diff. */
+export function renderDocument(document: JsonSchema): string {
+  return `# Generated by \`npm run catalog\`; do not edit.\n${stringify(document, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+}
