@@ -335,7 +335,8 @@ export class FunctionHost {
   /**
    * Rebuilds the handler's bundle and swaps the code without dropping anything: invocations already running finish
    * on the code they started with (their workers exit afterwards), idle workers exit now, and the next invocation
-   * starts a worker on the new bundle. When the build fails the host keeps serving the code it has.
+   * starts a worker on the new bundle. When the build fails the host keeps serving the code it has; when it gives the
+   * same bundle as before, nothing changes.
    * @throws LocalBundleError when esbuild fails (nothing changes)
    */
   reload(): Promise<LocalBundle> {
@@ -355,7 +356,10 @@ export class FunctionHost {
           workerRuntimeFile(this.options.buildRoot ?? LOCAL_BUILD_ROOT),
         ]),
       )
-      .then(([bundle, runtime]) => {
+      .then(async ([bundle, runtime]) => {
+        const current = await this.prepared?.catch(() => undefined);
+        // The same bytes (an edit that changed nothing in the output): the workers keep running.
+        if (current && current.bundle.file === bundle.file && current.runtime === runtime) return bundle;
         const generation = ++this.generation;
         this.prepared = Promise.resolve({ bundle, runtime, generation });
         // Idle workers hold the old code: they go now. Busy ones go when their invocation ends (see invoke).

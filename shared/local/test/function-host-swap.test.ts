@@ -73,6 +73,16 @@ test("reload: idle workers of the old code go at once; every invocation after th
   assert.equal(answers.map(payload), [{ version: "v2" }, { version: "v2" }, { version: "v2" }]);
 });
 
+test("reload: the same bundle again (an edit that changes nothing in the output) keeps the warm workers", async () => {
+  const { host, entry } = setup(1);
+  assert.equal(payload(await host.invoke({})), { version: "v1" });
+  writeFileSync(entry, `// a comment esbuild drops\n${handlerSource("v1")}`);
+  await host.reload();
+  const again = await host.invoke({});
+  assert.equal(payload(again), { version: "v1" });
+  assert.not.ok(again.coldStart, "the warm worker kept serving");
+});
+
 test("reload: a handler that does not build is refused with esbuild's message and the old code keeps serving", async () => {
   const { host, entry } = setup(2);
   assert.equal(payload(await host.invoke({})), { version: "v1" });

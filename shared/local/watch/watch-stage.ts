@@ -146,8 +146,9 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
         const host = stage.hosts.get(name);
         if (!host) return;
         try {
+          const before = await host.bundle?.catch(() => undefined);
           const bundle = await host.reload();
-          if (bundle.cached) return;
+          if (before?.file === bundle.file) return;
           emit({
             kind: "function",
             line: `watch: ${labelOf(name)} runs the new code (${Math.round(performance.now() - since)} ms)`,
