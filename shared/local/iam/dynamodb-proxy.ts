@@ -93,6 +93,12 @@ export interface DynamoDbProxyOptions {
    * target holds. Without it those calls go to the target like any other.
    */
   tableSettings?: Readonly<Record<string, DeclaredTableSettings>>;
+  /**
+   * Takes over some operations after IAM allowed them (the local write engine: item writes with their stream
+   * records, and `TransactWriteItems`, which dynalite lacks): their answer is the handler's, sent as DynamoDB sends
+   * it (JSON, request id, CRC32).
+   */
+  writes?: DynamoDbOperationHandler;
   /** @default "127.0.0.1" */
   host?: string;
   /** @default 0 (a free port) */
@@ -110,6 +116,12 @@ export interface DynamoDbProxyOptions {
    * the DynamoDB error type (`ConditionalCheckFailedException`).
    */
   onAnswered?: (event: DynamoDbProxyEvent & { status: number; errorType?: string }) => void;
+}
+
+/** Operations answered by something other than the target (see {@link DynamoDbProxyOptions.writes}). */
+export interface DynamoDbOperationHandler {
+  readonly operations: ReadonlySet<string>;
+  handle(operation: string, request: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 /** A request the proxy authorized. */
@@ -272,6 +284,19 @@ async function handle(
     });
     res.end(body);
     tellAnswered(onAnswered && ((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) })), answer.status, () => Buffer.from(body));
+    return;
+  }
+  if (options.writes?.operations.has(operation)) {
+    const answer = await options.writes.handle(operation, parsed);
+    const text = JSON.stringify(answer.body);
+    res.writeHead(answer.status, {
+      "content-type": req.headers["content-type"]?.startsWith("application/json") ? "application/json" : "application/x-amz-json-1.0",
+      "content-length": String(Buffer.byteLength(text)),
+      "x-amzn-requestid": requestId,
+      "x-amz-crc32": String(crc32(text)),
+    });
+    res.end(text);
+    tellAnswered(onAnswered && ((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) })), answer.status, () => Buffer.from(text));
     return;
   }
   if (!onAnswered) return pass();

@@ -59,6 +59,15 @@ export const FILTER_POLICY_LIMITS = {
   maxWildcardComplexity: 100,
 } as const;
 
+/** Limits on a pattern: SNS's are {@link FILTER_POLICY_LIMITS}. */
+export interface FilterPolicyLimits {
+  readonly maxKeys: number;
+  readonly maxCombinations: number;
+  readonly maxBytes: number;
+  readonly maxWildcardsPerPattern: number;
+  readonly maxWildcardComplexity: number;
+}
+
 /**
  * A filter policy AWS would reject. The message reads like AWS's (without the `Invalid parameter:` prefix SNS adds),
  * e.g. `FilterPolicy: Unrecognized match type wildcard`.
@@ -634,17 +643,22 @@ export class FilterPolicy {
   ) {}
 
   /** Validates and compiles; throws {@link FilterPolicyError}. Use {@link compileFilterPolicy}. */
-  static compile(policy: string | Record<string, unknown>, scope: FilterPolicyScope = "MessageAttributes"): FilterPolicy {
+  static compile(
+    policy: string | Record<string, unknown>,
+    scope: FilterPolicyScope = "MessageAttributes",
+    /** SNS's limits by default; other users of the same pattern language (Lambda's event filtering) have their own. */
+    limits: FilterPolicyLimits = FILTER_POLICY_LIMITS,
+  ): FilterPolicy {
     checkFilterPolicyScope(scope);
     let parsed: unknown = policy;
     if (typeof policy === "string") {
-      if (Buffer.byteLength(policy) > FILTER_POLICY_LIMITS.maxBytes) fail("Filter policy is too large");
+      if (Buffer.byteLength(policy) > limits.maxBytes) fail("Filter policy is too large");
       try {
         parsed = JSON.parse(policy);
       } catch (error) {
         fail(`Filter policy is not valid JSON: ${(error as Error).message}`);
       }
-    } else if (Buffer.byteLength(JSON.stringify(policy)) > FILTER_POLICY_LIMITS.maxBytes) {
+    } else if (Buffer.byteLength(JSON.stringify(policy)) > limits.maxBytes) {
       fail("Filter policy is too large");
     }
     if (!isPlainObject(parsed)) fail("Filter is not an object");
@@ -653,9 +667,9 @@ export class FilterPolicy {
     if (walk.nested && scope === "MessageAttributes") {
       throw new FilterPolicyError("Filter policy scope MessageAttributes does not support nested filter policy");
     }
-    if (Object.keys(parsed).length > FILTER_POLICY_LIMITS.maxKeys) fail("Filter policy can not have more than 5 keys");
-    if (combinations > FILTER_POLICY_LIMITS.maxCombinations) fail("Filter policy is too complex");
-    if (walk.wildcardPoints > FILTER_POLICY_LIMITS.maxWildcardComplexity) fail(WILDCARD_TOO_COMPLEX);
+    if (Object.keys(parsed).length > limits.maxKeys) fail(`Filter policy can not have more than ${limits.maxKeys} keys`);
+    if (combinations > limits.maxCombinations) fail("Filter policy is too complex");
+    if (walk.wildcardPoints > limits.maxWildcardComplexity) fail(WILDCARD_TOO_COMPLEX);
     const alternatives = Object.keys(parsed).length === 0 ? [] : expand(parsed, "");
     return new FilterPolicy(parsed, scope, Object.keys(parsed).length === 0 ? 0 : combinations, alternatives);
   }
