@@ -32,8 +32,21 @@ export type DynamoWorkerMessage =
   | { type: "decision"; event: DynamoDbProxyEvent }
   | { type: "answered"; requestId: string; status: number; errorType?: string }
   | { type: "closed" }
+  /** A {@link DynamoWorkerCommand} `register` was applied. */
+  | { type: "registered"; id: number }
   /** Several of the above, sent together (one message per event loop turn keeps the threads' wake-ups down). */
   | { type: "batch"; messages: DynamoWorkerMessage[] };
+
+/**
+ * Main thread -> worker (besides `"close"`): the functions' registrations changed while the stage runs (watch mode):
+ * `registrations` are set (added or replaced), `unregister` removed.
+ */
+export interface DynamoWorkerCommand {
+  type: "register";
+  id: number;
+  registrations: DynamoWorkerSetup["registrations"];
+  unregister: string[];
+}
 
 const port = parentPort;
 if (!port) throw new Error("dynamo-worker runs inside a worker thread started by the local stage");
@@ -89,6 +102,13 @@ async function main(): Promise<void> {
   post({ type: "ready", dynalitePort, proxyPort: proxy.port });
 
   port!.on("message", (message: unknown) => {
+    const command = message as DynamoWorkerCommand;
+    if (command !== null && typeof command === "object" && command.type === "register") {
+      for (const principal of command.unregister) authorizer.unregister(principal);
+      for (const r of command.registrations) authorizer.register(r.principal, r.policies, r.identity);
+      post({ type: "registered", id: command.id });
+      return;
+    }
     if (message !== "close") return;
     void (async () => {
       await proxy.close().catch(() => undefined);

@@ -11,7 +11,7 @@ import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import type { DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import { LOCAL_BUILD_ROOT } from "../lambda/bundle";
-import type { DynamoWorkerMessage, DynamoWorkerSetup } from "./dynamo-worker";
+import type { DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup } from "./dynamo-worker";
 import type { TableSpec } from "./wiring";
 
 /** DynamoDB as the stage runs it. */
@@ -22,6 +22,11 @@ export interface LocalDynamo {
   readonly dynaliteEndpoint: string;
   /** Where the data lives: a folder (LevelDB), or `memory`. */
   readonly storage: string;
+  /**
+   * Sets the functions' role policies the proxy enforces (added or replaced) and removes `unregister`ed ones, while
+   * the stage runs (watch mode); resolves once the DynamoDB thread applied them.
+   */
+  register(registrations: DynamoServiceOptions["registrations"], unregister?: readonly string[]): Promise<void>;
   /** Stops the proxy, dynalite and their thread. */
   close(): Promise<void>;
 }
@@ -93,6 +98,8 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
   };
   const worker = new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
   let closedResolve: (() => void) | undefined;
+  const registered = new Map<number, () => void>();
+  let nextCommand = 0;
   const ports = await new Promise<{ dynalitePort: number; proxyPort: number }>((resolveReady, reject) => {
     worker.once("error", reject);
     worker.once("exit", (code) => reject(new Error(`the DynamoDB thread stopped before it was ready (exit code ${code})`)));
@@ -113,6 +120,10 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
         case "closed":
           closedResolve?.();
           break;
+        case "registered":
+          registered.get(message.id)?.();
+          registered.delete(message.id);
+          break;
         case "batch":
           for (const inner of message.messages) receive(inner);
           break;
@@ -128,6 +139,12 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
     endpoint: `http://127.0.0.1:${ports.proxyPort}`,
     dynaliteEndpoint: `http://127.0.0.1:${ports.dynalitePort}`,
     storage: path ?? "memory",
+    register(registrations, unregister = []) {
+      const id = ++nextCommand;
+      const done = new Promise<void>((resolveRegistered) => registered.set(id, resolveRegistered));
+      worker.postMessage({ type: "register", id, registrations: [...registrations], unregister: [...unregister] } satisfies DynamoWorkerCommand);
+      return done;
+    },
     close() {
       closed ??= (async () => {
         const done = new Promise<void>((resolveClose) => {

@@ -1,0 +1,43 @@
+// The DynamoDB thread takes new role policies while the stage runs (watch mode adds or changes a function): a new
+// function is held to its role from then on, a changed policy applies at once, a removed function's key is a local
+// tool's again.
+import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { createTables, startDynamoService } from "../stage/dynamodb";
+
+const ACCOUNT = "123456789012";
+const REGION = "us-east-1";
+const TABLE = "local-watch-data";
+const tableArn = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TABLE}`;
+const policy = (actions: string[]) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: actions, Resource: tableArn }] });
+
+test("register: a function added while the stage runs is held to its role; a changed policy applies; unregister lets go", async () => {
+  const dynamo = await startDynamoService({ accountId: ACCOUNT, keySchemas: {}, registrations: [], reported: [] });
+  const clients: DynamoDBClient[] = [];
+  try {
+    await createTables(dynamo.dynaliteEndpoint, [
+      { origin: { project: "t", name: "t", type: "t" }, name: TABLE, arn: tableArn, attributes: [{ name: "pk", type: "S" }], hashKey: "pk", globalIndexes: [], localIndexes: [] },
+    ]);
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, maxAttempts: 1, credentials: { accessKeyId: "local-watched-new", secretAccessKey: "local" } });
+    clients.push(client);
+    const put = () =>
+      client.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: "x" } } })).then(
+        () => "allowed",
+        (error: Error) => error.name,
+      );
+    assert.is(await put(), "allowed", "an unknown key is a local tool's");
+    await dynamo.register([{ principal: "local-watched-new", policies: [policy(["dynamodb:GetItem"])], identity: { roleName: "watched-new", accountId: ACCOUNT } }]);
+    assert.is(await put(), "AccessDeniedException", "held to its role: GetItem only");
+    await dynamo.register([{ principal: "local-watched-new", policies: [policy(["dynamodb:GetItem", "dynamodb:PutItem"])], identity: { roleName: "watched-new", accountId: ACCOUNT } }]);
+    assert.is(await put(), "allowed", "the changed policy applies");
+    await dynamo.register([{ principal: "local-watched-new", policies: [policy(["dynamodb:GetItem"])], identity: { roleName: "watched-new", accountId: ACCOUNT } }]);
+    await dynamo.register([], ["local-watched-new"]);
+    assert.is(await put(), "allowed", "unregistered: a local tool's key again");
+  } finally {
+    for (const c of clients) c.destroy();
+    await dynamo.close();
+  }
+});
+
+test.run();
