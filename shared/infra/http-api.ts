@@ -4,14 +4,19 @@ import { checkName, checkServiceName, serviceResourceBase, VENDED_LOGS_PREFIX } 
 import { applyTransform, type Transform } from "./helpers/transform";
 import type { PlatformReference } from "./platform-reference";
 import type { ServiceFunction } from "./service-function";
+import {
+  HTTP_METHODS,
+  parseRouteKey as parseKey,
+  routeArnPath,
+  RouteKeyError,
+  type HttpMethod,
+  type RouteKey,
+} from "../contract/route-key";
 
 /** Pulumi type token of the component; the local stage finds HTTP APIs by it. */
 export const HTTP_API_TYPE = "platform:infra:HttpApi";
 
-export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"] as const;
-export type HttpMethod = (typeof HTTP_METHODS)[number];
-/** `"<METHOD> /path"`, path parameters in braces: `"GET /orders/{orderId}"`, a greedy last one as `{proxy+}`. */
-export type RouteKey = `${HttpMethod} /${string}`;
+export { HTTP_METHODS, type HttpMethod, type RouteKey };
 
 /**
  * Who may call a route: anyone (`"none"`, say why in a comment), callers signing with IAM (`"iam"`), or bearers of
@@ -298,36 +303,20 @@ export function accessLogGroupName(apiName: string): string {
   return `${VENDED_LOGS_PREFIX}apigateway/${apiName}`;
 }
 
-const PATH_SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9_]*\}|\{[A-Za-z][A-Za-z0-9_]*\+\})$/;
-
 /** `/orders/{orderId}` -> `orders/*`: the route part of the execute-api ARN a permission is scoped to. */
 export function sourceArnRoute(method: HttpMethod, path: string): string {
-  const resource = path
-    .split("/")
-    .slice(1)
-    .map((segment) => (segment.startsWith("{") ? "*" : segment))
-    .join("/");
-  return `${method === "ANY" ? "*" : method}/${resource}`;
+  return routeArnPath(method, path);
 }
 
-/** Parses and checks one route key; the error names the key and what is wrong with it. */
+/** Parses and checks one route key (the grammar of `shared/contract/route-key.ts`); the error names the key and what is wrong with it. */
 export function parseRouteKey(key: string): { method: HttpMethod; path: string } {
-  const match = /^([A-Z]+) (\/.*)$/.exec(key);
-  const method = match?.[1] as HttpMethod | undefined;
-  const path = match?.[2];
-  if (!method || !path || !(HTTP_METHODS as readonly string[]).includes(method)) {
-    throw new HttpApiConfigError(`route "${key}" must be "<METHOD> /path" with METHOD one of ${HTTP_METHODS.join(", ")}`);
+  try {
+    const { method, path } = parseKey(key);
+    return { method, path };
+  } catch (error) {
+    if (error instanceof RouteKeyError) throw new HttpApiConfigError(error.message, { cause: error });
+    throw error;
   }
-  const segments = path === "/" ? [] : path.split("/").slice(1);
-  segments.forEach((segment, i) => {
-    if (!PATH_SEGMENT.test(segment)) {
-      throw new HttpApiConfigError(`route "${key}": path segment "${segment}" is not a plain segment or a {parameter}`);
-    }
-    if (segment.endsWith("+}") && i !== segments.length - 1) {
-      throw new HttpApiConfigError(`route "${key}": a greedy parameter ${segment} must be the last segment`);
-    }
-  });
-  return { method, path };
 }
 
 function parseRoutes(service: string, args: HttpApiArgs): ParsedRoute[] {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { isMessageGroupId } from "../../contract/message-group";
 import type { Clock, TimerHandle } from "./clock";
 import { ServiceError } from "./errors";
 import { md5OfBody, md5OfMessageAttributes, type SqsMessageAttributeValue } from "./md5";
@@ -737,7 +738,7 @@ export class Queue {
 }
 
 function checkFifoId(parameter: string, value: string): void {
-  if (!/^[\x21-\x7e]{1,128}$/.test(value)) {
+  if (!isMessageGroupId(value)) {
     throw new ServiceError(
       "InvalidParameterValue",
       `Value ${value} for parameter ${parameter} is invalid. Reason: ${parameter} can only include alphanumeric and punctuation characters. 1 to 128 in length.`,

@@ -7,6 +7,7 @@
 import { catalog, isEventType, type EventType } from "../../contract/catalog";
 import { envelopeSchema, type Envelope } from "../../contract/envelope";
 import { FAILURE_EVENT_TYPE, failureEventData, type FailureEventData } from "../../contract/failure-event";
+import { messageGroupOf } from "../../contract/message-group";
 import { messageAttributes } from "../../runtime/sns-publish";
 import type { PublishInput, PublishResult } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
@@ -157,6 +158,8 @@ export class FailureDesk {
     const { original, topic } = parsed;
     const type = original.type as EventType;
     const entry = catalog[type];
+    // The group first: an event without a valid one is refused before its message is held.
+    const group = topic.fifo ? messageGroupOf(type, entry, original.data) : undefined;
     // Hold the message (as an operator's ReceiveMessage would) so nobody else replays it meanwhile.
     const held = this.hold(view.messageId);
     const input: PublishInput = {
@@ -165,9 +168,7 @@ export class FailureDesk {
       MessageAttributes: messageAttributes(original, entry.version) as PublishInput["MessageAttributes"],
     };
     if (topic.fifo) {
-      const field = "messageGroupField" in entry ? (entry.messageGroupField as string | undefined) : undefined;
-      const group = field ? (original.data as Record<string, unknown> | undefined)?.[field] : undefined;
-      input.MessageGroupId = String(group ?? original.id);
+      input.MessageGroupId = group;
       input.MessageDeduplicationId = original.id;
     }
     let published: PublishResult;
