@@ -3,6 +3,7 @@
  * programs' tables created in it.
  */
 import type { TableKeySchema } from "../iam/dynamodb-requests";
+import { functionRegistrations } from "../watch/reconcile";
 import { createTables, startDynamoService, type DynamoServiceOptions, type LocalDynamo } from "./dynamodb";
 import type { PartHealth, StagePart } from "./parts";
 import { WRITE_OPERATIONS, type TraceRecorder } from "./trace";
@@ -38,7 +39,8 @@ export function keySchemasOf(wiring: StageWiring): Record<string, TableKeySchema
 export function dynamoPart(options: DynamoPartOptions): DynamoPart {
   let dynamo: LocalDynamo | undefined;
   let state: PartHealth = { status: "starting" };
-  const { wiring, recorder } = options;
+  const { recorder } = options;
+  let wiring = options.wiring;
   return {
     name: "dynamodb",
     get dynamo(): LocalDynamo {
@@ -74,6 +76,19 @@ export function dynamoPart(options: DynamoPartOptions): DynamoPart {
     async stop() {
       state = { status: "stopped" };
       await dynamo?.close();
+    },
+    /**
+     * Creates the tables the new wiring adds (a table it no longer declares keeps its data until the next start) and
+     * hands the proxy the functions' role policies as they are now.
+     */
+    async reconcile(next) {
+      if (!dynamo) throw new Error("the dynamodb part has not started");
+      const added = next.tables.filter((table) => !wiring.tables.some((t) => t.name === table.name));
+      if (added.length) await createTables(dynamo.dynaliteEndpoint, added);
+      const gone = wiring.functions.filter((fn) => !next.functions.some((f) => f.name === fn.name));
+      await dynamo.register(functionRegistrations(next), functionRegistrations({ functions: gone, accountId: next.accountId }).map((r) => r.principal));
+      wiring = next;
+      state = { status: "ok", detail: `${wiring.tables.length} tables (data: ${dynamo.storage}), IAM proxy ${dynamo.endpoint}` };
     },
     health: () => state,
   };

@@ -3,9 +3,10 @@
  * state: a queue keeps its messages, a subscription its ARN, a table its data. The stage's parts call these from
  * their `reconcile` (see shared/local/stage/README.md, "Reloading a part").
  */
+import { functionAccessKeyId } from "../lambda/function-host";
 import type { SnsEngine } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
-import type { FunctionSpec, QueueSpec, SubscriptionSpec, TopicSpec } from "../stage/wiring";
+import type { FunctionSpec, MappingSpec, QueueSpec, StageWiring, SubscriptionSpec, TopicSpec } from "../stage/wiring";
 import type { WiringChanges } from "./wiring-diff";
 
 /** What a reconcile could not apply while the stage runs (it takes a restart), one line each. */
@@ -101,4 +102,30 @@ export function hostChanges(changes: Pick<WiringChanges, "functions">): { added:
 /** `<topic> -> <queue>` for a line. */
 export function subscriptionLabel(subscription: Pick<SubscriptionSpec, "topicArn" | "queueArn">): string {
   return `${last(subscription.topicArn)} -> ${last(subscription.queueArn)}`;
+}
+
+/** Each function's access key id, its role's policies and identity: what IAM enforces on its calls. */
+export function functionRegistrations(wiring: Pick<StageWiring, "functions" | "accountId">): { principal: string; policies: string[]; identity: { roleName: string; sessionName: string; accountId: string } }[] {
+  return wiring.functions.map((fn) => ({
+    principal: functionAccessKeyId(fn.name),
+    policies: fn.policies,
+    identity: { roleName: fn.roleArn.split("/").pop() || fn.roleArn, sessionName: fn.name, accountId: wiring.accountId },
+  }));
+}
+
+/**
+ * The pollers to stop and to start for a new wiring: mappings removed, added or changed, and those of a function
+ * whose definition changed (its timeout bounds the poller's wait).
+ */
+export function pollerChanges(changes: Pick<WiringChanges, "mappings" | "functions">, next: Pick<StageWiring, "mappings">): { stop: MappingSpec[]; start: MappingSpec[] } {
+  const changedFunctions = new Set(changes.functions.changed.map((c) => c.after.arn));
+  const stop = [...changes.mappings.removed, ...changes.mappings.changed.map((c) => c.before)];
+  const start = [...changes.mappings.added, ...changes.mappings.changed.map((c) => c.after)];
+  for (const mapping of next.mappings) {
+    if (changedFunctions.has(mapping.functionArn) && !start.includes(mapping)) {
+      stop.push(mapping);
+      start.push(mapping);
+    }
+  }
+  return { stop, start };
 }
