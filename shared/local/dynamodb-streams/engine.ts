@@ -13,8 +13,12 @@ import { itemIdentity, itemsEqual, keyOf, type Item, type PrimaryKey } from "./a
 import type { StreamRecorder } from "./recorder";
 import { errorMessage, errorType, type DynamoAnswer, type DynamoTarget } from "./target";
 
-/** The operations the engine takes over; everything else goes to the target as it is. */
-export const WRITE_OPERATIONS: ReadonlySet<string> = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]);
+/**
+ * The operations the engine takes over; everything else goes to the target as it is. `GetItem` waits for the
+ * item's lock, so it never sees a transaction half-applied (AWS documents GetItem as serializable with
+ * TransactWriteItems).
+ */
+export const ENGINE_OPERATIONS: ReadonlySet<string> = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "GetItem"]);
 
 /** AWS's limit on the items of one transaction. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -143,7 +147,7 @@ export class WriteEngine {
     this.now = options.now ?? Date.now;
   }
 
-  /** Answers one request of an operation in {@link WRITE_OPERATIONS}; other operations go to the target. */
+  /** Answers one request of an operation in {@link ENGINE_OPERATIONS}; other operations go to the target. */
   async handle(operation: string, request: unknown): Promise<DynamoAnswer> {
     if (!isObject(request)) return this.options.target(operation, request);
     switch (operation) {
@@ -155,6 +159,8 @@ export class WriteEngine {
         return this.batchWrite(request);
       case "TransactWriteItems":
         return this.transactWriteItems(request);
+      case "GetItem":
+        return this.isolatedRead(request);
       default:
         return this.options.target(operation, request);
     }
@@ -227,6 +233,15 @@ export class WriteEngine {
       if (asked === "NONE") delete answer.body.Attributes;
       return answer;
     });
+  }
+
+  private async isolatedRead(request: Record<string, unknown>): Promise<DynamoAnswer> {
+    const target = this.options.target;
+    const table = typeof request.TableName === "string" ? request.TableName : undefined;
+    const schema = table === undefined ? undefined : await this.schemaOf(table);
+    const key = schema ? keyOf(request.Key, schema) : undefined;
+    if (!table || !schema || !key) return target("GetItem", request);
+    return this.lock.run([itemIdentity(table, key, schema)], () => target("GetItem", request));
   }
 
   private async batchWrite(request: Record<string, unknown>): Promise<DynamoAnswer> {

@@ -122,6 +122,8 @@ export interface DynamoDbProxyOptions {
 export interface DynamoDbOperationHandler {
   readonly operations: ReadonlySet<string>;
   handle(operation: string, request: unknown): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Told when a table passed through CreateTable/UpdateTable/DeleteTable (its key schema may have changed). */
+  forget?(table: string): void;
 }
 
 /** A request the proxy authorized. */
@@ -267,7 +269,12 @@ async function handle(
   const decided: DynamoDbProxyEvent = { requestId, principal: credential.accessKeyId, operation, authorizations, allowed: true, ...traceHeader };
   options.onDecision?.(decided);
   if (operation === "CreateTable" || operation === "UpdateTable" || operation === "DeleteTable") {
-    res.once("finish", () => tables.forEach((table) => schemas.forget(table)));
+    res.once("finish", () =>
+      tables.forEach((table) => {
+        schemas.forget(table);
+        options.writes?.forget?.(table);
+      }),
+    );
   }
   const onAnswered = options.onAnswered;
   if (options.tableSettings && TABLE_SETTINGS_OPERATIONS.has(operation)) {

@@ -20,7 +20,7 @@ import {
   itemSize,
   listenerTarget,
   StreamRecorder,
-  WRITE_OPERATIONS,
+  ENGINE_OPERATIONS,
   WriteEngine,
   type StreamRecord,
   type StreamViewType,
@@ -69,7 +69,7 @@ test.before(async () => {
     targetListener: server.listeners("request")[0] as RequestListener,
     authorize: () => true,
     accountId: ACCOUNT,
-    writes: { operations: WRITE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request) },
+    writes: { operations: ENGINE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request) },
   });
   client = new DynamoDBClient({ endpoint: proxy.endpoint, region: REGION, credentials: { accessKeyId: "AKIDSTREAMS", secretAccessKey: "secret" } });
   for (const [table, viewType] of Object.entries(TABLES)) {

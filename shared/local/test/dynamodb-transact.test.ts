@@ -10,6 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -19,7 +20,7 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { startDynamoDbProxy, type DynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
-import { CLIENT_TOKEN_WINDOW_MS, listenerTarget, StreamRecorder, WRITE_OPERATIONS, WriteEngine } from "../dynamodb-streams";
+import { CLIENT_TOKEN_WINDOW_MS, ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type DynamoTarget } from "../dynamodb-streams";
 
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
 const REGION = "eu-west-1";
@@ -119,7 +120,7 @@ test.before(async () => {
     authorize: (request) => request.action !== deny,
     accountId: ACCOUNT,
     keySchemas: { [ORDERS]: { partitionKey: "pk", sortKey: "sk" }, [STOCK]: { partitionKey: "pk", sortKey: "sk" } },
-    writes: { operations: WRITE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request) },
+    writes: { operations: ENGINE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request), forget: (table) => engine.forget(table) },
     onDecision: (event) => decisions.push(event),
   });
   client = new DynamoDBClient({ endpoint: proxy.endpoint, region: REGION, credentials: { accessKeyId: "AKIDTRANSACT", secretAccessKey: "secret" } });
@@ -371,6 +372,53 @@ test("IAM decides first, per item (with its table's LeadingKeys): a denied Updat
       ["dynamodb:UpdateItem", STOCK, ["iam#2"]],
     ],
   );
+});
+
+test("GetItem never sees a transaction half-applied: it waits for the item's lock", async () => {
+  const listener = server.listeners("request")[0] as RequestListener;
+  const direct = listenerTarget(listener);
+  let gate: (() => void) | undefined;
+  let gated!: () => void;
+  const reached = new Promise<void>((resolve) => (gated = resolve));
+  // Holds the transaction's second write until released, after the first is applied.
+  const target: DynamoTarget = async (operation, request) => {
+    const r = request as { Item?: { pk?: { S?: string } }; ConditionExpression?: string };
+    if (operation === "PutItem" && r.Item?.pk?.S === "iso#b" && r.ConditionExpression === undefined) {
+      gated();
+      await new Promise<void>((resolve) => (gate = resolve));
+    }
+    return direct(operation, request);
+  };
+  const engine = new WriteEngine({ target });
+  const getA = { TableName: ORDERS, Key: key("iso#a"), ConsistentRead: true };
+  const transaction = engine.handle("TransactWriteItems", {
+    TransactItems: [{ Put: { TableName: ORDERS, Item: { ...key("iso#a"), v: { S: "new" } } } }, { Put: { TableName: ORDERS, Item: { ...key("iso#b"), v: { S: "new" } } } }],
+  });
+  await reached;
+  // The first write is in dynalite already; a read past the engine sees it alone.
+  assert.equal(((await direct("GetItem", getA)).body.Item as Record<string, unknown>)?.v, { S: "new" });
+  assert.is((await direct("GetItem", { ...getA, Key: key("iso#b") })).body.Item, undefined);
+  let read: Record<string, unknown> | undefined;
+  const isolated = engine.handle("GetItem", { ...getA, Key: key("iso#b") }).then((answer) => (read = answer.body));
+  await new Promise((r) => setTimeout(r, 50));
+  assert.is(read, undefined, "the read waits while the transaction holds the item");
+  gate!();
+  assert.is((await transaction).status, 200);
+  await isolated;
+  assert.equal((read!.Item as Record<string, unknown>).v, { S: "new" });
+});
+
+test("a table recreated with another key schema: the engine forgets the old one when the proxy sees DeleteTable/CreateTable", async () => {
+  const table = "reshaped-table";
+  const create = (attribute: string) =>
+    client.send(new CreateTableCommand({ TableName: table, BillingMode: "PAY_PER_REQUEST", AttributeDefinitions: [{ AttributeName: attribute, AttributeType: "S" }], KeySchema: [{ AttributeName: attribute, KeyType: "HASH" }] }));
+  await create("id");
+  await client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: table, Item: { id: { S: "1" } } } }] }));
+  await client.send(new DeleteTableCommand({ TableName: table }));
+  await create("code");
+  await client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: table, Item: { code: { S: "1" } } } }, { Put: { TableName: table, Item: { code: { S: "2" } } } }] }));
+  const item = await client.send(new GetItemCommand({ TableName: table, Key: { code: { S: "2" } } }));
+  assert.ok(item.Item);
 });
 
 test.run();
