@@ -174,6 +174,29 @@ export class StreamRecorder {
   }
 
   /**
+   * Stores a record another recorder made (the copy on the other side of a thread boundary: the engine and its
+   * recorder run beside dynalite in the DynamoDB thread, the stream's readers in the main thread). The table's
+   * stream must be enabled here with the same ARN and shard count, so shard ids agree; records keep their
+   * sequence numbers and arrive in order.
+   */
+  ingest(stored: StoredRecord): void {
+    const stream = this.streams.get(stored.table);
+    const shard = stream?.shards.find((s) => s.id === stored.shardId);
+    if (!stream || !shard) throw new Error(`table ${stored.table} has no stream shard ${stored.shardId} here: enable it with the same stream ARN and shard count`);
+    const sequence = BigInt(stored.record.dynamodb.SequenceNumber);
+    if (sequence > this.lastSequence) this.lastSequence = sequence;
+    this.trim(shard, this.now());
+    shard.records.push(stored);
+    for (const listener of this.listeners) {
+      try {
+        listener(stored);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+
+  /**
    * Records of one shard after a sequence number (from its start without one; `TRIM_HORIZON`), at most `limit`,
    * in order. Records older than the retention are gone.
    */

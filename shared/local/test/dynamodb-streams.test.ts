@@ -296,4 +296,24 @@ test("records older than the retention are gone", () => {
   assert.throws(() => local.enable("u", { streamArn: streamArn("u"), viewType: "ALL" as StreamViewType, key: { partitionKey: "pk" } }), /StreamViewType ALL is not one of/);
 });
 
+test("a copy across a thread boundary: ingest keeps shards, order and sequence numbers, and tells its listeners", () => {
+  const spec = { streamArn: streamArn("copy"), viewType: "NEW_IMAGE" as const, key: { partitionKey: "pk" }, shards: 3 };
+  const source = new StreamRecorder({ region: REGION });
+  const copy = new StreamRecorder({ region: REGION });
+  source.enable("copy", spec);
+  copy.enable("copy", spec);
+  const heard: string[] = [];
+  copy.subscribe((stored) => heard.push(stored.record.eventID));
+  // What the DynamoDB thread would post: structured clones of the stored records.
+  source.subscribe((stored) => copy.ingest(structuredClone(stored)));
+  for (let i = 0; i < 9; i++) source.append({ table: "copy", newImage: { pk: { S: `k${i % 4}` }, i: { N: String(i) } } }, true);
+  assert.equal(copy.records("copy"), source.records("copy"));
+  assert.is(heard.length, 9);
+  for (const shard of source.shardIds("copy")) assert.equal(copy.read("copy", shard), source.read("copy", shard));
+  const other = new StreamRecorder({ region: REGION });
+  other.enable("copy", { ...spec, shards: 2 });
+  const stored = { table: "copy", shardId: source.shardIds("copy")[2]!, record: source.records("copy")[0]!, at: Date.now() };
+  assert.throws(() => other.ingest(stored), /has no stream shard .* enable it with the same stream ARN and shard count/);
+});
+
 test.run();
