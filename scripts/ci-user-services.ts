@@ -1,7 +1,7 @@
 // The template's tests must hold in a user's repository, whatever services and events the user adds. This copies
 // the repository to a temporary folder, generates services there as a user would (`npm run new-*`: the README's
 // example, a new FIFO event with a route that publishes it, and a service with a route and a consumer of every event
-// in the catalog, FIFO ones included), then runs the whole `npm test` in the copy. That is a second full suite, so CI
+// in the catalog, FIFO ones included; then `npm run catalog`, as a user would), then runs the whole `npm test` in the copy. That is a second full suite, so CI
 // runs it after `npm test` (.ci/run); `npm test` does not.
 //
 //   node --import tsx scripts/ci-user-services.ts          generate, test, remove the copy
@@ -52,6 +52,8 @@ function userGenerators(root: string): (Step | (() => Step[]))[] {
         ["new-consumer", ["--service", audit, "--event", tracked, "--entity", "entry"]],
       ];
     },
+    // What a user does after changing events or consumers: the catalog document follows (npm test checks it).
+    ["catalog", []],
   ];
 }
 

@@ -55,6 +55,13 @@ export const PARTS: readonly Part[] = [
   },
   { name: "local", paths: ["shared/local/"], imports: ["contract", "runtime", "capture", "infra"] },
   { name: "testing", paths: ["shared/testing/"], imports: ["contract", "capture", "infra", "local"] },
+  {
+    name: "catalog",
+    paths: ["shared/catalog/"],
+    imports: ["contract", "capture", "infra/event-consumer"],
+    label: "`catalog` (the AsyncAPI document, `npm run catalog`)",
+    why: "the consumer component's type, to find consumers among a program's resources",
+  },
   { name: "platform", paths: ["platform/"], imports: ["contract", "infra"] },
   {
     name: "services",

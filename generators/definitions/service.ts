@@ -87,11 +87,12 @@ export const service: GeneratorDefinition = {
     const base = { service: name, name, purpose, team, ...names };
     const files: FileChange[] = [];
 
-    const consumers: { name: string; event: string; publishesList: string }[] = [];
+    const consumers: { name: string; event: string; version: number; publishesList: string }[] = [];
     for (const event of consumes) {
       const consumer = consumerName(event, consumers.map((c) => c.name));
       const copied = primary === undefined ? undefined : fillFrom(primaryShape, schemaShape(repo, event) ?? {}, names.idField);
-      consumers.push({ name: consumer, event, publishesList: copied ? quoteList([primary!]) : "" });
+      // The version it reads is the one current now: when the event moves on, the consumer keeps reading this one.
+      consumers.push({ name: consumer, event, version: catalog.get(event)!.version, publishesList: copied ? quoteList([primary!]) : "" });
       files.push(...consumerFiles(ctx, { ...base, consumer, event, publishes: copied ? { type: primary!, copied } : undefined, dir }));
     }
     const routes: { name: string; routeKey: string; publishesList: string }[] = [];

@@ -53,7 +53,9 @@ test("new-service writes the service and adds the events it publishes to the cat
 
 test("edits land in place and every run is recorded with the generator version", () => {
   const index = readFileSync(join(root, "services", name, "index.ts"), "utf8");
-  assert.match(index, /"on-order-status-changed": \{ event: "orders\.order-status-changed"/);
+  // Both consumers declare the version they read: the event's current version when they were generated.
+  assert.match(index, /"on-order-status-changed": \{ event: "orders\.order-status-changed", versions: \[1\],/);
+  assert.match(index, /"on-invoice-issued": \{ event: "billing\.invoice-issued", versions: \[1\],/);
   assert.match(index, /http: \{\n\s+routes: \{\n\s+"POST \/returns": \{ handler: "\.\/handlers\/create-returns\.ts"/);
   assert.match(index, /\/\/ new routes are added above this line/);
   assert.not.match(index, /no HTTP API yet/);
