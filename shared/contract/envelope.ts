@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { TRACEPARENT_SHAPE } from "./trace-header";
 
 /**
  * The wire format of every event: CloudEvents 1.0 (structured JSON mode) with the extensions
@@ -15,7 +16,7 @@ export const envelopeSchema = z.object({
   subject: z.optional(z.string()),
   correlationid: z.string().check(z.minLength(1)),
   causationid: z.optional(z.string()),
-  traceparent: z.optional(z.string().check(z.regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/))),
+  traceparent: z.optional(z.string().check(z.regex(TRACEPARENT_SHAPE))),
   /** The catalog version of `data` (also the `dataversion` message attribute). Absent: the type's current version. */
   dataversion: z.optional(z.int().check(z.positive())),
   data: z.unknown(),

@@ -3,6 +3,7 @@
  * the consumer's queue, on the queue's receives, and on the consumer's DynamoDB calls. Events are recognised by id;
  * a delivery not yet known is matched to its plan through the ordinal in its `customerId`.
  */
+import { peekEnvelope } from "../../contract/envelope-peek";
 import { IDEMPOTENCY_TABLE_LAYOUT } from "../../contract/tables";
 import type { DynamoDbCall, DynamoDbFaultDecision } from "./dynamodb-fault-proxy";
 import type { DeliveryDirective, ReceiveDirective } from "./messaging-faults";
@@ -66,17 +67,9 @@ export function customerIdFor(runTag: string, ordinal: number): string {
   return `${runTag}-customer-${ordinal}`;
 }
 
-/** The envelope id in a message body (raw delivery: the body is the CloudEvent). */
+/** The envelope id in a message body (the CloudEvent, raw or inside an SNS notification), by the one envelope peek. */
 export function eventIdOf(body: string): string | undefined {
-  // The envelope's own `id` comes before `data` in every envelope the runtime builds; fall back to parsing.
-  const match = /^\{[^{]*?"id":"([^"]+)"/.exec(body);
-  if (match) return match[1];
-  try {
-    const id = (JSON.parse(body) as { id?: unknown }).id;
-    return typeof id === "string" ? id : undefined;
-  } catch {
-    return undefined;
-  }
+  return peekEnvelope(body).id;
 }
 
 function attributeString(item: unknown, name: string): string | undefined {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { formatXRayTraceHeader, xrayTraceIdAt } from "../../contract/trace-header";
 import { LOCAL_ACCOUNT_ID } from "../aws";
 
 /** How the HTTP API route that matched the request is configured. */
@@ -92,7 +93,7 @@ export function buildHttpApiEvent(request: IncomingMessage, body: Buffer | strin
   headers["x-forwarded-for"] ??= sourceIp;
   headers["x-forwarded-port"] ??= String(request.socket?.localPort ?? 80);
   headers["x-forwarded-proto"] ??= "http";
-  headers["x-amzn-trace-id"] ??= `Root=1-${Math.floor(timeEpoch / 1000).toString(16).padStart(8, "0")}-${randomBytes(12).toString("hex")}`;
+  headers["x-amzn-trace-id"] ??= formatXRayTraceHeader({ traceId: xrayTraceIdAt(timeEpoch, randomBytes(12).toString("hex")) });
 
   const query: Record<string, string> = {};
   for (const pair of rawQueryString.split("&")) {

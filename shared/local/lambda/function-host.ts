@@ -4,6 +4,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
+import { formatXRayTraceHeader, xrayTraceIdAt } from "../../contract/trace-header";
 import type { BundleSettings } from "../../runtime/bundle-options";
 import { LOCAL_ACCOUNT_ID } from "../aws";
 import { bundleLocalFunction, LOCAL_BUILD_ROOT, type LocalBundle } from "./bundle";
@@ -194,8 +195,13 @@ export function formatLogEntry(entry: FunctionLogEntry, format: "JSON" | "Text" 
 
 /** `Root=1-<8 hex seconds>-<24 hex>;Parent=<16 hex>;Sampled=1`, a new X-Ray trace header. */
 function newTraceHeader(): string {
-  const seconds = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
-  return `Root=1-${seconds}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=1`;
+  return formatXRayTraceHeader({ traceId: xrayTraceIdAt(Date.now(), randomBytes(12).toString("hex")), parent: newSpanId(), sampled: true });
+}
+
+function newSpanId(): string {
+  let id = randomBytes(8).toString("hex");
+  while (id === "0000000000000000") id = randomBytes(8).toString("hex");
+  return id;
 }
 
 /** An error of Lambda's own (a timeout, a crash), which carries no stack trace. */
