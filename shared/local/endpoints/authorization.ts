@@ -1,3 +1,5 @@
+import type { RequestContext } from "../context";
+
 /** What an endpoint asks before it runs an operation: may this caller perform this action on this resource? */
 export interface AuthorizationRequest {
   /**
@@ -24,8 +26,8 @@ export interface AuthorizationContext {
   requestId: string;
   /** IAM global condition keys known for this request (`aws:RequestedRegion`, `aws:SourceIp`, `aws:CurrentTime`). */
   conditionKeys: Record<string, string>;
-  /** The request's `X-Amzn-Trace-Id` (inside Lambda, the invocation's trace header), when it carried one. */
-  traceHeader?: string;
+  /** The request's context: who calls, and its span (a child of the `X-Amzn-Trace-Id` it carried). */
+  requestContext?: RequestContext;
 }
 
 /** An authorizer's answer. `true`/`false` is shorthand for `{ allowed }`. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { contextFromHeader, type RequestContext } from "../context";
 import type * as Sns from "@aws-sdk/client-sns";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
 import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
@@ -68,12 +69,13 @@ export interface SnsPublishBatchResult {
 
 /** Who is calling, passed to the backend with every request. */
 export interface SnsCall {
-  /** The caller's access key id (see `AuthorizationRequest.principal`). */
-  principal: string;
+  /**
+   * Who calls (the access key id, see `AuthorizationRequest.principal`), the call's own span under the `Parent` of
+   * the `X-Amzn-Trace-Id` the SDK sent (it forwards `_X_AMZN_TRACE_ID` inside Lambda), and that header as sent.
+   */
+  context: RequestContext;
   region: string;
   requestId: string;
-  /** The `X-Amzn-Trace-Id` the SDK sent (it forwards `_X_AMZN_TRACE_ID` inside Lambda). */
-  traceHeader?: string;
 }
 
 /**
@@ -204,16 +206,15 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
       const region = options.region ?? request.credential.region;
       const trace = request.headers["x-amzn-trace-id"];
       const call: SnsCall = {
-        principal: request.credential.accessKeyId,
+        context: contextFromHeader(typeof trace === "string" ? trace : undefined, request.credential.accessKeyId),
         region,
         requestId,
-        ...(typeof trace === "string" ? { traceHeader: trace } : {}),
       };
       const check = async (iamAction: string, resource: string): Promise<void> => {
         const denied = await denialMessage(
           authorize,
           {
-            principal: call.principal,
+            principal: call.context.principal,
             action: iamAction,
             resource,
             context: {
@@ -221,7 +222,7 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
               service: "sns",
               region,
               requestId,
-              ...(call.traceHeader ? { traceHeader: call.traceHeader } : {}),
+              requestContext: call.context,
               conditionKeys: {
                 "aws:RequestedRegion": region,
                 "aws:SourceIp": request.remoteAddress,

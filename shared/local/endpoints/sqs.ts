@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { contextFromHeader, type RequestContext } from "../context";
 import type * as Sqs from "@aws-sdk/client-sqs";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
 import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
@@ -8,14 +9,15 @@ import { queueUrlFromPath, sqsQueryError, sqsQueryInput, sqsQueryResponse } from
 
 /** Who is calling, passed to the backend with every request. */
 export interface SqsCall {
-  /** The caller's access key id (see `AuthorizationRequest.principal`). */
-  principal: string;
+  /**
+   * Who calls (the access key id, see `AuthorizationRequest.principal`), the call's own span under the `Parent` of
+   * the `X-Amzn-Trace-Id` the SDK sent (it forwards `_X_AMZN_TRACE_ID` inside Lambda), and that header as sent.
+   */
+  context: RequestContext;
   region: string;
   requestId: string;
   /** Aborted when the client goes away or the endpoint closes: a long poll should then answer at once. */
   signal: AbortSignal;
-  /** The `X-Amzn-Trace-Id` the SDK sent (it forwards `_X_AMZN_TRACE_ID` inside Lambda). */
-  traceHeader?: string;
 }
 
 /**
@@ -226,17 +228,16 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
       const region = options.region ?? request.credential.region;
       const trace = request.headers["x-amzn-trace-id"];
       const call: SqsCall = {
-        principal: request.credential.accessKeyId,
+        context: contextFromHeader(typeof trace === "string" ? trace : undefined, request.credential.accessKeyId),
         region,
         requestId,
         signal: request.signal,
-        ...(typeof trace === "string" ? { traceHeader: trace } : {}),
       };
       const resource = resourceOf(operation, input, region);
       const denied = await denialMessage(
         authorize,
         {
-          principal: call.principal,
+          principal: call.context.principal,
           action: operation.action,
           resource,
           context: {
@@ -244,7 +245,7 @@ export function createSqsEndpoint(options: SqsEndpointOptions): ServiceEndpoint 
             service: "sqs",
             region,
             requestId,
-            ...(call.traceHeader ? { traceHeader: call.traceHeader } : {}),
+            requestContext: call.context,
             conditionKeys: { "aws:RequestedRegion": region, "aws:SourceIp": request.remoteAddress, "aws:CurrentTime": new Date().toISOString() },
           },
         },

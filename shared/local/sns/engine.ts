@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { messageAttributeNames } from "../../contract/envelope";
 import { isMessageGroupId } from "../../contract/message-group";
+import { childContext, traceHeaderOf, type RequestContext } from "../context";
 import type { Clock } from "../sqs/clock";
 import { checkBatchEntries, type SqsEngine } from "../sqs/engine";
 import { ServiceError } from "../sqs/errors";
@@ -102,6 +103,8 @@ export interface SnsPublishedTrace {
   kind: "sns.published";
   time: number;
   topicArn: string;
+  /** The publish's request context (its span is the publish's), when the publisher passed one. */
+  context?: RequestContext;
   messageId: string;
   sequenceNumber?: string;
   messageGroupId?: string;
@@ -116,6 +119,8 @@ export interface SnsDeduplicatedTrace {
   kind: "sns.deduplicated";
   time: number;
   topicArn: string;
+  /** The publish's request context (its span is the publish's), when the publisher passed one. */
+  context?: RequestContext;
   /** The original message's id. */
   messageId: string;
   messageDeduplicationId: string;
@@ -126,6 +131,8 @@ export interface SnsFilteredOutTrace {
   kind: "sns.filtered-out";
   time: number;
   topicArn: string;
+  /** The delivery's request context (SNS calling SQS; its parent span is the publish's), when the publisher passed one. */
+  context?: RequestContext;
   subscriptionArn: string;
   endpoint: string;
   messageId: string;
@@ -137,6 +144,8 @@ export interface SnsDeliveredTrace {
   kind: "sns.delivered";
   time: number;
   topicArn: string;
+  /** The delivery's request context (SNS calling SQS; its parent span is the publish's), when the publisher passed one. */
+  context?: RequestContext;
   subscriptionArn: string;
   endpoint: string;
   messageId: string;
@@ -150,6 +159,8 @@ export interface SnsDeliveryFailedTrace {
   kind: "sns.delivery-failed";
   time: number;
   topicArn: string;
+  /** The delivery's request context (SNS calling SQS; its parent span is the publish's), when the publisher passed one. */
+  context?: RequestContext;
   subscriptionArn: string;
   endpoint: string;
   messageId: string;
@@ -198,6 +209,11 @@ export interface DeliveryAuthorization {
   subscriptionArn: string;
   /** The queue SNS sends to (the subscribed queue, or the subscription's dead-letter queue). */
   queueArn: string;
+  /**
+   * The delivery's request context: SNS (`sns.amazonaws.com`) calling, a child of the publish's span. Absent when
+   * the publisher passed no context.
+   */
+  context?: RequestContext;
 }
 
 interface Topic {
@@ -540,16 +556,21 @@ export class SnsEngine {
    * Publish: validates as SNS does, deduplicates on FIFO topics (5 minutes), then fans out to every subscription
    * whose filter policy matches. Returns the message id (and the sequence number on FIFO topics).
    */
-  publish(input: PublishInput): PublishResult {
+  /**
+   * @param context the publisher's request context: its span parents every delivery, and deliveries carry it on as
+   *   the SQS messages' `AWSTraceHeader` (unless the input sets one)
+   */
+  publish(input: PublishInput, context?: RequestContext): PublishResult {
     const topic = this.topic(input.TopicArn);
-    return this.publishTo(topic, input);
+    return this.publishTo(topic, input, context);
   }
 
   /**
    * PublishBatch: 1..10 entries with distinct ids, at most 256 KiB together; each entry succeeds or fails on its own
    * (`Failed` carries the error code and message SNS would give).
    */
-  publishBatch(input: { TopicArn: string; PublishBatchRequestEntries: PublishBatchEntry[] }): PublishBatchResult {
+  /** @param context the publisher's request context; each entry is a publish of its own under it */
+  publishBatch(input: { TopicArn: string; PublishBatchRequestEntries: PublishBatchEntry[] }, context?: RequestContext): PublishBatchResult {
     const topic = this.topic(input.TopicArn);
     const entries = input.PublishBatchRequestEntries;
     checkBatchEntries(entries.map((entry) => entry.Id));
@@ -560,7 +581,7 @@ export class SnsEngine {
     const result: PublishBatchResult = { Successful: [], Failed: [] };
     for (const { Id, ...entry } of entries) {
       try {
-        const published = this.publishTo(topic, { ...entry, TopicArn: topic.arn });
+        const published = this.publishTo(topic, { ...entry, TopicArn: topic.arn }, context ? childContext(context) : undefined);
         result.Successful.push({ Id, MessageId: published.MessageId, ...(published.SequenceNumber ? { SequenceNumber: published.SequenceNumber } : {}) });
       } catch (error) {
         if (!(error instanceof ServiceError)) throw error;
@@ -570,14 +591,14 @@ export class SnsEngine {
     return result;
   }
 
-  private publishTo(topic: Topic, input: PublishInput): PublishResult {
+  private publishTo(topic: Topic, input: PublishInput, context?: RequestContext): PublishResult {
     const { deduplicationId } = this.checkPublish(topic, input);
     const now = this.clock.now();
     if (topic.fifo) {
       for (const [key, entry] of topic.deduplication) if (entry.expiresAt <= now) topic.deduplication.delete(key);
       const seen = topic.deduplication.get(deduplicationId!);
       if (seen) {
-        this.trace({ kind: "sns.deduplicated", time: now, topicArn: topic.arn, messageId: seen.messageId, messageDeduplicationId: deduplicationId! });
+        this.trace({ kind: "sns.deduplicated", time: now, topicArn: topic.arn, ...(context ? { context } : {}), messageId: seen.messageId, messageDeduplicationId: deduplicationId! });
         return { MessageId: seen.messageId, SequenceNumber: seen.sequenceNumber };
       }
     }
@@ -594,6 +615,7 @@ export class SnsEngine {
       kind: "sns.published",
       time: now,
       topicArn: topic.arn,
+      ...(context ? { context } : {}),
       messageId,
       attributeNames: Object.keys(attributes),
       ...(sequenceNumber ? { sequenceNumber } : {}),
@@ -603,7 +625,7 @@ export class SnsEngine {
     });
     const timestamp = new Date(now).toISOString();
     for (const subscription of [...topic.subscriptions]) {
-      this.deliver(topic, subscription, input, { messageId, sequenceNumber, deduplicationId, timestamp, now });
+      this.deliver(topic, subscription, input, { messageId, sequenceNumber, deduplicationId, timestamp, now, context });
     }
     return sequenceNumber ? { MessageId: messageId, SequenceNumber: sequenceNumber } : { MessageId: messageId };
   }
@@ -653,9 +675,11 @@ export class SnsEngine {
     topic: Topic,
     subscription: Subscription,
     input: PublishInput,
-    meta: { messageId: string; sequenceNumber: string | undefined; deduplicationId: string | undefined; timestamp: string; now: number },
+    meta: { messageId: string; sequenceNumber: string | undefined; deduplicationId: string | undefined; timestamp: string; now: number; context: RequestContext | undefined },
   ): void {
-    const base = { topicArn: topic.arn, subscriptionArn: subscription.arn, endpoint: subscription.endpoint, messageId: meta.messageId };
+    // SNS calls SQS: a hop of its own, under the publish (its span is the delivery's in the trace events).
+    const delivery = meta.context ? childContext(meta.context, "sns.amazonaws.com") : undefined;
+    const base = { topicArn: topic.arn, ...(delivery ? { context: delivery } : {}), subscriptionArn: subscription.arn, endpoint: subscription.endpoint, messageId: meta.messageId };
     if (subscription.filter) {
       const evaluation = subscription.filter.evaluate({ Message: input.Message, ...(input.MessageAttributes ? { MessageAttributes: input.MessageAttributes } : {}) });
       if (!evaluation.matched) {
@@ -683,16 +707,17 @@ export class SnsEngine {
     } else {
       body = formatNotification(this.notificationFields(topic, subscription, input, text, meta));
     }
+    const traceHeader = input.MessageSystemAttributes?.AWSTraceHeader ?? (delivery ? { DataType: "String" as const, StringValue: traceHeaderOf(delivery) } : undefined);
     const send = (queueArn: string) => {
       const queue = this.sqs.queue(queueArn);
-      const refused = this.authorizeDelivery?.({ topicArn: topic.arn, subscriptionArn: subscription.arn, queueArn: queue.arn });
+      const refused = this.authorizeDelivery?.({ topicArn: topic.arn, subscriptionArn: subscription.arn, queueArn: queue.arn, ...(delivery ? { context: delivery } : {}) });
       if (refused !== undefined) throw new ServiceError("AccessDenied", refused);
       return this.sqs.sendMessage(
         queue.arn,
         {
           MessageBody: body,
           ...(sqsAttributes && Object.keys(sqsAttributes).length > 0 ? { MessageAttributes: sqsAttributes } : {}),
-          ...(input.MessageSystemAttributes?.AWSTraceHeader ? { MessageSystemAttributes: { AWSTraceHeader: input.MessageSystemAttributes.AWSTraceHeader } } : {}),
+          ...(traceHeader ? { MessageSystemAttributes: { AWSTraceHeader: traceHeader } } : {}),
           ...(queue.fifo
             ? { MessageGroupId: input.MessageGroupId!, MessageDeduplicationId: meta.deduplicationId! }
             : !topic.fifo && input.MessageGroupId !== undefined

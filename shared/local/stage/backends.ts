@@ -4,7 +4,8 @@
  * these backends run them on the engines.
  */
 import type * as Sqs from "@aws-sdk/client-sqs";
-import type { SnsBackend, SnsCall, SnsPublishRequest } from "../endpoints/sns";
+import { childContext, type RequestContext } from "../context";
+import type { SnsBackend, SnsPublishRequest } from "../endpoints/sns";
 import type { SqsBackend } from "../endpoints/sqs";
 import type { PublishInput, PublishResult, SnsEngine, SnsMessageAttributeValue } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
@@ -12,18 +13,13 @@ import { ServiceError } from "../sqs/errors";
 import type { SqsMessageAttributeValue } from "../sqs/md5";
 import type { Queue, QueueAttributes, ReceivedMessage, SendMessageInput } from "../sqs/queue";
 
-/** Who published: the caller's access key id and the X-Ray trace header its SDK sent. */
-export interface PublishCaller {
-  /** Access key id (a function's name), or `local` for the stage's own publishes. */
-  principal: string;
-  /** The `X-Amzn-Trace-Id` of the call (inside Lambda: the invocation's trace header). */
-  traceHeader?: string;
-}
+/**
+ * Publishes on the engine on a caller's behalf (the stage traces it): `context` is the publish's own (who publishes,
+ * its span, a child of the caller's).
+ */
+export type TracedPublish = (input: PublishInput, context: RequestContext) => PublishResult;
 
-/** Publishes on the engine on a caller's behalf (the stage traces it). */
-export type TracedPublish = (input: PublishInput, caller: PublishCaller) => PublishResult;
-
-function toEngineRequest(request: SnsPublishRequest | (Omit<SnsPublishRequest, "topicArn"> & { topicArn: string }), traceHeader?: string): PublishInput {
+function toEngineRequest(request: SnsPublishRequest | (Omit<SnsPublishRequest, "topicArn"> & { topicArn: string })): PublishInput {
   const attributes: Record<string, SnsMessageAttributeValue> = {};
   for (const [name, value] of Object.entries(request.messageAttributes)) {
     attributes[name] =
@@ -42,13 +38,7 @@ function toEngineRequest(request: SnsPublishRequest | (Omit<SnsPublishRequest, "
     ...(request.messageStructure === "json" ? { MessageStructure: "json" as const } : {}),
     ...(request.messageGroupId !== undefined ? { MessageGroupId: request.messageGroupId } : {}),
     ...(request.messageDeduplicationId !== undefined ? { MessageDeduplicationId: request.messageDeduplicationId } : {}),
-    // Active tracing: SNS passes the caller's trace header on to SQS as AWSTraceHeader.
-    ...(traceHeader ? { MessageSystemAttributes: { AWSTraceHeader: { DataType: "String" as const, StringValue: traceHeader } } } : {}),
   };
-}
-
-function caller(call: SnsCall): PublishCaller {
-  return { principal: call.principal, ...(call.traceHeader ? { traceHeader: call.traceHeader } : {}) };
 }
 
 /**
@@ -60,7 +50,8 @@ function caller(call: SnsCall): PublishCaller {
 export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBackend {
   return {
     async publish(request, call) {
-      const result = publish(toEngineRequest(request, call.traceHeader), caller(call));
+      // The Publish call's span is the publish's (active tracing: SNS carries it on to SQS as AWSTraceHeader).
+      const result = publish(toEngineRequest(request), call.context);
       return { messageId: result.MessageId, ...(result.SequenceNumber ? { sequenceNumber: result.SequenceNumber } : {}) };
     },
     async publishBatch(request, call) {
@@ -69,7 +60,8 @@ export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBacken
       if (!engine.listTopics().some((t) => t.arn === request.topicArn)) throw new ServiceError("NotFound", "Topic does not exist");
       for (const { id, ...entry } of request.entries) {
         try {
-          const published = publish(toEngineRequest({ ...entry, topicArn: request.topicArn }, call.traceHeader), caller(call));
+          // Each entry is a publish of its own under the PublishBatch call.
+          const published = publish(toEngineRequest({ ...entry, topicArn: request.topicArn }), childContext(call.context));
           result.successful.push({ id, messageId: published.MessageId, ...(published.SequenceNumber ? { sequenceNumber: published.SequenceNumber } : {}) });
         } catch (error) {
           if (!(error instanceof ServiceError)) throw error;

@@ -4,5 +4,5 @@ export * from "./wiring";
 export { discoverServiceDirs, LOCAL_STAGE, ProgramError, runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
 export * from "./trace";
 export * from "./routes";
-export { snsBackend, sqsBackend, type PublishCaller, type TracedPublish } from "./backends";
+export { snsBackend, sqsBackend, type TracedPublish } from "./backends";
 export { createTables, createTableRequest, dynamoRequest, DynamoRequestError, startDynamoService, type DynamoServiceOptions, type LocalDynamo } from "./dynamodb";

@@ -3,21 +3,15 @@
  * registered under the function's access key id) and the pollers part (one poller per event source mapping,
  * invoking the function's host as Lambda's SQS poller does).
  */
-import { randomBytes } from "node:crypto";
 import type { SQSEvent } from "aws-lambda";
 import { esbuildTarget, isCurrentRuntime } from "../../infra/helpers/runtimes";
+import { contextFromHeader, traceHeaderOf } from "../context";
 import { FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
 import type { SqsEngine } from "../sqs/engine";
 import { interpretBatchResponse, QueuePoller } from "../sqs/poller";
 import type { PartHealth, StagePart } from "./parts";
 import type { InvocationTrace, TraceRecorder } from "./trace";
 import type { FunctionSpec, StageWiring } from "./wiring";
-
-/** `Root=1-<8 hex seconds>-<24 hex>;Parent=<16 hex>;Sampled=1`: a new X-Ray trace header, unique per invocation. */
-export function newTraceHeader(): string {
-  const seconds = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0");
-  return `Root=1-${seconds}-${randomBytes(12).toString("hex")};Parent=${randomBytes(8).toString("hex")};Sampled=1`;
-}
 
 /** What the functions part needs. */
 export interface FunctionsPartOptions {
@@ -174,11 +168,14 @@ export function pollersPart(options: PollersPartOptions): PollersPart {
 
 /** Runs one SQS batch on the host and reports it to the trace; throws when the invocation failed (as Lambda fails it). */
 async function invokeForBatch(host: FunctionHost, recorder: TraceRecorder, event: SQSEvent, requestId: string, reportBatchItemFailures: boolean): Promise<unknown> {
-  const traceHeader = newTraceHeader();
+  // Lambda continues the trace the first message carries (AWSTraceHeader): the invocation is a span of its own under
+  // it, and runs with a header naming that span, so the function's SDK calls arrive as its children.
+  const context = contextFromHeader(event.Records[0]?.attributes.AWSTraceHeader, "lambda");
+  const traceHeader = traceHeaderOf(context);
   const ids = event.Records.map((r) => r.messageId);
   const node: InvocationTrace = recorder.invocationStarted({
     functionName: host.name,
-    traceHeader,
+    context,
     requestId,
     records: event.Records.map((r) => ({ messageId: r.messageId, body: r.body, queueArn: r.eventSourceARN })),
   });

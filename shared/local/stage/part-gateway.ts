@@ -5,11 +5,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { childContext, contextFromHeader, traceHeaderOf } from "../context";
 import type { FunctionHost, InvocationResult } from "../lambda/function-host";
 import { readHttpApiEvent } from "../lambda-events/http-api-event";
 import { readBody, sendJson } from "./http";
 import type { PartHealth, StagePart } from "./parts";
-import { newTraceHeader } from "./part-functions";
 import { authorizeRoute, routeAuthLabel } from "./route-auth";
 import { RouteTable } from "./routes";
 import type { TraceRecorder } from "./trace";
@@ -83,13 +83,17 @@ export function gatewayPart(options: GatewayPartOptions): GatewayPart {
         apiId: spec.apiId,
         ...(decision.authorizer ? { authorizer: decision.authorizer } : {}),
       });
-      const traceHeader = newTraceHeader();
+      // API Gateway's span for the request (continuing the trace of the X-Amzn-Trace-Id the event carries), the
+      // invocation's under it; the function runs with a header naming its span.
+      const request = contextFromHeader(event.headers["x-amzn-trace-id"], "apigateway");
+      const context = childContext(request, "apigateway");
+      const traceHeader = traceHeaderOf(context);
       const requestId = randomUUID();
       const node = recorder.invocationStarted({
         functionName: fn.name,
-        traceHeader,
+        context,
         requestId,
-        request: { method: event.requestContext.http.method, path: event.rawPath, routeKey: match.routeKey, ...(decision.note ? { note: decision.note } : {}) },
+        request: { method: event.requestContext.http.method, path: event.rawPath, routeKey: match.routeKey, spanId: request.spanId, ...(decision.note ? { note: decision.note } : {}) },
       });
       let result: InvocationResult;
       try {

@@ -10,7 +10,8 @@ import type { Authorizer } from "../iam/authorizer";
 import { SnsEngine, type PublishInput, type PublishResult } from "../sns/engine";
 import { SqsEngine } from "../sqs/engine";
 import type { QueueAttributesInput } from "../sqs/queue";
-import { snsBackend, sqsBackend, type PublishCaller } from "./backends";
+import type { RequestContext } from "../context";
+import { snsBackend, sqsBackend } from "./backends";
 import type { PartHealth, StagePart } from "./parts";
 import { snsDeliveryAuthorizer } from "./queue-policies";
 import type { TraceRecorder } from "./trace";
@@ -34,8 +35,8 @@ export interface MessagingPart extends StagePart<StageWiring> {
   readonly sqs: SqsEngine;
   /** The SNS and SQS endpoints' URL (one server answers both). */
   readonly url: string;
-  /** Publishes on the engine on a caller's behalf, traced. */
-  publish(input: PublishInput, caller: PublishCaller): PublishResult;
+  /** Publishes on the engine, traced: `context` is the publish's own (who publishes, its span, its parent). */
+  publish(input: PublishInput, context: RequestContext): PublishResult;
 }
 
 export function queueAttributes(spec: QueueSpec): QueueAttributesInput {
@@ -86,16 +87,11 @@ export function messagingPart(options: MessagingPartOptions): MessagingPart {
     if (!engines || !server) throw new Error("the messaging part has not started");
     return { ...engines, server };
   };
-  const publish = (input: PublishInput, caller: PublishCaller): PublishResult =>
+  const publish = (input: PublishInput, context: RequestContext): PublishResult =>
     recorder.publishing(
-      {
-        topicArn: input.TopicArn,
-        message: input.Message,
-        ...(input.MessageAttributes ? { attributes: input.MessageAttributes } : {}),
-        principal: caller.principal,
-        ...(caller.traceHeader ? { traceHeader: caller.traceHeader } : {}),
-      },
-      () => started().sns.publish(input),
+      { topicArn: input.TopicArn, message: input.Message, ...(input.MessageAttributes ? { attributes: input.MessageAttributes } : {}) },
+      context,
+      () => started().sns.publish(input, context),
     );
   return {
     name: "messaging",

@@ -20,14 +20,16 @@ export function snsDeliveryAuthorizer(
   queues: ReadonlyArray<{ arn: string; name: string; policy?: string }>,
 ): (request: DeliveryAuthorization) => string | undefined {
   const byArn = new Map(queues.map((queue) => [queue.arn, queue]));
-  return ({ topicArn, queueArn }) => {
+  return ({ topicArn, queueArn, context }) => {
     const queue = byArn.get(queueArn);
     if (!queue) return undefined;
+    // The delivery's request context says who calls (SNS's service principal); deliveries without one are SNS's too.
+    const service = context?.principal ?? SNS_SERVICE_PRINCIPAL;
     const sourceAccount = topicArn.split(":")[4] ?? "";
     try {
       const result = evaluateResourcePolicy(
         queue.policy,
-        { service: SNS_SERVICE_PRINCIPAL },
+        { service },
         {
           action: "sqs:SendMessage",
           resource: queueArn,
@@ -35,12 +37,12 @@ export function snsDeliveryAuthorizer(
             "aws:SourceArn": topicArn,
             "aws:SourceAccount": sourceAccount,
             "aws:SecureTransport": "true",
-            "aws:PrincipalServiceName": SNS_SERVICE_PRINCIPAL,
+            "aws:PrincipalServiceName": service,
           },
         },
       );
       if (result.decision === "Allow") return undefined;
-      return `the queue policy of ${queue.name} does not let ${SNS_SERVICE_PRINCIPAL} send from ${topicArn}: ${result.reason}`;
+      return `the queue policy of ${queue.name} does not let ${service} send from ${topicArn}: ${result.reason}`;
     } catch (error) {
       if (!(error instanceof PolicyValidationError)) throw error;
       return `the queue policy of ${queue.name} is not a valid policy: ${error.message}`;

@@ -10,6 +10,7 @@ import { catalog, isEventType, type EventType } from "../../contract/catalog";
 import { messageGroupOf } from "../../contract/message-group";
 import { createEvent } from "../../runtime/envelope";
 import { messageAttributes } from "../../runtime/sns-publish";
+import { rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { Authorizer, type IamAuthorizationRequest, type IamDecision } from "../iam/authorizer";
 import { functionAccessKeyId, type FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
 import type { PublishInput } from "../sns/engine";
@@ -22,7 +23,7 @@ import { AdminRoutes, jsonBody, type AdminAnswer } from "./admin";
 import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
 import { dynamoPart } from "./part-dynamodb";
-import { functionsPart, newTraceHeader, pollersPart, type FunctionsPart } from "./part-functions";
+import { functionsPart, pollersPart, type FunctionsPart } from "./part-functions";
 import { gatewayPart, MAX_HTTP_BODY } from "./part-gateway";
 import { messagingPart, type MessagingPart } from "./part-messaging";
 import { StageParts, type PartHealth, type StagePart } from "./parts";
@@ -250,10 +251,10 @@ async function composeStage(
     // Local tools (the AWS CLI, a seeding script) sign with keys of their own: only functions are held to a role.
     unknownPrincipals: "allow",
     onDecision: (request: IamAuthorizationRequest, decision: IamDecision) => {
-      const context = request.context as (IamAuthorizationRequest["context"] & { traceHeader?: string }) | undefined;
       if (decision.allowed) return;
+      const context = (request.context as { requestContext?: RequestContext } | undefined)?.requestContext;
       recorder.denied(
-        { action: request.action, resource: request.resource, ...(context?.traceHeader ? { traceHeader: context.traceHeader } : {}) },
+        { action: request.action, resource: request.resource, ...(context ? { context } : {}) },
         `${decision.explicitDeny ? "explicitly denied" : decision.reason}`,
       );
     },
@@ -391,7 +392,7 @@ function stageOperations(context: {
       input.MessageGroupId = messageGroupOf(type, entry, envelope.data);
       input.MessageDeduplicationId = envelope.id;
     }
-    const result = messaging.publish(input, { principal: "local" });
+    const result = messaging.publish(input, rootContext("local", envelope.correlationid));
     return { eventId: envelope.id, correlationId: envelope.correlationid, messageId: result.MessageId, topicArn };
   };
 
@@ -402,7 +403,7 @@ function stageOperations(context: {
       sqs: messaging.sqs,
       queueArn: names.failureQueueArn,
       topics: names.eventTopics,
-      publish: (input) => messaging.publish(input, { principal: "local" }),
+      publish: (input) => messaging.publish(input, rootContext("local")),
     });
     return failureDesk;
   };
@@ -431,9 +432,10 @@ function stageOperations(context: {
   const invoke = async (functionName: string, event: unknown): Promise<InvocationResult> => {
     const host = functions.hosts.get(functionName);
     if (!host) throw new ServiceError("ResourceNotFoundException", `Function not found: ${functionName}`);
-    const traceHeader = newTraceHeader();
+    const context = rootContext("local");
+    const traceHeader = traceHeaderOf(context);
     const requestId = randomUUID();
-    const node = recorder.invocationStarted({ functionName, traceHeader, requestId });
+    const node = recorder.invocationStarted({ functionName, context, requestId });
     let result: InvocationResult;
     try {
       result = await host.invoke(event, { requestId, traceHeader });

@@ -3,11 +3,13 @@
  * move, grouped by the correlation id the events carry (the CloudEvent `correlationid`, the `x-correlation-id`
  * response header) into one tree per conversation, and rendered in plain words.
  *
- * The pieces are joined by ids the engines already report: an SNS message id joins a publish to its deliveries, an
- * SQS message id joins a delivery to the invocations that received it, and the X-Ray trace header that each
- * invocation runs with (the AWS SDK sends it with every call) joins DynamoDB writes and publishes to the invocation
- * that made them.
+ * Each hop records its own span with an explicit parent, from the request context that travels with it
+ * (`shared/local/context.ts`): a publish's span is its caller's child, and the SNS engine reports each delivery with a
+ * span whose parent is the publish's; an SQS message id is the delivery's (the invocations that received it hang
+ * under it); an invocation runs with an `_X_AMZN_TRACE_ID` whose `Parent` is its own span, so the function's SDK calls
+ * (DynamoDB writes, publishes, refused requests) arrive as its children. Nothing is inferred from timing.
  */
+import { parentSpanOf, type RequestContext } from "../context";
 import type { MessagingTraceEvent } from "../sns";
 
 /** A tree: everything that happened under one correlation id. */
@@ -35,6 +37,8 @@ export interface RequestTrace {
   durationMs?: number;
   /** What AWS would have done differently (an unsigned request to an IAM-authorized route). */
   note?: string;
+  /** API Gateway's span for the request (the invocation's parent). */
+  spanId?: string;
   invocation: InvocationTrace;
 }
 
@@ -52,6 +56,9 @@ export interface PublishTrace {
   correlationId: string;
   /** SNS message id. */
   messageId?: string;
+  /** The publish's span and its parent's (the invocation that published, absent for a publish by hand). */
+  spanId: string;
+  parentSpanId?: string;
   /** `published`, `deduplicated` (FIFO), `rejected` (SNS refused it). */
   outcome: "published" | "deduplicated" | "rejected";
   error?: string;
@@ -61,6 +68,8 @@ export interface PublishTrace {
 /** One message on its way to a queue and through the function that consumes it. */
 export interface DeliveryTrace {
   kind: "delivery";
+  /** The delivery's span (SNS calling SQS, under the publish's), absent for a message sent to the queue directly. */
+  spanId?: string;
   queue: string;
   queueArn: string;
   /**
@@ -94,6 +103,10 @@ export interface InvocationTrace {
   /** `direct`: `stage.invoke` (its publishes still join their correlation's tree). */
   trigger: "http" | "sqs" | "direct";
   requestId: string;
+  /** W3C-style trace id, the invocation's span, and its parent's (the HTTP request's, or a delivery's). */
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
   status: "running" | "ok" | "partial" | "failed" | "timeout";
   /** The handler's run, init excluded. */
   durationMs?: number;
@@ -172,10 +185,6 @@ export interface PublishFacts {
   topicArn: string;
   message: string;
   attributes?: Record<string, { StringValue?: string }>;
-  /** The caller's access key id (a function's name) or `local`. */
-  principal: string;
-  /** The X-Ray trace header the caller's SDK sent. */
-  traceHeader?: string;
 }
 
 /** A DynamoDB request the IAM proxy decided on (see `DynamoDbProxyEvent`). */
@@ -198,8 +207,8 @@ interface Tree {
   started: number;
   last: number;
   roots: (RequestTrace | PublishTrace | DeliveryTrace)[];
-  /** SNS and SQS message ids and trace roots registered for this tree (forgotten with it). */
-  keys: { sns: string[]; sqs: string[]; traces: string[] };
+  /** SNS and SQS message ids, publish spans and invocation spans registered for this tree (forgotten with it). */
+  keys: { sns: string[]; sqs: string[]; spans: string[]; invocations: string[] };
   /** Activity since the last settle report. */
   dirty: boolean;
   timer?: ReturnType<typeof setTimeout>;
@@ -207,18 +216,9 @@ interface Tree {
 
 interface InvocationState {
   node: InvocationTrace;
-  /** The trace header's root, its key. */
-  root: string;
   trees: Set<Tree>;
   request?: RequestTrace;
   started: number;
-}
-
-/** The `Root=` part of an X-Ray trace header (the part every hop keeps). */
-export function traceRoot(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const match = /(?:^|;)\s*Root=([^;]+)/.exec(header);
-  return match?.[1] ?? header;
 }
 
 /** Reads id, type and correlation id from a message body: a CloudEvent, raw or inside an SNS notification. */
@@ -258,14 +258,15 @@ export class TraceRecorder {
   private readonly settleMs: number;
   private readonly maxTrees: number;
   private readonly trees = new Map<string, Tree>();
+  /** Publishes by SNS message id, and by span id. */
   private readonly publishes = new Map<string, { node: PublishTrace; tree: Tree }>();
+  private readonly publishSpans = new Map<string, { node: PublishTrace; tree: Tree }>();
   private readonly deliveries = new Map<string, { node: DeliveryTrace; tree: Tree }>();
+  /** Invocations by span id. */
   private readonly invocations = new Map<string, InvocationState>();
   private readonly byRequestId = new Map<string, InvocationState>();
   /** Allowed writes waiting for DynamoDB's answer, by the proxy's request id. */
   private readonly unanswered = new Map<string, { write: WriteTrace; state: InvocationState }>();
-  /** The publish being sent right now (engine deliveries are synchronous). */
-  private current: { node: PublishTrace; tree: Tree } | undefined;
 
   constructor(options: TraceRecorderOptions) {
     this.names = options.names;
@@ -304,7 +305,7 @@ export class TraceRecorder {
     let tree = this.trees.get(correlationId);
     if (!tree) {
       const now = Date.now();
-      tree = { correlationId, started: now, last: now, roots: [], keys: { sns: [], sqs: [], traces: [] }, dirty: false };
+      tree = { correlationId, started: now, last: now, roots: [], keys: { sns: [], sqs: [], spans: [], invocations: [] }, dirty: false };
       this.trees.set(correlationId, tree);
       this.evict();
     }
@@ -317,13 +318,14 @@ export class TraceRecorder {
       this.trees.delete(oldestId);
       if (oldest.timer) clearTimeout(oldest.timer);
       for (const id of oldest.keys.sns) this.publishes.delete(id);
+      for (const id of oldest.keys.spans) this.publishSpans.delete(id);
       for (const id of oldest.keys.sqs) this.deliveries.delete(id);
-      for (const root of oldest.keys.traces) {
-        const state = this.invocations.get(root);
+      for (const span of oldest.keys.invocations) {
+        const state = this.invocations.get(span);
         if (state) {
           state.trees.delete(oldest);
           if (state.trees.size === 0) {
-            this.invocations.delete(root);
+            this.invocations.delete(span);
             this.byRequestId.delete(state.node.requestId);
           }
         }
@@ -373,17 +375,20 @@ export class TraceRecorder {
   }
 
   /**
-   * Records a publish around the engine call that makes it (`send`), so the deliveries the engine makes during the
-   * call land under it. Returns what `send` returns; rethrows what it throws (recorded as `rejected`).
+   * Records a publish, whose span is `context`'s (its parent, the invocation that published), around the engine call
+   * that makes it (`send`, which must pass `context` to the engine: the deliveries it reports name the publish's span
+   * as their parent). Returns what `send` returns; rethrows what it throws (recorded as `rejected`).
    */
-  publishing<T extends { MessageId: string }>(facts: PublishFacts, send: () => T): T {
+  publishing<T extends { MessageId: string }>(facts: PublishFacts, context: RequestContext, send: () => T): T {
     const hints = envelopeHints(facts.message);
     const attributeCorrelation = facts.attributes?.correlationid?.StringValue;
-    const invocation = this.invocations.get(traceRoot(facts.traceHeader) ?? "");
+    const invocation = context.parentSpanId === undefined ? undefined : this.invocations.get(context.parentSpanId);
     const node: PublishTrace = {
       kind: "publish",
       time: Date.now(),
-      publisher: facts.principal,
+      spanId: context.spanId,
+      ...(context.parentSpanId ? { parentSpanId: context.parentSpanId } : {}),
+      publisher: context.principal,
       topic: this.names.topic(facts.topicArn),
       topicArn: facts.topicArn,
       ...(hints.type ? { eventType: hints.type } : {}),
@@ -402,8 +407,8 @@ export class TraceRecorder {
     } else {
       tree.roots.push(node);
     }
-    const previous = this.current;
-    this.current = { node, tree };
+    this.publishSpans.set(context.spanId, { node, tree });
+    tree.keys.spans.push(context.spanId);
     try {
       const result = send();
       node.messageId = result.MessageId;
@@ -416,7 +421,6 @@ export class TraceRecorder {
       node.error = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
       throw error;
     } finally {
-      this.current = previous;
       this.touch([tree, ...(invocation?.trees ?? [])]);
     }
   }
@@ -425,20 +429,31 @@ export class TraceRecorder {
   messaging(event: MessagingTraceEvent): void {
     switch (event.kind) {
       case "sns.published": {
-        if (this.current) this.current.node.messageId = event.messageId;
+        const owner = event.context && this.publishSpans.get(event.context.spanId);
+        if (owner) owner.node.messageId = event.messageId;
         break;
       }
       case "sns.deduplicated": {
-        if (this.current) this.current.node.outcome = "deduplicated";
+        const owner = event.context && this.publishSpans.get(event.context.spanId);
+        if (owner) owner.node.outcome = "deduplicated";
         break;
       }
       case "sns.filtered-out":
       case "sns.delivered":
       case "sns.delivery-failed": {
-        const owner = this.current ?? this.publishes.get(event.messageId);
+        // The delivery's span names the publish's as its parent.
+        const owner = event.context?.parentSpanId !== undefined ? this.publishSpans.get(event.context.parentSpanId) : this.publishes.get(event.messageId);
         if (!owner) break;
         const queueArn = event.endpoint;
-        const delivery: DeliveryTrace = { kind: "delivery", queue: this.names.queue(queueArn), queueArn, status: "queued", receives: 0, invocations: [] };
+        const delivery: DeliveryTrace = {
+          kind: "delivery",
+          ...(event.context ? { spanId: event.context.spanId } : {}),
+          queue: this.names.queue(queueArn),
+          queueArn,
+          status: "queued",
+          receives: 0,
+          invocations: [],
+        };
         const kept = this.names.keptIn?.(queueArn);
         if (kept !== undefined) delivery.kept = kept;
         if (event.kind === "sns.filtered-out") {
@@ -504,10 +519,11 @@ export class TraceRecorder {
    */
   invocationStarted(details: {
     functionName: string;
-    traceHeader: string;
+    /** The invocation's own context: it runs with `traceHeaderOf(context)`, so its SDK calls name its span. */
+    context: RequestContext;
     requestId: string;
     records?: { messageId: string; body: string; queueArn: string }[];
-    request?: { method: string; path: string; routeKey: string; note?: string };
+    request?: { method: string; path: string; routeKey: string; note?: string; spanId?: string };
   }): InvocationTrace {
     const node: InvocationTrace = {
       kind: "invocation",
@@ -515,15 +531,18 @@ export class TraceRecorder {
       label: this.names.functionLabel(details.functionName),
       trigger: details.request ? "http" : details.records ? "sqs" : "direct",
       requestId: details.requestId,
+      traceId: details.context.traceId,
+      spanId: details.context.spanId,
+      ...(details.context.parentSpanId ? { parentSpanId: details.context.parentSpanId } : {}),
       status: "running",
       errorLogs: [],
       writes: [],
       publishes: [],
       denials: [],
     };
-    const root = traceRoot(details.traceHeader) ?? details.traceHeader;
-    const state: InvocationState = { node, root, trees: new Set(), started: performance.now() };
-    this.invocations.set(root, state);
+    const span = details.context.spanId;
+    const state: InvocationState = { node, trees: new Set(), started: performance.now() };
+    this.invocations.set(span, state);
     this.byRequestId.set(details.requestId, state);
     if (details.request) {
       state.request = { kind: "request", ...details.request, invocation: node };
@@ -552,7 +571,7 @@ export class TraceRecorder {
         }
         found.node.invocations.push(node);
         state.trees.add(found.tree);
-        found.tree.keys.traces.push(root);
+        found.tree.keys.invocations.push(span);
       }
       this.touch(state.trees);
     }
@@ -562,7 +581,7 @@ export class TraceRecorder {
   private attachRequest(state: InvocationState, tree: Tree): void {
     if (!state.request) return;
     state.trees.add(tree);
-    tree.keys.traces.push(state.root);
+    tree.keys.invocations.push(state.node.spanId);
     if (!tree.roots.includes(state.request)) tree.roots.push(state.request);
   }
 
@@ -599,7 +618,8 @@ export class TraceRecorder {
   /** A DynamoDB request the IAM proxy decided on: writes (and refusals) join the invocation that made them. */
   dynamo(facts: DynamoFacts): void {
     if (!facts.allowed || WRITE_OPERATIONS.has(facts.operation)) {
-      const state = this.invocations.get(traceRoot(facts.traceHeader) ?? "");
+      // The function's SDK sends its invocation's trace header: its Parent is the invocation's span.
+      const state = this.invocations.get(parentSpanOf(facts.traceHeader) ?? "");
       if (!state) return;
       const tables = [...new Set(facts.authorizations.map((a) => a.table).filter((t): t is string => t !== undefined))];
       const keys = new Set<string>();
@@ -636,9 +656,9 @@ export class TraceRecorder {
     this.touch(found.state.trees);
   }
 
-  /** A request to the SNS or SQS endpoint that IAM refused. */
-  denied(request: { action: string; resource: string; traceHeader?: string }, message: string): void {
-    const state = this.invocations.get(traceRoot(request.traceHeader) ?? "");
+  /** A request to the SNS or SQS endpoint that IAM refused; its context's parent span is the invocation that sent it. */
+  denied(request: { action: string; resource: string; context?: RequestContext }, message: string): void {
+    const state = this.invocations.get(request.context?.parentSpanId ?? "");
     if (!state) return;
     state.node.denials.push({ kind: "denial", at: Date.now(), action: request.action, resource: request.resource, message });
     this.touch(state.trees);

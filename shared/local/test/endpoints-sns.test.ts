@@ -131,7 +131,7 @@ test("Publish reaches the engine with attributes, subject, FIFO group and dedupl
   const blob = received.request.messageAttributes.blob;
   assert.is(blob?.dataType, "Binary");
   assert.equal([...(blob?.binaryValue ?? [])], [0, 1, 254, 255]);
-  assert.is(received.call.principal, CALLER);
+  assert.is(received.call.context.principal, CALLER);
   assert.is(received.call.region, "eu-west-1");
   assert.equal(
     decisions.map((d) => [d.principal, d.action, d.resource, d.context.operation]),

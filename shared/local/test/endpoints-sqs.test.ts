@@ -154,7 +154,7 @@ test("SendMessage reaches the engine with body, attributes (binary as bytes), tr
   assert.ok(input.MessageAttributes?.blob?.BinaryValue instanceof Uint8Array);
   assert.equal([...input.MessageAttributes!.blob!.BinaryValue!], [1, 2, 3]);
   assert.equal(input.MessageSystemAttributes, { AWSTraceHeader: { DataType: "String", StringValue: "Root=1-abc" } });
-  assert.is(sent!.call.principal, CALLER);
+  assert.is(sent!.call.context.principal, CALLER);
   assert.equal(decisions.map((d) => [d.principal, d.action, d.resource, d.context.operation]), [[CALLER, "sqs:SendMessage", QUEUE_ARN, "SendMessage"]]);
 });
 

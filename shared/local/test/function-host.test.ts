@@ -199,9 +199,15 @@ test("the handler's own SDK client reaches the local SNS endpoint, signed with t
     assert.equal(ok(result), { messageId: "m-77" });
     assert.is(published.length, 1);
     assert.equal(published[0]!.request.messageAttributes, { type: { dataType: "String", stringValue: "test.published" } });
-    assert.is(published[0]!.call.principal, "local-orders-place-order");
-    assert.is(published[0]!.call.region, "eu-west-1");
-    assert.is(published[0]!.call.traceHeader, result.traceHeader, "the SDK forwards the invocation's _X_AMZN_TRACE_ID");
+    const call = published[0]!.call;
+    assert.is(call.context.principal, "local-orders-place-order");
+    assert.is(call.region, "eu-west-1");
+    assert.is(call.context.traceHeader, result.traceHeader, "the SDK forwards the invocation's _X_AMZN_TRACE_ID");
+    // The call is a span of its own under the invocation's: the header's Parent, in the same trace.
+    const sent = /^Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=1$/.exec(result.traceHeader)!;
+    assert.is(call.context.parentSpanId, sent[3]);
+    assert.is(call.context.traceId, `${sent[1]}${sent[2]}`);
+    assert.is.not(call.context.spanId, sent[3]);
 
     const denied = await fn.invoke({ action: "publish", topicArn: "arn:aws:sns:eu-west-1:123456789012:local-billing-invoice-issued", message: "{}" });
     const answer = ok(denied) as { errorName: string; errorMessage: string };
@@ -221,7 +227,8 @@ test("bundles are cached by content: a second host of the same function reuses t
   const second = await host({ name: "local-test-cache" }).prepare();
   assert.ok(second.cached);
   assert.is(second.file, first.file);
-  assert.match(second.file, /\.build\/local\/local-test-cache\/[0-9a-f]{16}\/index\.mjs$/);
+  assert.match(second.file, /\.build\/functions\/[0-9a-f]{16}\/index\.mjs$/, "the deploy's build folder: one per content");
+  assert.is(second.hash, first.hash);
   assert.is(second.format, "esm");
 });
 

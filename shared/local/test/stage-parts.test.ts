@@ -4,7 +4,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { endpointOverrides, parseArgs } from "../cli";
-import { PartStartError, renderTrace, RouteTable, StageParts, type StagePart, TraceRecorder, tracePaths, traceRoot, wiringFrom, WiringError, type TraceTree } from "../stage";
+import { childContext, contextFromHeader, rootContext, traceHeaderOf } from "../context";
+import { PartStartError, renderTrace, RouteTable, StageParts, type StagePart, TraceRecorder, tracePaths, wiringFrom, WiringError, type TraceTree } from "../stage";
 
 // ---------------------------------------------------------------------------------------------------------------
 // Routes
@@ -138,20 +139,26 @@ test("trace: publish -> deliveries -> invocation -> write and publish, grouped b
   const settled: TraceTree[] = [];
   const recorder = new TraceRecorder({ names, settleMs: 5, onSettled: (tree) => settled.push(tree) });
   const body = JSON.stringify({ id: "e-1", type: "a.b", correlationid: "c-1" });
-  recorder.publishing({ topicArn: TOPIC, message: body, principal: "local" }, () => {
-    recorder.messaging({ kind: "sns.published", time: 0, topicArn: TOPIC, messageId: "sns-1", attributeNames: [] });
-    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-1", sqsMessageId: "sqs-1", raw: true });
-    recorder.messaging({ kind: "sns.filtered-out", time: 0, topicArn: TOPIC, subscriptionArn: "s2", endpoint: OTHER, messageId: "sns-1", reason: "type did not match" });
+  const hand = rootContext("local");
+  recorder.publishing({ topicArn: TOPIC, message: body }, hand, () => {
+    recorder.messaging({ kind: "sns.published", time: 0, topicArn: TOPIC, context: hand, messageId: "sns-1", attributeNames: [] });
+    const delivery = childContext(hand, "sns.amazonaws.com");
+    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, context: delivery, subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-1", sqsMessageId: "sqs-1", raw: true });
+    const filtered = childContext(hand, "sns.amazonaws.com");
+    recorder.messaging({ kind: "sns.filtered-out", time: 0, topicArn: TOPIC, context: filtered, subscriptionArn: "s2", endpoint: OTHER, messageId: "sns-1", reason: "type did not match" });
     return { MessageId: "sns-1" };
   });
   assert.is(recorder.tree("c-1")!.settled, false, "a queued delivery is pending");
   recorder.messaging({ kind: "sqs.received", time: 0, queueArn: QUEUE, messageId: "sqs-1", receiveCount: 1, visibleAgainAt: 0 });
-  const header = "Root=1-00000000-aaaaaaaaaaaaaaaaaaaaaaaa;Parent=1;Sampled=1";
-  const invocation = recorder.invocationStarted({ functionName: "f", traceHeader: header, requestId: "r-1", records: [{ messageId: "sqs-1", body, queueArn: QUEUE }] });
+  const invoked = contextFromHeader(traceHeaderOf(hand), "lambda");
+  // The function runs with this header; its SDK calls send it back (X-Amzn-Trace-Id), naming the invocation's span.
+  const header = traceHeaderOf(invoked);
+  const invocation = recorder.invocationStarted({ functionName: "f", context: invoked, requestId: "r-1", records: [{ messageId: "sqs-1", body, queueArn: QUEUE }] });
   recorder.dynamo({ requestId: "d-1", operation: "PutItem", allowed: true, traceHeader: header, authorizations: [{ action: "dynamodb:PutItem", table: "local-data", conditionKeys: { "dynamodb:LeadingKeys": ["$svc#1"] } }] });
   recorder.dynamoAnswered({ requestId: "d-1", status: 200 });
-  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ id: "e-2", type: "a.c", correlationid: "c-1" }), principal: "f", traceHeader: header }, () => ({ MessageId: "sns-2" }));
-  recorder.denied({ action: "sns:Publish", resource: "arn:x", traceHeader: header }, "no identity-based policy allows the sns:Publish action");
+  const republished = contextFromHeader(header, "f");
+  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ id: "e-2", type: "a.c", correlationid: "c-1" }) }, republished, () => ({ MessageId: "sns-2" }));
+  recorder.denied({ action: "sns:Publish", resource: "arn:x", context: contextFromHeader(header, "f") }, "no identity-based policy allows the sns:Publish action");
   recorder.invocationFinished(invocation, { status: "ok", durationMs: 3 });
   recorder.messaging({ kind: "sqs.deleted", time: 0, queueArn: QUEUE, messageId: "sqs-1" });
   await new Promise((resolve) => setTimeout(resolve, 40));
@@ -172,17 +179,45 @@ test("trace: publish -> deliveries -> invocation -> write and publish, grouped b
   assert.match(text, /DENIED sns:Publish on arn:x/);
   assert.match(text, /published a\.c e-2 to local-t\n.*no subscription/);
   assert.match(text, /not delivered to local-other: the filter policy did not match \(type did not match\)/);
+  // Every hop's span names its parent: publish (root) > delivery > invocation > publish, one trace id throughout.
+  const publish = tree.roots[0] as import("../stage").PublishTrace;
+  const handled = publish.deliveries[0]!.invocations[0]!;
+  assert.is(publish.spanId, hand.spanId);
+  assert.is(publish.parentSpanId, undefined);
+  assert.is(handled.traceId, hand.traceId);
+  assert.is(handled.spanId, invoked.spanId);
+  assert.is(handled.parentSpanId, hand.spanId, "the message's AWSTraceHeader named the publish as the parent");
+  assert.is(handled.publishes[0]!.spanId, republished.spanId);
+  assert.is(handled.publishes[0]!.parentSpanId, handled.spanId);
+  recorder.close();
+});
+
+test("trace: a delivery lands under the publish its span names, even while another publish is being sent", () => {
+  const recorder = new TraceRecorder({ names });
+  const first = rootContext("local");
+  const second = rootContext("local");
+  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ id: "e-1", type: "a.b", correlationid: "c-a" }) }, first, () => ({ MessageId: "sns-a" }));
+  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ id: "e-2", type: "a.b", correlationid: "c-b" }) }, second, () => {
+    // An asynchronous delivery of the first publish, reported while the second one is on its way.
+    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, context: childContext(first, "sns.amazonaws.com"), subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-a", sqsMessageId: "sqs-a", raw: true });
+    return { MessageId: "sns-b" };
+  });
+  const a = recorder.tree("c-a")!.roots[0] as import("../stage").PublishTrace;
+  const b = recorder.tree("c-b")!.roots[0] as import("../stage").PublishTrace;
+  assert.equal(a.deliveries.map((d) => d.queue), ["local-q"]);
+  assert.equal(b.deliveries, []);
   recorder.close();
 });
 
 test("trace: a failed message waits for its retry, then moves to the dead-letter queue", () => {
   const recorder = new TraceRecorder({ names });
-  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ correlationid: "c-2" }), principal: "local" }, () => {
-    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-9", sqsMessageId: "sqs-9", raw: true });
+  const hand = rootContext("local");
+  recorder.publishing({ topicArn: TOPIC, message: JSON.stringify({ correlationid: "c-2" }) }, hand, () => {
+    recorder.messaging({ kind: "sns.delivered", time: 0, topicArn: TOPIC, context: childContext(hand, "sns.amazonaws.com"), subscriptionArn: "s", endpoint: QUEUE, messageId: "sns-9", sqsMessageId: "sqs-9", raw: true });
     return { MessageId: "sns-9" };
   });
   recorder.messaging({ kind: "sqs.received", time: 0, queueArn: QUEUE, messageId: "sqs-9", receiveCount: 1, visibleAgainAt: 0 });
-  const invocation = recorder.invocationStarted({ functionName: "f", traceHeader: "Root=1-x-y", requestId: "r-9", records: [{ messageId: "sqs-9", body: "{}", queueArn: QUEUE }] });
+  const invocation = recorder.invocationStarted({ functionName: "f", context: rootContext("lambda"), requestId: "r-9", records: [{ messageId: "sqs-9", body: "{}", queueArn: QUEUE }] });
   recorder.invocationFinished(invocation, { status: "failed", error: "Error: boom", failedMessageIds: ["sqs-9"] });
   let tree = recorder.tree("c-2")!;
   assert.ok(tree.settled, "a retry after the visibility timeout is not pending work");
@@ -190,7 +225,6 @@ test("trace: a failed message waits for its retry, then moves to the dead-letter
   recorder.messaging({ kind: "sqs.moved-to-dlq", time: 0, queueArn: QUEUE, deadLetterQueueArn: `${QUEUE}-dlq`, messageId: "sqs-9", receiveCount: 5 });
   tree = recorder.tree("c-2")!;
   assert.match(renderTrace(tree), /moved from local-q to the dead-letter queue local-q-dlq/);
-  assert.is(traceRoot("Root=1-abc;Parent=2;Sampled=1"), "1-abc");
   recorder.close();
 });
 

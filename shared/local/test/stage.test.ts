@@ -138,6 +138,25 @@ test("the HTTP event a handler gets has the keys and types of AWS's payload 2.0 
   assert.equal(diffs, []);
 });
 
+test("a request's X-Amzn-Trace-Id is continued: API Gateway's span is in that trace, the invocation's span under it", async () => {
+  const header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  const answer = await fetch(`${stage.url}/intruder/echo/traced`, { headers: { "x-amzn-trace-id": header } });
+  assert.is(answer.status, 200);
+  assert.is(JSON.parse(await answer.text()).headers["x-amzn-trace-id"], header);
+  const tree = await eventually("the request's trace", () =>
+    stage
+      .traceIds()
+      .map((id) => stage.trace(id))
+      .find((t) => t?.settled && t.roots.some((r) => r.kind === "request" && r.path === "/intruder/echo/traced")),
+  );
+  const root = tree.roots[0]!;
+  assert.is(root.kind, "request");
+  if (root.kind !== "request") return;
+  assert.is(root.invocation.traceId, "5759e988bd862e3fe1be46a994272793");
+  assert.ok(root.spanId && root.spanId !== "53995c3f42cd8ad8", "API Gateway's span is its own");
+  assert.is(root.invocation.parentSpanId, root.spanId);
+});
+
 test("an IAM route: a signed request's caller reaches the handler; an unsigned one passes, noted in the trace", async () => {
   const credentials = async () => ({ accessKeyId: "AKIAWHOAMI", secretAccessKey: "local" });
   const signed = await signedFetch(`${stage.url}/intruder/whoami`, {}, credentials);
@@ -218,7 +237,12 @@ test("a hand publish is a CloudEvent from `local`, delivered in the SQS event sh
   assert.is(envelope.correlationid, "hand-publish-1");
   assert.equal(envelope.data, data);
   assert.is(record.messageAttributes.type.stringValue, "billing.invoice-issued");
-  const diffs = shapeDiff(event, fixture("sqs-raw-full-attributes.json"), { maps: ["$.Records[].messageAttributes"] });
+  // SNS carries the trace on (active tracing): the message's AWSTraceHeader names the delivery's span as Parent.
+  const traceHeader = /^Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=1$/.exec(record.attributes.AWSTraceHeader);
+  assert.ok(traceHeader, `AWSTraceHeader: ${record.attributes.AWSTraceHeader}`);
+  const untraced = structuredClone(event);
+  delete untraced.Records[0].attributes.AWSTraceHeader;
+  const diffs = shapeDiff(untraced, fixture("sqs-raw-full-attributes.json"), { maps: ["$.Records[].messageAttributes"] });
   assert.equal(diffs, []);
 
   const tree = await eventually("the trace to settle", () => {
@@ -234,6 +258,10 @@ test("a hand publish is a CloudEvent from `local`, delivered in the SQS event sh
   assert.is(delivery.status, "done");
   assert.is(delivery.invocations[0]!.label, "intruder/record-invoice");
   assert.is(delivery.invocations[0]!.status, "ok");
+  // One trace, each hop's span under its parent's: publish > delivery (SNS calling SQS) > invocation.
+  assert.is(delivery.spanId, traceHeader![3]);
+  assert.is(delivery.invocations[0]!.parentSpanId, delivery.spanId);
+  assert.is(delivery.invocations[0]!.traceId, `${traceHeader![1]}${traceHeader![2]}`);
   const api = await request("GET", "/_local/trace/hand-publish-1");
   assert.is(api.status, 200);
   assert.match(api.json.text, /published by hand billing\.invoice-issued/);
