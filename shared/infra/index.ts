@@ -9,4 +9,13 @@ export * from "./helpers/names";
 export * from "./helpers/policy-document";
 export * from "./helpers/runtimes";
 export * from "./helpers/transform";
-export { bundleHandler, bundleDir, BUILD_ROOT, REPO_ROOT, BundleError, type Bundle, type BundleRequest } from "./helpers/bundle";
+export {
+  functionBuilds,
+  FunctionBuilds,
+  BUILD_ROOT,
+  FUNCTION_BUILD_ROOT,
+  REPO_ROOT,
+  BundleError,
+  type FunctionBundle,
+  type FunctionBuildRequest,
+} from "./helpers/bundle";

@@ -1,13 +1,15 @@
-import { isAbsolute, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { isAbsolute, relative, resolve, sep } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { ENV, isEventType, type EventType, type LogLevel } from "../contract";
 import type { BundleSettings } from "../runtime/bundle-options";
-import { bundleHandler, type Bundle } from "./helpers/bundle";
+import { BundleError, bundleFileName, functionBuilds, handlerSetting, REPO_ROOT, type FunctionBundle } from "./helpers/bundle";
 import { functionGrants, type DataAccess } from "./helpers/grants";
 import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
 import { lambdaAssumeRolePolicy } from "./helpers/policy-document";
-import { DEFAULT_RUNTIME, isCurrentRuntime, type NodejsRuntime } from "./helpers/runtimes";
+import { DEFAULT_RUNTIME, esbuildTarget, isCurrentRuntime, type NodejsRuntime } from "./helpers/runtimes";
 import { applyTransform, type Transform } from "./helpers/transform";
 import type { PlatformReference } from "./platform-reference";
 
@@ -18,7 +20,8 @@ export const SERVICE_FUNCTION_TYPE = "platform:infra:ServiceFunction";
 export interface FunctionOptions {
   /**
    * The handler's entry file: absolute, or relative to the Pulumi project folder (`./handlers/bill-order.ts`).
-   * It is bundled with esbuild into `.build/<service>/<function>/`; it must not import `@pulumi/*` or `shared/infra`.
+   * It is bundled with esbuild into `.build/functions/<content hash>/` (once per content, shared/infra/helpers/bundle.ts);
+   * it must not import `@pulumi/*` or `shared/infra`.
    */
   handler: string;
   /**
@@ -112,8 +115,10 @@ export interface ServiceFunctionArgs extends FunctionOptions {
 }
 
 /**
- * What the component registers as its inputs: enough for the local stage, which sees registrations under mocks
- * (where archives arrive empty), to find and bundle the same handler. Paths are relative to the repository root.
+ * What the component registers as its inputs: the build request of its bundle. The local stage sees registrations
+ * under mocks (where archives arrive empty, and where no bundle is built) and asks `functionBuilds` for the bundle of
+ * `{ entry, settings }`: the same bytes, in the same folder, as the deploy's archive. Paths are relative to the
+ * repository root.
  */
 export interface ServiceFunctionRegistration {
   service: string;
@@ -121,13 +126,26 @@ export interface ServiceFunctionRegistration {
   /** The handler's entry file, relative to the repository root, with `/` separators. */
   entry: string;
   export: string;
-  /** The bundle folder, relative to the repository root. */
-  bundle: string;
-  /** The bundle's file name inside `bundle` (`index.mjs`). */
+  /** The bundle's file name (`index.mjs`): Lambda's handler is `<file without extension>.<export>`. */
   file: string;
   runtime: NodejsRuntime;
-  /** The settings the bundle was built with (`bundleOptions(entry, outfile, settings)`). */
+  /** The bundle settings (`bundleOptions(entry, outfile, settings)`). */
   settings: BundleSettings;
+}
+
+let buildsUnderMocks = false;
+
+/**
+ * Under Pulumi's mocks a function's bundle is not built (the program's capture needs no code: the local stage builds
+ * from the registration, the guardrails read none). A test that wants the deployed archive and its hash under mocks
+ * turns building on.
+ */
+export function buildBundlesUnderMocks(enabled: boolean): void {
+  buildsUnderMocks = enabled;
+}
+
+function capturedUnderMocks(): boolean {
+  return !buildsUnderMocks && pulumi.runtime.getMonitor() instanceof MockMonitor;
 }
 
 export const FUNCTION_DEFAULTS = { export: "handler", timeout: 10, memory: 512, data: "read-write" } as const;
@@ -149,6 +167,11 @@ export const FUNCTION_DEFAULTS = { export: "handler", timeout: 10, memory: 512, 
 export class ServiceFunction extends pulumi.ComponentResource {
   readonly registration: ServiceFunctionRegistration;
   readonly timeout: number;
+  /**
+   * The function's bundle (built lazily by `functionBuilds`, outside this constructor); `undefined` under mocks,
+   * where none is built.
+   */
+  readonly bundle: pulumi.Output<FunctionBundle> | undefined;
   private readonly fn: aws.lambda.Function;
   private readonly role: aws.iam.Role;
   private readonly policy: aws.iam.RolePolicy;
@@ -156,17 +179,21 @@ export class ServiceFunction extends pulumi.ComponentResource {
 
   constructor(name: string, args: ServiceFunctionArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const normalized = normalizeFunctionArgs(name, args);
-    const bundle = bundleHandler({
-      service: normalized.service,
-      name: normalized.name,
-      entry: normalized.entry,
-      exportName: normalized.export,
-      runtime: normalized.runtime,
-    });
-    const registration = registrationOf(normalized, bundle);
+    const registration = registrationOf(normalized);
     super(SERVICE_FUNCTION_TYPE, name, registration, opts);
     this.registration = registration;
     this.timeout = normalized.timeout;
+    // The bundle: asked of the build service, which runs esbuild once per content; not at all under mocks.
+    this.bundle = capturedUnderMocks()
+      ? undefined
+      : pulumi.output(
+          functionBuilds.build({
+            entry: normalized.entry,
+            settings: registration.settings,
+            exportName: normalized.export,
+            label: `${normalized.service}/${normalized.name}`,
+          }),
+        );
 
     const { platform } = args;
     const awsName = normalized.awsName;
@@ -232,8 +259,10 @@ export class ServiceFunction extends pulumi.ComponentResource {
           role: this.role.arn,
           runtime: normalized.runtime,
           architectures: ["arm64"],
-          handler: bundle.handler,
-          code: new pulumi.asset.FileArchive(bundle.dir),
+          handler: handlerSetting(registration.file, registration.export),
+          // Exactly the bundle's folder; its content hash tells Pulumi when the code changed.
+          code: this.bundle ? this.bundle.apply((bundle) => new pulumi.asset.FileArchive(bundle.dir)) : new pulumi.asset.AssetArchive({}),
+          ...(this.bundle ? { sourceCodeHash: this.bundle.apply((bundle) => bundle.hash) } : {}),
           timeout: normalized.timeout,
           memorySize: normalized.memory,
           reservedConcurrentExecutions: normalized.reservedConcurrency,
@@ -334,11 +363,15 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
   }
   const awsName = checkName("function", serviceResourceBase(service, name));
   checkName("role", awsName);
+  const entry = isAbsolute(args.handler) ? args.handler : resolve(process.cwd(), args.handler);
+  if (!existsSync(entry)) {
+    throw new BundleError(`handler ${toPosix(relative(REPO_ROOT, entry))} of ${service}/${name} does not exist (handlers are resolved from the project folder)`);
+  }
   return {
     service,
     name,
     awsName,
-    entry: isAbsolute(args.handler) ? args.handler : resolve(process.cwd(), args.handler),
+    entry,
     export: args.export ?? FUNCTION_DEFAULTS.export,
     runtime,
     timeout: checkRange("timeout", args.timeout ?? FUNCTION_DEFAULTS.timeout, LAMBDA_LIMITS.timeout, label),
@@ -354,16 +387,21 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
   };
 }
 
-function registrationOf(args: NormalizedFunctionArgs, bundle: Bundle): ServiceFunctionRegistration {
+function toPosix(path: string): string {
+  return path.split(sep).join("/");
+}
+
+function registrationOf(args: NormalizedFunctionArgs): ServiceFunctionRegistration {
+  // The shared options (shared/runtime/bundle-options.ts), targeting the function's runtime.
+  const settings: BundleSettings = { target: esbuildTarget(args.runtime) };
   return {
     service: args.service,
     name: args.name,
-    entry: bundle.entry,
+    entry: toPosix(relative(REPO_ROOT, args.entry)),
     export: args.export,
-    bundle: bundle.relativeDir,
-    file: bundle.file,
+    file: bundleFileName(settings),
     runtime: args.runtime,
-    settings: bundle.settings,
+    settings,
   };
 }
 

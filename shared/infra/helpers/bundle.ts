@@ -1,110 +1,353 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, relative, resolve, sep } from "node:path";
-import { buildSync } from "esbuild";
+/**
+ * Function builds: every handler is bundled once per content, outside the Pulumi component that deploys it, and the
+ * deploy and the local stage use the very same bytes.
+ *
+ * - A build request is the handler's entry file plus the bundle settings (`bundleOptions` in
+ *   shared/runtime/bundle-options.ts: ESM, the AWS SDK bundled, the runtime's target). Its key hashes those with
+ *   esbuild's version.
+ * - `FunctionBuilds.build(request)` runs esbuild once and writes the output into `.build/functions/<hash>/`, where
+ *   `<hash>` is the SHA-256 of the output files (names and bytes): the deployed archive (`FileArchive` of that
+ *   folder, with the hash as the function's `sourceCodeHash`) and what the local stage's function host loads.
+ *   A manifest per request (`.build/functions/requests/<key>.json`) records every input file esbuild read (its
+ *   metafile inputs: the handler, what it imports, the packages) with the SHA-256 of its content. The next build of
+ *   the same request re-hashes those files and, when none changed, answers from the manifest without running
+ *   esbuild (`cached: true`), in this process or the next. A change to the handler or to any file it imports gives
+ *   new bytes, a new hash and a new folder; folders of earlier builds stay a while (running workers keep theirs).
+ * - Concurrent builds of one request share one esbuild run; files are written atomically, so processes that build
+ *   at the same time (parallel tests) never see half a bundle.
+ * - `ServiceFunction` (shared/infra/service-function.ts) asks for its bundle lazily (an Output), so its constructor
+ *   runs no esbuild, and under Pulumi's mocks it asks for none at all (the local stage, the guardrails and the tests
+ *   capture programs without building); it registers the request (entry, export, settings) as its inputs, from which
+ *   the local stage asks the same service for the same bundle.
+ *
+ * For watch mode (shared/local): `functionBuilds.build(request)` again after a file changed rebuilds that function's
+ * bundle and answers the new `file`, `dir` and `hash` (the same ones when nothing it reads changed), and
+ * `functionBuilds.fedBy(path)` answers the requests whose last bundle read that file (esbuild's metafile inputs,
+ * absolute paths in `FunctionBundle.inputs`): the functions to rebuild when it changes. `stats` counts esbuild runs
+ * and cache hits.
+ */
+import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { build as esbuild, version as esbuildVersion, type Metafile } from "esbuild";
 import { bundleOptions, type BundleSettings } from "../../runtime/bundle-options";
-import { esbuildTarget, type NodejsRuntime } from "./runtimes";
 
 /** The repository root (this file is `shared/infra/helpers/bundle.ts`). */
 export const REPO_ROOT = resolve(__dirname, "../../..");
-/** Where bundles go: `<repo>/.build/<service>/<function>/`. */
+/** Where builds go: `<repo>/.build/`. */
 export const BUILD_ROOT = join(REPO_ROOT, ".build");
+/** Where function bundles go: `<repo>/.build/functions/<hash>/`. */
+export const FUNCTION_BUILD_ROOT = join(BUILD_ROOT, "functions");
 
-export interface BundleRequest {
-  service: string;
-  /** Logical function name inside the service. */
-  name: string;
-  /** Absolute path of the handler's entry file. */
+/** What to bundle: one handler with one set of bundle settings. */
+export interface FunctionBuildRequest {
+  /** The handler's entry file: absolute, or relative to the repository root. */
   entry: string;
-  /** The handler's export. */
-  exportName: string;
-  runtime: NodejsRuntime;
+  /**
+   * The settings given to `bundleOptions` (the function component derives them from the runtime).
+   * @default {}
+   */
+  settings?: BundleSettings;
+  /**
+   * The export the function calls; checked against the bundle's exports. Not part of the key (an ES module keeps
+   * every export of the entry).
+   * @default not checked
+   */
+  exportName?: string;
+  /** Names the function in error messages (`billing/on-order-placed`). */
+  label?: string;
 }
 
-export interface Bundle {
-  /** Absolute folder holding the bundle: what the function's `FileArchive` deploys. */
+/** One built bundle. */
+export interface FunctionBundle {
+  /** SHA-256 (hex) of the bundle's files, names and bytes: the function's `sourceCodeHash`. */
+  hash: string;
+  /** Absolute folder holding exactly the bundle's files: what the function's `FileArchive` deploys. */
   dir: string;
-  /** `dir` relative to the repository root, `/`-separated. */
-  relativeDir: string;
-  /** The bundle's file name (`index.mjs`). */
+  /** Absolute path of the bundle file (`<dir>/index.mjs`). */
   file: string;
-  /** Lambda's `handler` setting (`index.handler`). */
-  handler: string;
+  /** ESM or CommonJS, as `bundleOptions` chose (Lambda's `handler` setting: {@link handlerSetting}). */
   format: "esm" | "cjs";
   /** The entry relative to the repository root, `/`-separated. */
   entry: string;
-  /** The settings given to `bundleOptions` (shared/runtime/bundle-options.ts): the local stage builds with the same. */
+  /** The settings it was built with. */
   settings: BundleSettings;
+  /** The entry's exports. */
+  exports: string[];
+  /** Absolute paths of every file esbuild read for it (its metafile inputs): a change to any gives a new build. */
+  inputs: string[];
+  /** True when no esbuild ran: every input still had the content recorded by the build that made it. */
+  cached: boolean;
+  /** The request's key (esbuild version, entry, settings). */
+  key: string;
 }
 
 export class BundleError extends Error {
   override name = "BundleError";
 }
 
+/** The file name of a bundle of this format (`index.mjs`), as `bundleOptions` makes it. */
+export function bundleFileName(settings: BundleSettings = {}): string {
+  return bundleOptions("index.ts", "index.js", settings).format === "cjs" ? "index.cjs" : "index.mjs";
+}
+
+/** Lambda's `handler` setting for a bundle file and export: `index.handler`. */
+export function handlerSetting(file: string, exportName: string): string {
+  const name = basename(file);
+  return `${name.slice(0, name.lastIndexOf("."))}.${exportName}`;
+}
+
+interface Manifest {
+  key: string;
+  entry: string;
+  settings: BundleSettings;
+  /** Input path (relative to the repository root) -> SHA-256 of its content. */
+  inputs: Record<string, string>;
+  hash: string;
+  /** The bundle file, relative to the build root. */
+  file: string;
+  format: "esm" | "cjs";
+  exports: string[];
+  /** Hashes this request built before (newest first): their folders are kept while listed. */
+  previous: string[];
+}
+
+/** Builds of one request kept on disk besides the current one (workers of a running stage may still load them). */
+const KEPT_BUILDS = 4;
+
+function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
 function toPosix(path: string): string {
   return path.split(sep).join("/");
 }
 
-/** The folder of one function's bundle. */
-export function bundleDir(service: string, name: string): string {
-  return join(BUILD_ROOT, service, name);
+async function writeAtomic(path: string, contents: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(temporary, contents);
+  await rename(temporary, path);
+}
+
+function esbuildMessages(error: unknown): string {
+  const errors = (error as { errors?: Array<{ text: string; location?: { file: string; line: number; column: number } | null }> }).errors;
+  return errors?.length
+    ? errors.map((e) => (e.location ? `${e.location.file}:${e.location.line}:${e.location.column}: ${e.text}` : e.text)).join("\n")
+    : String((error as Error).message ?? error);
+}
+
+/** Options of a {@link FunctionBuilds}. */
+export interface FunctionBuildsOptions {
+  /**
+   * Build folder.
+   * @default `<repo>/.build/functions`
+   */
+  root?: string;
 }
 
 /**
- * Bundles one handler with esbuild into `.build/<service>/<function>/`: one tree-shaken file per function.
- * Fails when the handler pulls in Pulumi code (a handler must never import `shared/infra` or `@pulumi/*`) or does
- * not export its handler. Files are written atomically (temporary file, then rename), so programs that run at the
- * same time (parallel test files) never see half a bundle.
+ * The build service: bundles handlers once per content (see this file's header). One instance per process
+ * ({@link functionBuilds}) serves the function component and the local stage.
  */
-export function bundleHandler(request: BundleRequest): Bundle {
-  const entry = toPosix(relative(REPO_ROOT, request.entry));
-  const label = `handler ${entry} of ${request.service}/${request.name}`;
-  if (!existsSync(request.entry)) {
-    throw new BundleError(`${label} does not exist (handlers are resolved from the project folder)`);
-  }
-  const dir = bundleDir(request.service, request.name);
-  const outfile = join(dir, "index.mjs");
-  // The shared options (shared/runtime/bundle-options.ts): the local stage and the benchmarks build the same way.
-  const settings: BundleSettings = { target: esbuildTarget(request.runtime) };
-  const options = bundleOptions(request.entry, outfile, settings);
-  const format = options.format === "cjs" ? "cjs" : "esm";
-  let result;
-  try {
-    result = buildSync({ ...options, absWorkingDir: REPO_ROOT, metafile: true, write: false, logLevel: "silent" });
-  } catch (err) {
-    throw new BundleError(`${label} does not build: ${(err as Error).message}`, { cause: err });
-  }
-  const pulumiInputs = Object.keys(result.metafile.inputs).filter((input) => input.includes("node_modules/@pulumi/"));
-  if (pulumiInputs.length) {
-    throw new BundleError(
-      `${label} pulls Pulumi into its bundle (${pulumiInputs.slice(0, 3).join(", ")}): handlers must not import @pulumi/* (nor shared/infra, which does)`,
-    );
-  }
-  const output = result.metafile.outputs[toPosix(relative(REPO_ROOT, outfile))];
-  if (format === "esm" && output && !output.exports.includes(request.exportName)) {
-    throw new BundleError(`${label} does not export "${request.exportName}" (it exports ${output.exports.join(", ") || "nothing"})`);
+export class FunctionBuilds {
+  readonly root: string;
+  /** esbuild runs and answers from a manifest, since this instance was made. */
+  readonly stats = { esbuildRuns: 0, cacheHits: 0 };
+  private readonly inFlight = new Map<string, Promise<FunctionBundle>>();
+  private readonly last = new Map<string, { request: FunctionBuildRequest; bundle: FunctionBundle }>();
+  /** Content hashes of files by path, valid while their size and modification time stay. */
+  private readonly fileHashes = new Map<string, { size: number; mtimeMs: number; hash: string }>();
+
+  constructor(options: FunctionBuildsOptions = {}) {
+    this.root = options.root ?? FUNCTION_BUILD_ROOT;
   }
 
-  mkdirSync(dir, { recursive: true });
-  const written = new Set<string>();
-  for (const file of result.outputFiles) {
-    const temporary = `${file.path}.${process.pid}.${Date.now()}.tmp`;
-    mkdirSync(dirname(file.path), { recursive: true });
-    writeFileSync(temporary, file.contents);
-    renameSync(temporary, file.path);
-    written.add(basename(file.path));
+  /** The key of a request: esbuild's version, the entry (relative to the repository root) and the settings. */
+  key(request: FunctionBuildRequest): string {
+    const settings = request.settings ?? {};
+    const sorted = Object.fromEntries(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b)));
+    return sha256(JSON.stringify({ esbuildVersion, entry: this.entryOf(request), settings: sorted })).slice(0, 24);
   }
-  // Remove what an earlier build left behind (another format, a chunk), but not another process's temporary files.
-  for (const stale of readdirSync(dir)) {
-    if (!written.has(stale) && !stale.endsWith(".tmp")) rmSync(join(dir, stale), { recursive: true, force: true });
+
+  /**
+   * The bundle of a request: from its manifest when no input changed, else built now (one esbuild run, shared by
+   * concurrent callers). Call it again after a file changed to get the new bundle.
+   * @throws BundleError when the handler is missing, does not build, pulls in Pulumi, or lacks `exportName`
+   */
+  build(request: FunctionBuildRequest): Promise<FunctionBundle> {
+    const key = this.key(request);
+    let pending = this.inFlight.get(key);
+    if (!pending) {
+      pending = this.buildNow(request, key).finally(() => this.inFlight.delete(key));
+      this.inFlight.set(key, pending);
+    }
+    return pending.then((bundle) => {
+      this.last.set(key, { request, bundle });
+      checkExport(request, bundle);
+      return bundle;
+    });
   }
-  const file = basename(outfile);
-  return {
-    dir,
-    relativeDir: toPosix(relative(REPO_ROOT, dir)),
-    file,
-    handler: `${file.slice(0, file.lastIndexOf("."))}.${request.exportName}`,
-    format,
-    entry,
-    settings,
-  };
+
+  /** The requests whose last bundle (in this process) read `path`: what to rebuild when it changes. */
+  fedBy(path: string): FunctionBuildRequest[] {
+    const absolute = resolve(REPO_ROOT, path);
+    return [...this.last.values()].filter(({ bundle }) => bundle.inputs.includes(absolute)).map(({ request }) => request);
+  }
+
+  private entryOf(request: FunctionBuildRequest): string {
+    return toPosix(relative(REPO_ROOT, isAbsolute(request.entry) ? request.entry : resolve(REPO_ROOT, request.entry)));
+  }
+
+  private labelOf(request: FunctionBuildRequest, entry: string): string {
+    return request.label ? `handler ${entry} of ${request.label}` : `handler ${entry}`;
+  }
+
+  private async hashFile(path: string): Promise<string | undefined> {
+    try {
+      const info = await stat(path);
+      const known = this.fileHashes.get(path);
+      // A file changed within the file system's timestamp granularity may keep its size and time: recent ones are
+      // always read again.
+      const settled = Date.now() - info.mtimeMs > 2_000;
+      if (settled && known && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.hash;
+      const hash = sha256(await readFile(path));
+      if (settled) this.fileHashes.set(path, { size: info.size, mtimeMs: info.mtimeMs, hash });
+      return hash;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private manifestPath(key: string): string {
+    return join(this.root, "requests", `${key}.json`);
+  }
+
+  private async readManifest(key: string): Promise<Manifest | undefined> {
+    try {
+      return JSON.parse(await readFile(this.manifestPath(key), "utf8")) as Manifest;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True when the bundle is still there and every recorded input still has its recorded content. */
+  private async stillValid(manifest: Manifest): Promise<boolean> {
+    if (!existsSync(join(this.root, manifest.file))) return false;
+    const checks = await Promise.all(Object.entries(manifest.inputs).map(async ([input, hash]) => (await this.hashFile(resolve(REPO_ROOT, input))) === hash));
+    return checks.every(Boolean);
+  }
+
+  private bundleOf(manifest: Manifest, cached: boolean): FunctionBundle {
+    const file = join(this.root, manifest.file);
+    return {
+      hash: manifest.hash,
+      dir: dirname(file),
+      file,
+      format: manifest.format,
+      entry: manifest.entry,
+      settings: manifest.settings,
+      exports: manifest.exports,
+      inputs: Object.keys(manifest.inputs).map((input) => resolve(REPO_ROOT, input)),
+      cached,
+      key: manifest.key,
+    };
+  }
+
+  private async buildNow(request: FunctionBuildRequest, key: string): Promise<FunctionBundle> {
+    const entry = this.entryOf(request);
+    const label = this.labelOf(request, entry);
+    const absoluteEntry = resolve(REPO_ROOT, entry);
+    if (!existsSync(absoluteEntry)) throw new BundleError(`${label} does not exist (handlers are resolved from the project folder)`);
+
+    const previous = await this.readManifest(key);
+    if (previous && (await this.stillValid(previous))) {
+      this.stats.cacheHits++;
+      return this.bundleOf(previous, true);
+    }
+
+    const settings = request.settings ?? {};
+    const fileName = bundleFileName(settings);
+    // The outfile only names the output: the folder is chosen once the content (its hash) is known.
+    const placeholder = join(this.root, "out", fileName);
+    const options = bundleOptions(absoluteEntry, placeholder, settings);
+    const format = options.format === "cjs" ? "cjs" : "esm";
+    let result;
+    this.stats.esbuildRuns++;
+    try {
+      result = await esbuild({ ...options, absWorkingDir: REPO_ROOT, metafile: true, write: false, logLevel: "silent" });
+    } catch (error) {
+      throw new BundleError(`${label} does not build:\n${esbuildMessages(error)}`, { cause: error });
+    }
+    const metafile = result.metafile as Metafile;
+    const pulumiInputs = Object.keys(metafile.inputs).filter((input) => input.includes("node_modules/@pulumi/"));
+    if (pulumiInputs.length) {
+      throw new BundleError(
+        `${label} pulls Pulumi into its bundle (${pulumiInputs.slice(0, 3).join(", ")}): handlers must not import @pulumi/* (nor shared/infra, which does)`,
+      );
+    }
+    const outDir = dirname(placeholder);
+    const files = result.outputFiles
+      .map((file) => ({ name: toPosix(relative(outDir, file.path)), contents: file.contents }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+    const digest = createHash("sha256");
+    for (const file of files) digest.update(`${file.name}\0${file.contents.length}\0`).update(file.contents);
+    const hash = digest.digest("hex");
+    const dir = join(this.root, hash.slice(0, 16));
+    for (const file of files) {
+      const target = join(dir, file.name);
+      if ((await this.hashFile(target)) !== sha256(file.contents)) await writeAtomic(target, file.contents);
+    }
+    const inputs: Record<string, string> = {};
+    await Promise.all(
+      Object.keys(metafile.inputs).map(async (input) => {
+        const contentHash = await this.hashFile(resolve(REPO_ROOT, input));
+        if (contentHash) inputs[input] = contentHash;
+      }),
+    );
+    const output = metafile.outputs[toPosix(relative(REPO_ROOT, placeholder))];
+    const manifest: Manifest = {
+      key,
+      entry,
+      settings,
+      inputs,
+      hash,
+      file: toPosix(relative(this.root, join(dir, fileName))),
+      format,
+      exports: output?.exports ?? [],
+      previous: [previous?.hash, ...(previous?.previous ?? [])].filter((h): h is string => !!h && h !== hash).slice(0, KEPT_BUILDS),
+    };
+    await writeAtomic(this.manifestPath(key), JSON.stringify(manifest, null, 2));
+    if (previous && previous.hash !== hash) await this.prune();
+    return this.bundleOf(manifest, false);
+  }
+
+  /** Removes bundle folders no manifest lists (current or kept), once they are a few minutes old. */
+  private async prune(): Promise<void> {
+    const manifests = await readdir(join(this.root, "requests")).catch(() => [] as string[]);
+    const listed = new Set<string>();
+    for (const name of manifests.filter((n) => n.endsWith(".json"))) {
+      const manifest = await this.readManifest(name.slice(0, -".json".length));
+      for (const hash of [manifest?.hash, ...(manifest?.previous ?? [])]) if (hash) listed.add(hash.slice(0, 16));
+    }
+    const entries = await readdir(this.root, { withFileTypes: true });
+    await Promise.all(
+      entries
+        .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name) && !listed.has(entry.name))
+        .map(async (entry) => {
+          const path = join(this.root, entry.name);
+          if (Date.now() - (await stat(path)).mtimeMs > 10 * 60_000) await rm(path, { recursive: true, force: true });
+        }),
+    );
+  }
 }
+
+function checkExport(request: FunctionBuildRequest, bundle: FunctionBundle): void {
+  if (request.exportName === undefined || bundle.format !== "esm" || bundle.exports.includes(request.exportName)) return;
+  const label = request.label ? `handler ${bundle.entry} of ${request.label}` : `handler ${bundle.entry}`;
+  throw new BundleError(`${label} does not export "${request.exportName}" (it exports ${bundle.exports.join(", ") || "nothing"})`);
+}
+
+/** The process's build service: the function component and the local stage share it. */
+export const functionBuilds = new FunctionBuilds();

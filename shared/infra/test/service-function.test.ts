@@ -4,10 +4,10 @@ import { pathToFileURL } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ENV } from "../../contract";
-import { BUILD_ROOT, REPO_ROOT } from "../helpers/bundle";
+import { functionBuilds, REPO_ROOT } from "../helpers/bundle";
 import { evaluateGuardrails } from "../guardrails";
 import { PlatformContractError, platformNetwork } from "../platform-reference";
-import { SERVICE_FUNCTION_TYPE, ServiceFunction, type ServiceFunctionArgs } from "../service-function";
+import { buildBundlesUnderMocks, SERVICE_FUNCTION_TYPE, ServiceFunction, type ServiceFunctionArgs } from "../service-function";
 import { runProgram } from "../../capture/run-program";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
@@ -24,9 +24,20 @@ function build(name: string, args: Partial<ServiceFunctionArgs> = {}) {
   return underMocks((p) => new ServiceFunction(name, { platform: p, service: SERVICE, handler: join(FIXTURES, "echo.ts"), ...args }), { platform });
 }
 
-test("bundles the handler into .build/<service>/<function>/index.mjs: ESM, tree-shaken, no Pulumi code, runnable", async () => {
-  await build("echo");
-  const file = join(BUILD_ROOT, SERVICE, "echo", "index.mjs");
+test("deploys the handler's bundle (.build/functions/<hash>/index.mjs: ESM, tree-shaken, no Pulumi code, runnable) with its content hash", async () => {
+  buildBundlesUnderMocks(true);
+  let captured;
+  try {
+    captured = await build("echo");
+  } finally {
+    buildBundlesUnderMocks(false);
+  }
+  const fn = captured.mocks.one("aws:lambda/function:Function", "echo-function");
+  const bundle = await functionBuilds.build({ entry: join(FIXTURES, "echo.ts"), settings: { target: "node24" } });
+  assert.ok(bundle.cached, "the program built it; asking again runs no esbuild");
+  assert.is(fn.inputs.sourceCodeHash, bundle.hash, "the function's source code hash is the bundle's content hash");
+  assert.ok(bundle.dir.startsWith(join(REPO_ROOT, ".build", "functions")), bundle.dir);
+  const file = bundle.file;
   assert.ok(existsSync(file), `${file} exists`);
   const code = readFileSync(file, "utf8");
   assert.not.match(code, /@pulumi/);
@@ -47,12 +58,34 @@ test("registers service, function name and entry (relative to the repository roo
     name: "echo",
     entry: "shared/infra/test/fixtures/handlers/echo.ts",
     export: "handler",
-    bundle: `.build/${SERVICE}/echo`,
     file: "index.mjs",
     runtime: "nodejs24.x",
     settings: { target: "node24" },
   });
-  assert.ok(existsSync(join(REPO_ROOT, component.inputs.bundle, component.inputs.file)));
+});
+
+test("under mocks the program builds no bundle: no esbuild run, an empty archive, no source code hash", async () => {
+  const before = { ...functionBuilds.stats };
+  const { mocks } = await build("echo-unbuilt", { handler: join(FIXTURES, "echo.ts") });
+  assert.equal(functionBuilds.stats, before, "the build service was not asked");
+  const fn = mocks.one("aws:lambda/function:Function", "echo-unbuilt-function");
+  assert.is(fn.inputs.sourceCodeHash, undefined);
+  assert.is(fn.inputs.handler, "index.handler");
+});
+
+test("a handler that pulls in Pulumi, or lacks its export, is refused by the build with a message that names it", async () => {
+  const cases: [Parameters<typeof functionBuilds.build>[0], RegExp][] = [
+    [{ entry: join(FIXTURES, "imports-pulumi.ts"), label: "fn-test/broken" }, /imports-pulumi\.ts of fn-test\/broken pulls Pulumi into its bundle/],
+    [{ entry: join(FIXTURES, "echo.ts"), exportName: "main", label: "fn-test/broken" }, /echo\.ts of fn-test\/broken does not export "main" \(it exports handler/],
+  ];
+  for (const [request, message] of cases) {
+    try {
+      await functionBuilds.build(request);
+      assert.unreachable(`expected ${message}`);
+    } catch (err) {
+      assert.match((err as Error).message, message);
+    }
+  }
 });
 
 test("the function: current Node.js on ARM64, explicit timeout and memory, active tracing, JSON logs into its own group", async () => {
@@ -193,8 +226,6 @@ test("transforms adjust a child: an object replaces fields, a function edits the
 test("refuses what would not deploy or would break the contract, with a message that says why", async () => {
   const cases: [Partial<ServiceFunctionArgs>, RegExp][] = [
     [{ handler: join(FIXTURES, "missing.ts") }, /missing\.ts .* does not exist/],
-    [{ handler: join(FIXTURES, "imports-pulumi.ts") }, /pulls Pulumi into its bundle/],
-    [{ export: "main" }, /does not export "main"/],
     [{ timeout: 0 }, /timeout is 0; Lambda accepts a whole number from 1 to 900/],
     [{ memory: 64 }, /memory is 64/],
     [{ runtime: "nodejs20.x" as never }, /nodejs20.x is not a current Node.js runtime/],

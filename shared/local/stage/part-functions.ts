@@ -51,8 +51,9 @@ function createHost(
       runtime: fn.runtime,
       logFormat: fn.logFormat,
       ...(level ? { applicationLogLevel: level } : {}),
-      // The deploy's bundle settings: the shared options, targeting the function's runtime.
-      bundle: isCurrentRuntime(fn.runtime) ? { target: esbuildTarget(fn.runtime) } : {},
+      // The deploy's bundle settings as its ServiceFunction registered them (so the host asks the build service for
+      // the deployed bundle); for another function, the shared options targeting its runtime.
+      bundle: fn.bundleSettings ?? (isCurrentRuntime(fn.runtime) ? { target: esbuildTarget(fn.runtime) } : {}),
     },
     {
       region: context.region,

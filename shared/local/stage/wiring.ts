@@ -7,6 +7,7 @@
 import { posix } from "node:path";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { bool as readBool, num, str } from "../../capture/read";
+import type { BundleSettings } from "../../runtime/bundle-options";
 
 /** Pulumi type tokens the local stage turns into local equivalents. */
 export const RESOURCE_TYPES = {
@@ -145,6 +146,8 @@ export interface FunctionSpec {
   /** Handler entry, relative to the repository root (`services/billing/handlers/bill-order.ts`). */
   entry: string;
   exportName: string;
+  /** The bundle settings its ServiceFunction registered: with `entry`, the deploy's build request. */
+  bundleSettings?: BundleSettings;
   runtime: string;
   timeoutSeconds: number;
   memoryMb: number;
@@ -388,6 +391,7 @@ interface Registration {
   entry?: unknown;
   export?: unknown;
   runtime?: unknown;
+  settings?: unknown;
 }
 
 function functionSpecs(project: string, resources: readonly CapturedResource[]): FunctionSpec[] {
@@ -442,6 +446,7 @@ function functionSpecs(project: string, resources: readonly CapturedResource[]):
         logicalName: str(registration.name) ?? name,
         entry: posix.normalize(entry.split("\\").join("/")),
         exportName: handlerExport,
+        ...(registration.settings && typeof registration.settings === "object" ? { bundleSettings: registration.settings as BundleSettings } : {}),
         runtime: str(registration.runtime) ?? str(fn.inputs.runtime) ?? "nodejs24.x",
         timeoutSeconds: num(fn.inputs.timeout) ?? 3,
         memoryMb: num(fn.inputs.memorySize) ?? 128,

@@ -6,7 +6,7 @@
 //
 // Bundles, side by side:
 // - consumer: billing's consumer (services/billing/handlers/on-order-placed.ts), bundled by the deploy's own
-//   `bundleHandler` (shared/infra/helpers/bundle.ts), exactly as `pulumi up` uploads it;
+//   build service (`functionBuilds`, shared/infra/helpers/bundle.ts), exactly as `pulumi up` uploads it;
 // - hand-written: the same four AWS calls with the raw SDK v3 clients created at init (sample/hand-written.ts),
 //   bundled with the same options: the yardstick;
 // - empty: a handler that does nothing;
@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import * as esbuild from "esbuild";
-import { bundleHandler } from "../../infra/helpers/bundle";
+import { functionBuilds } from "../../infra/helpers/bundle";
 import { DEFAULT_RUNTIME, esbuildTarget } from "../../infra/helpers/runtimes";
 import { bundleOptions, type BundleSettings } from "../bundle-options";
 import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "../test/helpers/aws-environment";
@@ -57,12 +57,12 @@ const withOptions = (entry: string, settings: BundleSettings) => async (outfile:
 const variants: Variant[] = [
   {
     name: "consumer",
-    note: "billing's consumer as deployed (bundleHandler, shared/infra/helpers/bundle.ts)",
+    note: "billing's consumer as deployed (functionBuilds, shared/infra/helpers/bundle.ts)",
     works: true,
     async build(outfile) {
-      const bundle = bundleHandler({ ...CONSUMER, exportName: "handler", runtime: DEFAULT_RUNTIME });
+      const bundle = await functionBuilds.build({ entry: CONSUMER.entry, settings: deployed, exportName: "handler" });
       mkdirSync(join(outfile, ".."), { recursive: true });
-      copyFileSync(join(bundle.dir, bundle.file), outfile);
+      copyFileSync(bundle.file, outfile);
       // The same options again, for the metafile (sizes by package); the output must be the deployed bytes.
       const again = await esbuild.build({ ...bundleOptions(CONSUMER.entry, outfile, bundle.settings), absWorkingDir: REPO, write: false });
       if (Buffer.compare(Buffer.from(again.outputFiles![0]!.contents), readFileSync(outfile)) !== 0) {
