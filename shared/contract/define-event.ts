@@ -14,13 +14,18 @@ export interface EventVersionDefinition<S extends z.ZodMiniType = z.ZodMiniType>
 export type PreviousVersions = { readonly [version: number]: EventVersionDefinition };
 
 /** One entry of the event catalog. The entry's key in the catalog is its type name. */
-export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType, O extends string = string, P extends PreviousVersions = {}> {
+export interface EventDefinition<
+  S extends z.ZodMiniType = z.ZodMiniType,
+  O extends string = string,
+  P extends PreviousVersions = {},
+  V extends number = number,
+> {
   /**
    * Schema version of `data` (the current one: what `publish` sends by default). A change that breaks readers needs
    * a new version (`npm test` compares every version with the committed catalog document, docs/asyncapi.yaml); keep
    * the old one in `previousVersions` while its consumers move.
    */
-  readonly version: number;
+  readonly version: V;
   /** The only service allowed to publish this event. */
   readonly owner: O;
   /** One sentence a reader of the catalog understands. */
@@ -48,12 +53,12 @@ export function eventVersion<S extends z.ZodMiniType>(definition: EventVersionDe
 }
 
 /**
- * Identity function that keeps the schema's type and the owner's name, so the catalog's payload types flow to
- * publishers and consumers and `OwnedBy<S>` knows who owns what.
+ * Identity function that keeps the schema's type, the owner's name and the version numbers, so the catalog's payload
+ * types flow to publishers and consumers, `OwnedBy<S>` knows who owns what and `publish` which versions exist.
  */
-export function defineEvent<S extends z.ZodMiniType, O extends string, const P extends PreviousVersions = {}>(
-  definition: EventDefinition<S, O, P>,
-): EventDefinition<S, O, P> {
+export function defineEvent<S extends z.ZodMiniType, O extends string, const P extends PreviousVersions = {}, const V extends number = number>(
+  definition: EventDefinition<S, O, P, V>,
+): EventDefinition<S, O, P, V> {
   return definition;
 }
 

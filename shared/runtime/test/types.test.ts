@@ -31,6 +31,12 @@ export async function publishing(): Promise<void> {
   await orders.publish("billing.invoice-issued", { invoiceId: "i", orderId: "o", customerId: "c", total: { amount: 1, currency: "EUR" } });
   // @ts-expect-error not in the catalog
   await orders.publish("orders.order-exploded", {});
+  // The current version, by default or by name; a version the catalog does not publish does not compile.
+  await orders.publish("orders.order-placed", placed, { version: 1 });
+  // @ts-expect-error orders.order-placed has no version 2
+  await orders.publish("orders.order-placed", placed, { version: 2 });
+  // @ts-expect-error nor in a batch
+  await orders.publishBatch([{ type: "orders.order-placed", data: placed, version: 2 }]);
   await orders.publishBatch([
     { type: "orders.order-placed", data: placed },
     // @ts-expect-error in a batch, data must match its own type
