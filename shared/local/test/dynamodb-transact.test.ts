@@ -19,6 +19,7 @@ import {
   type TransactWriteItem,
 } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { Entity, Service } from "electrodb";
 import { startDynamoDbProxy, type DynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import { CLIENT_TOKEN_WINDOW_MS, ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type DynamoTarget } from "../dynamodb-streams";
 
@@ -196,6 +197,31 @@ test("lib-dynamodb's TransactWriteCommand works unchanged", async () => {
   );
   assert.equal((await get(client, ORDERS, "doc#1"))?.lines, { L: [{ N: "1" }, { N: "2" }] });
   assert.equal((await get(client, ORDERS, "doc#2"))?.seen, { BOOL: true });
+});
+
+test("ElectroDB's service transactions: applied together, or canceled with its per-item codes and the ALL_OLD item", async () => {
+  const doc = DynamoDBDocumentClient.from(client);
+  const indexes = { primary: { pk: { field: "pk", composite: ["id"] }, sk: { field: "sk", composite: [] } } } as const;
+  const order = new Entity({ model: { entity: "order", version: "1", service: "shop" }, attributes: { id: { type: "string", required: true }, total: { type: "number" } }, indexes }, { client: doc, table: ORDERS });
+  const stock = new Entity({ model: { entity: "stock", version: "1", service: "shop" }, attributes: { id: { type: "string", required: true }, count: { type: "number" } }, indexes }, { client: doc, table: STOCK });
+  const shop = new Service({ order, stock });
+  await stock.create({ id: "edb-sku", count: 1 }).go();
+  const place = (id: string) =>
+    shop.transaction
+      .write(({ order: o, stock: s }) => [
+        o.create({ id, total: 5 }).commit(),
+        s.patch({ id: "edb-sku" }).add({ count: -1 }).where((a, { gte }) => gte(a.count, 1)).commit({ response: "all_old" }),
+      ])
+      .go();
+  const first = await place("edb-1");
+  assert.is(first.canceled, false);
+  assert.equal((await order.get({ id: "edb-1" }).go()).data?.total, 5);
+  assert.equal((await stock.get({ id: "edb-sku" }).go()).data?.count, 0);
+  const second = await place("edb-2");
+  assert.is(second.canceled, true);
+  assert.equal(second.data.map((d) => [d.rejected, d.code]), [[false, "None"], [true, "ConditionalCheckFailed"]]);
+  assert.equal(second.data[1]!.item, { id: "edb-sku", count: 0 });
+  assert.is((await order.get({ id: "edb-2" }).go()).data, null);
 });
 
 test("a ConditionCheck and an Update of the same item are refused before anything runs (as moto answers)", async () => {
