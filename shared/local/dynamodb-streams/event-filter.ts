@@ -26,8 +26,8 @@ export interface FilterCriteria {
 const LAMBDA_PATTERN_LIMITS: FilterPolicyLimits = {
   maxKeys: Number.POSITIVE_INFINITY,
   maxCombinations: Number.POSITIVE_INFINITY,
-  maxBytes: 4096,
-  maxWildcardsPerPattern: 0,
+  // Characters are checked before (Lambda counts characters); this only bounds the bytes of multi-byte text.
+  maxBytes: 4 * 4096,
   maxWildcardComplexity: 0,
 };
 

@@ -59,12 +59,14 @@ export const FILTER_POLICY_LIMITS = {
   maxWildcardComplexity: 100,
 } as const;
 
-/** Limits on a pattern: SNS's are {@link FILTER_POLICY_LIMITS}. */
+/**
+ * The limits {@link FilterPolicy.compile} checks (SNS's are {@link FILTER_POLICY_LIMITS}); the stars per wildcard
+ * pattern stay SNS's.
+ */
 export interface FilterPolicyLimits {
   readonly maxKeys: number;
   readonly maxCombinations: number;
   readonly maxBytes: number;
-  readonly maxWildcardsPerPattern: number;
   readonly maxWildcardComplexity: number;
 }
 
