@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
 import { catalog, ENV, topicName, type EventData, type EventType } from "../contract";
-import { createSnsEndpoint, startEndpointServer, type EndpointServer, type SnsPublishRequest } from "../local/endpoints";
+import { createSnsEndpoint, startEndpointServer, type EndpointServer, type SnsPublishInput } from "../local/endpoints";
 import { apiGatewayTime, md5OfBody } from "../local/lambda-events";
 import { startLocalDynamo, TEST_TABLES, type LocalDynamo } from "./local-dynamo";
 
@@ -83,8 +83,8 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     (Object.keys(catalog) as EventType[]).map((type) => [topicOf(type), type]),
   );
   topics.set(FAILURE_TOPIC, "failure");
-  const messages: { request: SnsPublishRequest }[] = [];
-  const refusedMessages: { request: SnsPublishRequest }[] = [];
+  const messages: { request: SnsPublishInput }[] = [];
+  const refusedMessages: { request: SnsPublishInput }[] = [];
   let failures = 0;
   const sns: EndpointServer = await startEndpointServer({
     services: [
@@ -92,8 +92,8 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
         accountId: ACCOUNT,
         backend: {
           async publish(request) {
-            if (!topics.has(request.topicArn)) {
-              throw Object.assign(new Error(`Topic does not exist: ${request.topicArn}`), { code: "NotFound" });
+            if (!topics.has(request.TopicArn)) {
+              throw Object.assign(new Error(`Topic does not exist: ${request.TopicArn}`), { code: "NotFound" });
             }
             if (failures > 0) {
               failures--;
@@ -103,7 +103,7 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
               });
             }
             messages.push({ request });
-            return { messageId: randomUUID(), ...(request.messageGroupId ? { sequenceNumber: String(messages.length).padStart(20, "0") } : {}) };
+            return { MessageId: randomUUID(), ...(request.MessageGroupId ? { SequenceNumber: String(messages.length).padStart(20, "0") } : {}) };
           },
         },
       }),
@@ -121,10 +121,10 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   process.env[ENV.publishTopics] = JSON.stringify(Object.fromEntries((options.publishes ?? []).map((t) => [t, topicOf(t)])));
   process.env[ENV.logLevel] = process.env[ENV.logLevel] ?? "WARN";
 
-  const parse = (request: SnsPublishRequest): PublishedEvent => ({
-    ...(JSON.parse(request.message) as Omit<PublishedEvent, "attributes" | "topicArn">),
-    attributes: Object.fromEntries(Object.entries(request.messageAttributes).map(([k, v]) => [k, v.stringValue])),
-    topicArn: request.topicArn,
+  const parse = (request: SnsPublishInput): PublishedEvent => ({
+    ...(JSON.parse(request.Message) as Omit<PublishedEvent, "attributes" | "topicArn">),
+    attributes: Object.fromEntries(Object.entries(request.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])),
+    topicArn: request.TopicArn,
   });
   let lastEventId = "";
 
@@ -141,17 +141,17 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     },
     published(type) {
       return messages
-        .filter(({ request }) => (type ? request.topicArn === topicOf(type) : request.topicArn !== FAILURE_TOPIC))
+        .filter(({ request }) => (type ? request.TopicArn === topicOf(type) : request.TopicArn !== FAILURE_TOPIC))
         .map(({ request }) => parse(request));
     },
     failures() {
-      return messages.filter(({ request }) => request.topicArn === FAILURE_TOPIC).map(({ request }) => parse(request));
+      return messages.filter(({ request }) => request.TopicArn === FAILURE_TOPIC).map(({ request }) => parse(request));
     },
     failPublishes(times = 1) {
       failures = times;
     },
     refused(type) {
-      return refusedMessages.filter(({ request }) => type === undefined || request.topicArn === topicOf(type)).map(({ request }) => parse(request));
+      return refusedMessages.filter(({ request }) => type === undefined || request.TopicArn === topicOf(type)).map(({ request }) => parse(request));
     },
     sqsEvent(type, data, eventOptions = {}) {
       lastEventId = eventOptions.id ?? randomUUID();

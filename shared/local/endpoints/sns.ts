@@ -20,52 +20,18 @@ import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from "./serve
 
 const NAMESPACE = "http://sns.amazonaws.com/doc/2010-03-31/";
 
-/** An SNS message attribute (`MessageAttributeValue`). */
-export interface SnsMessageAttribute {
-  /** `String`, `String.Array`, `Number` or `Binary`, optionally with a `.label`. */
-  dataType: string;
-  stringValue?: string;
-  binaryValue?: Uint8Array;
-}
+/**
+ * A `Publish` request in the SDK's shape (`PublishInput` of `@aws-sdk/client-sns`), with what the endpoint checked:
+ * the topic (`TopicArn`, or `TargetArn` when that names a topic) and a non-empty message; message attributes carry
+ * their data type and value (binary values decoded).
+ */
+export type SnsPublishInput = Sns.PublishInput & { TopicArn: string; Message: string };
 
-/** A `Publish` request, as the endpoint decoded it. */
-export interface SnsPublishRequest {
-  /** The topic (`TopicArn`, or `TargetArn` when that names a topic). */
-  topicArn: string;
-  message: string;
-  subject?: string;
-  /** `json` when `message` holds one message per protocol. */
-  messageStructure?: string;
-  messageAttributes: Record<string, SnsMessageAttribute>;
-  /** FIFO topics. */
-  messageGroupId?: string;
-  /** FIFO topics. */
-  messageDeduplicationId?: string;
-}
+/** One `PublishBatch` entry in the SDK's shape, its id and message checked. */
+export type SnsPublishBatchEntry = Sns.PublishBatchRequestEntry & { Id: string; Message: string };
 
-/** What `Publish` answers. */
-export interface SnsPublishResult {
-  messageId: string;
-  /** FIFO topics. */
-  sequenceNumber?: string;
-}
-
-/** One entry of `PublishBatch`. */
-export interface SnsPublishBatchEntry extends Omit<SnsPublishRequest, "topicArn"> {
-  id: string;
-}
-
-/** A `PublishBatch` request. */
-export interface SnsPublishBatchRequest {
-  topicArn: string;
-  entries: SnsPublishBatchEntry[];
-}
-
-/** What `PublishBatch` answers: each entry succeeds or fails on its own. */
-export interface SnsPublishBatchResult {
-  successful: Array<{ id: string; messageId: string; sequenceNumber?: string }>;
-  failed: Array<{ id: string; code: string; message: string; senderFault: boolean }>;
-}
+/** A `PublishBatch` request in the SDK's shape (`PublishBatchInput`): the topic and 1 to 10 entries with distinct ids. */
+export type SnsPublishBatchInput = Sns.PublishBatchInput & { TopicArn: string; PublishBatchRequestEntries: SnsPublishBatchEntry[] };
 
 /** Who is calling, passed to the backend with every request. */
 export interface SnsCall {
@@ -84,21 +50,18 @@ export interface SnsCall {
  * `InvalidParameter`, ...
  */
 export interface SnsBackend {
-  publish(request: SnsPublishRequest, call: SnsCall): Promise<SnsPublishResult>;
+  publish(input: SnsPublishInput, call: SnsCall): Promise<Sns.PublishResponse>;
   /**
    * `PublishBatch`.
    * @default each entry through `publish`, its AWS errors reported as that entry's failure
    */
-  publishBatch?(request: SnsPublishBatchRequest, call: SnsCall): Promise<SnsPublishBatchResult>;
-  /** `CreateTopic` (the endpoint answers `InvalidAction` without it). */
-  createTopic?(request: { name: string; attributes: Record<string, string>; tags: Record<string, string> }, call: SnsCall): Promise<{ topicArn: string }>;
+  publishBatch?(input: SnsPublishBatchInput, call: SnsCall): Promise<Sns.PublishBatchResponse>;
+  /** `CreateTopic` (the endpoint answers `InvalidAction` without it); `Name` is checked. */
+  createTopic?(input: Sns.CreateTopicInput & { Name: string }, call: SnsCall): Promise<Sns.CreateTopicResponse>;
   /** `ListTopics` (the endpoint answers `InvalidAction` without it). */
-  listTopics?(request: { nextToken?: string }, call: SnsCall): Promise<{ topicArns: string[]; nextToken?: string }>;
-  /** `Subscribe` (the endpoint answers `InvalidAction` without it). */
-  subscribe?(
-    request: { topicArn: string; protocol: string; endpoint?: string; attributes: Record<string, string>; returnSubscriptionArn: boolean },
-    call: SnsCall,
-  ): Promise<{ subscriptionArn: string }>;
+  listTopics?(input: Sns.ListTopicsInput, call: SnsCall): Promise<Sns.ListTopicsResponse>;
+  /** `Subscribe` (the endpoint answers `InvalidAction` without it); `TopicArn` and `Protocol` are checked. */
+  subscribe?(input: Sns.SubscribeInput & { TopicArn: string; Protocol: string }, call: SnsCall): Promise<Sns.SubscribeResponse>;
   /**
    * The read operations a developer inspects a stage with, in the SDK's shapes (the endpoint answers `InvalidAction`
    * without them). Missing topics and subscriptions throw `NotFound` (`Topic does not exist`, `Subscription does not
@@ -250,29 +213,29 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
     switch (action) {
       case "Publish": {
         const publish = publishRequest(params);
-        await check("sns:Publish", publish.topicArn);
+        await check("sns:Publish", publish.TopicArn);
         const result = await backend.publish(publish, call);
-        return [element("MessageId", result.messageId), element("SequenceNumber", result.sequenceNumber)];
+        return [element("MessageId", result.MessageId), element("SequenceNumber", result.SequenceNumber)];
       }
       case "PublishBatch": {
         const batch = publishBatchRequest(params);
-        await check("sns:Publish", batch.topicArn);
+        await check("sns:Publish", batch.TopicArn);
         const result = backend.publishBatch ? await backend.publishBatch(batch, call) : await publishEach(backend, batch, call);
         return [
           element(
             "Successful",
-            result.successful.map((entry) =>
-              element("member", [element("Id", entry.id), element("MessageId", entry.messageId), element("SequenceNumber", entry.sequenceNumber)]),
+            (result.Successful ?? []).map((entry) =>
+              element("member", [element("Id", entry.Id), element("MessageId", entry.MessageId), element("SequenceNumber", entry.SequenceNumber)]),
             ),
           ),
           element(
             "Failed",
-            result.failed.map((entry) =>
+            (result.Failed ?? []).map((entry) =>
               element("member", [
-                element("Id", entry.id),
-                element("Code", entry.code),
-                element("Message", entry.message),
-                element("SenderFault", entry.senderFault),
+                element("Id", entry.Id),
+                element("Code", wireCode(entry.Code ?? "")),
+                element("Message", entry.Message),
+                element("SenderFault", entry.SenderFault),
               ]),
             ),
           ),
@@ -287,20 +250,23 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
             typeof tag === "object" && queryString(tag, "Key") !== undefined ? [[queryString(tag, "Key")!, queryString(tag, "Value") ?? ""]] : [],
           ),
         );
-        const result = await createTopic({ name, attributes: stringMap(params, "Attributes"), tags }, call);
-        return element("TopicArn", result.topicArn);
+        const result = await createTopic(
+          { Name: name, Attributes: stringMap(params, "Attributes"), Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+          call,
+        );
+        return element("TopicArn", result.TopicArn);
       }
       case "ListTopics": {
         const listTopics = backend.listTopics?.bind(backend) ?? unsupported(action);
         await check("sns:ListTopics", `arn:aws:sns:${call.region}:${accountId}:*`);
         const nextToken = queryString(params, "NextToken");
-        const result = await listTopics(nextToken === undefined ? {} : { nextToken }, call);
+        const result = await listTopics(nextToken === undefined ? {} : { NextToken: nextToken }, call);
         return [
           element(
             "Topics",
-            result.topicArns.map((arn) => element("member", element("TopicArn", arn))),
+            (result.Topics ?? []).map((topic) => element("member", element("TopicArn", topic.TopicArn))),
           ),
-          element("NextToken", result.nextToken),
+          element("NextToken", result.NextToken),
         ];
       }
       case "Subscribe": {
@@ -311,15 +277,15 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
         const endpoint = queryString(params, "Endpoint");
         const result = await subscribe(
           {
-            topicArn,
-            protocol,
-            ...(endpoint === undefined ? {} : { endpoint }),
-            attributes: stringMap(params, "Attributes"),
-            returnSubscriptionArn: queryString(params, "ReturnSubscriptionArn") === "true",
+            TopicArn: topicArn,
+            Protocol: protocol,
+            ...(endpoint === undefined ? {} : { Endpoint: endpoint }),
+            Attributes: stringMap(params, "Attributes"),
+            ReturnSubscriptionArn: queryString(params, "ReturnSubscriptionArn") === "true",
           },
           call,
         );
-        return element("SubscriptionArn", result.subscriptionArn);
+        return element("SubscriptionArn", result.SubscriptionArn);
       }
       case "ListSubscriptions": {
         const listSubscriptions = backend.listSubscriptions?.bind(backend) ?? unsupported(action);
@@ -404,8 +370,8 @@ function stringMap(params: QueryObject, key: string): Record<string, string> {
   return Object.fromEntries(queryMap(params, key, "key", "value").map(([name, value]) => [name, typeof value === "string" ? value : ""]));
 }
 
-function messageAttributes(params: QueryObject): Record<string, SnsMessageAttribute> {
-  const attributes: Record<string, SnsMessageAttribute> = {};
+function messageAttributes(params: QueryObject): Record<string, Sns.MessageAttributeValue> {
+  const attributes: Record<string, Sns.MessageAttributeValue> = {};
   for (const [name, value] of queryMap(params, "MessageAttributes", "Name", "Value")) {
     const node = typeof value === "object" ? value : undefined;
     const dataType = queryString(node, "DataType");
@@ -419,13 +385,13 @@ function messageAttributes(params: QueryObject): Record<string, SnsMessageAttrib
         `The message attribute '${name}' must contain non-empty message attribute value for message attribute type '${dataType}'.`,
       );
     }
-    attributes[name] = binary ? { dataType, binaryValue: Buffer.from(binaryValue!, "base64") } : { dataType, stringValue: stringValue! };
+    attributes[name] = binary ? { DataType: dataType, BinaryValue: Buffer.from(binaryValue!, "base64") } : { DataType: dataType, StringValue: stringValue! };
   }
   return attributes;
 }
 
 /** The fields a `Publish` and a `PublishBatch` entry share. */
-function messageFields(params: QueryObject): Omit<SnsPublishRequest, "topicArn"> {
+function messageFields(params: QueryObject): Omit<SnsPublishInput, "TopicArn"> {
   const message = queryString(params, "Message");
   if (message === undefined) {
     throw new AwsServiceError("ValidationError", "1 validation error detected: Value null at 'message' failed to satisfy constraint: Member must not be null");
@@ -436,26 +402,27 @@ function messageFields(params: QueryObject): Omit<SnsPublishRequest, "topicArn">
   const messageStructure = optional("MessageStructure");
   const messageGroupId = optional("MessageGroupId");
   const messageDeduplicationId = optional("MessageDeduplicationId");
+  const attributes = messageAttributes(params);
   return {
-    message,
-    messageAttributes: messageAttributes(params),
-    ...(subject === undefined ? {} : { subject }),
-    ...(messageStructure === undefined ? {} : { messageStructure }),
-    ...(messageGroupId === undefined ? {} : { messageGroupId }),
-    ...(messageDeduplicationId === undefined ? {} : { messageDeduplicationId }),
+    Message: message,
+    ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
+    ...(subject === undefined ? {} : { Subject: subject }),
+    ...(messageStructure === undefined ? {} : { MessageStructure: messageStructure }),
+    ...(messageGroupId === undefined ? {} : { MessageGroupId: messageGroupId }),
+    ...(messageDeduplicationId === undefined ? {} : { MessageDeduplicationId: messageDeduplicationId }),
   };
 }
 
-function publishRequest(params: QueryObject): SnsPublishRequest {
+function publishRequest(params: QueryObject): SnsPublishInput {
   if (queryString(params, "PhoneNumber") !== undefined) {
     throw new AwsServiceError("InvalidParameter", "Invalid parameter: PhoneNumber Reason: the local SNS endpoint publishes to topics only");
   }
   const topicArn = queryString(params, "TopicArn") || queryString(params, "TargetArn");
   if (!topicArn) throw new AwsServiceError("InvalidParameter", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter");
-  return { topicArn, ...messageFields(params) };
+  return { TopicArn: topicArn, ...messageFields(params) };
 }
 
-function publishBatchRequest(params: QueryObject): SnsPublishBatchRequest {
+function publishBatchRequest(params: QueryObject): SnsPublishBatchInput {
   const topicArn = required(params, "TopicArn");
   const members = queryList(params, "PublishBatchRequestEntries").filter((entry): entry is QueryObject => typeof entry === "object");
   if (members.length === 0) throw new AwsServiceError("EmptyBatchRequest", "The batch request doesn't contain any entries.");
@@ -472,25 +439,26 @@ function publishBatchRequest(params: QueryObject): SnsPublishBatchRequest {
     }
     if (ids.has(id)) throw new AwsServiceError("BatchEntryIdsNotDistinct", "Two or more batch entries in the request have the same Id.");
     ids.add(id);
-    return { id, ...messageFields(entry) };
+    return { Id: id, ...messageFields(entry) };
   });
-  return { topicArn, entries };
+  return { TopicArn: topicArn, PublishBatchRequestEntries: entries };
 }
 
 /** `PublishBatch` for a backend without it: one `publish` per entry, AWS errors reported per entry. */
-async function publishEach(backend: SnsBackend, batch: SnsPublishBatchRequest, call: SnsCall): Promise<SnsPublishBatchResult> {
-  const result: SnsPublishBatchResult = { successful: [], failed: [] };
-  for (const { id, ...fields } of batch.entries) {
+async function publishEach(backend: SnsBackend, batch: SnsPublishBatchInput, call: SnsCall): Promise<Sns.PublishBatchResponse> {
+  const successful: Sns.PublishBatchResultEntry[] = [];
+  const failed: Sns.BatchResultErrorEntry[] = [];
+  for (const { Id, ...fields } of batch.PublishBatchRequestEntries) {
     try {
-      const published = await backend.publish({ topicArn: batch.topicArn, ...fields }, call);
-      result.successful.push({ id, ...published });
+      const published = await backend.publish({ TopicArn: batch.TopicArn, ...fields }, call);
+      successful.push({ Id, MessageId: published.MessageId, ...(published.SequenceNumber ? { SequenceNumber: published.SequenceNumber } : {}) });
     } catch (error) {
       const aws = awsErrorParts(error);
       if (!aws) throw error;
-      result.failed.push({ id, code: wireCode(aws.code), message: aws.message, senderFault: aws.senderFault });
+      failed.push({ Id, Code: wireCode(aws.code), Message: aws.message, SenderFault: aws.senderFault });
     }
   }
-  return result;
+  return { Successful: successful, Failed: failed };
 }
 
 function wireCode(code: string): string {

@@ -3,9 +3,10 @@
  * in-process engines (`shared/local/sns`, `shared/local/sqs`): the endpoints decode requests into the API's shapes,
  * these backends run them on the engines.
  */
+import type * as Sns from "@aws-sdk/client-sns";
 import type * as Sqs from "@aws-sdk/client-sqs";
 import { childContext, type RequestContext } from "../context";
-import type { SnsBackend, SnsPublishRequest } from "../endpoints/sns";
+import type { SnsBackend, SnsPublishInput } from "../endpoints/sns";
 import type { SqsBackend } from "../endpoints/sqs";
 import type { PublishInput, PublishResult, SnsEngine, SnsMessageAttributeValue } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
@@ -19,25 +20,27 @@ import type { Queue, QueueAttributes, ReceivedMessage, SendMessageInput } from "
  */
 export type TracedPublish = (input: PublishInput, context: RequestContext) => PublishResult;
 
-function toEngineRequest(request: SnsPublishRequest | (Omit<SnsPublishRequest, "topicArn"> & { topicArn: string })): PublishInput {
-  const attributes: Record<string, SnsMessageAttributeValue> = {};
-  for (const [name, value] of Object.entries(request.messageAttributes)) {
+/** The SDK's `PublishInput` as the engine takes it (the same fields; the engine's types say what it checked). */
+function toEngineRequest(input: SnsPublishInput): PublishInput {
+  let attributes: Record<string, SnsMessageAttributeValue> | undefined;
+  for (const [name, value] of Object.entries(input.MessageAttributes ?? {})) {
+    attributes ??= {};
     attributes[name] =
-      value.binaryValue !== undefined
-        ? { DataType: value.dataType, BinaryValue: value.binaryValue }
-        : { DataType: value.dataType, StringValue: value.stringValue ?? "" };
+      value.BinaryValue !== undefined
+        ? { DataType: value.DataType ?? "", BinaryValue: value.BinaryValue }
+        : { DataType: value.DataType ?? "", StringValue: value.StringValue ?? "" };
   }
-  if (request.messageStructure !== undefined && request.messageStructure !== "json") {
+  if (input.MessageStructure !== undefined && input.MessageStructure !== "json") {
     throw new ServiceError("InvalidParameter", "Invalid parameter: MessageStructure");
   }
   return {
-    TopicArn: request.topicArn,
-    Message: request.message,
-    ...(request.subject !== undefined ? { Subject: request.subject } : {}),
-    ...(Object.keys(attributes).length ? { MessageAttributes: attributes } : {}),
-    ...(request.messageStructure === "json" ? { MessageStructure: "json" as const } : {}),
-    ...(request.messageGroupId !== undefined ? { MessageGroupId: request.messageGroupId } : {}),
-    ...(request.messageDeduplicationId !== undefined ? { MessageDeduplicationId: request.messageDeduplicationId } : {}),
+    TopicArn: input.TopicArn,
+    Message: input.Message,
+    ...(input.Subject !== undefined ? { Subject: input.Subject } : {}),
+    ...(attributes ? { MessageAttributes: attributes } : {}),
+    ...(input.MessageStructure === "json" ? { MessageStructure: "json" as const } : {}),
+    ...(input.MessageGroupId !== undefined ? { MessageGroupId: input.MessageGroupId } : {}),
+    ...(input.MessageDeduplicationId !== undefined ? { MessageDeduplicationId: input.MessageDeduplicationId } : {}),
   };
 }
 
@@ -49,29 +52,30 @@ function toEngineRequest(request: SnsPublishRequest | (Omit<SnsPublishRequest, "
  */
 export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBackend {
   return {
-    async publish(request, call) {
+    async publish(input, call) {
       // The Publish call's span is the publish's (active tracing: SNS carries it on to SQS as AWSTraceHeader).
-      const result = publish(toEngineRequest(request), call.context);
-      return { messageId: result.MessageId, ...(result.SequenceNumber ? { sequenceNumber: result.SequenceNumber } : {}) };
+      const result = publish(toEngineRequest(input), call.context);
+      return { MessageId: result.MessageId, ...(result.SequenceNumber ? { SequenceNumber: result.SequenceNumber } : {}) };
     },
-    async publishBatch(request, call) {
-      const result: Awaited<ReturnType<NonNullable<SnsBackend["publishBatch"]>>> = { successful: [], failed: [] };
+    async publishBatch(input, call) {
+      const successful: Sns.PublishBatchResultEntry[] = [];
+      const failed: Sns.BatchResultErrorEntry[] = [];
       // A missing topic fails the whole batch, as in SNS (ids and entry count were checked by the endpoint).
-      if (!engine.listTopics().some((t) => t.arn === request.topicArn)) throw new ServiceError("NotFound", "Topic does not exist");
-      for (const { id, ...entry } of request.entries) {
+      if (!engine.listTopics().some((t) => t.arn === input.TopicArn)) throw new ServiceError("NotFound", "Topic does not exist");
+      for (const { Id, ...entry } of input.PublishBatchRequestEntries) {
         try {
           // Each entry is a publish of its own under the PublishBatch call.
-          const published = publish(toEngineRequest({ ...entry, topicArn: request.topicArn }), childContext(call.context));
-          result.successful.push({ id, messageId: published.MessageId, ...(published.SequenceNumber ? { sequenceNumber: published.SequenceNumber } : {}) });
+          const published = publish(toEngineRequest({ ...entry, TopicArn: input.TopicArn }), childContext(call.context));
+          successful.push({ Id, MessageId: published.MessageId, ...(published.SequenceNumber ? { SequenceNumber: published.SequenceNumber } : {}) });
         } catch (error) {
           if (!(error instanceof ServiceError)) throw error;
-          result.failed.push({ id, code: error.code, message: error.message, senderFault: error.senderFault });
+          failed.push({ Id, Code: error.code, Message: error.message, SenderFault: error.senderFault });
         }
       }
-      return result;
+      return { Successful: successful, Failed: failed };
     },
     async listTopics() {
-      return { topicArns: engine.listTopics().map((t) => t.arn) };
+      return { Topics: engine.listTopics().map((t) => ({ TopicArn: t.arn })) };
     },
     async listSubscriptions(input) {
       return page(engine.listSubscriptions(), input.NextToken);

@@ -69,7 +69,7 @@ test("one port serves SNS and SQS: each request goes to the service its signatur
   const seen: string[] = [];
   const server = await startEndpointServer({
     services: [
-      createSnsEndpoint({ backend: { publish: async (request) => (seen.push(`sns:${request.topicArn}`), { messageId: "m-1" }) } }),
+      createSnsEndpoint({ backend: { publish: async (request) => (seen.push(`sns:${request.TopicArn}`), { MessageId: "m-1" }) } }),
       createSqsEndpoint({ backend: unusedSqs({ listQueues: async () => (seen.push("sqs:list"), { QueueUrls: [] }) }) }),
     ],
   });

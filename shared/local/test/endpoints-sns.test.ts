@@ -24,8 +24,8 @@ import {
   type EndpointServer,
   type SnsBackend,
   type SnsCall,
-  type SnsPublishBatchRequest,
-  type SnsPublishRequest,
+  type SnsPublishBatchInput,
+  type SnsPublishInput,
 } from "../endpoints";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -36,20 +36,20 @@ const CALLER = "local-orders-place-order";
 
 /** A fake engine that records what reaches it. */
 class FakeSns implements SnsBackend {
-  published: Array<{ request: SnsPublishRequest; call: SnsCall }> = [];
-  batches: SnsPublishBatchRequest[] = [];
+  published: Array<{ request: SnsPublishInput; call: SnsCall }> = [];
+  batches: SnsPublishBatchInput[] = [];
   failWith: Error | undefined;
   publishBatch?: SnsBackend["publishBatch"];
   createTopic?: SnsBackend["createTopic"];
   listTopics?: SnsBackend["listTopics"];
   subscribe?: SnsBackend["subscribe"];
 
-  async publish(request: SnsPublishRequest, call: SnsCall): Promise<{ messageId: string; sequenceNumber?: string }> {
+  async publish(request: SnsPublishInput, call: SnsCall): Promise<{ MessageId: string; SequenceNumber?: string }> {
     if (this.failWith) throw this.failWith;
-    if (request.topicArn.endsWith(":missing")) throw new AwsServiceError("NotFound", "Topic does not exist");
+    if (request.TopicArn.endsWith(":missing")) throw new AwsServiceError("NotFound", "Topic does not exist");
     this.published.push({ request, call });
     const n = this.published.length;
-    return request.topicArn.endsWith(".fifo") ? { messageId: `m-${n}`, sequenceNumber: `1000000000000000000${n}` } : { messageId: `m-${n}` };
+    return request.TopicArn.endsWith(".fifo") ? { MessageId: `m-${n}`, SequenceNumber: `1000000000000000000${n}` } : { MessageId: `m-${n}` };
   }
 }
 
@@ -113,24 +113,25 @@ test("Publish reaches the engine with attributes, subject, FIFO group and dedupl
   const [received] = backend.published;
   assert.ok(received);
   assert.equal(
-    { ...received.request, messageAttributes: { ...received.request.messageAttributes, blob: undefined } },
+    { ...received.request, MessageAttributes: { ...received.request.MessageAttributes, blob: undefined } },
     {
-      topicArn: FIFO_TOPIC,
-      message: `{"orderId":"o-1","note":"a & b <c>"}`,
-      subject: "Order placed",
-      messageGroupId: "customer-7",
-      messageDeduplicationId: "event-42",
-      messageAttributes: {
-        type: { dataType: "String", stringValue: "orders.order-placed" },
-        attempt: { dataType: "Number", stringValue: "3" },
-        tags: { dataType: "String.Array", stringValue: `["a","b"]` },
+      TopicArn: FIFO_TOPIC,
+      Message: `{"orderId":"o-1","note":"a & b <c>"}`,
+      Subject: "Order placed",
+      MessageGroupId: "customer-7",
+      MessageDeduplicationId: "event-42",
+      MessageAttributes: {
+        type: { DataType: "String", StringValue: "orders.order-placed" },
+        attempt: { DataType: "Number", StringValue: "3" },
+        tags: { DataType: "String.Array", StringValue: `["a","b"]` },
         blob: undefined,
       },
     },
+    "the SDK's PublishInput, as the client sent it",
   );
-  const blob = received.request.messageAttributes.blob;
-  assert.is(blob?.dataType, "Binary");
-  assert.equal([...(blob?.binaryValue ?? [])], [0, 1, 254, 255]);
+  const blob = received.request.MessageAttributes?.blob;
+  assert.is(blob?.DataType, "Binary");
+  assert.equal([...(blob?.BinaryValue ?? [])], [0, 1, 254, 255]);
   assert.is(received.call.context.principal, CALLER);
   assert.is(received.call.region, "eu-west-1");
   assert.equal(
@@ -143,8 +144,8 @@ test("PublishBatch reaches the engine's publishBatch with each entry's fields, a
   backend.publishBatch = async (request) => {
     backend.batches.push(request);
     return {
-      successful: [{ id: "first", messageId: "m-a", sequenceNumber: "1" }],
-      failed: [{ id: "second", code: "InvalidParameter", message: "Invalid parameter: Message too long", senderFault: true }],
+      Successful: [{ Id: "first", MessageId: "m-a", SequenceNumber: "1" }],
+      Failed: [{ Id: "second", Code: "InvalidParameter", Message: "Invalid parameter: Message too long", SenderFault: true }],
     };
   };
   const output = await sns.send(
@@ -158,10 +159,10 @@ test("PublishBatch reaches the engine's publishBatch with each entry's fields, a
   );
   assert.equal(backend.batches, [
     {
-      topicArn: FIFO_TOPIC,
-      entries: [
-        { id: "first", message: "one", messageGroupId: "g-1", messageDeduplicationId: "d-1", messageAttributes: { type: { dataType: "String", stringValue: "t" } } },
-        { id: "second", message: "two", messageGroupId: "g-2", subject: "s", messageAttributes: {} },
+      TopicArn: FIFO_TOPIC,
+      PublishBatchRequestEntries: [
+        { Id: "first", Message: "one", MessageGroupId: "g-1", MessageDeduplicationId: "d-1", MessageAttributes: { type: { DataType: "String", StringValue: "t" } } },
+        { Id: "second", Message: "two", MessageGroupId: "g-2", Subject: "s" },
       ],
     },
   ]);
@@ -172,7 +173,7 @@ test("PublishBatch reaches the engine's publishBatch with each entry's fields, a
 
 test("PublishBatch without an engine batch publishes each entry and reports an entry's AWS error as its failure", async () => {
   backend.publish = async function (this: FakeSns, request, call) {
-    if (request.message === "bad") throw new AwsServiceError("InvalidParameter", "Invalid parameter: bad message");
+    if (request.Message === "bad") throw new AwsServiceError("InvalidParameter", "Invalid parameter: bad message");
     return FakeSns.prototype.publish.call(this, request, call);
   };
   const output = await sns.send(
@@ -256,16 +257,16 @@ test("Publish without a message or a topic raises the SDK's errors, not a crash"
 test("CreateTopic, ListTopics and Subscribe reach the engine when it has them", async () => {
   const topics: string[] = [];
   const subscriptions: unknown[] = [];
-  backend.createTopic = async ({ name, attributes, tags }) => {
-    topics.push(`arn:aws:sns:eu-west-1:123456789012:${name}`);
-    assert.equal(attributes, { FifoTopic: "true" });
-    assert.equal(tags, { team: "orders" });
-    return { topicArn: topics[topics.length - 1]! };
+  backend.createTopic = async ({ Name, Attributes, Tags }) => {
+    topics.push(`arn:aws:sns:eu-west-1:123456789012:${Name}`);
+    assert.equal(Attributes, { FifoTopic: "true" });
+    assert.equal(Tags, [{ Key: "team", Value: "orders" }]);
+    return { TopicArn: topics[topics.length - 1]! };
   };
-  backend.listTopics = async () => ({ topicArns: [...topics] });
+  backend.listTopics = async () => ({ Topics: topics.map((TopicArn) => ({ TopicArn })) });
   backend.subscribe = async (request) => {
     subscriptions.push(request);
-    return { subscriptionArn: `${request.topicArn}:sub-1` };
+    return { SubscriptionArn: `${request.TopicArn}:sub-1` };
   };
   const created = await sns.send(new CreateTopicCommand({ Name: "t.fifo", Attributes: { FifoTopic: "true" }, Tags: [{ Key: "team", Value: "orders" }] }));
   assert.is(created.TopicArn, "arn:aws:sns:eu-west-1:123456789012:t.fifo");
@@ -276,7 +277,7 @@ test("CreateTopic, ListTopics and Subscribe reach the engine when it has them", 
   );
   assert.is(subscribed.SubscriptionArn, "arn:aws:sns:eu-west-1:123456789012:t.fifo:sub-1");
   assert.equal(subscriptions, [
-    { topicArn: created.TopicArn, protocol: "sqs", endpoint: "arn:aws:sqs:eu-west-1:123456789012:q", attributes: { RawMessageDelivery: "true" }, returnSubscriptionArn: false },
+    { TopicArn: created.TopicArn, Protocol: "sqs", Endpoint: "arn:aws:sqs:eu-west-1:123456789012:q", Attributes: { RawMessageDelivery: "true" }, ReturnSubscriptionArn: false },
   ]);
   assert.equal(
     decisions.map((d) => [d.action, d.resource]),

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createSnsEndpoint, startEndpointServer, type AuthorizationRequest, type SnsCall, type SnsPublishRequest } from "../endpoints";
+import { createSnsEndpoint, startEndpointServer, type AuthorizationRequest, type SnsCall, type SnsPublishInput } from "../endpoints";
 import { formatLogEntry, FunctionHost, type FunctionLogEntry, type InvocationResult, type LocalFunctionDefinition } from "../lambda";
 
 const ENTRY = join(__dirname, "fixtures", "function-host-handler.ts");
@@ -182,13 +182,13 @@ test("the JSON log format drops console calls below the application log level", 
 });
 
 test("the handler's own SDK client reaches the local SNS endpoint, signed with the function's identity", async () => {
-  const published: Array<{ request: SnsPublishRequest; call: SnsCall }> = [];
+  const published: Array<{ request: SnsPublishInput; call: SnsCall }> = [];
   const decisions: AuthorizationRequest[] = [];
   const allowedTopic = "arn:aws:sns:eu-west-1:123456789012:local-orders-order-placed";
   const server = await startEndpointServer({
     services: [
       createSnsEndpoint({
-        backend: { publish: async (request, call) => (published.push({ request, call }), { messageId: "m-77" }) },
+        backend: { publish: async (request, call) => (published.push({ request, call }), { MessageId: "m-77" }) },
         authorize: (request) => (decisions.push(request), request.resource === allowedTopic),
       }),
     ],
@@ -198,7 +198,7 @@ test("the handler's own SDK client reaches the local SNS endpoint, signed with t
     const result = await fn.invoke({ action: "publish", topicArn: allowedTopic, message: `{"orderId":"o-1"}` });
     assert.equal(ok(result), { messageId: "m-77" });
     assert.is(published.length, 1);
-    assert.equal(published[0]!.request.messageAttributes, { type: { dataType: "String", stringValue: "test.published" } });
+    assert.equal(published[0]!.request.MessageAttributes, { type: { DataType: "String", StringValue: "test.published" } });
     const call = published[0]!.call;
     assert.is(call.context.principal, "local-orders-place-order");
     assert.is(call.region, "eu-west-1");

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { AwsServiceError, createSnsEndpoint, startEndpointServer, type SnsPublishRequest } from "../../../local/endpoints";
+import { AwsServiceError, createSnsEndpoint, startEndpointServer, type SnsPublishInput } from "../../../local/endpoints";
 
 /**
  * A local SNS endpoint for the unmodified @aws-sdk/client-sns. Client 3.1169 speaks the AWS Query protocol
@@ -63,20 +63,20 @@ interface Entry {
 
 const invalid = (message: string) => new AwsServiceError("InvalidParameter", message);
 
-function entryOf(request: Omit<SnsPublishRequest, "topicArn"> & { id?: string }): Entry {
+function entryOf(request: Omit<SnsPublishInput, "TopicArn"> & { Id?: string }): Entry {
   const attributes: Record<string, PublishedAttribute> = {};
-  for (const [name, value] of Object.entries(request.messageAttributes)) {
+  for (const [name, value] of Object.entries(request.MessageAttributes ?? {})) {
     attributes[name] = {
-      dataType: value.dataType,
-      value: value.stringValue ?? (value.binaryValue ? Buffer.from(value.binaryValue).toString("base64") : ""),
+      dataType: value.DataType ?? "",
+      value: value.StringValue ?? (value.BinaryValue ? Buffer.from(value.BinaryValue).toString("base64") : ""),
     };
   }
   return {
-    message: request.message,
+    message: request.Message,
     attributes,
-    ...(request.id !== undefined ? { id: request.id } : {}),
-    ...(request.messageGroupId !== undefined ? { messageGroupId: request.messageGroupId } : {}),
-    ...(request.messageDeduplicationId !== undefined ? { messageDeduplicationId: request.messageDeduplicationId } : {}),
+    ...(request.Id !== undefined ? { id: request.Id } : {}),
+    ...(request.MessageGroupId !== undefined ? { messageGroupId: request.MessageGroupId } : {}),
+    ...(request.MessageDeduplicationId !== undefined ? { messageDeduplicationId: request.MessageDeduplicationId } : {}),
   };
 }
 
@@ -141,32 +141,30 @@ export async function startSnsStub(): Promise<SnsStub> {
       createSnsEndpoint({
         backend: {
           async publish(request) {
-            admit("Publish", request.topicArn, 1);
+            admit("Publish", request.TopicArn, 1);
             const entry = entryOf(request);
-            check(request.topicArn, entry);
-            const m = record("Publish", request.topicArn, entry);
-            return { messageId: m.messageId, ...(m.sequenceNumber ? { sequenceNumber: m.sequenceNumber } : {}) };
+            check(request.TopicArn, entry);
+            const m = record("Publish", request.TopicArn, entry);
+            return { MessageId: m.messageId, ...(m.sequenceNumber ? { SequenceNumber: m.sequenceNumber } : {}) };
           },
           async publishBatch(request) {
-            admit("PublishBatch", request.topicArn, request.entries.length);
-            const entries = request.entries.map(entryOf);
+            admit("PublishBatch", request.TopicArn, request.PublishBatchRequestEntries.length);
+            const entries = request.PublishBatchRequestEntries.map(entryOf);
             if (entries.reduce((sum, e) => sum + size(e), 0) > LIMIT) {
               throw new AwsServiceError("BatchRequestTooLong", "The length of all the messages put together is more than the limit.");
             }
-            entries.forEach((e) => check(request.topicArn, e));
-            const result: Awaited<ReturnType<NonNullable<Parameters<typeof createSnsEndpoint>[0]["backend"]["publishBatch"]>>> = {
-              successful: [],
-              failed: [],
-            };
+            entries.forEach((e) => check(request.TopicArn, e));
+            const successful: { Id: string; MessageId: string; SequenceNumber?: string }[] = [];
+            const failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
             for (const entry of entries) {
               if (failEntry?.(entry.message)) {
-                result.failed.push({ id: entry.id!, code: "InternalError", message: "injected failure", senderFault: false });
+                failed.push({ Id: entry.id!, Code: "InternalError", Message: "injected failure", SenderFault: false });
                 continue;
               }
-              const m = record("PublishBatch", request.topicArn, entry);
-              result.successful.push({ id: entry.id!, messageId: m.messageId, ...(m.sequenceNumber ? { sequenceNumber: m.sequenceNumber } : {}) });
+              const m = record("PublishBatch", request.TopicArn, entry);
+              successful.push({ Id: entry.id!, MessageId: m.messageId, ...(m.sequenceNumber ? { SequenceNumber: m.sequenceNumber } : {}) });
             }
-            return result;
+            return { Successful: successful, Failed: failed };
           },
         },
       }),
