@@ -17,7 +17,36 @@ export interface ConsumerWiring {
   name: string;
   event: string;
   versions: number[];
+  /** The subscription's filter policy, as deployed (the version filter included). */
   filter?: { policy: Record<string, unknown>; scope: "MessageAttributes" | "MessageBody" };
+  /** The consumer's queue and its dead-letter queue (names with `{stage}`); seconds. */
+  queue?: {
+    name: string;
+    fifo: boolean;
+    visibilityTimeout: number;
+    retention: number;
+    maxReceiveCount: number;
+    deadLetterQueue: { name: string; retention: number };
+  };
+}
+
+/** The SQS binding (0.2.0) of a consumer's receive operation: its queue, redriving to its dead-letter queue. */
+function sqsBinding(queue: NonNullable<ConsumerWiring["queue"]>): JsonSchema {
+  return {
+    sqs: {
+      queues: [
+        {
+          name: queue.name,
+          fifoQueue: queue.fifo,
+          visibilityTimeout: queue.visibilityTimeout,
+          messageRetentionPeriod: queue.retention,
+          redrivePolicy: { deadLetterQueue: { name: queue.deadLetterQueue.name }, maxReceiveCount: queue.maxReceiveCount },
+        },
+        { name: queue.deadLetterQueue.name, fifoQueue: queue.fifo, messageRetentionPeriod: queue.deadLetterQueue.retention },
+      ],
+      bindingVersion: "0.2.0",
+    },
+  };
 }
 
 export interface DocumentInput {
@@ -247,7 +276,10 @@ export function buildDocument(input: DocumentInput): JsonSchema {
       "x-service": consumer.service,
       "x-consumer": consumer.name,
       "x-versions": consumer.versions,
+      // The SNS binding (0.1.0) has a filterPolicy, but only with string values: it cannot hold numeric, prefix or
+      // nested conditions, so the policy is an extension of the operation.
       ...(consumer.filter ? { "x-filter-policy": consumer.filter.policy, "x-filter-policy-scope": consumer.filter.scope } : {}),
+      ...(consumer.queue ? { bindings: sqsBinding(consumer.queue) } : {}),
     };
   }
 

@@ -12,17 +12,45 @@ import { buildDocument, DOCUMENT_PATH, renderDocument, type ConsumerWiring } fro
 export const REPO_ROOT = join(__dirname, "..", "..");
 
 /**
- * Every consumer of the system, as the service programs declare it: each program runs under Pulumi's mocks (the
- * platform first, then every service; the `dev` stage, whose wiring every stage shares) and its EventConsumer
- * components say which event, versions and filter policy.
+ * Every consumer of the system, as the service programs wire it: each program runs under Pulumi's mocks (the
+ * platform first, then every service; the `dev` stage, whose wiring every stage shares); each EventConsumer component
+ * says which event and versions, its SNS subscription which filter policy, its queues how messages wait and retry.
  */
-export async function systemConsumers(root = REPO_ROOT, stage = "dev"): Promise<ConsumerWiring[]> {
-  const system = await runSystem({ root, stage });
+export async function systemConsumers(root = REPO_ROOT, stage = "dev", serviceDirs?: string[]): Promise<ConsumerWiring[]> {
+  const system = await runSystem({ root, stage, ...(serviceDirs ? { serviceDirs } : {}) });
   const consumers: ConsumerWiring[] = [];
   for (const service of system.services) {
-    for (const component of service.run.mocks.byType(EVENT_CONSUMER_TYPE)) {
-      const { service: name, name: consumer, event, versions, filter } = component.inputs as ConsumerWiring;
-      consumers.push({ service: name, name: consumer, event, versions, ...(filter ? { filter } : {}) });
+    const { mocks } = service.run;
+    for (const component of mocks.byType(EVENT_CONSUMER_TYPE)) {
+      const { service: name, name: consumer, event, versions } = component.inputs as ConsumerWiring;
+      const label = `consumer ${name}/${consumer}`;
+      const children = mocks.childrenOf(component.urn);
+      const subscription = children.find((c) => c.type === "aws:sns/topicSubscription:TopicSubscription");
+      if (!subscription) throw new Error(`${label} has no SNS subscription among its resources`);
+      const queues = new Map(children.filter((c) => c.type === "aws:sqs/queue:Queue").map((q) => [String(q.state.arn), q]));
+      const queue = queues.get(String(subscription.inputs.endpoint));
+      if (!queue) throw new Error(`${label}: its subscription delivers to ${subscription.inputs.endpoint}, none of its queues`);
+      const redrive = JSON.parse(String(queue.inputs.redrivePolicy)) as { deadLetterTargetArn: string; maxReceiveCount: number };
+      const deadLetter = queues.get(redrive.deadLetterTargetArn);
+      if (!deadLetter) throw new Error(`${label}: its queue redrives to ${redrive.deadLetterTargetArn}, none of its queues`);
+      // Resource names start with the stage: the document names them for any stage.
+      const anyStage = (value: unknown) => String(value).replace(new RegExp(`^${stage}-`), "{stage}-");
+      const policy = subscription.inputs.filterPolicy;
+      consumers.push({
+        service: name,
+        name: consumer,
+        event,
+        versions,
+        ...(policy ? { filter: { policy: JSON.parse(String(policy)), scope: subscription.inputs.filterPolicyScope ?? "MessageAttributes" } } : {}),
+        queue: {
+          name: anyStage(queue.inputs.name),
+          fifo: queue.inputs.fifoQueue === true,
+          visibilityTimeout: Number(queue.inputs.visibilityTimeoutSeconds),
+          retention: Number(queue.inputs.messageRetentionSeconds),
+          maxReceiveCount: redrive.maxReceiveCount,
+          deadLetterQueue: { name: anyStage(deadLetter.inputs.name), retention: Number(deadLetter.inputs.messageRetentionSeconds) },
+        },
+      });
     }
   }
   return consumers;

@@ -1,8 +1,9 @@
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { catalog, eventTypes } from "../../contract/catalog";
-import { checkCompatibility, DOCUMENT_PATH } from "../document";
-import { documentProblems, generateDocument, readCommittedDocument, REPO_ROOT } from "../system";
+import { buildDocument, checkCompatibility, DOCUMENT_PATH, renderDocument } from "../document";
+import { documentProblems, generateDocument, readCommittedDocument, REPO_ROOT, systemConsumers } from "../system";
 
 const committed = readCommittedDocument(REPO_ROOT);
 
@@ -51,6 +52,24 @@ test("the document has a channel per catalog event, the owner's send and each co
   assert.is(billing?.action, "receive");
   assert.is(billing?.channel.$ref, "#/channels/orders.order-placed");
   assert.equal(billing?.["x-versions"], [1]);
+  // Its queue as the program wires it: the subscription's endpoint, redriving to its dead-letter queue.
+  const binding = (billing as unknown as { bindings: { sqs: { queues: { name: string; redrivePolicy?: { deadLetterQueue: { name: string }; maxReceiveCount: number } }[] } } }).bindings.sqs;
+  assert.is(binding.queues[0]!.name, "{stage}-billing-on-order-placed");
+  assert.equal(binding.queues[0]!.redrivePolicy, { deadLetterQueue: { name: "{stage}-billing-on-order-placed-dlq" }, maxReceiveCount: 5 });
+  assert.is(binding.queues[1]!.name, "{stage}-billing-on-order-placed-dlq");
+});
+
+test("a consumer's filter policy is read from its subscription as the program wires it, and the document carries it", async () => {
+  // The sample service's consumer filters on the type attribute.
+  const consumers = await systemConsumers(REPO_ROOT, "dev", [join(REPO_ROOT, "shared/infra/test/fixtures/sample-service")]);
+  const consumer = consumers.find((c) => c.filter);
+  assert.ok(consumer, "no consumer with a filter");
+  assert.equal(consumer.filter, { policy: { type: ["orders.order-placed"] }, scope: "MessageAttributes" });
+  const document = buildDocument({ catalog, consumers, version: "0.1.0", previous: committed?.document });
+  const operation = (document.operations as Record<string, Record<string, unknown>>)[`${consumer.service}.${consumer.name}.receive`]!;
+  assert.equal(operation["x-filter-policy"], { type: ["orders.order-placed"] });
+  assert.is(operation["x-filter-policy-scope"], "MessageAttributes");
+  assert.equal(await documentProblems(renderDocument(document)), []);
 });
 
 test.run();
