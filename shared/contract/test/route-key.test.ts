@@ -5,6 +5,8 @@
 //   node --import tsx shared/contract/test/route-key.test.ts
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { RouteTable } from "../../local/stage/routes";
+import { createRouter } from "../../runtime/http-router";
 import { compareRouteSpecificity, isRouteKey, matchRoutePath, parseRouteKey, routeArnPath, RouteKeyError, RouteMatcher } from "../route-key";
 
 test("keys: METHOD /path with plain segments, {param}s and a greedy last {proxy+}", () => {
@@ -102,6 +104,21 @@ test("execute-api ARN paths: the method (or *) and each parameter as *", () => {
   assert.is(routeArnPath("GET", "/orders/{orderId}"), "GET/orders/*");
   assert.is(routeArnPath("ANY", "/files/{proxy+}"), "*/files/*");
   assert.is(routeArnPath("POST", "/"), "POST/");
+});
+
+test("the runtime's router and the local stage's gateway select alike, and refuse a bad key when built", () => {
+  const keys = ["GET /pets/dog/1", "POST /pets/dog/1", "GET /pets/dog/{id}", "ANY /pets/{proxy+}", "GET /files/{proxy+}", "GET /files/{folder}/{name}", "ANY /orders/{id}", "GET /orders/{id}"] as const;
+  const router = createRouter(Object.fromEntries(keys.map((k) => [k, k])));
+  const table = new RouteTable<string>();
+  for (const key of keys) table.add(key, key, "test");
+  const requests: [string, string][] = [["GET", "/pets/dog/1"], ["PUT", "/pets/dog/1"], ["GET", "/pets/dog/11/"], ["GET", "/files/a/b"], ["GET", "/files/a/b/c"], ["GET", "/orders/o-1"], ["DELETE", "/orders/o-1"], ["GET", "/nothing"]];
+  for (const [method, path] of requests) {
+    const runtime = router(undefined, method, path);
+    const local = table.match(method, path);
+    assert.equal(runtime && { key: runtime.key, pathParameters: runtime.pathParameters }, local && { key: local.routeKey, pathParameters: local.pathParameters }, `${method} ${path}`);
+  }
+  assert.throws(() => createRouter({ "GET /a/{p+}/b": 1 } as never), /a greedy parameter \{p\+\} must be the last segment/);
+  assert.throws(() => new RouteTable<number>().add("get /a", 1, "orders (orders-http)"), /route "get \/a" must be "<METHOD> \/path".*\(declared by orders \(orders-http\)\)/);
 });
 
 test.run();
