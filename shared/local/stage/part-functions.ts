@@ -9,9 +9,11 @@ import { contextFromHeader, traceHeaderOf } from "../context";
 import { FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
 import type { SqsEngine } from "../sqs/engine";
 import { interpretBatchResponse, QueuePoller } from "../sqs/poller";
+import { hostChanges, pollerChanges } from "../watch/reconcile";
+import { diffWiring, wiringKeys } from "../watch/wiring-diff";
 import type { PartHealth, StagePart } from "./parts";
 import type { InvocationTrace, TraceRecorder } from "./trace";
-import type { FunctionSpec, StageWiring } from "./wiring";
+import type { FunctionSpec, MappingSpec, StageWiring } from "./wiring";
 
 /** What the functions part needs. */
 export interface FunctionsPartOptions {
@@ -25,6 +27,7 @@ export interface FunctionsPartOptions {
 /** The functions part: `hosts` by function name, there once it started. */
 export interface FunctionsPart extends StagePart<StageWiring> {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
+  reconcile(next: StageWiring): Promise<void>;
 }
 
 function createHost(
@@ -68,19 +71,26 @@ function createHost(
   );
 }
 
+/** Each function's concurrency from its event source mappings (the sum of their maximum concurrency). */
+function mappingConcurrencyOf(wiring: StageWiring): Map<string, number> {
+  const mappingConcurrency = new Map<string, number>();
+  for (const mapping of wiring.mappings) {
+    const current = mappingConcurrency.get(mapping.functionArn) ?? 0;
+    mappingConcurrency.set(mapping.functionArn, current + (mapping.maximumConcurrency ?? 5));
+  }
+  return mappingConcurrency;
+}
+
 export function functionsPart(options: FunctionsPartOptions): FunctionsPart {
-  const { wiring, recorder } = options;
+  const { recorder } = options;
+  let wiring = options.wiring;
   const hosts = new Map<string, FunctionHost>();
   let state: PartHealth = { status: "starting" };
   return {
     name: "functions",
     hosts,
     async start() {
-      const mappingConcurrency = new Map<string, number>();
-      for (const mapping of wiring.mappings) {
-        const current = mappingConcurrency.get(mapping.functionArn) ?? 0;
-        mappingConcurrency.set(mapping.functionArn, current + (mapping.maximumConcurrency ?? 5));
-      }
+      const mappingConcurrency = mappingConcurrencyOf(wiring);
       const endpoints = options.endpoints();
       for (const fn of wiring.functions) {
         hosts.set(
@@ -105,6 +115,51 @@ export function functionsPart(options: FunctionsPartOptions): FunctionsPart {
       await Promise.all([...hosts.values()].map((host) => host.stop()));
     },
     health: () => state,
+    /**
+     * New and changed functions get a new host, built before anything changes (a handler that does not build fails
+     * the reconcile, and the old hosts keep serving); then each takes its name in `hosts`, and the host it replaces, or
+     * a removed function's, drains (its invocations under way finish) and stops. A change to the role's policies only
+     * is IAM's: the host stays. A changed handler file is the host's own business (`FunctionHost.reload`).
+     */
+    async reconcile(next) {
+      const changes = hostChanges(diffWiring(wiring, next));
+      const before = mappingConcurrencyOf(wiring);
+      const after = mappingConcurrencyOf(next);
+      const fresh = [...changes.added, ...changes.replaced];
+      for (const fn of next.functions) {
+        if (hosts.has(fn.name) && before.get(fn.arn) !== after.get(fn.arn) && !fresh.includes(fn)) fresh.push(fn);
+      }
+      const endpoints = options.endpoints();
+      const built = new Map(
+        fresh.map((fn) => [fn.name, createHost(fn, { region: next.region, accountId: next.accountId, endpoints, maxConcurrency: after.get(fn.arn), recorder, onLog: options.onLog })]),
+      );
+      try {
+        await Promise.all(
+          fresh.map(async (fn) => {
+            try {
+              await built.get(fn.name)!.prepare();
+            } catch (error) {
+              throw new Error(`the handler of ${fn.service}/${fn.logicalName} (${fn.entry}) does not build: ${(error as Error).message}`, { cause: error });
+            }
+          }),
+        );
+      } catch (error) {
+        await Promise.all([...built.values()].map((host) => host.stop()));
+        throw error;
+      }
+      for (const [name, host] of built) {
+        const old = hosts.get(name);
+        hosts.set(name, host);
+        void old?.drain();
+      }
+      for (const fn of changes.removed) {
+        const old = hosts.get(fn.name);
+        hosts.delete(fn.name);
+        void old?.drain();
+      }
+      wiring = next;
+      state = { status: "ok", detail: `${hosts.size} functions` };
+    },
   };
 }
 
@@ -122,36 +177,58 @@ export interface PollersPart extends StagePart<StageWiring> {
 }
 
 export function pollersPart(options: PollersPartOptions): PollersPart {
-  const { wiring, recorder } = options;
+  const { recorder } = options;
+  let wiring = options.wiring;
   const pollers: QueuePoller[] = [];
+  /** The poller of each mapping (by `wiringKeys.mappings`). */
+  const byMapping = new Map<string, QueuePoller>();
   let stopped = false;
+  const startPoller = (mapping: MappingSpec, functionsByArn: ReadonlyMap<string, FunctionSpec>): void => {
+    if (!mapping.enabled) return;
+    const fn = functionsByArn.get(mapping.functionArn)!;
+    const poller = new QueuePoller({
+      sqs: options.sqs(),
+      queue: mapping.queueArn,
+      functionName: fn.name,
+      batchSize: mapping.batchSize,
+      maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
+      ...(mapping.maximumConcurrency !== undefined ? { maximumConcurrency: mapping.maximumConcurrency } : {}),
+      // The host enforces the function's timeout (and reports it as Lambda does); the poller's is a backstop.
+      functionTimeoutSeconds: Math.min(900, fn.timeoutSeconds + 1),
+      reportBatchItemFailures: mapping.reportBatchItemFailures,
+      onTrace: (event) => recorder.messaging(event),
+      // The function's host as it is now (watch mode may have replaced it since the poller started).
+      handler: (event, context) => invokeForBatch(options.hosts().get(fn.name)!, recorder, event, context.awsRequestId, mapping.reportBatchItemFailures),
+    });
+    poller.start();
+    pollers.push(poller);
+    byMapping.set(wiringKeys.mappings(mapping), poller);
+  };
   return {
     name: "pollers",
     pollers,
     start() {
-      const sqs = options.sqs();
-      const hosts = options.hosts();
       const functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
-      for (const mapping of wiring.mappings) {
-        if (!mapping.enabled) continue;
-        const fn = functionsByArn.get(mapping.functionArn)!;
-        const host = hosts.get(fn.name)!;
-        const poller = new QueuePoller({
-          sqs,
-          queue: mapping.queueArn,
-          functionName: fn.name,
-          batchSize: mapping.batchSize,
-          maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
-          ...(mapping.maximumConcurrency !== undefined ? { maximumConcurrency: mapping.maximumConcurrency } : {}),
-          // The host enforces the function's timeout (and reports it as Lambda does); the poller's is a backstop.
-          functionTimeoutSeconds: Math.min(900, fn.timeoutSeconds + 1),
-          reportBatchItemFailures: mapping.reportBatchItemFailures,
-          onTrace: (event) => recorder.messaging(event),
-          handler: (event, context) => invokeForBatch(host, recorder, event, context.awsRequestId, mapping.reportBatchItemFailures),
-        });
-        poller.start();
-        pollers.push(poller);
+      for (const mapping of wiring.mappings) startPoller(mapping, functionsByArn);
+    },
+    /**
+     * Stops the pollers of mappings removed or changed (and of functions whose definition changed: their timeout
+     * bounds the poller) and starts their successors; the rest keep polling. A stopped poller's batches under way
+     * finish; what it had gathered but not invoked becomes visible again for its successor.
+     */
+    reconcile(next) {
+      const { stop, start } = pollerChanges(diffWiring(wiring, next), next);
+      for (const mapping of stop) {
+        const key = wiringKeys.mappings(mapping);
+        const poller = byMapping.get(key);
+        if (!poller) continue;
+        byMapping.delete(key);
+        pollers.splice(pollers.indexOf(poller), 1);
+        void poller.stop();
       }
+      const functionsByArn = new Map(next.functions.map((f) => [f.arn, f]));
+      for (const mapping of start) startPoller(mapping, functionsByArn);
+      wiring = next;
     },
     async stop() {
       stopped = true;

@@ -35,26 +35,37 @@ export interface GatewayPart extends StagePart<StageWiring> {
 }
 
 export function gatewayPart(options: GatewayPartOptions): GatewayPart {
-  const { wiring, recorder } = options;
-  let routes: RouteTable<{ spec: RouteSpec; fn: FunctionSpec; host: FunctionHost }> | undefined;
+  const { recorder } = options;
+  let wiring = options.wiring;
+  let routes: RouteTable<{ spec: RouteSpec; fn: FunctionSpec }> | undefined;
   let state: PartHealth = { status: "starting" };
-  const functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
+  let functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
+  /** The route table of a wiring; throws (changing nothing) when two services declare one route key. */
+  const routeTable = (of: StageWiring, functions: ReadonlyMap<string, FunctionSpec>) => {
+    const table = new RouteTable<{ spec: RouteSpec; fn: FunctionSpec }>();
+    for (const route of of.routes) {
+      table.add(route.routeKey, { spec: route, fn: functions.get(route.functionArn)! }, `${route.project} (${route.api})`);
+    }
+    return table;
+  };
   return {
     name: "gateway",
     start() {
-      const hosts = options.hosts();
-      const table = new RouteTable<{ spec: RouteSpec; fn: FunctionSpec; host: FunctionHost }>();
-      for (const route of wiring.routes) {
-        const fn = functionsByArn.get(route.functionArn)!;
-        table.add(route.routeKey, { spec: route, fn, host: hosts.get(fn.name)! }, `${route.project} (${route.api})`);
-      }
-      routes = table;
+      routes = routeTable(wiring, functionsByArn);
       state = { status: "ok", detail: `${wiring.routes.length} routes` };
     },
     stop() {
       state = { status: "stopped" };
     },
     health: () => state,
+    /** Serves the new wiring's routes from the next request on (requests under way finish on their function). */
+    reconcile(next) {
+      const functions = new Map(next.functions.map((f) => [f.arn, f]));
+      routes = routeTable(next, functions);
+      functionsByArn = functions;
+      wiring = next;
+      state = { status: "ok", detail: `${wiring.routes.length} routes` };
+    },
     routes() {
       return (routes?.keys() ?? []).map((routeKey) => {
         const target = wiring.routes.find((r) => r.routeKey === routeKey)!;
@@ -68,7 +79,14 @@ export function gatewayPart(options: GatewayPartOptions): GatewayPart {
         sendJson(res, 404, { message: "Not Found" });
         return;
       }
-      const { spec, fn, host } = match.target;
+      const { spec, fn } = match.target;
+      // The function's host as it is now (watch mode may have replaced it).
+      const host = options.hosts().get(fn.name);
+      if (!host) {
+        await readBody(req, MAX_HTTP_BODY);
+        sendJson(res, 500, { message: "Internal Server Error" });
+        return;
+      }
       const startedAt = performance.now();
       const decision = authorizeRoute(spec, { headers: req.headers, url: req.url ?? "/" }, { accountId: wiring.accountId });
       if (!decision.allowed) {

@@ -12,6 +12,8 @@ import { SqsEngine } from "../sqs/engine";
 import type { QueueAttributesInput } from "../sqs/queue";
 import type { RequestContext } from "../context";
 import { snsBackend, sqsBackend } from "./backends";
+import { reconcileMessaging } from "../watch/reconcile";
+import { diffWiring } from "../watch/wiring-diff";
 import type { PartHealth, StagePart } from "./parts";
 import { snsDeliveryAuthorizer } from "./queue-policies";
 import type { TraceRecorder } from "./trace";
@@ -79,7 +81,11 @@ function lateEndpoint(service: string, get: () => ServiceEndpoint | undefined): 
 }
 
 export function messagingPart(options: MessagingPartOptions): MessagingPart {
-  const { wiring, authorizer, recorder } = options;
+  const { authorizer, recorder } = options;
+  let wiring = options.wiring;
+  // SNS delivers as sns.amazonaws.com: each queue's policy decides what reaches it, as in AWS (the policies of the
+  // wiring as it is now: watch mode may change them).
+  let deliveries = snsDeliveryAuthorizer(wiring.queues);
   let server: EndpointServer | undefined;
   let engines: { sns: SnsEngine; sqs: SqsEngine } | undefined;
   let state: PartHealth = { status: "starting" };
@@ -111,8 +117,7 @@ export function messagingPart(options: MessagingPartOptions): MessagingPart {
       server = await startEndpointServer({ services: [lateEndpoint("sns", () => snsEndpoint), lateEndpoint("sqs", () => sqsEndpoint)] });
       const { region, accountId } = wiring;
       const sqs = new SqsEngine({ region, accountId, queueUrlBase: server.url });
-      // SNS delivers as sns.amazonaws.com: each queue's policy decides what reaches it, as in AWS.
-      const sns = new SnsEngine({ sqs, authorizeDelivery: snsDeliveryAuthorizer(wiring.queues) });
+      const sns = new SnsEngine({ sqs, authorizeDelivery: (request) => deliveries(request) });
       engines = { sns, sqs };
       sqs.addTraceListener((event) => recorder.messaging(event));
       sns.addTraceListener((event) => recorder.messaging(event));
@@ -144,5 +149,18 @@ export function messagingPart(options: MessagingPartOptions): MessagingPart {
       await server?.close();
     },
     health: () => state,
+    /**
+     * Applies the topics', queues' and subscriptions' difference in place (watch/reconcile.ts): queues that stay keep
+     * their messages, subscriptions their ARNs; queue policies take effect at once. A queue attribute that cannot
+     * change in place (visibility timeout, retention) leaves the part `degraded` until the next start, saying which.
+     */
+    reconcile(next) {
+      const { sns, sqs } = started();
+      const notApplied = reconcileMessaging({ sns, sqs, createQueues: (queues) => createQueues(sqs, queues) }, diffWiring(wiring, next));
+      deliveries = snsDeliveryAuthorizer(next.queues);
+      wiring = next;
+      const detail = `${wiring.topics.length} topics, ${wiring.queues.length} queues, ${wiring.subscriptions.length} subscriptions; SNS and SQS at ${started().server.url}`;
+      state = notApplied.length ? { status: "degraded", detail: `${detail}; takes a restart: ${notApplied.join(", ")}` } : { status: "ok", detail };
+    },
   };
 }

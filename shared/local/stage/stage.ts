@@ -19,6 +19,7 @@ import type { SqsEngine } from "../sqs/engine";
 import { ServiceError } from "../sqs/errors";
 import type { QueuePoller } from "../sqs/poller";
 import type { StoredMessageView } from "../sqs/queue";
+import { functionRegistrations } from "../watch/reconcile";
 import { AdminRoutes, jsonBody, type AdminAnswer } from "./admin";
 import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
@@ -112,9 +113,9 @@ export interface LocalStage {
   readonly endpoints: { sns: string; sqs: string; dynamodb: string; dynalite: string; dynamodbProxy: string };
   /** Where DynamoDB keeps its data (`memory` or a folder). */
   readonly storage: string;
-  /** The wiring read from the programs. */
+  /** The wiring read from the programs (as last reconciled, in watch mode). */
   readonly wiring: StageWiring;
-  /** The programs that ran (platform first). */
+  /** The programs that ran (platform first; in watch mode, their last good runs). */
   readonly programs: readonly ProgramResult[];
   /** Service projects, in the order they ran. */
   readonly services: string[];
@@ -155,6 +156,14 @@ export interface LocalStage {
   replayFailure(id: string): ReplayResult;
   /** Invokes a function directly with an event (traced like any invocation). */
   invoke(functionName: string, event: unknown): Promise<InvocationResult>;
+  /**
+   * Watch mode: takes the programs' new runs (platform first), reads their wiring and applies the difference while
+   * the stage runs: the functions part first (new hosts are built before anything changes, so a handler that does not
+   * build fails here with nothing changed), then IAM, then every other part that can `reconcile`, in start order.
+   * Tables keep their data and queues their messages. One reconcile at a time.
+   * @throws WiringError when the programs do not connect, or the functions part's error; the stage keeps serving
+   */
+  reconcile(programs: readonly ProgramResult[]): Promise<void>;
   /** Stops everything: HTTP, pollers, functions, endpoints, DynamoDB. */
   stop(): Promise<void>;
 }
@@ -226,7 +235,7 @@ function stageNames(wiring: StageWiring, platformOutputs: Record<string, unknown
     // Nothing consumes the failure queue: a failure event waits there for a person (npm run local -- failures).
     keptIn: (arn) => (arn === failureQueueArn ? "a failure event, waiting for a person (npm run local -- failures)" : undefined),
   };
-  return { labelOf, eventTopics, failureQueueArn, trace };
+  return { labelOf, eventTopics, failureQueueArn, trace, functionsByName };
 }
 
 async function composeStage(
@@ -277,7 +286,9 @@ async function composeStage(
   const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
   const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
   const gateway = gatewayPart({ wiring, recorder, hosts: () => functions.hosts, labelOf: names.labelOf });
-  const operations = stageOperations({ wiring, programs, recorder, names, messaging, functions });
+  // What watch mode changes (reconcile): the wiring and the program runs it came from.
+  let current = { wiring, runs: [...runs] as readonly ProgramResult[] };
+  const operations = stageOperations({ wiring: () => current.wiring, programs, recorder, names, messaging, functions });
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
   const parts = new StageParts<StageWiring>([dynamodb, messaging, functions, pollers, gateway, admin]);
@@ -289,14 +300,35 @@ async function composeStage(
     work.catch((error: unknown) => sendJson(res, 500, { message: `local stage: ${(error as Error).message}` }));
   };
 
-  const functionsByArn = new Map(wiring.functions.map((f) => [f.arn, f]));
-  const consumers: ConsumerInfo[] = wiring.mappings.map((mapping) => {
-    const fn = functionsByArn.get(mapping.functionArn)!;
-    const events = wiring.subscriptions
-      .filter((s) => s.queueArn === mapping.queueArn)
-      .map((s) => Object.entries(names.eventTopics).find(([, t]) => t.arn === s.topicArn)?.[0] ?? s.topicArn.split(":").pop()!);
-    return { label: names.labelOf(fn.name), events, queue: mapping.queueArn.split(":").pop()!, function: fn.name };
-  });
+  const consumersOf = (of: StageWiring): ConsumerInfo[] => {
+    const functionsByArn = new Map(of.functions.map((f) => [f.arn, f]));
+    return of.mappings.map((mapping) => {
+      const fn = functionsByArn.get(mapping.functionArn)!;
+      const events = of.subscriptions
+        .filter((s) => s.queueArn === mapping.queueArn)
+        .map((s) => Object.entries(names.eventTopics).find(([, t]) => t.arn === s.topicArn)?.[0] ?? s.topicArn.split(":").pop()!);
+      return { label: names.labelOf(fn.name), events, queue: mapping.queueArn.split(":").pop()!, function: fn.name };
+    });
+  };
+  let consumers = consumersOf(wiring);
+  let reconciling: Promise<void> = Promise.resolve();
+  const reconcile = async (nextRuns: readonly ProgramResult[]): Promise<void> => {
+    const programWiring = wiringFrom(
+      nextRuns.map((run) => ({ project: run.project, resources: run.resources })),
+      { region: current.wiring.region, accountId: current.wiring.accountId },
+    );
+    const next = options.adjustWiring ? options.adjustWiring(programWiring) : programWiring;
+    // The functions first: building new hosts is what a broken edit fails, and nothing else has changed yet.
+    await functions.reconcile(next);
+    const gone = current.wiring.functions.filter((fn) => !next.functions.some((f) => f.name === fn.name));
+    for (const fn of gone) authorizer.unregister(functionAccessKeyId(fn.name));
+    for (const r of functionRegistrations(next)) authorizer.register(r.principal, r.policies, r.identity);
+    names.functionsByName.clear();
+    for (const fn of next.functions) names.functionsByName.set(fn.name, fn);
+    for (const part of parts.parts) if (part !== functions) await part.reconcile?.(next);
+    current = { wiring: next, runs: [...nextRuns] };
+    consumers = consumersOf(next);
+  };
 
   let stopping: Promise<void> | undefined;
   stage = {
@@ -305,11 +337,19 @@ async function composeStage(
     adminUrl: `${http.url}/_local/`,
     endpoints: { ...endpointsForFunctions(), dynalite: dynamodb.dynamo.dynaliteEndpoint, dynamodbProxy: dynamodb.dynamo.endpoint },
     storage: dynamodb.dynamo.storage,
-    wiring,
-    programs: runs,
+    get wiring() {
+      return current.wiring;
+    },
+    get programs() {
+      return current.runs;
+    },
     services: programs.services.map((s) => s.project),
-    consumers,
-    routes: gateway.routes(),
+    get consumers() {
+      return consumers;
+    },
+    get routes() {
+      return gateway.routes();
+    },
     startupMs: performance.now() - shell.started,
     sns: messaging.sns,
     sqs: messaging.sqs,
@@ -328,6 +368,11 @@ async function composeStage(
     failure: (id) => operations.desk().read(id),
     replayFailure: (id) => operations.desk().replay(id),
     invoke: operations.invoke,
+    reconcile(nextRuns) {
+      const run = reconciling.then(() => reconcile(nextRuns));
+      reconciling = run.catch(() => undefined);
+      return run;
+    },
     stop() {
       shell.setHandler((_req, res) => sendJson(res, 503, { message: "the local stage is stopping" }));
       stopping ??= (async () => {
@@ -348,7 +393,8 @@ function roleName(arn: string): string {
 
 /** What the stage does on request (the admin API and `LocalStage`'s methods): publish, dead letters, failures, invoke. */
 function stageOperations(context: {
-  wiring: StageWiring;
+  /** The wiring as it is now. */
+  wiring: () => StageWiring;
   programs: StagePrograms;
   recorder: TraceRecorder;
   names: ReturnType<typeof stageNames>;
@@ -356,9 +402,9 @@ function stageOperations(context: {
   functions: FunctionsPart;
 }) {
   const { wiring, recorder, names, messaging, functions } = context;
-  const dlqs = deadLetterQueues(wiring);
+  const dlqs = () => deadLetterQueues(wiring());
   const deadLetterQueueInfo = (): DeadLetterQueueInfo[] =>
-    dlqs.map(({ queue, sourceArn, kind }) => {
+    dlqs().map(({ queue, sourceArn, kind }) => {
       const counts = messaging.sqs.counts(queue.arn);
       return {
         name: queue.name,
@@ -369,8 +415,8 @@ function stageOperations(context: {
       };
     });
   const findDlq = (name: string) => {
-    const found = dlqs.find((d) => d.queue.name === name || d.queue.arn === name);
-    if (!found) throw new ServiceError("NotFound", `no dead-letter queue named ${name} (have: ${dlqs.map((d) => d.queue.name).join(", ") || "none"})`);
+    const found = dlqs().find((d) => d.queue.name === name || d.queue.arn === name);
+    if (!found) throw new ServiceError("NotFound", `no dead-letter queue named ${name} (have: ${dlqs().map((d) => d.queue.name).join(", ") || "none"})`);
     return found;
   };
 

@@ -158,7 +158,7 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
         } catch (error) {
           emit({
             kind: "failed",
-            line: `watch: ${labelOf(name)} does not build, it keeps the last good version: ${firstLines(error, 3).replace(/^cannot bundle \S+ for \S+: /, "")}`,
+            line: `watch: ${labelOf(name)} does not build, it keeps the last good version: ${firstLines(error, 3).replace(/^.*? does not build: /, "")}`,
             files,
             durationMs: performance.now() - since,
           });
