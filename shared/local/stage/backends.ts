@@ -5,6 +5,7 @@
  */
 import type * as Sns from "@aws-sdk/client-sns";
 import type * as Sqs from "@aws-sdk/client-sqs";
+import { messageAttributeNames } from "../../contract/envelope";
 import { childContext, type RequestContext } from "../context";
 import type { SnsBackend, SnsPublishInput } from "../endpoints/sns";
 import type { SqsBackend } from "../endpoints/sqs";
@@ -44,6 +45,12 @@ function toEngineRequest(input: SnsPublishInput): PublishInput {
   };
 }
 
+/** The publish's context, with the correlation id of the message it sends (the `correlationid` attribute) when it has one. */
+function withCorrelation(context: RequestContext, input: Pick<Sns.PublishInput, "MessageAttributes">): RequestContext {
+  const correlationId = input.MessageAttributes?.[messageAttributeNames.correlationId]?.StringValue;
+  return correlationId ? { ...context, correlationId } : context;
+}
+
 /**
  * The SNS endpoint's backend over the engine: Publish and PublishBatch go through `publish` (so the stage sees who
  * published what); ListTopics, ListSubscriptions, ListSubscriptionsByTopic, GetTopicAttributes and
@@ -54,7 +61,7 @@ export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBacken
   return {
     async publish(input, call) {
       // The Publish call's span is the publish's (active tracing: SNS carries it on to SQS as AWSTraceHeader).
-      const result = publish(toEngineRequest(input), call.context);
+      const result = publish(toEngineRequest(input), withCorrelation(call.context, input));
       return { MessageId: result.MessageId, ...(result.SequenceNumber ? { SequenceNumber: result.SequenceNumber } : {}) };
     },
     async publishBatch(input, call) {
@@ -65,7 +72,7 @@ export function snsBackend(engine: SnsEngine, publish: TracedPublish): SnsBacken
       for (const { Id, ...entry } of input.PublishBatchRequestEntries) {
         try {
           // Each entry is a publish of its own under the PublishBatch call.
-          const published = publish(toEngineRequest({ ...entry, TopicArn: input.TopicArn }), childContext(call.context));
+          const published = publish(toEngineRequest({ ...entry, TopicArn: input.TopicArn }), withCorrelation(childContext(call.context), entry));
           successful.push({ Id, MessageId: published.MessageId, ...(published.SequenceNumber ? { SequenceNumber: published.SequenceNumber } : {}) });
         } catch (error) {
           if (!(error instanceof ServiceError)) throw error;

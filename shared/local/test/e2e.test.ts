@@ -5,15 +5,21 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { catalog } from "../../contract/catalog";
+import type { MessagingTraceEvent } from "../sns";
 import { renderTrace, startLocalStage, tracePaths, type InvocationTrace, type LocalStage, type PublishTrace, type TraceTree } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 let stage: LocalStage;
 let dynamo: DynamoDBClient;
+/** The SNS engine's deliveries, with the request context each ran under. */
+const delivered: Extract<MessagingTraceEvent, { kind: "sns.delivered" }>[] = [];
 
 test.before(async () => {
   stage = await startLocalStage({ port: 0 });
+  stage.sns.addTraceListener((event) => {
+    if (event.kind === "sns.delivered") delivered.push(event);
+  });
   // Straight to dynalite, past the IAM proxy: the test looks at the data, it is not a function.
   dynamo = new DynamoDBClient({ region: "us-east-1", endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "e2e-test", secretAccessKey: "e2e" } });
 });
@@ -95,6 +101,21 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
   assert.ok(issued, renderTrace(tree));
   assert.is(issued!.correlationId, correlationId);
   assert.is(issued!.outcome, "published");
+
+  // One trace: every hop's span names its parent's, the functions' own SDK calls included (their X-Amzn-Trace-Id
+  // names the invocation's span), and the request context carries who called and the correlation id.
+  const traceId = root.invocation.traceId;
+  assert.is(root.invocation.parentSpanId, root.spanId);
+  assert.is(placed!.parentSpanId, root.invocation.spanId, "the publish is the create-order invocation's SDK call");
+  const deliveredEvent = delivered.find((e) => e.sqsMessageId && e.context?.spanId === delivery!.spanId);
+  assert.ok(deliveredEvent, "the engine reported the delivery under its span");
+  assert.equal(
+    { principal: deliveredEvent!.context!.principal, parent: deliveredEvent!.context!.parentSpanId, trace: deliveredEvent!.context!.traceId, correlation: deliveredEvent!.context!.correlationId },
+    { principal: "sns.amazonaws.com", parent: placed!.spanId, trace: traceId, correlation: correlationId },
+  );
+  assert.is(billing!.parentSpanId, delivery!.spanId);
+  assert.is(billing!.traceId, traceId);
+  assert.is(issued!.parentSpanId, billing!.spanId, "billing's publish is its invocation's SDK call");
 
   const text = renderTrace(tree);
   assert.match(text, /POST \/orders → 201 from orders\/create-order/);
