@@ -20,6 +20,8 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export type RouteKey = `${HttpMethod} /${string}`;
 /** The catch-all route key. */
 export const DEFAULT_ROUTE = "$default";
+/** Methods that change nothing (RFC 9110 "safe"): their routes are queries, every other route a command. */
+export const SAFE_HTTP_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** One segment of a route's path. */
 export type RouteSegment = { kind: "literal"; value: string } | { kind: "param"; name: string } | { kind: "greedy"; name: string };
@@ -62,6 +64,11 @@ export function parseRouteKey(key: string): ParsedRouteKey {
     return { kind: "literal", value: segment };
   });
   return { key: key as RouteKey, method, path, segments };
+}
+
+/** The method of a route key, or undefined for `$default` and anything that is not a route key. */
+export function methodOfRouteKey(key: string): HttpMethod | undefined {
+  return isRouteKey(key) ? parseRouteKey(key).method : undefined;
 }
 
 /** Whether a key parses (a type guard for `RouteKey`). */

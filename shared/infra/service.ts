@@ -6,12 +6,11 @@ import { HttpApi, parseRouteKey, type HttpApiArgs, type RouteAuth, type RouteKey
 import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
 import { ServiceFunction, type FunctionOptions } from "./service-function";
 import { useStageProvider } from "./stage-provider";
+import { SAFE_HTTP_METHODS } from "../contract/route-key";
 
 /** Pulumi type token of the component. */
 export const SERVICE_TYPE = "platform:infra:Service";
 
-/** Methods that change nothing: their routes take no Idempotency-Key records. */
-const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** One consumer of a service: the event it reacts to and the function that handles it. */
 export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
@@ -159,7 +158,7 @@ export class Service extends pulumi.ComponentResource {
         const functionName = fnName ?? routeFunctionName(key);
         // Commands (every method but GET, HEAD and OPTIONS) take Idempotency-Key records by default: the runtime's
         // httpHandler honours the header on them, and needs the idempotency table (its own `<service>#*` keys).
-        const idempotency = fn.idempotency ?? !SAFE_METHODS.has(parseRouteKey(key).method);
+        const idempotency = fn.idempotency ?? !SAFE_HTTP_METHODS.has(parseRouteKey(key).method);
         const routeFunction = new ServiceFunction(
           `${name}-${functionName}`,
           {

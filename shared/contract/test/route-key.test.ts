@@ -7,7 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RouteTable } from "../../local/stage/routes";
 import { createRouter } from "../../runtime/http-router";
-import { compareRouteSpecificity, isRouteKey, matchRoutePath, parseRouteKey, routeArnPath, RouteKeyError, RouteMatcher } from "../route-key";
+import { compareRouteSpecificity, isRouteKey, methodOfRouteKey, SAFE_HTTP_METHODS, matchRoutePath, parseRouteKey, routeArnPath, RouteKeyError, RouteMatcher } from "../route-key";
 
 test("keys: METHOD /path with plain segments, {param}s and a greedy last {proxy+}", () => {
   assert.equal(parseRouteKey("GET /orders/{orderId}").segments, [
@@ -98,6 +98,16 @@ test("selection: among full matches, more literal segments first, then literal b
   assert.ok(compareRouteSpecificity(parse("GET /a/b"), parse("GET /a/{b}")) < 0);
   assert.ok(compareRouteSpecificity(parse("GET /a/{b}"), parse("ANY /a/{b}")) < 0);
   assert.ok(compareRouteSpecificity(parse("ANY /a/{b}/{c}"), parse("GET /a/{rest+}")) < 0);
+});
+
+test("a key's method, and which methods are queries (the rest are commands)", () => {
+  // disagreed: the command-route guardrail took the first word of any key as its method (so "$connect" or "post /x"
+  // counted as commands); the component parsed the key. Parsed, everywhere: what is no route key names no method.
+  assert.is(methodOfRouteKey("POST /orders"), "POST");
+  assert.is(methodOfRouteKey("ANY /files/{proxy+}"), "ANY");
+  assert.is(methodOfRouteKey("$default"), undefined);
+  assert.is(methodOfRouteKey("post /orders"), undefined);
+  assert.equal([...SAFE_HTTP_METHODS].sort(), ["GET", "HEAD", "OPTIONS"]);
 });
 
 test("execute-api ARN paths: the method (or *) and each parameter as *", () => {

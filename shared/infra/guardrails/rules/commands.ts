@@ -1,10 +1,8 @@
 import { ENV } from "../../../contract/environment";
+import { methodOfRouteKey, SAFE_HTTP_METHODS } from "../../../contract/route-key";
 import { ofType, stackRule, type Finding } from "../rule";
 import { str } from "../read";
 import { T } from "../resource-types";
-
-/** Methods that change nothing; every other route key is a command. */
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
  * A command route (POST, PUT, PATCH, DELETE, ANY) runs a function that can keep Idempotency-Key records: without
@@ -26,8 +24,9 @@ export const apiCommandRouteIdempotency = stackRule(
     const functions = ofType(args, T.function);
     for (const route of ofType(args, T.apiRoute)) {
       const routeKey = str(route.props.routeKey) ?? "";
-      const method = routeKey.split(" ")[0] ?? "";
-      if (routeKey === "$default" || SAFE_METHODS.has(method)) continue;
+      // Commands only: `$default` (and what is no route key) names no method, queries change nothing.
+      const method = methodOfRouteKey(routeKey);
+      if (method === undefined || SAFE_HTTP_METHODS.has(method)) continue;
       const integration = integrations.get(str(route.props.target) ?? "");
       const uri = str(integration?.props.integrationUri);
       const fn = functions.find((f) => uri !== undefined && (str(f.props.arn) === uri || str(f.props.invokeArn) === uri));
