@@ -2,6 +2,7 @@ import * as z from "zod/mini";
 import { stringify } from "yaml";
 import type { EventDefinition, PreviousVersions } from "../contract/define-event";
 import { envelopeSchema, messageAttributeNames } from "../contract/envelope";
+import { FAILURE_EVENT_TYPE, failureEventData } from "../contract/failure-event";
 import { topicName } from "../contract/naming";
 import { BreakingSchemaChangeError, describeBreakingChanges, type JsonSchema, type VersionPair } from "./compatibility";
 
@@ -49,9 +50,23 @@ function sqsBinding(queue: NonNullable<ConsumerWiring["queue"]>): JsonSchema {
   };
 }
 
+/** Where failure events go: the platform's failure topic and the queue that keeps them (names with `{stage}`). */
+export interface FailureWiring {
+  topic: string;
+  queue: { name: string; retention: number };
+}
+
+/** What the programs wire, beside the catalog. */
+export interface SystemWiring {
+  consumers: ConsumerWiring[];
+  failures: FailureWiring;
+}
+
 export interface DocumentInput {
   catalog: CatalogLike;
   consumers: readonly ConsumerWiring[];
+  /** The failure topic and its queue. @default not in the document */
+  failures?: FailureWiring;
   /** The document's own version (`info.version`): the project's version. */
   version: string;
   /**
@@ -61,6 +76,12 @@ export interface DocumentInput {
    */
   previous?: JsonSchema;
 }
+
+/**
+ * Version of the failure event's data; the runtime sends it as the `dataversion` attribute
+ * (`FAILURE_EVENT_VERSION` in shared/runtime/failure-event.ts: a test keeps the two equal).
+ */
+export const FAILURE_EVENT_DATA_VERSION = 1;
 
 /** The components key of one version's `data` schema and message: `orders.order-placed.v1`. */
 export function versionKey(type: string, version: number): string {
@@ -106,13 +127,14 @@ function envelopeJsonSchema(): JsonSchema {
   };
 }
 
-function headersSchema(type: string, owner: string, version: number): JsonSchema {
+/** The message attributes' schema; `owner` undefined: any service may send it. */
+function headersSchema(type: string, owner: string | undefined, version: number): JsonSchema {
   return {
     type: "object",
     description: "SNS message attributes every event carries, for subscription filter policies (raw delivery keeps them).",
     properties: {
       [messageAttributeNames.type]: { type: "string", const: type },
-      [messageAttributeNames.source]: { type: "string", const: owner },
+      [messageAttributeNames.source]: owner === undefined ? { type: "string", description: "The sending service." } : { type: "string", const: owner },
       [messageAttributeNames.correlationId]: { type: "string", minLength: 1 },
       [messageAttributeNames.version]: { type: "integer", const: version, description: "An SNS Number attribute." },
     },
@@ -120,7 +142,8 @@ function headersSchema(type: string, owner: string, version: number): JsonSchema
   };
 }
 
-function exampleOf(type: string, owner: string, version: number, data: unknown) {
+/** An example message; `inEnvelope: false` for an event whose envelope does not carry `dataversion`. */
+function exampleOf(type: string, owner: string, version: number, data: unknown, options: { inEnvelope?: boolean } = {}) {
   return {
     name: "example",
     summary: `The catalog's example of ${type} version ${version}.`,
@@ -134,7 +157,7 @@ function exampleOf(type: string, owner: string, version: number, data: unknown) 
       datacontenttype: "application/json",
       correlationid: "2f1c0e4a-7b5d-4c1e-9a3f-0d6b8e2c4a71",
       traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
-      dataversion: version,
+      ...(options.inEnvelope === false ? {} : { dataversion: version }),
       data,
     },
   };
@@ -181,8 +204,80 @@ export function checkCompatibility(catalog: CatalogLike, previous: JsonSchema | 
       if (before) pairs.push({ type, version, before: bareSchema(before.schema), after: jsonSchemaOf(schema) });
     }
   }
+  const failure = recorded.get(versionKey(FAILURE_EVENT_TYPE, FAILURE_EVENT_DATA_VERSION));
+  if (failure) {
+    pairs.push({ type: FAILURE_EVENT_TYPE, version: FAILURE_EVENT_DATA_VERSION, before: bareSchema(failure.schema), after: jsonSchemaOf(failureEventData) });
+  }
   const lines = describeBreakingChanges(pairs);
   if (lines.length) throw new BreakingSchemaChangeError(lines, documentPath);
+}
+
+/**
+ * The failure topic: every consumer's function publishes a failure event there for an event a retry cannot fix
+ * (the runtime does it for them); the platform's failure queue keeps them for operators.
+ */
+function addFailures(
+  failures: FailureWiring,
+  consumers: readonly ConsumerWiring[],
+  into: { channels: JsonSchema; operations: JsonSchema; messages: JsonSchema; schemas: JsonSchema },
+  published: Set<string>,
+): void {
+  const type = FAILURE_EVENT_TYPE;
+  const key = versionKey(type, FAILURE_EVENT_DATA_VERSION);
+  published.add(key);
+  into.schemas[key] = { title: `${type} version ${FAILURE_EVENT_DATA_VERSION}`, ...jsonSchemaOf(failureEventData) };
+  const example = {
+    service: "billing",
+    handler: "on-order-placed",
+    reason: "invalid-event",
+    message: "data of orders.order-placed version 1 does not match the catalog schema: data.total: Required",
+    originalType: "orders.order-placed",
+    originalId: "4a26a2f8-3c1d-4e5f-8a9b-0c1d2e3f4a5b",
+    originalBody: '{"specversion":"1.0","type":"orders.order-placed","...":"the original message body, exactly as received"}',
+  };
+  into.messages[key] = {
+    name: type,
+    title: `${type} version ${FAILURE_EVENT_DATA_VERSION}`,
+    summary: "An event a consumer gave up on (invalid, or a broken business rule): the original message and the reason.",
+    contentType: "application/cloudevents+json",
+    headers: headersSchema(type, undefined, FAILURE_EVENT_DATA_VERSION),
+    payload: {
+      allOf: [
+        ref("components/schemas/CloudEventsEnvelope"),
+        { type: "object", properties: { type: { const: type }, data: ref(`components/schemas/${key}`) } },
+      ],
+    },
+    examples: [exampleOf(type, "billing", FAILURE_EVENT_DATA_VERSION, example, { inEnvelope: false })],
+    "x-event-type": type,
+    "x-version": FAILURE_EVENT_DATA_VERSION,
+  };
+  into.channels[type] = {
+    address: failures.topic,
+    title: type,
+    description: "The platform's failure topic: events consumers rejected, with the reason. Its queue keeps them 14 days for operators (replay, then delete).",
+    parameters: { stage: { description: "The stage: dev, prod, ci-<build id>, local." } },
+    messages: { [key]: ref(`components/messages/${key}`) },
+    bindings: { sns: { name: failures.topic, ordering: { type: "standard" }, bindingVersion: "0.1.0" } },
+    "x-owner": "platform",
+  };
+  const messageRef = ref(`channels/${type}/messages/${key}`);
+  into.operations[`consumers.publish.${type}`] = {
+    action: "send",
+    channel: ref(`channels/${type}`),
+    title: `Every consumer publishes ${type}`,
+    summary: "The runtime publishes it for the consumer, then acknowledges the event: nothing retries it.",
+    messages: [messageRef],
+    "x-consumers": [...consumers].map((c) => `${c.service}/${c.name}`).sort(),
+  };
+  into.operations[`platform.failure-queue.receive`] = {
+    action: "receive",
+    channel: ref(`channels/${type}`),
+    title: `The platform's failure queue keeps ${type}`,
+    summary: "Nothing consumes it: operators read it and replay what they fixed (the README's failure events).",
+    messages: [messageRef],
+    bindings: { sqs: { queues: [{ name: failures.queue.name, fifoQueue: false, messageRetentionPeriod: failures.queue.retention }], bindingVersion: "0.2.0" } },
+    "x-service": "platform",
+  };
 }
 
 function consumerOperationId(consumer: ConsumerWiring): string {
@@ -262,6 +357,8 @@ export function buildDocument(input: DocumentInput): JsonSchema {
       "x-service": entry.owner,
     };
   }
+
+  if (input.failures) addFailures(input.failures, input.consumers, { channels, operations, messages, schemas }, published);
 
   const consumers = [...input.consumers].sort((a, b) => consumerOperationId(a).localeCompare(consumerOperationId(b)));
   for (const consumer of consumers) {

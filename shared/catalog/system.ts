@@ -4,9 +4,10 @@ import { Parser } from "@asyncapi/parser";
 import { parse } from "yaml";
 import { runSystem } from "../capture/system";
 import { catalog } from "../contract/catalog";
+import { PLATFORM_ROLE_TAG, platformRoles } from "../contract/failure-event";
 import { EVENT_CONSUMER_TYPE } from "../infra/event-consumer";
 import type { JsonSchema } from "./compatibility";
-import { buildDocument, DOCUMENT_PATH, renderDocument, type ConsumerWiring } from "./document";
+import { buildDocument, DOCUMENT_PATH, renderDocument, type ConsumerWiring, type SystemWiring } from "./document";
 
 /** The repository root (this file is `shared/catalog/system.ts`). */
 export const REPO_ROOT = join(__dirname, "..", "..");
@@ -16,8 +17,10 @@ export const REPO_ROOT = join(__dirname, "..", "..");
  * platform first, then every service; the `dev` stage, whose wiring every stage shares); each EventConsumer component
  * says which event and versions, its SNS subscription which filter policy, its queues how messages wait and retry.
  */
-export async function systemConsumers(root = REPO_ROOT, stage = "dev", serviceDirs?: string[]): Promise<ConsumerWiring[]> {
+export async function systemWiring(root = REPO_ROOT, stage = "dev", serviceDirs?: string[]): Promise<SystemWiring> {
   const system = await runSystem({ root, stage, ...(serviceDirs ? { serviceDirs } : {}) });
+  // Resource names start with the stage: the document names them for any stage.
+  const anyStage = (value: unknown) => String(value).replace(new RegExp(`^${stage}-`), "{stage}-");
   const consumers: ConsumerWiring[] = [];
   for (const service of system.services) {
     const { mocks } = service.run;
@@ -33,8 +36,6 @@ export async function systemConsumers(root = REPO_ROOT, stage = "dev", serviceDi
       const redrive = JSON.parse(String(queue.inputs.redrivePolicy)) as { deadLetterTargetArn: string; maxReceiveCount: number };
       const deadLetter = queues.get(redrive.deadLetterTargetArn);
       if (!deadLetter) throw new Error(`${label}: its queue redrives to ${redrive.deadLetterTargetArn}, none of its queues`);
-      // Resource names start with the stage: the document names them for any stage.
-      const anyStage = (value: unknown) => String(value).replace(new RegExp(`^${stage}-`), "{stage}-");
       const policy = subscription.inputs.filterPolicy;
       consumers.push({
         service: name,
@@ -53,7 +54,27 @@ export async function systemConsumers(root = REPO_ROOT, stage = "dev", serviceDi
       });
     }
   }
-  return consumers;
+  // The platform's failure topic (tagged with its role) and the queue that keeps its events.
+  const platform = system.platform.mocks;
+  const failureTopic = platform
+    .byType("aws:sns/topic:Topic")
+    .find((topic) => (topic.inputs.tags as Record<string, string> | undefined)?.[PLATFORM_ROLE_TAG] === platformRoles.failureEvents);
+  if (!failureTopic) throw new Error(`the platform program creates no topic tagged ${PLATFORM_ROLE_TAG}=${platformRoles.failureEvents}`);
+  const sink = platform.byType("aws:sns/topicSubscription:TopicSubscription").find((sub) => sub.inputs.topic === failureTopic.state.arn);
+  const sinkQueue = platform.byType("aws:sqs/queue:Queue").find((queue) => queue.state.arn === sink?.inputs.endpoint);
+  if (!sinkQueue) throw new Error("the platform program subscribes no queue of its own to the failure topic");
+  return {
+    consumers,
+    failures: {
+      topic: anyStage(failureTopic.inputs.name),
+      queue: { name: anyStage(sinkQueue.inputs.name), retention: Number(sinkQueue.inputs.messageRetentionSeconds) },
+    },
+  };
+}
+
+/** The consumers of the system, as the service programs wire them (see `systemWiring`). */
+export async function systemConsumers(root = REPO_ROOT, stage = "dev", serviceDirs?: string[]): Promise<ConsumerWiring[]> {
+  return (await systemWiring(root, stage, serviceDirs)).consumers;
 }
 
 /** The committed document, parsed (undefined when there is none yet). */
@@ -70,8 +91,8 @@ export function readCommittedDocument(root = REPO_ROOT): { text: string; documen
 /** The document of the system as it is now, checked against the committed one, as YAML text. */
 export async function generateDocument(root = REPO_ROOT): Promise<string> {
   const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
-  const consumers = await systemConsumers(root);
-  const document = buildDocument({ catalog, consumers, version, previous: readCommittedDocument(root)?.document });
+  const wiring = await systemWiring(root);
+  const document = buildDocument({ catalog, ...wiring, version, previous: readCommittedDocument(root)?.document });
   return renderDocument(document);
 }
 

@@ -2,7 +2,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { catalog, eventTypes } from "../../contract/catalog";
-import { buildDocument, checkCompatibility, DOCUMENT_PATH, renderDocument } from "../document";
+import { FAILURE_EVENT_TYPE } from "../../contract/failure-event";
+import { FAILURE_EVENT_VERSION } from "../../runtime/failure-event";
+import { buildDocument, checkCompatibility, DOCUMENT_PATH, FAILURE_EVENT_DATA_VERSION, renderDocument } from "../document";
 import { documentProblems, generateDocument, readCommittedDocument, REPO_ROOT, systemConsumers } from "../system";
 
 const committed = readCommittedDocument(REPO_ROOT);
@@ -70,6 +72,25 @@ test("a consumer's filter policy is read from its subscription as the program wi
   assert.equal(operation["x-filter-policy"], { type: ["orders.order-placed"] });
   assert.is(operation["x-filter-policy-scope"], "MessageAttributes");
   assert.equal(await documentProblems(renderDocument(document)), []);
+});
+
+test("the failure topic is a channel: every consumer sends platform.event-failed, the platform's failure queue keeps it", () => {
+  assert.is(FAILURE_EVENT_DATA_VERSION, FAILURE_EVENT_VERSION, "the document's failure event version is the runtime's");
+  const document = committed!.document as {
+    channels: Record<string, { address: string }>;
+    operations: Record<string, { action: string; "x-consumers"?: string[]; bindings?: { sqs: { queues: { name: string }[] } } }>;
+  };
+  assert.is(document.channels[FAILURE_EVENT_TYPE]?.address, "{stage}-platform-event-failed");
+  assert.ok(document.operations[`consumers.publish.${FAILURE_EVENT_TYPE}`]?.["x-consumers"]?.includes("billing/on-order-placed"));
+  assert.is(document.operations["platform.failure-queue.receive"]?.bindings?.sqs.queues[0]?.name, "{stage}-platform-event-failed");
+});
+
+test("a change to the failure event that breaks its readers fails too", () => {
+  const previous = structuredClone(committed!.document) as { components: { schemas: Record<string, { properties: Record<string, unknown>; required: string[] }> } };
+  const recorded = previous.components.schemas[`${FAILURE_EVENT_TYPE}.v1`]!;
+  recorded.properties.stage = { type: "string" };
+  recorded.required.push("stage");
+  assert.throws(() => checkCompatibility(catalog, previous), /platform\.event-failed version 1: field "stage" was removed/);
 });
 
 test.run();
