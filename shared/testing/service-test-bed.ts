@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
 import { catalog, ENV, topicName, type EventData, type EventType } from "../contract";
+import { parseRouteKey } from "../contract/route-key";
 import { createSnsEndpoint, startEndpointServer, type EndpointServer, type SnsPublishInput } from "../local/endpoints";
 import { apiGatewayTime, md5OfBody } from "../local/lambda-events";
 import { startLocalDynamo, TEST_TABLES, type LocalDynamo } from "./local-dynamo";
@@ -195,7 +196,7 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
       };
     },
     httpEvent(routeKey, body, headers = {}) {
-      const [method = "GET", path = "/"] = routeKey.split(" ");
+      const { method, path } = parseRouteKey(routeKey); // a key the route grammar refuses fails here, naming it
       const text = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
       const now = Date.now();
       const event: APIGatewayProxyEventV2 = {
