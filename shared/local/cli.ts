@@ -34,7 +34,8 @@ const USAGE = `usage:
   node --import tsx shared/local/cli.ts redrive <queue name>
   node --import tsx shared/local/cli.ts failures [<id>]
   node --import tsx shared/local/cli.ts replay <failure id>
-  node --import tsx shared/local/cli.ts trace <correlation id>`;
+  node --import tsx shared/local/cli.ts trace <correlation id>
+  node --import tsx shared/local/cli.ts health`;
 
 interface Parsed {
   command: string;
@@ -249,6 +250,13 @@ async function client(parsed: Parsed): Promise<void> {
       if (!args[0]) throw new UsageError(`trace needs a correlation id\n${USAGE}`);
       const result = await call(flags, "GET", `trace/${encodeURIComponent(args[0])}`);
       process.stdout.write(`${String(result.text)}\n`);
+      return;
+    }
+    case "health": {
+      const result = await call(flags, "GET", "health");
+      for (const [name, part] of Object.entries((result.parts ?? {}) as Record<string, { status: string; detail?: string }>)) {
+        process.stdout.write(`${name}: ${part.status}${part.detail ? ` (${part.detail})` : ""}\n`);
+      }
       return;
     }
     default:

@@ -198,6 +198,12 @@ test("once fixed, a replay applies what was not applied and is skipped where it 
   assert.not.ok(stage.failures().some((f) => f.originalId === original.id));
 });
 
+test("the CLI's health command lists each part of the stage with its health", async () => {
+  const lines = (await cli("health")).trim().split("\n");
+  assert.equal(lines.map((line) => line.split(":")[0]), ["dynamodb", "messaging", "functions", "pollers", "gateway", "admin"]);
+  assert.ok(lines.every((line) => / ok \(/.test(line)), lines.join("\n"));
+});
+
 test("a failure whose original is no event cannot be replayed, and says so", async () => {
   const queueArn = stage.wiring.queues.find((q) => q.name === stage.failureQueue)!.arn;
   const broken = failureEvent(envelope("x", {}, "failures-broken-3"), "invalid-event", "the message body is not JSON");
