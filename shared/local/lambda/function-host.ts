@@ -298,6 +298,8 @@ export class FunctionHost {
   private readonly idle: Sandbox[] = [];
   private readonly sandboxes = new Set<Sandbox>();
   private readonly waiting: Array<() => void> = [];
+  /** A worker loading the code a reload swapped in, before any invocation asked for it (see {@link reload}). */
+  private warming: Sandbox | undefined;
   /** Wakes {@link drain} once nothing runs or waits. */
   private readonly drained: Array<() => void> = [];
   private running = 0;
@@ -370,6 +372,8 @@ export class FunctionHost {
         this.prepared = Promise.resolve({ bundle, runtime, generation });
         // Idle workers hold the old code: they go now. Busy ones go when their invocation ends (see invoke).
         for (const sandbox of this.idle.splice(0)) void this.kill(sandbox);
+        if (this.warming) void this.kill(this.warming);
+        this.prewarm(bundle, runtime, generation);
         return bundle;
       });
     this.reloading = next;
@@ -430,7 +434,13 @@ export class FunctionHost {
         coldStart = true;
         // The code as it is now: a reload may have swapped it while this invocation waited for a permit.
         const { bundle, runtime, generation } = await this.ready();
-        sandbox = this.spawn(bundle, runtime, generation);
+        const warming = this.warming;
+        if (warming && warming.generation === generation && !warming.dead) {
+          this.warming = undefined;
+          sandbox = warming;
+        } else {
+          sandbox = this.spawn(bundle, runtime, generation);
+        }
         const init = await sandbox.ready;
         if (!init.ok) {
           void this.kill(sandbox);
@@ -496,6 +506,26 @@ export class FunctionHost {
     for (const wake of waiting) wake();
     await Promise.all([...this.sandboxes].map((sandbox) => this.kill(sandbox)));
     this.idle.length = 0;
+  }
+
+  /**
+   * Loads the new code in a worker right after a swap, so the next invocation need not wait for the init phase (it
+   * takes this worker, ready or still loading, instead of starting another).
+   */
+  private prewarm(bundle: LocalBundle, runtime: string, generation: number): void {
+    if (this.stopped) return;
+    const sandbox = this.spawn(bundle, runtime, generation);
+    sandbox.worker.unref();
+    this.warming = sandbox;
+    void sandbox.ready.then((init) => {
+      if (this.warming !== sandbox) return; // an invocation took it
+      this.warming = undefined;
+      if (!init.ok || sandbox.dead || this.stopped || sandbox.generation !== this.generation) {
+        void this.kill(sandbox);
+        return;
+      }
+      this.idle.push(sandbox);
+    });
   }
 
   private acquire(): Promise<void> {

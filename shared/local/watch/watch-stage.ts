@@ -6,6 +6,7 @@
  * serving the last good version.
  */
 import { relative } from "node:path";
+import { functionBuilds } from "../../infra/helpers/bundle";
 import type { FunctionHost } from "../lambda/function-host";
 import type { ProgramResult } from "../stage/programs";
 import type { StageWiring } from "../stage/wiring";
@@ -113,6 +114,8 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
     );
   };
   await refreshInputs();
+  // A function edited once is likely edited again: its next builds reuse esbuild's parse of what did not change.
+  functionBuilds.incremental = true;
   const serviceDirs = () => stage.programs.slice(1).map((run) => run.dir);
 
   const handle = async (files: string[], since: number): Promise<void> => {
@@ -200,6 +203,7 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
     async close() {
       watch.close();
       await running;
+      await functionBuilds.dispose();
     },
   };
 }
