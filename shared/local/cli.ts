@@ -1,7 +1,7 @@
 /**
  * `npm start`: the local stage, and a small client for a running one.
  *
- *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs]
+ *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch]
  *   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>]
  *   node --import tsx shared/local/cli.ts dlq [<queue name>]
  *   node --import tsx shared/local/cli.ts redrive <queue name>
@@ -15,6 +15,8 @@
  */
 import { formatLogEntry } from "./lambda/function-host";
 import { renderTrace, startLocalStage, type LocalStage, type TraceTree } from "./stage";
+import { REPO_ROOT } from "./stage/programs";
+import { watchStage, type StageWatch } from "./watch";
 
 /** Errors whose message is the whole story (no stack trace is printed for them). */
 const EXPECTED_ERRORS = new Set(["ProgramError", "WiringError", "PortInUseError", "LocalStageError", "StackConfigError", "UsageError", "ClientError"]);
@@ -28,7 +30,7 @@ class ClientError extends Error {
 }
 
 const USAGE = `usage:
-  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs]
+  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch]
   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>] [--port 3000 | --url <url>]
   node --import tsx shared/local/cli.ts dlq [<queue name>]
   node --import tsx shared/local/cli.ts redrive <queue name>
@@ -59,7 +61,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
         const value = inline ?? argv[++i];
         if (value === undefined) throw new UsageError(`--${name} needs a value`);
         flags[name] = value;
-      } else if (["quiet", "logs"].includes(name)) {
+      } else if (["quiet", "logs", "no-watch"].includes(name)) {
         flags[name] = true;
       } else {
         throw new UsageError(`unknown option --${name}`);
@@ -80,8 +82,8 @@ function portOf(flags: Parsed["flags"]): number {
   return port;
 }
 
-/** The one line printed when the stage is ready. */
-export function readyLine(stage: LocalStage): string {
+/** The one line printed when the stage is ready (`watching`: watch mode is on). */
+export function readyLine(stage: LocalStage, options: { watching?: boolean } = {}): string {
   const seconds = (stage.startupMs / 1000).toFixed(1);
   const routes = stage.routes.length ? ` [${stage.routes.map((r) => `${r.routeKey} -> ${r.function}${r.auth === "none" ? "" : ` (${r.auth})`}`).join(", ")}]` : " [no HTTP routes]";
   const consumers = stage.consumers.length ? stage.consumers.map((c) => `${c.label} <- ${c.events.join("+") || c.queue}`).join(", ") : "none";
@@ -91,7 +93,8 @@ export function readyLine(stage: LocalStage): string {
       : `sns ${stage.endpoints.sns}, sqs ${stage.endpoints.sqs}, dynamodb ${stage.endpoints.dynamodb}`;
   return (
     `local stage ready in ${seconds} s: ${stage.url}${routes} | services: ${stage.services.join(", ") || "none"} | ` +
-    `consumers: ${consumers} | admin: ${stage.adminUrl} | aws endpoints: ${aws} (data: ${stage.storage}) | Ctrl-C stops`
+    `consumers: ${consumers} | admin: ${stage.adminUrl} | aws endpoints: ${aws} (data: ${stage.storage}) | ` +
+    `${options.watching ? "watching the code (--no-watch turns it off)" : "not watching the code"} | Ctrl-C stops`
   );
 }
 
@@ -112,6 +115,7 @@ async function start(flags: Parsed["flags"]): Promise<void> {
   const quiet = flags.quiet === true;
   const overrides = endpointOverrides(process.env);
   let stage: LocalStage | undefined;
+  let watch: StageWatch | undefined;
   let stopping = false;
   // Handlers first: a signal that arrives while starting, or right after the ready line, must not kill the process
   // before it has stopped its threads and servers.
@@ -122,7 +126,8 @@ async function start(flags: Parsed["flags"]): Promise<void> {
     }
     stopping = true;
     if (!quiet) process.stdout.write(`local stage: ${signal}, stopping…\n`);
-    stage.stop().then(
+    const running = stage;
+    (watch ? watch.close() : Promise.resolve()).then(() => running.stop()).then(
       () => process.exit(0),
       (error: unknown) => {
         process.stderr.write(`local stage: stopping failed: ${(error as Error).message}\n`);
@@ -139,7 +144,17 @@ async function start(flags: Parsed["flags"]): Promise<void> {
     ...(quiet ? {} : { onTrace: (tree: TraceTree) => process.stdout.write(`${renderTrace(tree)}\n`) }),
     ...(flags.logs === true ? { onLog: (entry) => process.stdout.write(`[${entry.functionName}] ${formatLogEntry(entry)}\n`) } : {}),
   });
-  process.stdout.write(`${readyLine(stage)}\n`);
+  if (flags["no-watch"] !== true) {
+    // Watch mode: one line per swap, re-run or broken edit (broken edits always, as errors).
+    watch = await watchStage(stage, {
+      repoRoot: REPO_ROOT,
+      onEvent: (event) => {
+        if (event.kind === "failed") process.stderr.write(`${event.line}\n`);
+        else if (!quiet) process.stdout.write(`${event.line}\n`);
+      },
+    });
+  }
+  process.stdout.write(`${readyLine(stage, { watching: watch !== undefined })}\n`);
 }
 
 function baseUrl(flags: Parsed["flags"]): string {
