@@ -11,7 +11,7 @@ import * as assert from "uvu/assert";
 import { catalog } from "../../contract/catalog";
 import { dynamoRequest, startLocalStage, type LocalStage } from "../stage";
 import { REPO_ROOT } from "../stage/programs";
-import { watchStage, type StageWatch, type WatchEvent } from "../watch";
+import { rerunPrograms, watchStage, type StageWatch, type WatchEvent } from "../watch";
 import { programSource, versionHandlerSource, writeWatchedService } from "./fixtures/watched-service";
 
 const dir = mkdtempSync(join(tmpdir(), "watched-"));
@@ -154,6 +154,21 @@ test("an index.ts edit adds a consumer and a route and changes a filter policy; 
     if (Date.now() > drained) throw new Error("the queued messages were not handled");
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+});
+
+test("a catalog or platform change re-runs the platform and every service, with their modules loaded afresh", async () => {
+  const before = stage.programs;
+  const catalogModule = require.resolve("../../contract/catalog");
+  const loadedBefore = require.cache[catalogModule];
+  assert.ok(loadedBefore, "the programs loaded the catalog");
+  const runs = await rerunPrograms(before, "all", { platformDir: REPO_ROOT, repoRoot: REPO_ROOT, region: stage.wiring.region });
+  assert.equal(runs.map((run) => run.project), before.map((run) => run.project));
+  assert.ok(runs.every((run, i) => run !== before[i]), "every program ran again");
+  assert.ok(require.cache[catalogModule] && require.cache[catalogModule] !== loadedBefore, "the catalog was loaded again");
+  const wiring = JSON.stringify(stage.wiring);
+  await stage.reconcile(runs);
+  assert.is(JSON.stringify(stage.wiring), wiring, "the same code gives the same wiring");
+  assert.equal(await version(), { version: "v3" });
 });
 
 test.run();
