@@ -30,10 +30,21 @@ export interface RequestContext {
   readonly traceHeader?: string;
 }
 
+// Span and trace ids are drawn from a pool of random bytes refilled 4 KiB at a time: one `randomBytes` call per
+// id would cost more than the rest of a hop's bookkeeping.
+let pool = Buffer.alloc(0);
+let offset = 0;
+
 function randomId(bytes: number): string {
-  let hex = randomBytes(bytes).toString("hex");
-  while (/^0+$/.test(hex)) hex = randomBytes(bytes).toString("hex");
-  return hex;
+  for (;;) {
+    if (offset + bytes > pool.length) {
+      pool = randomBytes(4096);
+      offset = 0;
+    }
+    const hex = pool.toString("hex", offset, offset + bytes);
+    offset += bytes;
+    if (!/^0+$/.test(hex)) return hex;
+  }
 }
 
 /** A new span id (16 hex digits). */
