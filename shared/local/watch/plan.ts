@@ -74,11 +74,6 @@ export function planReload(files: readonly string[], targets: WatchTargets): Rel
   return { functions: [...functions].sort(), programs: all ? "all" : [...services].sort(), restart: [...restart].sort() };
 }
 
-/** True when the plan has nothing to do. */
-export function isEmptyPlan(plan: ReloadPlan): boolean {
-  return plan.functions.length === 0 && plan.programs !== "all" && plan.programs.length === 0 && plan.restart.length === 0;
-}
-
 /** Folders and files to watch for these targets: `shared/`, the platform's program and project files, each service. */
 export function watchRoots(targets: Pick<WatchTargets, "repoRoot" | "platformDir" | "serviceDirs">): { path: string; folder: boolean }[] {
   const roots = [

@@ -12,8 +12,6 @@ import type { WiringChanges } from "./wiring-diff";
 /** What a reconcile could not apply while the stage runs (it takes a restart), one line each. */
 export type NotApplied = string[];
 
-const last = (arn: string) => arn.split(":").pop() ?? arn;
-
 function subscriptionArn(sns: SnsEngine, spec: Pick<SubscriptionSpec, "topicArn" | "queueArn">): string | undefined {
   return sns.listSubscriptionsByTopic(spec.topicArn).find((s) => s.Endpoint === spec.queueArn)?.SubscriptionArn;
 }
@@ -97,11 +95,6 @@ export function hostChanges(changes: Pick<WiringChanges, "functions">): { added:
     else iamOnly.push(after);
   }
   return { added: changes.functions.added, replaced, removed: changes.functions.removed, iamOnly };
-}
-
-/** `<topic> -> <queue>` for a line. */
-export function subscriptionLabel(subscription: Pick<SubscriptionSpec, "topicArn" | "queueArn">): string {
-  return `${last(subscription.topicArn)} -> ${last(subscription.queueArn)}`;
 }
 
 /** Each function's access key id, its role's policies and identity: what IAM enforces on its calls. */
