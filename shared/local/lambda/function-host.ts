@@ -242,6 +242,11 @@ function workerRuntimeFile(buildRoot: string): Promise<string> {
   return runtimeScript;
 }
 
+/** A function's new code failed its init phase (a module that throws when loaded): the host keeps its old code. */
+export class FunctionInitError extends Error {
+  override name = "FunctionInitError";
+}
+
 /** One execution environment: a worker with the function loaded. */
 interface Sandbox {
   worker: Worker;
@@ -298,8 +303,6 @@ export class FunctionHost {
   private readonly idle: Sandbox[] = [];
   private readonly sandboxes = new Set<Sandbox>();
   private readonly waiting: Array<() => void> = [];
-  /** A worker loading the code a reload swapped in, before any invocation asked for it (see {@link reload}). */
-  private warming: Sandbox | undefined;
   /** Wakes {@link drain} once nothing runs or waits. */
   private readonly drained: Array<() => void> = [];
   private running = 0;
@@ -341,11 +344,12 @@ export class FunctionHost {
   }
 
   /**
-   * Rebuilds the handler's bundle and swaps the code without dropping anything: invocations already running finish
-   * on the code they started with (their workers exit afterwards), idle workers exit now, and the next invocation
-   * starts a worker on the new bundle. When the build fails the host keeps serving the code it has; when it gives the
-   * same bundle as before, nothing changes.
-   * @throws LocalBundleError when esbuild fails (nothing changes)
+   * Rebuilds the handler's bundle and swaps the code without dropping anything: a worker loads the new bundle (its
+   * init phase), then takes over; invocations already running finish on the code they started with (their workers
+   * exit afterwards) and idle workers exit. When the build or the init phase fails the host keeps serving the code it
+   * has; when the build gives the same bundle as before, nothing changes.
+   * @throws LocalBundleError when esbuild fails, FunctionInitError when the new code fails its init phase (nothing
+   *   changes)
    */
   reload(): Promise<LocalBundle> {
     if (this.stopped) return Promise.reject(new Error(`function host ${this.name} is stopped`));
@@ -368,12 +372,24 @@ export class FunctionHost {
         const current = await this.prepared?.catch(() => undefined);
         // The same bytes (an edit that changed nothing in the output): the workers keep running.
         if (current && current.bundle.file === bundle.file && current.runtime === runtime) return bundle;
-        const generation = ++this.generation;
+        // The new code is loaded in a worker before it takes over: code that fails its init phase (a module that
+        // throws when loaded) is a broken edit too, and the old code keeps serving.
+        const generation = this.generation + 1;
+        const loaded = this.spawn(bundle, runtime, generation);
+        loaded.worker.unref();
+        const init = await loaded.ready;
+        if (!init.ok || this.stopped) {
+          void this.kill(loaded);
+          if (this.stopped) throw new Error(`function host ${this.name} is stopped`);
+          const error = init.ok ? undefined : init.error;
+          throw new FunctionInitError(`the new code of ${this.name} fails its init phase: ${error?.errorType}: ${error?.errorMessage}`);
+        }
+        this.generation = generation;
         this.prepared = Promise.resolve({ bundle, runtime, generation });
         // Idle workers hold the old code: they go now. Busy ones go when their invocation ends (see invoke).
         for (const sandbox of this.idle.splice(0)) void this.kill(sandbox);
-        if (this.warming) void this.kill(this.warming);
-        this.prewarm(bundle, runtime, generation);
+        // The worker that loaded the new code serves the next invocation.
+        this.idle.push(loaded);
         return bundle;
       });
     this.reloading = next;
@@ -434,13 +450,7 @@ export class FunctionHost {
         coldStart = true;
         // The code as it is now: a reload may have swapped it while this invocation waited for a permit.
         const { bundle, runtime, generation } = await this.ready();
-        const warming = this.warming;
-        if (warming && warming.generation === generation && !warming.dead) {
-          this.warming = undefined;
-          sandbox = warming;
-        } else {
-          sandbox = this.spawn(bundle, runtime, generation);
-        }
+        sandbox = this.spawn(bundle, runtime, generation);
         const init = await sandbox.ready;
         if (!init.ok) {
           void this.kill(sandbox);
@@ -506,26 +516,6 @@ export class FunctionHost {
     for (const wake of waiting) wake();
     await Promise.all([...this.sandboxes].map((sandbox) => this.kill(sandbox)));
     this.idle.length = 0;
-  }
-
-  /**
-   * Loads the new code in a worker right after a swap, so the next invocation need not wait for the init phase (it
-   * takes this worker, ready or still loading, instead of starting another).
-   */
-  private prewarm(bundle: LocalBundle, runtime: string, generation: number): void {
-    if (this.stopped) return;
-    const sandbox = this.spawn(bundle, runtime, generation);
-    sandbox.worker.unref();
-    this.warming = sandbox;
-    void sandbox.ready.then((init) => {
-      if (this.warming !== sandbox) return; // an invocation took it
-      this.warming = undefined;
-      if (!init.ok || sandbox.dead || this.stopped || sandbox.generation !== this.generation) {
-        void this.kill(sandbox);
-        return;
-      }
-      this.idle.push(sandbox);
-    });
   }
 
   private acquire(): Promise<void> {

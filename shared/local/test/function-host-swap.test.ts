@@ -102,6 +102,22 @@ test("reload: a handler that does not build is refused with esbuild's message an
   assert.equal(payload(await host.invoke({})), { version: "v3" });
 });
 
+test("reload: new code that throws while it loads (its init phase) is refused, and the old code keeps serving", async () => {
+  const { host, entry } = setup(1);
+  assert.equal(payload(await host.invoke({})), { version: "v1" });
+  writeFileSync(entry, `throw new Error("cannot load");\n${handlerSource("v2")}`);
+  try {
+    await host.reload();
+    assert.unreachable("an init error must fail the reload");
+  } catch (error) {
+    assert.is((error as Error).name, "FunctionInitError");
+    assert.match((error as Error).message, /fails its init phase: Error: cannot load/);
+  }
+  const after = await host.invoke({});
+  assert.equal(payload(after), { version: "v1" });
+  assert.not.ok(after.coldStart, "the warm worker of the old code kept serving");
+});
+
 test("drain: resolves once the invocations under way are done, then the host is stopped", async () => {
   const { host } = setup(2);
   await host.invoke({});

@@ -79,12 +79,18 @@ test("a handler edit: the invocation under way finishes on the old code, the nex
   assert.equal(await inFlight, { version: "v1" }, "the request under way finished on the code it started with");
 });
 
-test("a handler that does not build: one line naming the file and line, and the last good code keeps serving", async () => {
+test("a handler that does not build, or throws while it loads: one line, and the last good code keeps serving", async () => {
   const failed = next("failed");
   writeFileSync(join(dir, "handlers", "version.ts"), versionHandlerSource("v3").replace("return { status: 200", "return {{ status: 200"));
   const event = await failed;
   assert.not.match(event.line, /\n/);
   assert.match(event.line, /^watch: watched\/version does not build, it keeps the last good version: .*version\.ts:\d+:\d+: /);
+  assert.equal(await version(), { version: "v2" });
+  // Code that builds but throws while it loads is a broken edit too.
+  const throwing = next("failed");
+  writeFileSync(join(dir, "handlers", "version.ts"), `throw new Error("the handler refuses to load");\n${versionHandlerSource("v3")}`);
+  const refused = await throwing;
+  assert.match(refused.line, /^watch: watched\/version fails to load, it keeps the last good version: Error: the handler refuses to load$/);
   assert.equal(await version(), { version: "v2" });
   const fixed = next("function");
   writeFileSync(join(dir, "handlers", "version.ts"), versionHandlerSource("v3"));

@@ -159,12 +159,11 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
             durationMs: performance.now() - since,
           });
         } catch (error) {
-          emit({
-            kind: "failed",
-            line: `watch: ${labelOf(name)} does not build, it keeps the last good version: ${firstLines(error, 3).replace(/^.*? does not build: /, "")}`,
-            files,
-            durationMs: performance.now() - since,
-          });
+          const line =
+            (error as Error).name === "FunctionInitError"
+              ? `watch: ${labelOf(name)} fails to load, it keeps the last good version: ${firstLines(error).replace(/^.*? fails its init phase: /, "")}`
+              : `watch: ${labelOf(name)} does not build, it keeps the last good version: ${firstLines(error, 3).replace(/^.*? does not build: /, "")}`;
+          emit({ kind: "failed", line, files, durationMs: performance.now() - since });
         }
       }),
     );
