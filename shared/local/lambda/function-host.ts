@@ -9,6 +9,7 @@ import type { BundleSettings } from "../../runtime/bundle-options";
 import { LOCAL_ACCOUNT_ID } from "../aws";
 import { bundleLocalFunction, LOCAL_BUILD_ROOT, type LocalBundle } from "./bundle";
 import type { InvokeMessage, LambdaErrorPayload, LambdaLogLevel, WorkerMessage, WorkerSetup } from "./protocol";
+import { lambdaHeapLimits } from "./heap";
 
 export type { LambdaErrorPayload, LambdaLogLevel } from "./protocol";
 
@@ -601,7 +602,9 @@ export class FunctionHost {
       execArgv: [],
       stdout: false,
       stderr: false,
-      resourceLimits: { maxOldGenerationSizeMb: Math.max(this.memory, 64) },
+      // Lambda's own split of the memory into V8's young and old generations: a young generation of V8's default
+      // size collects far more often than the function's does in Lambda, and the scavenges cost CPU.
+      resourceLimits: lambdaHeapLimits(this.memory),
     });
     this.coldStarts++;
     let settleReady!: (value: Awaited<Sandbox["ready"]>) => void;
