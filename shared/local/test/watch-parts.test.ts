@@ -107,6 +107,9 @@ test("plan: the catalog, the platform, the Pulumi components re-run every progra
   assert.equal(planReload(["/repo/Pulumi.yaml"], targets()).programs, "all");
   assert.equal(planReload(["/repo/shared/infra/event-consumer.ts"], targets(["/repo/shared/infra/event-consumer.ts"])).programs, "all");
   assert.equal(planReload(["/repo/shared/infra/test/consumer.test.ts"], targets(["/repo/shared/infra/test/consumer.test.ts"])).programs, []);
+  // Any shared code a program loaded, wherever it lives; shared code no program loaded feeds only its bundles.
+  assert.equal(planReload(["/repo/shared/catalog/events.ts"], targets(["/repo/shared/catalog/events.ts"])).programs, "all");
+  assert.equal(planReload(["/repo/shared/runtime/consume.ts"], targets()).programs, []);
   // The stage's own code runs on the next start.
   assert.equal(planReload(["/repo/shared/local/sns/engine.ts"], targets(["/repo/shared/local/sns/engine.ts"])).restart, ["/repo/shared/local/sns/engine.ts"]);
   assert.equal(planReload(["/repo/shared/capture/run-program.ts"], targets(["/repo/shared/capture/run-program.ts"])), { functions: [], programs: [], restart: ["/repo/shared/capture/run-program.ts"] });

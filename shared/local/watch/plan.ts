@@ -46,11 +46,8 @@ export function planReload(files: readonly string[], targets: WatchTargets): Rel
   const services = new Set<string>();
   const restart = new Set<string>();
   let all = false;
-  const shared = join(targets.repoRoot, "shared");
-  // Folders whose code the programs run: a change re-runs every program. (The capture that runs them, like the
-  // stage itself, is machinery: its changes take effect on the next start.)
-  const programWide = [join(shared, "contract"), join(shared, "infra"), join(targets.platformDir, "platform")];
-  const machinery = [join(shared, "local"), join(shared, "capture")];
+  const platformProgram = join(targets.platformDir, "platform");
+  const machinery = machineryOf(targets.repoRoot);
 
   for (const raw of files) {
     const file = resolve(raw);
@@ -63,15 +60,23 @@ export function planReload(files: readonly string[], targets: WatchTargets): Rel
       if (own || loaded(file)) services.add(resolve(service));
       continue;
     }
-    if (resolve(file, "..") === resolve(targets.platformDir) && PROJECT_FILES.test(basename(file))) {
+    if (machinery.some((dir) => isInside(file, dir))) {
+      // The stage and the capture that runs the programs: their changes take effect on the next start.
+      if (loaded(file)) restart.add(file);
+    } else if (resolve(file, "..") === resolve(targets.platformDir) && PROJECT_FILES.test(basename(file))) {
       all = true;
-    } else if (programWide.some((dir) => isInside(file, dir))) {
-      if (loaded(file) || isInside(file, join(targets.platformDir, "platform"))) all = true;
-    } else if (machinery.some((dir) => isInside(file, dir)) && loaded(file)) {
-      restart.add(file);
+    } else if (isInside(file, platformProgram) || (isInside(file, targets.repoRoot) && loaded(file))) {
+      // The platform's program, or shared code the programs loaded (the catalog, the Pulumi components): every
+      // program runs again, the platform first (a service reads its outputs).
+      all = true;
     }
   }
   return { functions: [...functions].sort(), programs: all ? "all" : [...services].sort(), restart: [...restart].sort() };
+}
+
+/** The stage's own code and the capture that runs the programs: machinery, not program inputs. */
+export function machineryOf(repoRoot: string): string[] {
+  return [join(repoRoot, "shared", "local"), join(repoRoot, "shared", "capture")];
 }
 
 /** Folders and files to watch for these targets: `shared/`, the platform's program and project files, each service. */

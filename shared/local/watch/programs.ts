@@ -2,8 +2,9 @@
  * Runs programs again in this process after their code changed: the changed modules are dropped from Node's module
  * cache (`require.cache`, which also holds what tsx compiled), so the next run loads them as they are now.
  */
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { runStagePrograms, type ProgramResult } from "../stage/programs";
+import { machineryOf } from "./plan";
 import { isInside } from "./watcher";
 
 /** Options of {@link rerunPrograms}. */
@@ -21,11 +22,12 @@ export interface RerunOptions {
   moduleCache?: NodeJS.Dict<NodeModule>;
 }
 
-/** Drops every cached module under these folders (never packages); returns how many. */
-export function forgetModules(folders: readonly string[], cache: NodeJS.Dict<NodeModule> = require.cache): number {
+/** Drops every cached module under these folders, except packages and the `kept` folders; returns how many. */
+export function forgetModules(folders: readonly string[], cache: NodeJS.Dict<NodeModule> = require.cache, kept: readonly string[] = []): number {
   let dropped = 0;
   for (const file of Object.keys(cache)) {
     if (file.split(/[\\/]/).includes("node_modules")) continue;
+    if (kept.some((folder) => isInside(file, folder))) continue;
     if (folders.some((folder) => isInside(file, folder))) {
       delete cache[file];
       dropped++;
@@ -45,11 +47,9 @@ export async function rerunPrograms(previous: readonly ProgramResult[], which: "
   const [platform, ...services] = previous;
   if (!platform) throw new Error("no programs ran before");
   const dirs = which === "all" ? services.map((s) => s.dir) : which.map((dir) => resolve(dir));
-  const stale =
-    which === "all"
-      ? [join(options.platformDir, "platform"), join(options.repoRoot, "shared", "contract"), join(options.repoRoot, "shared", "infra"), ...dirs]
-      : dirs;
-  forgetModules(stale, options.moduleCache);
+  // Every program: all their code but the machinery (the stage and the capture keep running as they are).
+  const stale = which === "all" ? [options.repoRoot, options.platformDir, ...dirs] : dirs;
+  forgetModules(stale, options.moduleCache, machineryOf(options.repoRoot));
   const ran = await runStagePrograms({ platformDir: options.platformDir, serviceDirs: dirs, region: options.region });
   const byDir = new Map(ran.services.map((run) => [resolve(run.dir), run]));
   return [ran.platform, ...services.map((run) => byDir.get(resolve(run.dir)) ?? run)];
