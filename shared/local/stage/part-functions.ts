@@ -5,6 +5,7 @@
  */
 import type { SQSEvent } from "aws-lambda";
 import { esbuildTarget, isCurrentRuntime } from "../../infra/helpers/runtimes";
+import { messageAttributeNames } from "../../contract/envelope";
 import { contextFromHeader, traceHeaderOf } from "../context";
 import { FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";
 import type { SqsEngine } from "../sqs/engine";
@@ -248,7 +249,9 @@ export function pollersPart(options: PollersPartOptions): PollersPart {
 async function invokeForBatch(host: FunctionHost, recorder: TraceRecorder, event: SQSEvent, requestId: string, reportBatchItemFailures: boolean): Promise<unknown> {
   // Lambda continues the trace the first message carries (AWSTraceHeader): the invocation is a span of its own under
   // it, and runs with a header naming that span, so the function's SDK calls arrive as its children.
-  const context = contextFromHeader(event.Records[0]?.attributes.AWSTraceHeader, "lambda");
+  // Its correlation id is the first message's (raw deliveries carry it as a message attribute).
+  const first = event.Records[0];
+  const context = contextFromHeader(first?.attributes.AWSTraceHeader, "lambda", first?.messageAttributes[messageAttributeNames.correlationId]?.stringValue);
   const traceHeader = traceHeaderOf(context);
   const ids = event.Records.map((r) => r.messageId);
   const node: InvocationTrace = recorder.invocationStarted({

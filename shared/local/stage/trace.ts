@@ -107,6 +107,8 @@ export interface InvocationTrace {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
+  /** The correlation id its request context carried in (an SQS batch: its first message's attribute). */
+  correlationId?: string;
   status: "running" | "ok" | "partial" | "failed" | "timeout";
   /** The handler's run, init excluded. */
   durationMs?: number;
@@ -534,6 +536,7 @@ export class TraceRecorder {
       traceId: details.context.traceId,
       spanId: details.context.spanId,
       ...(details.context.parentSpanId ? { parentSpanId: details.context.parentSpanId } : {}),
+      ...(details.context.correlationId ? { correlationId: details.context.correlationId } : {}),
       status: "running",
       errorLogs: [],
       writes: [],

@@ -115,6 +115,7 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
   );
   assert.is(billing!.parentSpanId, delivery!.spanId);
   assert.is(billing!.traceId, traceId);
+  assert.is(billing!.correlationId, correlationId, "the poller's context carries the message's correlation id");
   assert.is(issued!.parentSpanId, billing!.spanId, "billing's publish is its invocation's SDK call");
 
   const text = renderTrace(tree);
