@@ -177,13 +177,21 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
   let busy = false;
   const drain = async () => {
     busy = true;
-    while (pending.length) {
-      const files = [...new Set(pending)].sort();
-      const since = pendingSince;
-      pending = [];
-      await handle(files, since);
+    try {
+      while (pending.length) {
+        const files = [...new Set(pending)].sort();
+        const since = pendingSince;
+        pending = [];
+        try {
+          await handle(files, since);
+        } catch (error) {
+          // Whatever went wrong, the watch goes on with the next change.
+          emit({ kind: "failed", line: `watch: ${firstLines(error)}`, files, durationMs: performance.now() - since });
+        }
+      }
+    } finally {
+      busy = false;
     }
-    busy = false;
   };
   const watch: FileWatch = watchFiles(
     watchRoots({ repoRoot, platformDir, serviceDirs: serviceDirs() }),
