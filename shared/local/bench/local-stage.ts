@@ -10,7 +10,10 @@
  * - the floor under throughput: the CPU one unmodified AWS SDK call costs on this machine against a server that
  *   answers at once (sdk-floor.ts), times the SDK calls billing makes per event, gives the most events per second
  *   any local stage could pass on these cores.
- * Prints one JSON line at the end. Goals: start-up < 5 s, median latency < 20 ms, >= 1,000 events/s on 2 cores.
+ * Throughput also reports the CPU the whole process spent per event (all threads), which other load on the machine
+ * changes less than wall time.
+ * Prints each goal beside its figure, met or not (goals.ts: start-up < 3 s, warming median latency < 20 ms, steady
+ * throughput >= half the SDK floor's bound, handler edit < 500 ms), and one JSON line at the end.
  *
  *   node --import tsx shared/local/bench/local-stage.ts [--runs 5] [--requests 200] [--events 2000] [--steady-events 4000]
  *   (0 skips a part)
@@ -20,6 +23,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { catalog } from "../../contract/catalog";
 import { startLocalStage, type InvocationTrace, type LocalStage, type TraceTree } from "../stage";
+import { checkGoals, goalLines, GOALS } from "./goals";
 import { measureSdkFloor } from "./sdk-floor";
 
 const REPO = join(__dirname, "..", "..", "..");
@@ -136,7 +140,7 @@ async function latency(stage: LocalStage, requests: number): Promise<{ warming: 
   return { warming, steady };
 }
 
-async function throughput(stage: LocalStage, events: number, prefix: string): Promise<{ seconds: number; perSecond: number }> {
+async function throughput(stage: LocalStage, events: number, prefix: string): Promise<{ seconds: number; perSecond: number; cpuMsPerEvent: number }> {
   const queueArn = stage.sqs.listQueues().find((q) => q.name === "local-billing-on-order-placed")!.arn;
   const published = new Set<string>();
   let handled = 0;
@@ -151,15 +155,17 @@ async function throughput(stage: LocalStage, events: number, prefix: string): Pr
   });
   const example = catalog["orders.order-placed"].example;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   for (let i = 0; i < events; i++) stage.publish("orders.order-placed", { ...example, orderId: `${prefix}-${i}` });
   const timeout = setTimeout(() => resolveDone(), 120_000);
   await done;
   clearTimeout(timeout);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   stopListening();
   stopSent();
   if (handled < events) throw new Error(`only ${handled} of ${events} events were handled within 120 s`);
-  return { seconds, perSecond: events / seconds };
+  return { seconds, perSecond: events / seconds, cpuMsPerEvent: (used.user + used.system) / 1000 / events };
 }
 
 async function main(): Promise<void> {
@@ -181,26 +187,30 @@ async function main(): Promise<void> {
       console.error(`latency, steady: median ${percentile(samples.steady, 50)} ms, p99 ${percentile(samples.steady, 99)} ms over ${requests} requests after ${20 + requests + SETTLE_REQUESTS}`);
     }
     const cold = events ? await throughput(stage, events, "bench") : undefined;
-    if (cold) console.error(`throughput: ${events} events in ${cold.seconds.toFixed(2)} s = ${Math.round(cold.perSecond)} events/s`);
+    if (cold) console.error(`throughput: ${events} events in ${cold.seconds.toFixed(2)} s = ${Math.round(cold.perSecond)} events/s, ${cold.cpuMsPerEvent.toFixed(2)} ms CPU per event`);
     const steady = steadyEvents ? await throughput(stage, steadyEvents, "steady") : undefined;
-    if (steady) console.error(`throughput, steady: ${steadyEvents} more events in ${steady.seconds.toFixed(2)} s = ${Math.round(steady.perSecond)} events/s`);
+    if (steady) {
+      console.error(`throughput, steady: ${steadyEvents} more events in ${steady.seconds.toFixed(2)} s = ${Math.round(steady.perSecond)} events/s, ${steady.cpuMsPerEvent.toFixed(2)} ms CPU per event`);
+    }
     summary = {
-      startupMs: runs ? { median: Math.round(percentile(startups, 50)), runs: startups.map(Math.round), goal: 5000 } : null,
+      startupMs: runs ? { median: Math.round(percentile(startups, 50)), runs: startups.map(Math.round), goal: GOALS.startupMs } : null,
       latencyMs: requests
         ? {
             median: percentile(samples.warming, 50),
             p99: percentile(samples.warming, 99),
             requests,
             steady: { median: percentile(samples.steady, 50), p99: percentile(samples.steady, 99), requests, after: 20 + requests + SETTLE_REQUESTS },
-            goalMedian: 20,
+            goalMedian: GOALS.warmingLatencyMs,
           }
         : null,
       throughput:
         cold || steady
           ? {
-              ...(cold ? { events, seconds: round(cold.seconds, 2), perSecond: Math.round(cold.perSecond) } : {}),
-              ...(steady ? { steady: { events: steadyEvents, seconds: round(steady.seconds, 2), perSecond: Math.round(steady.perSecond) } } : {}),
-              goal: 1000,
+              ...(cold ? { events, seconds: round(cold.seconds, 2), perSecond: Math.round(cold.perSecond), cpuMsPerEvent: round(cold.cpuMsPerEvent, 2) } : {}),
+              ...(steady
+                ? { steady: { events: steadyEvents, seconds: round(steady.seconds, 2), perSecond: Math.round(steady.perSecond), cpuMsPerEvent: round(steady.cpuMsPerEvent, 2) } }
+                : {}),
+              goalShareOfFloor: GOALS.shareOfFloor,
             }
           : null,
     };
@@ -217,7 +227,32 @@ async function main(): Promise<void> {
         `billing makes ${calls} per event${sdkCallsPerEvent === undefined ? " (assumed: no latency sample)" : ""}, so ${availableParallelism()} cores pass at most ${Math.round(ceiling)} events/s`,
     );
     summary.sdkFloor = { cpuMsPerCall: round(floor.cpuMs, 3), wallMsPerCall: round(floor.wallMs, 3), callsPerEvent: calls, ceilingPerSecond: Math.round(ceiling) };
+    const measured = (summary.throughput ?? {}) as { perSecond?: number; cpuMsPerEvent?: number; steady?: { perSecond: number; cpuMsPerEvent: number } };
+    const last = measured.steady ?? measured;
+    if (last.perSecond !== undefined && last.cpuMsPerEvent !== undefined) {
+      // Throughput's share of the bound, and the same in CPU: the floor's CPU per event over the stage's.
+      (summary.throughput as Record<string, unknown>).shareOfFloor = round(last.perSecond / ceiling, 2);
+      (summary.throughput as Record<string, unknown>).cpuShareOfFloor = round((calls * floor.cpuMs) / last.cpuMsPerEvent, 2);
+      console.error(
+        `share of the floor: ${(last.perSecond / ceiling).toFixed(2)} in events/s; in CPU per event ${((calls * floor.cpuMs) / last.cpuMsPerEvent).toFixed(2)} ` +
+          `(${(calls * floor.cpuMs).toFixed(2)} ms of SDK floor in ${last.cpuMsPerEvent.toFixed(2)} ms)`,
+      );
+    }
   }
+  const figure = (key: string, field: string): number | undefined => {
+    const value = (summary[key] as Record<string, unknown> | null | undefined)?.[field];
+    return typeof value === "number" ? value : undefined;
+  };
+  const throughputFigures = (summary.throughput ?? {}) as { perSecond?: number; steady?: { perSecond: number } };
+  const goals = checkGoals({
+    startupMs: figure("startupMs", "median"),
+    warmingLatencyMs: figure("latencyMs", "median"),
+    throughputPerSecond: throughputFigures.steady?.perSecond ?? throughputFigures.perSecond,
+    floorPerSecond: figure("sdkFloor", "ceilingPerSecond"),
+    handlerEditMs: figure("handlerEditMs", "median"),
+  });
+  if (goals.length) console.error(["goals:", ...goalLines(goals).map((line) => `  ${line}`)].join("\n"));
+  summary.goals = Object.fromEntries(goals.map((g) => [g.name, { figure: g.figure, goal: g.goal, met: g.met }]));
   console.log(JSON.stringify({ bench: "local-stage", cores: availableParallelism(), node: process.version, ...summary }));
 }
 
