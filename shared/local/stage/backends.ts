@@ -6,7 +6,7 @@
 import type * as Sns from "@aws-sdk/client-sns";
 import type * as Sqs from "@aws-sdk/client-sqs";
 import { messageAttributeNames } from "../../contract/envelope";
-import { childContext, type RequestContext } from "../context";
+import { childContext, traceHeaderOf, type RequestContext } from "../context";
 import type { SnsBackend, SnsPublishInput } from "../endpoints/sns";
 import type { SqsBackend } from "../endpoints/sqs";
 import type { PublishInput, PublishResult, SnsEngine, SnsMessageAttributeValue } from "../sns/engine";
@@ -122,17 +122,25 @@ function toEngineAttributes(attributes: Record<string, Sqs.MessageAttributeValue
   return out;
 }
 
-function toSendInput(input: {
+/**
+ * The engine's send input for an SDK `SendMessage` (or batch entry). As SQS does, a request that carried an
+ * `X-Amzn-Trace-Id` gives its messages an `AWSTraceHeader` (the message's own system attribute wins): the header
+ * names the SendMessage call's span, so the consumer's invocation continues the trace under it.
+ */
+function toSendInput(
+  input: {
   MessageBody?: string | undefined;
   DelaySeconds?: number | undefined;
   MessageAttributes?: Record<string, Sqs.MessageAttributeValue> | undefined;
   MessageSystemAttributes?: Record<string, Sqs.MessageSystemAttributeValue> | undefined;
   MessageGroupId?: string | undefined;
   MessageDeduplicationId?: string | undefined;
-}): SendMessageInput {
+  },
+  context: RequestContext,
+): SendMessageInput {
   if (input.MessageBody === undefined) throw new ServiceError("MissingParameter", "The request must contain the parameter MessageBody.");
   const attributes = toEngineAttributes(input.MessageAttributes);
-  const traceHeader = input.MessageSystemAttributes?.AWSTraceHeader;
+  const traceHeader = input.MessageSystemAttributes?.AWSTraceHeader ?? (context.traceHeader ? { DataType: "String", StringValue: traceHeaderOf(context) } : undefined);
   return {
     MessageBody: input.MessageBody,
     ...(input.DelaySeconds !== undefined ? { DelaySeconds: input.DelaySeconds } : {}),
@@ -222,8 +230,8 @@ export function sqsBackend(engine: SqsEngine): SqsBackend {
     return engine.queue(url);
   };
   return {
-    async sendMessage(input) {
-      const sent = queue(input.QueueUrl).send(toSendInput(input), { origin: "api", senderId: "AIDALOCALSTAGE" });
+    async sendMessage(input, call) {
+      const sent = queue(input.QueueUrl).send(toSendInput(input, call.context), { origin: "api", senderId: "AIDALOCALSTAGE" });
       return {
         MessageId: sent.MessageId,
         MD5OfMessageBody: sent.MD5OfMessageBody,
@@ -231,11 +239,11 @@ export function sqsBackend(engine: SqsEngine): SqsBackend {
         ...(sent.SequenceNumber ? { SequenceNumber: sent.SequenceNumber } : {}),
       };
     },
-    async sendMessageBatch(input) {
+    async sendMessageBatch(input, call) {
       const target = queue(input.QueueUrl);
       const result = engine.sendMessageBatch(
         target.url,
-        (input.Entries ?? []).map((entry) => ({ Id: entry.Id ?? "", ...toSendInput(entry) })),
+        (input.Entries ?? []).map((entry) => ({ Id: entry.Id ?? "", ...toSendInput(entry, call.context) })),
       );
       return { Successful: result.Successful, Failed: result.Failed };
     },
