@@ -10,19 +10,24 @@
  * - the floor under throughput: the CPU one unmodified AWS SDK call costs on this machine against a server that
  *   answers at once (sdk-floor.ts), times the SDK calls billing makes per event, gives the most events per second
  *   any local stage could pass on these cores.
+ * - handler edit to new code serving (watch mode): a stage serving a temporary copy of a test service, its route's
+ *   handler rewritten, timed from the write until `GET` answers with the new code (median of `--edits`, goal 500 ms).
  * Throughput also reports the CPU the whole process spent per event (all threads), which other load on the machine
  * changes less than wall time.
  * Prints each goal beside its figure, met or not (goals.ts: start-up < 3 s, warming median latency < 20 ms, steady
  * throughput >= half the SDK floor's bound, handler edit < 500 ms), and one JSON line at the end.
  *
- *   node --import tsx shared/local/bench/local-stage.ts [--runs 5] [--requests 200] [--events 2000] [--steady-events 4000]
+ *   node --import tsx shared/local/bench/local-stage.ts [--runs 5] [--requests 200] [--events 2000] [--steady-events 4000] [--edits 5]
  *   (0 skips a part)
  */
 import { spawn } from "node:child_process";
-import { availableParallelism } from "node:os";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalog } from "../../contract/catalog";
 import { startLocalStage, type InvocationTrace, type LocalStage, type TraceTree } from "../stage";
+import { watchStage } from "../watch";
+import { versionHandlerSource, writeWatchedService } from "../test/fixtures/watched-service";
 import { checkGoals, goalLines, GOALS } from "./goals";
 import { measureSdkFloor } from "./sdk-floor";
 
@@ -168,11 +173,45 @@ async function throughput(stage: LocalStage, events: number, prefix: string): Pr
   return { seconds, perSecond: events / seconds, cpuMsPerEvent: (used.user + used.system) / 1000 / events };
 }
 
+/**
+ * Watch mode, from outside: a stage serving a temporary copy of a test service; each run rewrites the route's handler
+ * and times from the write until `GET /watched/version` answers with the new version.
+ */
+async function handlerEditToServing(edits: number): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-watched-"));
+  writeWatchedService(dir, { filterPrefix: "a-" }, "v0");
+  const stage = await startLocalStage({ port: 0, serviceDirs: [dir], maxTraces: 100 });
+  const watch = await watchStage(stage, { repoRoot: REPO });
+  const answer = async () => ((await (await fetch(`${stage.url}/watched/version`)).json()) as { version?: string }).version;
+  const samples: number[] = [];
+  try {
+    if ((await answer()) !== "v0") throw new Error("the test service does not answer v0");
+    for (let i = 1; i <= edits; i++) {
+      // Let the previous swap settle (old workers gone) before the next edit.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const started = performance.now();
+      writeFileSync(join(dir, "handlers", "version.ts"), versionHandlerSource(`v${i}`));
+      for (;;) {
+        if ((await answer()) === `v${i}`) break;
+        if (performance.now() - started > 30_000) throw new Error(`the edit to v${i} was not serving after 30 s`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      samples.push(performance.now() - started);
+    }
+  } finally {
+    await watch.close();
+    await stage.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return samples;
+}
+
 async function main(): Promise<void> {
   const runs = option("runs", 5);
   const requests = option("requests", 200);
   const events = option("events", 2000);
   const steadyEvents = option("steady-events", 4000);
+  const edits = option("edits", 5);
 
   const startups: number[] = [];
   for (let i = 0; i < runs; i++) startups.push(await startupOnce());
@@ -216,6 +255,11 @@ async function main(): Promise<void> {
     };
   } finally {
     await stage.stop();
+  }
+  if (edits) {
+    const samples = await handlerEditToServing(edits);
+    console.error(`handler edit to new code serving: ${samples.map(Math.round).join(", ")} ms`);
+    summary.handlerEditMs = { median: Math.round(percentile(samples, 50)), runs: samples.map(Math.round), goal: 500 };
   }
   if (events || steadyEvents) {
     // Measured with the stage stopped, so the floor has the machine to itself.
