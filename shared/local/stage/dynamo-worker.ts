@@ -10,6 +10,7 @@ import { Authorizer, type PrincipalIdentity } from "../iam/authorizer";
 import { startDynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import type { TableKeySchema } from "../iam/dynamodb-requests";
 import type { DeclaredTableSettings } from "../iam/dynamodb-table-settings";
+import { memoizeExpressionParser, type ExpressionParser } from "./dynalite-expressions";
 
 /** What the worker is started with. */
 export interface DynamoWorkerSetup {
@@ -67,6 +68,8 @@ function report(message: DynamoWorkerMessage): void {
 }
 
 async function main(): Promise<void> {
+  // The same condition expressions come again and again with new values: each is parsed once (dynalite-expressions.ts).
+  memoizeExpressionParser(require("dynalite/db/conditionParser") as ExpressionParser);
   // dynalite has no type declarations.
   const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(setup.path ? { path: setup.path } : {}) });
