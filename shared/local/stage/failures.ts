@@ -165,7 +165,8 @@ export class FailureDesk {
     const input: PublishInput = {
       TopicArn: topic.arn,
       Message: parsed.data.originalBody,
-      MessageAttributes: messageAttributes(original, entry.version) as PublishInput["MessageAttributes"],
+      // The version the original was published in (an older one while consumers migrate), not the catalog's newest.
+      MessageAttributes: messageAttributes(original, versionOf(original, entry.version)) as PublishInput["MessageAttributes"],
     };
     if (topic.fifo) {
       input.MessageGroupId = group;
@@ -219,4 +220,10 @@ export class FailureDesk {
       for (const other of others) this.options.sqs.changeVisibility(this.options.queueArn, other.ReceiptHandle, 0);
     }
   }
+}
+
+/** The `dataversion` an envelope carries, or `fallback` for one published before envelopes carried it. */
+function versionOf(envelope: unknown, fallback: number): number {
+  const version = (envelope as { dataversion?: unknown }).dataversion;
+  return typeof version === "number" && Number.isInteger(version) ? version : fallback;
 }
