@@ -12,7 +12,7 @@ import { SqsEngine } from "../sqs/engine";
 import type { QueueAttributesInput } from "../sqs/queue";
 import type { RequestContext } from "../context";
 import { snsBackend, sqsBackend } from "./backends";
-import { reconcileMessaging } from "../watch/reconcile";
+import { createTopic, reconcileMessaging, subscribe } from "../watch/reconcile";
 import { diffWiring } from "../watch/wiring-diff";
 import type { PartHealth, StagePart } from "./parts";
 import { snsDeliveryAuthorizer } from "./queue-policies";
@@ -125,23 +125,8 @@ export function messagingPart(options: MessagingPartOptions): MessagingPart {
       sqsEndpoint = createSqsEndpoint({ backend: sqsBackend(sqs), authorize: authorizer.authorize, accountId, region });
 
       createQueues(sqs, wiring.queues);
-      for (const topic of wiring.topics) {
-        const created = sns.createTopic(topic.name, { FifoTopic: topic.fifo, ...(topic.fifo && topic.contentBasedDeduplication ? { ContentBasedDeduplication: true } : {}) });
-        if (created.arn !== topic.arn) throw new MessagingSetupError(`topic ${topic.name} would be ${created.arn} locally but the program says ${topic.arn}`);
-      }
-      for (const subscription of wiring.subscriptions) {
-        sns.subscribe({
-          TopicArn: subscription.topicArn,
-          Protocol: "sqs",
-          Endpoint: subscription.queueArn,
-          Attributes: {
-            RawMessageDelivery: subscription.raw,
-            ...(subscription.filterPolicy ? { FilterPolicy: subscription.filterPolicy } : {}),
-            ...(subscription.filterPolicyScope ? { FilterPolicyScope: subscription.filterPolicyScope } : {}),
-            ...(subscription.deadLetterTargetArn ? { RedrivePolicy: { deadLetterTargetArn: subscription.deadLetterTargetArn } } : {}),
-          },
-        });
-      }
+      for (const topic of wiring.topics) createTopic(sns, topic);
+      for (const subscription of wiring.subscriptions) subscribe(sns, subscription);
       state = { status: "ok", detail: `${wiring.topics.length} topics, ${wiring.queues.length} queues, ${wiring.subscriptions.length} subscriptions; SNS and SQS at ${server.url}` };
     },
     async stop() {

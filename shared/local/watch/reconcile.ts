@@ -16,7 +16,8 @@ function subscriptionArn(sns: SnsEngine, spec: Pick<SubscriptionSpec, "topicArn"
   return sns.listSubscriptionsByTopic(spec.topicArn).find((s) => s.Endpoint === spec.queueArn)?.SubscriptionArn;
 }
 
-function subscribe(sns: SnsEngine, subscription: SubscriptionSpec): void {
+/** Subscribes a queue to its topic as the program declared it (raw delivery, filter policy and scope, its DLQ). */
+export function subscribe(sns: SnsEngine, subscription: SubscriptionSpec): void {
   sns.subscribe({
     TopicArn: subscription.topicArn,
     Protocol: "sqs",
@@ -30,7 +31,8 @@ function subscribe(sns: SnsEngine, subscription: SubscriptionSpec): void {
   });
 }
 
-function createTopic(sns: SnsEngine, topic: TopicSpec): void {
+/** Creates a declared topic; its local ARN must be the one the program computed. */
+export function createTopic(sns: SnsEngine, topic: TopicSpec): void {
   const created = sns.createTopic(topic.name, { FifoTopic: topic.fifo, ...(topic.fifo && topic.contentBasedDeduplication ? { ContentBasedDeduplication: true } : {}) });
   if (created.arn !== topic.arn) throw new Error(`topic ${topic.name} would be ${created.arn} locally but the program says ${topic.arn}`);
 }
