@@ -776,7 +776,10 @@ export function renderTrace(tree: TraceTree): string {
         ? `DENIED ${write.operation} on ${write.table}${keys}: ${write.error ?? ""}`
         : write.result === undefined || write.result === "ok"
           ? `wrote ${write.operation} on ${write.table}${keys}`
-          : `${write.operation} on ${write.table}${keys} failed: ${write.result}`;
+          : write.result === "ConditionalCheckFailedException"
+            ? // The write's condition held it back: how locks, Idempotency-Key claims and create-once writes say "already there".
+              `${write.operation} on ${write.table}${keys} not written: its condition did not hold (ConditionalCheckFailedException)`
+            : `${write.operation} on ${write.table}${keys} failed: ${write.result}`;
       steps.push({ at: write.at, item: () => ({ text, children: [] }) });
     }
     for (const denial of node.denials) {

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { catalog } from "../../contract/catalog";
 import type { PublishInput, PublishResult } from "../sns/engine";
 import { ServiceError } from "../sqs/errors";
-import { startLocalStage, type LocalStage } from "../stage";
+import { renderTrace, startLocalStage, type LocalStage } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -105,6 +105,14 @@ test("a publish SNS refuses, then the client's retry with the same key: one orde
   assert.equal(replayed.json, retried.json);
   assert.is(replayed.headers.get("idempotent-replayed"), "true");
   assert.is(accepted.length, 1, "a replay publishes nothing");
+  // The replay's claim is held back by its condition: the trace says so plainly instead of calling it a failure.
+  const correlationId = replayed.headers.get("x-correlation-id")!;
+  const text = await eventually("the replay's trace", async () => {
+    const tree = stage.trace(correlationId);
+    return tree?.settled ? renderTrace(tree) : undefined;
+  });
+  assert.match(text, /PutItem on local-idempotency \(orders#POST \/orders#-#0b6f3f1e-6a3c-4a65-9d2b-7a1c2f0e5d11\) not written: its condition did not hold \(ConditionalCheckFailedException\)/, text);
+  assert.not.match(text, /failed: ConditionalCheckFailedException/, text);
 });
 
 test("a publish whose answers are lost (SNS took it each time): the retry republishes the same event id, billing applies it once", async () => {
