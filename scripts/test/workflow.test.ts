@@ -536,7 +536,13 @@ test("pull request: previews the platform and every service against dev with the
   const forkGuard = "github.event.pull_request.head.repo.full_name == github.repository";
   assert.is(preview.if, forkGuard);
   assert.is(pr.jobs.integration?.if, forkGuard);
-  assert.equal(steps(pr.jobs.test!).map((s) => s.run).filter(Boolean), ["npm ci", "npm run test:node24", "npm test"]);
+  assert.equal(steps(pr.jobs.test!).map((s) => s.run).filter(Boolean), [
+    "npm ci",
+    "npm run test:node24",
+    "npm test",
+    "node --import tsx scripts/ci-user-services.ts",
+  ]);
+  assert.ok(existsSync(join(ROOT, "scripts/ci-user-services.ts")), "the pull request's run with generated services exists");
 
   const r = runner(["alpha", "beta"]);
   const ok = runStep(r, pr, "preview", "Preview the platform and every service");
