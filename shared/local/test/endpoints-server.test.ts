@@ -109,4 +109,56 @@ test("the caller's access key id comes from the SigV4 credential scope (header o
   assert.is(sigV4Credential({}, "/"), undefined);
 });
 
+/** A service that hands each request's signal to the test and answers when `answer` is called (or at once). */
+function signalService(held: boolean): { service: import("../endpoints").ServiceEndpoint; signals: AbortSignal[]; received: Promise<void> } {
+  const signals: AbortSignal[] = [];
+  let tellReceived!: () => void;
+  const received = new Promise<void>((resolve) => (tellReceived = resolve));
+  return {
+    signals,
+    received,
+    service: {
+      service: "sqs",
+      matches: () => true,
+      handle: (request) => {
+        signals.push(request.signal);
+        tellReceived();
+        if (!held) return Promise.resolve({ status: 200, headers: { "content-type": "text/plain" }, body: "ok" });
+        return new Promise((resolve) => request.signal.addEventListener("abort", () => resolve({ status: 200, headers: {}, body: "" }), { once: true }));
+      },
+    },
+  };
+}
+
+test("a request's signal aborts when its client goes away before the answer", async () => {
+  const { service, signals, received } = signalService(true);
+  const server = await startEndpointServer({ services: [service] });
+  try {
+    const client = new AbortController();
+    const request = fetch(server.url, { method: "POST", body: "x", signal: client.signal }).catch(() => undefined);
+    await received;
+    client.abort();
+    await request;
+    for (let i = 0; i < 100 && !signals[0]!.aborted; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.is(signals[0]!.aborted, true);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a request's signal stays unaborted once its answer was sent (nobody is left to tell)", async () => {
+  const { service, signals } = signalService(false);
+  const server = await startEndpointServer({ services: [service] });
+  try {
+    const response = await fetch(server.url, { method: "POST", body: "x", headers: { connection: "close" } });
+    assert.is(await response.text(), "ok");
+    // The connection closes after the answer: the response's close event has fired by the time the socket is gone.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.is(signals.length, 1);
+    assert.is(signals[0]!.aborted, false);
+  } finally {
+    await server.close();
+  }
+});
+
 test.run();
