@@ -616,8 +616,11 @@ export class FunctionHost {
     }, initTimeout * 1000);
     let crash: LambdaErrorPayload | undefined;
 
-    worker.on("message", (message: WorkerMessage) => {
+    const onMessage = (message: WorkerMessage): void => {
       switch (message.type) {
+        case "batch":
+          for (const one of message.messages) onMessage(one);
+          break;
         case "ready":
           clearTimeout(initTimer);
           settleReady({ ok: true, initDurationMs: message.initDurationMs });
@@ -659,7 +662,8 @@ export class FunctionHost {
           }
           break;
       }
-    });
+    };
+    worker.on("message", onMessage);
     worker.on("error", (error: Error & { code?: string }) => {
       crash =
         error.code === "ERR_WORKER_OUT_OF_MEMORY"

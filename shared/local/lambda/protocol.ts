@@ -50,4 +50,6 @@ export type WorkerMessage =
   | { type: "init-error"; error: LambdaErrorPayload }
   | { type: "log"; requestId: string | undefined; level: LambdaLogLevel | undefined; stream: "stdout" | "stderr"; message: string; timestamp: string }
   | { type: "result"; requestId: string; payload: string }
-  | { type: "error"; requestId: string; error: LambdaErrorPayload; fatal: boolean };
+  | { type: "error"; requestId: string; error: LambdaErrorPayload; fatal: boolean }
+  /** Several of the above in one message, in the order they were written (log lines, then maybe an outcome). */
+  | { type: "batch"; messages: WorkerMessage[] };

@@ -35,8 +35,28 @@ if (!port) throw new Error("the Lambda worker runtime runs only inside a worker 
 const setup = workerData as WorkerSetup;
 let currentRequestId: string | undefined;
 
+// Log lines cross to the host together: each message between threads wakes the host's thread, which costs more than
+// a short line's own handling, and a handler logs a few lines per invocation. Pending lines leave with the worker's
+// next message (the invocation's result or error: one message, lines first) or at the end of this turn of the event
+// loop, whichever comes first, so the host gets them in order, and without waiting while the handler waits on I/O.
+// (A handler that logs and then never yields again, until its timeout stops the worker, loses those last lines.)
+let pendingLogs: WorkerMessage[] = [];
+
+function flushLogs(): void {
+  if (pendingLogs.length === 0) return;
+  const messages = pendingLogs;
+  pendingLogs = [];
+  port!.postMessage(messages.length === 1 ? messages[0] : ({ type: "batch", messages } satisfies WorkerMessage));
+}
+
 function post(message: WorkerMessage): void {
-  port!.postMessage(message);
+  if (pendingLogs.length === 0) {
+    port!.postMessage(message);
+    return;
+  }
+  const messages = [...pendingLogs, message];
+  pendingLogs = [];
+  port!.postMessage({ type: "batch", messages } satisfies WorkerMessage);
 }
 
 // Console and stdout/stderr capture ------------------------------------------------------------------------------
@@ -45,7 +65,9 @@ const rank = (level: LambdaLogLevel): number => LAMBDA_LOG_LEVELS.indexOf(level)
 const consoleLevels: Record<string, LambdaLogLevel> = { log: "INFO", info: "INFO", warn: "WARN", error: "ERROR", debug: "DEBUG", trace: "TRACE" };
 
 function log(level: LambdaLogLevel | undefined, stream: "stdout" | "stderr", message: string): void {
-  post({ type: "log", requestId: currentRequestId, level, stream, message, timestamp: new Date().toISOString() });
+  const entry: WorkerMessage = { type: "log", requestId: currentRequestId, level, stream, message, timestamp: new Date().toISOString() };
+  if (pendingLogs.length === 0) setImmediate(flushLogs);
+  pendingLogs.push(entry);
 }
 
 for (const [method, level] of Object.entries(consoleLevels)) {

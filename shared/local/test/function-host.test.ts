@@ -174,6 +174,60 @@ test("console output and direct writes reach the log listener, tagged with the r
   assert.is(formatLogEntry(rawLine!), `{"level":"INFO","message":"order placed"}`);
 });
 
+test("an invocation's log lines and its result cross from the worker in one message, lines first", async () => {
+  const { Worker } = await import("node:worker_threads");
+  const received: unknown[] = [];
+  const emit = Worker.prototype.emit;
+  Worker.prototype.emit = function (this: InstanceType<typeof Worker>, name: string | symbol, ...args: unknown[]) {
+    if (name === "message") received.push(args[0]);
+    return emit.call(this, name, ...args);
+  } as typeof emit;
+  try {
+    const lines: string[] = [];
+    const fn = host({ name: "local-test-log-batch" }, { onLog: (entry) => lines.push(entry.message) });
+    ok(await fn.invoke({ action: "count" })); // the cold start's messages
+    received.length = 0;
+    assert.is(ok(await fn.invoke({ action: "log", text: "batched" }, { requestId: "req-batch" })), "logged");
+    assert.equal(lines, ["console says batched", "careful", `{"level":"INFO","message":"batched"}`]);
+    assert.is(received.length, 1);
+    const batch = received[0] as { type: string; messages: { type: string; message?: string }[] };
+    assert.is(batch.type, "batch");
+    assert.equal(
+      batch.messages.map((m) => m.type),
+      ["log", "log", "log", "result"],
+    );
+  } finally {
+    Worker.prototype.emit = emit;
+  }
+});
+
+test("a log line reaches the host while the handler still waits (not held back until its result)", async () => {
+  const { createServer } = await import("node:http");
+  const lines: string[] = [];
+  let seen!: () => void;
+  const lineSeen = new Promise<void>((resolve) => (seen = resolve));
+  // Answers only once the host has the line: if the line waited for the result, the invocation would time out.
+  const server = createServer((_req, res) => void lineSeen.then(() => res.end("answered after the line")));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    const fn = host(
+      { name: "local-test-log-early", timeout: 3 },
+      {
+        onLog: (entry) => {
+          lines.push(entry.message);
+          if (entry.message === "waiting for the answer") seen();
+        },
+      },
+    );
+    assert.is(ok(await fn.invoke({ action: "log-then-fetch", text: "waiting for the answer", url })), "answered after the line");
+    assert.equal(lines, ["waiting for the answer"]);
+  } finally {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 test("the JSON log format drops console calls below the application log level", async () => {
   const lines: FunctionLogEntry[] = [];
   const fn = host({ name: "local-test-log-level", logFormat: "JSON", applicationLogLevel: "WARN" }, { onLog: (entry) => lines.push(entry) });
