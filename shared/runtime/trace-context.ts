@@ -41,5 +41,10 @@ export function traceparentFromXRay(header: string | undefined | null): string |
 
 /** The X-Ray trace id of the current Lambda invocation (`Root=...` of `_X_AMZN_TRACE_ID`), for log lines. */
 export function xrayTraceId(): string | undefined {
-  return parseXRayTraceHeader(process.env._X_AMZN_TRACE_ID)?.root;
+  const header = process.env._X_AMZN_TRACE_ID;
+  // Every log line of an invocation asks with the same header: it is parsed once.
+  if (header !== lastXRay.header) lastXRay = { header, root: parseXRayTraceHeader(header)?.root };
+  return lastXRay.root;
 }
+
+let lastXRay: { header: string | undefined; root: string | undefined } = { header: undefined, root: undefined };

@@ -97,4 +97,21 @@ test("child loggers add fields; unserializable fields do not lose the line", () 
   assert.match(lines[1]!.logError, /could not be serialized/);
 });
 
+test("errors and bigints deep in fields, or behind toJSON, are written as at the top", () => {
+  const { log, lines } = capture();
+  const base: Record<string, unknown> = { context: { attempts: [1] } };
+  const child = log.child(base);
+  child.info("plain", { batch: { ids: ["a", "b"], size: 2 } });
+  (base.context as { attempts: unknown[] }).attempts.push(new Error("late"));
+  log.child({ context: base.context }).info("nested", {
+    deep: { list: [{ id: 7n }] },
+    wrapped: { toJSON: () => new RangeError("from toJSON") },
+  });
+  assert.equal(lines[0]!.batch, { ids: ["a", "b"], size: 2 });
+  assert.is(lines[1]!.context.attempts[1].message, "late");
+  assert.is(lines[1]!.deep.list[0].id, "7");
+  assert.is(lines[1]!.wrapped.name, "RangeError");
+  assert.is(lines[1]!.wrapped.message, "from toJSON");
+});
+
 test.run();

@@ -64,6 +64,12 @@ test("an X-Ray header becomes a traceparent with the same trace id", () => {
 test("reads the invocation's X-Ray trace id from _X_AMZN_TRACE_ID", () => {
   process.env._X_AMZN_TRACE_ID = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
   assert.is(xrayTraceId(), "1-5759e988-bd862e3fe1be46a994272793");
+  assert.is(xrayTraceId(), "1-5759e988-bd862e3fe1be46a994272793");
+  // The next invocation's header, then a malformed one: each read follows the variable.
+  process.env._X_AMZN_TRACE_ID = "Root=1-6759e988-cd862e3fe1be46a994272794;Sampled=0";
+  assert.is(xrayTraceId(), "1-6759e988-cd862e3fe1be46a994272794");
+  process.env._X_AMZN_TRACE_ID = "Parent=53995c3f42cd8ad8";
+  assert.is(xrayTraceId(), undefined);
   delete process.env._X_AMZN_TRACE_ID;
   assert.is(xrayTraceId(), undefined);
 });
