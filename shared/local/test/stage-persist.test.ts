@@ -73,7 +73,7 @@ test("with persistDir, the orders and invoices of one run are there in the next;
 
 test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wrote is there in the next run", async () => {
   const folder = mkdtempSync(join(tmpdir(), "local-stage-sigint-"));
-  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--persist", folder], {
+  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--persist", folder, "--no-watch"], {
     cwd: join(__dirname, "..", "..", ".."),
     stdio: ["ignore", "pipe", "pipe"],
   });
