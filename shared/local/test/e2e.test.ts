@@ -4,6 +4,7 @@ import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/clien
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { eventually } from "../../testing/stage-target";
 import { catalog } from "../../contract/catalog";
 import type { MessagingTraceEvent } from "../sns";
 import { renderTrace, startLocalStage, tracePaths, type InvocationTrace, type LocalStage, type PublishTrace, type TraceTree } from "../stage";
@@ -28,16 +29,6 @@ test.after(async () => {
   dynamo?.destroy();
   await stage?.stop();
 });
-
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function items(prefix: string): Promise<Record<string, any>[]> {
   const out: Record<string, AttributeValue>[] = [];

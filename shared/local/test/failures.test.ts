@@ -10,6 +10,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { eventually } from "../../testing/stage-target";
 import { catalog } from "../../contract/catalog";
 import type { FunctionLogEntry } from "../lambda";
 import { renderTrace, startLocalStage, type LocalStage } from "../stage";
@@ -36,16 +37,6 @@ test.after(async () => {
   dynamo?.destroy();
   await stage?.stop();
 });
-
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 async function admin(method: "GET" | "POST", path: string): Promise<{ status: number; json: any }> {
   const response = await fetch(`${stage.url}/_local/${path}`, { method });
