@@ -34,7 +34,8 @@ export interface EventLockOptions {
 /** What `acquire` found: the lock is ours, or the event was already processed. */
 export type LockOutcome = "acquired" | "completed";
 
-function isConditionFailure(error: unknown): error is { name: string; Item?: Record<string, AttributeValue> } {
+/** A conditional write DynamoDB refused (with the item, when `ReturnValuesOnConditionCheckFailure` asked for it). */
+export function isConditionFailure(error: unknown): error is { name: string; Item?: Record<string, AttributeValue> } {
   return (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
 }
 

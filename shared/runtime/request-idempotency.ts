@@ -1,7 +1,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { dynamoDbClient, dynamoDbModule } from "./aws-clients";
 import { cryptoModule } from "./event-id";
-import { IDEMPOTENCY_RECORD } from "./event-lock";
+import { IDEMPOTENCY_RECORD, isConditionFailure } from "./event-lock";
 
 /**
  * Idempotency of HTTP commands: the `Idempotency-Key` request header of the IETF httpapi draft "The Idempotency-Key
@@ -123,10 +123,6 @@ export interface RequestIdempotencyOptions {
   expiresAfterSeconds?: number;
   /** The clock, in epoch milliseconds. @default Date.now */
   now?: () => number;
-}
-
-function isConditionFailure(error: unknown): error is { name: string; Item?: Record<string, AttributeValue> } {
-  return (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
 }
 
 /** The records of `Idempotency-Key` requests (see the module comment). */
