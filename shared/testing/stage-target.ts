@@ -72,7 +72,7 @@ type SourceData = string | ArrayBuffer | ArrayBufferView;
 const bytes = (data: SourceData): BinaryLike =>
   typeof data === "string" ? data : data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 
-class Sha256 {
+export class Sha256 {
   private readonly hash;
   constructor(secret?: SourceData) {
     this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));

@@ -5,12 +5,13 @@
  * SigV4-signed with the SDK's own signer), answered in XML. Backed by the real engine (`SqsEngine`) as the local stage
  * wires it.
  */
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { Sha256 } from "../../testing/stage-target";
 import { LOCAL_ACCOUNT_ID } from "../aws";
 import { createSqsEndpoint, startEndpointServer, type EndpointServer } from "../endpoints";
 import { SqsEngine } from "../sqs";
@@ -21,24 +22,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const REGION = "eu-west-1";
 const CALLER = "AKIDQUERYCALLER";
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (data: SourceData): string | Buffer =>
-  typeof data === "string" ? data : ArrayBuffer.isView(data) ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.from(data);
-
-/** SHA-256 for the SDK's signer, from node:crypto. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 const signer = new SignatureV4({ service: "sqs", region: REGION, credentials: { accessKeyId: CALLER, secretAccessKey: "secret" }, sha256: Sha256 });
 
