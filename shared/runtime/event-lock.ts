@@ -34,6 +34,21 @@ export interface EventLockOptions {
 /** What `acquire` found: the lock is ours, or the event was already processed. */
 export type LockOutcome = "acquired" | "completed";
 
+/**
+ * An INPROGRESS record held by `owner` until `now + lockMs`, remembered (TTL) for `expiresAfterSeconds`: the item an
+ * event lock and an Idempotency-Key claim both start with.
+ */
+export function inProgressRecord(key: string, owner: string, now: number, lockMs: number, expiresAfterSeconds: number): Record<string, AttributeValue> {
+  const R = IDEMPOTENCY_RECORD;
+  return {
+    [R.key]: { S: key },
+    [R.status]: { S: R.inProgress },
+    [R.expiration]: { N: String(Math.floor(now / 1000) + expiresAfterSeconds) },
+    [R.inProgressExpiration]: { N: String(now + Math.max(1, Math.floor(lockMs))) },
+    [R.owner]: { S: owner },
+  };
+}
+
 /** A conditional write DynamoDB refused (with the item, when `ReturnValuesOnConditionCheckFailure` asked for it). */
 export function isConditionFailure(error: unknown): error is { name: string; Item?: Record<string, AttributeValue> } {
   return (error as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
@@ -73,13 +88,7 @@ export class EventLock {
       await dynamoDbClient().send(
         new PutItemCommand({
           TableName: this.table,
-          Item: {
-            [R.key]: { S: key },
-            [R.status]: { S: R.inProgress },
-            [R.expiration]: { N: String(Math.floor(now / 1000) + this.expiresAfterSeconds) },
-            [R.inProgressExpiration]: { N: String(now + Math.max(1, Math.floor(lockMs))) },
-            [R.owner]: { S: owner },
-          },
+          Item: inProgressRecord(key, owner, now, lockMs, this.expiresAfterSeconds),
           ConditionExpression:
             "attribute_not_exists(#id) OR #expiration < :nowSeconds OR " +
             "(#status = :inProgress AND attribute_exists(#lockExpiry) AND #lockExpiry < :nowMillis)",

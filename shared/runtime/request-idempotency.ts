@@ -1,7 +1,7 @@
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { dynamoDbClient, dynamoDbModule } from "./aws-clients";
 import { cryptoModule } from "./event-id";
-import { IDEMPOTENCY_RECORD, isConditionFailure } from "./event-lock";
+import { IDEMPOTENCY_RECORD, inProgressRecord, isConditionFailure } from "./event-lock";
 
 /**
  * Idempotency of HTTP commands: the `Idempotency-Key` request header of the IETF httpapi draft "The Idempotency-Key
@@ -158,11 +158,7 @@ export class RequestIdempotency {
         new PutItemCommand({
           TableName: this.table,
           Item: {
-            [R.key]: { S: key },
-            [R.status]: { S: R.inProgress },
-            [R.expiration]: { N: String(Math.floor(now / 1000) + this.expiresAfterSeconds) },
-            [R.inProgressExpiration]: { N: String(now + Math.max(1, Math.floor(lockMs))) },
-            [R.owner]: { S: owner },
+            ...inProgressRecord(key, owner, now, lockMs, this.expiresAfterSeconds),
             [Q.fingerprint]: { S: fingerprint },
             [Q.seed]: { S: seed },
           },
