@@ -22,7 +22,21 @@ export interface PlatformConfig {
   vpc: { enabled: false } | { enabled: true; cidr: string };
   /** This stage owns the account's X-Ray resource policy that lets SNS send active-tracing segments. */
   ownsAccountTracingPolicy: boolean;
+  /** The Kinesis data streams of stream events (`ordering: "stream"`): capacity mode, shards and retention. */
+  streams: StreamsConfig;
 }
+
+/** Kinesis capacity modes: ON_DEMAND (billed per stream hour and per GB) or PROVISIONED (billed per shard hour). */
+export const STREAM_CAPACITY_MODES = ["ON_DEMAND", "PROVISIONED"] as const;
+export type StreamCapacityMode = (typeof STREAM_CAPACITY_MODES)[number];
+/** Kinesis keeps records 24 hours to 365 days (8,760 hours). */
+export const STREAM_RETENTION_HOURS = { min: 24, max: 8760 } as const;
+/** Shards of a provisioned stream: at least 1; the account's default shard quota is 500 or 200 per region. */
+export const STREAM_MAX_SHARDS = 200;
+
+export type StreamsConfig =
+  | { capacityMode: "ON_DEMAND"; retentionHours: number }
+  | { capacityMode: "PROVISIONED"; shardCount: number; retentionHours: number };
 
 export class PlatformConfigError extends Error {
   override name = "PlatformConfigError";
@@ -69,6 +83,22 @@ export function readPlatformConfig(): PlatformConfig {
   const vpcEnabled = cfg.requireBoolean("vpcEnabled");
   const vpcCidr = cfg.require("vpcCidr", { pattern: /^\d{1,3}(\.\d{1,3}){3}\/(1[6-9]|2[0-4])$/ });
 
+  const streamRetentionHours = cfg.requireNumber("streamRetentionHours");
+  if (!Number.isInteger(streamRetentionHours) || streamRetentionHours < STREAM_RETENTION_HOURS.min || streamRetentionHours > STREAM_RETENTION_HOURS.max) {
+    throw new PlatformConfigError(
+      `platform:streamRetentionHours is ${streamRetentionHours}; Kinesis keeps records ${STREAM_RETENTION_HOURS.min} to ${STREAM_RETENTION_HOURS.max} hours (a whole number)`,
+    );
+  }
+  const capacityMode = cfg.require("streamCapacityMode", { allowedValues: [...STREAM_CAPACITY_MODES] }) as StreamCapacityMode;
+  const shardCount = cfg.requireNumber("streamShardCount");
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > STREAM_MAX_SHARDS) {
+    throw new PlatformConfigError(`platform:streamShardCount is ${shardCount}; a provisioned stream has 1 to ${STREAM_MAX_SHARDS} shards (a whole number)`);
+  }
+  const streams: StreamsConfig =
+    capacityMode === "PROVISIONED"
+      ? { capacityMode, shardCount, retentionHours: streamRetentionHours }
+      : { capacityMode, retentionHours: streamRetentionHours };
+
   return {
     stage,
     region,
@@ -79,5 +109,6 @@ export function readPlatformConfig(): PlatformConfig {
     alarmEmail,
     vpc: vpcEnabled ? { enabled: true, cidr: vpcCidr } : { enabled: false },
     ownsAccountTracingPolicy: cfg.requireBoolean("ownsAccountTracingPolicy"),
+    streams,
   };
 }

@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, eventTypes, PLATFORM_ROLE_TAG, platformRoles, topicName, type EventType, type TopicRef } from "../shared/contract";
+import { catalog, PLATFORM_ROLE_TAG, platformRoles, topicEventTypes, topicName, type TopicEventType, type TopicRef } from "../shared/contract";
 import type { PlatformConfig } from "./config";
 
 export interface EventBus {
-  eventTopics: Record<EventType, pulumi.Output<TopicRef>>;
+  eventTopics: Record<TopicEventType, pulumi.Output<TopicRef>>;
   failureTopic: pulumi.Output<TopicRef>;
   alarmTopic: pulumi.Output<TopicRef>;
 }
@@ -63,10 +63,13 @@ function createTopic(
   return pulumi.output({ arn: topic.arn, name: topic.name, fifo: pulumi.output(args.fifo) });
 }
 
-/** One topic per catalog entry, the failure topic and the operators' alarm topic. */
+/**
+ * One topic per catalog entry that travels on SNS (stream events get a Kinesis stream instead: streams.ts), the
+ * failure topic and the operators' alarm topic.
+ */
 export function createEventBus(config: PlatformConfig, key: aws.kms.Key, accountId: pulumi.Input<string>): EventBus {
-  const eventTopics = {} as Record<EventType, pulumi.Output<TopicRef>>;
-  for (const type of eventTypes) {
+  const eventTopics = {} as Record<TopicEventType, pulumi.Output<TopicRef>>;
+  for (const type of topicEventTypes) {
     const entry = catalog[type];
     const fifo = entry.ordering === "fifo";
     eventTopics[type] = createTopic(

@@ -6,6 +6,7 @@ import { createEventsKey } from "./encryption";
 import { createEventBus } from "./event-bus";
 import { createFailureSink } from "./failure-sink";
 import { createNetwork } from "./network";
+import { createStreams } from "./streams";
 import { createTables } from "./tables";
 import { createAccountTracingPolicy } from "./tracing";
 import { useStageProvider } from "../shared/infra/stage-provider";
@@ -28,6 +29,7 @@ export function createPlatform(config: PlatformConfig): PlatformExports {
     region: config.region,
     accountId: identity.accountId,
     eventTopics: pulumi.output(bus.eventTopics),
+    eventStreams: pulumi.output(createStreams(config, key)),
     eventsKeyArn: key.arn,
     failureTopic: bus.failureTopic,
     failureQueue: failures.queue,

@@ -61,6 +61,20 @@ test("the program names the key of a missing or invalid value", async () => {
   assert.match(await programError({ "platform:logRetentionDays": 13 }), /platform:logRetentionDays is 13; CloudWatch accepts one of 1, 3, 5/);
   assert.match(await programError({ "platform:alarmEmail": "ops" }), /platform:alarmEmail "ops" is not an e-mail address/);
   assert.match(await programError({ "platform:vpcEnabled": true, "platform:vpcCidr": "10.0.0.0/8" }), /platform:vpcCidr/);
+  assert.match(await programError({ "platform:streamCapacityMode": "SERVERLESS" }), /platform:streamCapacityMode/);
+  assert.match(await programError({ "platform:streamShardCount": 0 }), /platform:streamShardCount is 0; a provisioned stream has 1 to 200 shards/);
+  assert.match(await programError({ "platform:streamRetentionHours": 12 }), /platform:streamRetentionHours is 12; Kinesis keeps records 24 to 8760 hours/);
+  assert.match(await programError({ "platform:streamRetentionHours": 9000 }), /platform:streamRetentionHours is 9000/);
+});
+
+test("stream settings: defaults from Pulumi.yaml, each stage its own capacity mode and retention", () => {
+  const dev = loadStackConfig(root, "dev").values;
+  assert.is(dev["platform:streamCapacityMode"], "PROVISIONED");
+  assert.is(dev["platform:streamShardCount"], "1");
+  assert.is(dev["platform:streamRetentionHours"], "24");
+  const prod = loadStackConfig(root, "prod").values;
+  assert.is(prod["platform:streamCapacityMode"], "ON_DEMAND");
+  assert.is(prod["platform:streamRetentionHours"], "168");
 });
 
 test("a stage that protects its data must name a real alarm recipient; dev may go without", async () => {

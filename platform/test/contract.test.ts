@@ -6,8 +6,11 @@ import {
   catalog,
   EVENT_TYPE_PATTERN,
   eventTypes,
+  partitionKeyOf,
   platformOutputKeys,
   SERVICE_NAME_PATTERN,
+  streamEventTypes,
+  topicEventTypes,
 } from "../../shared/contract";
 import { checkPlatformOutput, contractProblems } from "../../shared/infra/platform-reference";
 import { runProgram } from "../../shared/capture/run-program";
@@ -38,6 +41,26 @@ test("removing, renaming or reshaping an export is caught", () => {
   assert.is(contractProblems({ ...outputs, eventTopics: fewerTopics }).length, 1, "a topic missing for a catalog entry");
 });
 
+test("streams: exactly one per stream event, none for the other events, each a name and an ARN", () => {
+  assert.equal(Object.keys(outputs.eventStreams).sort(), [...streamEventTypes].sort());
+  assert.equal(Object.keys(outputs.eventTopics).sort(), [...topicEventTypes].sort());
+  const arn = "arn:aws:kinesis:eu-west-1:123456789012:stream/dev-orders-order-placed";
+  // a stream for an event that travels on a topic is not in the contract
+  const extra = contractProblems({ ...outputs, eventStreams: { ...outputs.eventStreams, [topicEventTypes[0]!]: { arn, name: "dev-x" } } });
+  assert.is(extra.length, 1);
+  assert.match(extra[0]!, /export "eventStreams"/);
+  const { eventStreams, ...withoutStreams } = outputs;
+  assert.equal(contractProblems(withoutStreams), ['missing export "eventStreams"']);
+  for (const type of streamEventTypes) {
+    const { [type]: dropped, ...fewer } = eventStreams;
+    assert.is(contractProblems({ ...outputs, eventStreams: fewer }).length, 1, `the stream of ${type} missing`);
+    const bad = contractProblems({ ...outputs, eventStreams: { ...eventStreams, [type]: { ...dropped, arn: dropped.name } } });
+    assert.match(bad.join("\n"), /export "eventStreams": .*must be an ARN/);
+    // a stream event must not also have a topic
+    assert.is(contractProblems({ ...outputs, eventTopics: { ...outputs.eventTopics, [type]: { arn, name: "x", fifo: false } } }).length, 1);
+  }
+});
+
 test("a service reading an old or missing platform output gets an error naming the stack and key", () => {
   assert.throws(
     () => checkPlatformOutput("organization/platform/dev", "idempotencyTable", undefined),
@@ -65,7 +88,16 @@ test("every catalog entry is well formed", () => {
       const shape = (entry.schema as unknown as z.ZodMiniObject).def.shape;
       assert.ok(field! in shape, `${type}: ${field} is a field of the schema`);
     } else {
-      assert.is(entry.messageGroupField, undefined, `${type} is standard and has no message group`);
+      assert.is(entry.messageGroupField, undefined, `${type} is not FIFO and has no message group`);
+    }
+    const keyField = (entry as { partitionKeyField?: string }).partitionKeyField;
+    if ((entry.ordering as string) === "stream") {
+      assert.ok(keyField, `${type} is a stream event and names its partition key field`);
+      const shape = (entry.schema as unknown as z.ZodMiniObject).def.shape;
+      assert.ok(keyField! in shape, `${type}: ${keyField} is a field of the schema`);
+      assert.type(partitionKeyOf(type, entry, entry.example), "string", `${type}: its example has a partition key`);
+    } else {
+      assert.is(keyField, undefined, `${type} is not a stream event and has no partition key field`);
     }
   }
 });

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
-import { catalog, eventTypes } from "../../shared/contract";
+import { catalog, streamEventTypes, topicEventTypes } from "../../shared/contract";
 import { runProgram, type ProgramRun } from "../../shared/capture/run-program";
 import { platformTestOverrides, TEST_ALARM_RECIPIENT } from "../../shared/testing/whole-system";
 
@@ -18,11 +18,11 @@ function policyOf(run: ProgramRun, name: string): any {
   return JSON.parse(run.mocks.one("aws:sns/topicPolicy:TopicPolicy", name).inputs.policy);
 }
 
-test("one encrypted, traced topic per catalog entry, FIFO where the catalog says so", () => {
+test("one encrypted, traced topic per catalog entry that travels on SNS, FIFO where the catalog says so", () => {
   for (const stage of ["dev", "prod"]) {
     const run = runs[stage]!;
     const key = run.mocks.one("aws:kms/key:Key", "events-key");
-    for (const type of eventTypes) {
+    for (const type of topicEventTypes) {
       const topic = run.mocks.one("aws:sns/topic:Topic", `event-${type}`);
       const fifo = catalog[type].ordering === "fifo";
       assert.is(topic.inputs.kmsMasterKeyId, key.state.arn, `${type} encrypted with the events key`);
@@ -31,7 +31,32 @@ test("one encrypted, traced topic per catalog entry, FIFO where the catalog says
       assert.is(topic.state.name, `${stage}-${type.replace(".", "-")}${fifo ? ".fifo" : ""}`);
       assert.equal(run.outputs.eventTopics[type], { arn: topic.state.arn, name: topic.state.name, fifo });
     }
-    assert.is(run.mocks.byType("aws:sns/topic:Topic").length, eventTypes.length + 2, "event topics + failure + alarm");
+    assert.is(run.mocks.byType("aws:sns/topic:Topic").length, topicEventTypes.length + 2, "event topics + failure + alarm");
+  }
+});
+
+test("one encrypted Kinesis stream per stream event, none for the others; capacity and retention from the stage", () => {
+  const expected = {
+    dev: { streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 },
+    prod: { streamModeDetails: { streamMode: "ON_DEMAND" }, shardCount: undefined, retentionPeriod: 168 },
+  };
+  for (const stage of ["dev", "prod"] as const) {
+    const run = runs[stage]!;
+    const key = run.mocks.one("aws:kms/key:Key", "events-key");
+    const streams = run.mocks.byType("aws:kinesis/stream:Stream");
+    assert.equal(streams.map((s) => s.name).sort(), streamEventTypes.map((type) => `stream-${type}`).sort(), "opt-in: only stream events");
+    for (const type of streamEventTypes) {
+      const stream = run.mocks.one("aws:kinesis/stream:Stream", `stream-${type}`);
+      assert.is(stream.inputs.encryptionType, "KMS", `${type} encrypted`);
+      assert.is(stream.inputs.kmsKeyId, key.state.arn, `${type} with the events key`);
+      assert.is(stream.state.name, `${stage}-${type.replace(".", "-")}`);
+      assert.equal(
+        { streamModeDetails: stream.inputs.streamModeDetails, shardCount: stream.inputs.shardCount, retentionPeriod: stream.inputs.retentionPeriod },
+        expected[stage],
+      );
+      assert.equal(run.outputs.eventStreams[type], { arn: stream.state.arn, name: stream.state.name });
+      assert.is(run.outputs.eventTopics[type], undefined, `${type} has no topic`);
+    }
   }
 });
 

@@ -10,7 +10,8 @@ const id = z.string().check(z.minLength(1), z.maxLength(128));
 
 /**
  * The event catalog: every event type in the system, its owner (the only publisher), schema and ordering.
- * The platform creates one SNS topic per entry. Adding an event is adding one entry (`npm run new-event`).
+ * The platform creates one SNS topic per entry (a Kinesis data stream for `ordering: "stream"`). Adding an event is
+ * adding one entry (`npm run new-event`).
  */
 export const catalog = {
   "orders.order-placed": defineEvent({
@@ -82,6 +83,22 @@ export type OwnedBy<S extends string> = {
 }[EventType];
 
 export const eventTypes = Object.keys(catalog) as EventType[];
+
+/** Event types with `ordering: "stream"`: each has a Kinesis data stream (and no topic). */
+export type StreamEventType = {
+  [T in EventType]: Catalog[T]["ordering"] extends "stream" ? T : never;
+}[EventType];
+/** Event types that travel on an SNS topic (standard and FIFO). */
+export type TopicEventType = Exclude<EventType, StreamEventType>;
+
+/** Whether an event type travels on a Kinesis data stream (`ordering: "stream"`). */
+export function isStreamEvent(type: EventType): type is StreamEventType {
+  return (catalog[type].ordering as string) === "stream";
+}
+/** Event types that have a Kinesis data stream, in catalog order. */
+export const streamEventTypes: StreamEventType[] = eventTypes.filter(isStreamEvent);
+/** Event types that have an SNS topic, in catalog order. */
+export const topicEventTypes = eventTypes.filter((type) => !isStreamEvent(type)) as TopicEventType[];
 
 export function isEventType(value: string): value is EventType {
   return Object.prototype.hasOwnProperty.call(catalog, value);

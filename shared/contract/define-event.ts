@@ -1,7 +1,10 @@
 import type * as z from "zod/mini";
 
-/** How a topic delivers: `standard` (at-least-once, any order) or `fifo` (ordered per message group). */
-export type Ordering = "standard" | "fifo";
+/**
+ * How an event travels: `standard` (an SNS topic: at-least-once, any order), `fifo` (a FIFO topic: ordered per
+ * message group) or `stream` (a Kinesis data stream: ordered per partition key, read in batches by sequence number).
+ */
+export type Ordering = "standard" | "fifo" | "stream";
 
 /** An earlier version of an event that is still published while its consumers move to the current one. */
 export interface EventVersionDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
@@ -36,6 +39,12 @@ export interface EventDefinition<
    * (events with the same value are delivered in order). Required when `ordering` is `fifo`.
    */
   readonly messageGroupField?: string;
+  /**
+   * For stream events: the top-level field of `data` whose value is the Kinesis partition key (events with the same
+   * value land on the same shard and are read in order; 1 to 256 characters, see partition-key.ts). Required when
+   * `ordering` is `stream`.
+   */
+  readonly partitionKeyField?: string;
   readonly schema: S;
   /** A valid payload: documentation for readers, and the data tests and generated tests start from. */
   readonly example: z.infer<S>;

@@ -12,6 +12,11 @@ export const ENV = {
   failureTopicArn: "PLATFORM_FAILURE_TOPIC_ARN",
   /** JSON object: event type -> topic ARN, for the events this function may publish. */
   publishTopics: "PLATFORM_PUBLISH_TOPICS",
+  /**
+   * JSON object: event type -> Kinesis stream name, for the stream events (`ordering: "stream"`) this function may
+   * publish (PutRecord/PutRecords take the name; the stream is in the function's own account and region).
+   */
+  publishStreams: "PLATFORM_PUBLISH_STREAMS",
   logLevel: "PLATFORM_LOG_LEVEL",
 } as const;
 

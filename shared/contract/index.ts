@@ -6,3 +6,4 @@ export * from "./environment";
 export * from "./platform-outputs";
 export * from "./naming";
 export * from "./tables";
+export * from "./partition-key";

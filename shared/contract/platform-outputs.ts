@@ -1,10 +1,14 @@
 import * as z from "zod/mini";
-import { eventTypes, type EventType } from "./catalog";
+import { streamEventTypes, topicEventTypes, type StreamEventType, type TopicEventType } from "./catalog";
 
 const arn = z.string().check(z.regex(/^arn:aws[a-z-]*:[a-z0-9-]+:/, "must be an ARN"));
 
 export const topicRefSchema = z.object({ arn, name: z.string(), fifo: z.boolean() });
 export type TopicRef = z.infer<typeof topicRefSchema>;
+
+/** A Kinesis data stream of a stream event (`ordering: "stream"`). */
+export const streamRefSchema = z.object({ arn, name: z.string() });
+export type StreamRef = z.infer<typeof streamRefSchema>;
 
 export const tableIndexSchema = z.object({ name: z.string(), partitionKey: z.string(), sortKey: z.string() });
 
@@ -22,9 +26,14 @@ export const platformOutputsSchema = z.object({
   stage: z.string(),
   region: z.string(),
   accountId: z.string(),
-  /** One topic per catalog entry, keyed by event type. */
-  eventTopics: z.record(z.enum(eventTypes as [EventType, ...EventType[]]), topicRefSchema),
-  /** Customer managed KMS key that encrypts every platform topic; publishers need GenerateDataKey/Decrypt on it. */
+  /** One topic per catalog entry that travels on SNS (standard and FIFO), keyed by event type. */
+  eventTopics: z.record(z.enum(topicEventTypes as [TopicEventType, ...TopicEventType[]]), topicRefSchema),
+  /**
+   * One Kinesis data stream per stream event (`ordering: "stream"`), keyed by event type; empty when the catalog has
+   * none. Encrypted with the events key: producers need kms:GenerateDataKey on it, consumers kms:Decrypt.
+   */
+  eventStreams: z.record(z.enum(streamEventTypes as [StreamEventType, ...StreamEventType[]]), streamRefSchema),
+  /** Customer managed KMS key that encrypts every platform topic and stream; publishers need GenerateDataKey/Decrypt on it. */
   eventsKeyArn: arn,
   /** Failure events (errors a retry cannot fix) go here. */
   failureTopic: topicRefSchema,
