@@ -269,6 +269,8 @@ export class TraceRecorder {
   private readonly byRequestId = new Map<string, InvocationState>();
   /** Allowed writes waiting for DynamoDB's answer, by the proxy's request id. */
   private readonly unanswered = new Map<string, { write: WriteTrace; state: InvocationState }>();
+  /** Live watchers (`watch`). */
+  private readonly watchers = new Set<(tree: TraceTree) => void>();
 
   constructor(options: TraceRecorderOptions) {
     this.names = options.names;
@@ -286,6 +288,15 @@ export class TraceRecorder {
   tree(correlationId: string): TraceTree | undefined {
     const tree = this.trees.get(correlationId);
     return tree ? this.snapshot(tree) : undefined;
+  }
+
+  /**
+   * Calls `watcher` with a snapshot of a tree whenever something happened in it (once per quiet period, the
+   * settle delay; settled or still in progress). Returns the function that stops it.
+   */
+  watch(watcher: (tree: TraceTree) => void): () => void {
+    this.watchers.add(watcher);
+    return () => this.watchers.delete(watcher);
   }
 
   /** Stops the settle timers (the stage is stopping). */
@@ -349,6 +360,17 @@ export class TraceRecorder {
 
   private check(tree: Tree): void {
     tree.timer = undefined;
+    // Something happened in it since the last check: watchers see it now, settled or not (the console's live view).
+    if (this.watchers.size && this.trees.has(tree.correlationId)) {
+      const snapshot = this.snapshot(tree);
+      for (const watcher of this.watchers) {
+        try {
+          watcher(snapshot);
+        } catch {
+          // a failing watcher must not break the stage
+        }
+      }
+    }
     if (!tree.dirty || this.pending(tree) || !this.trees.has(tree.correlationId)) return;
     tree.dirty = false;
     if (tree.roots.length === 0) return;
