@@ -3,3 +3,4 @@ export * from "./engine";
 export * from "./event-filter";
 export * from "./recorder";
 export * from "./target";
+export * from "./shard-source";

@@ -201,17 +201,35 @@ export class StreamRecorder {
    * in order. Records older than the retention are gone.
    */
   read(table: string, shardId: string, options: { after?: string; limit?: number } = {}): StreamRecord[] {
+    return this.readStored(table, shardId, options).map((stored) => stored.record);
+  }
+
+  /** Like {@link read}, with where and when each record was stored (a shard poller's view). */
+  readStored(table: string, shardId: string, options: { after?: string; limit?: number } = {}): StoredRecord[] {
     const shard = this.streams.get(table)?.shards.find((s) => s.id === shardId);
     if (!shard) throw new Error(`table ${table} has no stream shard ${shardId}`);
     this.trim(shard, this.now());
-    const after = options.after === undefined ? -1n : BigInt(options.after);
-    const out: StreamRecord[] = [];
-    for (const stored of shard.records) {
-      if (BigInt(stored.record.dynamodb.SequenceNumber) <= after) continue;
-      out.push(stored.record);
-      if (options.limit !== undefined && out.length >= options.limit) break;
+    const records = shard.records;
+    // Sequence numbers increase along a shard: find the first one after `after` by bisection.
+    let low = 0;
+    if (options.after !== undefined) {
+      const after = BigInt(options.after);
+      let high = records.length;
+      while (low < high) {
+        const mid = (low + high) >>> 1;
+        if (BigInt(records[mid]!.record.dynamodb.SequenceNumber) <= after) low = mid + 1;
+        else high = mid;
+      }
     }
-    return out;
+    const end = options.limit === undefined ? records.length : Math.min(records.length, low + options.limit);
+    return records.slice(low, end);
+  }
+
+  /** The sequence number of a shard's newest retained record (where `LATEST` starts reading after). */
+  latestSequenceNumber(table: string, shardId: string): string | undefined {
+    const shard = this.streams.get(table)?.shards.find((s) => s.id === shardId);
+    if (!shard) throw new Error(`table ${table} has no stream shard ${shardId}`);
+    return shard.records.at(-1)?.record.dynamodb.SequenceNumber;
   }
 
   /** Every retained record of a table, shard by shard (for tests and the console). */
