@@ -235,6 +235,24 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         const id = `sg-${shortHash(args.name, 17)}`;
         return base(id, { arn: `arn:aws:ec2:${region}:${accountId}:security-group/${id}` });
       }
+      case "aws:kinesis/stream:Stream": {
+        // Kinesis names streams `arn:aws:kinesis:<region>:<account>:stream/<name>`.
+        const name = this.physicalName(args);
+        const arn = `arn:aws:kinesis:${region}:${accountId}:stream/${name}`;
+        return base(arn, { name, arn });
+      }
+      case "aws:kinesis/streamConsumer:StreamConsumer": {
+        // An enhanced fan-out consumer: `<stream ARN>/consumer/<name>:<creation timestamp>`.
+        const name = this.physicalName(args);
+        const arn = `${inputs.streamArn}/consumer/${name}:1767225600`;
+        return base(arn, { name, arn, creationTimestamp: "2026-01-01T00:00:00Z" });
+      }
+      case "aws:sfn/stateMachine:StateMachine": {
+        // Step Functions names state machines `arn:aws:states:<region>:<account>:stateMachine:<name>`.
+        const name = this.physicalName(args);
+        const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
+        return base(arn, { name, arn, status: "ACTIVE", creationDate: "2026-01-01T00:00:00Z" });
+      }
       case "awsx:ec2:Vpc": {
         const vpcId = `vpc-${shortHash(args.name, 17)}`;
         const subnets = [0, 1].map((i) => `subnet-${shortHash(`${args.name}-private-${i}`, 17)}`);

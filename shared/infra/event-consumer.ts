@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { catalog, isEventType, messageAttributeNames, publishedVersions, type EventType } from "../contract";
+import { catalog, isEventType, isStreamEvent, messageAttributeNames, publishedVersions, type EventType, type StreamRef } from "../contract";
 import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
 import type { PolicyDocument, PolicyStatement } from "./helpers/policy-document";
 import { applyTransform, type Transform } from "./helpers/transform";
@@ -27,6 +27,47 @@ export interface EventFilter {
   scope?: "MessageAttributes" | "MessageBody";
 }
 
+/** Where a stream consumer starts reading when its mapping is created. */
+export type StreamStartingPosition = "TRIM_HORIZON" | "LATEST";
+
+/**
+ * How a consumer of a stream event (`ordering: "stream"`) reads its Kinesis stream; ignored for topic events.
+ * Every stream consumer bisects a failing batch, retries a bounded number of times for a bounded record age, and
+ * sends the record of a batch it gives up on (shard and sequence range, not the data) to its on-failure queue.
+ */
+export interface StreamConsumerOptions {
+  /**
+   * Where a new mapping starts: the oldest record the stream keeps, or only records written after it exists.
+   * @default "TRIM_HORIZON"
+   */
+  startingPosition?: StreamStartingPosition;
+  /**
+   * Batches of one shard processed at once (1 to 10), split by partition key: order per partition key still holds.
+   * The consumer's concurrency is at most shards x this factor.
+   * @default 1
+   */
+  parallelizationFactor?: number;
+  /**
+   * Retries of a failing batch before its record goes to the on-failure queue (0 to 10,000; never unbounded: a
+   * batch retried forever blocks its shard).
+   * @default 10
+   */
+  maxRetryAttempts?: number;
+  /**
+   * Age in seconds past which a record is not retried but sent to the on-failure queue (60 to 604,800; never
+   * unbounded). Keep it well under the stream's retention, so the records can still be read back from the stream.
+   * @default 3600
+   */
+  maxRecordAgeSeconds?: number;
+  /**
+   * Read through an enhanced fan-out consumer (`aws.kinesis.StreamConsumer`): a dedicated 2 MB/s per shard pushed to
+   * this consumer alone. Worth it once more than two consumers read one stream (standard readers share each shard's
+   * 2 MB/s and 5 GetRecords calls a second); billed per consumer-shard hour and per GB read.
+   * @default false
+   */
+  enhancedFanOut?: boolean;
+}
+
 export interface EventConsumerArgs {
   /** The platform contract of the stage. */
   platform: PlatformReference;
@@ -49,17 +90,23 @@ export interface EventConsumerArgs {
   /** The function that handles each batch. */
   function: FunctionOptions;
   /**
-   * Only deliver matching events.
+   * Only deliver matching events. For a stream event the same policy becomes the event source mapping's filter
+   * criteria on the record's `data` (the envelope: attributes are its fields of the same names).
    * @default every event of the type
    */
   filter?: EventFilter;
   /**
-   * Messages per invocation (FIFO queues: at most 10).
-   * @default 10
+   * How a consumer of a stream event reads its stream (only for `ordering: "stream"` events).
+   * @default TRIM_HORIZON, parallelization factor 1, 10 retries, records up to an hour old, no enhanced fan-out
+   */
+  stream?: StreamConsumerOptions;
+  /**
+   * Messages per invocation (FIFO queues: at most 10; streams: records, up to 10,000).
+   * @default 10 (streams: 100)
    */
   batchSize?: number;
   /**
-   * Seconds Lambda waits to fill a batch (standard queues only; ignored for FIFO).
+   * Seconds Lambda waits to fill a batch (standard queues and streams; ignored for FIFO).
    * @default 0
    */
   maxBatchingWindow?: number;
@@ -93,6 +140,10 @@ export interface EventConsumerArgs {
     subscription?: Transform<aws.sns.TopicSubscriptionArgs>;
     mapping?: Transform<aws.lambda.EventSourceMappingArgs>;
     alarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
+    /** Stream consumers: the on-failure queue, its policy and the enhanced fan-out consumer. */
+    onFailureQueue?: Transform<aws.sqs.QueueArgs>;
+    onFailureQueuePolicy?: Transform<aws.sqs.QueuePolicyArgs>;
+    streamConsumer?: Transform<aws.kinesis.StreamConsumerArgs>;
     function?: ServiceFunctionArgs["transform"];
   };
 }
@@ -105,6 +156,8 @@ export interface EventConsumerRegistration {
   /** The versions of the event the consumer reads. */
   versions: number[];
   filter?: { policy: Record<string, unknown>; scope: "MessageAttributes" | "MessageBody" };
+  /** Set for a consumer of a stream event: how it reads the stream. */
+  stream?: Required<StreamConsumerOptions>;
 }
 
 export const CONSUMER_DEFAULTS = {
@@ -114,6 +167,28 @@ export const CONSUMER_DEFAULTS = {
   maxReceiveCount: 5,
   retention: 345_600,
 } as const;
+
+export const STREAM_CONSUMER_DEFAULTS = {
+  batchSize: 100,
+  maxBatchingWindow: 0,
+  startingPosition: "TRIM_HORIZON",
+  parallelizationFactor: 1,
+  maxRetryAttempts: 10,
+  maxRecordAgeSeconds: 3600,
+  enhancedFanOut: false,
+} as const;
+
+/** Lambda's bounds for a Kinesis event source mapping (its API reference), without the unbounded -1 it allows. */
+export const STREAM_MAPPING_LIMITS = {
+  batchSize: { min: 1, max: 10_000 },
+  maxBatchingWindow: { min: 0, max: 300 },
+  parallelizationFactor: { min: 1, max: 10 },
+  maxRetryAttempts: { min: 0, max: 10_000 },
+  maxRecordAgeSeconds: { min: 60, max: 604_800 },
+} as const;
+
+/** Lambda accepts at most 5 filters per event source mapping. */
+export const MAX_MAPPING_FILTERS = 5;
 
 export class ConsumerConfigError extends Error {
   override name = "ConsumerConfigError";
@@ -136,22 +211,36 @@ export class ConsumerConfigError extends Error {
  */
 export class EventConsumer extends pulumi.ComponentResource {
   readonly event: EventType;
-  private readonly queue: aws.sqs.Queue;
-  private readonly deadLetterQueue: aws.sqs.Queue;
-  private readonly subscriptionDeadLetterQueue: aws.sqs.Queue;
-  private readonly queuePolicies: aws.sqs.QueuePolicy[];
-  private readonly subscription: aws.sns.TopicSubscription;
+  // Queue consumers (topic events) set these; a stream consumer sets `streamWiring` instead.
+  private readonly queue!: aws.sqs.Queue;
+  private readonly deadLetterQueue!: aws.sqs.Queue;
+  private readonly subscriptionDeadLetterQueue!: aws.sqs.Queue;
+  private readonly queuePolicies!: aws.sqs.QueuePolicy[];
+  private readonly subscription!: aws.sns.TopicSubscription;
   private readonly fn: ServiceFunction;
-  private readonly mapping: aws.lambda.EventSourceMapping;
-  private readonly alarms: aws.cloudwatch.MetricAlarm[];
+  private readonly mapping!: aws.lambda.EventSourceMapping;
+  private readonly alarms!: aws.cloudwatch.MetricAlarm[];
+  private readonly streamWiring: StreamWiring | undefined;
 
   constructor(name: string, args: EventConsumerArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const n = normalizeConsumerArgs(name, args);
     const registration: EventConsumerRegistration = { service: n.service, name: n.name, event: n.event, versions: n.versions, filter: n.filter };
+    if (n.stream) registration.stream = n.stream;
     super(EVENT_CONSUMER_TYPE, name, registration, opts);
     this.event = n.event;
     const { platform } = args;
     const parent = { parent: this };
+    if (n.stream) {
+      // A stream event: the component reads the event's Kinesis stream (the catalog decides, not the caller).
+      this.streamWiring = createStreamWiring(this, name, args, n, n.stream);
+      this.fn = this.streamWiring.function;
+      this.registerOutputs({
+        onFailureQueueUrl: this.streamWiring.onFailureQueue.url,
+        onFailureQueueArn: this.streamWiring.onFailureQueue.arn,
+        functionName: this.fn.name,
+      });
+      return;
+    }
     const topic = platform.topic(n.event);
     const catalogFifo = catalog[n.event].ordering === "fifo";
     const fifo = topic.apply((t) => {
@@ -315,19 +404,32 @@ export class EventConsumer extends pulumi.ComponentResource {
     });
   }
 
+  /** Whether this consumer reads a Kinesis stream (a stream event) rather than a queue. */
+  get readsStream(): boolean {
+    return this.streamWiring !== undefined;
+  }
   get queueUrl(): pulumi.Output<string> {
-    return this.queue.url;
+    return this.queueConsumer("queueUrl").url;
   }
   get queueArn(): pulumi.Output<string> {
-    return this.queue.arn;
+    return this.queueConsumer("queueArn").arn;
   }
+  /** Where what the consumer gives up on waits: its dead-letter queue, or a stream consumer's on-failure queue. */
   get deadLetterQueueUrl(): pulumi.Output<string> {
-    return this.deadLetterQueue.url;
+    return this.streamWiring ? this.streamWiring.onFailureQueue.url : this.deadLetterQueue.url;
   }
   get function(): ServiceFunction {
     return this.fn;
   }
-  /** The raw child resources. */
+  /** The child resources of a stream consumer (undefined for a queue consumer). */
+  get streamNodes(): StreamWiring | undefined {
+    return this.streamWiring;
+  }
+  private queueConsumer(what: string): aws.sqs.Queue {
+    if (this.streamWiring) throw new ConsumerConfigError(`${what}: ${this.event} is a stream event; its consumer reads a Kinesis stream, not a queue`);
+    return this.queue;
+  }
+  /** The raw child resources of a queue consumer (a stream consumer's are `streamNodes`). */
   get nodes(): {
     queue: aws.sqs.Queue;
     deadLetterQueue: aws.sqs.Queue;
@@ -338,6 +440,7 @@ export class EventConsumer extends pulumi.ComponentResource {
     mapping: aws.lambda.EventSourceMapping;
     alarms: aws.cloudwatch.MetricAlarm[];
   } {
+    this.queueConsumer("nodes");
     return {
       queue: this.queue,
       deadLetterQueue: this.deadLetterQueue,
@@ -389,6 +492,8 @@ interface NormalizedConsumerArgs {
   maxReceiveCount: number;
   retention: number;
   visibilityTimeout: number;
+  /** Set for a consumer of a stream event. */
+  stream?: Required<StreamConsumerOptions>;
 }
 
 function integerIn(label: string, what: string, value: number, min: number, max: number): number {
@@ -462,6 +567,10 @@ function normalizeConsumerArgs(componentName: string, args: EventConsumerArgs): 
   if (!isEventType(args.event)) {
     throw new ConsumerConfigError(`${label}: "${String(args.event)}" is not an event type in the catalog`);
   }
+  if (isStreamEvent(args.event)) return normalizeStreamConsumerArgs(label, service, name, args);
+  if (args.stream) {
+    throw new ConsumerConfigError(`${label}: stream options apply to stream events; ${args.event} is a ${catalog[args.event].ordering} event (a topic), so leave stream out`);
+  }
   const fifo = catalog[args.event].ordering === "fifo";
   const versions = consumerVersions(label, args.event, args.versions);
   const batchSize = integerIn(label, "batchSize", args.batchSize ?? CONSUMER_DEFAULTS.batchSize, 1, fifo ? 10 : 10_000);
@@ -502,4 +611,264 @@ function normalizeConsumerArgs(componentName: string, args: EventConsumerArgs): 
     retention,
     visibilityTimeout,
   };
+}
+
+/** What a queue consumer has and a stream consumer does not: set, it is a mistake to name. */
+const QUEUE_ONLY_OPTIONS = ["maxConcurrency", "maxReceiveCount", "retention", "visibilityTimeout"] as const;
+
+function normalizeStreamConsumerArgs(label: string, service: string, name: string, args: EventConsumerArgs): NormalizedConsumerArgs {
+  const event = args.event;
+  for (const option of QUEUE_ONLY_OPTIONS) {
+    if (args[option] !== undefined) {
+      throw new ConsumerConfigError(
+        `${label}: ${option} applies to queue consumers; ${event} is a stream event (a Kinesis stream, no queue): its concurrency is shards x stream.parallelizationFactor, its retries stream.maxRetryAttempts and stream.maxRecordAgeSeconds`,
+      );
+    }
+  }
+  const limits = STREAM_MAPPING_LIMITS;
+  const options = args.stream ?? {};
+  const startingPosition = options.startingPosition ?? STREAM_CONSUMER_DEFAULTS.startingPosition;
+  if (startingPosition !== "TRIM_HORIZON" && startingPosition !== "LATEST") {
+    throw new ConsumerConfigError(`${label}: stream.startingPosition is ${JSON.stringify(startingPosition)}; it must be TRIM_HORIZON or LATEST`);
+  }
+  const within = (what: string, value: number, bounds: { min: number; max: number }) => integerIn(label, what, value, bounds.min, bounds.max);
+  const stream: Required<StreamConsumerOptions> = {
+    startingPosition,
+    parallelizationFactor: within("stream.parallelizationFactor", options.parallelizationFactor ?? STREAM_CONSUMER_DEFAULTS.parallelizationFactor, limits.parallelizationFactor),
+    maxRetryAttempts: within("stream.maxRetryAttempts", options.maxRetryAttempts ?? STREAM_CONSUMER_DEFAULTS.maxRetryAttempts, limits.maxRetryAttempts),
+    maxRecordAgeSeconds: within("stream.maxRecordAgeSeconds", options.maxRecordAgeSeconds ?? STREAM_CONSUMER_DEFAULTS.maxRecordAgeSeconds, limits.maxRecordAgeSeconds),
+    enhancedFanOut: options.enhancedFanOut ?? STREAM_CONSUMER_DEFAULTS.enhancedFanOut,
+  };
+  const versions = consumerVersions(label, event, args.versions);
+  const base = serviceResourceBase(service, name);
+  checkName("queue", `${base}${ON_FAILURE_SUFFIX}`);
+  const filter = withVersionFilter(normalizeFilter(label, args.filter), versions, publishedVersions(event));
+  if (filter) streamFilterCriteria(label, filter);
+  return {
+    service,
+    name,
+    base,
+    event,
+    versions,
+    filter,
+    batchSize: within("batchSize", args.batchSize ?? STREAM_CONSUMER_DEFAULTS.batchSize, limits.batchSize),
+    maxBatchingWindow: within("maxBatchingWindow", args.maxBatchingWindow ?? STREAM_CONSUMER_DEFAULTS.maxBatchingWindow, limits.maxBatchingWindow),
+    maxConcurrency: 0,
+    maxReceiveCount: 0,
+    retention: DLQ_RETENTION_SECONDS,
+    visibilityTimeout: 0,
+    stream,
+  };
+}
+
+/** The on-failure queue of a stream consumer is `<stage>-<service>-<name>-on-failure`. */
+export const ON_FAILURE_SUFFIX = "-on-failure";
+
+/**
+ * The consumer's filter as Lambda's filter criteria for a Kinesis mapping. Lambda filters a Kinesis record on its
+ * `data` key: the base64 payload decoded and read as JSON (Lambda developer guide, "Filtering Kinesis events"). The
+ * payload is the CloudEvents envelope, so a body filter applies to it as written, and an attribute filter too:
+ * `type`, `source`, `correlationid` and `dataversion` are envelope fields of the same names. SNS's and Lambda's
+ * filter grammars share the operators the consumers use (exact values, prefix, anything-but, numeric, exists).
+ */
+export function streamFilterCriteria(
+  label: string,
+  filter: NonNullable<EventConsumerRegistration["filter"]>,
+): { filters: { pattern: string }[] } {
+  const { $or, ...rest } = filter.policy as { $or?: Record<string, unknown>[] } & Record<string, unknown>;
+  // SNS's top-level $or becomes one Lambda filter per branch (Lambda ORs its filters); the rest applies to each.
+  const branches = Array.isArray($or) && $or.length ? $or.map((branch) => ({ ...rest, ...branch })) : [rest];
+  if (branches.length > MAX_MAPPING_FILTERS) {
+    throw new ConsumerConfigError(`${label}: the filter has ${branches.length} $or branches; a stream consumer's mapping takes at most ${MAX_MAPPING_FILTERS} filters`);
+  }
+  return { filters: branches.map((branch) => ({ pattern: JSON.stringify({ data: branch }) })) };
+}
+
+/** A stream consumer's on-failure queue policy: only the function's role may send, and nothing without TLS. */
+export function onFailureQueuePolicy(queueArn: string, roleArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        // Lambda sends the on-failure record with the function's execution role.
+        Sid: "FunctionRoleSends",
+        Effect: "Allow",
+        Principal: { AWS: roleArn },
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+      },
+      {
+        // Nobody else, whatever their own IAM policies allow.
+        Sid: "DenyOtherSenders",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sqs:SendMessage",
+        Resource: queueArn,
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": roleArn } },
+      },
+      {
+        Sid: "DenyWithoutTls",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "sqs:*",
+        Resource: queueArn,
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
+}
+
+/** The child resources of a stream consumer. */
+export interface StreamWiring {
+  onFailureQueue: aws.sqs.Queue;
+  onFailureQueuePolicy: aws.sqs.QueuePolicy;
+  /** The enhanced fan-out consumer, when asked for. */
+  streamConsumer: aws.kinesis.StreamConsumer | undefined;
+  function: ServiceFunction;
+  mapping: aws.lambda.EventSourceMapping;
+  /** IteratorAge and the on-failure queue's depth, on the platform's alarm topic. */
+  alarms: aws.cloudwatch.MetricAlarm[];
+}
+
+/**
+ * A stream event's consumer: Kinesis stream (or its enhanced fan-out consumer) -> event source mapping (bisect on
+ * error, bounded retries and record age, partial batch responses by sequence number, parallelization factor,
+ * filter criteria) -> the function; the record of a batch Lambda gives up on -> a KMS-encrypted on-failure queue
+ * only the function's role may send to; an IteratorAge alarm and an on-failure depth alarm on the alarm topic.
+ */
+function createStreamWiring(
+  component: EventConsumer,
+  name: string,
+  args: EventConsumerArgs,
+  n: NormalizedConsumerArgs,
+  stream: Required<StreamConsumerOptions>,
+): StreamWiring {
+  const { platform } = args;
+  const parent = { parent: component };
+  const ref: pulumi.Output<StreamRef> = platform.get("eventStreams").apply((streams) => {
+    const found = (streams as Partial<Record<EventType, StreamRef>>)[n.event];
+    if (!found) {
+      throw new ConsumerConfigError(`consumer ${n.service}/${n.name}: the platform has no stream for ${n.event}: deploy the platform with the current catalog`);
+    }
+    return found;
+  });
+  const eventsKeyArn = platform.eventsKeyArn;
+
+  const onFailureQueue = new aws.sqs.Queue(
+    ...applyTransform(
+      args.transform?.onFailureQueue,
+      `${name}-on-failure`,
+      {
+        name: `${n.base}${ON_FAILURE_SUFFIX}`,
+        messageRetentionSeconds: DLQ_RETENTION_SECONDS,
+        kmsMasterKeyId: eventsKeyArn,
+        kmsDataKeyReusePeriodSeconds: 300,
+      },
+      { ...parent },
+    ),
+  );
+
+  const streamConsumer = stream.enhancedFanOut
+    ? new aws.kinesis.StreamConsumer(
+        ...applyTransform(args.transform?.streamConsumer, `${name}-stream-consumer`, { name: n.base, streamArn: ref.arn }, { ...parent }),
+      )
+    : undefined;
+
+  const fn = new ServiceFunction(
+    `${name}-function`,
+    {
+      ...args.function,
+      idempotency: args.function.idempotency ?? true,
+      platform,
+      service: n.service,
+      name: n.name,
+      stream: pulumi.all([ref.arn, onFailureQueue.arn, streamConsumer?.arn]).apply(([streamArn, onFailureQueueArn, consumerArn]) => ({
+        streamArn,
+        onFailureQueueArn,
+        ...(consumerArn ? { streamConsumerArn: consumerArn } : {}),
+      })),
+      failures: true,
+      transform: args.transform?.function,
+    },
+    { ...parent },
+  );
+
+  const onFailureQueuePolicyResource = new aws.sqs.QueuePolicy(
+    ...applyTransform(
+      args.transform?.onFailureQueuePolicy,
+      `${name}-on-failure-policy`,
+      {
+        queueUrl: onFailureQueue.url,
+        policy: pulumi.all([onFailureQueue.arn, fn.nodes.role.arn]).apply(([queueArn, roleArn]) => JSON.stringify(onFailureQueuePolicy(queueArn, roleArn))),
+      },
+      { ...parent },
+    ),
+  );
+
+  const mapping = new aws.lambda.EventSourceMapping(
+    ...applyTransform(
+      args.transform?.mapping,
+      `${name}-mapping`,
+      {
+        eventSourceArn: streamConsumer ? streamConsumer.arn : ref.arn,
+        functionName: fn.arn,
+        startingPosition: stream.startingPosition,
+        batchSize: n.batchSize,
+        maximumBatchingWindowInSeconds: n.maxBatchingWindow,
+        parallelizationFactor: stream.parallelizationFactor,
+        bisectBatchOnFunctionError: true,
+        maximumRetryAttempts: stream.maxRetryAttempts,
+        maximumRecordAgeInSeconds: stream.maxRecordAgeSeconds,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        destinationConfig: { onFailure: { destinationArn: onFailureQueue.arn } },
+        filterCriteria: n.filter ? streamFilterCriteria(`consumer ${n.service}/${n.name}`, n.filter) : undefined,
+        enabled: true,
+      },
+      // Lambda checks at creation that the role may send to the destination: its queue policy comes first.
+      { ...parent, dependsOn: [onFailureQueuePolicyResource] },
+    ),
+  );
+
+  const alarmTopicArn = platform.alarmTopic.arn;
+  const label = `${n.service}/${n.name} (${n.event})`;
+  const alarm = (childName: string, alarmArgs: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) =>
+    new aws.cloudwatch.MetricAlarm(
+      ...applyTransform(
+        args.transform?.alarm,
+        childName,
+        { ...alarmArgs, alarmActions: [alarmTopicArn], okActions: [alarmTopicArn] },
+        { ...parent },
+      ),
+    );
+  const alarms = [
+    // Records waiting longer and longer: the consumer falls behind or a batch keeps failing. Alarmed at half the age
+    // at which Lambda gives the records up, so someone can act before they go to the on-failure queue.
+    alarm(`${name}-iterator-age-alarm`, {
+      name: pulumi.interpolate`${fn.name}-iterator-age`,
+      alarmDescription: `${label} reads records older than ${stream.maxRecordAgeSeconds / 2}s: it falls behind or a batch keeps failing; at ${stream.maxRecordAgeSeconds}s records go to its on-failure queue`,
+      namespace: "AWS/Lambda",
+      metricName: "IteratorAge",
+      dimensions: { FunctionName: fn.name },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 5,
+      threshold: (stream.maxRecordAgeSeconds / 2) * 1000,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    }),
+    alarm(`${name}-on-failure-alarm`, {
+      name: pulumi.interpolate`${onFailureQueue.name}-not-empty`,
+      alarmDescription: `The on-failure queue of ${label} holds records of batches Lambda gave up on: read the shard and sequence range, fetch the records from the stream while its retention lasts, fix the cause, replay them`,
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: onFailureQueue.name },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+    }),
+  ];
+  return { onFailureQueue, onFailureQueuePolicy: onFailureQueuePolicyResource, streamConsumer, function: fn, mapping, alarms };
 }

@@ -3,10 +3,10 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { ENV, isEventType, type EventType, type LogLevel } from "../contract";
+import { ENV, isEventType, isStreamEvent, type EventType, type LogLevel, type StreamRef, type TopicRef } from "../contract";
 import type { BundleSettings } from "../runtime/bundle-options";
 import { BundleError, bundleFileName, functionBuilds, handlerSetting, REPO_ROOT, type FunctionBundle } from "./helpers/bundle";
-import { functionGrants, type DataAccess } from "./helpers/grants";
+import { functionGrants, type DataAccess, type StreamConsumption } from "./helpers/grants";
 import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
 import { lambdaAssumeRolePolicy } from "./helpers/policy-document";
 import { DEFAULT_RUNTIME, esbuildTarget, isCurrentRuntime, type NodejsRuntime } from "./helpers/runtimes";
@@ -100,6 +100,12 @@ export interface ServiceFunctionArgs extends FunctionOptions {
    * @default none
    */
   queueArn?: pulumi.Input<string>;
+  /**
+   * The Kinesis stream this function consumes through an event source mapping (grants Lambda's read actions on that
+   * stream, kms:Decrypt for its records, and sending to its on-failure queue).
+   * @default none
+   */
+  stream?: pulumi.Input<StreamConsumption>;
   /**
    * Publishes failure events to the platform's failure topic.
    * @default false
@@ -241,7 +247,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
         {
           role: this.role.name,
           name: "least-privilege",
-          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn, network }).apply(
+          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn, network, stream: args.stream }).apply(
             (document) => JSON.stringify(document),
           ),
         },
@@ -414,9 +420,25 @@ function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs
     [ENV.handler]: args.name,
     [ENV.logLevel]: args.logLevel ?? platform.logs.level,
     [ENV.publishTopics]: platform.get("eventTopics").apply((topics) =>
-      JSON.stringify(Object.fromEntries(args.publishes.map((type) => [type, topics[type]?.arn]))),
+      JSON.stringify(Object.fromEntries(args.publishes.filter((type) => !isStreamEvent(type)).map((type) => [type, (topics as Partial<Record<EventType, TopicRef>>)[type]?.arn]))),
     ),
   };
+  // Stream events travel on Kinesis: the runtime's publisher takes their stream names from here (read only by a
+  // function that publishes one, so a platform deployed before streams existed still serves every other function).
+  const streamEvents: EventType[] = args.publishes.filter(isStreamEvent);
+  if (streamEvents.length) {
+    variables[ENV.publishStreams] = platform.get("eventStreams").apply((streams) =>
+      JSON.stringify(
+        Object.fromEntries(
+          streamEvents.map((type) => {
+            const stream = (streams as Partial<Record<EventType, StreamRef>>)[type];
+            if (!stream) throw new FunctionConfigError(`the platform has no stream for ${type}: deploy the platform with the current catalog`);
+            return [type, stream.name];
+          }),
+        ),
+      ),
+    );
+  }
   if (args.failures) variables[ENV.failureTopicArn] = platform.failureTopic.arn;
   if (args.data !== "none") variables[ENV.dataTable] = platform.dataTable.name;
   if (args.idempotency) variables[ENV.idempotencyTable] = platform.idempotencyTable.name;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { EventType, PlatformOutputs, TracingMode } from "../../contract";
+import { isStreamEvent, type EventType, type PlatformOutputs, type TracingMode } from "../../contract";
 import type { PlatformNetwork, PlatformReference } from "../platform-reference";
 import type { PolicyDocument, PolicyStatement } from "./policy-document";
 
@@ -22,12 +22,25 @@ export interface FunctionAccess {
   network?: boolean;
 }
 
+/** The stream a consumer of a stream event reads, resolved: Lambda's event source mapping uses the function's role. */
+export interface StreamConsumption {
+  streamArn: string;
+  /** The enhanced fan-out consumer the mapping reads through, when the consumer asks for one. */
+  streamConsumerArn?: string;
+  /** The consumer's on-failure queue: Lambda sends the record of a discarded batch there with the function's role. */
+  onFailureQueueArn: string;
+}
+
 /** Every ARN a grant names, resolved. */
 export interface GrantTargets {
   logGroupArn: string;
   tracing: TracingMode;
   eventsKeyArn: string;
   topicArns: Partial<Record<EventType, string>>;
+  /** The Kinesis streams of stream events (only needed when the function publishes one). */
+  streamArns?: Partial<Record<EventType, string>>;
+  /** The stream the function consumes, when it consumes a stream event. */
+  stream?: StreamConsumption;
   failureTopicArn: string;
   dataTableArn: string;
   dataIndexNames: readonly string[];
@@ -72,6 +85,28 @@ export const NETWORK_INTERFACE_ACTIONS = ["ec2:DeleteNetworkInterface", "ec2:Ass
 export const NETWORK_DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"] as const;
 /** Publishing to a KMS-encrypted topic needs a data key from the topic's key. */
 export const TOPIC_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] as const;
+/** What a producer of a stream event calls (the Kinesis developer guide's producer example). */
+export const STREAM_PUBLISH_ACTIONS = ["kinesis:PutRecord", "kinesis:PutRecords"] as const;
+/**
+ * What Lambda's event source mapping calls on a Kinesis stream with the function's role: the Lambda developer guide
+ * ("Process Amazon Kinesis Data Streams records with Lambda") lists these, and AWS's managed policy
+ * AWSLambdaKinesisExecutionRole grants them, on "*". Here they name the one stream. The managed policy's
+ * `kinesis:ListStreams` is left out: it takes no resource (only "*" would do) and Lambda's guide does not ask for it.
+ * `kinesis:SubscribeToShard` (also in both) acts on a stream consumer, not a stream: it is granted on the consumer's
+ * ARN, only when the mapping reads through enhanced fan-out (STREAM_FAN_OUT_ACTIONS).
+ */
+export const STREAM_READ_ACTIONS = [
+  "kinesis:DescribeStream",
+  "kinesis:DescribeStreamSummary",
+  "kinesis:GetRecords",
+  "kinesis:GetShardIterator",
+  "kinesis:ListShards",
+] as const;
+export const STREAM_FAN_OUT_ACTIONS = ["kinesis:SubscribeToShard"] as const;
+/** Kinesis passes the stream's ARN as the encryption context of every KMS call it makes for a stream. */
+export const KINESIS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:kinesis:arn";
+/** SQS passes the queue's ARN as the encryption context of every KMS call it makes for a queue. */
+export const SQS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:sqs:arn";
 
 /** `arn:<partition>:ec2:<region>:<account>:*\/*`: every EC2 resource id of one account and region, as Lambda's guide names them. */
 export function networkInterfacesOfAccount(partition: string, region: string, account: string): string {
@@ -127,7 +162,7 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
   if (targets.queueArn) {
     statements.push({ Sid: "ConsumeOwnQueue", Effect: "Allow", Action: [...QUEUE_CONSUMER_ACTIONS], Resource: targets.queueArn });
   }
-  const topics = access.publishes.map((type) => {
+  const topics = access.publishes.filter((type) => !isStreamEvent(type)).map((type) => {
     const arn = targets.topicArns[type];
     if (!arn) throw new Error(`the platform has no topic for ${type}: deploy the platform with the current catalog`);
     return arn;
@@ -140,6 +175,48 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
   }
   if (topics.length || access.failures) {
     statements.push({ Sid: "EncryptForEventTopics", Effect: "Allow", Action: [...TOPIC_KEY_ACTIONS], Resource: targets.eventsKeyArn });
+  }
+  const streams = access.publishes.filter(isStreamEvent).map((type) => {
+    const arn = targets.streamArns?.[type];
+    if (!arn) throw new Error(`the platform has no stream for ${type}: deploy the platform with the current catalog`);
+    return arn;
+  });
+  if (streams.length) {
+    const one = <T>(list: T[]) => (list.length === 1 ? list[0]! : list);
+    statements.push({ Sid: "PutOwnStreamEvents", Effect: "Allow", Action: [...STREAM_PUBLISH_ACTIONS], Resource: one(streams) });
+    // Producers of an encrypted stream need a data key (Kinesis developer guide, "Permissions to use user-generated
+    // KMS keys"), only for these streams' encryption context.
+    statements.push({
+      Sid: "EncryptForOwnStreams",
+      Effect: "Allow",
+      Action: "kms:GenerateDataKey",
+      Resource: targets.eventsKeyArn,
+      Condition: { StringEquals: { [KINESIS_ENCRYPTION_CONTEXT]: one(streams) } },
+    });
+  }
+  if (targets.stream) {
+    const { streamArn, streamConsumerArn, onFailureQueueArn } = targets.stream;
+    statements.push({ Sid: "ReadOwnStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: streamArn });
+    if (streamConsumerArn) {
+      statements.push({ Sid: "ReadOwnStreamConsumer", Effect: "Allow", Action: [...STREAM_FAN_OUT_ACTIONS], Resource: streamConsumerArn });
+    }
+    // Consumers of an encrypted stream decrypt its records (same guide), only this stream's.
+    statements.push({
+      Sid: "DecryptOwnStream",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: targets.eventsKeyArn,
+      Condition: { StringEquals: { [KINESIS_ENCRYPTION_CONTEXT]: streamArn } },
+    });
+    // Lambda sends the on-failure record of a discarded batch with the function's role, to a KMS-encrypted queue.
+    statements.push({ Sid: "SendStreamFailureRecords", Effect: "Allow", Action: "sqs:SendMessage", Resource: onFailureQueueArn });
+    statements.push({
+      Sid: "EncryptStreamFailureRecords",
+      Effect: "Allow",
+      Action: [...TOPIC_KEY_ACTIONS],
+      Resource: targets.eventsKeyArn,
+      Condition: { StringEquals: { [SQS_ENCRYPTION_CONTEXT]: onFailureQueueArn } },
+    });
   }
   if (access.data !== "none") {
     const actions = access.data === "read" ? [...DATA_READ_ACTIONS] : [...DATA_READ_ACTIONS, ...DATA_WRITE_ACTIONS];
@@ -196,12 +273,17 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
 
 /** The grant targets a function's role may name, read from the platform contract. */
 export function grantTargetsFrom(
-  platform: Pick<PlatformOutputs, "eventTopics" | "eventsKeyArn" | "failureTopic" | "dataTable" | "idempotencyTable" | "tracing">,
-  own: { logGroupArn: string; queueArn?: string; network?: PlatformNetwork },
+  platform: Pick<PlatformOutputs, "eventTopics" | "eventsKeyArn" | "failureTopic" | "dataTable" | "idempotencyTable" | "tracing"> &
+    Partial<Pick<PlatformOutputs, "eventStreams">>,
+  own: { logGroupArn: string; queueArn?: string; network?: PlatformNetwork; stream?: StreamConsumption },
 ): GrantTargets {
   return {
     logGroupArn: own.logGroupArn,
     queueArn: own.queueArn,
+    ...(own.stream ? { stream: own.stream } : {}),
+    ...(platform.eventStreams
+      ? { streamArns: Object.fromEntries(Object.entries(platform.eventStreams).map(([type, ref]) => [type, (ref as { arn: string }).arn])) }
+      : {}),
     ...(own.network ? { network: own.network } : {}),
     tracing: platform.tracing.mode,
     eventsKeyArn: platform.eventsKeyArn,
@@ -224,10 +306,21 @@ export function grantTargetsFrom(
 export function functionGrants(
   platform: PlatformReference,
   access: FunctionAccess,
-  own: { logGroupArn: pulumi.Input<string>; queueArn?: pulumi.Input<string>; network?: pulumi.Input<PlatformNetwork> },
+  own: {
+    logGroupArn: pulumi.Input<string>;
+    queueArn?: pulumi.Input<string>;
+    network?: pulumi.Input<PlatformNetwork>;
+    stream?: pulumi.Input<StreamConsumption>;
+  },
 ): pulumi.Output<PolicyDocument> {
   if (access.network && own.network === undefined) throw new Error("a function in the platform network needs the network (own.network)");
   const network = pulumi.output(access.network ? own.network : undefined);
+  // Read only by a function that publishes a stream event: a platform deployed before streams existed still serves
+  // every other function.
+  const eventStreams: pulumi.Output<PlatformOutputs["eventStreams"] | undefined> = access.publishes.some(isStreamEvent)
+    ? platform.get("eventStreams")
+    : pulumi.output(undefined);
+  const stream = pulumi.output(own.stream) as pulumi.Output<StreamConsumption | undefined>;
   const resolved = pulumi.all([
     platform.get("eventTopics"),
     platform.eventsKeyArn,
@@ -239,14 +332,19 @@ export function functionGrants(
     own.queueArn,
   ]);
   return pulumi
-    .all([resolved, network])
-    .apply(([[eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn], net]) => ({
+    .all([resolved, network, eventStreams, stream])
+    .apply(([[eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn], net, streams, consumed]) => ({
       Version: "2012-10-17" as const,
       Statement: grantStatements(
         access,
         grantTargetsFrom(
-          { eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing },
-          { logGroupArn, queueArn: queueArn ?? undefined, ...(net ? { network: net } : {}) },
+          { eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, ...(streams ? { eventStreams: streams } : {}) },
+          {
+            logGroupArn,
+            queueArn: queueArn ?? undefined,
+            ...(net ? { network: net } : {}),
+            ...(consumed ? { stream: consumed as StreamConsumption } : {}),
+          },
         ),
       ),
     }));

@@ -107,4 +107,36 @@ test("a published event without a platform topic is an error, not a silent gap",
   assert.throws(() => grantStatements({ ...nothing, publishes: ["orders.order-status-changed"] }, targets), /no topic for orders.order-status-changed/);
 });
 
+test("a stream consumer reads its own stream only, as Lambda's guide lists the actions, and decrypts only its records", () => {
+  const streamArn = "arn:aws:kinesis:eu-west-1:123456789012:stream/dev-orders-order-line-recorded";
+  const onFailureQueueArn = "arn:aws:sqs:eu-west-1:123456789012:dev-billing-on-order-line-recorded-on-failure";
+  const statements = grantStatements({ ...nothing, failures: true }, { ...targets, stream: { streamArn, onFailureQueueArn } });
+  const sids = bySid(statements);
+  assert.equal(sids.ReadOwnStream, {
+    Sid: "ReadOwnStream",
+    Effect: "Allow",
+    Action: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+    Resource: streamArn,
+  });
+  // no ListStreams (it would need "*"), no SubscribeToShard without an enhanced fan-out consumer
+  const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+  assert.not.ok(actions.includes("kinesis:ListStreams"));
+  assert.not.ok(actions.includes("kinesis:SubscribeToShard"));
+  assert.equal(sids.DecryptOwnStream, {
+    Sid: "DecryptOwnStream",
+    Effect: "Allow",
+    Action: "kms:Decrypt",
+    Resource: targets.eventsKeyArn,
+    Condition: { StringEquals: { "kms:EncryptionContext:aws:kinesis:arn": streamArn } },
+  });
+  assert.equal(sids.SendStreamFailureRecords, { Sid: "SendStreamFailureRecords", Effect: "Allow", Action: "sqs:SendMessage", Resource: onFailureQueueArn });
+  assert.equal(sids.EncryptStreamFailureRecords?.Condition, { StringEquals: { "kms:EncryptionContext:aws:sqs:arn": onFailureQueueArn } });
+  assert.not.ok(statements.some((s) => s.Resource === "*" && s.Sid !== "SendTraces"), "no other wildcard resource");
+
+  // through an enhanced fan-out consumer: SubscribeToShard on that consumer only
+  const streamConsumerArn = `${streamArn}/consumer/dev-billing-on-order-line-recorded:1767225600`;
+  const fanOut = bySid(grantStatements(nothing, { ...targets, stream: { streamArn, onFailureQueueArn, streamConsumerArn } }));
+  assert.equal(fanOut.ReadOwnStreamConsumer, { Sid: "ReadOwnStreamConsumer", Effect: "Allow", Action: ["kinesis:SubscribeToShard"], Resource: streamConsumerArn });
+});
+
 test.run();
