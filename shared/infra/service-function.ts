@@ -3,6 +3,7 @@ import { isAbsolute, relative, resolve, sep } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { startExecutionStatements, stateMachineArn } from "./workflow-component";
 import { ENV, isEventType, isStreamEvent, type EventType, type LogLevel, type StreamRef, type TopicRef } from "../contract";
 import type { BundleSettings } from "../runtime/bundle-options";
 import { BundleError, bundleFileName, functionBuilds, handlerSetting, REPO_ROOT, type FunctionBundle } from "./helpers/bundle";
@@ -82,6 +83,13 @@ export interface FunctionOptions {
    * @default false
    */
   network?: boolean;
+  /**
+   * Workflows of its service this function starts (`startWorkflow(name, input)`), by name: sets
+   * `PLATFORM_WORKFLOWS` (name -> state machine ARN) and grants states:StartExecution on exactly those state machines
+   * (a second inline policy, `start-workflows`). Functions that start none get neither.
+   * @default none
+   */
+  starts?: readonly string[];
 }
 
 export interface ServiceFunctionArgs extends FunctionOptions {
@@ -182,6 +190,8 @@ export class ServiceFunction extends pulumi.ComponentResource {
   private readonly role: aws.iam.Role;
   private readonly policy: aws.iam.RolePolicy;
   private readonly logGroup: aws.cloudwatch.LogGroup;
+  /** The grant to start its workflows, when it starts any. */
+  readonly startPolicy: aws.iam.RolePolicy | undefined;
 
   constructor(name: string, args: ServiceFunctionArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const normalized = normalizeFunctionArgs(name, args);
@@ -288,6 +298,20 @@ export class ServiceFunction extends pulumi.ComponentResource {
       ),
     );
 
+    if (normalized.starts.length) {
+      this.startPolicy = new aws.iam.RolePolicy(
+        `${name}-start-workflows`,
+        {
+          role: this.role.name,
+          name: "start-workflows",
+          policy: pulumi
+            .all([workflowArns(platform, normalized), platform.eventsKeyArn])
+            .apply(([arns, keyArn]) => JSON.stringify({ Version: "2012-10-17", Statement: startExecutionStatements(Object.values(arns), keyArn) })),
+        },
+        { ...parent },
+      );
+    }
+
     this.registerOutputs({ arn: this.fn.arn, name: this.fn.name, roleArn: this.role.arn });
   }
 
@@ -332,6 +356,7 @@ interface NormalizedFunctionArgs {
   idempotency: boolean;
   environment: Record<string, pulumi.Input<string>>;
   network: boolean;
+  starts: string[];
 }
 
 /** Lambda's limits on the settings the component takes. */
@@ -390,7 +415,18 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
     idempotency: args.idempotency ?? false,
     environment: args.environment ?? {},
     network: args.network ?? false,
+    starts: [...new Set(args.starts ?? [])].map((workflow) => checkLogicalName(`workflow started by ${label}`, workflow)),
   };
+}
+
+/**
+ * Workflow name -> state machine ARN of the workflows a function starts, computed from their names (the workflow
+ * component names its state machine `<stage>-<service>-<workflow>`), so a starter does not wait for them to exist.
+ */
+function workflowArns(platform: PlatformReference, args: NormalizedFunctionArgs): pulumi.Output<Record<string, string>> {
+  return pulumi
+    .all([platform.get("region"), platform.get("accountId")])
+    .apply(([region, account]) => Object.fromEntries(args.starts.map((w) => [w, stateMachineArn(region, account, serviceResourceBase(args.service, w))])));
 }
 
 function toPosix(path: string): string {
@@ -398,8 +434,9 @@ function toPosix(path: string): string {
 }
 
 function registrationOf(args: NormalizedFunctionArgs): ServiceFunctionRegistration {
-  // The shared options (shared/runtime/bundle-options.ts), targeting the function's runtime.
-  const settings: BundleSettings = { target: esbuildTarget(args.runtime) };
+  // The shared options (shared/runtime/bundle-options.ts), targeting the function's runtime; the Kinesis client
+  // only in the bundles of functions that publish a stream event.
+  const settings: BundleSettings = { target: esbuildTarget(args.runtime), ...(args.publishes.some(isStreamEvent) ? { kinesis: true } : {}) };
   return {
     service: args.service,
     name: args.name,
@@ -440,6 +477,7 @@ function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs
     );
   }
   if (args.failures) variables[ENV.failureTopicArn] = platform.failureTopic.arn;
+  if (args.starts.length) variables[ENV.workflows] = workflowArns(platform, args).apply((arns) => JSON.stringify(arns));
   if (args.data !== "none") variables[ENV.dataTable] = platform.dataTable.name;
   if (args.idempotency) variables[ENV.idempotencyTable] = platform.idempotencyTable.name;
   return variables;

@@ -1,6 +1,8 @@
 import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { ENV } from "../contract/environment";
+import { streams } from "./streams";
 
 // The AWS SDK is bundled into every function (shared/runtime/bundle-options.ts) and imported statically, so esbuild
 // keeps only the commands named here and the SDK's modules are evaluated in the init phase, with the rest of the
@@ -55,11 +57,14 @@ export function snsClient(): SNSClient {
 export function prepareAwsClients(): void {
   documentClient();
   snsClient();
+  // The Kinesis client (kinesis-client.ts) only in a function that may publish a stream event.
+  const publishesStreams = process.env[ENV.publishStreams];
+  if (publishesStreams && publishesStreams !== "{}") streams?.prepare();
 }
 
 /** Which clients exist (for tests of what init prepares). */
-export function awsClientsCreated(): { dynamoDb: boolean; document: boolean; sns: boolean } {
-  return { dynamoDb: dynamoDb !== undefined, document: document !== undefined, sns: sns !== undefined };
+export function awsClientsCreated(): { dynamoDb: boolean; document: boolean; sns: boolean; kinesis: boolean } {
+  return { dynamoDb: dynamoDb !== undefined, document: document !== undefined, sns: sns !== undefined, kinesis: streams?.created() ?? false };
 }
 
 /**
@@ -69,6 +74,7 @@ export function awsClientsCreated(): { dynamoDb: boolean; document: boolean; sns
 export function resetAwsClients(): void {
   dynamoDb?.destroy();
   sns?.destroy();
+  streams?.reset();
   dynamoDb = undefined;
   document = undefined;
   sns = undefined;

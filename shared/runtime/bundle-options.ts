@@ -20,6 +20,13 @@ export interface BundleSettings {
   sourcemap?: boolean;
   /** Node.js version the output must run on. @default "node20" */
   target?: string;
+  /**
+   * Bundle the Kinesis client (about 33 KB minified): for functions that publish a stream event (the function
+   * component sets it from the events a function publishes). Without it, publishing a stream event is a
+   * `ConfigurationError` and the client is not in the bundle (shared/runtime/streams.ts).
+   * @default false
+   */
+  kinesis?: boolean;
 }
 
 /**
@@ -58,6 +65,8 @@ export function bundleOptions(entry: string, outfile: string, settings: BundleSe
     mainFields: ["module", "main"],
     external: settings.externalAwsSdk === true ? [...AWS_SDK_EXTERNALS] : [],
     banner: { js: REQUIRE_SHIM },
+    // Folded by esbuild: without Kinesis, nothing that uses its client stays in the bundle (streams.ts).
+    define: { "globalThis.PLATFORM_BUNDLE_KINESIS": settings.kinesis === true ? "true" : "false" },
     legalComments: "none",
     metafile: true,
     logLevel: "warning",

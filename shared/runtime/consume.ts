@@ -1,4 +1,4 @@
-import type { Context, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import type { Context, KinesisStreamEvent, KinesisStreamRecord, SQSBatchItemFailure, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import type { EventType } from "../contract";
 import { ENV } from "../contract/environment";
 import { parseEvent, peekEnvelope, type ReceivedEvent } from "./envelope";
@@ -15,23 +15,37 @@ import { publishFailureEvent } from "./failure-event";
 import { handlerName, readEnv, requireEnv } from "./function-environment";
 import { prepareConsumer } from "./init";
 import { runInScope, type InvocationScope } from "./invocation-scope";
+import { isKinesisEvent, readKinesisRecord } from "./kinesis-record";
 import { logger as rootLogger, type Logger } from "./logger";
 import { readRecordMessage, type Delivery } from "./sqs-record";
 import { newTraceparent, parseTraceparent, traceparentFromXRay } from "./trace-context";
 
-/** What an action gets besides the event. */
-export interface ActionContext {
+/** What an action gets besides the event: the record it came in (`delivery` says which kind). */
+export type ActionContext = {
   /** The logger (its lines carry the event's ids). */
   readonly logger: Logger;
-  /** The SQS record the event came in. */
-  readonly record: SQSRecord;
-  /** How the message reached the queue. */
-  readonly delivery: Delivery;
-  /** How many times SQS has delivered this record (1 the first time). */
+  /**
+   * How many times SQS has delivered this record (1 the first time); 1 for a stream record (Lambda does not say how
+   * often it retried a stream batch).
+   */
   readonly receiveCount: number;
   /** The Lambda context, when there is one. */
   readonly lambdaContext?: Context;
-}
+} & (
+  | {
+      /** How the message reached the queue. */
+      readonly delivery: Delivery;
+      /** The SQS record the event came in. */
+      readonly record: SQSRecord;
+    }
+  | {
+      /** A stream event (`ordering: "stream"`): a record of its Kinesis data stream. */
+      readonly delivery: "kinesis";
+      readonly record: KinesisStreamRecord;
+      readonly partitionKey: string;
+      readonly sequenceNumber: string;
+    }
+);
 
 /** The action for one event type. Throw `BusinessRuleError` for a rule violation; anything else is retried. */
 export type EventAction<T extends EventType> = (event: ReceivedEvent<T>, context: ActionContext) => Promise<void> | void;
@@ -61,19 +75,26 @@ export interface ConsumeOptions {
    */
   idempotency?: IdempotencyOptions | false;
   /**
-   * Records (standard queues) or message groups (FIFO queues) processed at the same time.
+   * Records (standard queues) or message groups (FIFO queues) processed at the same time. Stream batches are
+   * processed one record at a time, in order.
    * @default 10
    */
   maxConcurrency?: number;
 }
 
-/** A Lambda handler for an SQS event source mapping with `ReportBatchItemFailures`. */
-export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+/**
+ * A Lambda handler for an event source mapping with `ReportBatchItemFailures`: an SQS queue, or a Kinesis data
+ * stream (a stream event's consumer). Both answer `{ batchItemFailures: [{ itemIdentifier }] }`: SQS message ids, or
+ * the sequence number of the stream record to resume at.
+ */
+export type SqsBatchHandler = (event: SQSEvent | KinesisStreamEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 /** How a record ended: the action ran, it was a duplicate, it became a failure event, or it is to be retried. */
 export type RecordOutcome = "processed" | "duplicate" | "rejected" | "failed";
 
 const DEFAULT_LOCK_SECONDS = 60;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function lockMilliseconds(options: IdempotencyOptions, context: Context | undefined): number {
   if (options.lockTimeoutSeconds !== undefined) return options.lockTimeoutSeconds * 1000;
@@ -99,6 +120,10 @@ async function mapConcurrently<T>(items: readonly T[], limit: number, work: (ite
  *   failure topic, then acknowledges the record.
  * FIFO batches (records with a MessageGroupId) are processed in order per group; after a failure the rest of the
  * group is reported failed without being run, so order is kept.
+ * Kinesis batches (a stream event's consumer: an event source mapping on its data stream) are read the same way
+ * (each record's data, base64, is the event) one record at a time in sequence order; a retryable failure stops the
+ * batch at that record and reports its sequence number, so Lambda resumes there and every partition key keeps its
+ * order; non-retryable errors become failure events, as for queues.
  * @example
  * export const handler = consume({
  *   "orders.order-placed": async (event) => {
@@ -190,18 +215,50 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     return "processed";
   }
 
+  /** One SQS record. */
+  function processRecord(record: SQSRecord, context: Context | undefined, inBatch: Map<string, Promise<RecordOutcome>>): Promise<RecordOutcome> {
+    const { message, json, delivery } = readRecordMessage(record);
+    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    return processMessage(
+      { message, json, xrayHeader: record.attributes?.AWSTraceHeader, logFields: { messageId: record.messageId }, record: { delivery, record, receiveCount } },
+      context,
+      inBatch,
+    );
+  }
+
+  /** One Kinesis record: its data is the event (base64 in the Lambda event). */
+  function processStreamRecord(record: KinesisStreamRecord, context: Context | undefined, inBatch: Map<string, Promise<RecordOutcome>>): Promise<RecordOutcome> {
+    const read = readKinesisRecord(record);
+    return processMessage(
+      {
+        message: read.message,
+        json: read.json,
+        logFields: { sequenceNumber: read.sequenceNumber, partitionKey: read.partitionKey, shardId: read.shardId },
+        record: { delivery: "kinesis", record, receiveCount: 1, partitionKey: read.partitionKey, sequenceNumber: read.sequenceNumber },
+      },
+      context,
+      inBatch,
+    );
+  }
+
   /**
    * @param inBatch outcomes of the events already started in this batch, by event id: a second copy of an event in
    *   the same batch waits for the first instead of being sent back for a retry
    */
-  async function processRecord(
-    record: SQSRecord,
+  async function processMessage(
+    incoming: {
+      message: string;
+      json: unknown;
+      xrayHeader?: string | undefined;
+      logFields: Record<string, unknown>;
+      record: DistributiveOmit<ActionContext, "logger" | "lambdaContext">;
+    },
     context: Context | undefined,
     inBatch: Map<string, Promise<RecordOutcome>>,
   ): Promise<RecordOutcome> {
     const started = Date.now();
-    const { message, json, delivery } = readRecordMessage(record);
-    const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
+    const { message, json } = incoming;
+    const { delivery, receiveCount } = incoming.record;
     let event: ReceivedEvent | undefined;
     let parseError: unknown;
     try {
@@ -216,7 +273,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       correlationId: hints.correlationid ?? newEventId(),
       traceparent:
         (parseTraceparent(hints.traceparent) && hints.traceparent) ||
-        traceparentFromXRay(record.attributes?.AWSTraceHeader) ||
+        traceparentFromXRay(incoming.xrayHeader) ||
         traceparentFromXRay(process.env._X_AMZN_TRACE_ID) ||
         newTraceparent(),
       eventId: hints.id,
@@ -226,7 +283,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       sequence: new Map(),
     };
     return runInScope(scope, async () => {
-      const log = rootLogger.child({ messageId: record.messageId });
+      const log = rootLogger.child(incoming.logFields);
       let outcome: RecordOutcome;
       if (!event && isNonRetryable(parseError)) {
         outcome = await reject(scope, message, parseError, log);
@@ -239,7 +296,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
           const earlier = await first;
           outcome = earlier === "failed" ? "failed" : "duplicate";
         } else {
-          const actionContext: ActionContext = { logger: log, record, delivery, receiveCount, lambdaContext: context };
+          const actionContext = { ...incoming.record, logger: log, lambdaContext: context } as ActionContext;
           const running = run(event, message, actionContext, { ...scope, idSeed: idSeed! });
           inBatch.set(event.id, running);
           outcome = await running;
@@ -250,11 +307,28 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     });
   }
 
+  /**
+   * A Kinesis batch (one shard's records, in sequence order): one record at a time, in order. A record to retry ends
+   * the batch there: its sequence number is the one failure reported, so Lambda checkpoints before it and resumes at
+   * it, and the records after it are not run now (they come again after it), which keeps each partition key's order.
+   * Duplicates (a redelivered batch, or a record put twice) are skipped by the idempotency lock.
+   */
+  async function processStream(records: readonly KinesisStreamRecord[], context: Context | undefined): Promise<SQSBatchResponse> {
+    const inBatch = new Map<string, Promise<RecordOutcome>>();
+    for (const record of records) {
+      if ((await processStreamRecord(record, context, inBatch)) === "failed") {
+        return { batchItemFailures: [{ itemIdentifier: String(record.kinesis?.sequenceNumber ?? "") }] };
+      }
+    }
+    return { batchItemFailures: [] };
+  }
+
   return async (event, context) => {
-    if (!event || !Array.isArray(event.Records)) throw new ConfigurationError("consume() expects an SQS event (Records[])");
+    if (!event || !Array.isArray(event.Records)) throw new ConfigurationError("consume() expects an SQS event or a Kinesis event (Records[])");
+    if (isKinesisEvent(event)) return processStream(event.Records, context);
     const failures = new Set<string>();
     const inBatch = new Map<string, Promise<RecordOutcome>>();
-    const records = event.Records;
+    const records = (event as SQSEvent).Records;
     const groups = new Map<string, SQSRecord[]>();
     for (const record of records) {
       const group = record.attributes?.MessageGroupId;

@@ -66,3 +66,27 @@ export function publishTopics(): Readonly<Record<string, string>> {
   topicsCache = { raw, topics: Object.freeze(parsed as Record<string, string>) };
   return topicsCache.topics;
 }
+
+let streamsCache: { raw: string; streams: Readonly<Record<string, string>> } | undefined;
+
+/** Event type -> Kinesis stream name for the stream events this function may publish (`ENV.publishStreams`, a JSON object). */
+export function publishStreams(): Readonly<Record<string, string>> {
+  const raw = readEnv(ENV.publishStreams) ?? "{}";
+  if (streamsCache?.raw === raw) return streamsCache.streams;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw new ConfigurationError(`${ENV.publishStreams} is not JSON`, { cause });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigurationError(`${ENV.publishStreams} must be a JSON object of event type -> stream name`);
+  }
+  for (const [type, name] of Object.entries(parsed)) {
+    if (typeof name !== "string" || !/^[a-zA-Z0-9_.-]{1,128}$/.test(name)) {
+      throw new ConfigurationError(`${ENV.publishStreams}: the stream of "${type}" is not a stream name (1 to 128 of a-z, A-Z, 0-9, _ . -)`);
+    }
+  }
+  streamsCache = { raw, streams: Object.freeze(parsed as Record<string, string>) };
+  return streamsCache.streams;
+}

@@ -1,15 +1,18 @@
 import type { CurrentVersion, EventType, OwnedBy, PublishedVersion, VersionData } from "../contract";
-import { catalog, isEventType } from "../contract/catalog";
+import { catalog, isEventType, isStreamEvent } from "../contract/catalog";
 import { ENV } from "../contract/environment";
 import { MessageGroupError, messageGroupOf } from "../contract/message-group";
+import { PartitionKeyError, partitionKeyOf } from "../contract/partition-key";
 import { createEvent, type ReceivedEvent } from "./envelope";
 import { ConfigurationError, EventSchemaError } from "./errors";
 import { derivedEventId, newEventId } from "./event-id";
-import { publishTopics, readEnv } from "./function-environment";
+import { publishStreams, publishTopics, readEnv } from "./function-environment";
 import { inFunction, prepareEventSchemas } from "./init";
 import { currentScope } from "./invocation-scope";
 import { logger } from "./logger";
 import { sendToTopics, type TopicMessage } from "./sns-publish";
+import type { StreamMessage } from "./stream-publish";
+import { streams } from "./streams";
 import { childTraceparent } from "./trace-context";
 
 /** Envelope fields a publisher may set; by default they come from the event or request being handled. */
@@ -48,7 +51,8 @@ export type OutgoingEvent<T extends EventType> = {
 export interface Publisher<S extends string> {
   readonly service: S;
   /**
-   * Validates `data` against the catalog and publishes one event to its topic. Resolves to the envelope sent.
+   * Validates `data` against the catalog and publishes one event to its topic (PutRecord on its Kinesis data stream
+   * for a stream event, the partition key from the catalog's `partitionKeyField`). Resolves to the envelope sent.
    * The current version by default; while the catalog keeps an earlier version, `{ version }` publishes that one.
    * @example
    * await orders.publish("orders.order-placed", { orderId, customerId, items, total });
@@ -59,11 +63,18 @@ export interface Publisher<S extends string> {
     data: VersionData<T, V>,
     options?: PublishOptions & VersionOption<V>,
   ): Promise<ReceivedEvent<T>>;
-  /** Publishes several events (PublishBatch per topic, chunks of 10). All are validated before any is sent. */
+  /**
+   * Publishes several events (PublishBatch per topic, chunks of 10; PutRecords per stream, retrying the records a
+   * partial failure returns). All are validated before any is sent.
+   */
   publishBatch(events: ReadonlyArray<OutgoingEvent<OwnedBy<S>>>): Promise<ReceivedEvent<OwnedBy<S>>[]>;
 }
 
-function prepare(service: string, type: string, data: unknown, options: PublishOptions & VersionOption<number>): TopicMessage {
+/**
+ * Checks that `service` may send `type` from this function: a catalog type it owns, in a function of that service.
+ * Returns the catalog entry.
+ */
+export function checkOwnedEvent(service: string, type: string): (typeof catalog)[EventType] {
   if (!isEventType(type)) throw new ConfigurationError(`"${type}" is not in the event catalog`);
   const entry = catalog[type];
   if (entry.owner !== service) {
@@ -73,12 +84,25 @@ function prepare(service: string, type: string, data: unknown, options: PublishO
   if (deployedAs !== undefined && deployedAs !== service) {
     throw new ConfigurationError(`a publisher for "${service}" runs in a function of service "${deployedAs}"`);
   }
-  const topicArn = publishTopics()[type];
-  if (!topicArn) {
-    throw new ConfigurationError(
-      `no topic for ${type} in ${ENV.publishTopics}: declare that this function publishes it (the grant and the ARN come with it)`,
-    );
-  }
+  return entry;
+}
+
+/** An event ready to send: its envelope, its data version and (FIFO) its message group. */
+export type OutgoingMessage = Omit<TopicMessage, "topicArn">;
+
+/**
+ * Builds the envelope of an event `service` sends, as `publish()` sends it: the id derived from the scope's seed,
+ * this type and its count in the scope (else `options.id`, else a new UUID), the correlation id, causation id and a
+ * child of the trace of the work in progress; validated against the catalog schema; the message group of a FIFO
+ * event. Call `checkOwnedEvent` first.
+ */
+export function buildOutgoing(
+  service: string,
+  type: EventType,
+  data: unknown,
+  options: PublishOptions & VersionOption<number>,
+): OutgoingMessage {
+  const entry = catalog[type];
   const scope = currentScope();
   let id = options.id;
   if (id === undefined && scope?.idSeed !== undefined) {
@@ -103,7 +127,35 @@ function prepare(service: string, type: string, data: unknown, options: PublishO
     if (!(error instanceof MessageGroupError)) throw error;
     throw new EventSchemaError(type, [{ path: error.field, message: error.message }], { cause: error });
   }
-  return { topicArn, envelope, dataVersion: envelope.dataversion, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
+  return { envelope, dataVersion: envelope.dataversion, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
+}
+
+type Outgoing = ({ kind: "topic" } & TopicMessage) | ({ kind: "stream" } & StreamMessage);
+
+function prepare(service: string, type: string, data: unknown, options: PublishOptions & VersionOption<number>): Outgoing {
+  const entry = checkOwnedEvent(service, type);
+  if (isStreamEvent(type as EventType)) {
+    const streamName = publishStreams()[type];
+    if (!streamName) {
+      throw new ConfigurationError(
+        `no stream for ${type} in ${ENV.publishStreams}: declare that this function publishes it (the grant and the stream name come with it)`,
+      );
+    }
+    const { envelope } = buildOutgoing(service, type as EventType, data, options);
+    try {
+      return { kind: "stream", streamName, envelope, partitionKey: partitionKeyOf(type, entry, envelope.data)! };
+    } catch (error) {
+      if (!(error instanceof PartitionKeyError)) throw error;
+      throw new EventSchemaError(type, [{ path: error.field, message: error.message }], { cause: error });
+    }
+  }
+  const topicArn = publishTopics()[type];
+  if (!topicArn) {
+    throw new ConfigurationError(
+      `no topic for ${type} in ${ENV.publishTopics}: declare that this function publishes it (the grant and the ARN come with it)`,
+    );
+  }
+  return { kind: "topic", topicArn, ...buildOutgoing(service, type as EventType, data, options) };
 }
 
 /**
@@ -127,9 +179,19 @@ export function createPublisher<const S extends string>(service: S): Publisher<S
   }
   async function send(events: ReadonlyArray<{ type: string; data: unknown } & PublishOptions & VersionOption<number>>) {
     const messages = events.map(({ type, data, ...options }) => prepare(service, type, data, options));
-    await sendToTopics(messages);
-    for (const { envelope, topicArn } of messages) {
-      logger.debug("event published", { publishedId: envelope.id, publishedType: envelope.type, topicArn });
+    const toTopics = messages.filter((m) => m.kind === "topic");
+    const toStreams = messages.filter((m) => m.kind === "stream");
+    if (toTopics.length) await sendToTopics(toTopics);
+    if (toStreams.length) {
+      if (!streams) {
+        const types = [...new Set(toStreams.map((m) => m.envelope.type))].join(", ");
+        throw new ConfigurationError(`this function's bundle was built without the Kinesis client, so it cannot publish ${types}: declare that it publishes it (the function component then bundles the client)`);
+      }
+      await streams.send(toStreams);
+    }
+    for (const message of messages) {
+      const to = message.kind === "topic" ? { topicArn: message.topicArn } : { streamName: message.streamName, partitionKey: message.partitionKey };
+      logger.debug("event published", { publishedId: message.envelope.id, publishedType: message.envelope.type, ...to });
     }
     return messages.map((m) => m.envelope as ReceivedEvent<OwnedBy<S>>);
   }

@@ -62,6 +62,18 @@ test("one minified ESM file: the AWS SDK inside (only the commands used), the re
   assert.ok(code.split("\n").length < 60, "minified");
 });
 
+test("the Kinesis client is bundled only for a function that publishes a stream event (settings.kinesis)", async () => {
+  const kinesisInputs = (meta: esbuild.Metafile) =>
+    Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs)).filter((path) => /client-kinesis|runtime\/kinesis-client/.test(path));
+  assert.equal(kinesisInputs(metafile), [], "the default bundle has none of it");
+  const entry = join(__dirname, "..", "bench", "sample", "issue-invoice.ts");
+  const withKinesis = await esbuild.build({ ...bundleOptions(entry, join(__dirname, ".build", "bundle", "kinesis", "index.mjs"), { kinesis: true }), write: false });
+  const inputs = kinesisInputs(withKinesis.metafile!);
+  assert.ok(inputs.some((path) => path.includes("client-kinesis/dist-es/commands/PutRecordsCommand.js")), "PutRecords is in it");
+  const grown = withKinesis.outputFiles![0]!.contents.length - readFileSync(outfile).length;
+  assert.ok(grown > 10_000, `the Kinesis client adds ${grown} bytes`);
+});
+
 test("importing the bundle loads nothing from node_modules and calls nothing on the network", async () => {
   const result = await runBundle(`
     import { createRequire } from "node:module";

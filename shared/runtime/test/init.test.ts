@@ -43,14 +43,24 @@ test.after(unset);
 test("outside a function, consume() and createPublisher() create no client", () => {
   consume({ "orders.order-placed": () => {} });
   createPublisher("billing");
-  assert.equal(awsClientsCreated(), { dynamoDb: false, document: false, sns: false });
+  assert.equal(awsClientsCreated(), { dynamoDb: false, document: false, sns: false, kinesis: false });
 });
 
 test("inside a function, consume() creates the SDK clients at init, offline", () => {
   setFunctionEnvironment({ service: "billing", handler: "on-order-placed" });
   const before = connects;
   consume({ "orders.order-placed": () => {} });
-  assert.equal(awsClientsCreated(), { dynamoDb: true, document: true, sns: true });
+  assert.equal(awsClientsCreated(), { dynamoDb: true, document: true, sns: true, kinesis: false }, "no Kinesis client: it publishes no stream event");
+  assert.is(connects, before, "creating clients makes no connection");
+});
+
+test("inside a function that may publish a stream event, init creates the Kinesis client too, offline", () => {
+  setFunctionEnvironment({ service: "ledger", handler: "post-entry" });
+  process.env[ENV.publishStreams] = JSON.stringify({ "ledger.entry-posted": "test-ledger-entry-posted" });
+  process.env.AWS_ENDPOINT_URL_KINESIS = "http://127.0.0.1:9";
+  const before = connects;
+  consume({});
+  assert.equal(awsClientsCreated(), { dynamoDb: true, document: true, sns: true, kinesis: true });
   assert.is(connects, before, "creating clients makes no connection");
 });
 

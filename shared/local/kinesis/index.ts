@@ -1,0 +1,3 @@
+export * from "./engine";
+export * from "./endpoint";
+export * from "./shard-source";
