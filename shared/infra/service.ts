@@ -3,6 +3,7 @@ import { catalog, eventTypes, isEventType, type EventType, type OwnedBy } from "
 import { EventConsumer, type EventConsumerArgs, type EventFilter } from "./event-consumer";
 import { checkLogicalName, checkServiceName } from "./helpers/names";
 import { HttpApi, parseRouteKey, type HttpApiArgs, type RouteAuth, type RouteKey } from "./http-api";
+import { OUTBOX_RELAY_NAME, OutboxRelay } from "./outbox-relay";
 import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
 import { ServiceFunction, type FunctionOptions } from "./service-function";
 import { useStageProvider } from "./stage-provider";
@@ -33,8 +34,18 @@ export interface ConsumerDefinition<N extends string = string> extends Omit<Func
   maxReceiveCount?: number;
   /** Adjust the consumer's child resources. */
   transform?: EventConsumerArgs["transform"];
-  /** Events this consumer publishes (a subset of the service's). @default the service's `publishes` */
+  /**
+   * Events this consumer publishes directly (a subset of the service's).
+   * @default the service's `publishes`; none when `records` is given
+   */
   publishes?: readonly OwnedBy<N>[];
+  /**
+   * Events this consumer records through the outbox (a subset of the service's): written with its state change in
+   * one transaction (`createOutbox` in shared/runtime) and published by the service's relay. A service whose
+   * functions record events gets the relay (`OutboxRelay`).
+   * @default none
+   */
+  records?: readonly OwnedBy<N>[];
 }
 
 /** One HTTP route of a service and the function that handles it. */
@@ -46,8 +57,13 @@ export interface RouteDefinition<N extends string = string> extends Omit<Functio
    * @default from the route key: `"POST /orders/{orderId}"` -> `post-orders-order-id`
    */
   name?: string;
-  /** Events this route's function publishes (a subset of the service's). @default the service's `publishes` */
+  /**
+   * Events this route's function publishes directly (a subset of the service's).
+   * @default the service's `publishes`; none when `records` is given
+   */
   publishes?: readonly OwnedBy<N>[];
+  /** Events this route's function records through the outbox (see `ConsumerDefinition.records`). @default none */
+  records?: readonly OwnedBy<N>[];
 }
 
 /**
@@ -115,6 +131,7 @@ export class Service extends pulumi.ComponentResource {
   private readonly consumerNodes: Record<string, EventConsumer> = {};
   private readonly routeFunctions: Record<string, ServiceFunction> = {};
   private readonly api: HttpApi | undefined;
+  private readonly relay: OutboxRelay | undefined;
 
   constructor(definition: ServiceDefinition, opts: pulumi.ComponentResourceOptions = {}) {
     const checked = checkDefinition(definition);
@@ -129,7 +146,7 @@ export class Service extends pulumi.ComponentResource {
     const defaults = definition.defaults ?? {};
 
     for (const [consumerName, consumer] of Object.entries(definition.consumers ?? {})) {
-      const { event, versions, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, transform, ...fn } = consumer;
+      const { event, versions, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, transform, records, ...fn } = consumer;
       this.consumerNodes[consumerName] = new EventConsumer(
         `${name}-${consumerName}`,
         {
@@ -144,7 +161,7 @@ export class Service extends pulumi.ComponentResource {
           maxConcurrency,
           maxReceiveCount,
           transform,
-          function: withDefaults(defaults, fn, checked.publishes),
+          function: withDefaults(defaults, fn, records ? [] : checked.publishes),
         },
         { ...parent },
       );
@@ -154,7 +171,7 @@ export class Service extends pulumi.ComponentResource {
       const { routes, ...apiArgs } = definition.http;
       const apiRoutes: HttpApiArgs["routes"] = {};
       for (const [key, route] of Object.entries(routes) as [RouteKey, RouteDefinition][]) {
-        const { auth, name: fnName, ...fn } = route;
+        const { auth, name: fnName, records, ...fn } = route;
         const functionName = fnName ?? routeFunctionName(key);
         // Commands (every method but GET, HEAD and OPTIONS) take Idempotency-Key records by default: the runtime's
         // httpHandler honours the header on them, and needs the idempotency table (its own `<service>#*` keys).
@@ -162,7 +179,7 @@ export class Service extends pulumi.ComponentResource {
         const routeFunction = new ServiceFunction(
           `${name}-${functionName}`,
           {
-            ...withDefaults(defaults, { ...fn, idempotency }, checked.publishes),
+            ...withDefaults(defaults, { ...fn, idempotency }, records ? [] : checked.publishes),
             platform: this.platform,
             service: name,
             name: functionName,
@@ -173,6 +190,16 @@ export class Service extends pulumi.ComponentResource {
         apiRoutes[key] = { function: routeFunction, auth };
       }
       this.api = new HttpApi(`${name}-http`, { ...apiArgs, platform: this.platform, service: name, routes: apiRoutes }, { ...parent });
+    }
+
+    // The outbox relay, when a function records events: it publishes exactly the recorded types.
+    if (checked.records.length) {
+      const { runtime, timeout, memory, logLevel } = defaults;
+      this.relay = new OutboxRelay(
+        `${name}-${OUTBOX_RELAY_NAME}`,
+        { platform: this.platform, service: name, publishes: checked.records, function: { runtime, timeout, memory, logLevel } },
+        { ...parent },
+      );
     }
 
     this.registerOutputs(this.outputs);
@@ -191,6 +218,7 @@ export class Service extends pulumi.ComponentResource {
       functions[name] = consumer.function.name;
     }
     for (const [name, fn] of Object.entries(this.routeFunctions)) functions[name] = fn.name;
+    if (this.relay) functions[OUTBOX_RELAY_NAME] = this.relay.function.name;
     return {
       service: this.serviceName,
       stage: this.platform.stage,
@@ -201,8 +229,13 @@ export class Service extends pulumi.ComponentResource {
   }
 
   /** The raw child components. */
-  get nodes(): { consumers: Record<string, EventConsumer>; functions: Record<string, ServiceFunction>; api: HttpApi | undefined } {
-    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api };
+  get nodes(): {
+    consumers: Record<string, EventConsumer>;
+    functions: Record<string, ServiceFunction>;
+    api: HttpApi | undefined;
+    relay: OutboxRelay | undefined;
+  } {
+    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api, relay: this.relay };
   }
 }
 
@@ -244,7 +277,7 @@ function withDefaults(
   };
 }
 
-function checkDefinition(definition: ServiceDefinition): { name: string; publishes: EventType[] } {
+function checkDefinition(definition: ServiceDefinition): { name: string; publishes: EventType[]; records: EventType[] } {
   const name = checkServiceName(definition.name);
   const publishes = [...new Set(definition.publishes ?? [])];
   const ownedBy = (type: EventType) => catalog[type].owner;
@@ -278,12 +311,16 @@ function checkDefinition(definition: ServiceDefinition): { name: string; publish
       );
     }
     checkFunctionPublishes(name, `consumer "${consumerName}"`, consumer.publishes, publishes);
+    checkFunctionPublishes(name, `consumer "${consumerName}"`, consumer.records, publishes, "records");
   }
   for (const [key, route] of routes) {
     claim(route.name ?? routeFunctionName(key), `route "${key}"`);
     checkFunctionPublishes(name, `route "${key}"`, route.publishes, publishes);
+    checkFunctionPublishes(name, `route "${key}"`, route.records, publishes, "records");
   }
-  return { name, publishes };
+  const records = [...new Set([...consumers.flatMap(([, c]) => c.records ?? []), ...routes.flatMap(([, r]) => r.records ?? [])])];
+  if (records.length) claim(OUTBOX_RELAY_NAME, "the outbox relay (the service's functions record events)");
+  return { name, publishes, records };
 }
 
 function checkFunctionPublishes(
@@ -291,11 +328,12 @@ function checkFunctionPublishes(
   what: string,
   fnPublishes: readonly EventType[] | undefined,
   servicePublishes: readonly EventType[],
+  verb: "publishes" | "records" = "publishes",
 ): void {
   for (const type of fnPublishes ?? []) {
     if (!servicePublishes.includes(type)) {
       throw new ServiceDefinitionError(
-        `${what} of service "${service}" publishes "${type}", which the service does not declare in its publishes (${servicePublishes.join(", ") || "none"})`,
+        `${what} of service "${service}" ${verb} "${type}", which the service does not declare in its publishes (${servicePublishes.join(", ") || "none"})`,
       );
     }
   }

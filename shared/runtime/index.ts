@@ -19,6 +19,16 @@ export { createEvent, parseEvent, type EventOptions, type ReceivedEvent } from "
 export { derivedEventId, newEventId } from "./event-id";
 export { createPublisher, type OutgoingEvent, type Publisher, type PublishOptions } from "./publisher";
 export {
+  createOutbox,
+  OUTBOX_DEFAULT_EXPIRY_SECONDS,
+  OUTBOX_ITEM,
+  type Outbox,
+  type OutboxOptions,
+  type OutboxWrite,
+  type RecordedEvent,
+} from "./outbox";
+export { outboxRelay, type OutboxRelayOptions, type RelayOutcome, type StreamBatchHandler } from "./outbox-relay";
+export {
   consume,
   type ActionContext,
   type ConsumeOptions,

@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import type { RequestListener, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   CreateTableCommand,
@@ -16,6 +16,8 @@ const dynalite = require("dynalite") as (options: { createTableMs?: number; dele
 export interface LocalDynamo {
   readonly endpoint: string;
   readonly client: DynamoDBClient;
+  /** dynalite's request listener (for engines that call it in this thread, as the local stage's write engine does). */
+  readonly listener: RequestListener;
   /** Every item of a table, unmarshalled. */
   scan(table: string): Promise<Record<string, unknown>[]>;
   stop(): Promise<void>;
@@ -40,6 +42,7 @@ export async function startLocalDynamo(options: { tables?: typeof TEST_TABLES | 
   return {
     endpoint,
     client,
+    listener: server.listeners("request")[0] as RequestListener,
     async scan(table) {
       const items: Record<string, AttributeValue>[] = [];
       let start: Record<string, AttributeValue> | undefined;

@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, SQSEvent } from "aws-lambda";
-import { catalog, ENV, topicName, type EventData, type EventType } from "../contract";
+import type { APIGatewayProxyEventV2, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSEvent } from "aws-lambda";
+import { catalog, DATA_TABLE_LAYOUT, ENV, topicName, type EventData, type EventType } from "../contract";
+import { outboxFilterPattern } from "../contract/outbox";
+import { compileFilterCriteria, ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StreamRecord } from "../local/dynamodb-streams";
+import { startDynamoDbProxy } from "../local/iam/dynamodb-proxy";
 import { parseRouteKey } from "../contract/route-key";
 import { createSnsEndpoint, startEndpointServer, type EndpointServer, type SnsPublishInput } from "../local/endpoints";
 import { apiGatewayTime, md5OfBody } from "../local/lambda-events";
@@ -32,6 +35,13 @@ export interface ServiceTestBedOptions {
   handler: string;
   /** Event types the function may publish (as its component would grant). */
   publishes?: readonly EventType[];
+  /**
+   * The service's outbox relay (`outboxRelay` from shared/runtime), run as its event source mapping would run it:
+   * every record of the data table's stream its filter passes (the service's outbox items) is relayed, in order,
+   * retried up to 3 times when the relay reports it failed; its events land in `published()`. Await `settle()`
+   * before reading them.
+   */
+  relay?: (options: { service: string; topics: Record<string, string> }) => (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
 }
 
 /** What a generated service's tests use: real DynamoDB (dynalite), a local SNS, and AWS-shaped events. */
@@ -56,6 +66,12 @@ export interface ServiceTestBed {
   /** An API Gateway HTTP API (payload 2.0) event for `routeKey`; objects are sent as JSON. */
   httpEvent(routeKey: string, body?: unknown, headers?: Record<string, string>): APIGatewayProxyEventV2;
   readonly dynamo: LocalDynamo;
+  /** Waits until the relay (option `relay`) is done with every stream record so far. */
+  settle(): Promise<void>;
+  /** Records of the data table's stream so far (DynamoDB Streams' shape). */
+  streamRecords(): StreamRecord[];
+  /** Stream records the relay gave up on after its retries (what would go to the on-failure destination). */
+  relayFailures(): StreamRecord[];
   stop(): Promise<void>;
 }
 
@@ -80,6 +96,22 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   delete process.env.AWS_PROFILE;
 
   const dynamo = await startLocalDynamo();
+  // Writes pass through the local write engine, as on the local stage: TransactWriteItems (the outbox) and the data
+  // table's stream. IAM is not what these tests check: every request is allowed.
+  const recorder = new StreamRecorder({ region: REGION });
+  recorder.enable(TEST_TABLES.data, {
+    streamArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TEST_TABLES.data}/stream/2026-01-01T00:00:00.000`,
+    viewType: "NEW_AND_OLD_IMAGES",
+    key: { partitionKey: DATA_TABLE_LAYOUT.partitionKey, sortKey: DATA_TABLE_LAYOUT.sortKey },
+  });
+  const engine = new WriteEngine({ target: listenerTarget(dynamo.listener), recorder });
+  const proxy = await startDynamoDbProxy({
+    target: dynamo.endpoint,
+    targetListener: dynamo.listener,
+    authorize: () => true,
+    accountId: ACCOUNT,
+    writes: { operations: ENGINE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request), forget: (table) => engine.forget(table) },
+  });
   const topics = new Map<string, string>(
     (Object.keys(catalog) as EventType[]).map((type) => [topicOf(type), type]),
   );
@@ -111,7 +143,7 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     ],
   });
 
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.endpoint;
   process.env.AWS_ENDPOINT_URL_SNS = sns.url;
   process.env[ENV.stage] = STAGE;
   process.env[ENV.service] = options.service;
@@ -128,6 +160,25 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     topicArn: request.TopicArn,
   });
   let lastEventId = "";
+
+  // The relay, as its event source mapping runs it: filtered, one record after another, bounded retries.
+  const relayTopics = Object.fromEntries(
+    (Object.keys(catalog) as EventType[]).filter((type) => catalog[type].owner === options.service).map((type) => [type, topicOf(type)]),
+  );
+  const relayHandler = options.relay?.({ service: options.service, topics: relayTopics });
+  const filter = compileFilterCriteria({ Filters: [{ Pattern: JSON.stringify(outboxFilterPattern(options.service)) }] });
+  const gaveUp: StreamRecord[] = [];
+  let relaying: Promise<void> = Promise.resolve();
+  const unsubscribe = recorder.subscribe((stored) => {
+    if (!relayHandler || stored.table !== TEST_TABLES.data || !filter.matches(stored.record)) return;
+    relaying = relaying.then(async () => {
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const answer = await relayHandler({ Records: [stored.record as never] }).catch(() => undefined);
+        if (answer && answer.batchItemFailures.length === 0) return;
+      }
+      gaveUp.push(stored.record);
+    });
+  });
 
   return {
     dynamo,
@@ -227,8 +278,24 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
       if (text !== undefined) event.body = text;
       return event;
     },
+    async settle() {
+      let seen: Promise<void> | undefined;
+      while (seen !== relaying) {
+        seen = relaying;
+        await seen;
+      }
+    },
+    streamRecords() {
+      return recorder.records(TEST_TABLES.data);
+    },
+    relayFailures() {
+      return [...gaveUp];
+    },
     async stop() {
+      unsubscribe();
+      await relaying;
       await sns.close();
+      await proxy.close();
       await dynamo.stop();
     },
   };

@@ -81,7 +81,11 @@ export function wiringProblems(system: SystemRun): string[] {
       }
     }
     for (const mapping of service.run.mocks.byType("aws:lambda/eventSourceMapping:EventSourceMapping")) {
-      if (!own.has(String(mapping.inputs.eventSourceArn))) problems.push(`${where}: mapping ${mapping.name} reads ${mapping.inputs.eventSourceArn}, not the service's queue`);
+      // A service's own queue, or a stream the platform created (the data table's, for the outbox relay).
+      const source = String(mapping.inputs.eventSourceArn);
+      if (!own.has(source) && !platformArns.has(source)) {
+        problems.push(`${where}: mapping ${mapping.name} reads ${source}, neither the service's queue nor a platform stream`);
+      }
     }
     for (const alarm of service.run.mocks.byType("aws:cloudwatch/metricAlarm:MetricAlarm")) {
       const actions = (alarm.inputs.alarmActions ?? []) as string[];

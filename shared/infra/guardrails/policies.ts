@@ -31,6 +31,13 @@ import {
   xraySnsTracingPolicyScoped,
 } from "./rules/deployment";
 import { snsTopicTlsOnly, sqsQueueTlsOnly } from "./rules/transport";
+import {
+  dynamodbStreamMappingBisect,
+  dynamodbStreamMappingBoundedRetries,
+  dynamodbStreamMappingFilter,
+  dynamodbStreamMappingIteratorAgeAlarm,
+  dynamodbStreamMappingOnFailure,
+} from "./rules/outbox-relay";
 
 /** Every guardrail, in the order of `RULE_NAMES`: the policy pack's policies and what the tests run. */
 export const guardrailPolicies: readonly GuardrailPolicy[] = [
@@ -73,6 +80,11 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   vpcGatewayEndpointOwnRouteTables,
   awsProviderStageTags,
   apiCommandRouteIdempotency,
+  dynamodbStreamMappingFilter,
+  dynamodbStreamMappingBisect,
+  dynamodbStreamMappingBoundedRetries,
+  dynamodbStreamMappingOnFailure,
+  dynamodbStreamMappingIteratorAgeAlarm,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

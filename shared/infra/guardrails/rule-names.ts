@@ -39,6 +39,11 @@ export const RULE_NAMES = [
   "vpc-gateway-endpoint-own-route-tables",
   "aws-provider-stage-tags",
   "api-command-route-idempotency",
+  "dynamodb-stream-mapping-filter",
+  "dynamodb-stream-mapping-bisect",
+  "dynamodb-stream-mapping-bounded-retries",
+  "dynamodb-stream-mapping-on-failure-destination",
+  "dynamodb-stream-mapping-iterator-age-alarm",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

@@ -26,7 +26,7 @@ export const lambdaBoundedConcurrency = stackRule(
   {
     name: "lambda-bounded-concurrency",
     description:
-      "Every function's concurrency is bounded: reserved concurrency, or every trigger bounded (SQS mappings with maximum concurrency, API Gateway routes behind stage throttling), so a burst cannot exhaust the account or a dependency (Checkov CKV_AWS_115, relaxed to accept trigger limits; Well-Architected Serverless Lens, reliability).",
+      "Every function's concurrency is bounded: reserved concurrency, or every trigger bounded (SQS mappings with maximum concurrency, stream mappings by their shards, API Gateway routes behind stage throttling), so a burst cannot exhaust the account or a dependency (Checkov CKV_AWS_115, relaxed to accept trigger limits; Well-Architected Serverless Lens, reliability).",
     remediation: "Set scalingConfig.maximumConcurrency on SQS mappings (EventConsumer: maxConcurrency), throttling on API stages, or reservedConcurrentExecutions.",
   },
   (args) =>
@@ -38,7 +38,10 @@ export const lambdaBoundedConcurrency = stackRule(
         return [{ urn: fn.urn, message: `function ${fn.name} has neither reserved concurrency nor a bounded trigger` }];
       }
       const unbounded = [
-        ...mappings.filter((m) => !((num(m.props.scalingConfig?.maximumConcurrency) ?? 0) >= 2)).map((m) => `mapping ${m.name} has no maximum concurrency`),
+        ...mappings
+          // A stream mapping (DynamoDB Streams, Kinesis) runs one batch per shard and parallelization factor (1 to 10).
+          .filter((m) => !isStreamSource(m.props.eventSourceArn) && !((num(m.props.scalingConfig?.maximumConcurrency) ?? 0) >= 2))
+          .map((m) => `mapping ${m.name} has no maximum concurrency`),
         ...permissions
           .filter((p) => {
             const sourceArn = str(p.props.sourceArn);
@@ -50,6 +53,12 @@ export const lambdaBoundedConcurrency = stackRule(
       return unbounded.length ? [{ urn: fn.urn, message: `function ${fn.name} has unbounded concurrency: ${unbounded.join("; ")}` }] : [];
     }),
 );
+
+/** Whether an event source mapping reads a DynamoDB or Kinesis stream (whose shards bound its concurrency). */
+function isStreamSource(arn: unknown): boolean {
+  const value = str(arn) ?? "";
+  return /^arn:[^:]+:kinesis:/.test(value) || /^arn:[^:]+:dynamodb:.*\/stream\//.test(value);
+}
 
 export const lambdaExplicitTimeoutMemory = resourceRule(
   {

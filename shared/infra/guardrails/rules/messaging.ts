@@ -22,6 +22,8 @@ export function deadLetterQueueArns(args: StackValidationArgs): Set<string> {
   const arns = [
     ...ofType(args, T.queue).map((q) => deadLetterTarget(q.props.redrivePolicy)),
     ...ofType(args, T.subscription).map((s) => deadLetterTarget(s.props.redrivePolicy)),
+    // A stream event source mapping's on-failure destination is where its dead batches go.
+    ...ofType(args, T.eventSourceMapping).map((m) => str((m.props.destinationConfig as { onFailure?: { destinationArn?: unknown } } | undefined)?.onFailure?.destinationArn)),
   ];
   return new Set(arns.filter((a): a is string => a !== undefined));
 }

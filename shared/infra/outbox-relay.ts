@@ -1,0 +1,288 @@
+import { join } from "node:path";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { catalog, type EventType } from "../contract";
+import { outboxFilterPattern } from "../contract/outbox";
+import { DLQ_RETENTION_SECONDS, queuePolicy } from "./event-consumer";
+import { REPO_ROOT } from "./helpers/bundle";
+import { checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
+import type { PolicyDocument } from "./helpers/policy-document";
+import { applyTransform, type Transform } from "./helpers/transform";
+import type { PlatformReference } from "./platform-reference";
+import { ServiceFunction, type FunctionOptions, type ServiceFunctionArgs } from "./service-function";
+
+/** Pulumi type token of the component. */
+export const OUTBOX_RELAY_TYPE = "platform:infra:OutboxRelay";
+
+/** The relay function's logical name inside its service (a consumer or route may not take it). */
+export const OUTBOX_RELAY_NAME = "outbox-relay";
+
+/** The handler every relay runs: the runtime's, bundled per service like a user handler. */
+export const OUTBOX_RELAY_HANDLER = join(REPO_ROOT, "shared/runtime/outbox-relay-handler.ts");
+
+/**
+ * What Lambda's DynamoDB stream poller does with the function's role: the four stream actions of AWS's managed
+ * policy AWSLambdaDynamoDBExecutionRole (which grants them on "*"), here on the data table's stream only.
+ */
+export const STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"] as const;
+
+export const OUTBOX_RELAY_DEFAULTS = {
+  /** Records per invocation (Lambda's default for streams). */
+  batchSize: 100,
+  /** Seconds Lambda waits to fill a batch: none, the events are on their way at once. */
+  maxBatchingWindow: 0,
+  /** Retries of a failing batch (bisected on each) before it goes to the on-failure destination. */
+  maxRetries: 10,
+  /** A record older than this goes to the on-failure destination instead of being retried (1 hour). */
+  maxRecordAgeSeconds: 3600,
+  /** The iterator-age alarm fires when the oldest record waits longer than this (1 minute), in milliseconds. */
+  iteratorAgeAlarmMs: 60_000,
+} as const;
+
+export interface OutboxRelayArgs {
+  platform: PlatformReference;
+  service: string;
+  /** The event types the relay publishes (those the service's functions record). */
+  publishes: readonly EventType[];
+  /** Function settings (runtime, timeout, memory, log level). */
+  function?: Pick<FunctionOptions, "runtime" | "timeout" | "memory" | "logLevel">;
+  /** @default 100 */
+  batchSize?: number;
+  /** @default 10 */
+  maxRetries?: number;
+  /** @default 3600 */
+  maxRecordAgeSeconds?: number;
+  /** Adjust the child resources. */
+  transform?: {
+    function?: ServiceFunctionArgs["transform"];
+    streamPolicy?: Transform<aws.iam.RolePolicyArgs>;
+    failureQueue?: Transform<aws.sqs.QueueArgs>;
+    failureQueuePolicy?: Transform<aws.sqs.QueuePolicyArgs>;
+    mapping?: Transform<aws.lambda.EventSourceMappingArgs>;
+    alarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
+  };
+}
+
+/** What the component registers as its inputs. */
+export interface OutboxRelayRegistration {
+  service: string;
+  publishes: EventType[];
+  filterPattern: Record<string, unknown>;
+}
+
+export class OutboxRelayConfigError extends Error {
+  override name = "OutboxRelayConfigError";
+}
+
+/** The role statements the stream poller and the on-failure destination need, exactly. */
+export function relayStreamPolicy(streamArn: string, failureQueueArn: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ReadDataTableStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: streamArn },
+      // Lambda sends a batch's description to the on-failure destination with the function's role.
+      { Sid: "SendToFailureDestination", Effect: "Allow", Action: "sqs:SendMessage", Resource: failureQueueArn },
+    ],
+  };
+}
+
+/**
+ * The relay of a service's outbox: an event source mapping on the platform data table's stream, filtered to INSERTs
+ * of the service's outbox items (its own keys, `outboxService` = the service), invoking the runtime's relay function,
+ * which publishes each recorded event to its topic. Partial batch responses, bisect on error, bounded retries and
+ * record age, an on-failure destination (an encrypted SQS queue, TLS only, kept 14 days, with a depth alarm), and an
+ * IteratorAge alarm on the platform's alarm topic. The function's role may publish exactly the recorded events'
+ * topics (and use their key); a second policy lets it read the table's stream and send to its failure queue.
+ */
+export class OutboxRelay extends pulumi.ComponentResource {
+  private readonly fn: ServiceFunction;
+  private readonly streamPolicy: aws.iam.RolePolicy;
+  private readonly failureQueue: aws.sqs.Queue;
+  private readonly failureQueuePolicy: aws.sqs.QueuePolicy;
+  private readonly mapping: aws.lambda.EventSourceMapping;
+  private readonly alarms: aws.cloudwatch.MetricAlarm[];
+
+  constructor(name: string, args: OutboxRelayArgs, opts: pulumi.ComponentResourceOptions = {}) {
+    const service = checkServiceName(args.service);
+    const label = `outbox relay of ${service}`;
+    const publishes = [...new Set(args.publishes)];
+    if (publishes.length === 0) throw new OutboxRelayConfigError(`${label}: it relays no event type`);
+    for (const type of publishes) {
+      if (catalog[type]?.owner !== service) throw new OutboxRelayConfigError(`${label}: ${type} is not an event ${service} owns`);
+      if ((catalog[type].ordering as string) === "stream") {
+        throw new OutboxRelayConfigError(`${label}: ${type} is a stream event (Kinesis); the relay publishes to SNS topics only: publish it directly`);
+      }
+    }
+    const batchSize = whole(label, "batchSize", args.batchSize ?? OUTBOX_RELAY_DEFAULTS.batchSize, 1, 10_000);
+    const maxRetries = whole(label, "maxRetries", args.maxRetries ?? OUTBOX_RELAY_DEFAULTS.maxRetries, 0, 10_000);
+    const maxRecordAge = whole(label, "maxRecordAgeSeconds", args.maxRecordAgeSeconds ?? OUTBOX_RELAY_DEFAULTS.maxRecordAgeSeconds, 60, 604_800);
+    const filterPattern = outboxFilterPattern(service);
+    const registration: OutboxRelayRegistration = { service, publishes, filterPattern };
+    super(OUTBOX_RELAY_TYPE, name, registration, opts);
+    const parent = { parent: this };
+    const { platform } = args;
+    const base = serviceResourceBase(service, OUTBOX_RELAY_NAME);
+    checkName("queue", `${base}-failed`);
+
+    this.fn = new ServiceFunction(
+      `${name}-function`,
+      {
+        ...args.function,
+        handler: OUTBOX_RELAY_HANDLER,
+        platform,
+        service,
+        name: OUTBOX_RELAY_NAME,
+        publishes,
+        data: "none",
+        idempotency: false,
+        transform: args.transform?.function,
+      },
+      { ...parent },
+    );
+
+    this.failureQueue = new aws.sqs.Queue(
+      ...applyTransform(
+        args.transform?.failureQueue,
+        `${name}-failed`,
+        { name: `${base}-failed`, messageRetentionSeconds: DLQ_RETENTION_SECONDS, sqsManagedSseEnabled: true },
+        { ...parent },
+      ),
+    );
+    this.failureQueuePolicy = new aws.sqs.QueuePolicy(
+      ...applyTransform(
+        args.transform?.failureQueuePolicy,
+        `${name}-failed-policy`,
+        { queueUrl: this.failureQueue.url, policy: this.failureQueue.arn.apply((arn) => JSON.stringify(queuePolicy(arn, undefined))) },
+        { ...parent },
+      ),
+    );
+
+    const streamArn = platform.dataTable.apply((table) => {
+      if (!table.streamArn) throw new OutboxRelayConfigError(`${label}: the platform's data table has no stream ARN: deploy the platform with its stream on`);
+      return table.streamArn;
+    });
+    const role = this.fn.nodes.role;
+    this.streamPolicy = new aws.iam.RolePolicy(
+      ...applyTransform(
+        args.transform?.streamPolicy,
+        `${name}-stream-policy`,
+        {
+          role: role.name,
+          name: "read-data-table-stream",
+          policy: pulumi.all([streamArn, this.failureQueue.arn]).apply(([stream, queue]) => JSON.stringify(relayStreamPolicy(stream, queue))),
+        },
+        { ...parent },
+      ),
+    );
+
+    this.mapping = new aws.lambda.EventSourceMapping(
+      ...applyTransform(
+        args.transform?.mapping,
+        `${name}-mapping`,
+        {
+          eventSourceArn: streamArn,
+          functionName: this.fn.arn,
+          // From the oldest record the stream keeps (24 hours): events recorded before the mapping existed go out too.
+          startingPosition: "TRIM_HORIZON",
+          batchSize,
+          maximumBatchingWindowInSeconds: OUTBOX_RELAY_DEFAULTS.maxBatchingWindow,
+          // One batch per shard at a time: records of one partition key stay in order.
+          parallelizationFactor: 1,
+          bisectBatchOnFunctionError: true,
+          maximumRetryAttempts: maxRetries,
+          maximumRecordAgeInSeconds: maxRecordAge,
+          functionResponseTypes: ["ReportBatchItemFailures"],
+          destinationConfig: { onFailure: { destinationArn: this.failureQueue.arn } },
+          filterCriteria: { filters: [{ pattern: JSON.stringify(filterPattern) }] },
+          enabled: true,
+        },
+        // Lambda checks the role's stream and destination permissions when the mapping is created.
+        { ...parent, dependsOn: [this.streamPolicy, this.failureQueuePolicy] },
+      ),
+    );
+
+    const alarmTopicArn = platform.alarmTopic.arn;
+    const functionName = this.fn.name;
+    this.alarms = [
+      new aws.cloudwatch.MetricAlarm(
+        ...applyTransform(
+          args.transform?.alarm,
+          `${name}-iterator-age-alarm`,
+          {
+            name: pulumi.interpolate`${functionName}-iterator-age`,
+            alarmDescription: `The outbox relay of ${service} is behind: recorded events wait more than ${OUTBOX_RELAY_DEFAULTS.iteratorAgeAlarmMs / 1000}s for their publish (a failing publish, throttling): look at its logs`,
+            namespace: "AWS/Lambda",
+            metricName: "IteratorAge",
+            dimensions: { FunctionName: functionName },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 5,
+            datapointsToAlarm: 3,
+            threshold: OUTBOX_RELAY_DEFAULTS.iteratorAgeAlarmMs,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+            alarmActions: [alarmTopicArn],
+            okActions: [alarmTopicArn],
+          },
+          { ...parent },
+        ),
+      ),
+      new aws.cloudwatch.MetricAlarm(
+        ...applyTransform(
+          args.transform?.alarm,
+          `${name}-failed-alarm`,
+          {
+            name: pulumi.interpolate`${this.failureQueue.name}-not-empty`,
+            alarmDescription: `The on-failure destination of ${service}'s outbox relay holds batches it gave up on: their outbox items (kept until their TTL) name the events to publish again`,
+            namespace: "AWS/SQS",
+            metricName: "ApproximateNumberOfMessagesVisible",
+            dimensions: { QueueName: this.failureQueue.name },
+            statistic: "Maximum",
+            period: 60,
+            evaluationPeriods: 1,
+            threshold: 0,
+            comparisonOperator: "GreaterThanThreshold",
+            treatMissingData: "notBreaching",
+            alarmActions: [alarmTopicArn],
+            okActions: [alarmTopicArn],
+          },
+          { ...parent },
+        ),
+      ),
+    ];
+
+    this.registerOutputs({ functionName: this.fn.name, failureQueueUrl: this.failureQueue.url });
+  }
+
+  get function(): ServiceFunction {
+    return this.fn;
+  }
+  get failureQueueUrl(): pulumi.Output<string> {
+    return this.failureQueue.url;
+  }
+  /** The raw child resources. */
+  get nodes(): {
+    function: ServiceFunction;
+    streamPolicy: aws.iam.RolePolicy;
+    failureQueue: aws.sqs.Queue;
+    failureQueuePolicy: aws.sqs.QueuePolicy;
+    mapping: aws.lambda.EventSourceMapping;
+    alarms: aws.cloudwatch.MetricAlarm[];
+  } {
+    return {
+      function: this.fn,
+      streamPolicy: this.streamPolicy,
+      failureQueue: this.failureQueue,
+      failureQueuePolicy: this.failureQueuePolicy,
+      mapping: this.mapping,
+      alarms: this.alarms,
+    };
+  }
+}
+
+function whole(label: string, what: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new OutboxRelayConfigError(`${label}: ${what} is ${value}; it must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
