@@ -639,6 +639,11 @@ function normalizeStreamConsumerArgs(label: string, service: string, name: strin
     maxRecordAgeSeconds: within("stream.maxRecordAgeSeconds", options.maxRecordAgeSeconds ?? STREAM_CONSUMER_DEFAULTS.maxRecordAgeSeconds, limits.maxRecordAgeSeconds),
     enhancedFanOut: options.enhancedFanOut ?? STREAM_CONSUMER_DEFAULTS.enhancedFanOut,
   };
+  if (stream.parallelizationFactor > 1 && args.function.reservedConcurrency === undefined) {
+    throw new ConsumerConfigError(
+      `${label}: stream.parallelizationFactor ${stream.parallelizationFactor} runs shards x ${stream.parallelizationFactor} batches at once, unbounded as the stream adds shards: set the function's reservedConcurrency to bound it`,
+    );
+  }
   const versions = consumerVersions(label, event, args.versions);
   const base = serviceResourceBase(service, name);
   checkName("queue", `${base}${ON_FAILURE_SUFFIX}`);

@@ -38,6 +38,15 @@ import {
   dynamodbStreamMappingIteratorAgeAlarm,
   dynamodbStreamMappingOnFailure,
 } from "./rules/outbox-relay";
+import {
+  kinesisStreamEncrypted,
+  kinesisStreamRetention,
+  kinesisMappingOnFailureDestination,
+  kinesisMappingBisect,
+  kinesisMappingBoundedRetries,
+  kinesisMappingIteratorAgeAlarm,
+  kinesisMappingBoundedConcurrency,
+} from "./rules/kinesis";
 
 /** Every guardrail, in the order of `RULE_NAMES`: the policy pack's policies and what the tests run. */
 export const guardrailPolicies: readonly GuardrailPolicy[] = [
@@ -85,6 +94,13 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   dynamodbStreamMappingBoundedRetries,
   dynamodbStreamMappingOnFailure,
   dynamodbStreamMappingIteratorAgeAlarm,
+  kinesisStreamEncrypted,
+  kinesisStreamRetention,
+  kinesisMappingOnFailureDestination,
+  kinesisMappingBisect,
+  kinesisMappingBoundedRetries,
+  kinesisMappingIteratorAgeAlarm,
+  kinesisMappingBoundedConcurrency,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -44,6 +44,13 @@ export const RULE_NAMES = [
   "dynamodb-stream-mapping-bounded-retries",
   "dynamodb-stream-mapping-on-failure-destination",
   "dynamodb-stream-mapping-iterator-age-alarm",
+  "kinesis-stream-encrypted",
+  "kinesis-stream-retention",
+  "kinesis-mapping-on-failure-destination",
+  "kinesis-mapping-bisect",
+  "kinesis-mapping-bounded-retries",
+  "kinesis-mapping-iterator-age-alarm",
+  "kinesis-mapping-bounded-concurrency",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
