@@ -49,7 +49,7 @@ test("one encrypted Kinesis stream per stream event, none for the others; capaci
       const stream = run.mocks.one("aws:kinesis/stream:Stream", `stream-${type}`);
       assert.is(stream.inputs.encryptionType, "KMS", `${type} encrypted`);
       assert.is(stream.inputs.kmsKeyId, key.state.arn, `${type} with the events key`);
-      assert.is(stream.state.name, `${stage}-${type.replace(".", "-")}`);
+      assert.is(stream.state.name, `${stage}-${String(type).replace(".", "-")}`);
       assert.equal(
         { streamModeDetails: stream.inputs.streamModeDetails, shardCount: stream.inputs.shardCount, retentionPeriod: stream.inputs.retentionPeriod },
         expected[stage],
