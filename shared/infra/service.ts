@@ -32,6 +32,12 @@ export interface ConsumerDefinition<N extends string = string> extends Omit<Func
   maxConcurrency?: number;
   /** @default 5 */
   maxReceiveCount?: number;
+  /**
+   * How a consumer of a stream event (`ordering: "stream"`) reads its Kinesis stream: starting position, parallelization
+   * factor, retries, record age, enhanced fan-out. Only for stream events; the catalog decides the wiring.
+   * @default TRIM_HORIZON, factor 1, 10 retries, records up to an hour old, no enhanced fan-out
+   */
+  stream?: EventConsumerArgs["stream"];
   /** Adjust the consumer's child resources. */
   transform?: EventConsumerArgs["transform"];
   /**
@@ -96,7 +102,8 @@ export interface ServiceDefinition<N extends string = string> {
 export interface ServiceOutputs {
   service: string;
   stage: pulumi.Output<string>;
-  consumers: Record<string, { queueUrl: pulumi.Output<string>; deadLetterQueueUrl: pulumi.Output<string>; functionName: pulumi.Output<string> }>;
+  /** Per consumer: its queue (none for a stream consumer), where what it gives up on waits, its function. */
+  consumers: Record<string, { queueUrl?: pulumi.Output<string>; deadLetterQueueUrl: pulumi.Output<string>; functionName: pulumi.Output<string> }>;
   functions: Record<string, pulumi.Output<string>>;
   apiUrl?: pulumi.Output<string>;
 }
@@ -146,7 +153,7 @@ export class Service extends pulumi.ComponentResource {
     const defaults = definition.defaults ?? {};
 
     for (const [consumerName, consumer] of Object.entries(definition.consumers ?? {})) {
-      const { event, versions, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, transform, records, ...fn } = consumer;
+      const { event, versions, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, stream, transform, records, ...fn } = consumer;
       this.consumerNodes[consumerName] = new EventConsumer(
         `${name}-${consumerName}`,
         {
@@ -160,6 +167,7 @@ export class Service extends pulumi.ComponentResource {
           maxBatchingWindow,
           maxConcurrency,
           maxReceiveCount,
+          stream,
           transform,
           function: withDefaults(defaults, fn, records ? [] : checked.publishes),
         },
@@ -211,7 +219,7 @@ export class Service extends pulumi.ComponentResource {
     const functions: ServiceOutputs["functions"] = {};
     for (const [name, consumer] of Object.entries(this.consumerNodes)) {
       consumers[name] = {
-        queueUrl: consumer.queueUrl,
+        ...(consumer.readsStream ? {} : { queueUrl: consumer.queueUrl }),
         deadLetterQueueUrl: consumer.deadLetterQueueUrl,
         functionName: consumer.function.name,
       };
