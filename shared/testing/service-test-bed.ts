@@ -57,6 +57,10 @@ export interface ServiceTestBed {
    * the SDK does not retry), to test what a handler does when a publish fails.
    */
   failPublishes(times?: number): void;
+  /** Every publish SNS accepted, as the request carried it (FIFO group and deduplication id included), in order. */
+  sent(): SnsPublishInput[];
+  /** The topics the relay (option `relay`) publishes to: every event type the service owns. */
+  readonly relayTopics: Readonly<Record<string, string>>;
   /** Events SNS refused (see `failPublishes`), optionally of one type. */
   refused(type?: EventType): PublishedEvent[];
   /** An SQS event with one record carrying `type` as a raw-delivered CloudEvent. */
@@ -199,6 +203,10 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     failures() {
       return messages.filter(({ request }) => request.TopicArn === FAILURE_TOPIC).map(({ request }) => parse(request));
     },
+    sent() {
+      return messages.map(({ request }) => request);
+    },
+    relayTopics,
     failPublishes(times = 1) {
       failures = times;
     },
