@@ -14,12 +14,20 @@ const FIELD_TYPES = {
 } as const;
 type FieldType = keyof typeof FIELD_TYPES;
 
+/** How an event travels: an SNS topic (standard or FIFO) or a Kinesis data stream. */
+export const ORDERINGS = ["standard", "fifo", "stream"] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+
 export interface NewEvent {
   type: string;
   owner: string;
   description: string;
   fifo?: boolean;
   groupField?: string;
+  /** A stream event (a Kinesis data stream, ordered per partition key). */
+  stream?: boolean;
+  /** Stream events: the field whose value is the partition key. */
+  partitionKeyField?: string;
   /** `name:type` pairs; @default `<entity>Id:string` */
   fields?: { name: string; type: FieldType }[];
   idField?: string;
@@ -45,11 +53,21 @@ export function catalogWithNewEvents(ctx: PlanContext, events: NewEvent[]): File
     if (event.fifo && !fields.some((f) => f.name === event.groupField)) {
       throw new GeneratorError(`the message group field "${event.groupField}" (--group-field) must be one of the fields (--fields)`);
     }
+    if (event.stream) {
+      const keyField = fields.find((f) => f.name === event.partitionKeyField);
+      if (!keyField) {
+        throw new GeneratorError(`the partition key field "${event.partitionKeyField}" (--partition-key-field) must be one of the fields (--fields: ${fields.map((f) => f.name).join(", ")})`);
+      }
+      if (keyField.type === "boolean") {
+        throw new GeneratorError(`the partition key field "${keyField.name}" (--partition-key-field) is a boolean; a partition key is a string or a number`);
+      }
+    }
     const entry = ctx.render("parts/catalog-entry.ts.hbs", {
       ...event,
       descriptionLiteral: JSON.stringify(event.description),
-      ordering: event.fifo ? "fifo" : "standard",
+      ordering: event.stream ? "stream" : event.fifo ? "fifo" : "standard",
       groupField: event.fifo ? event.groupField : undefined,
+      partitionKeyField: event.stream ? event.partitionKeyField : undefined,
       fields: fields.map((f) => ({ name: f.name, schema: FIELD_TYPES[f.type].schema })),
       example: fields.map((f) => `${f.name}: ${FIELD_TYPES[f.type].example(f.name)}`).join(", "),
     });
@@ -60,14 +78,29 @@ export function catalogWithNewEvents(ctx: PlanContext, events: NewEvent[]): File
 
 export const event: GeneratorDefinition = {
   name: "event",
-  description: "a new event type in the catalog (the platform creates its topic)",
+  description: "a new event type in the catalog (the platform creates its topic, or its Kinesis stream for --ordering stream)",
   prompts: (repo) => [
     { name: "type", flag: "type", kind: "text", message: "Event type (<domain>.<event>, e.g. orders.order-shipped)" },
     { name: "owner", flag: "owner", kind: "text", message: "Owning service (the only publisher)", choices: () => repo.services() },
     { name: "description", flag: "description", kind: "text", message: "What happened, in one sentence" },
     { name: "fields", flag: "fields", kind: "list", message: "Fields as name:type (string, number, integer, boolean)", default: [] },
-    { name: "fifo", flag: "fifo", kind: "confirm", message: "Must consumers see it in order (FIFO)?", default: false },
+    {
+      name: "ordering",
+      flag: "ordering",
+      kind: "text",
+      message: "Ordering: standard (SNS, any order), fifo (SNS FIFO, in order per group) or stream (Kinesis, in order per partition key)",
+      choices: () => [...ORDERINGS],
+      default: (given) => (given.fifo === true ? "fifo" : "standard"),
+    },
+    { name: "fifo", flag: "fifo", kind: "confirm", message: "FIFO (the same as --ordering fifo)?", default: (given) => given.ordering === "fifo" },
     { name: "groupField", flag: "group-field", kind: "text", message: "FIFO only: the field that groups ordered events", default: "" },
+    {
+      name: "partitionKeyField",
+      flag: "partition-key-field",
+      kind: "text",
+      message: "Stream only: the field whose value is the partition key (events with the same value are read in order)",
+      default: "",
+    },
   ],
   plan(answers, ctx) {
     const type = checkEventType(String(answers.type ?? ""), "--type");
@@ -84,10 +117,19 @@ export const event: GeneratorDefinition = {
       if (names.has(f.name)) throw new GeneratorError(`field "${f.name}" (--fields) is given twice`);
       names.add(f.name);
     }
-    const fifo = answers.fifo === true;
+    const ordering = String(answers.ordering ?? "standard").trim() as Ordering;
+    if (!ORDERINGS.includes(ordering)) throw new GeneratorError(`--ordering is "${ordering}"; use one of ${ORDERINGS.join(", ")}`);
+    if (answers.fifo === true && ordering !== "fifo") throw new GeneratorError(`--fifo and --ordering ${ordering} disagree: give one of them`);
+    const fifo = ordering === "fifo";
+    const stream = ordering === "stream";
     const groupField = String(answers.groupField ?? "").trim();
     if (fifo && !groupField) throw new GeneratorError("a FIFO event needs --group-field (the field that groups ordered events)");
     if (!fifo && groupField) throw new GeneratorError("--group-field applies to FIFO events only (add --fifo)");
-    return [catalogWithNewEvents(ctx, [{ type, owner, description, fifo, groupField, fields }])];
+    const partitionKeyField = String(answers.partitionKeyField ?? "").trim();
+    if (stream && !partitionKeyField) {
+      throw new GeneratorError("a stream event needs --partition-key-field (the field whose value is the partition key: events with the same value are read in order)");
+    }
+    if (!stream && partitionKeyField) throw new GeneratorError("--partition-key-field applies to stream events only (add --ordering stream)");
+    return [catalogWithNewEvents(ctx, [{ type, owner, description, fifo, groupField, stream, partitionKeyField, fields }])];
   },
 };

@@ -5,8 +5,9 @@ import { GeneratorError } from "./errors";
 export interface CatalogEntryInfo {
   type: string;
   owner: string;
-  ordering: "standard" | "fifo";
+  ordering: "standard" | "fifo" | "stream";
   messageGroupField?: string;
+  partitionKeyField?: string;
   version: number;
 }
 
