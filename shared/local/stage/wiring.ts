@@ -78,6 +78,8 @@ export interface TableSpec {
   ttlAttribute?: string;
   /** Point-in-time recovery, when the program enables it (DescribeContinuousBackups answers it; nothing is restorable). */
   pointInTimeRecovery?: { recoveryPeriodInDays: number };
+  /** Its stream, when `streamEnabled`: the stream ARN (`<table ARN>/stream/<label>`) and `streamViewType`. */
+  stream?: { arn: string; viewType: "KEYS_ONLY" | "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES" };
 }
 
 /** A secondary index. */
@@ -173,6 +175,30 @@ export interface MappingSpec {
   enabled: boolean;
 }
 
+/** An event source mapping on a stream (a DynamoDB table's stream, a Kinesis data stream) -> function. */
+export interface StreamMappingSpec {
+  origin: ResourceOrigin;
+  /** Which kind of stream `eventSourceArn` names. */
+  kind: "dynamodb" | "kinesis";
+  eventSourceArn: string;
+  functionArn: string;
+  startingPosition: "TRIM_HORIZON" | "LATEST";
+  batchSize: number;
+  maximumBatchingWindowInSeconds: number;
+  parallelizationFactor: number;
+  bisectBatchOnFunctionError: boolean;
+  /** -1: until the records expire. */
+  maximumRetryAttempts: number;
+  /** -1: until the records expire. */
+  maximumRecordAgeInSeconds: number;
+  /** `destinationConfig.onFailure.destinationArn` (an SQS queue or SNS topic). */
+  onFailureDestinationArn?: string;
+  reportBatchItemFailures: boolean;
+  /** `filterCriteria`, in the Lambda API's shape. */
+  filterCriteria?: { Filters: { Pattern: string }[] };
+  enabled: boolean;
+}
+
 /** An HTTP API route and the function behind it. */
 export interface RouteSpec {
   origin: ResourceOrigin;
@@ -205,6 +231,8 @@ export interface StageWiring {
   subscriptions: SubscriptionSpec[];
   functions: FunctionSpec[];
   mappings: MappingSpec[];
+  /** Event source mappings on streams (absent in wirings built by hand before streams existed). */
+  streamMappings?: StreamMappingSpec[];
   routes: RouteSpec[];
   /** Registrations with no local equivalent that a program might expect to work (not the deployment-only ones). */
   ignored: IgnoredResource[];
@@ -273,6 +301,7 @@ function tableSpec(project: string, r: CapturedResource): TableSpec {
   const ttl = r.inputs.ttl as { attributeName?: string; enabled?: boolean } | undefined;
   const pitr = r.inputs.pointInTimeRecovery as { enabled?: unknown; recoveryPeriodInDays?: unknown } | undefined;
   const rangeKey = str(r.inputs.rangeKey);
+  const streamArn = bool(r.inputs.streamEnabled) ? str(r.state.streamArn) : undefined;
   return {
     origin: origin(project, r),
     name,
@@ -285,6 +314,7 @@ function tableSpec(project: string, r: CapturedResource): TableSpec {
     ...(ttl?.enabled && ttl.attributeName ? { ttlAttribute: ttl.attributeName } : {}),
     // DynamoDB's recovery period defaults to 35 days.
     ...(bool(pitr?.enabled) ? { pointInTimeRecovery: { recoveryPeriodInDays: num(pitr?.recoveryPeriodInDays) ?? 35 } } : {}),
+    ...(streamArn ? { stream: { arn: streamArn, viewType: (str(r.inputs.streamViewType) ?? "NEW_AND_OLD_IMAGES") as NonNullable<TableSpec["stream"]>["viewType"] } } : {}),
   };
 }
 
@@ -359,6 +389,39 @@ function subscriptionSpec(project: string, r: CapturedResource): SubscriptionSpe
     ...(filterPolicy ? { filterPolicy } : {}),
     ...(filterPolicy && scope ? { filterPolicyScope: scope } : {}),
     ...(deadLetterTargetArn ? { deadLetterTargetArn } : {}),
+  };
+}
+
+/** A mapping on a DynamoDB table's stream or a Kinesis stream, with Lambda's defaults; `undefined` for other sources. */
+function streamMappingSpec(project: string, r: CapturedResource): StreamMappingSpec | undefined {
+  const eventSourceArn = str(r.inputs.eventSourceArn);
+  const kind = /^arn:aws:dynamodb:[^:]*:[^:]*:table\/[^/]+\/stream\//.test(eventSourceArn ?? "") ? "dynamodb" : eventSourceArn?.startsWith("arn:aws:kinesis:") ? "kinesis" : undefined;
+  if (!kind || !eventSourceArn) return undefined;
+  const functionArn = str(r.inputs.functionName);
+  if (!functionArn) throw new WiringError(`event source mapping ${r.name} of ${project} names no function`);
+  const responseTypes = Array.isArray(r.inputs.functionResponseTypes) ? (r.inputs.functionResponseTypes as string[]) : [];
+  const destination = str((r.inputs.destinationConfig as { onFailure?: { destinationArn?: unknown } } | undefined)?.onFailure?.destinationArn);
+  const filters = ((r.inputs.filterCriteria as { filters?: { pattern?: unknown }[] } | undefined)?.filters ?? []).map((f) => ({ Pattern: String(f.pattern ?? "") }));
+  const startingPosition = str(r.inputs.startingPosition);
+  if (startingPosition !== "TRIM_HORIZON" && startingPosition !== "LATEST") {
+    throw new WiringError(`event source mapping ${r.name} of ${project} reads a stream with startingPosition ${startingPosition ?? "(none)"}: TRIM_HORIZON or LATEST`);
+  }
+  return {
+    origin: origin(project, r),
+    kind,
+    eventSourceArn,
+    functionArn,
+    startingPosition,
+    batchSize: num(r.inputs.batchSize) ?? 100,
+    maximumBatchingWindowInSeconds: num(r.inputs.maximumBatchingWindowInSeconds) ?? 0,
+    parallelizationFactor: num(r.inputs.parallelizationFactor) ?? 1,
+    bisectBatchOnFunctionError: bool(r.inputs.bisectBatchOnFunctionError),
+    maximumRetryAttempts: num(r.inputs.maximumRetryAttempts) ?? -1,
+    maximumRecordAgeInSeconds: num(r.inputs.maximumRecordAgeInSeconds) ?? -1,
+    ...(destination ? { onFailureDestinationArn: destination } : {}),
+    reportBatchItemFailures: responseTypes.includes("ReportBatchItemFailures"),
+    ...(filters.length ? { filterCriteria: { Filters: filters } } : {}),
+    enabled: r.inputs.enabled === undefined ? true : bool(r.inputs.enabled),
   };
 }
 
@@ -526,6 +589,7 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
     subscriptions: [],
     functions: [],
     mappings: [],
+    streamMappings: [],
     routes: [],
     ignored: [],
   };
@@ -553,6 +617,11 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
           break;
         }
         case RESOURCE_TYPES.mapping: {
+          const stream = streamMappingSpec(project, r);
+          if (stream) {
+            (wiring.streamMappings ??= []).push(stream);
+            break;
+          }
           const spec = mappingSpec(project, r);
           if ("reason" in spec) wiring.ignored.push(spec);
           else wiring.mappings.push(spec);
@@ -602,6 +671,14 @@ function checkReferences(wiring: StageWiring): void {
     const where = `event source mapping ${m.origin.name} of ${m.origin.project}`;
     if (!queues.has(m.queueArn)) throw new WiringError(`${where} reads ${m.queueArn}, which no program created`);
     if (!functions.has(m.functionArn)) throw new WiringError(`${where} invokes ${m.functionArn}, which no program created`);
+  }
+  const streams = new Set(wiring.tables.map((t) => t.stream?.arn).filter((a): a is string => a !== undefined));
+  const topicsAndQueues = new Set([...topics, ...queues.keys()]);
+  for (const m of wiring.streamMappings ?? []) {
+    const where = `event source mapping ${m.origin.name} of ${m.origin.project}`;
+    if (m.kind === "dynamodb" && !streams.has(m.eventSourceArn)) throw new WiringError(`${where} reads ${m.eventSourceArn}, which is no table's stream (is its table's streamEnabled set?)`);
+    if (!functions.has(m.functionArn)) throw new WiringError(`${where} invokes ${m.functionArn}, which no program created`);
+    if (m.onFailureDestinationArn && !topicsAndQueues.has(m.onFailureDestinationArn)) throw new WiringError(`${where} sends failures to ${m.onFailureDestinationArn}, which no program created`);
   }
   for (const r of wiring.routes) {
     if (!functions.has(r.functionArn)) throw new WiringError(`route ${r.routeKey} of ${r.project} invokes ${r.functionArn}, which no program created`);
