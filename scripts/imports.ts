@@ -53,7 +53,12 @@ export const PARTS: readonly Part[] = [
     imports: ["contract", "runtime/bundle-options", "capture"],
     why: "the runtime's bundle options, so deployed bundles are built exactly as the local stage builds them; the capture, whose resources the guardrails read",
   },
-  { name: "local", paths: ["shared/local/"], imports: ["contract", "runtime", "capture", "infra"] },
+  {
+    name: "local",
+    paths: ["shared/local/"],
+    imports: ["contract", "runtime", "capture", "infra", "catalog/diagram", "catalog/document"],
+    why: "the flow diagram and the catalog's JSON Schemas, which its console shows",
+  },
   { name: "testing", paths: ["shared/testing/"], imports: ["contract", "capture", "infra", "local"] },
   {
     name: "catalog",

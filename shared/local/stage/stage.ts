@@ -20,6 +20,7 @@ import { ServiceError } from "../sqs/errors";
 import type { QueuePoller } from "../sqs/poller";
 import type { StoredMessageView } from "../sqs/queue";
 import { functionRegistrations } from "../watch/reconcile";
+import { consoleServer } from "../console/server";
 import { AdminRoutes, jsonBody, type AdminAnswer } from "./admin";
 import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
@@ -510,6 +511,8 @@ type StageOperations = ReturnType<typeof stageOperations>;
 /** The admin API part: its routes as a table (admin.ts); `GET /_local/health` reports every part. */
 function adminPart(stage: () => LocalStage, operations: StageOperations, recorder: TraceRecorder): StagePart<StageWiring> & { serve(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> } {
   const ok = (body: unknown, status = 200): AdminAnswer => ({ status, body });
+  // The console (its page, script, flow diagram and live trace stream; its data are rows of this table).
+  const web = consoleServer({ stage, recorder });
   const routes = new AdminRoutes([
     { method: "GET", path: "/", describe: "services, routes, consumers, endpoints, these operations", handle: () => ok(adminIndex(stage(), routes.operations())) },
     { method: "GET", path: "/health", describe: "each part of the stage and its health", handle: () => ok({ parts: stage().health() }) },
@@ -557,6 +560,7 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
         return tree ? ok({ tree, text: renderTrace(tree) }) : ok({ message: `no trace with correlation id ${params.correlationId}` }, 404);
       },
     },
+    ...web.routes,
   ]);
   let state: PartHealth = { status: "starting" };
   return {
@@ -565,10 +569,13 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
       state = { status: "ok", detail: `${routes.routes.length} operations under /_local/` };
     },
     stop() {
+      web.close();
       state = { status: "stopped" };
     },
-    health: () => state,
+    // The live trace streams open now (the console's), beside the operations.
+    health: () => (state.status === "ok" ? { ...state, detail: `${state.detail ?? ""}, ${web.streams} live trace stream${web.streams === 1 ? "" : "s"}` } : state),
     async serve(req, res, path) {
+      if (web.serve(req, res, path)) return;
       const body = (await readBody(req, MAX_HTTP_BODY)) ?? Buffer.alloc(0);
       const answer = await routes.answer(req.method ?? "GET", path, body);
       if (!answer) sendJson(res, 404, { message: "Not Found", see: stage().adminUrl });
