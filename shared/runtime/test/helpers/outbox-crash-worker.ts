@@ -5,6 +5,8 @@
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createPublisher, httpHandler, route } from "../../index";
+import { orders } from "../../../../services/orders/entities/order";
+import { handler as outboxHandler } from "../../../../services/orders/handlers/create-order";
 
 const [mode, eventJson] = [process.argv[2], process.argv[3]!];
 const crashAfter = mode === "outbox" ? "TransactWriteCommand" : "PutCommand";
@@ -19,8 +21,6 @@ DynamoDBDocumentClient.prototype.send = async function (this: DynamoDBDocumentCl
 } as typeof send;
 
 async function main() {
-  const { orders } = await import("../../../../services/orders/entities/order");
-  const outboxHandler = (await import("../../../../services/orders/handlers/create-order")).handler;
   const publisher = createPublisher("orders");
   const directHandler = httpHandler({
     "POST /orders": route({
