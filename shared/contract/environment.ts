@@ -18,6 +18,11 @@ export const ENV = {
    */
   publishStreams: "PLATFORM_PUBLISH_STREAMS",
   logLevel: "PLATFORM_LOG_LEVEL",
+  /**
+   * JSON object: workflow name -> state machine ARN, for the workflows of its service this function may start
+   * (`startWorkflow`); set only on functions that start one.
+   */
+  workflows: "PLATFORM_WORKFLOWS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -7,3 +7,4 @@ export * from "./platform-outputs";
 export * from "./naming";
 export * from "./tables";
 export * from "./partition-key";
+export * from "./workflow";

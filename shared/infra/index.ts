@@ -3,6 +3,8 @@ export * from "./service-function";
 export * from "./event-consumer";
 export * from "./http-api";
 export * from "./service";
+export * from "./workflow";
+export * from "./workflow-component";
 export * from "./stage-provider";
 export * from "./helpers/grants";
 export * from "./helpers/names";

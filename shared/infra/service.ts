@@ -7,6 +7,8 @@ import { OUTBOX_RELAY_NAME, OutboxRelay } from "./outbox-relay";
 import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
 import { ServiceFunction, type FunctionOptions } from "./service-function";
 import { useStageProvider } from "./stage-provider";
+import type { WorkflowDefinition } from "./workflow";
+import { Workflow } from "./workflow-component";
 import { SAFE_HTTP_METHODS } from "../contract/route-key";
 
 /** Pulumi type token of the component. */
@@ -94,6 +96,12 @@ export interface ServiceDefinition<N extends string = string> {
   defaults?: Pick<FunctionOptions, "runtime" | "timeout" | "memory" | "logLevel" | "data" | "environment">;
   /** Consumers by logical name (`"bill-order"`). */
   consumers?: Record<string, ConsumerDefinition<N>>;
+  /**
+   * Workflows by name (`"fulfil-order"`, kebab-case): Step Functions state machines written with `defineWorkflow`
+   * (shared/infra/workflow.ts). Their `functions` become functions of the service; consumers and routes that start
+   * one list it in `starts`.
+   */
+  workflows?: Record<string, WorkflowDefinition>;
   /** The service's HTTP API. */
   http?: Omit<HttpApiArgs, "platform" | "service" | "routes"> & { routes: Record<RouteKey, RouteDefinition<N>> };
 }
@@ -106,6 +114,8 @@ export interface ServiceOutputs {
   consumers: Record<string, { queueUrl?: pulumi.Output<string>; deadLetterQueueUrl: pulumi.Output<string>; functionName: pulumi.Output<string> }>;
   functions: Record<string, pulumi.Output<string>>;
   apiUrl?: pulumi.Output<string>;
+  /** State machine ARN per workflow. */
+  workflows?: Record<string, pulumi.Output<string>>;
 }
 
 export class ServiceDefinitionError extends Error {
@@ -137,6 +147,8 @@ export class Service extends pulumi.ComponentResource {
   readonly platform: PlatformReference;
   private readonly consumerNodes: Record<string, EventConsumer> = {};
   private readonly routeFunctions: Record<string, ServiceFunction> = {};
+  private readonly workflowNodes: Record<string, Workflow> = {};
+  private readonly stepFunctions: Record<string, ServiceFunction> = {};
   private readonly api: HttpApi | undefined;
   private readonly relay: OutboxRelay | undefined;
 
@@ -151,6 +163,26 @@ export class Service extends pulumi.ComponentResource {
         ? definition.platform
         : new PlatformReference(`${name}-platform`, definition.platform ?? {}, { ...parent });
     const defaults = definition.defaults ?? {};
+
+    // Workflows: their functions, then their state machines. Starters compute the ARNs from the names, so consumers
+    // and routes below need nothing from these resources.
+    checkWorkflows(definition, checked.publishes);
+    for (const [workflowName, workflow] of Object.entries(definition.workflows ?? {})) {
+      const steps: Record<string, ServiceFunction> = {};
+      for (const [fnName, fn] of Object.entries(workflow.functions)) {
+        steps[fnName] = new ServiceFunction(
+          `${name}-${fnName}`,
+          { ...withDefaults(defaults, fn, checked.publishes), platform: this.platform, service: name, name: fnName },
+          { ...parent },
+        );
+        this.stepFunctions[fnName] = steps[fnName];
+      }
+      this.workflowNodes[workflowName] = new Workflow(
+        `${name}-${workflowName}`,
+        { platform: this.platform, service: name, name: workflowName, definition: workflow, functions: steps },
+        { ...parent },
+      );
+    }
 
     for (const [consumerName, consumer] of Object.entries(definition.consumers ?? {})) {
       const { event, versions, filter, batchSize, maxBatchingWindow, maxConcurrency, maxReceiveCount, stream, transform, records, ...fn } = consumer;
@@ -213,6 +245,11 @@ export class Service extends pulumi.ComponentResource {
     this.registerOutputs(this.outputs);
   }
 
+  /** The service's workflows and the functions their states invoke. */
+  get workflows(): { workflows: Record<string, Workflow>; functions: Record<string, ServiceFunction> } {
+    return { workflows: this.workflowNodes, functions: this.stepFunctions };
+  }
+
   /** The stack outputs of a service program. */
   get outputs(): ServiceOutputs {
     const consumers: ServiceOutputs["consumers"] = {};
@@ -226,6 +263,8 @@ export class Service extends pulumi.ComponentResource {
       functions[name] = consumer.function.name;
     }
     for (const [name, fn] of Object.entries(this.routeFunctions)) functions[name] = fn.name;
+    for (const [name, fn] of Object.entries(this.stepFunctions)) functions[name] = fn.name;
+    const workflows = Object.fromEntries(Object.entries(this.workflowNodes).map(([name, workflow]) => [name, workflow.arn]));
     if (this.relay) functions[OUTBOX_RELAY_NAME] = this.relay.function.name;
     return {
       service: this.serviceName,
@@ -233,6 +272,7 @@ export class Service extends pulumi.ComponentResource {
       consumers,
       functions,
       ...(this.api ? { apiUrl: this.api.url } : {}),
+      ...(Object.keys(workflows).length ? { workflows } : {}),
     };
   }
 
@@ -329,6 +369,56 @@ function checkDefinition(definition: ServiceDefinition): { name: string; publish
   const records = [...new Set([...consumers.flatMap(([, c]) => c.records ?? []), ...routes.flatMap(([, r]) => r.records ?? [])])];
   if (records.length) claim(OUTBOX_RELAY_NAME, "the outbox relay (the service's functions record events)");
   return { name, publishes, records };
+}
+
+/**
+ * Workflows: kebab-case names; their functions' names unique in the service; they publish only events the service
+ * declares; every `starts` names one of them.
+ */
+function checkWorkflows(definition: ServiceDefinition, servicePublishes: readonly EventType[]): void {
+  const service = definition.name;
+  const workflows = definition.workflows ?? {};
+  const taken = new Map<string, string>();
+  for (const consumer of Object.keys(definition.consumers ?? {})) taken.set(consumer, `consumer "${consumer}"`);
+  for (const [key, route] of Object.entries(definition.http?.routes ?? {}) as [string, RouteDefinition][]) {
+    taken.set(route.name ?? routeFunctionName(key), `route "${key}"`);
+  }
+  for (const [workflowName, workflow] of Object.entries(workflows)) {
+    checkLogicalName("workflow name", workflowName);
+    if (!workflow || workflow.kind !== "workflow") {
+      throw new ServiceDefinitionError(`workflow "${workflowName}" of service "${service}" is not a defineWorkflow(...) definition`);
+    }
+    for (const fnName of Object.keys(workflow.functions)) {
+      checkLogicalName(`function name of workflow "${workflowName}"`, fnName);
+      const other = taken.get(fnName);
+      if (other) throw new ServiceDefinitionError(`service "${service}": ${other} and a function of workflow "${workflowName}" would both be named "${fnName}"; rename one`);
+      taken.set(fnName, `workflow "${workflowName}"`);
+      checkFunctionPublishes(service, `function "${fnName}" of workflow "${workflowName}"`, workflow.functions[fnName]!.publishes, servicePublishes);
+    }
+    for (const type of workflow.publishes) {
+      if (!servicePublishes.includes(type)) {
+        throw new ServiceDefinitionError(
+          `workflow "${workflowName}" of service "${service}" publishes "${type}", which the service does not declare in its publishes (${servicePublishes.join(", ") || "none"})`,
+        );
+      }
+    }
+  }
+  const starters: [string, readonly string[] | undefined][] = [
+    ...Object.entries(definition.consumers ?? {}).map(([n, c]): [string, readonly string[] | undefined] => [`consumer "${n}"`, c.starts]),
+    ...(Object.entries(definition.http?.routes ?? {}) as [string, RouteDefinition][]).map(([k, r]): [string, readonly string[] | undefined] => [`route "${k}"`, r.starts]),
+    ...Object.entries(workflows).flatMap(([w, d]) =>
+      Object.entries(d.functions).map(([n, f]): [string, readonly string[] | undefined] => [`function "${n}" of workflow "${w}"`, f.starts]),
+    ),
+  ];
+  for (const [what, starts] of starters) {
+    for (const workflow of starts ?? []) {
+      if (!Object.hasOwn(workflows, workflow)) {
+        throw new ServiceDefinitionError(
+          `${what} of service "${service}" starts workflow "${workflow}", which the service does not define (workflows: ${Object.keys(workflows).join(", ") || "none"})`,
+        );
+      }
+    }
+  }
 }
 
 function checkFunctionPublishes(

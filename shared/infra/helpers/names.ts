@@ -10,6 +10,7 @@ export const NAME_LIMITS = {
   alarm: { max: 255, pattern: /^[^\x00-\x1f]+$/ },
   logGroup: { max: 512, pattern: /^[A-Za-z0-9_\-/.#]+$/ },
   api: { max: 128, pattern: /^[A-Za-z0-9_ .-]+$/ },
+  stateMachine: { max: 80, pattern: /^[A-Za-z0-9_-]+$/ },
 } as const;
 
 export type NameKind = keyof typeof NAME_LIMITS;
