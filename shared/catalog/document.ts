@@ -3,7 +3,7 @@ import { stringify } from "yaml";
 import type { EventDefinition, PreviousVersions } from "../contract/define-event";
 import { envelopeSchema, messageAttributeNames } from "../contract/envelope";
 import { FAILURE_EVENT_TYPE, failureEventData } from "../contract/failure-event";
-import { topicName } from "../contract/naming";
+import { streamName, topicName } from "../contract/naming";
 import { BreakingSchemaChangeError, describeBreakingChanges, type JsonSchema, type VersionPair } from "./compatibility";
 
 /** Where `npm run catalog` writes the document, relative to the repository root. */
@@ -29,6 +29,25 @@ export interface ConsumerWiring {
     maxReceiveCount: number;
     deadLetterQueue: { name: string; retention: number };
   };
+  /** A consumer of a stream event: its event source mapping on the stream and its on-failure queue. */
+  stream?: StreamMappingWiring;
+}
+
+/** How a stream consumer's event source mapping reads its Kinesis stream (as the program deploys it). */
+export interface StreamMappingWiring {
+  startingPosition: string;
+  batchSize: number;
+  maxBatchingWindow: number;
+  parallelizationFactor: number;
+  bisectBatchOnFunctionError: boolean;
+  maxRetryAttempts: number;
+  maxRecordAgeSeconds: number;
+  /** Reads through an enhanced fan-out consumer of the stream. */
+  enhancedFanOut: boolean;
+  /** Lambda's filter patterns on the record's `data` (the envelope), when the consumer filters. */
+  filterPatterns?: unknown[];
+  /** Where Lambda sends the record of a batch it gives up on (shard and sequence range, not the data). */
+  onFailureQueue: { name: string; retention: number };
 }
 
 /** The SQS binding (0.2.0) of a consumer's receive operation: its queue, redriving to its dead-letter queue. */
@@ -142,12 +161,15 @@ function headersSchema(type: string, owner: string | undefined, version: number)
   };
 }
 
-/** An example message; `inEnvelope: false` for an event whose envelope does not carry `dataversion`. */
-function exampleOf(type: string, owner: string, version: number, data: unknown, options: { inEnvelope?: boolean } = {}) {
+/**
+ * An example message; `inEnvelope: false` for an event whose envelope does not carry `dataversion`, `headers: false`
+ * for a stream event (a Kinesis record carries no attributes).
+ */
+function exampleOf(type: string, owner: string, version: number, data: unknown, options: { inEnvelope?: boolean; headers?: boolean } = {}) {
   return {
     name: "example",
     summary: `The catalog's example of ${type} version ${version}.`,
-    headers: { type, source: owner, correlationid: "2f1c0e4a-7b5d-4c1e-9a3f-0d6b8e2c4a71", dataversion: version },
+    ...(options.headers === false ? {} : { headers: { type, source: owner, correlationid: "2f1c0e4a-7b5d-4c1e-9a3f-0d6b8e2c4a71", dataversion: version } }),
     payload: {
       specversion: "1.0",
       id: "4a26a2f8-3c1d-4e5f-8a9b-0c1d2e3f4a5b",
@@ -286,7 +308,7 @@ function consumerOperationId(consumer: ConsumerWiring): string {
 
 /**
  * The AsyncAPI 3.0 document of the system: a channel per event type (its SNS topic, `{stage}` in the address; FIFO
- * topics say so), the owner's send operation, each consumer's receive operation with the versions it reads and its
+ * topics say so; a stream event's Kinesis stream with its partition key field, as x-kinesis), the owner's send operation, each consumer's receive operation with the versions it reads and its
  * subscription's filter policy, a message per published version (CloudEvents envelope, `data` schema from the
  * catalog's zod schema, SNS message attributes as headers, the catalog's example), and the schemas of retired
  * versions. Checks the catalog against `previous` first.
@@ -303,6 +325,7 @@ export function buildDocument(input: DocumentInput): JsonSchema {
   for (const type of Object.keys(catalog).sort()) {
     const entry = catalog[type]!;
     const fifo = entry.ordering === "fifo";
+    const stream = entry.ordering === "stream";
     const versions = versionsOf(entry);
     const channelMessages: JsonSchema = {};
     for (const { version, schema, example } of versions) {
@@ -314,7 +337,8 @@ export function buildDocument(input: DocumentInput): JsonSchema {
         title: `${type} version ${version}${version === entry.version ? "" : " (still published while consumers move)"}`,
         summary: entry.description,
         contentType: "application/cloudevents+json",
-        headers: headersSchema(type, entry.owner, version),
+        // A Kinesis record has no attributes: the envelope is the record's data, the partition key comes from it.
+        ...(stream ? {} : { headers: headersSchema(type, entry.owner, version) }),
         payload: {
           allOf: [
             ref("components/schemas/CloudEventsEnvelope"),
@@ -329,23 +353,32 @@ export function buildDocument(input: DocumentInput): JsonSchema {
             },
           ],
         },
-        examples: [exampleOf(type, entry.owner, version, example)],
+        examples: [exampleOf(type, entry.owner, version, example, { headers: !stream })],
         "x-event-type": type,
         "x-version": version,
       };
       channelMessages[key] = ref(`components/messages/${key}`);
     }
-    const address = topicName("{stage}", type, fifo);
+    const address = stream ? streamName("{stage}", type) : topicName("{stage}", type, fifo);
+    const ordering = stream
+      ? `Stream: a Kinesis data stream, ordered per \`${entry.partitionKeyField}\` (the partition key), read in batches by sequence number.`
+      : fifo
+        ? `FIFO: ordered per \`${entry.messageGroupField}\` (the message group).`
+        : "Standard: at-least-once, any order.";
     channels[type] = {
       address,
       title: type,
-      description: `${entry.description} Owner: ${entry.owner}. ${fifo ? `FIFO: ordered per \`${entry.messageGroupField}\` (the message group).` : "Standard: at-least-once, any order."}`,
+      description: `${entry.description} Owner: ${entry.owner}. ${ordering}`,
       parameters: { stage: { description: "The stage: dev, prod, ci-<build id>, local." } },
       messages: channelMessages,
-      bindings: { sns: { name: address, ordering: { type: fifo ? "FIFO" : "standard" }, bindingVersion: "0.1.0" } },
+      // AsyncAPI has no Kinesis binding: a stream is described by x-kinesis (its name, the partition key's field).
+      ...(stream
+        ? { "x-kinesis": { streamName: address, partitionKeyField: entry.partitionKeyField, encryption: "KMS (the platform's events key)" } }
+        : { bindings: { sns: { name: address, ordering: { type: fifo ? "FIFO" : "standard" }, bindingVersion: "0.1.0" } } }),
       "x-owner": entry.owner,
       "x-ordering": entry.ordering,
       ...(fifo ? { "x-message-group-field": entry.messageGroupField } : {}),
+      ...(stream ? { "x-partition-key-field": entry.partitionKeyField } : {}),
       "x-current-version": entry.version,
     };
     operations[`${entry.owner}.publish.${type}`] = {
@@ -368,7 +401,9 @@ export function buildDocument(input: DocumentInput): JsonSchema {
       action: "receive",
       channel: ref(`channels/${consumer.event}`),
       title: `${consumer.service}/${consumer.name} consumes ${consumer.event}`,
-      summary: `Through its own SQS queue (raw delivery); reads version ${consumer.versions.join(", ")}.${consumer.filter ? " Only events its filter policy matches." : ""}`,
+      summary: consumer.stream
+        ? `Through an event source mapping on the stream (in order per partition key); reads version ${consumer.versions.join(", ")}.${consumer.filter ? " Only events its filter matches." : ""}`
+        : `Through its own SQS queue (raw delivery); reads version ${consumer.versions.join(", ")}.${consumer.filter ? " Only events its filter policy matches." : ""}`,
       messages: consumer.versions.map((version) => ref(`channels/${consumer.event}/messages/${versionKey(consumer.event, version)}`)),
       "x-service": consumer.service,
       "x-consumer": consumer.name,
@@ -377,6 +412,7 @@ export function buildDocument(input: DocumentInput): JsonSchema {
       // nested conditions, so the policy is an extension of the operation.
       ...(consumer.filter ? { "x-filter-policy": consumer.filter.policy, "x-filter-policy-scope": consumer.filter.scope } : {}),
       ...(consumer.queue ? { bindings: sqsBinding(consumer.queue) } : {}),
+      ...(consumer.stream ? { "x-stream-mapping": consumer.stream } : {}),
     };
   }
 

@@ -28,6 +28,10 @@ export async function systemWiring(root = REPO_ROOT, stage = "dev", serviceDirs?
       const { service: name, name: consumer, event, versions } = component.inputs as ConsumerWiring;
       const label = `consumer ${name}/${consumer}`;
       const children = mocks.childrenOf(component.urn);
+      if ((component.inputs as { stream?: unknown }).stream) {
+        consumers.push({ service: name, name: consumer, event, versions, ...streamConsumerWiring(label, children, anyStage) });
+        continue;
+      }
       const subscription = children.find((c) => c.type === "aws:sns/topicSubscription:TopicSubscription");
       if (!subscription) throw new Error(`${label} has no SNS subscription among its resources`);
       const queues = new Map(children.filter((c) => c.type === "aws:sqs/queue:Queue").map((q) => [String(q.state.arn), q]));
@@ -68,6 +72,35 @@ export async function systemWiring(root = REPO_ROOT, stage = "dev", serviceDirs?
     failures: {
       topic: anyStage(failureTopic.inputs.name),
       queue: { name: anyStage(sinkQueue.inputs.name), retention: Number(sinkQueue.inputs.messageRetentionSeconds) },
+    },
+  };
+}
+
+/** A stream consumer's wiring: its event source mapping on the stream (filter included) and its on-failure queue. */
+function streamConsumerWiring(
+  label: string,
+  children: { type: string; inputs: Record<string, any>; state: Record<string, any> }[],
+  anyStage: (value: unknown) => string,
+): Pick<ConsumerWiring, "stream" | "filter"> {
+  const mapping = children.find((c) => c.type === "aws:lambda/eventSourceMapping:EventSourceMapping");
+  if (!mapping) throw new Error(`${label} reads a stream but has no event source mapping among its resources`);
+  const m = mapping.inputs;
+  const destination = m.destinationConfig?.onFailure?.destinationArn;
+  const onFailure = children.find((c) => c.type === "aws:sqs/queue:Queue" && c.state.arn === destination);
+  if (!onFailure) throw new Error(`${label}: its mapping sends failed batches to ${destination}, none of its queues`);
+  const filters = (m.filterCriteria?.filters ?? []) as { pattern: string }[];
+  return {
+    stream: {
+      startingPosition: String(m.startingPosition),
+      batchSize: Number(m.batchSize),
+      maxBatchingWindow: Number(m.maximumBatchingWindowInSeconds ?? 0),
+      parallelizationFactor: Number(m.parallelizationFactor ?? 1),
+      bisectBatchOnFunctionError: m.bisectBatchOnFunctionError === true,
+      maxRetryAttempts: Number(m.maximumRetryAttempts),
+      maxRecordAgeSeconds: Number(m.maximumRecordAgeInSeconds),
+      enhancedFanOut: children.some((c) => c.type === "aws:kinesis/streamConsumer:StreamConsumer"),
+      ...(filters.length ? { filterPatterns: filters.map((f) => JSON.parse(f.pattern)) } : {}),
+      onFailureQueue: { name: anyStage(onFailure.inputs.name), retention: Number(onFailure.inputs.messageRetentionSeconds) },
     },
   };
 }

@@ -38,15 +38,22 @@ test("the committed document is valid AsyncAPI 3.0 (@asyncapi/parser: no error, 
 
 test("the document has a channel per catalog event, the owner's send and each consumer's receive", () => {
   const document = committed!.document as {
-    channels: Record<string, { address: string; bindings: { sns: { ordering: { type: string } } } }>;
+    channels: Record<string, { address: string; bindings?: { sns: { ordering: { type: string } } }; "x-partition-key-field"?: string }>;
     operations: Record<string, { action: string; channel: { $ref: string }; "x-versions"?: number[] }>;
   };
   for (const type of eventTypes) {
     const channel = document.channels[type];
     assert.ok(channel, `no channel for ${type}`);
-    const fifo = catalog[type].ordering === "fifo";
+    const ordering: string = catalog[type].ordering;
+    const fifo = ordering === "fifo";
     assert.is(channel.address.endsWith(".fifo"), fifo, `${type}: FIFO topics end in .fifo`);
-    assert.is(channel.bindings.sns.ordering.type, fifo ? "FIFO" : "standard");
+    if (ordering === "stream") {
+      // a Kinesis stream: no SNS binding, its partition key field instead
+      assert.is(channel.bindings, undefined, `${type}: a stream has no SNS binding`);
+      assert.is(channel["x-partition-key-field"], (catalog[type] as { partitionKeyField?: string }).partitionKeyField);
+    } else {
+      assert.is(channel.bindings?.sns.ordering.type, fifo ? "FIFO" : "standard");
+    }
     const send = document.operations[`${catalog[type].owner}.publish.${type}`];
     assert.is(send?.action, "send");
   }
