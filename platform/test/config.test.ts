@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, writeFileSync, copyFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadStackConfig } from "../../shared/capture/stack-config";
@@ -93,6 +94,22 @@ test("a stage that protects its data must name a real alarm recipient; dev may g
   assert.is(prod.mocks.one("aws:sns/topicSubscription:TopicSubscription", "alarm-email").inputs.endpoint, "oncall@corp-ops.io");
   const dev = await runProgram({ projectDir: root, stage: "dev" });
   assert.equal(dev.mocks.byType("aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "email"), []);
+});
+
+test("the README's configuration table lists every platform key of Pulumi.yaml with its type and default", () => {
+  const readme = readFileSync(join(root, "README.md"), "utf8");
+  const rows = new Map(
+    [...readme.matchAll(/^\| `platform:(\w+)` \| (\w+) \| ([^|]*) \|/gm)].map((m) => [m[1]!, { type: m[2]!, default: m[3]!.trim() }]),
+  );
+  const declared = (parseYaml(readFileSync(join(root, "Pulumi.yaml"), "utf8")) as { config: Record<string, { type: string; default: unknown }> }).config;
+  for (const [key, spec] of Object.entries(declared)) {
+    const row = rows.get(key);
+    assert.ok(row, `platform:${key} is declared in Pulumi.yaml but not in the README's configuration table`);
+    assert.is(row!.type, spec.type, `platform:${key} type`);
+    const expected = spec.default === "" ? '""' : String(spec.default);
+    assert.is(row!.default, expected, `platform:${key} default`);
+  }
+  assert.equal([...rows.keys()].filter((key) => !(key in declared)), [], "rows for keys Pulumi.yaml does not declare");
 });
 
 test("the template ships no placeholder recipient", () => {
