@@ -73,6 +73,8 @@ export interface LocalEndpointUrls {
   dynamodb?: string;
   sns?: string;
   sqs?: string;
+  /** Step Functions (`AWS_ENDPOINT_URL_SFN`). */
+  sfn?: string;
 }
 
 /** One line the function wrote. */
@@ -571,6 +573,7 @@ export class FunctionHost {
     if (endpoints.dynamodb) env.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamodb;
     if (endpoints.sns) env.AWS_ENDPOINT_URL_SNS = endpoints.sns;
     if (endpoints.sqs) env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
+    if (endpoints.sfn) env.AWS_ENDPOINT_URL_SFN = endpoints.sfn;
     return env;
   }
 

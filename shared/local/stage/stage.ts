@@ -28,6 +28,8 @@ import { dynamoPart } from "./part-dynamodb";
 import { functionsPart, pollersPart, type FunctionsPart } from "./part-functions";
 import { gatewayPart, MAX_HTTP_BODY } from "./part-gateway";
 import { messagingPart, type MessagingPart } from "./part-messaging";
+import { workflowsPart } from "./part-workflows";
+import type { ExecutionRecord, StepFunctionsEngine } from "../stepfunctions/engine";
 import { StageParts, type PartHealth, type StagePart } from "./parts";
 import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
 import { renderTrace, TraceRecorder, type TraceNames, type TraceTree } from "./trace";
@@ -69,6 +71,12 @@ export interface LocalStageOptions extends RunStageProgramsOptions {
    * @default the programs' wiring, unchanged
    */
   adjustWiring?: (wiring: StageWiring) => StageWiring;
+  /**
+   * Shortens every workflow Wait state and Retry interval (`true`: to 10 ms; a number: to that many ms), for quick
+   * runs and tests (`npm start -- --short-waits`).
+   * @default waits and retry intervals as the definitions say
+   */
+  shortWaits?: boolean | number;
 }
 
 /** A dead-letter queue and how many messages wait in it. */
@@ -111,7 +119,7 @@ export interface LocalStage {
    * The AWS endpoints functions use (the stage's own unless overridden); `dynamodbProxy` is the stage's own
    * IAM-enforcing DynamoDB proxy even when `dynamodb` points elsewhere.
    */
-  readonly endpoints: { sns: string; sqs: string; dynamodb: string; dynalite: string; dynamodbProxy: string };
+  readonly endpoints: { sns: string; sqs: string; dynamodb: string; sfn: string; dynalite: string; dynamodbProxy: string };
   /** Where DynamoDB keeps its data (`memory` or a folder). */
   readonly storage: string;
   /** The wiring read from the programs (as last reconciled, in watch mode). */
@@ -131,6 +139,8 @@ export interface LocalStage {
   /** The function hosts by function name, and the event source mappings' pollers (for tests and tools: fault injection). */
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   readonly pollers: readonly QueuePoller[];
+  /** The Step Functions engine: state machines, executions and their histories (the workflows part's). */
+  readonly workflows: StepFunctionsEngine;
   /** The stage's parts in start order (dynamodb, messaging, functions, pollers, gateway, admin). */
   readonly parts: StageParts<StageWiring>;
   /** Each part's health by name (also `GET /_local/health`). */
@@ -279,10 +289,20 @@ async function composeStage(
   // The parts, in start order (stopped in reverse).
   const dynamodb = dynamoPart({ wiring, registrations, recorder, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
   const messaging = messagingPart({ wiring, authorizer, recorder });
+  const shortWaitsMs = options.shortWaits === true ? 10 : typeof options.shortWaits === "number" ? options.shortWaits : undefined;
+  const workflows = workflowsPart({
+    wiring,
+    authorizer,
+    recorder,
+    hosts: () => functions.hosts,
+    publish: (input, context) => messaging.publish(input, context),
+    ...(shortWaitsMs !== undefined ? { shortWaitsMs } : {}),
+  });
   const endpointsForFunctions = () => ({
     dynamodb: options.endpoints?.dynamodb ?? dynamodb.dynamo.endpoint,
     sns: options.endpoints?.sns ?? messaging.url,
     sqs: options.endpoints?.sqs ?? messaging.url,
+    sfn: workflows.url,
   });
   const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
   const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
@@ -292,7 +312,7 @@ async function composeStage(
   const operations = stageOperations({ wiring: () => current.wiring, programs, recorder, names, messaging, functions });
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
-  const parts = new StageParts<StageWiring>([dynamodb, messaging, functions, pollers, gateway, admin]);
+  const parts = new StageParts<StageWiring>([dynamodb, messaging, workflows, functions, pollers, gateway, admin]);
   await parts.start();
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -356,6 +376,7 @@ async function composeStage(
     sqs: messaging.sqs,
     hosts: functions.hosts,
     pollers: pollers.pollers,
+    workflows: workflows.engine,
     parts,
     health: () => parts.health(),
     trace: (id) => recorder.tree(id),
@@ -550,6 +571,18 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
         return ok(operations.publish(input.type, input.data, typeof input.correlationId === "string" ? { correlationId: input.correlationId } : {}), 202);
       },
     },
+    {
+      method: "GET",
+      path: "/executions",
+      describe: "workflow executions, newest first: state machine, name, status, who started it",
+      handle: () => ok({ executions: stage().workflows.executions().map(executionSummary) }),
+    },
+    {
+      method: "GET",
+      path: "/executions/{id}",
+      describe: "one workflow execution (by ARN or name): input, output, error and its history",
+      handle: ({ params }) => ok(executionDetail(findExecution(stage().workflows, params.id!))),
+    },
     { method: "GET", path: "/trace", describe: "the latest correlation ids", handle: () => ok({ correlationIds: recorder.correlationIds().slice(-100) }) },
     {
       method: "GET",
@@ -582,6 +615,45 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
       else sendJson(res, answer.status, answer.body);
     },
   };
+}
+
+function executionSummary(execution: ExecutionRecord): Record<string, unknown> {
+  return {
+    stateMachine: execution.stateMachineName,
+    name: execution.name,
+    executionArn: execution.executionArn,
+    status: execution.status,
+    startedBy: execution.startedBy,
+    startDate: execution.startDate.toISOString(),
+    ...(execution.stopDate ? { stopDate: execution.stopDate.toISOString(), durationMs: execution.stopDate.getTime() - execution.startDate.getTime() } : {}),
+  };
+}
+
+function executionDetail(execution: ExecutionRecord): Record<string, unknown> {
+  return {
+    ...executionSummary(execution),
+    input: execution.input,
+    ...(execution.output !== undefined ? { output: execution.output } : {}),
+    ...(execution.error !== undefined ? { error: execution.error } : {}),
+    ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
+    states: execution.states.map((s) => ({
+      name: s.name,
+      type: s.type,
+      status: s.status,
+      retries: s.retries,
+      ...(s.exitedAt !== undefined ? { durationMs: s.exitedAt - s.enteredAt } : {}),
+      ...(s.error !== undefined ? { error: s.error } : {}),
+    })),
+    history: execution.history.map((event) => ({ ...event, timestamp: event.timestamp.toISOString() })),
+  };
+}
+
+/** An execution by ARN, or by name (the newest of that name). */
+function findExecution(engine: StepFunctionsEngine, id: string): ExecutionRecord {
+  if (id.startsWith("arn:")) return engine.execution(id);
+  const found = engine.executions().find((e) => e.name === id);
+  if (!found) throw new ServiceError("NotFound", `no workflow execution named ${id} (have: ${engine.executions().slice(0, 10).map((e) => e.name).join(", ") || "none"})`);
+  return found;
 }
 
 function adminIndex(stage: LocalStage, operations: Record<string, string>): Record<string, unknown> {

@@ -21,8 +21,54 @@ export interface TraceTree {
   durationMs: number;
   /** True when nothing is running or waiting to be received (a retry after a visibility timeout may still come). */
   settled: boolean;
-  /** HTTP requests, and publishes no traced invocation made (by hand, by a tool). */
-  roots: (RequestTrace | PublishTrace | DeliveryTrace)[];
+  /** HTTP requests, and publishes (and workflow executions) no traced invocation made (by hand, by a tool). */
+  roots: (RequestTrace | PublishTrace | DeliveryTrace | ExecutionTrace)[];
+}
+
+/** A workflow execution (Step Functions), under the invocation that started it. */
+export interface ExecutionTrace {
+  kind: "execution";
+  /** The state machine's name. */
+  stateMachine: string;
+  executionArn: string;
+  /** The execution's name (a consumer starts it with the event id). */
+  name: string;
+  /** Who started it (a function's AWS name, or a tool's key). */
+  startedBy: string;
+  /** The execution's span and its parent's (the StartExecution call's, whose parent is the starting invocation). */
+  spanId: string;
+  parentSpanId?: string;
+  status: "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
+  /** Epoch ms. */
+  startedAt: number;
+  durationMs?: number;
+  /** `Error: cause` of a failed execution. */
+  error?: string;
+  /** Each state as it ran, in the order entered (a Map's states once per item). */
+  states: StateTrace[];
+}
+
+/** One state of an execution and what its task did. */
+export interface StateTrace {
+  kind: "state";
+  name: string;
+  /** `Task`, `Parallel`, `Map`, `Choice`, `Wait`, `Pass`, `Succeed`, `Fail`. */
+  type: string;
+  spanId: string;
+  /** Epoch ms. */
+  enteredAt: number;
+  durationMs?: number;
+  /** `caught`: it failed and a Catch sent the execution on. */
+  status: "running" | "succeeded" | "failed" | "caught";
+  error?: string;
+  /** Times a Retry ran it again. */
+  retries: number;
+  /** The function invocations its task made (one per attempt). */
+  invocations: InvocationTrace[];
+  /** What it published (arn:aws:states:::sns:publish). */
+  publishes: PublishTrace[];
+  /** Calls of its task IAM refused (the state machine's role). */
+  denials: DenialTrace[];
 }
 
 /** An HTTP request to a route. */
@@ -100,8 +146,8 @@ export interface InvocationTrace {
   function: string;
   /** `<service>/<function>`. */
   label: string;
-  /** `direct`: `stage.invoke` (its publishes still join their correlation's tree). */
-  trigger: "http" | "sqs" | "direct";
+  /** `direct`: `stage.invoke` (its publishes still join their correlation's tree); `workflow`: a state's task. */
+  trigger: "http" | "sqs" | "direct" | "workflow";
   requestId: string;
   /** W3C-style trace id, the invocation's span, and its parent's (the HTTP request's, or a delivery's). */
   traceId: string;
@@ -125,6 +171,8 @@ export interface InvocationTrace {
   publishes: PublishTrace[];
   /** Requests IAM refused (SNS, SQS and DynamoDB). */
   denials: DenialTrace[];
+  /** Workflow executions it started (Step Functions StartExecution). */
+  executions?: ExecutionTrace[];
 }
 
 /** A DynamoDB write (or any refused DynamoDB call) through the IAM proxy. */
@@ -208,9 +256,9 @@ interface Tree {
   correlationId: string;
   started: number;
   last: number;
-  roots: (RequestTrace | PublishTrace | DeliveryTrace)[];
+  roots: (RequestTrace | PublishTrace | DeliveryTrace | ExecutionTrace)[];
   /** SNS and SQS message ids, publish spans and invocation spans registered for this tree (forgotten with it). */
-  keys: { sns: string[]; sqs: string[]; spans: string[]; invocations: string[] };
+  keys: { sns: string[]; sqs: string[]; spans: string[]; invocations: string[]; workflow?: string[] };
   /** Activity since the last settle report. */
   dirty: boolean;
   timer?: ReturnType<typeof setTimeout>;
@@ -221,6 +269,26 @@ interface InvocationState {
   trees: Set<Tree>;
   request?: RequestTrace;
   started: number;
+}
+
+/** An execution and the trees it belongs to: its starting invocation's, or its own. */
+interface ExecutionState {
+  node: ExecutionTrace;
+  trees: () => Set<Tree>;
+}
+
+/** What a workflow execution looks like when it starts (see `ExecutionRecord` in shared/local/stepfunctions). */
+export interface ExecutionFacts {
+  stateMachine: string;
+  executionArn: string;
+  name: string;
+  startedBy: string;
+  /** The execution's own span; its parent is the StartExecution call's. */
+  context: RequestContext;
+  /** The span of the StartExecution call's caller (the starting invocation), when it sent one. */
+  callerSpanId?: string;
+  /** For an execution no traced invocation started: the correlation id its input carries. */
+  correlationId?: string;
 }
 
 /** Reads id, type and correlation id from a message body: a CloudEvent, raw or inside an SNS notification. */
@@ -267,6 +335,9 @@ export class TraceRecorder {
   /** Invocations by span id. */
   private readonly invocations = new Map<string, InvocationState>();
   private readonly byRequestId = new Map<string, InvocationState>();
+  /** Workflow executions by ARN, and their states by span id. */
+  private readonly executionNodes = new Map<string, ExecutionState>();
+  private readonly stateSpans = new Map<string, { node: StateTrace; execution: ExecutionState }>();
   /** Allowed writes waiting for DynamoDB's answer, by the proxy's request id. */
   private readonly unanswered = new Map<string, { write: WriteTrace; state: InvocationState }>();
   /** Live watchers (`watch`). */
@@ -318,7 +389,7 @@ export class TraceRecorder {
     let tree = this.trees.get(correlationId);
     if (!tree) {
       const now = Date.now();
-      tree = { correlationId, started: now, last: now, roots: [], keys: { sns: [], sqs: [], spans: [], invocations: [] }, dirty: false };
+      tree = { correlationId, started: now, last: now, roots: [], keys: { sns: [], sqs: [], spans: [], invocations: [], workflow: [] }, dirty: false };
       this.trees.set(correlationId, tree);
       this.evict();
     }
@@ -333,6 +404,10 @@ export class TraceRecorder {
       for (const id of oldest.keys.sns) this.publishes.delete(id);
       for (const id of oldest.keys.spans) this.publishSpans.delete(id);
       for (const id of oldest.keys.sqs) this.deliveries.delete(id);
+      for (const key of oldest.keys.workflow ?? []) {
+        this.executionNodes.delete(key);
+        this.stateSpans.delete(key);
+      }
       for (const span of oldest.keys.invocations) {
         const state = this.invocations.get(span);
         if (state) {
@@ -388,13 +463,21 @@ export class TraceRecorder {
       seen.add(node);
       // A write DynamoDB has not answered yet is still work in progress (unless its answer is long overdue).
       const unanswered = node.writes.some((w) => w.allowed && w.result === undefined && Date.now() - w.at < 10_000);
-      return node.status === "running" || unanswered || node.publishes.some(publishPending);
+      return node.status === "running" || unanswered || node.publishes.some(publishPending) || (node.executions ?? []).some(executionPending);
     };
+    const executionPending = (node: ExecutionTrace): boolean =>
+      node.status === "RUNNING" || node.states.some((state) => state.invocations.some(invocationPending) || state.publishes.some(publishPending));
     const deliveryPending = (node: DeliveryTrace): boolean =>
       (node.status === "queued" && node.kept === undefined) || node.status === "in-flight" || node.invocations.some(invocationPending);
     const publishPending = (node: PublishTrace): boolean => node.deliveries.some(deliveryPending);
     return tree.roots.some((root) =>
-      root.kind === "request" ? root.status === undefined || invocationPending(root.invocation) : root.kind === "publish" ? publishPending(root) : deliveryPending(root),
+      root.kind === "request"
+        ? root.status === undefined || invocationPending(root.invocation)
+        : root.kind === "publish"
+          ? publishPending(root)
+          : root.kind === "execution"
+            ? executionPending(root)
+            : deliveryPending(root),
     );
   }
 
@@ -407,6 +490,7 @@ export class TraceRecorder {
     const hints = envelopeHints(facts.message);
     const attributeCorrelation = facts.attributes?.correlationid?.StringValue;
     const invocation = context.parentSpanId === undefined ? undefined : this.invocations.get(context.parentSpanId);
+    const state = invocation || context.parentSpanId === undefined ? undefined : this.stateSpans.get(context.parentSpanId);
     const node: PublishTrace = {
       kind: "publish",
       time: Date.now(),
@@ -428,6 +512,10 @@ export class TraceRecorder {
       invocation.node.publishes.push(node);
       if (invocation.request && invocation.trees.size === 0) this.attachRequest(invocation, tree);
       if (!invocation.trees.has(tree)) tree.roots.push(node);
+    } else if (state) {
+      // A workflow's sns:publish task: under its state.
+      state.node.publishes.push(node);
+      if (!state.execution.trees().has(tree)) tree.roots.push(node);
     } else {
       tree.roots.push(node);
     }
@@ -445,7 +533,7 @@ export class TraceRecorder {
       node.error = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
       throw error;
     } finally {
-      this.touch([tree, ...(invocation?.trees ?? [])]);
+      this.touch([tree, ...(invocation?.trees ?? []), ...(state?.execution.trees() ?? [])]);
     }
   }
 
@@ -572,6 +660,17 @@ export class TraceRecorder {
     if (details.request) {
       state.request = { kind: "request", ...details.request, invocation: node };
     }
+    const task = details.context.parentSpanId === undefined ? undefined : this.stateSpans.get(details.context.parentSpanId);
+    if (task) {
+      // A workflow state's task: the invocation belongs to its execution's trees.
+      node.trigger = "workflow";
+      task.node.invocations.push(node);
+      for (const tree of task.execution.trees()) {
+        state.trees.add(tree);
+        tree.keys.invocations.push(span);
+      }
+      this.touch(state.trees);
+    }
     if (details.records) {
       node.messages = details.records.length;
       for (const record of details.records) {
@@ -683,10 +782,84 @@ export class TraceRecorder {
 
   /** A request to the SNS or SQS endpoint that IAM refused; its context's parent span is the invocation that sent it. */
   denied(request: { action: string; resource: string; context?: RequestContext }, message: string): void {
+    const task = this.stateSpans.get(request.context?.parentSpanId ?? "");
+    if (task) {
+      task.node.denials.push({ kind: "denial", at: Date.now(), action: request.action, resource: request.resource, message });
+      this.touch(task.execution.trees());
+      return;
+    }
     const state = this.invocations.get(request.context?.parentSpanId ?? "");
     if (!state) return;
     state.node.denials.push({ kind: "denial", at: Date.now(), action: request.action, resource: request.resource, message });
     this.touch(state.trees);
+  }
+
+  /**
+   * A workflow execution started: under the invocation that called StartExecution (its span is the call's parent),
+   * or as a root of the tree of the correlation id its input carries.
+   */
+  executionStarted(facts: ExecutionFacts): ExecutionTrace {
+    const node: ExecutionTrace = {
+      kind: "execution",
+      stateMachine: facts.stateMachine,
+      executionArn: facts.executionArn,
+      name: facts.name,
+      startedBy: facts.startedBy,
+      spanId: facts.context.spanId,
+      ...(facts.context.parentSpanId ? { parentSpanId: facts.context.parentSpanId } : {}),
+      status: "RUNNING",
+      startedAt: Date.now(),
+      states: [],
+    };
+    const invocation = facts.callerSpanId === undefined ? undefined : this.invocations.get(facts.callerSpanId);
+    let execution: ExecutionState;
+    if (invocation) {
+      (invocation.node.executions ??= []).push(node);
+      execution = { node, trees: () => invocation.trees };
+    } else {
+      const tree = this.treeFor(facts.correlationId ?? `execution-${facts.name}`);
+      tree.roots.push(node);
+      const own = new Set([tree]);
+      execution = { node, trees: () => own };
+    }
+    this.executionNodes.set(facts.executionArn, execution);
+    for (const tree of execution.trees()) tree.keys.workflow?.push(facts.executionArn);
+    this.touch(execution.trees());
+    return node;
+  }
+
+  /** A state of an execution was entered; its span is the parent of its task's calls. */
+  stateEntered(executionArn: string, facts: { name: string; type: string; spanId: string; enteredAt: number }): StateTrace | undefined {
+    const execution = this.executionNodes.get(executionArn);
+    if (!execution) return undefined;
+    const node: StateTrace = { kind: "state", ...facts, status: "running", retries: 0, invocations: [], publishes: [], denials: [] };
+    execution.node.states.push(node);
+    this.stateSpans.set(facts.spanId, { node, execution });
+    for (const tree of execution.trees()) tree.keys.workflow?.push(facts.spanId);
+    this.touch(execution.trees());
+    return node;
+  }
+
+  /** A state's status changed (exited, failed, retried, caught). */
+  stateChanged(spanId: string, facts: { status: StateTrace["status"]; error?: string; retries: number; exitedAt?: number }): void {
+    const found = this.stateSpans.get(spanId);
+    if (!found) return;
+    found.node.status = facts.status;
+    found.node.retries = facts.retries;
+    if (facts.error !== undefined) found.node.error = facts.error;
+    else delete found.node.error;
+    if (facts.exitedAt !== undefined) found.node.durationMs = facts.exitedAt - found.node.enteredAt;
+    this.touch(found.execution.trees());
+  }
+
+  /** An execution closed. */
+  executionFinished(executionArn: string, facts: { status: ExecutionTrace["status"]; error?: string; durationMs: number }): void {
+    const execution = this.executionNodes.get(executionArn);
+    if (!execution) return;
+    execution.node.status = facts.status;
+    execution.node.durationMs = facts.durationMs;
+    if (facts.error !== undefined) execution.node.error = facts.error;
+    this.touch(execution.trees());
   }
 
   /** A line a function logged: ERROR lines join their invocation. */
@@ -770,6 +943,35 @@ function describePublish(node: PublishTrace): string {
   return `${by} ${what} to ${node.topic}`;
 }
 
+function describeExecution(node: ExecutionTrace): string {
+  const head = `workflow ${node.stateMachine} execution ${shortId(node.name)}`;
+  const took = node.durationMs === undefined ? "" : ` in ${ms(node.durationMs)}`;
+  switch (node.status) {
+    case "RUNNING":
+      return `started ${head}, running`;
+    case "SUCCEEDED":
+      return `started ${head}: succeeded${took}`;
+    default:
+      return `started ${head}: ${node.status.toLowerCase().replace("_", " ")}${took}${node.error ? ` (${node.error.length > 200 ? `${node.error.slice(0, 200)}…` : node.error})` : ""}`;
+  }
+}
+
+function describeState(node: StateTrace): string {
+  const retried = node.retries ? `, retried ${node.retries} time${node.retries > 1 ? "s" : ""}` : "";
+  const took = node.durationMs === undefined ? "" : ` in ${ms(node.durationMs)}`;
+  const error = node.error ? `: ${node.error.length > 200 ? `${node.error.slice(0, 200)}…` : node.error}` : "";
+  switch (node.status) {
+    case "running":
+      return `state ${node.name} (${node.type}) running${retried}`;
+    case "succeeded":
+      return `state ${node.name} (${node.type})${took}${retried}`;
+    case "caught":
+      return `state ${node.name} (${node.type}) failed${took}${retried}, caught${error}`;
+    case "failed":
+      return `state ${node.name} (${node.type}) failed${took}${retried}${error}`;
+  }
+}
+
 /**
  * A tree in plain words, one line per step, indented under what caused it:
  *
@@ -808,10 +1010,22 @@ export function renderTrace(tree: TraceTree): string {
       steps.push({ at: denial.at, item: () => ({ text: `DENIED ${denial.action} on ${denial.resource}: ${denial.message}`, children: [] }) });
     }
     for (const publish of node.publishes) steps.push({ at: publish.time, item: () => publishItem(publish, seen) });
+    for (const execution of node.executions ?? []) steps.push({ at: execution.startedAt, item: () => executionItem(execution, seen) });
     steps.sort((a, b) => a.at - b.at);
     for (const step of steps) children.push(step.item());
     return { text: describeInvocation(node), children };
   };
+  const executionItem = (node: ExecutionTrace, seen: Set<InvocationTrace>): Item => ({
+    text: describeExecution(node),
+    children: node.states.map((state) => {
+      const steps: { at: number; item: () => Item }[] = [];
+      for (const invocation of state.invocations) steps.push({ at: 0, item: () => invocationItem(invocation, seen) });
+      for (const publish of state.publishes) steps.push({ at: publish.time, item: () => publishItem(publish, seen) });
+      for (const denial of state.denials) steps.push({ at: denial.at, item: () => ({ text: `DENIED ${denial.action} on ${denial.resource}: ${denial.message}`, children: [] }) });
+      steps.sort((a, b) => a.at - b.at);
+      return { text: describeState(state), children: steps.map((step) => step.item()) };
+    }),
+  });
   const deliveryItem = (node: DeliveryTrace, seen: Set<InvocationTrace>): Item => ({
     text: describeDelivery(node),
     children: node.invocations.map((invocation) => invocationItem(invocation, seen)),
@@ -824,6 +1038,7 @@ export function renderTrace(tree: TraceTree): string {
   const seen = new Set<InvocationTrace>();
   const items: Item[] = tree.roots.map((root) => {
     if (root.kind === "publish") return publishItem(root, seen);
+    if (root.kind === "execution") return executionItem(root, seen);
     if (root.kind === "delivery") return deliveryItem(root, seen);
     const status = root.status === undefined ? "running" : String(root.status);
     const invocation = invocationItem(root.invocation, seen);
@@ -851,9 +1066,10 @@ export function renderTrace(tree: TraceTree): string {
 /** The kinds of steps along every path of a tree, root first (`request > invocation > publish > delivery ...`). */
 export function tracePaths(tree: TraceTree): string[][] {
   const paths: string[][] = [];
-  const visit = (node: RequestTrace | PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace, path: string[]) => {
+  type Node = RequestTrace | PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace | ExecutionTrace | StateTrace;
+  const visit = (node: Node, path: string[]) => {
     const here = [...path, node.kind];
-    const children: (PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace)[] =
+    const children: Node[] =
       node.kind === "request"
         ? [node.invocation]
         : node.kind === "publish"
@@ -861,8 +1077,12 @@ export function tracePaths(tree: TraceTree): string[][] {
           : node.kind === "delivery"
             ? node.invocations
             : node.kind === "invocation"
-              ? [...node.writes, ...node.publishes]
-              : [];
+              ? [...node.writes, ...node.publishes, ...(node.executions ?? [])]
+              : node.kind === "execution"
+                ? node.states
+                : node.kind === "state"
+                  ? [...node.invocations, ...node.publishes]
+                  : [];
     if (children.length === 0) paths.push(here);
     for (const child of children) visit(child, here);
   };

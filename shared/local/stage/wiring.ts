@@ -30,6 +30,8 @@ export const RESOURCE_TYPES = {
   authorizer: "aws:apigatewayv2/authorizer:Authorizer",
   /** The function component of shared/infra (`SERVICE_FUNCTION_TYPE`): it carries the handler's entry. */
   serviceFunction: "platform:infra:ServiceFunction",
+  /** A Step Functions state machine: run by the workflows part on an ASL interpreter. */
+  stateMachine: "aws:sfn/stateMachine:StateMachine",
 } as const;
 
 /**
@@ -215,6 +217,20 @@ export interface RouteSpec {
   jwt?: { issuer?: string; audiences: string[]; identitySource: string; scopes: string[] };
 }
 
+/** A Step Functions state machine. */
+export interface StateMachineSpec {
+  origin: ResourceOrigin;
+  name: string;
+  arn: string;
+  /** The ASL definition (JSON). */
+  definition: string;
+  type: "STANDARD" | "EXPRESS";
+  /** Its role's ARN. */
+  roleArn: string;
+  /** Every identity-based policy document of the role, as JSON (what its tasks may call). */
+  policies: string[];
+}
+
 /** A resource the local stage does not run, and why. */
 export interface IgnoredResource {
   origin: ResourceOrigin;
@@ -234,6 +250,8 @@ export interface StageWiring {
   /** Event source mappings on streams (absent in wirings built by hand before streams existed). */
   streamMappings?: StreamMappingSpec[];
   routes: RouteSpec[];
+  /** Step Functions state machines (absent in wirings built by hand before workflows existed). */
+  stateMachines?: StateMachineSpec[];
   /** Registrations with no local equivalent that a program might expect to work (not the deployment-only ones). */
   ignored: IgnoredResource[];
 }
@@ -457,12 +475,41 @@ interface Registration {
   settings?: unknown;
 }
 
+/** Every identity-based policy document (JSON) of the role with this ARN: its inline policies and attached managed ones. */
+function rolePolicies(resources: readonly CapturedResource[], roleArn: string): string[] {
+  const role = resources.find((r) => r.type === RESOURCE_TYPES.role && r.state.arn === roleArn);
+  const roleKeys = new Set([roleArn, str(role?.state.name), str(role?.id)].filter((v): v is string => v !== undefined));
+  const policies: string[] = [];
+  for (const policy of resources) {
+    if (policy.type !== RESOURCE_TYPES.rolePolicy || !roleKeys.has(String(policy.inputs.role))) continue;
+    const text = policyText(policy.inputs.policy);
+    if (text) policies.push(text);
+  }
+  for (const attachment of resources) {
+    if (attachment.type !== RESOURCE_TYPES.rolePolicyAttachment || !roleKeys.has(String(attachment.inputs.role))) continue;
+    const target = resources.find((p) => p.type === RESOURCE_TYPES.managedPolicy && p.state.arn === attachment.inputs.policyArn);
+    const text = policyText(target?.inputs.policy);
+    if (text) policies.push(text);
+  }
+  return policies;
+}
+
+function stateMachineSpecs(project: string, resources: readonly CapturedResource[]): StateMachineSpec[] {
+  return resources
+    .filter((r) => r.type === RESOURCE_TYPES.stateMachine)
+    .map((r) => {
+      const name = str(r.state.name) ?? str(r.inputs.name);
+      const arn = str(r.state.arn);
+      const definition = policyText(r.inputs.definition);
+      if (!name || !arn || !definition) throw new WiringError(`state machine ${r.name} of ${project} has no name, ARN or definition`);
+      const roleArn = str(r.inputs.roleArn) ?? "";
+      const type = str(r.inputs.type)?.toUpperCase() === "EXPRESS" ? "EXPRESS" : "STANDARD";
+      return { origin: origin(project, r), name, arn, definition, type, roleArn, policies: rolePolicies(resources, roleArn) };
+    });
+}
+
 function functionSpecs(project: string, resources: readonly CapturedResource[]): FunctionSpec[] {
   const byUrn = new Map(resources.filter((r) => r.urn).map((r) => [r.urn, r]));
-  const roles = resources.filter((r) => r.type === RESOURCE_TYPES.role);
-  const inlinePolicies = resources.filter((r) => r.type === RESOURCE_TYPES.rolePolicy);
-  const attachments = resources.filter((r) => r.type === RESOURCE_TYPES.rolePolicyAttachment);
-  const managed = resources.filter((r) => r.type === RESOURCE_TYPES.managedPolicy);
 
   return resources
     .filter((r) => r.type === RESOURCE_TYPES.function)
@@ -481,20 +528,7 @@ function functionSpecs(project: string, resources: readonly CapturedResource[]):
         );
       }
       const roleArn = str(fn.inputs.role) ?? "";
-      const role = roles.find((r) => r.state.arn === roleArn);
-      const roleKeys = new Set([roleArn, str(role?.state.name), str(role?.id)].filter((v): v is string => v !== undefined));
-      const policies: string[] = [];
-      for (const policy of inlinePolicies) {
-        if (!roleKeys.has(String(policy.inputs.role))) continue;
-        const text = policyText(policy.inputs.policy);
-        if (text) policies.push(text);
-      }
-      for (const attachment of attachments) {
-        if (!roleKeys.has(String(attachment.inputs.role))) continue;
-        const target = managed.find((p) => p.state.arn === attachment.inputs.policyArn);
-        const text = policyText(target?.inputs.policy);
-        if (text) policies.push(text);
-      }
+      const policies = rolePolicies(resources, roleArn);
       const variables = ((fn.inputs.environment as { variables?: Record<string, unknown> } | undefined)?.variables ?? {}) as Record<string, unknown>;
       const environment: Record<string, string> = {};
       for (const [key, value] of Object.entries(variables)) if (value !== undefined && value !== null) environment[key] = String(value);
@@ -591,6 +625,7 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
     mappings: [],
     streamMappings: [],
     routes: [],
+    stateMachines: [],
     ignored: [],
   };
   const handled = new Set<string>([...Object.values(RESOURCE_TYPES), ...WITHOUT_LOCAL_EQUIVALENT]);
@@ -635,6 +670,7 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
     }
     wiring.functions.push(...functionSpecs(project, resources));
     wiring.routes.push(...routeSpecs(project, resources));
+    wiring.stateMachines!.push(...stateMachineSpecs(project, resources));
   }
   applyQueuePolicies(wiring, queuePolicies);
   checkReferences(wiring);
@@ -656,6 +692,7 @@ function checkReferences(wiring: StageWiring): void {
   names("topics", wiring.topics.map((t) => t.name));
   names("queues", wiring.queues.map((q) => q.name));
   names("functions", wiring.functions.map((f) => f.name));
+  names("state machines", (wiring.stateMachines ?? []).map((m) => m.name));
   for (const q of wiring.queues) {
     if (q.redrive && !queues.has(q.redrive.deadLetterTargetArn)) {
       throw new WiringError(`queue ${q.name} redrives to ${q.redrive.deadLetterTargetArn}, which no program created`);
