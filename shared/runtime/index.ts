@@ -65,3 +65,10 @@ export {
 export { DATA_TABLE, dataTable, type DataTableClient, type DataTableConfig } from "./data-table";
 export { defineEntity, type EntityAccessor, type EntityDefinition, type EntityOf } from "./entity";
 export { resetAwsClients } from "./aws-clients";
+export {
+  executionArnOf,
+  resetWorkflowClient,
+  startWorkflow,
+  type StartWorkflowOptions,
+  type WorkflowStarted,
+} from "./workflow";
