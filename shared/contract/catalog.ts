@@ -57,6 +57,19 @@ export const catalog = {
     }),
     example: { orderId: "order-1", status: "placed" },
   }),
+  "ledger.entry-posted": defineEvent({
+    version: 1,
+    owner: "ledger",
+    description: "A ledger entry was posted to a customer's account for an issued invoice; a customer's entries are read in order.",
+    ordering: "stream",
+    partitionKeyField: "customerId",
+    schema: z.object({
+      customerId: z.string().check(z.minLength(1)),
+      invoiceId: z.string().check(z.minLength(1)),
+      amount: z.number(),
+    }),
+    example: { customerId: "customer-1", invoiceId: "invoice-1", amount: 1 },
+  }),
   // new events are added above this line
 } as const;
 

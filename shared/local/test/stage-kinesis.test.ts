@@ -1,0 +1,115 @@
+// The serial path through the local stage with the example service ledger: billing.invoice-issued (published by
+// hand) -> ledger's on-invoice-issued -> ledger.entry-posted put on its Kinesis stream (kinesalite, through the
+// stage's IAM-checked endpoint) -> ledger's stream consumer (a shard poller with Lambda's semantics) -> its write;
+// then the admin API's stream listing, the trace's stream hops, IAM on Kinesis calls, and a replay of a range.
+import { join } from "node:path";
+import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
+import { KinesisClient, PutRecordCommand } from "@aws-sdk/client-kinesis";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { eventually } from "../../testing/stage-target";
+import { catalog } from "../../contract/catalog";
+import { functionAccessKeyId } from "../lambda/function-host";
+import { renderTrace, startLocalStage, type LocalStage } from "../stage";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const REPO = join(__dirname, "..", "..", "..");
+let stage: LocalStage;
+let dynamo: DynamoDBClient;
+
+test.before(async () => {
+  stage = await startLocalStage({ port: 0, serviceDirs: [join(REPO, "services", "ledger")] });
+  dynamo = new DynamoDBClient({ region: "us-east-1", endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "kinesis-test", secretAccessKey: "k" } });
+});
+
+test.after(async () => {
+  dynamo?.destroy();
+  await stage?.stop();
+});
+
+async function items(prefix: string): Promise<Record<string, any>[]> {
+  const out: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.send(new ScanCommand({ TableName: "local-data", ExclusiveStartKey: start, ConsistentRead: true }));
+    out.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.map((item) => unmarshall(item)).filter((item) => String(item.pk).startsWith(prefix));
+}
+
+test("the stream of ledger.entry-posted is created from the platform's program, and the kinesis part is healthy", async () => {
+  const health = stage.health();
+  assert.is(health.kinesis?.status, "ok", health.kinesis?.detail);
+  const streams = await stage.kinesis.listStreams();
+  const stream = streams.find((s) => s.name === "local-ledger-entry-posted");
+  assert.ok(stream, JSON.stringify(streams));
+  assert.ok(stream!.shards.length >= 1);
+  assert.equal(stream!.consumers.map((c) => c.function), ["local-ledger-on-entry-posted"]);
+});
+
+test("an invoice becomes a ledger entry put on the stream, read by the stream consumer once, with the trace's stream hops", async () => {
+  const data = { ...catalog["billing.invoice-issued"].example, invoiceId: `invoice-${Date.now()}`, customerId: `customer-${Date.now()}` };
+  const sent = stage.publish("billing.invoice-issued", data);
+  const balance = await eventually("ledger's balance written by the stream consumer", async () =>
+    (await items("$ledger#")).find((item) => item.details?.invoiceId === data.invoiceId && item.balanceId !== undefined),
+  );
+  assert.equal(balance.details, { customerId: data.customerId, invoiceId: data.invoiceId, amount: data.total.amount });
+  const text = await eventually("the trace shows the stream consumer's invocation", async () => {
+    const tree = stage.trace(sent.correlationId);
+    const rendered = tree ? renderTrace(tree) : "";
+    return rendered.includes("ledger/on-entry-posted") ? rendered : undefined;
+  });
+  assert.match(text, /published ledger\.entry-posted .* to stream\/local-ledger-entry-posted/);
+  assert.match(text, /delivered to stream\/local-ledger-entry-posted\/shardId-/);
+  // The record Lambda delivered has Lambda's Kinesis shape.
+  const records = await stage.kinesis.engine.readRange("local-ledger-entry-posted", "shardId-000000000000");
+  const record = records.find((r) => JSON.parse(r.data.toString()).data.invoiceId === data.invoiceId);
+  assert.ok(record);
+  assert.is(record!.partitionKey, data.customerId);
+});
+
+test("IAM holds for Kinesis calls: a function that may not put on a stream is refused with AccessDeniedException", async () => {
+  const client = new KinesisClient({
+    region: stage.wiring.region,
+    endpoint: stage.kinesis.url,
+    requestHandler: new NodeHttpHandler(),
+    credentials: { accessKeyId: functionAccessKeyId("local-ledger-on-entry-posted"), secretAccessKey: "local" },
+  });
+  const error = await client
+    .send(new PutRecordCommand({ StreamName: "local-ledger-entry-posted", PartitionKey: "k", Data: Buffer.from("{}") }))
+    .catch((e: unknown) => e as Error);
+  assert.instance(error, Error);
+  assert.is((error as Error).name, "AccessDeniedException");
+  assert.match((error as Error).message, /kinesis:PutRecord on resource: arn:aws:kinesis:.*:stream\/local-ledger-entry-posted/);
+  client.destroy();
+});
+
+test("replay puts a shard's sequence range on the stream again; the consumer's idempotency lock applies each event once", async () => {
+  const before = (await items("$ledger#")).filter((i) => i.balanceId !== undefined).length;
+  const records = await stage.kinesis.engine.readRange("local-ledger-entry-posted", "shardId-000000000000");
+  assert.ok(records.length >= 1);
+  const answer = await fetch(`${stage.adminUrl}streams/local-ledger-entry-posted/replay`, {
+    method: "POST",
+    body: JSON.stringify({ shardId: "shardId-000000000000", from: records[0]!.sequenceNumber, to: records.at(-1)!.sequenceNumber }),
+  });
+  assert.is(answer.status, 200, await answer.clone().text());
+  const body = (await answer.json()) as { replayed: number };
+  assert.is(body.replayed, records.length);
+  await eventually("the consumer's checkpoint passes the replayed records", async () => {
+    const [stream] = (await stage.kinesis.listStreams()).filter((s) => s.name === "local-ledger-entry-posted");
+    const checkpoint = stream!.consumers[0]!.checkpoints["shardId-000000000000"];
+    return checkpoint !== undefined && BigInt(checkpoint) >= BigInt(stream!.shards[0]!.lastSequenceNumber!) ? true : undefined;
+  });
+  const after = (await items("$ledger#")).filter((i) => i.balanceId !== undefined).length;
+  assert.is(after, before, "no event applied twice");
+  const listed = await (await fetch(`${stage.adminUrl}streams`)).json() as { streams: { name: string }[] };
+  assert.ok(listed.streams.some((s) => s.name === "local-ledger-entry-posted"));
+  const failures = await (await fetch(`${stage.adminUrl}streams/failures`)).json() as { failures: unknown[] };
+  assert.equal(failures.failures, []);
+});
+
+test.run();
