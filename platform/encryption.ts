@@ -8,11 +8,16 @@ import type { PlatformConfig } from "./config";
  * be able to publish alarms to the encrypted alarm topic, which needs a statement in the key policy (the aws/sns
  * key's policy cannot be changed). Only CloudWatch gets one: services publish with their own roles (IAM grants), and
  * SNS delivers to queues encrypted with SSE-SQS, which needs nothing from this key.
+ *
+ * It also encrypts the Kinesis streams of stream events and their consumers' on-failure queues. Kinesis and SQS use
+ * the key on behalf of the caller, so nothing is added here either: the "AccountAdministers" statement lets IAM
+ * policies grant it, and each role gets only what it needs for its own stream or queue (a producer
+ * kms:GenerateDataKey, a consumer kms:Decrypt, each conditioned on the stream's encryption context).
  */
 export function createEventsKey(config: PlatformConfig, accountId: pulumi.Input<string>): aws.kms.Key {
   const root = pulumi.interpolate`arn:aws:iam::${accountId}:root`;
   const key = new aws.kms.Key("events-key", {
-    description: `Encrypts the ${config.stage} event topics`,
+    description: `Encrypts the ${config.stage} event topics and streams`,
     enableKeyRotation: true,
     deletionWindowInDays: config.deletionProtection ? 30 : 7,
     policy: pulumi.jsonStringify({
