@@ -75,6 +75,8 @@ export interface LocalEndpointUrls {
   sqs?: string;
   /** Step Functions (`AWS_ENDPOINT_URL_SFN`). */
   sfn?: string;
+  /** Kinesis (`AWS_ENDPOINT_URL_KINESIS`). */
+  kinesis?: string;
 }
 
 /** One line the function wrote. */
@@ -574,6 +576,7 @@ export class FunctionHost {
     if (endpoints.sns) env.AWS_ENDPOINT_URL_SNS = endpoints.sns;
     if (endpoints.sqs) env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
     if (endpoints.sfn) env.AWS_ENDPOINT_URL_SFN = endpoints.sfn;
+    if (endpoints.kinesis) env.AWS_ENDPOINT_URL_KINESIS = endpoints.kinesis;
     return env;
   }
 

@@ -29,6 +29,7 @@ import { functionsPart, pollersPart, type FunctionsPart } from "./part-functions
 import { gatewayPart, MAX_HTTP_BODY } from "./part-gateway";
 import { messagingPart, type MessagingPart } from "./part-messaging";
 import { workflowsPart } from "./part-workflows";
+import { kinesisAdminRoutes, kinesisPart, type KinesisPart } from "./part-kinesis";
 import type { ExecutionRecord, StepFunctionsEngine } from "../stepfunctions/engine";
 import { StageParts, type PartHealth, type StagePart } from "./parts";
 import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
@@ -141,6 +142,8 @@ export interface LocalStage {
   readonly pollers: readonly QueuePoller[];
   /** The Step Functions engine: state machines, executions and their histories (the workflows part's). */
   readonly workflows: StepFunctionsEngine;
+  /** The Kinesis part: its engine, streams, stream consumers' pollers, replay. */
+  readonly kinesis: KinesisPart;
   /** The stage's parts in start order (dynamodb, messaging, functions, pollers, gateway, admin). */
   readonly parts: StageParts<StageWiring>;
   /** Each part's health by name (also `GET /_local/health`). */
@@ -303,6 +306,7 @@ async function composeStage(
     sns: options.endpoints?.sns ?? messaging.url,
     sqs: options.endpoints?.sqs ?? messaging.url,
     sfn: workflows.url,
+    kinesis: kinesis.url,
   });
   const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
   const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
@@ -312,7 +316,8 @@ async function composeStage(
   const operations = stageOperations({ wiring: () => current.wiring, programs, recorder, names, messaging, functions });
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
-  const parts = new StageParts<StageWiring>([dynamodb, messaging, workflows, functions, pollers, gateway, admin]);
+  const kinesis = kinesisPart({ wiring, programs: () => runs, authorizer, recorder, hosts: () => functions.hosts, sqs: () => messaging.sqs, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
+  const parts = new StageParts<StageWiring>([dynamodb, messaging, kinesis, workflows, functions, pollers, gateway, admin]);
   await parts.start();
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -377,6 +382,7 @@ async function composeStage(
     hosts: functions.hosts,
     pollers: pollers.pollers,
     workflows: workflows.engine,
+    kinesis,
     parts,
     health: () => parts.health(),
     trace: (id) => recorder.tree(id),
@@ -594,6 +600,7 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
       },
     },
     ...web.routes,
+    ...kinesisAdminRoutes(() => stage().kinesis),
   ]);
   let state: PartHealth = { status: "starting" };
   return {
