@@ -121,7 +121,7 @@ function childrenOf(node: TraceNode): TraceNode[] {
     if (!Array.isArray(value)) continue;
     for (const item of value) {
       if (item && typeof item === "object" && !Array.isArray(item) && typeof (item as TraceNode).kind === "string") {
-        const at = (item as JsonObject).at ?? (item as JsonObject).time;
+        const at = (item as JsonObject).at ?? (item as JsonObject).time ?? (item as JsonObject).startedAt ?? (item as JsonObject).enteredAt;
         children.push({ at: typeof at === "number" ? at : Number.MAX_SAFE_INTEGER, node: item as TraceNode });
       }
     }
@@ -196,15 +196,33 @@ function describeHop(node: TraceNode, startedAt: number): { text: string; took?:
     }
     case "denial":
       return { text: `DENIED ${s("action")} on ${s("resource")}: ${s("message")}`, bad: true, offset: offset(node.at) };
+    case "stream-record": {
+      const keys = Array.isArray(node.keys) && node.keys.length ? ` (${node.keys.join(", ")})` : "";
+      const outcomes = Array.isArray(node.outcomes) && node.outcomes.length ? `: ${node.outcomes.join(", ")}` : typeof node.awaiting === "number" && node.awaiting > 0 ? ": waiting for its readers" : "";
+      return { text: `${s("eventName")} on ${s("table")}'s stream${keys}${outcomes}`, bad: Array.isArray(node.outcomes) && node.outcomes.includes("given-up") };
+    }
+    case "execution":
+      return { text: `workflow ${s("stateMachine")} ran ${s("name")}: ${s("status")}${node.error ? ` (${s("error")})` : ""}`, took: ms(node.durationMs), offset: offset(node.startedAt), bad: ["FAILED", "TIMED_OUT", "ABORTED"].includes(s("status")) };
+    case "state":
+      return {
+        text: `${s("type")} state ${s("name")}: ${s("status")}${typeof node.retries === "number" && node.retries > 0 ? ` after ${plural(node.retries, "retry")}` : ""}${node.error ? ` (${s("error")})` : ""}`,
+        took: ms(node.durationMs),
+        offset: offset(node.enteredAt),
+        bad: s("status") === "failed",
+      };
     default: {
-      // A hop this console does not know yet (a stream, a workflow): its kind and its most telling fields.
-      const fields = ["label", "name", "stream", "stateMachine", "function", "status", "outcome", "error"]
-        .filter((key) => typeof node[key] === "string" || typeof node[key] === "number")
-        .map((key) => `${key} ${String(node[key])}`);
-      return { text: `${String(node.kind)}: ${fields.join(", ")}`, took: ms(node.durationMs), offset: offset(node.at ?? node.time), bad: node.status === "failed" };
+      // A hop this console does not know yet: its kind and its plain fields (ids and spans left out).
+      const fields = Object.entries(node)
+        .filter(([key, value]) => !HIDDEN_FIELDS.has(key) && (typeof value === "string" || typeof value === "number" || (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string"))))
+        .slice(0, 6)
+        .map(([key, value]) => `${key} ${Array.isArray(value) ? value.join(", ") : String(value)}`);
+      return { text: `${String(node.kind)}: ${fields.join(", ")}`, took: ms(node.durationMs), offset: offset(node.at ?? node.time ?? node.startedAt), bad: node.status === "failed" };
     }
   }
 }
+
+/** Fields a hop this console does not know shows no value of: ids, spans, times (the timing shows them). */
+const HIDDEN_FIELDS = new Set(["kind", "spanId", "parentSpanId", "traceId", "requestId", "sequenceNumber", "at", "time", "startedAt", "enteredAt", "answeredAt", "durationMs"]);
 
 function hopItem(node: TraceNode, startedAt: number): HTMLLIElement {
   const hop = describeHop(node, startedAt);

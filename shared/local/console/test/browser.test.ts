@@ -1,0 +1,122 @@
+// The console in a real browser (Debian's Chromium driven by playwright-core) against a real local stage: publish
+// from the form and see the trace arrive, redrive a dead-letter queue and see it empty, open the flow diagram, all
+// with the keyboard where a person would use it. Without Chromium the file says so in one line and runs nothing;
+// CI sets REQUIRE_BROWSER=1, which turns a missing browser into a failure.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { Browser, Page } from "playwright-core";
+import { catalog } from "../../../contract/catalog";
+import { createEvent } from "../../../runtime/envelope";
+import { startLocalStage, type LocalStage } from "../../stage";
+import { browserMissing, launchChromium } from "./browser";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const missing = browserMissing();
+if (missing && process.env.REQUIRE_BROWSER === "1") {
+  console.error(`REQUIRE_BROWSER=1, but ${missing}: the console's browser tests cannot run`);
+  process.exit(1);
+}
+if (missing) {
+  console.log(`unavailable: ${missing}; the console's browser tests did not run`);
+  process.exit(0);
+}
+
+let stage: LocalStage;
+let browser: Browser;
+let page: Page;
+/** Errors the page's scripts threw: none is expected. */
+const pageErrors: string[] = [];
+
+test.before(async () => {
+  stage = await startLocalStage({ port: 0 });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.on("pageerror", (error) => pageErrors.push(error.message));
+  page.setDefaultTimeout(20_000);
+  await page.goto(`${stage.url}/_local/console`);
+  await page.getByRole("status").filter({ hasText: "live" }).first().waitFor();
+});
+
+test.after(async () => {
+  await browser?.close();
+  await stage?.stop();
+});
+
+test("the page starts with a skip link, then its sections, each with a heading", async () => {
+  await page.keyboard.press("Tab");
+  assert.is(await page.evaluate(() => document.activeElement?.textContent), "Skip to the live traces");
+  for (const name of ["Live traces", "Publish an event", "Dead-letter queues", "Failure events", "Data by service and entity", "Flow diagram"]) {
+    assert.ok(await page.getByRole("heading", { name, exact: false }).first().isVisible(), `no visible heading "${name}"`);
+  }
+});
+
+test("publish from the form (filled with the catalog's example) and see the trace arrive", async () => {
+  const correlationId = `browser-${Date.now()}`;
+  await page.getByLabel("Event type").selectOption("orders.order-placed");
+  // The form is the event's JSON Schema, filled with its example.
+  const example = catalog["orders.order-placed"].example as { customerId: string };
+  assert.is(await page.getByLabel("customerId").inputValue(), example.customerId);
+  await page.getByLabel("amount").fill("77.5");
+  // The keyboard submits it: Enter in a field.
+  await page.getByLabel(/^Correlation id/).fill(correlationId);
+  await page.getByLabel(/^Correlation id/).press("Enter");
+  await page.getByText(`Published orders.order-placed`).waitFor();
+  const trace = page.locator(`details.trace[data-correlation-id="${correlationId}"]`);
+  await trace.waitFor();
+  await trace.getByText("billing/on-order-placed handled it").waitFor();
+  await trace.locator(".badge.settled").waitFor();
+  assert.ok(await trace.evaluate((element) => (element as HTMLDetailsElement).open), "the newest trace is open");
+  assert.match(await trace.innerText(), /published by hand orders\.order-placed/);
+  // Its effect shows under Data: billing's invoice for 77.5.
+  await page.getByRole("button", { name: "Refresh" }).last().click();
+  const invoices = page.locator('details.entity[data-service="billing"][data-entity="invoice"]');
+  await invoices.waitFor();
+  await invoices.locator("summary").click();
+  assert.match(await invoices.innerText(), /77\.5/);
+  // A field the schema refuses is named in the answer, and nothing is published.
+  await page.getByLabel("amount").fill("");
+  await page.getByRole("button", { name: "Publish", exact: true }).click();
+  await page.getByText("Not published").waitFor();
+});
+
+test("redrive a dead-letter queue and see it empty", async () => {
+  const dlq = stage.deadLetterQueues().find((q) => q.name.endsWith("billing-on-order-placed-dlq"))!;
+  assert.ok(dlq, "billing's consumer has a dead-letter queue");
+  const event = createEvent("orders.order-placed", catalog["orders.order-placed"].example as never, { source: "orders", correlationId: `dead-${Date.now()}` });
+  stage.sqs.sendMessage(dlq.arn, { MessageBody: JSON.stringify(event) });
+  const section = page.locator("#dead-letters");
+  await section.getByRole("button", { name: "Refresh" }).click();
+  const row = section.locator(`tr[data-queue="${dlq.name}"]`);
+  await row.locator("td.num", { hasText: "1" }).waitFor();
+  const redrive = row.getByRole("button", { name: `Redrive ${dlq.name} to ${dlq.source}` });
+  assert.ok(await redrive.isEnabled());
+  await redrive.focus();
+  await page.keyboard.press("Enter");
+  await section.getByText(`Moved 1 message from ${dlq.name} back to ${dlq.source}.`).waitFor();
+  await row.locator("td.num", { hasText: "0" }).waitFor();
+  assert.is(stage.deadLetterQueues().find((q) => q.name === dlq.name)?.depth, 0);
+  assert.ok(await row.getByRole("button", { name: `Redrive ${dlq.name} to ${dlq.source}` }).isDisabled(), "nothing left to redrive");
+  // Billing handles the redriven event: its trace arrives.
+  await page.locator(`details.trace[data-correlation-id="${event.correlationid}"]`).getByText("billing/on-order-placed handled it").waitFor();
+});
+
+test("open the flow diagram", async () => {
+  await page.getByRole("link", { name: "Flow", exact: true }).press("Enter");
+  const image = page.getByRole("img", { name: /The flow of the running stage/ });
+  await image.waitFor();
+  assert.ok(await image.evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0), "the diagram loaded");
+  await page.getByRole("link", { name: "open it alone" }).click();
+  await page.waitForURL(/\/_local\/console\/flow\.svg$/);
+  const queue = page.locator('g.node[data-id="queue:billing:billing-on-order-placed"]');
+  assert.ok(await queue.isVisible(), "billing's queue is drawn");
+  assert.match(await queue.textContent() ?? "", /billing-on-order-placed/);
+  assert.ok((await page.locator("path.edge").count()) > 3, "with its arrows");
+  await page.goBack();
+});
+
+test("the page threw no error", () => {
+  assert.equal(pageErrors, []);
+});
+
+test.run();
