@@ -93,7 +93,7 @@ export function readyLine(stage: LocalStage, options: { watching?: boolean } = {
       : `sns ${stage.endpoints.sns}, sqs ${stage.endpoints.sqs}, dynamodb ${stage.endpoints.dynamodb}`;
   return (
     `local stage ready in ${seconds} s: ${stage.url}${routes} | services: ${stage.services.join(", ") || "none"} | ` +
-    `consumers: ${consumers} | admin: ${stage.adminUrl} | aws endpoints: ${aws} (data: ${stage.storage}) | ` +
+    `consumers: ${consumers} | admin: ${stage.adminUrl} (console: ${stage.adminUrl}console) | aws endpoints: ${aws} (data: ${stage.storage}) | ` +
     `${options.watching ? "watching the code (--no-watch turns it off)" : "not watching the code"} | Ctrl-C stops`
   );
 }
