@@ -6,6 +6,7 @@
  * state machine makes is authorized against its role's policies first, as the role it assumes in AWS.
  */
 import { randomUUID } from "node:crypto";
+import { WORKFLOW_INPUT_KEY } from "../../contract/workflow";
 import { AwsServiceError } from "../aws";
 import { childContext, traceHeaderOf, type RequestContext } from "../context";
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
@@ -50,12 +51,14 @@ function configOf(spec: StateMachineSpec): StateMachineConfig {
   return { name: spec.name, arn: spec.arn, definition: spec.definition, roleArn: spec.roleArn, type: spec.type };
 }
 
+/** The correlation id an execution's input carries: the starter's (`_workflow`, see startWorkflow), or a CloudEvent's. */
 function correlationOf(input: string): string | undefined {
   const hints = envelopeHints(input);
   if (hints.correlationId) return hints.correlationId;
   try {
-    const value = JSON.parse(input) as { correlationId?: unknown };
-    return typeof value?.correlationId === "string" && value.correlationId ? value.correlationId : undefined;
+    const value = JSON.parse(input) as Record<string, { correlationId?: unknown } | undefined> & { correlationId?: unknown };
+    const id = value?.[WORKFLOW_INPUT_KEY]?.correlationId ?? value?.correlationId;
+    return typeof id === "string" && id ? id : undefined;
   } catch {
     return undefined;
   }
@@ -93,7 +96,7 @@ export function workflowsPart(options: WorkflowsPartOptions): WorkflowsPart {
   };
 
   const invokeFunction = async (functionArn: string, payload: unknown, call: TaskCall): Promise<FunctionAnswer> => {
-    const context = childContext(call.state.context, "states.amazonaws.com", call.execution.context.correlationId);
+    const context = childContext(call.state.context, "states.amazonaws.com", correlationOf(call.execution.input));
     authorize(call, "lambda:InvokeFunction", functionArn, "AccessDeniedException", context);
     const name = functionArn.split(":").pop() ?? functionArn;
     const host = options.hosts().get(name);
@@ -121,7 +124,7 @@ export function workflowsPart(options: WorkflowsPartOptions): WorkflowsPart {
   };
 
   const publish = async (input: Record<string, unknown>, call: TaskCall): Promise<{ MessageId: string }> => {
-    const context = childContext(call.state.context, stateMachinePrincipal(call.stateMachine.name), call.execution.context.correlationId);
+    const context = childContext(call.state.context, stateMachinePrincipal(call.stateMachine.name), correlationOf(call.execution.input));
     const topicArn = typeof input.TopicArn === "string" ? input.TopicArn : "";
     if (!topicArn) throw new AwsServiceError("InvalidParameter", "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter");
     authorize(call, "sns:Publish", topicArn, "AuthorizationError", context);
