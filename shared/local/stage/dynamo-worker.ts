@@ -3,6 +3,7 @@
  * the functions' DynamoDB traffic (the bulk of the stage's work) runs beside the engines instead of between them.
  * Bundled and started by `startDynamoService` (dynamodb.ts); speaks to the main thread with the messages below.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { RequestListener, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
@@ -10,6 +11,7 @@ import { Authorizer, type PrincipalIdentity } from "../iam/authorizer";
 import { startDynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import type { TableKeySchema } from "../iam/dynamodb-requests";
 import type { DeclaredTableSettings } from "../iam/dynamodb-table-settings";
+import { ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StoredRecord, type TableStream } from "../dynamodb-streams";
 import { memoizeExpressionParser, type ExpressionParser } from "./dynalite-expressions";
 
 /** What the worker is started with. */
@@ -24,6 +26,10 @@ export interface DynamoWorkerSetup {
   registrations: { principal: string; policies: string[]; identity: PrincipalIdentity }[];
   /** Operations whose decisions (and answers) the main thread wants to hear about; denials are always reported. */
   reported: string[];
+  /** The records' `awsRegion`. */
+  region?: string;
+  /** Tables with a stream: their records go to the main thread (`stream-record`). */
+  streams?: Record<string, TableStream>;
 }
 
 /** Worker -> main thread. */
@@ -35,6 +41,8 @@ export type DynamoWorkerMessage =
   | { type: "closed" }
   /** A {@link DynamoWorkerCommand} `register` was applied. */
   | { type: "registered"; id: number }
+  /** A stream record the write engine appended; `requestId` is the proxy's id of the write that made it. */
+  | { type: "stream-record"; stored: StoredRecord; requestId?: string }
   /** Several of the above, sent together (one message per event loop turn keeps the threads' wake-ups down). */
   | { type: "batch"; messages: DynamoWorkerMessage[] };
 
@@ -47,6 +55,8 @@ export interface DynamoWorkerCommand {
   id: number;
   registrations: DynamoWorkerSetup["registrations"];
   unregister: string[];
+  /** Streams of tables added meanwhile (enabled, or with their view type changed). */
+  streams?: Record<string, TableStream>;
 }
 
 const port = parentPort;
@@ -79,6 +89,20 @@ async function main(): Promise<void> {
   });
   const dynalitePort = (server.address() as AddressInfo).port;
 
+  // Item writes and TransactWriteItems go through the write engine (which dynalite lacks): it records the stream
+  // records of tables with a stream, sent to the main thread with the id of the write that made them.
+  const listener = server.listeners("request")[0] as RequestListener;
+  const recorder = new StreamRecorder({ region: setup.region ?? "us-east-1" });
+  for (const [table, stream] of Object.entries(setup.streams ?? {})) recorder.enable(table, stream);
+  const engine = new WriteEngine({ target: listenerTarget(listener), recorder, keySchema: (table) => setup.keySchemas[table] });
+  const writing = new AsyncLocalStorage<string>();
+  recorder.subscribe((stored) => {
+    const requestId = writing.getStore();
+    report({ type: "stream-record", stored, ...(requestId ? { requestId } : {}) });
+  });
+  // The proxy decides on a request and hands it to the engine in the same turn: the decision names the request.
+  let decided: string | undefined;
+
   const authorizer = new Authorizer({ accountId: setup.accountId, unknownPrincipals: "allow" });
   for (const r of setup.registrations) authorizer.register(r.principal, r.policies, r.identity);
   const reported = new Set(setup.reported);
@@ -86,12 +110,22 @@ async function main(): Promise<void> {
   const proxy = await startDynamoDbProxy({
     target: `http://127.0.0.1:${dynalitePort}`,
     // dynalite runs in this thread: the proxy calls it directly (its port stays open for the stage's housekeeping).
-    targetListener: server.listeners("request")[0] as RequestListener,
+    targetListener: listener,
     authorize: authorizer.authorize,
     accountId: setup.accountId,
     keySchemas: setup.keySchemas,
     tableSettings: setup.tableSettings,
+    writes: {
+      operations: ENGINE_OPERATIONS,
+      handle: (operation, request) => {
+        const requestId = decided;
+        decided = undefined;
+        return requestId === undefined ? engine.handle(operation, request) : writing.run(requestId, () => engine.handle(operation, request));
+      },
+      forget: (table) => engine.forget(table),
+    },
     onDecision: (event) => {
+      decided = event.requestId;
       if (!event.allowed || reported.has(event.operation)) {
         if (event.allowed) tracked.add(event.requestId);
         report({ type: "decision", event });
@@ -109,6 +143,7 @@ async function main(): Promise<void> {
     if (command !== null && typeof command === "object" && command.type === "register") {
       for (const principal of command.unregister) authorizer.unregister(principal);
       for (const r of command.registrations) authorizer.register(r.principal, r.policies, r.identity);
+      for (const [table, stream] of Object.entries(command.streams ?? {})) recorder.enable(table, stream);
       post({ type: "registered", id: command.id });
       return;
     }

@@ -9,6 +9,7 @@ import { request as httpRequest } from "node:http";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
+import type { StoredRecord } from "../dynamodb-streams";
 import type { DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import { LOCAL_BUILD_ROOT } from "../lambda/bundle";
 import type { DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup } from "./dynamo-worker";
@@ -26,7 +27,7 @@ export interface LocalDynamo {
    * Sets the functions' role policies the proxy enforces (added or replaced) and removes `unregister`ed ones, while
    * the stage runs (watch mode); resolves once the DynamoDB thread applied them.
    */
-  register(registrations: DynamoServiceOptions["registrations"], unregister?: readonly string[]): Promise<void>;
+  register(registrations: DynamoServiceOptions["registrations"], unregister?: readonly string[], streams?: DynamoWorkerSetup["streams"]): Promise<void>;
   /** Stops the proxy, dynalite and their thread. */
   close(): Promise<void>;
 }
@@ -48,6 +49,12 @@ export interface DynamoServiceOptions {
   onDecision?: (event: DynamoDbProxyEvent) => void;
   /** DynamoDB answered a reported, allowed request. */
   onAnswered?: (answer: { requestId: string; status: number; errorType?: string }) => void;
+  /** The records' `awsRegion`. */
+  region?: string;
+  /** Tables with a stream (DynamoDB thread's write engine records their changes). */
+  streams?: DynamoWorkerSetup["streams"];
+  /** A stream record was appended, by the write with this proxy request id (when the write engine knew it). */
+  onStreamRecord?: (stored: StoredRecord, requestId: string | undefined) => void;
 }
 
 let workerScript: Promise<string> | undefined;
@@ -82,8 +89,9 @@ function dynamoWorkerFile(): Promise<string> {
 
 /**
  * Starts dynalite and the IAM proxy in a worker thread on free loopback ports: in memory, or persisted in
- * `persistDir`. dynalite lacks `TransactWriteItems`, `UpdateTimeToLive` (TTL is not enforced) and streams; the proxy
- * answers `DescribeTimeToLive` and `DescribeContinuousBackups` from the declared `tables`.
+ * `persistDir`. dynalite lacks `TransactWriteItems`, `UpdateTimeToLive` (TTL is not enforced) and streams: item writes
+ * and transactions go through the write engine (shared/local/dynamodb-streams), which records the `streams`' records
+ * (`onStreamRecord`); the proxy answers `DescribeTimeToLive` and `DescribeContinuousBackups` from the declared `tables`.
  */
 export async function startDynamoService(options: DynamoServiceOptions): Promise<LocalDynamo> {
   const path = options.persistDir ? resolve(options.persistDir) : undefined;
@@ -95,6 +103,8 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
     tableSettings: tableSettings(options.tables ?? []),
     registrations: options.registrations,
     reported: [...options.reported],
+    ...(options.region ? { region: options.region } : {}),
+    ...(options.streams ? { streams: options.streams } : {}),
   };
   const worker = new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
   let closedResolve: (() => void) | undefined;
@@ -116,6 +126,9 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
           break;
         case "answered":
           options.onAnswered?.(message);
+          break;
+        case "stream-record":
+          options.onStreamRecord?.(message.stored, message.requestId);
           break;
         case "closed":
           closedResolve?.();
@@ -139,10 +152,10 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
     endpoint: `http://127.0.0.1:${ports.proxyPort}`,
     dynaliteEndpoint: `http://127.0.0.1:${ports.dynalitePort}`,
     storage: path ?? "memory",
-    register(registrations, unregister = []) {
+    register(registrations, unregister = [], streams) {
       const id = ++nextCommand;
       const done = new Promise<void>((resolveRegistered) => registered.set(id, resolveRegistered));
-      worker.postMessage({ type: "register", id, registrations: [...registrations], unregister: [...unregister] } satisfies DynamoWorkerCommand);
+      worker.postMessage({ type: "register", id, registrations: [...registrations], unregister: [...unregister], ...(streams ? { streams } : {}) } satisfies DynamoWorkerCommand);
       return done;
     },
     close() {

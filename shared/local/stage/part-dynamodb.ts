@@ -2,6 +2,7 @@
  * The DynamoDB part: dynalite and the IAM proxy every function talks to (in a thread of their own), with the
  * programs' tables created in it.
  */
+import { StreamRecorder, type TableStream } from "../dynamodb-streams";
 import type { TableKeySchema } from "../iam/dynamodb-requests";
 import { functionRegistrations } from "../watch/reconcile";
 import { createTables, startDynamoService, type DynamoServiceOptions, type LocalDynamo } from "./dynamodb";
@@ -21,6 +22,18 @@ export interface DynamoPartOptions {
 /** The DynamoDB part; `dynamo` is there once it started. */
 export interface DynamoPart extends StagePart<StageWiring> {
   readonly dynamo: LocalDynamo;
+  /** The tables' stream records, as the DynamoDB thread's write engine recorded them (what stream mappings read). */
+  readonly streams: StreamRecorder;
+}
+
+/** The streams of the tables that have one (`streamEnabled`), by table name. */
+export function tableStreams(wiring: Pick<StageWiring, "tables">): Record<string, TableStream> {
+  const streams: Record<string, TableStream> = {};
+  for (const table of wiring.tables) {
+    if (!table.stream) continue;
+    streams[table.name] = { streamArn: table.stream.arn, viewType: table.stream.viewType, key: { partitionKey: table.hashKey, ...(table.rangeKey ? { sortKey: table.rangeKey } : {}) } };
+  }
+  return streams;
 }
 
 /** Key schemas by table (and index), for `dynamodb:LeadingKeys`. */
@@ -41,14 +54,33 @@ export function dynamoPart(options: DynamoPartOptions): DynamoPart {
   let state: PartHealth = { status: "starting" };
   const { recorder } = options;
   let wiring = options.wiring;
+  const streams = new StreamRecorder({ region: wiring.region });
+  const enableStreams = (specs: Record<string, TableStream>) => {
+    for (const [table, spec] of Object.entries(specs)) streams.enable(table, spec);
+  };
+  const detail = () => {
+    const streamed = streams.tables();
+    const records = streamed.length ? `, ${streamed.length} streams (${streamed.reduce((n, t) => n + streams.records(t).length, 0)} records retained)` : "";
+    return `${wiring.tables.length} tables (data: ${dynamo!.storage})${records}, IAM proxy ${dynamo!.endpoint}`;
+  };
   return {
     name: "dynamodb",
+    streams,
     get dynamo(): LocalDynamo {
       if (!dynamo) throw new Error("the dynamodb part has not started");
       return dynamo;
     },
     async start() {
+      const specs = tableStreams(wiring);
+      enableStreams(specs);
       dynamo = await startDynamoService({
+        region: wiring.region,
+        streams: specs,
+        // The write's trace first (the record's node under it), then the readers hear of the record.
+        onStreamRecord: (stored, requestId) => {
+          recorder.streamRecorded({ ...(requestId ? { requestId } : {}), table: stored.table, record: stored.record });
+          streams.ingest(stored);
+        },
         ...(options.persistDir ? { persistDir: options.persistDir } : {}),
         accountId: wiring.accountId,
         keySchemas: keySchemasOf(wiring),
@@ -71,7 +103,7 @@ export function dynamoPart(options: DynamoPartOptions): DynamoPart {
       } catch (error) {
         throw new Error(`could not create the tables in dynalite: ${(error as Error).message}`, { cause: error });
       }
-      state = { status: "ok", detail: `${wiring.tables.length} tables (data: ${dynamo.storage}), IAM proxy ${dynamo.endpoint}` };
+      state = { status: "ok", detail: detail() };
     },
     async stop() {
       state = { status: "stopped" };
@@ -86,10 +118,13 @@ export function dynamoPart(options: DynamoPartOptions): DynamoPart {
       const added = next.tables.filter((table) => !wiring.tables.some((t) => t.name === table.name));
       if (added.length) await createTables(dynamo.dynaliteEndpoint, added);
       const gone = wiring.functions.filter((fn) => !next.functions.some((f) => f.name === fn.name));
-      await dynamo.register(functionRegistrations(next), functionRegistrations({ functions: gone, accountId: next.accountId }).map((r) => r.principal));
+      // Streams of added tables (and changed view types) start recording now; a stream turned off keeps recording until a restart.
+      const specs = tableStreams(next);
+      enableStreams(specs);
+      await dynamo.register(functionRegistrations(next), functionRegistrations({ functions: gone, accountId: next.accountId }).map((r) => r.principal), specs);
       wiring = next;
-      state = { status: "ok", detail: `${wiring.tables.length} tables (data: ${dynamo.storage}), IAM proxy ${dynamo.endpoint}` };
+      state = { status: "ok", detail: detail() };
     },
-    health: () => state,
+    health: () => (state.status === "ok" ? { status: "ok", detail: detail() } : state),
   };
 }

@@ -28,6 +28,7 @@ import { dynamoPart } from "./part-dynamodb";
 import { functionsPart, pollersPart, type FunctionsPart } from "./part-functions";
 import { gatewayPart, MAX_HTTP_BODY } from "./part-gateway";
 import { messagingPart, type MessagingPart } from "./part-messaging";
+import { dynamodbStreamKind, streamsPart, type StreamsPart } from "./part-streams";
 import { workflowsPart } from "./part-workflows";
 import { kinesisAdminRoutes, kinesisPart, type KinesisPart } from "./part-kinesis";
 import type { ExecutionRecord, StepFunctionsEngine } from "../stepfunctions/engine";
@@ -140,6 +141,8 @@ export interface LocalStage {
   /** The function hosts by function name, and the event source mappings' pollers (for tests and tools: fault injection). */
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   readonly pollers: readonly QueuePoller[];
+  /** The event source mappings on streams (DynamoDB Streams): their shard pollers, positions, on-failure records. */
+  readonly streamMappings: StreamsPart;
   /** The Step Functions engine: state machines, executions and their histories (the workflows part's). */
   readonly workflows: StepFunctionsEngine;
   /** The Kinesis part: its engine, streams, stream consumers' pollers, replay. */
@@ -310,6 +313,14 @@ async function composeStage(
   });
   const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
   const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
+  const streams = streamsPart({
+    wiring,
+    recorder,
+    hosts: () => functions.hosts,
+    sqs: () => messaging.sqs,
+    publish: (input, context) => messaging.publish(input, context),
+    kinds: [dynamodbStreamKind(() => dynamodb.streams)],
+  });
   const gateway = gatewayPart({ wiring, recorder, hosts: () => functions.hosts, labelOf: names.labelOf });
   // What watch mode changes (reconcile): the wiring and the program runs it came from.
   let current = { wiring, runs: [...runs] as readonly ProgramResult[] };
@@ -317,7 +328,7 @@ async function composeStage(
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
   const kinesis = kinesisPart({ wiring, programs: () => runs, authorizer, recorder, hosts: () => functions.hosts, sqs: () => messaging.sqs, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
-  const parts = new StageParts<StageWiring>([dynamodb, messaging, kinesis, workflows, functions, pollers, gateway, admin]);
+  const parts = new StageParts<StageWiring>([dynamodb, messaging, kinesis, workflows, functions, pollers, streams, gateway, admin]);
   await parts.start();
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -381,6 +392,7 @@ async function composeStage(
     sqs: messaging.sqs,
     hosts: functions.hosts,
     pollers: pollers.pollers,
+    streamMappings: streams,
     workflows: workflows.engine,
     kinesis,
     parts,
@@ -588,6 +600,18 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
       path: "/executions/{id}",
       describe: "one workflow execution (by ARN or name): input, output, error and its history",
       handle: ({ params }) => ok(executionDetail(findExecution(stage().workflows, params.id!))),
+    },
+    {
+      method: "GET",
+      path: "/stream-mappings",
+      describe: "event source mappings on streams (DynamoDB Streams) with their shards' checkpoints, backlog and retries",
+      handle: () => ok({ mappings: stage().streamMappings.list() }),
+    },
+    {
+      method: "GET",
+      path: "/stream-mappings/failures",
+      describe: "on-failure records of stream mappings waiting in their destination queues (shard and sequence range of each batch given up on)",
+      handle: () => ok({ failures: stage().streamMappings.onFailureRecords() }),
     },
     { method: "GET", path: "/trace", describe: "the latest correlation ids", handle: () => ok({ correlationIds: recorder.correlationIds().slice(-100) }) },
     {

@@ -9,7 +9,7 @@
  * under it); an invocation runs with an `_X_AMZN_TRACE_ID` whose `Parent` is its own span, so the function's SDK calls
  * (DynamoDB writes, publishes, refused requests) arrive as its children. Nothing is inferred from timing.
  */
-import { parentSpanOf, type RequestContext } from "../context";
+import { newSpanId, parentSpanOf, type RequestContext } from "../context";
 import type { MessagingTraceEvent } from "../sns";
 
 /** A tree: everything that happened under one correlation id. */
@@ -147,7 +147,7 @@ export interface InvocationTrace {
   /** `<service>/<function>`. */
   label: string;
   /** `direct`: `stage.invoke` (its publishes still join their correlation's tree); `workflow`: a state's task. */
-  trigger: "http" | "sqs" | "direct" | "workflow";
+  trigger: "http" | "sqs" | "direct" | "workflow" | "stream";
   requestId: string;
   /** W3C-style trace id, the invocation's span, and its parent's (the HTTP request's, or a delivery's). */
   traceId: string;
@@ -191,6 +191,28 @@ export interface WriteTrace {
   at: number;
   /** Epoch ms when the answer came back (allowed writes). */
   answeredAt?: number;
+  /** The stream records it made (a table with a stream): the stream event source mappings' invocations hang under them. */
+  streamRecords?: StreamRecordTrace[];
+}
+
+/** A DynamoDB stream record a write made, and what the stream's event source mappings did with it. */
+export interface StreamRecordTrace {
+  kind: "stream-record";
+  table: string;
+  /** `INSERT`, `MODIFY`, `REMOVE`. */
+  eventName: string;
+  eventId: string;
+  sequenceNumber: string;
+  /** The item's key values. */
+  keys: string[];
+  /** The record's span (its parent: the invocation that wrote). */
+  spanId: string;
+  parentSpanId?: string;
+  /** Mappings that have not finished with it yet (in progress while above 0). */
+  awaiting: number;
+  /** What each mapping did: `processed`, `filtered-out` (no filter matched), `given-up` (to the on-failure destination). */
+  outcomes: string[];
+  invocations: InvocationTrace[];
 }
 
 /** A request IAM refused. */
@@ -340,6 +362,8 @@ export class TraceRecorder {
   private readonly stateSpans = new Map<string, { node: StateTrace; execution: ExecutionState }>();
   /** Allowed writes waiting for DynamoDB's answer, by the proxy's request id. */
   private readonly unanswered = new Map<string, { write: WriteTrace; state: InvocationState }>();
+  /** Stream records of traced writes, by event id (the oldest forgotten beyond 50,000). */
+  private readonly streamRecordNodes = new Map<string, { node: StreamRecordTrace; state: InvocationState; traceId: string; correlationId?: string }>();
   /** Live watchers (`watch`). */
   private readonly watchers = new Set<(tree: TraceTree) => void>();
 
@@ -463,7 +487,9 @@ export class TraceRecorder {
       seen.add(node);
       // A write DynamoDB has not answered yet is still work in progress (unless its answer is long overdue).
       const unanswered = node.writes.some((w) => w.allowed && w.result === undefined && Date.now() - w.at < 10_000);
-      return node.status === "running" || unanswered || node.publishes.some(publishPending) || (node.executions ?? []).some(executionPending);
+      // A stream record a mapping has not finished with (or whose invocation runs) is work in progress too.
+      const streaming = node.writes.some((w) => w.streamRecords?.some((r) => r.awaiting > 0 || r.invocations.some(invocationPending)));
+      return node.status === "running" || unanswered || streaming || node.publishes.some(publishPending) || (node.executions ?? []).some(executionPending);
     };
     const executionPending = (node: ExecutionTrace): boolean =>
       node.status === "RUNNING" || node.states.some((state) => state.invocations.some(invocationPending) || state.publishes.some(publishPending));
@@ -636,6 +662,8 @@ export class TraceRecorder {
     requestId: string;
     records?: { messageId: string; body: string; queueArn: string }[];
     request?: { method: string; path: string; routeKey: string; note?: string; spanId?: string };
+    /** A stream mapping's batch: the event ids of its records (joined to the writes that made them). */
+    streamRecords?: string[];
   }): InvocationTrace {
     const node: InvocationTrace = {
       kind: "invocation",
@@ -669,6 +697,22 @@ export class TraceRecorder {
         state.trees.add(tree);
         tree.keys.invocations.push(span);
       }
+      this.touch(state.trees);
+    }
+    if (details.streamRecords) {
+      node.trigger = "stream";
+      node.messages = details.streamRecords.length;
+      const writers = new Set<InvocationState>();
+      for (const eventId of details.streamRecords) {
+        const found = this.streamRecordNodes.get(eventId);
+        if (!found) continue;
+        found.node.invocations.push(node);
+        writers.add(found.state);
+      }
+      // The writer's trees (shared while they are not known yet: an HTTP request joins its tree when answered).
+      if (writers.size === 1) state.trees = [...writers][0]!.trees;
+      else for (const writer of writers) for (const tree of writer.trees) state.trees.add(tree);
+      for (const tree of state.trees) tree.keys.invocations.push(span);
       this.touch(state.trees);
     }
     if (details.records) {
@@ -768,6 +812,66 @@ export class TraceRecorder {
       }
       this.touch(state.trees);
     }
+  }
+
+  /**
+   * A stream record a write made (`requestId`: the proxy's id of the write). A traced write gets the record under it,
+   * with a span of its own; others are not traced.
+   */
+  streamRecorded(facts: { requestId?: string; table: string; record: { eventID: string; eventName: string; dynamodb: { Keys: Record<string, unknown>; SequenceNumber: string } } }): void {
+    const found = facts.requestId === undefined ? undefined : this.unanswered.get(facts.requestId);
+    if (!found) return;
+    const keys = Object.values(facts.record.dynamodb.Keys).map((value) => String(Object.values(value as Record<string, unknown>)[0]));
+    const node: StreamRecordTrace = {
+      kind: "stream-record",
+      table: facts.table,
+      eventName: facts.record.eventName,
+      eventId: facts.record.eventID,
+      sequenceNumber: facts.record.dynamodb.SequenceNumber,
+      keys,
+      spanId: newSpanId(),
+      parentSpanId: found.state.node.spanId,
+      awaiting: 0,
+      outcomes: [],
+      invocations: [],
+    };
+    (found.write.streamRecords ??= []).push(node);
+    this.streamRecordNodes.set(node.eventId, {
+      node,
+      state: found.state,
+      traceId: found.state.node.traceId,
+      ...(found.state.node.correlationId ? { correlationId: found.state.node.correlationId } : {}),
+    });
+    if (this.streamRecordNodes.size > 50_000) this.streamRecordNodes.delete(this.streamRecordNodes.keys().next().value as string);
+    this.touch(found.state.trees);
+  }
+
+  /** How many stream mappings will read this record (it stays in progress until each finished with it). */
+  streamRecordAwaited(eventId: string, mappings: number): void {
+    const found = this.streamRecordNodes.get(eventId);
+    if (found) found.node.awaiting += mappings;
+  }
+
+  /** A stream mapping finished with a record: `processed`, `filtered-out` or `given-up`. */
+  streamRecordDone(eventId: string, outcome: string): void {
+    const found = this.streamRecordNodes.get(eventId);
+    if (!found) return;
+    found.node.awaiting = Math.max(0, found.node.awaiting - 1);
+    found.node.outcomes.push(outcome);
+    this.touch(found.state.trees);
+  }
+
+  /** The request context of a traced stream record (its trace, its span, the writer's correlation id), to continue it. */
+  streamRecordContext(eventId: string): RequestContext | undefined {
+    const found = this.streamRecordNodes.get(eventId);
+    if (!found) return undefined;
+    return {
+      principal: "dynamodb.amazonaws.com",
+      traceId: found.traceId,
+      spanId: found.node.spanId,
+      ...(found.node.parentSpanId ? { parentSpanId: found.node.parentSpanId } : {}),
+      ...(found.correlationId ? { correlationId: found.correlationId } : {}),
+    };
   }
 
   /** DynamoDB answered a write the proxy let through. */
@@ -897,7 +1001,7 @@ function shortId(id: string | undefined): string {
 
 function describeInvocation(node: InvocationTrace): string {
   const took = (node.durationMs === undefined ? "" : ` in ${ms(node.durationMs)}`) + (node.initDurationMs === undefined ? "" : ` after a ${ms(node.initDurationMs)} cold start`);
-  const batch = node.trigger === "sqs" && node.messages !== undefined ? ` (batch of ${node.messages})` : "";
+  const batch = (node.trigger === "sqs" || node.trigger === "stream") && node.messages !== undefined ? ` (batch of ${node.messages})` : "";
   switch (node.status) {
     case "running":
       return `${node.label} is running${batch}`;
@@ -1004,7 +1108,7 @@ export function renderTrace(tree: TraceTree): string {
             ? // The write's condition held it back: how locks, Idempotency-Key claims and create-once writes say "already there".
               `${write.operation} on ${write.table}${keys} not written: its condition did not hold (ConditionalCheckFailedException)`
             : `${write.operation} on ${write.table}${keys} failed: ${write.result}`;
-      steps.push({ at: write.at, item: () => ({ text, children: [] }) });
+      steps.push({ at: write.at, item: () => ({ text, children: (write.streamRecords ?? []).map((record) => streamRecordItem(record, seen)) }) });
     }
     for (const denial of node.denials) {
       steps.push({ at: denial.at, item: () => ({ text: `DENIED ${denial.action} on ${denial.resource}: ${denial.message}`, children: [] }) });
@@ -1026,6 +1130,14 @@ export function renderTrace(tree: TraceTree): string {
       return { text: describeState(state), children: steps.map((step) => step.item()) };
     }),
   });
+  const streamRecordItem = (node: StreamRecordTrace, seen: Set<InvocationTrace>): Item => {
+    const outcomes = node.outcomes.filter((o) => o !== "processed");
+    const status = node.awaiting > 0 ? "" : outcomes.length ? ` (${outcomes.join(", ")})` : "";
+    return {
+      text: `stream record ${node.eventName} on ${node.table} (${node.keys.join(", ")})${status}`,
+      children: node.invocations.map((invocation) => invocationItem(invocation, seen)),
+    };
+  };
   const deliveryItem = (node: DeliveryTrace, seen: Set<InvocationTrace>): Item => ({
     text: describeDelivery(node),
     children: node.invocations.map((invocation) => invocationItem(invocation, seen)),
@@ -1066,7 +1178,7 @@ export function renderTrace(tree: TraceTree): string {
 /** The kinds of steps along every path of a tree, root first (`request > invocation > publish > delivery ...`). */
 export function tracePaths(tree: TraceTree): string[][] {
   const paths: string[][] = [];
-  type Node = RequestTrace | PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace | ExecutionTrace | StateTrace;
+  type Node = RequestTrace | PublishTrace | DeliveryTrace | InvocationTrace | WriteTrace | ExecutionTrace | StateTrace | StreamRecordTrace;
   const visit = (node: Node, path: string[]) => {
     const here = [...path, node.kind];
     const children: Node[] =
@@ -1083,6 +1195,8 @@ export function tracePaths(tree: TraceTree): string[][] {
                 : node.kind === "state"
                   ? [...node.invocations, ...node.publishes]
                   : [];
+    if (node.kind === "write") children.push(...(node.streamRecords ?? []));
+    if (node.kind === "stream-record") children.push(...node.invocations);
     if (children.length === 0) paths.push(here);
     for (const child of children) visit(child, here);
   };

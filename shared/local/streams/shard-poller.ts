@@ -118,6 +118,8 @@ export type ShardPollerEvent<R> =
   | { kind: "filtered"; shardId: string; record: ShardRecord<R>; reason?: string }
   | { kind: "invoked"; shardId: string; requestId: string; records: number; attempt: number; outcome: "ok" | "partial" | "failed" | "not-invoked"; error?: string }
   | { kind: "bisected"; shardId: string; records: number }
+  /** Records done: the function took them (a success, or before the lowest batch item failure). */
+  | { kind: "processed"; shardId: string; records: readonly ShardRecord<R>[] }
   | { kind: "discarded"; shardId: string; condition: OnFailureCondition; records: readonly ShardRecord<R>[]; failure: OnFailureRecord }
   | { kind: "destination-failed"; shardId: string; error: string };
 
@@ -556,6 +558,7 @@ export class ShardPoller<R> {
       if (verdict.ok && !verdict.failed.length) {
         this.options.onEvent?.({ kind: "invoked", shardId: shard.id, requestId, records: records.length, attempt: batch.invocations, outcome: "ok" });
         for (const entry of batch.entries) this.finish(shard, entry);
+        this.options.onEvent?.({ kind: "processed", shardId: shard.id, records });
         shard.lastError = undefined;
         return this.succeeded(lane);
       }
@@ -578,6 +581,7 @@ export class ShardPoller<R> {
       this.options.onEvent?.({ kind: "invoked", shardId: shard.id, requestId, records: records.length, attempt: batch.invocations, outcome: "failed", error });
     }
     for (const entry of batch.entries.slice(0, failedFrom)) this.finish(shard, entry);
+    if (failedFrom > 0) this.options.onEvent?.({ kind: "processed", shardId: shard.id, records: records.slice(0, failedFrom) });
     const rest: Batch<R> = { ...batch, entries: batch.entries.slice(failedFrom) };
     if (error !== undefined && this.options.bisectBatchOnFunctionError && rest.entries.length > 1) {
       // Split in two, halves in order; a split consumes no retry.

@@ -1,0 +1,319 @@
+/**
+ * The streams part: one shard poller (shared/local/streams, Lambda's stream event source mapping semantics) per
+ * event source mapping on a stream, invoking the function's host with batches of records, sending on-failure records
+ * to the mapping's destination (an SQS queue or SNS topic), and hanging each invocation in the trace under the stream
+ * records it got (themselves under the writes that made them).
+ *
+ * A kind of stream is a {@link StreamSourceKind}: how to open a mapping's stream as a `ShardSource` and build the
+ * function's event. DynamoDB Streams' is {@link dynamodbStreamKind} (the DynamoDB part's recorder); another kind is
+ * one more entry in `kinds`.
+ */
+import { randomUUID } from "node:crypto";
+import { childContext, rootContext, traceHeaderOf, type RequestContext } from "../context";
+import { compileFilterCriteria, recorderShardSource, type StreamRecord, type StreamRecorder } from "../dynamodb-streams";
+import type { FunctionHost } from "../lambda/function-host";
+import type { PublishInput } from "../sns/engine";
+import type { SqsEngine } from "../sqs/engine";
+import { ShardPoller, type OnFailureRecord, type ShardPollerEvent, type ShardPosition, type ShardSource, type StreamInvokeOutcome } from "../streams";
+import type { PartHealth, StagePart } from "./parts";
+import type { InvocationTrace, TraceRecorder } from "./trace";
+import type { FunctionSpec, StageWiring, StreamMappingSpec } from "./wiring";
+
+/** One kind of stream the part can read. */
+export interface StreamSourceKind<R = unknown> {
+  readonly kind: StreamMappingSpec["kind"];
+  /** Opens the stream a mapping reads (called when the poller starts). */
+  source(mapping: StreamMappingSpec, fn: FunctionSpec): ShardSource<R>;
+  /** The id the trace knows a record by (DynamoDB: its `eventID`, under the write that made it). */
+  traceId?(record: R): string | undefined;
+  /** Calls back for each new record of a stream (its ARN and trace id), so the trace waits for the mappings reading it. */
+  onRecord?(listener: (eventSourceArn: string, traceId: string) => void): () => void;
+}
+
+/** DynamoDB Streams: the records the DynamoDB part's write engine recorded. */
+export function dynamodbStreamKind(streams: () => StreamRecorder): StreamSourceKind<StreamRecord> {
+  return {
+    kind: "dynamodb",
+    source(mapping) {
+      const recorder = streams();
+      const table = recorder.tables().find((t) => recorder.stream(t)?.streamArn === mapping.eventSourceArn);
+      if (!table) throw new Error(`event source mapping ${mapping.origin.name} reads ${mapping.eventSourceArn}, which no table's stream is`);
+      return recorderShardSource(recorder, table);
+    },
+    traceId: (record) => record.eventID,
+    onRecord: (listener) => streams().subscribe((stored) => listener(stored.record.eventSourceARN, stored.record.eventID)),
+  };
+}
+
+/** What the streams part needs. */
+export interface StreamsPartOptions {
+  wiring: StageWiring;
+  recorder: TraceRecorder;
+  hosts: () => ReadonlyMap<string, FunctionHost>;
+  sqs: () => SqsEngine;
+  /** Publishes to an SNS on-failure destination. */
+  publish?: (input: PublishInput, context: RequestContext) => unknown;
+  kinds: readonly StreamSourceKind<unknown>[];
+  /** How often shards are read besides the new-record wake-up. @default 250 (Lambda polls DynamoDB streams 4 times a second) */
+  pollIntervalMs?: number;
+}
+
+/** One running mapping. */
+export interface StreamMappingRun {
+  mapping: StreamMappingSpec;
+  functionName: string;
+  poller: ShardPoller<unknown>;
+}
+
+/** A mapping as the admin API lists it. */
+export interface StreamMappingInfo {
+  function: string;
+  kind: StreamMappingSpec["kind"];
+  eventSourceArn: string;
+  state: "Enabled" | "Disabled" | "no local source";
+  startingPosition: StreamMappingSpec["startingPosition"];
+  batchSize: number;
+  parallelizationFactor: number;
+  onFailure?: string;
+  invocations: number;
+  filtered: number;
+  discarded: { RetryAttemptsExhausted: number; RecordAgeExceeded: number };
+  shards: ShardPosition[];
+}
+
+/** The streams part. */
+export interface StreamsPart extends StagePart<StageWiring> {
+  readonly mappings: readonly StreamMappingRun[];
+  /** Every stream mapping with its shards' positions. */
+  list(): StreamMappingInfo[];
+  /** The on-failure records in the SQS destinations of the mappings (without taking them). */
+  onFailureRecords(): { queue: string; function: string; messageId: string; record: OnFailureRecord }[];
+}
+
+const key = (m: StreamMappingSpec) => `${m.eventSourceArn} -> ${m.functionArn}`;
+const settings = (m: StreamMappingSpec) => JSON.stringify({ ...m, origin: undefined });
+
+export function streamsPart(options: StreamsPartOptions): StreamsPart {
+  const { recorder } = options;
+  let wiring = options.wiring;
+  const runs: StreamMappingRun[] = [];
+  const kinds = new Map(options.kinds.map((k) => [k.kind, k]));
+  const unsubscribe: (() => void)[] = [];
+  let state: PartHealth = { status: "starting" };
+  let problems: string[] = [];
+
+  const ours = (w: StageWiring) => (w.streamMappings ?? []).filter((m) => kinds.has(m.kind));
+
+  const start = async (mapping: StreamMappingSpec, checkpoints?: ReadonlyMap<string, string>): Promise<void> => {
+    if (!mapping.enabled) return;
+    const kind = kinds.get(mapping.kind)!;
+    const fn = wiring.functions.find((f) => f.arn === mapping.functionArn);
+    if (!fn) throw new Error(`event source mapping ${mapping.origin.name} invokes ${mapping.functionArn}, which no program created`);
+    let filter;
+    try {
+      filter = mapping.filterCriteria ? compileFilterCriteria(mapping.filterCriteria) : undefined;
+    } catch (error) {
+      throw new Error(`event source mapping ${mapping.origin.name} of ${mapping.origin.project}: ${(error as Error).message}`, { cause: error });
+    }
+    const destination = mapping.onFailureDestinationArn;
+    const poller: ShardPoller<unknown> = new ShardPoller<unknown>({
+      source: kind.source(mapping, fn),
+      functionArn: fn.arn,
+      startingPosition: mapping.startingPosition,
+      ...(checkpoints ? { checkpoints } : {}),
+      batchSize: mapping.batchSize,
+      maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
+      parallelizationFactor: mapping.parallelizationFactor,
+      bisectBatchOnFunctionError: mapping.bisectBatchOnFunctionError,
+      maximumRetryAttempts: mapping.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
+      reportBatchItemFailures: mapping.reportBatchItemFailures,
+      ...(filter ? { filter } : {}),
+      ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {}),
+      ...(destination
+        ? {
+            onFailure: async (record: OnFailureRecord) => {
+              // Lambda sends it as the mapping's execution role; locally the stage's own engines take it.
+              if (destination.startsWith("arn:aws:sns:")) {
+                if (!options.publish) throw new Error(`no SNS to send the on-failure record to ${destination}`);
+                options.publish({ TopicArn: destination, Message: JSON.stringify(record) }, rootContext("lambda.amazonaws.com"));
+              } else options.sqs().sendMessage(destination, { MessageBody: JSON.stringify(record) });
+            },
+          }
+        : {}),
+      onEvent: (event) => traceEvent(event, kind, recorder),
+      // The function's host as it is now (watch mode may have replaced it since the poller started).
+      invoke: (batch) => invokeBatch(options.hosts().get(fn.name), recorder, kind, batch.records.map((r) => r.record), batch.requestId, mapping.reportBatchItemFailures),
+    });
+    await poller.start();
+    runs.push({ mapping, functionName: fn.name, poller });
+  };
+
+  const health = (): PartHealth => {
+    if (state.status !== "ok") return state;
+    const blocked = runs.filter((r) => r.poller.positions().some((p) => p.retrying));
+    const detail = `${runs.length} stream mappings, ${runs.reduce((n, r) => n + r.poller.busy, 0)} batches in flight`;
+    if (problems.length) return { status: "degraded", detail: `${detail}; ${problems.join("; ")}` };
+    return blocked.length ? { status: "ok", detail: `${detail}; retrying a batch: ${blocked.map((r) => r.functionName).join(", ")}` } : { status: "ok", detail };
+  };
+
+  return {
+    name: "streams",
+    mappings: runs,
+    async start() {
+      // The trace waits for every mapping reading a stream record before it settles.
+      for (const kind of kinds.values()) {
+        const off = kind.onRecord?.((eventSourceArn, traceId) => {
+          const reading = runs.filter((r) => r.mapping.eventSourceArn === eventSourceArn).length;
+          if (reading) recorder.streamRecordAwaited(traceId, reading);
+        });
+        if (off) unsubscribe.push(off);
+      }
+      for (const mapping of ours(wiring)) await start(mapping);
+      state = { status: "ok" };
+    },
+    async stop() {
+      state = { status: "stopped" };
+      for (const off of unsubscribe.splice(0)) off();
+      await Promise.all(runs.splice(0).map((r) => r.poller.stop()));
+    },
+    health,
+    /**
+     * Replaces the pollers of mappings removed, added or changed (and of functions whose definition changed): the
+     * successor of a changed mapping resumes at its predecessor's checkpoints, as Lambda keeps an updated mapping's
+     * position. The others keep reading.
+     */
+    async reconcile(next) {
+      const before = new Map(ours(wiring).map((m) => [key(m), m]));
+      const after = new Map(ours(next).map((m) => [key(m), m]));
+      const changedFunctions = new Set(
+        next.functions.filter((f) => {
+          const old = wiring.functions.find((o) => o.name === f.name);
+          return old && JSON.stringify({ ...old, origin: undefined }) !== JSON.stringify({ ...f, origin: undefined });
+        }).map((f) => f.arn),
+      );
+      wiring = next;
+      const failures: string[] = [];
+      for (const [k, old] of before) {
+        const replacement = after.get(k);
+        if (replacement && settings(replacement) === settings(old) && !changedFunctions.has(old.functionArn)) continue;
+        const run = runs.find((r) => r.mapping === old);
+        let checkpoints: Map<string, string> | undefined;
+        if (run) {
+          runs.splice(runs.indexOf(run), 1);
+          await run.poller.stop();
+          checkpoints = run.poller.checkpoints();
+        }
+        if (replacement) {
+          try {
+            await start(replacement, checkpoints);
+          } catch (error) {
+            failures.push((error as Error).message);
+          }
+        }
+      }
+      for (const [k, added] of after) {
+        if (before.has(k)) continue;
+        try {
+          await start(added);
+        } catch (error) {
+          failures.push((error as Error).message);
+        }
+      }
+      problems = failures;
+    },
+    list() {
+      return (wiring.streamMappings ?? []).map((mapping) => {
+        const run = runs.find((r) => r.mapping === mapping);
+        const fn = wiring.functions.find((f) => f.arn === mapping.functionArn);
+        return {
+          function: fn?.name ?? mapping.functionArn,
+          kind: mapping.kind,
+          eventSourceArn: mapping.eventSourceArn,
+          state: !kinds.has(mapping.kind) ? "no local source" : mapping.enabled ? "Enabled" : "Disabled",
+          startingPosition: mapping.startingPosition,
+          batchSize: mapping.batchSize,
+          parallelizationFactor: mapping.parallelizationFactor,
+          ...(mapping.onFailureDestinationArn ? { onFailure: mapping.onFailureDestinationArn } : {}),
+          invocations: run?.poller.invocations ?? 0,
+          filtered: run?.poller.filtered ?? 0,
+          discarded: { ...(run?.poller.discarded ?? { RetryAttemptsExhausted: 0, RecordAgeExceeded: 0 }) },
+          shards: run?.poller.positions() ?? [],
+        };
+      });
+    },
+    onFailureRecords() {
+      const sqs = options.sqs();
+      const seen = new Set<string>();
+      return runs.flatMap((run) => {
+        const arn = run.mapping.onFailureDestinationArn;
+        if (!arn || arn.startsWith("arn:aws:sns:") || seen.has(arn) || !sqs.findQueue(arn)) return [];
+        seen.add(arn);
+        return sqs.peek(arn).flatMap((message) => {
+          try {
+            const record = JSON.parse(message.body) as OnFailureRecord;
+            // One queue may take several mappings' records: the record names its function.
+            const functionName = wiring.functions.find((f) => f.arn === record.requestContext?.functionArn)?.name ?? run.functionName;
+            return [{ queue: arn.split(":").pop()!, function: functionName, messageId: message.messageId, record }];
+          } catch {
+            return [];
+          }
+        });
+      });
+    },
+  };
+}
+
+/** The poller's events in the trace: what became of each traced record. */
+function traceEvent(event: ShardPollerEvent<unknown>, kind: StreamSourceKind<unknown>, recorder: TraceRecorder): void {
+  const done = (record: unknown, outcome: string) => {
+    const id = kind.traceId?.(record);
+    if (id) recorder.streamRecordDone(id, outcome);
+  };
+  if (event.kind === "filtered") done(event.record.record, "filtered-out");
+  else if (event.kind === "discarded") for (const r of event.records) done(r.record, "given-up");
+  else if (event.kind === "processed") for (const r of event.records) done(r.record, "processed");
+}
+
+/**
+ * Runs one batch on the function's host, as Lambda invokes a function for a stream (synchronously, `{ Records }`),
+ * with the trace continued from the batch's first traced record. A missing or stopped host is an invocation that
+ * did not happen (the poller retries it without counting).
+ */
+async function invokeBatch(
+  host: FunctionHost | undefined,
+  recorder: TraceRecorder,
+  kind: StreamSourceKind<unknown>,
+  records: unknown[],
+  requestId: string,
+  reportBatchItemFailures: boolean,
+): Promise<StreamInvokeOutcome> {
+  if (!host) throw new Error("the function has no host (it was removed)");
+  const ids = records.map((r) => kind.traceId?.(r)).filter((id): id is string => id !== undefined);
+  const recordContext = ids.map((id) => recorder.streamRecordContext(id)).find((c) => c !== undefined);
+  const context = recordContext ? childContext(recordContext, "lambda") : rootContext("lambda");
+  const node: InvocationTrace = recorder.invocationStarted({ functionName: host.name, context, requestId: requestId || randomUUID(), streamRecords: ids });
+  let result;
+  try {
+    result = await host.invoke({ Records: records }, { requestId, traceHeader: traceHeaderOf(context) });
+  } catch (error) {
+    recorder.invocationFinished(node, { status: "failed", error: (error as Error).message });
+    throw error;
+  }
+  if (!result.ok) {
+    recorder.invocationFinished(node, {
+      status: result.error.errorType === "Sandbox.Timedout" ? "timeout" : "failed",
+      error: `${result.error.errorType}: ${result.error.errorMessage}`,
+      durationMs: result.durationMs,
+    });
+    return { ok: false, error: `${result.error.errorType}: ${result.error.errorMessage}`, functionError: "Unhandled" };
+  }
+  const failures = (result.payload as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
+  const partial = reportBatchItemFailures && Array.isArray(failures) && failures.length > 0;
+  recorder.invocationFinished(node, {
+    status: partial ? "partial" : "ok",
+    durationMs: result.durationMs,
+    ...(result.initDurationMs !== undefined ? { initDurationMs: result.initDurationMs } : {}),
+  });
+  return { ok: true, payload: result.payload };
+}

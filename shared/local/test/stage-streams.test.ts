@@ -1,0 +1,163 @@
+// DynamoDB Streams in the running local stage: a test service (fixtures/stream-service) writes to the platform's
+// data table from a route, and a function reads the table's stream through an event source mapping. The records
+// come from the DynamoDB thread's write engine, the mapping's settings from the program, the function is the real
+// bundle in its host; the trace shows write -> stream record -> invocation, and a failing batch ends as Lambda's
+// on-failure record on the mapping's queue.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
+import type { FunctionLogEntry } from "../lambda";
+import { renderTrace, startLocalStage, type LocalStage } from "../stage";
+import type { InvocationTrace, StreamRecordTrace, TraceTree } from "../stage/trace";
+import { eventually } from "../../testing/stage-target";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const SERVICE = join(__dirname, "fixtures", "stream-service");
+const SAMPLE = join(__dirname, "../../../../shared/fixtures/aws-events/dynamodb-stream-2.json");
+
+let stage: LocalStage;
+const logs: FunctionLogEntry[] = [];
+
+test.before(async () => {
+  stage = await startLocalStage({ port: 0, serviceDirs: [SERVICE], onLog: (entry) => logs.push(entry) });
+});
+
+test.after(async () => {
+  await stage?.stop();
+});
+
+/** What on-change logged: each record it got. */
+function seen(): { seen: string; eventName: string; version?: string; record: Record<string, unknown> }[] {
+  return logs
+    .filter((l) => l.functionName === "local-streamer-on-change" && l.message.includes('"seen"'))
+    .map((l) => JSON.parse(l.message.slice(l.message.indexOf("{"))) as { seen: string; eventName: string; version?: string; record: Record<string, unknown> });
+}
+
+async function write(body: Record<string, unknown>, correlationId: string): Promise<void> {
+  const response = await fetch(`${stage.url}/things`, { method: "POST", headers: { "content-type": "application/json", "x-correlation-id": correlationId }, body: JSON.stringify(body) });
+  assert.is(response.status, 201, await response.text());
+}
+
+const dataTable = () => stage.wiring.tables.find((t) => t.name === "local-data")!;
+
+test("the wiring has the data table's stream and the mapping's settings from the program", () => {
+  assert.equal(dataTable().stream?.viewType, "NEW_AND_OLD_IMAGES");
+  assert.match(dataTable().stream!.arn, /^arn:aws:dynamodb:[^:]+:\d{12}:table\/local-data\/stream\//);
+  const mappings = stage.wiring.streamMappings ?? [];
+  assert.is(mappings.length, 1);
+  const [m] = mappings;
+  assert.is(m!.kind, "dynamodb");
+  assert.is(m!.eventSourceArn, dataTable().stream!.arn);
+  assert.is(m!.startingPosition, "LATEST");
+  assert.is(m!.batchSize, 10);
+  assert.is(m!.parallelizationFactor, 2);
+  assert.is(m!.bisectBatchOnFunctionError, true);
+  assert.is(m!.maximumRetryAttempts, 1);
+  assert.is(m!.maximumRecordAgeInSeconds, 3600);
+  assert.is(m!.reportBatchItemFailures, true);
+  assert.match(m!.onFailureDestinationArn ?? "", /:local-streamer-on-change-failed$/);
+  assert.is(m!.filterCriteria?.Filters.length, 1);
+  assert.is(stage.health().streams?.status, "ok");
+});
+
+test("a write's stream record reaches the function in DynamoDB Streams' shape, and the trace shows write -> stream record -> invocation", async () => {
+  await write({ id: "a" }, "streams-a");
+  const got = await eventually("on-change to see the item", () => seen().find((s) => s.seen === "$streamer#thing_a"));
+  assert.is(got.eventName, "INSERT");
+  const sample = (JSON.parse(readFileSync(SAMPLE, "utf8")) as { Records: Record<string, unknown>[] }).Records[1]!;
+  assert.equal(Object.keys(got.record), Object.keys(sample));
+  assert.equal(Object.keys(got.record.dynamodb as object), Object.keys(sample.dynamodb as object));
+  assert.is(got.record.eventSourceARN, dataTable().stream!.arn);
+  assert.equal((got.record.dynamodb as { Keys: unknown }).Keys, { pk: { S: "$streamer#thing_a" }, sk: { S: "thing" } });
+
+  const tree: TraceTree = await eventually("the trace to settle with the stream invocation", () => {
+    const t = stage.trace("streams-a");
+    return t?.settled && JSON.stringify(t).includes('"trigger":"stream"') ? t : undefined;
+  });
+  const root = tree.roots[0]!;
+  assert.is(root.kind, "request");
+  const writer = (root as { invocation: InvocationTrace }).invocation;
+  const put = writer.writes.find((w) => w.operation === "PutItem" && w.table === "local-data")!;
+  assert.ok(put, renderTrace(tree));
+  const record: StreamRecordTrace = put.streamRecords![0]!;
+  assert.is(record.eventName, "INSERT");
+  assert.is(record.parentSpanId, writer.spanId, "the record's span is the writer's child");
+  assert.equal(record.outcomes, ["processed"]);
+  const invocation = record.invocations[0]!;
+  assert.is(invocation.trigger, "stream");
+  assert.is(invocation.function, "local-streamer-on-change");
+  assert.is(invocation.parentSpanId, record.spanId, "the invocation continues the record's span");
+  assert.is(invocation.traceId, writer.traceId);
+  assert.is(invocation.status, "ok");
+  const text = renderTrace(tree);
+  assert.match(text, /wrote PutItem on local-data[^\n]*\n[^\n]*stream record INSERT on local-data \(\$streamer#thing_a, thing\)\n[^\n]*streamer\/on-change handled it/);
+});
+
+test("records no filter matches are skipped; the mapping's shards move past them (admin API)", async () => {
+  const client = new DynamoDBClient({ endpoint: stage.endpoints.dynamodbProxy, region: stage.wiring.region, credentials: { accessKeyId: "AKIDSEEDING", secretAccessKey: "x" } });
+  try {
+    await client.send(new PutItemCommand({ TableName: "local-data", Item: { pk: { S: "$other#x" }, sk: { S: "x" } } }));
+    // TransactWriteItems through the stage's IAM proxy: both items written at once, both streamed.
+    await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: "local-data", Item: { pk: { S: "$other#y" }, sk: { S: "y" } } } },
+          { Put: { TableName: "local-data", Item: { pk: { S: "$streamer#thing_t" }, sk: { S: "thing" }, version: { N: "7" } } } },
+        ],
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+  await eventually("the transaction's item of the service", () => seen().find((s) => s.seen === "$streamer#thing_t"));
+  assert.not.ok(seen().some((s) => s.seen.startsWith("$other#")), "no record of another service reached the function");
+  const last = stage.parts.parts.find((p) => p.name === "dynamodb") as unknown as { streams: { records(t: string): { dynamodb: { SequenceNumber: string } }[] } };
+  const newest = last.streams.records("local-data").map((r) => BigInt(r.dynamodb.SequenceNumber)).reduce((a, b) => (a > b ? a : b));
+  const listed = await eventually("the checkpoint at the newest record", async () => {
+    const body = (await (await fetch(`${stage.adminUrl}stream-mappings`)).json()) as { mappings: { function: string; filtered: number; shards: { checkpoint?: string }[] }[] };
+    const mapping = body.mappings.find((m) => m.function === "local-streamer-on-change");
+    return mapping?.shards.some((s) => s.checkpoint !== undefined && BigInt(s.checkpoint) === newest) ? mapping : undefined;
+  });
+  assert.ok(listed.filtered >= 2, JSON.stringify(listed));
+});
+
+test("the records of one item reach the function in write order", async () => {
+  for (let version = 1; version <= 5; version++) await write({ id: "ordered", version }, `streams-order-${version}`);
+  const versions = await eventually("five versions", () => {
+    const list = seen().filter((s) => s.seen === "$streamer#thing_ordered").map((s) => s.version);
+    return list.length >= 5 ? list : undefined;
+  });
+  assert.equal(versions, ["1", "2", "3", "4", "5"]);
+});
+
+test("a poison record is retried, bisected, then given up on: Lambda's on-failure record on the mapping's queue (admin API)", async () => {
+  await write({ id: "poison", poison: true }, "streams-poison");
+  const failure = await eventually("the on-failure record", async () => {
+    const body = (await (await fetch(`${stage.adminUrl}stream-mappings/failures`)).json()) as {
+      failures: { queue: string; function: string; record: { requestContext: Record<string, unknown>; responseContext?: Record<string, unknown>; DDBStreamBatchInfo?: Record<string, unknown> } }[];
+    };
+    return body.failures[0];
+  });
+  assert.is(failure.queue, "local-streamer-on-change-failed");
+  assert.is(failure.function, "local-streamer-on-change");
+  assert.is(failure.record.requestContext.condition, "RetryAttemptsExhausted");
+  assert.is(failure.record.requestContext.approximateInvokeCount, 2);
+  assert.is(failure.record.responseContext?.functionError, "Unhandled");
+  const info = failure.record.DDBStreamBatchInfo!;
+  assert.is(info.streamArn, dataTable().stream!.arn);
+  assert.is(info.batchSize, 1);
+  assert.is(info.startSequenceNumber, info.endSequenceNumber);
+  const tree = await eventually("the trace to settle", () => {
+    const t = stage.trace("streams-poison");
+    return t?.settled && JSON.stringify(t).includes("given-up") ? t : undefined;
+  });
+  assert.match(renderTrace(tree), /stream record INSERT on local-data \(\$streamer#thing_poison, thing\) \(given-up\)/);
+  // The shard goes on: a later write is processed.
+  await write({ id: "after-poison" }, "streams-after");
+  await eventually("the next record", () => seen().find((s) => s.seen === "$streamer#thing_after-poison"));
+});
+
+test.run();
