@@ -1,13 +1,15 @@
 /**
  * `npm start`: the local stage, and a small client for a running one.
  *
- *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch]
+ *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch] [--short-waits]
  *   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>]
  *   node --import tsx shared/local/cli.ts dlq [<queue name>]
  *   node --import tsx shared/local/cli.ts redrive <queue name>
  *   node --import tsx shared/local/cli.ts failures [<id>]
  *   node --import tsx shared/local/cli.ts replay <failure id>
  *   node --import tsx shared/local/cli.ts trace <correlation id>
+ *   node --import tsx shared/local/cli.ts executions
+ *   node --import tsx shared/local/cli.ts execution <execution ARN or name>
  *
  * The client commands talk to the stage at `--url`, else `LOCAL_STAGE_URL`, else `http://127.0.0.1:<--port or 3000>`.
  * `AWS_ENDPOINT_URL_SNS`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL` for all three),
@@ -30,13 +32,15 @@ class ClientError extends Error {
 }
 
 const USAGE = `usage:
-  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch]
+  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch] [--short-waits]
   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>] [--port 3000 | --url <url>]
   node --import tsx shared/local/cli.ts dlq [<queue name>]
   node --import tsx shared/local/cli.ts redrive <queue name>
   node --import tsx shared/local/cli.ts failures [<id>]
   node --import tsx shared/local/cli.ts replay <failure id>
   node --import tsx shared/local/cli.ts trace <correlation id>
+  node --import tsx shared/local/cli.ts executions
+  node --import tsx shared/local/cli.ts execution <execution ARN or name>
   node --import tsx shared/local/cli.ts streams
   node --import tsx shared/local/cli.ts stream-failures
   node --import tsx shared/local/cli.ts stream-replay <stream name> <shard id> <from sequence number> <to sequence number>
@@ -64,7 +68,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
         const value = inline ?? argv[++i];
         if (value === undefined) throw new UsageError(`--${name} needs a value`);
         flags[name] = value;
-      } else if (["quiet", "logs", "no-watch"].includes(name)) {
+      } else if (["quiet", "logs", "no-watch", "short-waits"].includes(name)) {
         flags[name] = true;
       } else {
         throw new UsageError(`unknown option --${name}`);
@@ -96,7 +100,7 @@ export function readyLine(stage: LocalStage, options: { watching?: boolean } = {
       : `sns ${stage.endpoints.sns}, sqs ${stage.endpoints.sqs}, dynamodb ${stage.endpoints.dynamodb}`;
   return (
     `local stage ready in ${seconds} s: ${stage.url}${routes} | services: ${stage.services.join(", ") || "none"} | ` +
-    `consumers: ${consumers} | admin: ${stage.adminUrl} | aws endpoints: ${aws} (data: ${stage.storage}) | ` +
+    `consumers: ${consumers} | admin: ${stage.adminUrl} (console: ${stage.adminUrl}console) | aws endpoints: ${aws} (data: ${stage.storage}) | ` +
     `${options.watching ? "watching the code (--no-watch turns it off)" : "not watching the code"} | Ctrl-C stops`
   );
 }
@@ -145,6 +149,8 @@ async function start(flags: Parsed["flags"]): Promise<void> {
     ...(typeof flags.persist === "string" ? { persistDir: flags.persist } : {}),
     ...(Object.keys(overrides).length ? { endpoints: overrides } : {}),
     ...(quiet ? {} : { onTrace: (tree: TraceTree) => process.stdout.write(`${renderTrace(tree)}\n`) }),
+    // Workflow Wait states and Retry intervals last 10 ms (quick runs).
+    ...(flags["short-waits"] === true ? { shortWaits: true } : {}),
     ...(flags.logs === true ? { onLog: (entry) => process.stdout.write(`[${entry.functionName}] ${formatLogEntry(entry)}\n`) } : {}),
   });
   if (flags["no-watch"] !== true) {
@@ -270,6 +276,19 @@ async function client(parsed: Parsed): Promise<void> {
       process.stdout.write(`${String(result.text)}\n`);
       return;
     }
+    case "executions": {
+      const result = await call(flags, "GET", "executions");
+      const executions = (result.executions ?? []) as Record<string, unknown>[];
+      process.stdout.write(`${executions.length} workflow execution${executions.length === 1 ? "" : "s"}\n`);
+      for (const execution of executions) process.stdout.write(`${formatExecution(execution)}\n`);
+      return;
+    }
+    case "execution": {
+      if (!args[0]) throw new UsageError(`execution needs an execution ARN or name (see: executions)\n${USAGE}`);
+      const execution = await call(flags, "GET", `executions/${encodeURIComponent(args[0])}`);
+      process.stdout.write(`${formatExecution(execution)}\n${formatExecutionDetail(execution)}\n`);
+      return;
+    }
     case "streams": {
       const result = await call(flags, "GET", "streams");
       const streams = (result.streams ?? []) as { name: string; retentionHours: number; shards: { shardId: string; records: number; firstSequenceNumber?: string; lastSequenceNumber?: string }[]; consumers: { function: string; checkpoints: Record<string, string> }[] }[];
@@ -308,6 +327,31 @@ async function client(parsed: Parsed): Promise<void> {
     default:
       throw new UsageError(`unknown command "${command}"\n${USAGE}`);
   }
+}
+
+/** One line per execution: state machine, name, status, duration, who started it. */
+export function formatExecution(execution: Record<string, unknown>): string {
+  const took = typeof execution.durationMs === "number" ? ` in ${execution.durationMs} ms` : "";
+  return `${String(execution.stateMachine)} ${String(execution.name)}: ${String(execution.status)}${took} (started by ${String(execution.startedBy)} at ${String(execution.startDate)})`;
+}
+
+/** An execution's input, output or error, its states and its history, one event a line. */
+export function formatExecutionDetail(execution: Record<string, unknown>): string {
+  const lines = [`input: ${String(execution.input)}`];
+  if (execution.output !== undefined) lines.push(`output: ${String(execution.output)}`);
+  if (execution.error !== undefined) lines.push(`error: ${String(execution.error)}${execution.cause !== undefined ? `: ${String(execution.cause)}` : ""}`);
+  lines.push("states:");
+  for (const state of (execution.states ?? []) as Record<string, unknown>[]) {
+    const retries = Number(state.retries) ? `, retried ${String(state.retries)}` : "";
+    lines.push(`  ${String(state.name)} (${String(state.type)}) ${String(state.status)}${typeof state.durationMs === "number" ? ` in ${state.durationMs} ms` : ""}${retries}${state.error ? `: ${String(state.error)}` : ""}`);
+  }
+  lines.push("history:");
+  for (const event of (execution.history ?? []) as Record<string, unknown>[]) {
+    const details = Object.entries(event).find(([key]) => key.endsWith("EventDetails"))?.[1] as Record<string, unknown> | undefined;
+    const name = details?.name ?? details?.resource ?? details?.error;
+    lines.push(`  ${String(event.id).padStart(3)} ${String(event.timestamp)} ${String(event.type)}${name !== undefined ? ` ${String(name)}` : ""}`);
+  }
+  return lines.join("\n");
 }
 
 async function main(): Promise<void> {
