@@ -327,6 +327,11 @@ export function flowGraph(programs: readonly ProgramResources[], options: { stag
     }
   }
 
+  // A function's grant to send to its own on-failure destination is that arrow already.
+  for (const edge of [...edges.values()]) {
+    if (edge.kind === "on-failure") edges.delete(`${edge.from}->${edge.to}:sends`);
+  }
+
   // Nodes nothing connects are left out, except events (an event nobody consumes yet is worth seeing) and streams,
   // tables and workflows (they hold data or state).
   const connected = new Set([...edges.values()].flatMap((e) => [e.from, e.to]));

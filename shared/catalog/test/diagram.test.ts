@@ -43,13 +43,14 @@ test("the diagram shows the example wiring: route -> function -> topic -> queue 
     assert.ok(svg.includes(`data-id="${id}"`), `no node ${id}`);
   }
   for (const edge of [
-    "route:orders:POST /orders invokes function:orders:orders/create-order",
-    "function:orders:orders/create-order publishes topic:platform:orders.order-placed",
-    "topic:platform:orders.order-placed delivers queue:billing:billing-on-order-placed",
-    "queue:billing:billing-on-order-placed triggers function:billing:billing/on-order-placed",
-    "function:billing:billing/on-order-placed writes table:platform:data",
+    /<title>route:orders:POST \/orders invokes function:orders:orders\/create-order/,
+    // orders publishes it: from its handler, or from its outbox relay (the table's stream)
+    /<title>function:orders:orders\/[\w-]+ publishes topic:platform:orders\.order-placed/,
+    /<title>topic:platform:orders\.order-placed delivers queue:billing:billing-on-order-placed/,
+    /<title>queue:billing:billing-on-order-placed triggers function:billing:billing\/on-order-placed/,
+    /<title>function:billing:billing\/on-order-placed writes table:platform:data/,
   ]) {
-    assert.ok(svg.includes(`<title>${edge}`), `no edge "${edge}"`);
+    assert.match(svg, edge, `no edge ${edge}`);
   }
   assert.match(svg, /class="legend"/);
   assert.match(svg, /dead letters after 5 receives/);
@@ -114,6 +115,7 @@ test("streams, table streams, workflows and resource types it does not know are 
       }),
     }),
   ];
+  // (The reader's grant to send to its on-failure queue is not an arrow of its own: the on-failure arrow says it.)
   const graph = flowGraph(
     [
       { project: "platform", resources: platform },
@@ -124,7 +126,6 @@ test("streams, table streams, workflows and resource types it does not know are 
   const edges = graph.edges.map((e) => `${e.from} ${e.kind} ${e.to}${e.label ? ` [${e.label}]` : ""}`);
   assert.equal(edges, [
     "function:shipping:shipping-reader on-failure queue:platform:shipping-on-failure [on failure]",
-    "function:shipping:shipping-reader sends queue:platform:shipping-on-failure",
     "function:shipping:shipping-reader puts stream:platform:orders.order-shipped",
     "function:shipping:shipping-reader starts workflow:shipping:shipping-flow",
     "stream:platform:orders.order-shipped triggers function:shipping:shipping-reader [filter: data.country: NL]",
