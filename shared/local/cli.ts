@@ -44,6 +44,8 @@ const USAGE = `usage:
   node --import tsx shared/local/cli.ts streams
   node --import tsx shared/local/cli.ts stream-failures
   node --import tsx shared/local/cli.ts stream-replay <stream name> <shard id> <from sequence number> <to sequence number>
+  node --import tsx shared/local/cli.ts stream-mappings
+  node --import tsx shared/local/cli.ts stream-mapping-failures
   node --import tsx shared/local/cli.ts health`;
 
 interface Parsed {
@@ -315,6 +317,34 @@ async function client(parsed: Parsed): Promise<void> {
       if (!stream || !shardId || !from || !to) throw new UsageError(`stream-replay needs a stream, a shard and a sequence range (see: stream-failures)\n${USAGE}`);
       const result = await call(flags, "POST", `streams/${encodeURIComponent(stream)}/replay`, { shardId, from, to });
       process.stdout.write(`put ${String(result.replayed)} record${result.replayed === 1 ? "" : "s"} on ${stream} again\n`);
+      return;
+    }
+    case "stream-mappings": {
+      const result = await call(flags, "GET", "stream-mappings");
+      type Shard = { shardId: string; checkpoint?: string; pending: number; inFlight: number; iteratorAgeMs: number; retrying?: { records: number; attempts: number; firstSequenceNumber: string }; lastError?: string };
+      const mappings = (result.mappings ?? []) as { function: string; eventSourceArn: string; state: string; startingPosition: string; invocations: number; filtered: number; discarded: Record<string, number>; onFailure?: string; shards: Shard[] }[];
+      if (mappings.length === 0) process.stdout.write("no stream event source mappings\n");
+      for (const m of mappings) {
+        const given = Object.values(m.discarded).reduce((a, b) => a + b, 0);
+        process.stdout.write(
+          `${m.function} <- ${m.eventSourceArn.replace(/^arn:aws:[^:]+:[^:]*:[^:]*:/, "")} (${m.state}, ${m.startingPosition}): ${m.invocations} invocations, ${m.filtered} records filtered out, ${given} given up on${m.onFailure ? ` (to ${m.onFailure.split(":").pop()})` : ""}\n`,
+        );
+        for (const s of m.shards) {
+          const retry = s.retrying ? `, retrying ${s.retrying.records} records from ${s.retrying.firstSequenceNumber} (${s.retrying.attempts} failed)` : "";
+          process.stdout.write(`  ${s.shardId}: done to ${s.checkpoint ?? "(nothing yet)"}, ${s.pending} waiting, ${s.inFlight} in flight, iterator age ${s.iteratorAgeMs} ms${retry}${s.lastError ? `; last error: ${s.lastError}` : ""}\n`);
+        }
+      }
+      return;
+    }
+    case "stream-mapping-failures": {
+      const result = await call(flags, "GET", "stream-mappings/failures");
+      type Info = { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize: number; streamArn: string };
+      const failures = (result.failures ?? []) as { queue: string; function: string; record: { requestContext?: { condition?: string }; DDBStreamBatchInfo?: Info; KinesisBatchInfo?: Info } }[];
+      process.stdout.write(`${failures.length} on-failure record${failures.length === 1 ? "" : "s"}\n`);
+      for (const f of failures) {
+        const info = f.record.DDBStreamBatchInfo ?? f.record.KinesisBatchInfo;
+        process.stdout.write(`- ${f.function} gave up (${String(f.record.requestContext?.condition)}) on ${info ? `${info.batchSize} records of ${info.streamArn} ${info.shardId} ${info.startSequenceNumber} .. ${info.endSequenceNumber}` : "?"} (in ${f.queue})\n`);
+      }
       return;
     }
     case "health": {

@@ -3,6 +3,7 @@
 // come from the DynamoDB thread's write engine, the mapping's settings from the program, the function is the real
 // bundle in its host; the trace shows write -> stream record -> invocation, and a failing batch ends as Lambda's
 // on-failure record on the mapping's queue.
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -158,6 +159,20 @@ test("a poison record is retried, bisected, then given up on: Lambda's on-failur
   // The shard goes on: a later write is processed.
   await write({ id: "after-poison" }, "streams-after");
   await eventually("the next record", () => seen().find((s) => s.seen === "$streamer#thing_after-poison"));
+});
+
+test("the CLI lists the stream mappings with their shards, and the on-failure records", async () => {
+  const cli = (command: string) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), command, "--url", stage.url], (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      ),
+    );
+  const mappings = await cli("stream-mappings");
+  assert.match(mappings, /^local-streamer-on-change <- table\/local-data\/stream\/\S+ \(Enabled, LATEST\): \d+ invocations, \d+ records filtered out, 1 given up on \(to local-streamer-on-change-failed\)$/m);
+  assert.match(mappings, /^  shardId-\S+: done to \d+, 0 waiting, 0 in flight/m);
+  const failures = await cli("stream-mapping-failures");
+  assert.match(failures, /^1 on-failure record\n- local-streamer-on-change gave up \(RetryAttemptsExhausted\) on 1 records of arn:aws:dynamodb:\S+ shardId-\S+ \d+ \.\. \d+ \(in local-streamer-on-change-failed\)$/m);
 });
 
 test.run();
