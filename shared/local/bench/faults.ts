@@ -10,6 +10,7 @@
  */
 import { availableParallelism } from "node:os";
 import { formatCounts, randomSeed, runFaultScenario, type FaultRunResult } from "../faults";
+import { runStreamFaultScenario } from "../faults/stream-scenario";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -51,6 +52,23 @@ async function main(): Promise<void> {
       broken = true;
       console.log(problems.join("\n"));
     }
+  }
+  // The serial path: a stream consumer under duplicates, throttled puts, crashes and poison records.
+  const streamEvents = option("stream-events") ?? 2000;
+  if (streamEvents > 0) {
+    const seed = firstSeed ?? randomSeed();
+    console.log(`stream run: ${streamEvents} events, seed ${seed}`);
+    const stream = await runStreamFaultScenario({ events: streamEvents, seed, deadlineMs: 600_000 });
+    const { injected, outcome } = stream;
+    console.log(
+      `  injected: ${injected.duplicates} duplicates, ${injected.throttledRecords} throttled records, ${injected.crashes} crashes, ${injected.poison} poison records\n` +
+        `  applied once ${outcome.applied}, dead-lettered ${outcome.deadLettered}, reported ${outcome.reported}, poison reported ${outcome.poisonReported}; ${stream.violations.length} violations in ${round(stream.seconds, 1)} s`,
+    );
+    if (stream.violations.length) {
+      broken = true;
+      console.log(stream.violations.slice(0, 20).join("\n"));
+    }
+    console.log(JSON.stringify({ bench: "faults-stream", seed, events: streamEvents, seconds: round(stream.seconds, 1), injected, outcome, violations: stream.violations.length }));
   }
   const totalEvents = results.reduce((sum, r) => sum + r.events, 0);
   const workSeconds = results.reduce((sum, r) => sum + (r.publishMs + r.drainMs) / 1000, 0);
