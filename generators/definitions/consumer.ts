@@ -79,7 +79,7 @@ export const consumer: GeneratorDefinition = {
       publishes = { type: published, copied };
     }
     // The version it reads is the one current now: when the event moves on, the consumer keeps reading this one.
-    const line = `      "${name}": { event: "${event}", versions: [${catalog.get(event!)!.version}], handler: "./handlers/${name}.ts", publishes: [${publishes ? `"${publishes.type}"` : ""}] },\n`;
+    const line = `      "${name}": { event: "${event}", versions: [${catalog.get(event!)!.version}], handler: "./handlers/${name}.ts", records: [${publishes ? `"${publishes.type}"` : ""}] },\n`;
     const { manifest, text } = readManifest(ctx, dir);
     return [
       ...consumerFiles(ctx, { service, dir, consumer: name, event: event!, publishes, entity }),

@@ -65,7 +65,7 @@ export const route: GeneratorDefinition = {
 
     const published = ownedEvent(repo.catalog(), service, answers.publishes);
     const fields = published ? Object.keys(schemaShape(repo, published) ?? {}) : [];
-    const line = `        "${routeKey}": { handler: "./handlers/${routeName}.ts", name: "${routeName}", publishes: [${published ? `"${published}"` : ""}] },\n`;
+    const line = `        "${routeKey}": { handler: "./handlers/${routeName}.ts", name: "${routeName}", records: [${published ? `"${published}"` : ""}] },\n`;
     const declared = published ? declarePublished(index, published, indexPath) : index;
     const updated = declared.includes(ROUTES_MARKER)
       ? insertBeforeMarker(declared, ROUTES_MARKER, line, indexPath)

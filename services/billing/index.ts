@@ -7,7 +7,7 @@ export = function program() {
     name: "billing",
     publishes: ["billing.invoice-issued"],
     consumers: {
-      "on-order-placed": { event: "orders.order-placed", versions: [1], handler: "./handlers/on-order-placed.ts", publishes: ["billing.invoice-issued"] },
+      "on-order-placed": { event: "orders.order-placed", versions: [1], handler: "./handlers/on-order-placed.ts", records: ["billing.invoice-issued"] },
       // new consumers are added above this line
     },
     // no HTTP API yet: `npm run new-route` adds it here

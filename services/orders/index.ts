@@ -11,7 +11,7 @@ export = function program() {
     },
     http: {
       routes: {
-        "POST /orders": { handler: "./handlers/create-order.ts", name: "create-order", publishes: ["orders.order-placed"] },
+        "POST /orders": { handler: "./handlers/create-order.ts", name: "create-order", records: ["orders.order-placed"] },
         // new routes are added above this line
       },
     },

@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { catalog } from "../../../shared/contract";
+import { outboxRelay } from "../../../shared/runtime";
 import { serviceTestBed, type ServiceTestBed } from "../../../shared/testing";
 import { handler } from "../handlers/on-order-placed";
 
@@ -8,7 +9,7 @@ const service = "billing";
 let bed: ServiceTestBed;
 
 test.before(async () => {
-  bed = await serviceTestBed({ service, handler: "on-order-placed", publishes: ["billing.invoice-issued"] });
+  bed = await serviceTestBed({ service, handler: "on-order-placed", relay: outboxRelay });
 });
 
 test.after(() => bed.stop());
@@ -23,6 +24,7 @@ test("records an invoice for orders.order-placed, once even when the event is de
   assert.is(items.length, 1);
   assert.equal(items[0]!.details, data);
   assert.is(items[0]!.createdBy, bed.lastEventId);
+  await bed.settle();
   const published = bed.published("billing.invoice-issued");
   assert.is(published.length, 1, "published once");
   assert.is(published[0]!.data.invoiceId, items[0]!.invoiceId);

@@ -1,5 +1,6 @@
-// End to end through the local stage with the example services: POST /orders (orders) -> orders.order-placed ->
-// billing's consumer -> the invoice in the data table -> billing.invoice-issued, and the trace of it all.
+// End to end through the local stage with the example services: POST /orders (orders: the order and its event in one
+// write, the outbox) -> the data table's stream -> orders' outbox relay -> orders.order-placed -> billing's consumer ->
+// the invoice and its event in one write -> billing's relay -> billing.invoice-issued, and the trace of it all.
 import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { test } from "uvu";
@@ -7,7 +8,16 @@ import * as assert from "uvu/assert";
 import { eventually } from "../../testing/stage-target";
 import { catalog } from "../../contract/catalog";
 import type { MessagingTraceEvent } from "../sns";
-import { renderTrace, startLocalStage, tracePaths, type InvocationTrace, type LocalStage, type PublishTrace, type TraceTree } from "../stage";
+import {
+  renderTrace,
+  startLocalStage,
+  tracePaths,
+  type InvocationTrace,
+  type LocalStage,
+  type PublishTrace,
+  type StreamRecordTrace,
+  type TraceTree,
+} from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -45,6 +55,17 @@ function publishesOf(invocation: InvocationTrace, type: string): PublishTrace[] 
   return invocation.publishes.filter((p) => p.eventType === type);
 }
 
+/** The stream record of an invocation's outbox write (an INSERT of a `$outbox#` item) and the relay that took it. */
+function relayOf(invocation: InvocationTrace, relay: string): { record: StreamRecordTrace; relay: InvocationTrace } | undefined {
+  for (const write of invocation.writes) {
+    for (const record of write.streamRecords ?? []) {
+      const found = record.eventName === "INSERT" && record.invocations.find((i) => i.label === relay && i.status === "ok");
+      if (found) return { record, relay: found };
+    }
+  }
+  return undefined;
+}
+
 test("POST /orders reaches billing: the invoice is stored, billing.invoice-issued is published, the trace shows the path", async () => {
   const { orderId: _omitted, ...order } = catalog["orders.order-placed"].example;
   const response = await fetch(`${stage.url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
@@ -66,13 +87,15 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
     return found && t.settled ? t : undefined;
   });
 
-  // request -> invocation -> publish -> delivery -> invocation -> write, and -> publish. A path may go on past these
-  // (whoever consumes billing.invoice-issued adds its hops), so each is looked for as the start of a path.
+  // request -> invocation -> write -> stream record -> relay -> publish -> delivery -> invocation -> write, and on to
+  // billing's relay and its publish. A path may go on past these (whoever consumes billing.invoice-issued adds its
+  // hops), so each is looked for as the start of a path.
   const paths = tracePaths(tree).map((p) => p.join(" > "));
   const reaches = (path: string) => paths.some((p) => p === path || p.startsWith(`${path} > `));
+  const outbox = "write > stream-record > invocation > publish";
   assert.ok(reaches("request > invocation > write"), paths.join("\n"));
-  assert.ok(reaches("request > invocation > publish > delivery > invocation > write"), paths.join("\n"));
-  assert.ok(reaches("request > invocation > publish > delivery > invocation > publish"), paths.join("\n"));
+  assert.ok(reaches(`request > invocation > ${outbox} > delivery > invocation > write`), paths.join("\n"));
+  assert.ok(reaches(`request > invocation > ${outbox} > delivery > invocation > ${outbox}`), paths.join("\n"));
 
   const root = tree.roots.find((r) => r.kind === "request");
   assert.ok(root && root.kind === "request");
@@ -81,14 +104,19 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
   assert.is(root.status, 201);
   assert.is(root.invocation.label, "orders/create-order");
   assert.ok(root.invocation.writes.some((w) => w.allowed && w.result === "ok" && w.keys.some((k) => k.startsWith("$orders#"))));
-  const [placed] = publishesOf(root.invocation, "orders.order-placed");
-  assert.ok(placed, "orders.order-placed was published");
+  assert.equal(root.invocation.publishes, [], "create-order publishes nothing itself: it records the event");
+  const ordersRelay = relayOf(root.invocation, "orders/outbox-relay");
+  assert.ok(ordersRelay, renderTrace(tree));
+  const [placed] = publishesOf(ordersRelay!.relay, "orders.order-placed");
+  assert.ok(placed, "orders' relay published orders.order-placed");
   const delivery = placed!.deliveries.find((d) => d.queue === "local-billing-on-order-placed");
   assert.is(delivery?.status, "done");
   const billing = delivery!.invocations.find((i) => i.label === "billing/on-order-placed" && i.status === "ok");
   assert.ok(billing, renderTrace(tree));
   assert.ok(billing!.writes.some((w) => w.table === "local-data" && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#"))), renderTrace(tree));
-  const [issued] = publishesOf(billing!, "billing.invoice-issued");
+  const billingRelay = relayOf(billing!, "billing/outbox-relay");
+  assert.ok(billingRelay, renderTrace(tree));
+  const [issued] = publishesOf(billingRelay!.relay, "billing.invoice-issued");
   assert.ok(issued, renderTrace(tree));
   assert.is(issued!.correlationId, correlationId);
   assert.is(issued!.outcome, "published");
@@ -97,7 +125,10 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
   // names the invocation's span), and the request context carries who called and the correlation id.
   const traceId = root.invocation.traceId;
   assert.is(root.invocation.parentSpanId, root.spanId);
-  assert.is(placed!.parentSpanId, root.invocation.spanId, "the publish is the create-order invocation's SDK call");
+  assert.is(ordersRelay!.record.parentSpanId, root.invocation.spanId, "the stream record comes from create-order's write");
+  assert.is(ordersRelay!.relay.parentSpanId, ordersRelay!.record.spanId, "the relay ran for that record");
+  assert.is(ordersRelay!.relay.traceId, traceId);
+  assert.is(placed!.parentSpanId, ordersRelay!.relay.spanId, "the publish is the relay invocation's SDK call");
   const deliveredEvent = delivered.find((e) => e.sqsMessageId && e.context?.spanId === delivery!.spanId);
   assert.ok(deliveredEvent, "the engine reported the delivery under its span");
   assert.equal(
@@ -107,10 +138,14 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
   assert.is(billing!.parentSpanId, delivery!.spanId);
   assert.is(billing!.traceId, traceId);
   assert.is(billing!.correlationId, correlationId, "the poller's context carries the message's correlation id");
-  assert.is(issued!.parentSpanId, billing!.spanId, "billing's publish is its invocation's SDK call");
+  assert.is(billingRelay!.record.parentSpanId, billing!.spanId, "billing's write made the stream record");
+  assert.is(issued!.parentSpanId, billingRelay!.relay.spanId, "billing.invoice-issued is billing's relay's SDK call");
+  assert.is(issued!.correlationId, correlationId, "the recorded event carries the request's correlation id");
 
   const text = renderTrace(tree);
   assert.match(text, /POST \/orders → 201 from orders\/create-order/);
+  assert.match(text, /stream record INSERT on local-data/);
+  assert.match(text, /orders\/outbox-relay/);
   assert.match(text, /published orders\.order-placed .* to local-orders-order-placed/);
   assert.match(text, /delivered to local-billing-on-order-placed/);
   assert.match(text, /billing\/on-order-placed handled it/);
