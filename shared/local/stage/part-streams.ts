@@ -60,6 +60,7 @@ export interface StreamsPartOptions {
 
 /** One running mapping. */
 export interface StreamMappingRun {
+  /** As the wiring says now. */
   mapping: StreamMappingSpec;
   functionName: string;
   poller: ShardPoller<unknown>;
@@ -196,8 +197,11 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
       const failures: string[] = [];
       for (const [k, old] of before) {
         const replacement = after.get(k);
-        if (replacement && settings(replacement) === settings(old) && !changedFunctions.has(old.functionArn)) continue;
-        const run = runs.find((r) => r.mapping === old);
+        const run = runs.find((r) => key(r.mapping) === k);
+        if (replacement && settings(replacement) === settings(old) && !changedFunctions.has(old.functionArn)) {
+          if (run) run.mapping = replacement;
+          continue;
+        }
         let checkpoints: Map<string, string> | undefined;
         if (run) {
           runs.splice(runs.indexOf(run), 1);
@@ -224,7 +228,7 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
     },
     list() {
       return (wiring.streamMappings ?? []).map((mapping) => {
-        const run = runs.find((r) => r.mapping === mapping);
+        const run = runs.find((r) => key(r.mapping) === key(mapping));
         const fn = wiring.functions.find((f) => f.arn === mapping.functionArn);
         return {
           function: fn?.name ?? mapping.functionArn,
