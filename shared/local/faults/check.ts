@@ -32,6 +32,11 @@ export interface RunObservations {
   deadLetters: { queue: string; kind: "queue" | "subscription"; eventId: string | undefined }[];
   /** Messages still on the consumer's queue when the run stopped waiting (none when it drained). */
   undrained: { eventId: string | undefined }[];
+  /**
+   * Ordinals of `POST /orders` calls answered 201 (the order and its event recorded in one write) whose event never
+   * reached the consumed topic: the outbox relay lost it.
+   */
+  recordedNotPublished?: number[];
 }
 
 /** Where an event can end up. */
@@ -71,7 +76,8 @@ export interface Violation {
     | "uncounted-write"
     | "stray"
     | "not-on-topic"
-    | "not-drained";
+    | "not-drained"
+    | "recorded-not-published";
   eventId?: string;
   ordinal?: number;
   detail: string;
@@ -211,6 +217,9 @@ export function checkRun(observations: RunObservations): FaultCheck {
   strays("an event on the topic", observations.onTopic);
   if (observations.undrained.length > 0) {
     violations.push({ rule: "not-drained", detail: `${observations.undrained.length} message(s) still on the consumer's queue` });
+  }
+  for (const ordinal of observations.recordedNotPublished ?? []) {
+    violations.push({ rule: "recorded-not-published", ordinal, detail: `POST /orders ${ordinal} was answered 201, but its event never reached the topic` });
   }
 
   const expectedClass: Record<ExpectedOutcome, OutcomeClass> = { applied: "applied", "dead-letter": "dead-letter", "failure-event": "failure-event" };

@@ -5,4 +5,5 @@ export * from "./injector";
 export * from "./messaging-faults";
 export * from "./plan";
 export * from "./prng";
+export * from "./relay-faults";
 export * from "./scenario";

@@ -199,6 +199,14 @@ export class FaultInjector {
       const eventId = attributeString(call.request.Item, "createdBy");
       if (eventId !== undefined) return { kind: "invoice", eventId };
     }
+    // Through the outbox: the invoice and its event's outbox item in one transaction (the invoice's Put names the event).
+    if (call.operation === "TransactWriteItems" && Array.isArray(call.request.TransactItems)) {
+      for (const entry of call.request.TransactItems as { Put?: { TableName?: unknown; Item?: unknown } }[]) {
+        if (entry.Put?.TableName !== this.consumer.dataTable) continue;
+        const eventId = attributeString(entry.Put.Item, "createdBy");
+        if (eventId !== undefined) return { kind: "invoice", eventId };
+      }
+    }
     return { kind: "other", eventId: undefined };
   }
 

@@ -17,6 +17,7 @@ import { customerIdFor, eventIdOf, FaultInjector, ordinalOfCustomer } from "./in
 import { installMessagingFaults } from "./messaging-faults";
 import { describeFaults, planFaults, type EventPlan, type FaultPlan, type FaultRates, type PoisonKind } from "./plan";
 import { randomSeed } from "./prng";
+import { installRelayFaults, type RelayFaultCounters, type RelayFaultRates } from "./relay-faults";
 
 /** The consumed event, the service whose consumer of it is under test, and where its follow-up goes. */
 const CONSUMED: EventType = "orders.order-placed";
@@ -58,6 +59,8 @@ export interface FaultScenarioOptions {
   /** @default a random one (it is in the result) */
   seed?: number;
   rates?: Partial<FaultRates>;
+  /** Faults on the outbox relays' publishes (throttles, a worker killed after its publish). */
+  relayRates?: Partial<RelayFaultRates>;
   timing?: Partial<ScenarioTiming>;
   /** @default true */
   pauseConsumer?: boolean;
@@ -103,6 +106,8 @@ export interface FaultCounts extends CheckTally {
   outlastedVisibility: number;
   undeliverable: number;
   consumerStops: number;
+  /** The outbox relays: publishes throttled (events hit), workers killed after a publish, events published again. */
+  relay: RelayFaultCounters;
   violations: number;
 }
 
@@ -254,6 +259,15 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     });
     const faults = injector;
     cleanup.push(installMessagingFaults(stage.sqs, queueArn, { onDelivery: (body) => faults.onDelivery(body), onReceive: (body) => faults.onReceive(body) }));
+    // The outbox relays (orders' publishes the HTTP orders' events, billing's the follow-ups): throttles and crashes.
+    const relays = new Set([...stage.hosts.keys()].filter((name) => name.endsWith("-outbox-relay")));
+    const relayFaults = installRelayFaults(stage.sns, {
+      seed,
+      ...(options.relayRates ? { rates: options.relayRates } : {}),
+      relays,
+      crash: async (functionName, traceHeader) => (await stage!.hosts.get(functionName)?.crash({ ...(traceHeader ? { traceHeader } : {}) })) ?? false,
+    });
+    cleanup.push(relayFaults.uninstall);
     // The consumer's invocations, as the poller sees them (the host's method wrapped on the instance, for counting).
     const invocations = { total: 0, partial: 0, timedOut: 0, failed: 0, slowestMs: 0 };
     const invoke = host.invoke;
@@ -354,8 +368,23 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     const publishMs = performance.now() - publishStarted;
     progress(`published ${plan.events.length} events in ${(publishMs / 1000).toFixed(1)} s; waiting for the queue to drain`);
 
-    // Draining: the queue empty and nothing in flight, twice in a row.
+    // Draining. First every order POST /orders recorded (201) is on the topic (orders' relay publishes it), then the
+    // consumer's queue is empty with nothing in flight for a while, then every invoice's follow-up is out (billing's
+    // relay publishes it: the invoice and its event were one write).
     const drainStarted = performance.now();
+    const drainTimeout = options.drainTimeoutMs ?? 60_000 + 25 * plan.events.length;
+    const httpOnTopic = () => {
+      const seen = new Set<number>();
+      for (const message of stage!.sqs.peek(auditConsumed)) {
+        const ordinal = ordinalOfCustomer((parseJson(message.body).data as { customerId?: unknown } | undefined)?.customerId, runTag);
+        if (ordinal !== undefined) seen.add(ordinal);
+      }
+      return seen;
+    };
+    await waitUntil(() => {
+      const seen = httpOnTopic();
+      return [...httpOrdinals].every((ordinal) => seen.has(ordinal));
+    }, drainTimeout, 100);
     const idle = () => {
       const counts = stage!.sqs.counts(queueArn);
       return counts.ApproximateNumberOfMessages + counts.ApproximateNumberOfMessagesNotVisible + counts.ApproximateNumberOfMessagesDelayed === 0 && poller.inFlight === 0;
@@ -370,9 +399,17 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
         quietSince ??= performance.now();
         return performance.now() - quietSince >= 100;
       },
-      options.drainTimeoutMs ?? 60_000 + 25 * plan.events.length,
+      drainTimeout,
       25,
     );
+    if (drained) {
+      const followed = async () => {
+        const causes = new Set(stage!.sqs.peek(auditFollowUps).map((m) => parseJson(m.body).causationid));
+        return (await scanInvoices(stage!, platform.dataTable.name)).every((invoice) => causes.has(invoice.createdBy));
+      };
+      const deadline = performance.now() + drainTimeout;
+      while (!(await followed()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     const drainMs = performance.now() - drainStarted;
     progress(drained ? `drained in ${(drainMs / 1000).toFixed(1)} s` : `not drained after ${(drainMs / 1000).toFixed(1)} s`);
 
@@ -414,6 +451,10 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       }),
       deadLetters,
       undrained: stage.sqs.peek(queueArn).map((m) => ({ eventId: eventIdOf(m.body) })),
+      recordedNotPublished: (() => {
+        const seen = httpOnTopic();
+        return [...httpOrdinals].filter((ordinal) => !seen.has(ordinal)).sort((a, b) => a - b);
+      })(),
     };
     const check = checkRun(observations);
     const correlationOf = new Map(consumedOnTopic.map((e) => [String(e.id), String(e.correlationid)]));
@@ -446,6 +487,7 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       outlastedVisibility: c.outlastedVisibility,
       undeliverable: c.undeliverable,
       consumerStops,
+      relay: { ...relayFaults.counters },
       violations: check.violations.length,
     };
     return {
@@ -477,6 +519,7 @@ export function formatCounts(result: FaultRunResult): string {
     `  applied once ${c.applied}, in a DLQ ${c.deadLettered} (queue ${c.deadLetteredQueue}, subscription ${c.deadLetteredSubscription}), failure events ${c.failureEvents}, lost ${c.lost}, in several classes ${c.ambiguous}`,
     `  duplicates delivered ${c.duplicatesDelivered} (SNS twice ${c.duplicateDeliveries}, SQS received twice ${c.duplicateReceives}), crashes ${c.crashes}, transient errors ${c.transientErrors} (before ${c.transientErrorsBefore}, after ${c.transientErrorsAfter})`,
     `  redeliveries ${c.redeliveries} (outlasted visibility ${c.outlastedVisibility}), undeliverable ${c.undeliverable}, consumer stops ${c.consumerStops}`,
+    `  outbox relays: ${c.relay.throttledPublishes} publishes throttled (${c.relay.throttledEvents} events), ${c.relay.crashes} workers killed after a publish, ${c.relay.republished} events published again`,
     `  invocations ${c.invocations.total}: ${c.invocations.partial} with failed records, ${c.invocations.timedOut} timed out, ${c.invocations.failed} failed (crashes), slowest ${c.invocations.slowestMs} ms`,
     `  invoice writes ${c.invoiceWrites} (${c.rewrittenEvents} events rewritten), follow-up duplicates ${c.followUpDuplicates}, unexpected outcomes ${c.unexpected}, violations ${c.violations}`,
     `  ${(result.durationMs / 1000).toFixed(1)} s (publish ${(result.publishMs / 1000).toFixed(1)} s, drain ${(result.drainMs / 1000).toFixed(1)} s)${result.drained ? "" : " NOT DRAINED"}`,

@@ -172,7 +172,8 @@ test(`a fixed-seed run (${RUN.events} events, seed ${RUN.seed}): every event app
   };
   for (const [kind, n] of Object.entries(expected)) assert.ok(n > 0, `the plan of seed ${RUN.seed} has no ${kind}: choose another seed`);
 
-  run = await runFaultScenario({ ...RUN, serviceDirs: EXAMPLES });
+  // The relays' faults are drawn per event id (random ids): rates high enough that each kind surely happens.
+  run = await runFaultScenario({ ...RUN, serviceDirs: EXAMPLES, relayRates: { throttle: 0.06, crashAfterPublish: 0.06 } });
   const { counts, check } = run;
   console.log(formatCounts(run));
   const report = [...check.violations.slice(0, 10).map((v) => `${v.rule} ${v.ordinal ?? ""} ${v.detail}`), ...run.explanations.map((e) => `${e.injected.join("\n")}\n${e.trace}`)].join("\n");
@@ -200,6 +201,10 @@ test(`a fixed-seed run (${RUN.events} events, seed ${RUN.seed}): every event app
   assert.ok(counts.invocations.failed >= counts.crashes, "each crash failed its invocation");
   assert.ok(counts.rewrittenEvents > 0, "retries after a crash or a lost answer wrote an invoice again (same item)");
   assert.ok(counts.invoiceWrites > counts.applied, "more writes than invoices: every rewrite hit the same item");
+  // The outbox relays met their faults, and every event they recorded went out (violations: none lost, none twice).
+  assert.ok(counts.relay.throttledEvents > 0 && counts.relay.throttledPublishes > counts.relay.throttledEvents, "relay publishes throttled past the SDK's retries");
+  assert.ok(counts.relay.crashes > 0, "relay workers killed after their publish");
+  assert.ok(counts.relay.republished > 0, "events published again by a retried relay batch, applied once all the same");
   // Crashed events were applied all the same, once.
   for (const verdict of check.verdicts.filter((v) => v.faults.some((f) => f.startsWith("crash:")))) {
     assert.is(verdict.outcome, "applied", `${verdict.eventId} (${verdict.faults.join(", ")})`);
@@ -247,6 +252,10 @@ test("the checker catches a real run's observations once they are broken", () =>
   const both = copy();
   both.deadLetters.push({ queue: "local-billing-on-order-placed-dlq", kind: "queue", eventId: applied.eventId });
   assert.equal(rules(checkRun(both).violations, applied.eventId), ["exactly-one-class"]);
+
+  const unpublished = copy();
+  unpublished.recordedNotPublished = [7];
+  assert.ok(checkRun(unpublished).violations.some((v) => v.rule === "recorded-not-published" && v.ordinal === 7), "an order recorded but never published is noticed");
 
   const vanished = copy();
   vanished.deadLetters = vanished.deadLetters.filter((d) => d.eventId !== dead.eventId);
