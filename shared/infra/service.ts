@@ -14,6 +14,9 @@ import { SAFE_HTTP_METHODS } from "../contract/route-key";
 /** Pulumi type token of the component. */
 export const SERVICE_TYPE = "platform:infra:Service";
 
+/** Reserved concurrency of a workflow's functions unless they set their own. */
+export const WORKFLOW_FUNCTION_CONCURRENCY = 5;
+
 
 /** One consumer of a service: the event it reacts to and the function that handles it. */
 export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
@@ -172,7 +175,15 @@ export class Service extends pulumi.ComponentResource {
       for (const [fnName, fn] of Object.entries(workflow.functions)) {
         steps[fnName] = new ServiceFunction(
           `${name}-${fnName}`,
-          { ...withDefaults(defaults, fn, checked.publishes), platform: this.platform, service: name, name: fnName },
+          {
+            ...withDefaults(defaults, fn, checked.publishes),
+            // Bounded like a consumer (its mapping's maximum concurrency, 5 by default): a Map state or a burst of
+            // executions cannot take the account's concurrency; Lambda's throttling is retried by the invoke state.
+            reservedConcurrency: fn.reservedConcurrency ?? WORKFLOW_FUNCTION_CONCURRENCY,
+            platform: this.platform,
+            service: name,
+            name: fnName,
+          },
           { ...parent },
         );
         this.stepFunctions[fnName] = steps[fnName];

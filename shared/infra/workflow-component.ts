@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EventType } from "../contract";
-import { XRAY_ACTIONS } from "./helpers/grants";
+import { LOG_DELIVERY_ACTIONS, WORKFLOW_KEY_ACTIONS, WORKFLOW_XRAY_ACTIONS } from "./helpers/workflow-grants";
 import { checkLogicalName, checkName, serviceResourceBase, VENDED_LOGS_PREFIX } from "./helpers/names";
 import type { PolicyDocument, PolicyStatement } from "./helpers/policy-document";
 import { applyTransform, type Transform } from "./helpers/transform";
@@ -11,6 +11,7 @@ import { validateAsl, WorkflowDefinitionError, type AslDefinition, type Workflow
 
 /** Pulumi type token of the component; the local stage finds workflows by it. */
 export const WORKFLOW_TYPE = "platform:infra:Workflow";
+export { LOG_DELIVERY_ACTIONS, WORKFLOW_KEY_ACTIONS, WORKFLOW_XRAY_ACTIONS };
 
 /** How much of each execution Step Functions logs (its `LogLevel`; OFF is not offered: guardrail `sfn-logging-enabled`). */
 export const WORKFLOW_LOG_LEVELS = ["ALL", "ERROR", "FATAL"] as const;
@@ -23,28 +24,6 @@ export const WORKFLOW_CONFIG = {
   /** Whether log events carry the execution data (inputs, outputs). @default false */
   includeExecutionData: "workflowLogExecutionData",
 } as const;
-
-/**
- * What CloudWatch Logs asks of the role of a service that delivers vended logs to a log group (the Step Functions
- * developer guide, "IAM policies for logging to CloudWatch Logs"): these actions take no resource-level permissions,
- * so their Resource is "*".
- */
-export const LOG_DELIVERY_ACTIONS = [
-  "logs:CreateLogDelivery",
-  "logs:GetLogDelivery",
-  "logs:UpdateLogDelivery",
-  "logs:DeleteLogDelivery",
-  "logs:ListLogDeliveries",
-  "logs:PutResourcePolicy",
-  "logs:DescribeResourcePolicies",
-  "logs:DescribeLogGroups",
-] as const;
-
-/** X-Ray actions of a state machine with tracing (Step Functions developer guide, "IAM policies for X-Ray"): no resource-level permissions. */
-export const WORKFLOW_XRAY_ACTIONS = [...XRAY_ACTIONS, "xray:GetSamplingRules", "xray:GetSamplingTargets"] as const;
-
-/** What a state machine role does with a customer managed key that encrypts the state machine (Step Functions developer guide, "Data at rest encryption"). */
-export const WORKFLOW_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"] as const;
 
 /** Data keys are reused for this long before Step Functions asks KMS for a new one (60 to 900). */
 export const KMS_DATA_KEY_REUSE_SECONDS = 300;

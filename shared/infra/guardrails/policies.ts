@@ -32,6 +32,14 @@ import {
 } from "./rules/deployment";
 import { snsTopicTlsOnly, sqsQueueTlsOnly } from "./rules/transport";
 import {
+  sfnEncryptedCustomerKey,
+  sfnExecutionAlarms,
+  sfnLoggingEnabled,
+  sfnRoleLeastPrivilege,
+  sfnStartGrantScoped,
+  sfnTracingEnabled,
+} from "./rules/workflows";
+import {
   dynamodbStreamMappingBisect,
   dynamodbStreamMappingBoundedRetries,
   dynamodbStreamMappingFilter,
@@ -101,6 +109,12 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   kinesisMappingBoundedRetries,
   kinesisMappingIteratorAgeAlarm,
   kinesisMappingBoundedConcurrency,
+  sfnLoggingEnabled,
+  sfnTracingEnabled,
+  sfnEncryptedCustomerKey,
+  sfnRoleLeastPrivilege,
+  sfnStartGrantScoped,
+  sfnExecutionAlarms,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -51,6 +51,12 @@ export const RULE_NAMES = [
   "kinesis-mapping-bounded-retries",
   "kinesis-mapping-iterator-age-alarm",
   "kinesis-mapping-bounded-concurrency",
+  "sfn-logging-enabled",
+  "sfn-tracing-enabled",
+  "sfn-encrypted-customer-key",
+  "sfn-role-least-privilege",
+  "sfn-start-grant-scoped",
+  "sfn-execution-alarms",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

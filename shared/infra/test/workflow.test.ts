@@ -5,6 +5,7 @@ import { ENV, envelopeSchema, failureEventData, WORKFLOW_INPUT_KEY } from "../..
 import { FAILURE_EVENT_VERSION } from "../../runtime/failure-event";
 import { parseEvent } from "../../runtime/envelope";
 import { messageAttributes } from "../../runtime/sns-publish";
+import { evaluateGuardrails, guardrailPolicies } from "../guardrails";
 import { defineService, type ServiceDefinition } from "../service";
 import {
   branch,
@@ -389,6 +390,12 @@ test("Express on request; the stage config sets the log level and execution data
   assert.equal(machine.inputs.loggingConfiguration.includeExecutionData, true);
   const statements = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-quick-policy")).Statement;
   assert.not.ok(statements.some((s) => s.Sid === "InvokeOwnFunctions" || s.Sid === "PublishOwnedEvents"), "a workflow that invokes and publishes nothing gets neither");
+});
+
+test("a service with a workflow passes every guardrail (the state machine role's log delivery and X-Ray reads take Resource \"*\")", async () => {
+  const { mocks } = await billing();
+  const violations = await evaluateGuardrails(mocks.resources, guardrailPolicies);
+  assert.equal(violations.map((v) => `${v.policy}: ${v.message}`), []);
 });
 
 async function serviceRejects(extra: Partial<ServiceDefinition>, message: RegExp): Promise<void> {

@@ -1,5 +1,6 @@
 import type { ResourceValidationArgs } from "@pulumi/policy";
 import { NETWORK_DESCRIBE_ACTIONS, NETWORK_INTERFACE_ACTIONS, XRAY_ACTIONS } from "../../helpers/grants";
+import { LOG_DELIVERY_ACTIONS, WORKFLOW_XRAY_ACTIONS } from "../../helpers/workflow-grants";
 import { asList, type PolicyDocument, type PolicyStatement } from "../../helpers/policy-document";
 import { resourceRule, type Finding } from "../rule";
 import { actionCovers, actionsOf, conditionValues, policyOf, principalsOf, resourcesOf, str } from "../read";
@@ -38,6 +39,8 @@ function resourcePolicies(args: ResourceValidationArgs): PolicyDocument[] {
 }
 
 const XRAY = new Set<string>(XRAY_ACTIONS);
+/** A traced state machine's X-Ray actions (its sampling reads too) and the vended-log delivery actions: no resource-level permissions. */
+const NO_RESOURCE_LEVEL = new Set<string>([...WORKFLOW_XRAY_ACTIONS, ...LOG_DELIVERY_ACTIONS]);
 const NETWORK_DESCRIBE = new Set<string>(NETWORK_DESCRIBE_ACTIONS);
 const NETWORK_INTERFACE = new Set<string>(NETWORK_INTERFACE_ACTIONS);
 /** The streams of one exact log group: Lambda names its log streams at run time. */
@@ -66,6 +69,9 @@ export function wildcardResourceExemption(resource: string, actions: string[], s
   if (resource === "*" && actions.length > 0 && actions.every((a) => XRAY.has(a))) {
     return "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions";
   }
+  if (resource === "*" && actions.length > 0 && actions.every((a) => NO_RESOURCE_LEVEL.has(a))) {
+    return "X-Ray's and CloudWatch Logs' vended-log delivery actions of a state machine support no resource-level permissions (AWS Step Functions developer guide)";
+  }
   if (resource === "*" && actions.length > 0 && actions.every((a) => NETWORK_DESCRIBE.has(a))) {
     return "EC2 DescribeNetworkInterfaces/DescribeSubnets support no resource-level permissions";
   }
@@ -93,7 +99,7 @@ export const iamNoWildcardPermissions = resourceRule(
   {
     name: "iam-no-wildcard-permissions",
     description:
-      "IAM identity policies allow exact actions on exact resources: no wildcard actions, no NotAction/NotResource, no wildcard resources except X-Ray's write actions and EC2's Describe actions for VPC functions (no resource-level permissions), the log streams of one named log group, CreateNetworkInterface on the network interfaces Lambda creates for a VPC function, and exactly DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses on arn:<partition>:ec2:<region>:<account>:*/* of the policy's own account and region, as the AWS Lambda developer guide asks (cdk-nag AwsSolutions-IAM5 and Serverless-IAMNoWildcardPermissions; Checkov CKV_AWS_63, CKV_AWS_355).",
+      "IAM identity policies allow exact actions on exact resources: no wildcard actions, no NotAction/NotResource, no wildcard resources except X-Ray's write actions, a state machine's X-Ray sampling reads and vended-log delivery actions, and EC2's Describe actions for VPC functions (no resource-level permissions), the log streams of one named log group, CreateNetworkInterface on the network interfaces Lambda creates for a VPC function, and exactly DeleteNetworkInterface, AssignPrivateIpAddresses and UnassignPrivateIpAddresses on arn:<partition>:ec2:<region>:<account>:*/* of the policy's own account and region, as the AWS Lambda developer guide asks (cdk-nag AwsSolutions-IAM5 and Serverless-IAMNoWildcardPermissions; Checkov CKV_AWS_63, CKV_AWS_355).",
     remediation: "Name each action and each resource ARN; derive them from what the function does (shared/infra helpers/grants.ts).",
   },
   (args) => {
