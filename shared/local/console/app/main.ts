@@ -578,24 +578,76 @@ async function renderFailures(): Promise<void> {
 /** The admin rows the sections above already show. */
 const SHOWN = new Set(["/", "/health", "/dlq", "/failures", "/publish", "/trace", "/catalog", "/tables", "/events", "/console"]);
 
+/** A row of a list in a few words: its plain fields, and a stream batch's shard and sequence range. */
+function describeRow(row: JsonObject): string {
+  const parts = Object.entries(row)
+    .filter(([key, value]) => !["id", "messageId"].includes(key) && (typeof value === "string" || typeof value === "number" || typeof value === "boolean"))
+    .slice(0, 6)
+    .map(([key, value]) => `${key}: ${String(value)}`);
+  const record = (row.record ?? row) as JsonObject;
+  const batch = (record.KinesisBatchInfo ?? record.DDBStreamBatchInfo) as JsonObject | undefined;
+  const context = record.requestContext as JsonObject | undefined;
+  if (batch) {
+    parts.push(
+      `${plural(Number(batch.batchSize ?? 0), "record")} of ${String(batch.shardId)} (${short(batch.startSequenceNumber)} to ${short(batch.endSequenceNumber)})` +
+        `${context?.condition ? ` given up on: ${String(context.condition)} after ${plural(Number(context.approximateInvokeCount ?? 0), "attempt")}` : ""}`,
+    );
+  }
+  return parts.join(" · ");
+}
+
+/** The replay of a Kinesis batch a consumer gave up on (`POST /_local/streams/<name>/replay`), when the row is one. */
+function streamReplay(row: JsonObject): { path: string; body: { shardId: string; from: string; to: string }; label: string } | undefined {
+  const batch = ((row.record ?? row) as JsonObject).KinesisBatchInfo as JsonObject | undefined;
+  if (!batch || typeof batch.streamArn !== "string" || typeof batch.shardId !== "string") return undefined;
+  const stream = batch.streamArn.split("/").pop()!;
+  return {
+    path: `/streams/${encodeURIComponent(stream)}/replay`,
+    body: { shardId: batch.shardId, from: String(batch.startSequenceNumber), to: String(batch.endSequenceNumber) },
+    label: `Replay ${batch.shardId} of ${stream} from ${String(batch.startSequenceNumber)} to ${String(batch.endSequenceNumber)}`,
+  };
+}
+
 /**
- * Admin rows this console has no section for (streams' on-failure records, workflows, ...): each list row gets a
- * panel; a `POST <row>/<id>/<action>` row beside it becomes a button on every listed item with an `id`.
+ * Admin rows this console has no section for (streams and their on-failure records, stream mappings, workflow
+ * executions, ...): each list row gets a panel listing its items; a `POST <row>/<param>/<action>` row beside it is a
+ * button on every item that has that param (or an `id`), and a Kinesis on-failure record gets a Replay button
+ * (`POST /_local/streams/<name>/replay` with its shard and sequence range) when the stage has that row.
  */
 async function renderOtherRows(): Promise<void> {
   const more = byId("more");
   const { operations } = (await api("GET", "/")) as unknown as { operations: Record<string, string> };
   const keys = Object.keys(operations);
+  const canReplayStreams = keys.includes(`POST ${ADMIN}/streams/<name>/replay`);
   const lists = keys.filter((key) => key.startsWith(`GET ${ADMIN}/`) && !key.includes("<")).map((key) => key.slice(`GET ${ADMIN}`.length)).filter((path) => !SHOWN.has(path));
   const sections: HTMLElement[] = [];
   for (const path of lists) {
     const actions = keys
-      .map((key) => new RegExp(`^POST ${ADMIN}${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/<[^>]+>/([\\w-]+)$`).exec(key)?.[1])
-      .filter((verb): verb is string => Boolean(verb));
+      .map((key) => new RegExp(`^POST ${ADMIN}${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/<([^>]+)>/([\\w-]+)$`).exec(key))
+      .filter((match): match is RegExpExecArray => match !== null)
+      .map((match) => ({ param: match[1]!, verb: match[2]! }));
     const headingId = `more-${path.replace(/\W+/g, "-")}`;
     const body = el("div");
     const result = el("div", { role: "status", "aria-live": "polite" });
-    const section = el("section", { "aria-labelledby": headingId }, el("h2", { id: headingId, text: operations[`GET ${ADMIN}${path}`] ?? path }), el("p", { class: "muted" }, el("code", { text: `GET ${ADMIN}${path}` })), body, result);
+    const refresh = el("button", { type: "button", text: "Refresh" });
+    const section = el(
+      "section",
+      { "aria-labelledby": headingId, "data-admin-row": path },
+      el("h2", { id: headingId }, operations[`GET ${ADMIN}${path}`] ?? path, refresh),
+      el("p", { class: "muted" }, el("code", { text: `GET ${ADMIN}${path}` })),
+      body,
+      result,
+    );
+    const act = async (label: string, run: () => Promise<JsonObject>) => {
+      try {
+        const done = await run();
+        const count = typeof done.replayed === "number" ? ` (${plural(done.replayed, "record")} put again)` : typeof done.moved === "number" ? ` (${plural(done.moved, "message")} moved)` : "";
+        say(result, `${label}: done${count}.`, "ok");
+      } catch (error) {
+        say(result, `${label} failed: ${(error as Error).message}`, "error");
+      }
+      await load();
+    };
     const load = async () => {
       const answer = await api("GET", path);
       const rows = Object.values(answer).find((v) => Array.isArray(v)) as JsonObject[] | undefined;
@@ -612,26 +664,32 @@ async function renderOtherRows(): Promise<void> {
           "ul",
           {},
           ...rows.map((row) => {
-            const buttons = typeof row.id === "string" || typeof row.id === "number"
-              ? actions.map((verb) => {
-                  const button = el("button", { type: "button", text: verb[0]!.toUpperCase() + verb.slice(1), "aria-label": `${verb} ${String(row.id)}` });
-                  button.addEventListener("click", async () => {
-                    try {
-                      await api("POST", `${path}/${encodeURIComponent(String(row.id))}/${verb}`);
-                      say(result, `${verb}: done for ${String(row.id)}.`, "ok");
-                    } catch (error) {
-                      say(result, `${verb} failed: ${(error as Error).message}`, "error");
-                    }
-                    await load();
-                  });
-                  return button;
-                })
-              : [];
-            return el("li", {}, el("code", { text: JSON.stringify(row) }), " ", ...buttons);
+            const buttons: HTMLButtonElement[] = [];
+            for (const { param, verb } of actions) {
+              const key = row[param] ?? row.id;
+              if (typeof key !== "string" && typeof key !== "number") continue;
+              const label = `${verb[0]!.toUpperCase()}${verb.slice(1)} ${String(key)}`;
+              const button = el("button", { type: "button", text: verb[0]!.toUpperCase() + verb.slice(1), "aria-label": label });
+              button.addEventListener("click", () => void act(label, () => api("POST", `${path}/${encodeURIComponent(String(key))}/${verb}`)));
+              buttons.push(button);
+            }
+            const replay = canReplayStreams ? streamReplay(row) : undefined;
+            if (replay) {
+              const button = el("button", { type: "button", text: "Replay", "aria-label": replay.label });
+              button.addEventListener("click", () => void act(replay.label, () => api("POST", replay.path, replay.body)));
+              buttons.push(button);
+            }
+            return el(
+              "li",
+              {},
+              el("details", {}, el("summary", { text: describeRow(row) || "(details)" }), el("pre", { text: JSON.stringify(row, null, 2) })),
+              ...buttons,
+            );
           }),
         ),
       );
     };
+    refresh.addEventListener("click", () => void load().catch((error: unknown) => say(result, (error as Error).message, "error")));
     await load().catch((error: unknown) => body.replaceChildren(el("p", { class: "message error", text: (error as Error).message })));
     sections.push(section);
   }

@@ -101,6 +101,44 @@ test("redrive a dead-letter queue and see it empty", async () => {
   await page.locator(`details.trace[data-correlation-id="${event.correlationid}"]`).getByText("billing/on-order-placed handled it").waitFor();
 });
 
+test("a stream consumer's on-failure record is listed, and its Replay puts the batch on the stream again", async () => {
+  // The orders published above went on to ledger, which put ledger.entry-posted on its Kinesis stream.
+  const stream = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const { streams } = (await (await fetch(`${stage.url}/_local/streams`)).json()) as { streams: { name: string; arn: string; shards: { shardId: string; records: number; firstSequenceNumber?: string; lastSequenceNumber?: string }[] }[] };
+      const found = streams.find((s) => s.shards.some((shard) => shard.records > 0));
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("no stream holds a record");
+  })();
+  const shard = stream.shards.find((s) => s.records > 0)!;
+  // What Lambda sends to the mapping's on-failure destination when it gives a batch up (metadata, not the records).
+  const destination = stage.wiring.queues.find((q) => q.name.endsWith("-on-failure"))!;
+  assert.ok(destination, "a stream consumer with an on-failure queue");
+  const failure = {
+    requestContext: { requestId: "0f0e0d0c-0000-4000-8000-000000000001", functionArn: "arn:aws:lambda:eu-west-1:123456789012:function:x", condition: "RetryAttemptsExhausted", approximateInvokeCount: 3 },
+    version: "1.0",
+    timestamp: new Date().toISOString(),
+    KinesisBatchInfo: {
+      shardId: shard.shardId,
+      startSequenceNumber: shard.firstSequenceNumber,
+      endSequenceNumber: shard.lastSequenceNumber,
+      approximateArrivalOfFirstRecord: new Date().toISOString(),
+      approximateArrivalOfLastRecord: new Date().toISOString(),
+      batchSize: shard.records,
+      streamArn: stream.arn,
+    },
+  };
+  stage.sqs.sendMessage(destination.arn, { MessageBody: JSON.stringify(failure) });
+  const section = page.locator('section[data-admin-row="/streams/failures"]');
+  await section.getByRole("button", { name: "Refresh" }).click();
+  await section.getByText(/given up on: RetryAttemptsExhausted after 3 attempts/).waitFor();
+  const label = `Replay ${shard.shardId} of ${stream.name} from ${shard.firstSequenceNumber} to ${shard.lastSequenceNumber}`;
+  await section.getByRole("button", { name: label }).click();
+  await section.getByText(`${label}: done (${shard.records} record${shard.records === 1 ? "" : "s"} put again).`).waitFor();
+});
+
 test("open the flow diagram", async () => {
   await page.getByRole("link", { name: "Flow", exact: true }).press("Enter");
   const image = page.getByRole("img", { name: /The flow of the running stage/ });
