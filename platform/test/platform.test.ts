@@ -40,6 +40,7 @@ test("one encrypted Kinesis stream per stream event, none for the others; capaci
     dev: { streamModeDetails: { streamMode: "PROVISIONED" }, shardCount: 1, retentionPeriod: 24 },
     prod: { streamModeDetails: { streamMode: "ON_DEMAND" }, shardCount: undefined, retentionPeriod: 168 },
   };
+  assert.ok(streamEventTypes.length > 0, "the catalog has a stream event (the example of the serial path)");
   for (const stage of ["dev", "prod"] as const) {
     const run = runs[stage]!;
     const key = run.mocks.one("aws:kms/key:Key", "events-key");
