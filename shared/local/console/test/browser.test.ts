@@ -101,6 +101,23 @@ test("redrive a dead-letter queue and see it empty", async () => {
   await page.locator(`details.trace[data-correlation-id="${event.correlationid}"]`).getByText("billing/on-order-placed handled it").waitFor();
 });
 
+test("a failure event is listed with what rejected it, and Replay publishes its original again", async () => {
+  // An event billing cannot use (its data misses fields): billing turns it into a failure event.
+  const queue = stage.wiring.queues.find((q) => q.name.endsWith("billing-on-order-placed"))!;
+  const invalid = { ...createEvent("orders.order-placed", catalog["orders.order-placed"].example as never, { source: "orders", correlationId: `invalid-${Date.now()}` }), data: { customerId: "c-9" } };
+  stage.sqs.sendMessage(queue.arn, { MessageBody: JSON.stringify(invalid) });
+  const section = page.locator("#failures");
+  const item = section.locator("li", { hasText: invalid.id.slice(0, 8) });
+  // The list follows the traces; Refresh reads it at once.
+  await section.getByRole("button", { name: "Refresh" }).click();
+  await item.waitFor();
+  assert.match(await item.innerText(), /rejected by billing\/on-order-placed \(invalid-event\)/);
+  const id = await item.getAttribute("data-failure");
+  await item.getByRole("button", { name: `Replay orders.order-placed ${invalid.id}` }).click();
+  await section.getByText(`Replayed orders.order-placed ${invalid.id}`).waitFor();
+  await section.locator(`li[data-failure="${id}"]`).waitFor({ state: "detached" });
+});
+
 test("a stream consumer's on-failure record is listed, and its Replay puts the batch on the stream again", async () => {
   // The orders published above went on to ledger, which put ledger.entry-posted on its Kinesis stream.
   const stream = await (async () => {
