@@ -11,6 +11,8 @@ const benches = [
   "shared/runtime/bench/cold-start.ts",
   "generators/bench/new-service.ts",
   "shared/local/bench/local-stage.ts",
+  // POST /orders to billing's write through the outbox, beside a direct publish, in one run (npm run bench outbox).
+  "shared/local/bench/outbox.ts",
   // About 4 minutes: 10,000 events through the local stage under faults, random seed.
   "shared/local/bench/faults.ts",
 ];
