@@ -13,7 +13,7 @@ import { platformOutputs, policyDocument, underMocks } from "./harness";
 const HANDLER = join(__dirname, "fixtures", "handlers", "echo.ts");
 const SERVICE = "stream-test";
 /** The catalog's stream event (the example the README describes). */
-const EVENT = streamEventTypes[0] as EventType;
+const EVENT: EventType = streamEventTypes[0]!;
 let platform: Record<string, any>;
 
 test.before(async () => {
