@@ -1,13 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_PRINCIPAL_KEY_ACTIONS } from "../shared/infra/guardrails/rules/deployment";
+import { LOG_DELIVERY_KEY_ACTIONS, LOG_DELIVERY_PRINCIPAL, SERVICE_PRINCIPAL_KEY_ACTIONS } from "../shared/infra/guardrails/rules/deployment";
 import type { PlatformConfig } from "./config";
 
 /**
  * The customer managed key that encrypts every platform topic. A customer key (not aws/sns) because CloudWatch must
  * be able to publish alarms to the encrypted alarm topic, which needs a statement in the key policy (the aws/sns
- * key's policy cannot be changed). Only CloudWatch gets one: services publish with their own roles (IAM grants), and
- * SNS delivers to queues encrypted with SSE-SQS, which needs nothing from this key.
+ * key's policy cannot be changed). CloudWatch gets one, and CloudWatch Logs' delivery service one (Decrypt only) for
+ * the logs of the services' state machines, which this key encrypts too: services publish and run their workflows
+ * with their own roles (IAM grants), and SNS delivers to queues encrypted with SSE-SQS, which needs nothing from it.
  *
  * It also encrypts the Kinesis streams of stream events and their consumers' on-failure queues. Kinesis and SQS use
  * the key on behalf of the caller, so nothing is added here either: the "AccountAdministers" statement lets IAM
@@ -44,6 +45,17 @@ export function createEventsKey(config: PlatformConfig, accountId: pulumi.Input<
             StringEquals: { "aws:SourceAccount": accountId },
             ArnLike: { "aws:SourceArn": pulumi.interpolate`arn:aws:cloudwatch:${config.region}:${accountId}:alarm:*` },
           },
+        },
+        {
+          // Services' workflows (Step Functions state machines) are encrypted with this key and log to CloudWatch
+          // Logs: the log delivery service decrypts what it delivers (Step Functions developer guide, data at rest
+          // encryption), for this account's log deliveries only.
+          Sid: "StateMachineLogDelivery",
+          Effect: "Allow",
+          Principal: { Service: LOG_DELIVERY_PRINCIPAL },
+          Action: [...LOG_DELIVERY_KEY_ACTIONS],
+          Resource: "*",
+          Condition: { StringEquals: { "aws:SourceAccount": accountId } },
         },
       ],
     }),

@@ -74,15 +74,19 @@ test("tables use the free AWS owned key: no serverSideEncryption, so not the bil
   }
 });
 
-test("the events key grants AWS services exactly kms:GenerateDataKey* and kms:Decrypt, scoped to the account's alarms", async () => {
+test("the events key grants AWS services exactly kms:GenerateDataKey* and kms:Decrypt, scoped to the account's alarms (log delivery: Decrypt, the account's)", async () => {
   const run = runs.dev!;
   const key = run.mocks.one("aws:kms/key:Key", "events-key");
   const statements = JSON.parse(key.inputs.policy).Statement as any[];
   const services = statements.filter((s) => s.Principal?.Service !== undefined);
   assert.equal(
     services.map((s) => [s.Principal.Service, s.Action]),
-    [["cloudwatch.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"]]],
+    [
+      ["cloudwatch.amazonaws.com", ["kms:GenerateDataKey*", "kms:Decrypt"]],
+      ["delivery.logs.amazonaws.com", ["kms:Decrypt"]],
+    ],
   );
+  assert.equal(services[1].Condition, { StringEquals: { "aws:SourceAccount": run.outputs.accountId } });
   assert.equal(services[0].Condition.StringEquals, { "aws:SourceAccount": run.outputs.accountId });
   assert.equal(services[0].Condition.ArnLike, { "aws:SourceArn": `arn:aws:cloudwatch:eu-west-1:${run.outputs.accountId}:alarm:*` });
   assert.equal(await evaluateGuardrails(run.mocks.resources, rule("kms-service-principal-actions")), []);

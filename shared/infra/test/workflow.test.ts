@@ -25,6 +25,9 @@ import {
   type WorkflowSpec,
 } from "../workflow";
 import { LOG_DELIVERY_ACTIONS, WORKFLOW_TYPE } from "../workflow-component";
+import { runProgram } from "../../capture/run-program";
+import { REPO_ROOT } from "../helpers/bundle";
+import { doc, resource } from "./guardrail-cases/fixtures";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
 // aws-local-stepfunctions 3.x calls Promise.withResolvers (Node.js 22); Node.js 20 lacks it.
@@ -396,6 +399,25 @@ test("a service with a workflow passes every guardrail (the state machine role's
   const { mocks } = await billing();
   const violations = await evaluateGuardrails(mocks.resources, guardrailPolicies);
   assert.equal(violations.map((v) => `${v.policy}: ${v.message}`), []);
+});
+
+test("the platform's key lets CloudWatch Logs' delivery service decrypt (only that) for the state machines' logs, in its own account", async () => {
+  const run = await runProgram({ projectDir: REPO_ROOT, stage: "dev" });
+  const [key] = run.mocks.byType("aws:kms/key:Key");
+  const statement = policyDocument(key!).Statement.find((s) => s.Sid === "StateMachineLogDelivery");
+  assert.equal(statement, {
+    Sid: "StateMachineLogDelivery",
+    Effect: "Allow",
+    Principal: { Service: "delivery.logs.amazonaws.com" },
+    Action: ["kms:Decrypt"],
+    Resource: "*",
+    Condition: { StringEquals: { "aws:SourceAccount": run.outputs.accountId } },
+  });
+  const rule = guardrailPolicies.filter((p) => p.name === "kms-service-principal-actions");
+  assert.equal(await evaluateGuardrails(run.mocks.resources, rule), []);
+  const broader = resource("aws:kms/key:Key", "events-key", { enableKeyRotation: true, policy: doc({ ...statement!, Action: ["kms:GenerateDataKey*", "kms:Decrypt"] }) });
+  const violations = await evaluateGuardrails([broader], rule);
+  assert.match(violations[0]!.message, /\(delivery\.logs\.amazonaws\.com\) grants kms:GenerateDataKey\*; the Step Functions developer guide lists exactly kms:Decrypt for log delivery/);
 });
 
 async function serviceRejects(extra: Partial<ServiceDefinition>, message: RegExp): Promise<void> {

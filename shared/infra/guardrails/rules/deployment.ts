@@ -61,12 +61,18 @@ export const dynamodbSseNoManagedKey = resourceRule(
 
 /** What the SNS developer guide lists for an AWS service that publishes to an encrypted topic. */
 export const SERVICE_PRINCIPAL_KEY_ACTIONS = ["kms:GenerateDataKey*", "kms:Decrypt"] as const;
+/**
+ * What CloudWatch Logs' delivery service needs of the key that encrypts a state machine whose logs it delivers
+ * (AWS Step Functions developer guide, data at rest encryption: logging with a customer managed key): Decrypt only.
+ */
+export const LOG_DELIVERY_PRINCIPAL = "delivery.logs.amazonaws.com";
+export const LOG_DELIVERY_KEY_ACTIONS = ["kms:Decrypt"] as const;
 
 export const kmsServicePrincipalActions = resourceRule(
   {
     name: "kms-service-principal-actions",
     description:
-      "A KMS key policy statement for an AWS service principal grants exactly kms:GenerateDataKey* and kms:Decrypt, as the AWS SNS developer guide lists them for services that publish to encrypted topics, and is scoped by aws:SourceAccount, aws:SourceArn or the topic's encryption context (confused-deputy prevention).",
+      "A KMS key policy statement for an AWS service principal grants exactly kms:GenerateDataKey* and kms:Decrypt, as the AWS SNS developer guide lists them for services that publish to encrypted topics (for delivery.logs.amazonaws.com, which delivers the logs of state machines encrypted with the key, exactly kms:Decrypt, as the Step Functions developer guide lists it), and is scoped by aws:SourceAccount, aws:SourceArn or the topic's encryption context (confused-deputy prevention).",
     remediation:
       "Allow the service Action [kms:GenerateDataKey*, kms:Decrypt] with a condition on aws:SourceAccount / aws:SourceArn (or kms:EncryptionContext:aws:sns:topicArn).",
   },
@@ -79,7 +85,7 @@ export const kmsServicePrincipalActions = resourceRule(
       if (services.length === 0) return;
       const where = `key ${args.name} ${label(statement, i)} (${services.map((s) => s.slice("service:".length)).join(", ")})`;
       const actions = actionsOf(statement);
-      const expected = [...SERVICE_PRINCIPAL_KEY_ACTIONS];
+      const expected: string[] = services.every((s) => s === `service:${LOG_DELIVERY_PRINCIPAL}`) ? [...LOG_DELIVERY_KEY_ACTIONS] : [...SERVICE_PRINCIPAL_KEY_ACTIONS];
       const extra = actions.filter((a) => !expected.includes(a as (typeof expected)[number]));
       const missing = expected.filter((a) => !actions.includes(a));
       if (statement.NotAction !== undefined || extra.length > 0 || missing.length > 0) {
@@ -88,7 +94,8 @@ export const kmsServicePrincipalActions = resourceRule(
           ...(missing.length ? [`lacks ${missing.join(", ")}`] : []),
           ...(statement.NotAction !== undefined ? ["uses NotAction"] : []),
         ];
-        findings.push({ statement: statement.Sid, message: `${where} ${problems.join(" and ")}; the SNS developer guide lists exactly kms:GenerateDataKey* and kms:Decrypt` });
+        const source = expected.length === LOG_DELIVERY_KEY_ACTIONS.length ? "the Step Functions developer guide lists exactly kms:Decrypt for log delivery" : "the SNS developer guide lists exactly kms:GenerateDataKey* and kms:Decrypt";
+        findings.push({ statement: statement.Sid, message: `${where} ${problems.join(" and ")}; ${source}` });
       }
       const scoped =
         conditionValues(statement, MATCHING, "aws:SourceAccount").length > 0 ||
