@@ -1131,8 +1131,14 @@ export function renderTrace(tree: TraceTree): string {
     }),
   });
   const streamRecordItem = (node: StreamRecordTrace, seen: Set<InvocationTrace>): Item => {
-    const outcomes = node.outcomes.filter((o) => o !== "processed");
-    const status = node.awaiting > 0 ? "" : outcomes.length ? ` (${outcomes.join(", ")})` : "";
+    // Several mappings may read one stream, each filtering for its own records: say what is worth knowing.
+    const givenUp = node.outcomes.filter((o) => o === "given-up").length;
+    const status =
+      givenUp > 0
+        ? ` (given up on by ${givenUp === 1 ? "a mapping" : `${givenUp} mappings`}: described to the on-failure destination)`
+        : node.awaiting === 0 && node.outcomes.length > 0 && node.outcomes.every((o) => o === "filtered-out")
+          ? " (no mapping's filter matched it)"
+          : "";
     return {
       text: `stream record ${node.eventName} on ${node.table} (${node.keys.join(", ")})${status}`,
       children: node.invocations.map((invocation) => invocationItem(invocation, seen)),

@@ -155,7 +155,7 @@ test("a poison record is retried, bisected, then given up on: Lambda's on-failur
     const t = stage.trace("streams-poison");
     return t?.settled && JSON.stringify(t).includes("given-up") ? t : undefined;
   });
-  assert.match(renderTrace(tree), /stream record INSERT on local-data \(\$streamer#thing_poison, thing\) \(given-up\)/);
+  assert.match(renderTrace(tree), /stream record INSERT on local-data \(\$streamer#thing_poison, thing\) \(given up on by a mapping: described to the on-failure destination\)/);
   // The shard goes on: a later write is processed.
   await write({ id: "after-poison" }, "streams-after");
   await eventually("the next record", () => seen().find((s) => s.seen === "$streamer#thing_after-poison"));
