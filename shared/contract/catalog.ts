@@ -70,6 +70,19 @@ export const catalog = {
     }),
     example: { customerId: "customer-1", invoiceId: "invoice-1", amount: 1 },
   }),
+  "fulfilment.order-fulfilled": defineEvent({
+    version: 1,
+    owner: "fulfilment",
+    description: "An order's stock was reserved and its payment charged; it is ready to ship.",
+    ordering: "standard",
+    schema: z.object({
+      orderId: z.string().check(z.minLength(1)),
+      customerId: z.string().check(z.minLength(1)),
+      reservationId: z.string().check(z.minLength(1)),
+      paymentId: z.string().check(z.minLength(1)),
+    }),
+    example: { orderId: "order-1", customerId: "customer-1", reservationId: "reservation-1", paymentId: "payment-1" },
+  }),
   // new events are added above this line
 } as const;
 
