@@ -127,7 +127,14 @@ export function describeFilter(policy: unknown): string | undefined {
       const item = object[key];
       const here = key === "$or" ? path : path ? `${path}.${key}` : key;
       if (Array.isArray(item)) {
-        const values = item.map((v) => (typeof v === "object" && v !== null ? JSON.stringify(v).replace(/"/g, "") : String(v)));
+        // A condition reads as its operator and operands: `{"prefix":"a"}` -> `prefix a`, `{"numeric":[">",1]}` -> `numeric > 1`.
+        const values = item.map((v) =>
+          typeof v === "object" && v !== null
+            ? Object.entries(v as Record<string, unknown>)
+                .map(([op, operand]) => `${op} ${Array.isArray(operand) ? operand.join(" ") : typeof operand === "object" ? JSON.stringify(operand).replace(/"/g, "") : String(operand)}`)
+                .join(", ")
+            : String(v),
+        );
         parts.push(`${here}: ${values.join(" | ")}`);
       } else if (item !== null && typeof item === "object") {
         walk(item as Record<string, unknown>, here);
@@ -235,7 +242,10 @@ export function flowGraph(programs: readonly ProgramResources[], options: { stag
   // The node an ARN (or a Lambda function name) points at; a captured resource of a type the table does not know
   // becomes a node of its own, labelled with its type.
   const resolve = (reference: unknown, fallbackService?: string): FlowNode | undefined => {
-    if (typeof reference !== "string" || reference === "" || reference.includes("*")) return undefined;
+    if (typeof reference !== "string" || reference === "") return undefined;
+    // A grant's ARN may name the resource's parts: a function's versions (`:*`), a table's indexes or streams.
+    reference = reference.replace(/(:\*|\/(index|stream)\/\*)$/, "");
+    if (reference.includes("*")) return undefined;
     const direct = byArn.get(reference);
     if (direct) return direct;
     const target = arnTarget(reference) ?? (fallbackService ? { service: fallbackService, name: reference } : undefined);
@@ -293,7 +303,11 @@ export function flowGraph(programs: readonly ProgramResources[], options: { stag
       case MAPPING: {
         const fn = resolve(resource.inputs.functionName, "lambda");
         const criteria = (json(resource.inputs.filterCriteria)?.filters as { pattern?: unknown }[] | undefined) ?? [];
-        const filter = criteria.map((f) => describeFilter(f.pattern)).filter(Boolean).join(" or ");
+        // A DynamoDB stream record's paths without their wrapper and type: `dynamodb.NewImage.status.S` -> `NewImage.status`.
+        const filter = criteria
+          .map((f) => describeFilter(f.pattern)?.replace(/\bdynamodb\./g, "").replace(/\.(S|N|B|BOOL|SS|NS|M|L)(?=:)/g, ""))
+          .filter(Boolean)
+          .join(" or ");
         addEdge(resolve(resource.inputs.eventSourceArn), fn, "triggers", filter ? `filter: ${filter}` : undefined);
         const onFailure = json(resource.inputs.destinationConfig)?.onFailure?.destinationArn;
         addEdge(fn, resolve(onFailure), "on-failure", "on failure");
@@ -447,7 +461,7 @@ export async function layoutFlow(graph: FlowGraph): Promise<LaidOutFlow> {
         sources: [e.from],
         targets: [e.to],
         ...(lines.length
-          ? { labels: [{ id: `${e.id}:label`, text: lines.join("\n"), width: Math.ceil(Math.max(...lines.map((l) => l.length)) * charWidth(SMALL)) + 6, height: lines.length * (SMALL + 3) + 4 }] }
+          ? { labels: [{ id: `${e.id}:label`, layoutOptions: { "elk.edgeLabels.placement": "HEAD" }, text: lines.join("\n"), width: Math.ceil(Math.max(...lines.map((l) => l.length)) * charWidth(SMALL)) + 6, height: lines.length * (SMALL + 3) + 4 }] }
           : {}),
       };
     }),

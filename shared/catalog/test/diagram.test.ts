@@ -59,7 +59,7 @@ test("the diagram shows the example wiring: route -> function -> topic -> queue 
 test("a subscription's filter policy labels its arrow", async () => {
   const svg = await generateFlowDiagram(REPO_ROOT, "dev", [join(REPO_ROOT, "shared/infra/test/fixtures/sample-service")]);
   assert.match(svg, /type: orders\.order-placed/);
-  assert.is(describeFilter('{"total":{"amount":[{"numeric":[">",100]}]},"type":["a","b"]}'), "total.amount: {numeric:[>,100]}; type: a | b");
+  assert.is(describeFilter('{"total":{"amount":[{"numeric":[">",100]}]},"type":["a","b"],"source":[{"prefix":"ord"},{"anything-but":["x","y"]}]}'), "source: prefix ord | anything-but x y; total.amount: numeric > 100; type: a | b");
 });
 
 test("ARNs name their resource: tables (and their indexes and streams), functions, state machines, streams", () => {
@@ -96,12 +96,17 @@ test("streams, table streams, workflows and resource types it does not know are 
       destinationConfig: { onFailure: { destinationArn: `${A}:sqs:${R}:dev-shipping-on-failure` } },
       filterCriteria: { filters: [{ pattern: '{"data":{"country":["NL"]}}' }] },
     }),
-    resource("aws:lambda/eventSourceMapping:EventSourceMapping", "relay-mapping", { eventSourceArn: `${A}:dynamodb:${R}:table/dev-data/stream/x`, functionName: `${A}:lambda:${R}:function:dev-shipping-relay` }),
+    resource("aws:lambda/eventSourceMapping:EventSourceMapping", "relay-mapping", {
+      eventSourceArn: `${A}:dynamodb:${R}:table/dev-data/stream/x`,
+      functionName: `${A}:lambda:${R}:function:dev-shipping-relay`,
+      filterCriteria: { filters: [{ pattern: JSON.stringify({ eventName: ["INSERT"], dynamodb: { Keys: { pk: { S: [{ prefix: "$shipping#" }] } } } }) }] },
+    }),
     resource("aws:iam/role:Role", "flow-role", { name: "dev-shipping-flow" }, { arn: `${A}:iam::123456789012:role/dev-shipping-flow` }),
     resource("aws:sfn/stateMachine:StateMachine", "flow", { name: "dev-shipping-flow", roleArn: `${A}:iam::123456789012:role/dev-shipping-flow` }, { arn: `${A}:states:${R}:stateMachine:dev-shipping-flow` }),
     resource("aws:iam/rolePolicy:RolePolicy", "flow-policy", {
       role: "dev-shipping-flow",
-      policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: [`${A}:lambda:${R}:function:dev-shipping-relay`] }] }),
+      // A function's versions and aliases (`:*`) name the function too.
+      policy: JSON.stringify({ Statement: [{ Effect: "Allow", Action: "lambda:InvokeFunction", Resource: [`${A}:lambda:${R}:function:dev-shipping-relay:*`] }] }),
     }),
     resource("aws:iam/rolePolicy:RolePolicy", "reader-policy", {
       role: "dev-shipping-reader",
@@ -109,6 +114,7 @@ test("streams, table streams, workflows and resource types it does not know are 
         Statement: [
           { Effect: "Allow", Action: ["states:StartExecution"], Resource: `${A}:states:${R}:stateMachine:dev-shipping-flow` },
           { Effect: "Allow", Action: ["kinesis:PutRecord", "kinesis:DescribeStream"], Resource: `${A}:kinesis:${R}:stream/dev-orders-order-shipped` },
+          { Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: [`${A}:dynamodb:${R}:table/dev-data/index/*`, `${A}:sqs:${R}:*`] },
           { Effect: "Allow", Action: ["pipes:StartPipe", "sqs:SendMessage"], Resource: [`${A}:pipes:${R}:pipe/dev-pipe`, `${A}:sqs:${R}:dev-shipping-on-failure`] },
           { Effect: "Deny", Action: ["sns:Publish"], Resource: "*" },
         ],
@@ -127,9 +133,10 @@ test("streams, table streams, workflows and resource types it does not know are 
   assert.equal(edges, [
     "function:shipping:shipping-reader on-failure queue:platform:shipping-on-failure [on failure]",
     "function:shipping:shipping-reader puts stream:platform:orders.order-shipped",
+    "function:shipping:shipping-reader writes table:platform:data",
     "function:shipping:shipping-reader starts workflow:shipping:shipping-flow",
     "stream:platform:orders.order-shipped triggers function:shipping:shipping-reader [filter: data.country: NL]",
-    "table:platform:data triggers function:shipping:shipping-relay",
+    "table:platform:data triggers function:shipping:shipping-relay [filter: Keys.pk: prefix $shipping#; eventName: INSERT]",
     "workflow:shipping:shipping-flow invokes function:shipping:shipping-relay",
   ]);
   const stream = graph.nodes.find((n) => n.kind === "stream")!;
