@@ -70,9 +70,9 @@ export const PARTS: readonly Part[] = [
   { name: "platform", paths: ["platform/"], imports: ["contract", "infra"] },
   {
     name: "services",
-    paths: ["services/*/index.ts"],
+    paths: ["services/*/index.ts", "services/*/workflows/"],
     imports: ["contract", "infra"],
-    label: "a service's program (`services/<name>/index.ts`)",
+    label: "a service's program (`services/<name>/index.ts` and its `workflows/`)",
   },
   {
     name: "handlers",

@@ -72,3 +72,4 @@ export {
   type StartWorkflowOptions,
   type WorkflowStarted,
 } from "./workflow";
+export { workflowStep, type StepContext, type StepHandler } from "./workflow-step";

@@ -3,9 +3,10 @@ import * as assert from "uvu/assert";
 import { ENV, WORKFLOW_INPUT_KEY } from "../../contract";
 import { consume } from "../consume";
 import { ConfigurationError } from "../errors";
-import { runInScope } from "../invocation-scope";
+import { currentScope, runInScope } from "../invocation-scope";
 import { parseTraceparent } from "../trace-context";
 import { executionArnOf, resetWorkflowClient, startWorkflow } from "../workflow";
+import { workflowStep } from "../workflow-step";
 import { setFunctionEnvironment, useLocalAwsEnvironment } from "./helpers/aws-environment";
 import { cloudEvent, lambdaContext, orderPlaced, sqsEvent, sqsRecord } from "./helpers/events";
 import { SfnStub } from "./helpers/sfn-server";
@@ -110,6 +111,24 @@ test("errors name what to fix: an unknown workflow, an input startWorkflow canno
   process.env[ENV.workflows] = JSON.stringify({ fulfil: "arn:aws:sns:eu-west-1:123456789012:topic" });
   assert.match((await rejection(startWorkflow("fulfil", {}))).message, /PLATFORM_WORKFLOWS: the state machine of "fulfil" is not a state machine ARN/);
   assert.is(stub.requests.length, 0);
+});
+
+test("a workflow step gets its input without _workflow and runs in the starter's correlation, trace and causation", async () => {
+  const seen: unknown[] = [];
+  const handler = workflowStep(async (input: { orderId: string }) => {
+    const scope = currentScope()!;
+    seen.push(input, { correlationId: scope.correlationId, eventId: scope.eventId, eventType: scope.eventType, traceId: parseTraceparent(scope.traceparent)?.traceId });
+    return { reserved: input.orderId };
+  });
+  const start = { correlationId: "corr-9", traceparent: TRACEPARENT, causationId: "event-9", causationType: "orders.order-placed" };
+  const result = await handler({ orderId: "o-9", [WORKFLOW_INPUT_KEY]: start });
+  assert.equal(result, { reserved: "o-9" });
+  assert.equal(seen, [{ orderId: "o-9" }, { correlationId: "corr-9", eventId: "event-9", eventType: "orders.order-placed", traceId: "4bf92f3577b34da6a3ce929d0e0e4736" }]);
+  // Started without startWorkflow (no _workflow): a new correlation of its own.
+  seen.length = 0;
+  await handler({ orderId: "o-10" } as never);
+  assert.equal((seen[1] as { eventId?: string }).eventId, undefined);
+  assert.match(String((seen[1] as { correlationId: string }).correlationId), /^[0-9a-f-]{36}$/);
 });
 
 test.run();
