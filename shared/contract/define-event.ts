@@ -22,6 +22,7 @@ export interface EventDefinition<
   O extends string = string,
   P extends PreviousVersions = {},
   V extends number = number,
+  R extends Ordering = Ordering,
 > {
   /**
    * Schema version of `data` (the current one: what `publish` sends by default). A change that breaks readers needs
@@ -33,7 +34,7 @@ export interface EventDefinition<
   readonly owner: O;
   /** One sentence a reader of the catalog understands. */
   readonly description: string;
-  readonly ordering: Ordering;
+  readonly ordering: R;
   /**
    * For FIFO events: the top-level field of `data` whose value is the message group
    * (events with the same value are delivered in order). Required when `ordering` is `fifo`.
@@ -62,12 +63,17 @@ export function eventVersion<S extends z.ZodMiniType>(definition: EventVersionDe
 }
 
 /**
- * Identity function that keeps the schema's type, the owner's name and the version numbers, so the catalog's payload
- * types flow to publishers and consumers, `OwnedBy<S>` knows who owns what and `publish` which versions exist.
+ * Identity function that keeps the schema's type, the owner's name, the version numbers and the ordering, so the
+ * catalog's payload types flow to publishers and consumers, `OwnedBy<S>` knows who owns what, `publish` which
+ * versions exist and `StreamEventType` which events travel on a stream.
  */
-export function defineEvent<S extends z.ZodMiniType, O extends string, const P extends PreviousVersions = {}, const V extends number = number>(
-  definition: EventDefinition<S, O, P, V>,
-): EventDefinition<S, O, P, V> {
+export function defineEvent<
+  S extends z.ZodMiniType,
+  O extends string,
+  const P extends PreviousVersions = {},
+  const V extends number = number,
+  const R extends Ordering = Ordering,
+>(definition: EventDefinition<S, O, P, V, R>): EventDefinition<S, O, P, V, R> {
   return definition;
 }
 

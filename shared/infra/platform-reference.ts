@@ -99,7 +99,8 @@ export class PlatformReference {
   /** The topic of one event type. */
   topic(type: EventType): pulumi.Output<TopicRef> {
     return this.get("eventTopics").apply((topics) => {
-      const topic = topics[type];
+      // Stream events (ordering "stream") have a Kinesis stream instead (`eventStreams`), so no topic.
+      const topic = (topics as Partial<Record<EventType, TopicRef>>)[type];
       if (!topic) throw new PlatformContractError(`platform stack "${this.stackName}" has no topic for ${type}`);
       return topic;
     });

@@ -4,7 +4,7 @@
 //   node --import tsx shared/contract/test/partition-key.test.ts
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { catalog } from "../catalog";
+import { catalog, isStreamEvent, streamEventTypes, topicEventTypes, type StreamEventType, type TopicEventType } from "../catalog";
 import { isPartitionKey, PARTITION_KEY_MAX_LENGTH, PartitionKeyError, partitionKeyOf } from "../partition-key";
 
 const stream = { ordering: "stream", partitionKeyField: "orderId" } as const;
@@ -56,6 +56,22 @@ test("no fallback: a missing, empty, non-text, too long or malformed key is an e
   assert.match(error({ orderId: "x".repeat(257) }).message, /data\.orderId must be at most 256 characters \(it is the partition key\), not 257/);
   assert.match(error({ orderId: "a\ud800" }).message, /data\.orderId must be well-formed Unicode/);
   assert.throws(() => partitionKeyOf("x.y", { ordering: "stream" }, { orderId: "o" }), /x\.y is a stream event: its partitionKeyField is not set in the catalog/);
+});
+
+test("the catalog's stream events are known to the types too: a topic event is not a StreamEventType", () => {
+  // defineEvent keeps the ordering as a literal type, so the platform contract's eventTopics and eventStreams are
+  // keyed by exactly the events that have a topic and a stream (npm run typecheck checks these lines).
+  // With the catalog's example stream event, StreamEventType is not empty (it was, `never`, while defineEvent widened
+  // every ordering to the union).
+  const typed: [StreamEventType] extends [never] ? false : true = true;
+  assert.ok(typed);
+  // @ts-expect-error orders.order-placed travels on SNS
+  const notAStream: StreamEventType = "orders.order-placed";
+  const aTopic: TopicEventType = "orders.order-placed";
+  assert.is(isStreamEvent(notAStream), false);
+  assert.ok(topicEventTypes.includes(aTopic));
+  for (const type of streamEventTypes) assert.is(catalog[type].ordering, "stream");
+  assert.is(streamEventTypes.length + topicEventTypes.length, Object.keys(catalog).length);
 });
 
 test.run();

@@ -3,7 +3,7 @@
  * `stage.publish`, through `POST /orders`, and poison ones raw to the topic) while the plan's faults are injected;
  * then, once the consumer's queue has drained, every published event is classified and the invariants are checked.
  */
-import type { EventType, PlatformOutputs } from "../../contract";
+import type { EventType, PlatformOutputs, TopicEventType } from "../../contract";
 import { buildEnvelope } from "../../runtime/envelope";
 import { messageAttributes } from "../../runtime/sns-publish";
 import type { PublishInput } from "../sns/engine";
@@ -20,9 +20,9 @@ import { randomSeed } from "./prng";
 import { installRelayFaults, type RelayFaultCounters, type RelayFaultRates } from "./relay-faults";
 
 /** The consumed event, the service whose consumer of it is under test, and where its follow-up goes. */
-const CONSUMED: EventType = "orders.order-placed";
+const CONSUMED: TopicEventType = "orders.order-placed";
 const CONSUMER_SERVICE = "billing";
-const FOLLOW_UP: EventType = "billing.invoice-issued";
+const FOLLOW_UP: TopicEventType = "billing.invoice-issued";
 
 /**
  * Time in a fault run is compressed, so retries come round in seconds: every consumer's function timeout and queue
