@@ -13,6 +13,8 @@ const benches = [
   "shared/local/bench/local-stage.ts",
   // POST /orders to billing's write through the outbox, beside a direct publish, in one run (npm run bench outbox).
   "shared/local/bench/outbox.ts",
+  // orders.order-placed to the end of fulfilment's fulfil-order saga, one event at a time (npm run bench workflow).
+  "shared/local/bench/workflow.ts",
   // About 4 minutes: 10,000 events through the local stage under faults, random seed.
   "shared/local/bench/faults.ts",
 ];
