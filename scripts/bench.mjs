@@ -11,6 +11,8 @@ const benches = [
   "shared/runtime/bench/cold-start.ts",
   "generators/bench/new-service.ts",
   "shared/local/bench/local-stage.ts",
+  // The serial path beside the SNS path: publish to consumer write, latency and events per second.
+  "shared/local/bench/streams.ts",
   // POST /orders to billing's write through the outbox, beside a direct publish, in one run (npm run bench outbox).
   "shared/local/bench/outbox.ts",
   // orders.order-placed to the end of fulfilment's fulfil-order saga, one event at a time (npm run bench workflow).
