@@ -6,8 +6,14 @@
 import { existsSync } from "node:fs";
 import { chromium, type Browser } from "playwright-core";
 
-/** The browser: `CHROMIUM_PATH`, else Debian's `chromium` package. */
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+/**
+ * Where a Chromium is looked for: Debian's `chromium` package first (what .ci/run installs), then the names Ubuntu and
+ * GitHub's runner images give Chromium and Chrome.
+ */
+const KNOWN_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+
+/** The browser: `CHROMIUM_PATH`, else the first of the known paths that exists (Debian's `chromium` when none does). */
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH || KNOWN_PATHS.find((path) => existsSync(path)) || KNOWN_PATHS[0]!;
 
 export const CHROMIUM_ARGS = [
   "--no-sandbox",
