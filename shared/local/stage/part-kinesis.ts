@@ -12,7 +12,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { num, str } from "../../capture/read";
 import { peekEnvelope } from "../../contract/envelope-peek";
-import { childContext, contextFromHeader, traceHeaderOf, type RequestContext } from "../context";
+import { childContext, contextFromHeader, newSpanId, rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
 import type { Authorizer } from "../iam/authorizer";
 import { createKinesisEndpoint, KinesisEngine, kinesisShardSource, type KinesisFault, type KinesisPutReport } from "../kinesis";
@@ -90,6 +90,8 @@ export interface KinesisPart extends StagePart<StageWiring> {
   readonly pollers: readonly { mapping: StreamMappingSpec; functionName: string; poller: ShardPoller<KinesisStreamRecord> }[];
   /** Decides faults of puts (the fault run throttles some). */
   faults: ((call: { operation: "PutRecord" | "PutRecords"; streamName: string; records: number; context: RequestContext }) => KinesisFault | undefined) | undefined;
+  /** Puts one record by hand (the admin publish of a stream event), traced as put by `local`. */
+  putEvent(streamName: string, partitionKey: string, body: string, correlationId?: string): Promise<{ shardId: string; sequenceNumber: string }>;
   /** Streams with their shards, record counts and consumers' checkpoints. */
   listStreams(): Promise<StreamInfo[]>;
   /** The on-failure records waiting in the Kinesis mappings' destinations (without taking them). */
@@ -118,7 +120,9 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
   /** Each put record: a publish of its stream and a delivery onto its shard (the record), under the put's span. */
   const traced = (report: KinesisPutReport): void => {
     for (const record of report.records) {
-      const putContext = childContext(report.context, report.context.principal, peekEnvelope(record.data.toString("utf8")).correlationid);
+      // The put's own span, under the caller's (the invocation that put it): one per record, as a publish has.
+      const correlationId = peekEnvelope(record.data.toString("utf8")).correlationid ?? report.context.correlationId;
+      const putContext: RequestContext = { ...report.context, spanId: newSpanId(), ...(correlationId ? { correlationId } : {}) };
       const recordId = `${record.shardId}:${record.sequenceNumber}`;
       recorder.publishing({ topicArn: report.streamArn, message: record.data.toString("utf8") }, putContext, () => {
         recorder.messaging({
@@ -250,6 +254,18 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
         });
       });
     },
+    async putEvent(streamName, partitionKey, body, correlationId) {
+      const { engine } = started();
+      const put = await engine.putRecord(streamName, partitionKey, body);
+      traced({
+        operation: "PutRecord",
+        streamName,
+        streamArn: engine.streamArn(streamName),
+        records: [{ partitionKey, data: Buffer.from(body), shardId: put.shardId, sequenceNumber: put.sequenceNumber }],
+        context: rootContext("local", correlationId),
+      });
+      return put;
+    },
     async replay(streamName, shardId, range) {
       const { engine } = started();
       if (!streams.some((s) => s.name === streamName)) throw new Error(`no stream named ${streamName} (have: ${streams.map((s) => s.name).join(", ") || "none"})`);
@@ -263,7 +279,7 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
           streamName,
           streamArn: engine.streamArn(streamName),
           records: [{ partitionKey: record.partitionKey, data: record.data, shardId: put.shardId, sequenceNumber: put.sequenceNumber }],
-          context: contextFromHeader(undefined, "local"),
+          context: rootContext("local"),
         });
       }
       return { replayed: replayed.length, records: replayed };

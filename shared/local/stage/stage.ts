@@ -6,7 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { catalog, isEventType, type EventType } from "../../contract/catalog";
+import { catalog, isEventType, isStreamEvent, type EventType } from "../../contract/catalog";
+import { partitionKeyOf } from "../../contract/partition-key";
 import { messageGroupOf } from "../../contract/message-group";
 import { createEvent } from "../../runtime/envelope";
 import { messageAttributes } from "../../runtime/sns-publish";
@@ -244,6 +245,7 @@ function stageNames(wiring: StageWiring, platformOutputs: Record<string, unknown
     return fn ? `${fn.service}/${fn.logicalName}` : name;
   };
   const eventTopics = (platformOutputs.eventTopics ?? {}) as Record<string, { arn: string; fifo?: boolean }>;
+  const eventStreams = (platformOutputs.eventStreams ?? {}) as Record<string, { arn: string; name: string }>;
   const failureQueueArn = (platformOutputs.failureQueue as { arn?: string } | undefined)?.arn;
   const trace: TraceNames = {
     queue: (arn) => arn.split(":").pop() ?? arn,
@@ -252,7 +254,7 @@ function stageNames(wiring: StageWiring, platformOutputs: Record<string, unknown
     // Nothing consumes the failure queue: a failure event waits there for a person (npm run local -- failures).
     keptIn: (arn) => (arn === failureQueueArn ? "a failure event, waiting for a person (npm run local -- failures)" : undefined),
   };
-  return { labelOf, eventTopics, failureQueueArn, trace, functionsByName };
+  return { labelOf, eventTopics, eventStreams, failureQueueArn, trace, functionsByName };
 }
 
 async function composeStage(
@@ -324,7 +326,7 @@ async function composeStage(
   const gateway = gatewayPart({ wiring, recorder, hosts: () => functions.hosts, labelOf: names.labelOf });
   // What watch mode changes (reconcile): the wiring and the program runs it came from.
   let current = { wiring, runs: [...runs] as readonly ProgramResult[] };
-  const operations = stageOperations({ wiring: () => current.wiring, programs, recorder, names, messaging, functions });
+  const operations = stageOperations({ wiring: () => current.wiring, programs, recorder, names, messaging, functions, kinesis: () => kinesis });
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
   const kinesis = kinesisPart({ wiring, programs: () => runs, authorizer, recorder, hosts: () => functions.hosts, sqs: () => messaging.sqs, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
@@ -440,6 +442,8 @@ function stageOperations(context: {
   names: ReturnType<typeof stageNames>;
   messaging: MessagingPart;
   functions: FunctionsPart;
+  /** The Kinesis part (stream events are put on their streams). */
+  kinesis: () => KinesisPart;
 }) {
   const { wiring, recorder, names, messaging, functions } = context;
   const dlqs = () => deadLetterQueues(wiring());
@@ -467,6 +471,15 @@ function stageOperations(context: {
       source: "local",
       ...(publishOptions.correlationId ? { correlationId: publishOptions.correlationId } : {}),
     });
+    if (isStreamEvent(type as EventType)) {
+      // A stream event: PutRecord on its stream, keyed by its partitionKeyField (traced as put by hand).
+      const stream = context.kinesis().streams.find((s) => s.name === (names.eventStreams[type]?.name ?? ""));
+      if (!stream) throw new ServiceError("NotFound", `the platform has no stream for ${type}`);
+      const key = partitionKeyOf(type, entry, envelope.data)!;
+      const put = context.kinesis().putEvent(stream.name, key, JSON.stringify(envelope), envelope.correlationid);
+      put.catch(() => undefined);
+      return Object.defineProperty({ eventId: envelope.id, correlationId: envelope.correlationid, messageId: "", topicArn: stream.arn }, "put", { value: put, enumerable: false });
+    }
     const topicArn = names.eventTopics[type]?.arn;
     if (!topicArn) throw new ServiceError("NotFound", `the platform has no topic for ${type}`);
     const input: PublishInput = {
@@ -583,10 +596,13 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
       method: "POST",
       path: "/publish",
       describe: 'publish a catalog event by hand: { "type": "orders.order-placed", "data": { ... }, "correlationId": "optional" }',
-      handle: ({ body }) => {
+      handle: async ({ body }) => {
         const input = jsonBody<{ type?: unknown; data?: unknown; correlationId?: unknown }>(body, "{ type, data, correlationId? }");
         if (typeof input.type !== "string") throw new ServiceError("InvalidParameter", "give the event type: { type, data, correlationId? }");
-        return ok(operations.publish(input.type, input.data, typeof input.correlationId === "string" ? { correlationId: input.correlationId } : {}), 202);
+        const result = operations.publish(input.type, input.data, typeof input.correlationId === "string" ? { correlationId: input.correlationId } : {});
+        // A stream event's put is answered once the record is on its stream (its sequence number as the message id).
+        const put = (result as { put?: Promise<{ sequenceNumber: string }> }).put;
+        return ok(put ? { ...result, messageId: (await put).sequenceNumber } : result, 202);
       },
     },
     {

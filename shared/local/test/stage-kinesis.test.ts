@@ -72,6 +72,21 @@ test("an invoice becomes a ledger entry put on the stream, read by the stream co
   assert.is(record!.partitionKey, data.customerId);
 });
 
+test("a stream event published by hand (admin API) is put on its stream, keyed by its partitionKeyField, and consumed", async () => {
+  const data = { customerId: `customer-hand-${Date.now()}`, invoiceId: `invoice-hand-${Date.now()}`, amount: 3 };
+  const answer = await fetch(`${stage.adminUrl}publish`, { method: "POST", body: JSON.stringify({ type: "ledger.entry-posted", data }) });
+  assert.is(answer.status, 202, await answer.clone().text());
+  const sent = (await answer.json()) as { eventId: string; messageId: string; topicArn: string; correlationId: string };
+  assert.match(sent.topicArn, /:stream\/local-ledger-entry-posted$/);
+  assert.match(sent.messageId, /^\d+$/, "the record's sequence number");
+  const balance = await eventually("the balance from the hand-published stream event", async () =>
+    (await items("$ledger#")).find((item) => item.balanceId !== undefined && item.details?.invoiceId === data.invoiceId),
+  );
+  assert.is(balance.createdBy, sent.eventId);
+  const text = renderTrace(stage.trace(sent.correlationId)!);
+  assert.match(text, /published by hand ledger\.entry-posted/);
+});
+
 test("IAM holds for Kinesis calls: a function that may not put on a stream is refused with AccessDeniedException", async () => {
   const client = new KinesisClient({
     region: stage.wiring.region,
