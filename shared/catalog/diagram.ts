@@ -241,10 +241,10 @@ export function flowGraph(programs: readonly ProgramResources[], options: { stag
 
   // The node an ARN (or a Lambda function name) points at; a captured resource of a type the table does not know
   // becomes a node of its own, labelled with its type.
-  const resolve = (reference: unknown, fallbackService?: string): FlowNode | undefined => {
-    if (typeof reference !== "string" || reference === "") return undefined;
+  const resolve = (given: unknown, fallbackService?: string): FlowNode | undefined => {
+    if (typeof given !== "string" || given === "") return undefined;
     // A grant's ARN may name the resource's parts: a function's versions (`:*`), a table's indexes or streams.
-    reference = reference.replace(/(:\*|\/(index|stream)\/\*)$/, "");
+    const reference = given.replace(/(:\*|\/(index|stream)\/\*)$/, "");
     if (reference.includes("*")) return undefined;
     const direct = byArn.get(reference);
     if (direct) return direct;
