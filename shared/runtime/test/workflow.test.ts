@@ -8,7 +8,8 @@ import { parseTraceparent } from "../trace-context";
 import { executionArnOf, resetWorkflowClient, startWorkflow } from "../workflow";
 import { workflowStep } from "../workflow-step";
 import { setFunctionEnvironment, useLocalAwsEnvironment } from "./helpers/aws-environment";
-import { cloudEvent, lambdaContext, orderPlaced, sqsEvent, sqsRecord } from "./helpers/events";
+import { httpHandler, route } from "../http";
+import { cloudEvent, httpRequest, lambdaContext, orderPlaced, sqsEvent, sqsRecord } from "./helpers/events";
 import { SfnStub } from "./helpers/sfn-server";
 
 const MACHINE = "arn:aws:states:eu-west-1:123456789012:stateMachine:test-orders-fulfil";
@@ -91,6 +92,24 @@ test("a consumer whose event is delivered twice starts one execution", async () 
   assert.equal(second.batchItemFailures, [], "the redelivery is acknowledged");
   assert.is(stub.executions.size, 1);
   assert.is(stub.requests[0]!.body.name, JSON.parse(body).id);
+});
+
+test("from an HTTP route: the request's correlation id, causation 'http', a new execution name per request", async () => {
+  const handler = httpHandler({
+    "POST /fulfilments": route({
+      idempotency: "off",
+      handler: async () => {
+        const started = await startWorkflow("fulfil", { orderId: "o-http" });
+        return { status: 202, body: { executionArn: started.executionArn } };
+      },
+    }),
+  });
+  const response = (await handler(httpRequest("POST", "/fulfilments", { headers: { "x-correlation-id": "corr-http" } }), lambdaContext())) as { statusCode: number; body: string };
+  assert.is(response.statusCode, 202, JSON.stringify(response));
+  const [request] = stub.requests;
+  const start = JSON.parse(request!.body.input)[WORKFLOW_INPUT_KEY];
+  assert.equal({ correlationId: start.correlationId, causationType: start.causationType, causationId: start.causationId }, { correlationId: "corr-http", causationType: "http", causationId: request!.body.name });
+  assert.is(JSON.parse(response.body).executionArn, executionArnOf(MACHINE, request!.body.name));
 });
 
 test("errors name what to fix: an unknown workflow, an input startWorkflow cannot carry, a bad execution name", async () => {
