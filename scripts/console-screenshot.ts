@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && (stage.failures().length === 0 || stage.traceIds().some((id) => !stage.trace(id)?.settled))) await new Promise((r) => setTimeout(r, 100));
 
-    const page = await browser.newPage({ viewport: { width: 1440, height: 1180 } });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1400 } });
     await page.goto(`${stage.url}/_local/console`);
     await page.getByRole("status").filter({ hasText: "live" }).first().waitFor();
     await page.locator("details.trace").nth(2).waitFor();

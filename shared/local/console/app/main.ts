@@ -503,7 +503,9 @@ async function renderDeadLetters(): Promise<void> {
     return;
   }
   const body = el("tbody");
-  for (const queue of deadLetterQueues) {
+  // What holds messages first: that is what a person came for.
+  const sorted = [...deadLetterQueues].sort((a, b) => Number(b.depth > 0) - Number(a.depth > 0) || a.name.localeCompare(b.name));
+  for (const queue of sorted) {
     const showButton = el("button", { type: "button", text: "Messages", "aria-label": `Show the messages in ${queue.name}`, disabled: queue.depth === 0 });
     const redrive = el("button", { type: "button", text: "Redrive", "aria-label": `Redrive ${queue.name} to ${queue.source}`, disabled: queue.depth === 0 });
     const messages = el("tr", { hidden: true }, el("td", { colspan: "4" }));
