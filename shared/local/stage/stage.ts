@@ -21,7 +21,7 @@ import { ServiceError } from "../sqs/errors";
 import type { QueuePoller } from "../sqs/poller";
 import type { StoredMessageView } from "../sqs/queue";
 import { functionRegistrations } from "../watch/reconcile";
-import { consoleServer } from "../console/server";
+import { consoleServer, crossSiteRefusal } from "../console/server";
 import { AdminRoutes, jsonBody, type AdminAnswer } from "./admin";
 import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
@@ -656,6 +656,9 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
     health: () => (state.status === "ok" ? { ...state, detail: `${state.detail ?? ""}, ${web.streams} live trace stream${web.streams === 1 ? "" : "s"}` } : state),
     async serve(req, res, path) {
       if (web.serve(req, res, path)) return;
+      // A browser page of another site must not make the browser act on the stage.
+      const refused = crossSiteRefusal(req);
+      if (refused) return sendJson(res, 403, { message: refused });
       const body = (await readBody(req, MAX_HTTP_BODY)) ?? Buffer.alloc(0);
       const answer = await routes.answer(req.method ?? "GET", path, body);
       if (!answer) sendJson(res, 404, { message: "Not Found", see: stage().adminUrl });

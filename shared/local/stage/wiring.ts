@@ -32,6 +32,10 @@ export const RESOURCE_TYPES = {
   serviceFunction: "platform:infra:ServiceFunction",
   /** A Step Functions state machine: run by the workflows part on an ASL interpreter. */
   stateMachine: "aws:sfn/stateMachine:StateMachine",
+  /** A Kinesis data stream: the Kinesis part creates it (part-kinesis.ts reads its shard count and retention). */
+  kinesisStream: "aws:kinesis/stream:Stream",
+  /** An enhanced fan-out consumer of a stream: locally its mapping reads the stream itself (kinesalite has none). */
+  kinesisStreamConsumer: "aws:kinesis/streamConsumer:StreamConsumer",
 } as const;
 
 /**

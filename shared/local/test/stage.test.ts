@@ -69,6 +69,7 @@ test("every topic, queue, subscription, function, mapping, table and route maps 
   assert.equal(wired([...stage.wiring.mappings, ...(stage.wiring.streamMappings ?? [])]), captured(RESOURCE_TYPES.mapping), "event source mappings");
   assert.equal(wired(stage.wiring.tables), captured(RESOURCE_TYPES.table), "tables");
   assert.equal(wired(stage.wiring.routes), captured(RESOURCE_TYPES.route), "routes");
+  assert.equal(stage.kinesis.streams.map((s) => `${s.project}/${s.arn}`).sort(), stage.programs.flatMap((p) => p.resources.filter((r) => r.type === RESOURCE_TYPES.kinesisStream).map((r) => `${p.project}/${String(r.state.arn)}`)).sort(), "Kinesis streams");
   assert.ok(stage.wiring.functions.length >= 3 && stage.wiring.mappings.length >= 1 && stage.wiring.routes.length >= 2);
   assert.equal(stage.wiring.ignored, [], "nothing the programs declared is left out");
 });
@@ -312,7 +313,7 @@ test("the admin API lists dead-letter queues and redrives their messages to the 
 test("the admin API reports each part's health, and its index lists the operations of its route table", async () => {
   const health = await request("GET", "/_local/health");
   assert.is(health.status, 200);
-  assert.equal(Object.keys(health.json.parts), ["dynamodb", "messaging", "functions", "pollers", "gateway", "admin"]);
+  assert.equal(Object.keys(health.json.parts), ["dynamodb", "messaging", "kinesis", "workflows", "functions", "pollers", "streams", "gateway", "admin"]);
   for (const [name, part] of Object.entries(health.json.parts as Record<string, { status: string; detail?: string }>)) {
     assert.is(part.status, "ok", `${name}: ${part.detail}`);
   }
