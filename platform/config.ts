@@ -24,7 +24,28 @@ export interface PlatformConfig {
   ownsAccountTracingPolicy: boolean;
   /** The Kinesis data streams of stream events (`ordering: "stream"`): capacity mode, shards and retention. */
   streams: StreamsConfig;
+  /** The relational store (Aurora PostgreSQL Serverless v2 behind the RDS Data API), off by default. */
+  relational: RelationalConfig;
 }
+
+/** Aurora Serverless v2 capacity: 0 (paused: the engine versions with auto-pause) to 256 ACUs, in half steps. */
+export const RELATIONAL_CAPACITY = { min: 0, max: 256, maxAtLeast: 1 } as const;
+/** Aurora keeps automated backups 1 to 35 days. */
+export const RELATIONAL_BACKUP_RETENTION_DAYS = { min: 1, max: 35 } as const;
+/** Idle seconds before a cluster at minimum capacity 0 pauses: Aurora accepts 300 to 86,400. */
+export const RELATIONAL_AUTO_PAUSE_SECONDS = { min: 300, max: 86_400 } as const;
+
+export type RelationalConfig =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** ACUs; 0 lets the instance pause when idle (no ACU-hours billed, about 15 s to resume). */
+      minCapacity: number;
+      maxCapacity: number;
+      backupRetentionDays: number;
+      /** Idle seconds before the instance pauses (only with minCapacity 0). */
+      secondsUntilAutoPause: number;
+    };
 
 /** Kinesis capacity modes: ON_DEMAND (billed per stream hour and per GB) or PROVISIONED (billed per shard hour). */
 export const STREAM_CAPACITY_MODES = ["ON_DEMAND", "PROVISIONED"] as const;
@@ -99,6 +120,8 @@ export function readPlatformConfig(): PlatformConfig {
       ? { capacityMode, shardCount, retentionHours: streamRetentionHours }
       : { capacityMode, retentionHours: streamRetentionHours };
 
+  const relational = readRelationalConfig(cfg, vpcEnabled);
+
   return {
     stage,
     region,
@@ -110,5 +133,47 @@ export function readPlatformConfig(): PlatformConfig {
     vpc: vpcEnabled ? { enabled: true, cidr: vpcCidr } : { enabled: false },
     ownsAccountTracingPolicy: cfg.requireBoolean("ownsAccountTracingPolicy"),
     streams,
+    relational,
   };
+}
+
+function capacity(cfg: pulumi.Config, key: string, min: number): number {
+  const raw = cfg.require(key);
+  const value = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(value) || value < min || value > RELATIONAL_CAPACITY.max || !Number.isInteger(value * 2)) {
+    throw new PlatformConfigError(
+      `platform:${key} is "${raw}"; Aurora Serverless v2 takes ${min} to ${RELATIONAL_CAPACITY.max} ACUs in steps of 0.5 (a string such as "0", "0.5" or "4")`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The relational store's settings: only read when `platform:relational` is true. The cluster lives in the platform's
+ * private network, so it needs `platform:vpcEnabled` (functions reach it through the Data API, not the network).
+ */
+function readRelationalConfig(cfg: pulumi.Config, vpcEnabled: boolean): RelationalConfig {
+  if (!cfg.requireBoolean("relational")) return { enabled: false };
+  if (!vpcEnabled) {
+    throw new PlatformConfigError(
+      "platform:relational is true but platform:vpcEnabled is false: the Aurora cluster lives in the platform's private network (its DB subnet group is the network's private subnets). " +
+        "Set platform:vpcEnabled to true in the stage file as well (functions still need no network: they use the RDS Data API)",
+    );
+  }
+  const minCapacity = capacity(cfg, "relationalMinCapacity", RELATIONAL_CAPACITY.min);
+  const maxCapacity = capacity(cfg, "relationalMaxCapacity", RELATIONAL_CAPACITY.maxAtLeast);
+  if (minCapacity > maxCapacity) {
+    throw new PlatformConfigError(`platform:relationalMinCapacity (${minCapacity}) is above platform:relationalMaxCapacity (${maxCapacity})`);
+  }
+  const backupRetentionDays = cfg.requireNumber("relationalBackupRetentionDays");
+  const { min: bMin, max: bMax } = RELATIONAL_BACKUP_RETENTION_DAYS;
+  if (!Number.isInteger(backupRetentionDays) || backupRetentionDays < bMin || backupRetentionDays > bMax) {
+    throw new PlatformConfigError(`platform:relationalBackupRetentionDays is ${backupRetentionDays}; Aurora keeps automated backups ${bMin} to ${bMax} days (a whole number)`);
+  }
+  const secondsUntilAutoPause = cfg.requireNumber("relationalSecondsUntilAutoPause");
+  const { min: pMin, max: pMax } = RELATIONAL_AUTO_PAUSE_SECONDS;
+  if (!Number.isInteger(secondsUntilAutoPause) || secondsUntilAutoPause < pMin || secondsUntilAutoPause > pMax) {
+    throw new PlatformConfigError(`platform:relationalSecondsUntilAutoPause is ${secondsUntilAutoPause}; Aurora pauses after ${pMin} to ${pMax} idle seconds (a whole number)`);
+  }
+  return { enabled: true, minCapacity, maxCapacity, backupRetentionDays, secondsUntilAutoPause };
 }

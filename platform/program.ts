@@ -6,6 +6,7 @@ import { createEventsKey } from "./encryption";
 import { createEventBus } from "./event-bus";
 import { createFailureSink } from "./failure-sink";
 import { createNetwork } from "./network";
+import { createRelational } from "./relational";
 import { createStreams } from "./streams";
 import { createTables } from "./tables";
 import { createAccountTracingPolicy } from "./tracing";
@@ -24,6 +25,7 @@ export function createPlatform(config: PlatformConfig): PlatformExports {
   const failures = createFailureSink(config, bus.failureTopic, bus.alarmTopic);
   const tables = createTables(config);
   createAccountTracingPolicy(config, identity.accountId);
+  const network = createNetwork(config);
   return {
     stage: config.stage,
     region: config.region,
@@ -38,6 +40,7 @@ export function createPlatform(config: PlatformConfig): PlatformExports {
     idempotencyTable: tables.idempotencyTable,
     tracing: { mode: config.tracingMode },
     logs: { retentionDays: config.logRetentionDays, level: config.logLevel },
-    vpc: createNetwork(config),
+    vpc: network,
+    relational: createRelational(config, key, network),
   };
 }

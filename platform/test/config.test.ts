@@ -32,7 +32,8 @@ test("declared defaults merge with the stage file the way Pulumi does", () => {
   assert.is(dev["platform:logRetentionDays"], "14");
   assert.is(dev["platform:logLevel"], "DEBUG", "stage value wins over the default");
   assert.is(dev["platform:tracingMode"], "Active", "default from Pulumi.yaml");
-  assert.is(dev["platform:vpcEnabled"], "false");
+  assert.is(dev["platform:vpcEnabled"], "true", "the dev stage turns the network on (its relational store lives there)");
+  assert.is(dev["platform:relationalSecondsUntilAutoPause"], "300", "default from Pulumi.yaml");
   assert.is(dev["platform:alarmEmail"], "");
   const prod = loadStackConfig(root, "prod").values;
   assert.is(prod["platform:logRetentionDays"], "365");

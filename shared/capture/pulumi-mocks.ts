@@ -253,6 +253,39 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         const arn = `arn:aws:states:${region}:${accountId}:stateMachine:${name}`;
         return base(arn, { name, arn, status: "ACTIVE", creationDate: "2026-01-01T00:00:00Z" });
       }
+      case "aws:rds/cluster:Cluster": {
+        // RDS names clusters `arn:aws:rds:<region>:<account>:cluster:<identifier>`; a managed master password is a
+        // Secrets Manager secret named `rds!cluster-<uuid>` (with Secrets Manager's six-character suffix).
+        const identifier = String(inputs.clusterIdentifier ?? this.physicalName(args));
+        const arn = `arn:aws:rds:${region}:${accountId}:cluster:${identifier}`;
+        const secrets = inputs.manageMasterUserPassword
+          ? [{ secretArn: `arn:aws:secretsmanager:${region}:${accountId}:secret:rds!cluster-${uuidFrom(identifier)}-${shortHash(identifier, 6)}`, secretStatus: "active", kmsKeyId: inputs.masterUserSecretKmsKeyId ?? "" }]
+          : [];
+        return base(identifier, {
+          arn,
+          clusterIdentifier: identifier,
+          clusterResourceId: `cluster-${shortHash(identifier, 26).toUpperCase()}`,
+          endpoint: `${identifier}.cluster-${shortHash(accountId, 12)}.${region}.rds.amazonaws.com`,
+          port: 5432,
+          masterUserSecrets: secrets,
+        });
+      }
+      case "aws:rds/clusterInstance:ClusterInstance": {
+        const identifier = String(inputs.identifier ?? this.physicalName(args));
+        return base(identifier, { arn: `arn:aws:rds:${region}:${accountId}:db:${identifier}`, identifier });
+      }
+      case "aws:rds/subnetGroup:SubnetGroup": {
+        const name = this.physicalName(args);
+        return base(name, { name, arn: `arn:aws:rds:${region}:${accountId}:subgrp:${name}` });
+      }
+      case "aws:secretsmanager/secret:Secret": {
+        // Secrets Manager appends six random characters to a secret's name in its ARN.
+        const name = this.physicalName(args);
+        const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${shortHash(name, 6)}`;
+        return base(arn, { name, arn });
+      }
+      case "aws:lambda/invocation:Invocation":
+        return base(`${inputs.functionName}_${shortHash(String(inputs.input), 8)}`, { result: JSON.stringify({ mocked: true }) });
       case "awsx:ec2:Vpc": {
         const vpcId = `vpc-${shortHash(args.name, 17)}`;
         const subnets = [0, 1].map((i) => `subnet-${shortHash(`${args.name}-private-${i}`, 17)}`);
@@ -282,6 +315,9 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         return { partition: "aws", dnsSuffix: "amazonaws.com", reverseDnsPrefix: "com.amazonaws", id: "aws" };
       case "aws:index/getAvailabilityZones:getAvailabilityZones":
         return { names: [`${region}a`, `${region}b`, `${region}c`], zoneIds: ["az1", "az2", "az3"], id: region };
+      case "aws:secretsmanager/getRandomPassword:getRandomPassword":
+        // A fixed password of the asked length: the mocks never create anything, and tests stay repeatable.
+        return { randomPassword: "m".repeat(Number(args.inputs.passwordLength ?? 32)), id: "password" };
       case "aws:iam/getPolicyDocument:getPolicyDocument":
         return { json: policyDocumentJson(args.inputs), minifiedJson: policyDocumentJson(args.inputs), id: "policy" };
       default:

@@ -62,6 +62,18 @@ export const platformOutputsSchema = z.object({
     privateSubnetIds: z.optional(z.array(z.string())),
     securityGroupId: z.optional(z.string()),
   }),
+  /**
+   * The relational store (`platform:relational`): an Aurora PostgreSQL Serverless v2 cluster behind the RDS Data API.
+   * `clusterArn` is the Data API's resourceArn, `database` its database; each service that declares `relational` gets
+   * its own schema, role and secret (shared/infra/relational-store.ts). `masterSecretArn` (the master user's secret,
+   * managed by RDS, encrypted with the events key) is for the services' migration functions only.
+   */
+  relational: z.object({
+    enabled: z.boolean(),
+    clusterArn: z.optional(arn),
+    database: z.optional(z.string()),
+    masterSecretArn: z.optional(arn),
+  }),
 });
 
 export type PlatformOutputs = z.infer<typeof platformOutputsSchema>;
