@@ -9,6 +9,8 @@ import { bundleOptions } from "../bundle-options";
 import { setFunctionEnvironment, useLocalAwsEnvironment } from "./helpers/aws-environment";
 import { cloudEvent, orderPlaced, sqsEvent, sqsRecord } from "./helpers/events";
 import { SfnStub } from "./helpers/sfn-server";
+// The entry the starter bundle is built from (imported too, so it is type-checked and known to be used).
+import { handler as starterHandler } from "./helpers/workflow-starter";
 
 // Functions are built as the function component builds them. One that never calls startWorkflow carries no byte of
 // the Step Functions client; one that does starts an execution from its bundle, run by plain Node.
@@ -31,6 +33,7 @@ test.before(async () => {
   useLocalAwsEnvironment();
   await stub.start();
   await build("plain", join(__dirname, "..", "bench", "sample", "issue-invoice.ts"));
+  assert.type(starterHandler, "function");
   await build("starter", join(__dirname, "helpers", "workflow-starter.ts"));
 });
 test.after(() => stub.close());
