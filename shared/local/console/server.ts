@@ -181,6 +181,36 @@ export function wantsHtml(req: IncomingMessage): boolean {
   return /^\s*text\/html/i.test(accept) || (accept.includes("text/html") && !accept.includes("application/json"));
 }
 
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
+
+/**
+ * Why a browser's request that changes something must be refused, or undefined: the admin API acts on the stage
+ * (publish, redrive, replay), so a page of another site must not make the browser send it one (cross-site request
+ * forgery), nor reach it through a name of its own that resolves to this machine (DNS rebinding). Only requests a
+ * browser marks (`Origin`, `Sec-Fetch-Site`) are judged: tools (the CLI, curl, SDKs) send neither.
+ */
+export function crossSiteRefusal(req: IncomingMessage): string | undefined {
+  const method = req.method ?? "GET";
+  if (method === "GET" || method === "HEAD" || method === "OPTIONS") return undefined;
+  const origin = req.headers.origin;
+  const site = req.headers["sec-fetch-site"];
+  if (origin === undefined && site === undefined) return undefined;
+  const host = String(req.headers.host ?? "");
+  const hostname = host.replace(/:\d+$/, "");
+  if (!LOOPBACK.has(hostname)) return `the admin API answers browsers only at a loopback address (127.0.0.1, localhost), not ${host || "an unnamed host"}`;
+  if (site !== undefined && site !== "same-origin" && site !== "none") return `the admin API refuses a ${site} request from a browser`;
+  if (origin !== undefined) {
+    let originHost: string;
+    try {
+      originHost = new URL(String(origin)).host;
+    } catch {
+      return `the admin API refuses a request from origin ${String(origin)}`;
+    }
+    if (originHost !== host) return `the admin API refuses a request from another origin (${String(origin)})`;
+  }
+  return undefined;
+}
+
 /** The console: its admin rows, the requests it serves itself, and its live streams (ended when the stage stops). */
 export interface ConsoleServer {
   /** Admin rows: the catalog's forms, the tables' items. */

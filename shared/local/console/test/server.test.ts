@@ -1,6 +1,7 @@
 // The console's server side against a real local stage (the repository's programs): the page and its bundled script,
 // the page for a browser at /_local/, the live trace stream (server-sent events fed by the trace recorder's watch
 // hook), the catalog's forms, the tables by service and entity, the flow diagram of the running programs.
+import { request } from "node:http";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { jsonSchemaOf } from "../../../catalog/document";
@@ -144,6 +145,39 @@ test("the flow diagram of the running programs", async () => {
   const svg = await response.text();
   assert.ok(svg.includes('data-id="queue:billing:billing-on-order-placed"'));
   assert.ok(svg.includes("<title>topic:platform:orders.order-placed delivers queue:billing:billing-on-order-placed"));
+});
+
+test("a browser page of another site cannot act on the stage; the console's own page and tools can", async () => {
+  // node:http, not fetch: fetch may not set Host, and a browser's request is what is imitated here.
+  const publish = (headers: Record<string, string>) =>
+    new Promise<{ status: number; json(): Promise<unknown> }>((resolve, reject) => {
+      const body = JSON.stringify({ type: "orders.order-placed", data: catalog["orders.order-placed"].example });
+      const req = request(`${stage.url}/_local/publish`, { method: "POST", headers: { "content-type": "text/plain", ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: async () => JSON.parse(Buffer.concat(chunks).toString("utf8")) }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  const before = stage.traceIds().length;
+  const forged = await publish({ origin: "http://evil.example" });
+  assert.is(forged.status, 403);
+  assert.match(((await forged.json()) as { message: string }).message, /another origin \(http:\/\/evil\.example\)/);
+  assert.is((await publish({ "sec-fetch-site": "cross-site" })).status, 403);
+  // DNS rebinding: a page of the attacker's own name, resolved to 127.0.0.1 (same origin for the browser).
+  const rebound = await publish({ origin: "http://attacker.example:3000", host: "attacker.example:3000" });
+  assert.is(rebound.status, 403);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.is(stage.traceIds().length, before, "nothing was published");
+  const own = new URL(stage.url).host;
+  assert.is((await publish({ origin: stage.url, "sec-fetch-site": "same-origin" })).status, 202);
+  assert.is((await publish({ origin: `http://localhost:${new URL(stage.url).port}`, host: `localhost:${new URL(stage.url).port}` })).status, 202);
+  assert.is((await publish({})).status, 202, `a tool (no Origin) at ${own}`);
+  // Reading stays open to any client: the answers carry no CORS header, so another site's page cannot read them.
+  const read = await fetch(`${stage.url}/_local/dlq`, { headers: { origin: "http://evil.example" } });
+  assert.is(read.status, 200);
+  assert.is(read.headers.get("access-control-allow-origin"), null);
 });
 
 test("stopping the stage ends the open trace streams", async () => {
