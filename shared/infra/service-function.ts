@@ -12,6 +12,7 @@ import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } fr
 import { lambdaAssumeRolePolicy } from "./helpers/policy-document";
 import { DEFAULT_RUNTIME, esbuildTarget, isCurrentRuntime, type NodejsRuntime } from "./helpers/runtimes";
 import { applyTransform, type Transform } from "./helpers/transform";
+import { relationalEnvironment, relationalStatements, type RelationalAccess } from "./relational-access";
 import type { PlatformReference } from "./platform-reference";
 
 /** Pulumi type token of the component; the local stage finds functions by it. */
@@ -90,6 +91,14 @@ export interface FunctionOptions {
    * @default none
    */
   starts?: readonly string[];
+  /**
+   * The service's relational store, reached through the RDS Data API: sets the `PLATFORM_RELATIONAL_*` variables and
+   * grants the Data API actions on the cluster and GetSecretValue on the service's own secret (a third inline
+   * policy, `relational-data`). Set by `Service` on every function of a service that declares `relational`
+   * (whatever a route or consumer puts here is replaced); not for service authors.
+   * @default none
+   */
+  relational?: pulumi.Input<RelationalAccess>;
 }
 
 export interface ServiceFunctionArgs extends FunctionOptions {
@@ -114,6 +123,12 @@ export interface ServiceFunctionArgs extends FunctionOptions {
    * @default none
    */
   stream?: pulumi.Input<StreamConsumption>;
+  /**
+   * The migration function of a relational store only (shared/infra/relational-store.ts): the service role's secret,
+   * set as `PLATFORM_RELATIONAL_ROLE_SECRET_ARN` and readable besides `relational.secretArn` (the master's).
+   * @default none
+   */
+  relationalRoleSecretArn?: pulumi.Input<string>;
   /**
    * Publishes failure events to the platform's failure topic.
    * @default false
@@ -192,6 +207,8 @@ export class ServiceFunction extends pulumi.ComponentResource {
   private readonly logGroup: aws.cloudwatch.LogGroup;
   /** The grant to start its workflows, when it starts any. */
   readonly startPolicy: aws.iam.RolePolicy | undefined;
+  /** The grant to use its service's relational store, when the service has one. */
+  readonly relationalPolicy: aws.iam.RolePolicy | undefined;
 
   constructor(name: string, args: ServiceFunctionArgs, opts: pulumi.ComponentResourceOptions = {}) {
     const normalized = normalizeFunctionArgs(name, args);
@@ -265,6 +282,22 @@ export class ServiceFunction extends pulumi.ComponentResource {
       ),
     );
 
+    const relational = args.relational === undefined ? undefined : pulumi.output(args.relational);
+    if (!relational && args.relationalRoleSecretArn !== undefined) throw new FunctionConfigError(`function ${normalized.service}/${normalized.name}: relationalRoleSecretArn needs relational`);
+    if (relational) {
+      this.relationalPolicy = new aws.iam.RolePolicy(
+        `${name}-relational`,
+        {
+          role: this.role.name,
+          name: "relational-data",
+          policy: pulumi
+            .all([relational, args.relationalRoleSecretArn])
+            .apply(([access, roleSecret]) => JSON.stringify({ Version: "2012-10-17", Statement: relationalStatements(access, roleSecret) })),
+        },
+        { ...parent },
+      );
+    }
+
     this.fn = new aws.lambda.Function(
       ...applyTransform(
         args.transform?.function,
@@ -290,11 +323,11 @@ export class ServiceFunction extends pulumi.ComponentResource {
             // INFO keeps Lambda's START and REPORT lines (duration, memory, init time); WARN would drop them.
             systemLogLevel: "INFO",
           },
-          environment: { variables: environmentOf(platform, normalized) },
+          environment: { variables: environmentOf(platform, normalized, relational, args.relationalRoleSecretArn) },
           ...(network ? { vpcConfig: { subnetIds: network.privateSubnetIds, securityGroupIds: [network.securityGroupId] } } : {}),
         },
         // The role must hold its permissions before Lambda validates an event source mapping against it.
-        { ...parent, dependsOn: [this.policy] },
+        { ...parent, dependsOn: [this.policy, ...(this.relationalPolicy ? [this.relationalPolicy] : [])] },
       ),
     );
 
@@ -449,7 +482,12 @@ function registrationOf(args: NormalizedFunctionArgs): ServiceFunctionRegistrati
 }
 
 /** The environment contract (`ENV` in shared/contract): only what this function may use is set. */
-function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs): Record<string, pulumi.Input<string>> {
+function environmentOf(
+  platform: PlatformReference,
+  args: NormalizedFunctionArgs,
+  relational: pulumi.Output<RelationalAccess> | undefined,
+  roleSecretArn: pulumi.Input<string> | undefined,
+): Record<string, pulumi.Input<string>> {
   const variables: Record<string, pulumi.Input<string>> = {
     ...args.environment,
     [ENV.stage]: platform.stage,
@@ -480,5 +518,12 @@ function environmentOf(platform: PlatformReference, args: NormalizedFunctionArgs
   if (args.starts.length) variables[ENV.workflows] = workflowArns(platform, args).apply((arns) => JSON.stringify(arns));
   if (args.data !== "none") variables[ENV.dataTable] = platform.dataTable.name;
   if (args.idempotency) variables[ENV.idempotencyTable] = platform.idempotencyTable.name;
+  if (relational) {
+    // The Data API's resourceArn, secretArn and database, and the schema: names and ARNs only, never a password.
+    for (const key of [ENV.relationalClusterArn, ENV.relationalSecretArn, ENV.relationalDatabase, ENV.relationalSchema]) {
+      variables[key] = relational.apply((access) => relationalEnvironment(access)[key]!);
+    }
+    if (roleSecretArn !== undefined) variables[ENV.relationalRoleSecretArn] = roleSecretArn;
+  }
   return variables;
 }

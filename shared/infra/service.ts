@@ -5,6 +5,7 @@ import { checkLogicalName, checkServiceName } from "./helpers/names";
 import { HttpApi, parseRouteKey, type HttpApiArgs, type RouteAuth, type RouteKey } from "./http-api";
 import { OUTBOX_RELAY_NAME, OutboxRelay } from "./outbox-relay";
 import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
+import { MIGRATION_FUNCTION_NAME, RelationalStore, type RelationalDefinition } from "./relational-store";
 import { ServiceFunction, type FunctionOptions } from "./service-function";
 import { useStageProvider } from "./stage-provider";
 import type { WorkflowDefinition } from "./workflow";
@@ -107,6 +108,13 @@ export interface ServiceDefinition<N extends string = string> {
   workflows?: Record<string, WorkflowDefinition>;
   /** The service's HTTP API. */
   http?: Omit<HttpApiArgs, "platform" | "service" | "routes"> & { routes: Record<RouteKey, RouteDefinition<N>> };
+  /**
+   * The service's relational data (the platform's Aurora PostgreSQL store, `platform:relational`): its own schema and
+   * role, its migrations (`migrations/NNNN_name.sql`) applied by `pulumi up`, and every function of the service gets
+   * the RDS Data API with the role's secret (`RelationalStore`, shared/infra/relational-store.ts).
+   * @default none
+   */
+  relational?: RelationalDefinition;
 }
 
 /** What a service program returns as its stack outputs. */
@@ -119,6 +127,8 @@ export interface ServiceOutputs {
   apiUrl?: pulumi.Output<string>;
   /** State machine ARN per workflow. */
   workflows?: Record<string, pulumi.Output<string>>;
+  /** The service's relational schema, its role's secret and its migration function. */
+  relational?: { schema: string; secretArn: pulumi.Output<string>; migrationFunction: pulumi.Output<string> };
 }
 
 export class ServiceDefinitionError extends Error {
@@ -154,6 +164,7 @@ export class Service extends pulumi.ComponentResource {
   private readonly stepFunctions: Record<string, ServiceFunction> = {};
   private readonly api: HttpApi | undefined;
   private readonly relay: OutboxRelay | undefined;
+  private readonly store: RelationalStore | undefined;
 
   constructor(definition: ServiceDefinition, opts: pulumi.ComponentResourceOptions = {}) {
     const checked = checkDefinition(definition);
@@ -167,6 +178,17 @@ export class Service extends pulumi.ComponentResource {
         : new PlatformReference(`${name}-platform`, definition.platform ?? {}, { ...parent });
     const defaults = definition.defaults ?? {};
 
+    // The relational store first: every function's access waits for its migrations.
+    if (definition.relational) {
+      const { runtime, memory, logLevel } = defaults;
+      this.store = new RelationalStore(
+        `${name}-relational`,
+        { ...definition.relational, platform: this.platform, service: name, migrationFunction: { runtime, memory, logLevel } },
+        { ...parent },
+      );
+    }
+    const relational = this.store?.access;
+
     // Workflows: their functions, then their state machines. Starters compute the ARNs from the names, so consumers
     // and routes below need nothing from these resources.
     checkWorkflows(definition, checked.publishes);
@@ -177,6 +199,7 @@ export class Service extends pulumi.ComponentResource {
           `${name}-${fnName}`,
           {
             ...withDefaults(defaults, fn, checked.publishes),
+            relational,
             // Bounded like a consumer (its mapping's maximum concurrency, 5 by default): a Map state or a burst of
             // executions cannot take the account's concurrency; Lambda's throttling is retried by the invoke state.
             reservedConcurrency: fn.reservedConcurrency ?? WORKFLOW_FUNCTION_CONCURRENCY,
@@ -212,7 +235,7 @@ export class Service extends pulumi.ComponentResource {
           maxReceiveCount,
           stream,
           transform,
-          function: withDefaults(defaults, fn, records ? [] : checked.publishes),
+          function: { ...withDefaults(defaults, fn, records ? [] : checked.publishes), relational },
         },
         { ...parent },
       );
@@ -231,6 +254,7 @@ export class Service extends pulumi.ComponentResource {
           `${name}-${functionName}`,
           {
             ...withDefaults(defaults, { ...fn, idempotency }, records ? [] : checked.publishes),
+            relational,
             platform: this.platform,
             service: name,
             name: functionName,
@@ -277,6 +301,7 @@ export class Service extends pulumi.ComponentResource {
     for (const [name, fn] of Object.entries(this.stepFunctions)) functions[name] = fn.name;
     const workflows = Object.fromEntries(Object.entries(this.workflowNodes).map(([name, workflow]) => [name, workflow.arn]));
     if (this.relay) functions[OUTBOX_RELAY_NAME] = this.relay.function.name;
+    if (this.store) functions[MIGRATION_FUNCTION_NAME] = this.store.migrationFunction.name;
     return {
       service: this.serviceName,
       stage: this.platform.stage,
@@ -284,6 +309,9 @@ export class Service extends pulumi.ComponentResource {
       functions,
       ...(this.api ? { apiUrl: this.api.url } : {}),
       ...(Object.keys(workflows).length ? { workflows } : {}),
+      ...(this.store
+        ? { relational: { schema: this.store.schema, secretArn: this.store.secret.arn, migrationFunction: this.store.migrationFunction.name } }
+        : {}),
     };
   }
 
@@ -293,8 +321,9 @@ export class Service extends pulumi.ComponentResource {
     functions: Record<string, ServiceFunction>;
     api: HttpApi | undefined;
     relay: OutboxRelay | undefined;
+    relational: RelationalStore | undefined;
   } {
-    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api, relay: this.relay };
+    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api, relay: this.relay, relational: this.store };
   }
 }
 
@@ -379,6 +408,7 @@ function checkDefinition(definition: ServiceDefinition): { name: string; publish
   }
   const records = [...new Set([...consumers.flatMap(([, c]) => c.records ?? []), ...routes.flatMap(([, r]) => r.records ?? [])])];
   if (records.length) claim(OUTBOX_RELAY_NAME, "the outbox relay (the service's functions record events)");
+  if (definition.relational) claim(MIGRATION_FUNCTION_NAME, "the migration function of its relational store");
   return { name, publishes, records };
 }
 
