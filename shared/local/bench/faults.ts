@@ -27,6 +27,7 @@ const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 function failures(result: FaultRunResult): string[] {
   const out = result.check.violations.slice(0, 20).map((v) => `violation ${v.rule}${v.ordinal === undefined ? "" : ` (event ${v.ordinal})`}: ${v.detail}`);
   if (result.check.violations.length > 20) out.push(`... and ${result.check.violations.length - 20} more`);
+  for (const v of result.workflowViolations.slice(0, 20)) out.push(`workflow violation ${v.rule} (event ${v.eventId}): ${v.detail}`);
   if (!result.drained) out.push("the consumer's queue did not drain before the deadline");
   for (const failure of result.httpFailures.slice(0, 5)) out.push(`POST /orders for event ${failure.ordinal} answered ${failure.status}`);
   for (const explanation of result.explanations) out.push(`event ${explanation.eventId}:\n  ${explanation.injected.join("\n  ")}\n${explanation.trace}`);

@@ -7,3 +7,4 @@ export * from "./plan";
 export * from "./prng";
 export * from "./relay-faults";
 export * from "./scenario";
+export * from "./workflow-faults";

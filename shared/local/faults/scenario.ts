@@ -18,11 +18,14 @@ import { installMessagingFaults } from "./messaging-faults";
 import { describeFaults, planFaults, type EventPlan, type FaultPlan, type FaultRates, type PoisonKind } from "./plan";
 import { randomSeed } from "./prng";
 import { installRelayFaults, type RelayFaultCounters, type RelayFaultRates } from "./relay-faults";
+import { checkWorkflowRun, installWorkflowFaults, type WorkflowFaultCounters, type WorkflowFaultRates, type WorkflowViolation } from "./workflow-faults";
 
 /** The consumed event, the service whose consumer of it is under test, and where its follow-up goes. */
 const CONSUMED: TopicEventType = "orders.order-placed";
 const CONSUMER_SERVICE = "billing";
 const FOLLOW_UP: TopicEventType = "billing.invoice-issued";
+/** What the workflow a consumer of the consumed event starts publishes at its end (the example saga's follow-up). */
+const WORKFLOW_FOLLOW_UP: TopicEventType = "fulfilment.order-fulfilled";
 
 /**
  * Time in a fault run is compressed, so retries come round in seconds: every consumer's function timeout and queue
@@ -61,6 +64,8 @@ export interface FaultScenarioOptions {
   rates?: Partial<FaultRates>;
   /** Faults on the outbox relays' publishes (throttles, a worker killed after its publish). */
   relayRates?: Partial<RelayFaultRates>;
+  /** Faults on the StartExecution calls of consumers that start a workflow (throttles, a worker killed after its start). */
+  workflowRates?: Partial<WorkflowFaultRates>;
   timing?: Partial<ScenarioTiming>;
   /** @default true */
   pauseConsumer?: boolean;
@@ -108,6 +113,12 @@ export interface FaultCounts extends CheckTally {
   consumerStops: number;
   /** The outbox relays: publishes throttled (events hit), workers killed after a publish, events published again. */
   relay: RelayFaultCounters;
+  /**
+   * The workflow starters (consumers of the event that start a workflow, when the run has one): their faults, the
+   * executions, and the broken workflow invariants (one execution per valid event, none for poison, each succeeded
+   * with one follow-up).
+   */
+  workflow?: Omit<WorkflowFaultCounters, "started"> & { starters: string[]; executions: number; succeeded: number; deadLettered: number; violations: number };
   violations: number;
 }
 
@@ -125,6 +136,8 @@ export interface FaultRunResult {
   observations: RunObservations;
   /** `POST /orders` calls that did not answer 201 (their events were not published). */
   httpFailures: { ordinal: number; status: number | string }[];
+  /** Broken workflow invariants (see `FaultCounts.workflow`); empty without a workflow starter. */
+  workflowViolations: WorkflowViolation[];
   /** The first events that broke an invariant (see `explain`): what the injector did to each, and its trace. */
   explanations: { eventId: string; injected: string[]; trace: string }[];
 }
@@ -268,6 +281,18 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       crash: async (functionName, traceHeader) => (await stage!.hosts.get(functionName)?.crash({ ...(traceHeader ? { traceHeader } : {}) })) ?? false,
     });
     cleanup.push(relayFaults.uninstall);
+    // Consumers of the event that start a workflow (the example fulfilment's starter): throttled starts, crashes after.
+    const workflowFunctions = new Set(stage.wiring.functions.filter((f) => f.environment.PLATFORM_WORKFLOWS !== undefined).map((f) => f.name));
+    const starters = stage.consumers.filter((c) => c.events.includes(CONSUMED) && workflowFunctions.has(c.function));
+    const workflowFaults = starters.length
+      ? installWorkflowFaults(stage.workflows, {
+          seed,
+          ...(options.workflowRates ? { rates: options.workflowRates } : {}),
+          starters: new Set(starters.map((c) => c.function)),
+          crash: async (functionName, traceHeader) => (await stage!.hosts.get(functionName)?.crash({ ...(traceHeader ? { traceHeader } : {}) })) ?? false,
+        })
+      : undefined;
+    if (workflowFaults) cleanup.push(workflowFaults.uninstall);
     // The consumer's invocations, as the poller sees them (the host's method wrapped on the instance, for counting).
     const invocations = { total: 0, partial: 0, timedOut: 0, failed: 0, slowestMs: 0 };
     const invoke = host.invoke;
@@ -299,6 +324,8 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
     const auditConsumed = audit("consumed", consumedTopic);
     const auditFollowUps = audit("follow-ups", platform.eventTopics[FOLLOW_UP].arn);
     const auditFailures = audit("failures", platform.failureTopic.arn);
+    const workflowFollowUpTopic = workflowFaults ? platform.eventTopics[WORKFLOW_FOLLOW_UP]?.arn : undefined;
+    const auditWorkflowFollowUps = workflowFollowUpTopic ? audit("workflow-follow-ups", workflowFollowUpTopic) : undefined;
 
     // Publishing.
     const publishStarted = performance.now();
@@ -410,6 +437,19 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       const deadline = performance.now() + drainTimeout;
       while (!(await followed()) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    if (drained && workflowFaults) {
+      // The starters' queues empty, no execution running, and every succeeded one's follow-up out.
+      const starterQueues = starters.map((c) => stage!.sqs.queue(c.queue).arn);
+      const settled = () =>
+        starterQueues.every((arn) => {
+          const counts = stage!.sqs.counts(arn);
+          return counts.ApproximateNumberOfMessages + counts.ApproximateNumberOfMessagesNotVisible + counts.ApproximateNumberOfMessagesDelayed === 0;
+        }) &&
+        stage!.workflows.executions().every((e) => e.status !== "RUNNING") &&
+        (auditWorkflowFollowUps === undefined ||
+          stage!.sqs.peek(auditWorkflowFollowUps).length >= stage!.workflows.executions().filter((e) => e.status === "SUCCEEDED").length);
+      await waitUntil(settled, drainTimeout, 50);
+    }
     const drainMs = performance.now() - drainStarted;
     progress(drained ? `drained in ${(drainMs / 1000).toFixed(1)} s` : `not drained after ${(drainMs / 1000).toFixed(1)} s`);
 
@@ -457,6 +497,24 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       })(),
     };
     const check = checkRun(observations);
+    const causationOf = (body: string) => {
+      const causation = parseJson(body).causationid;
+      return typeof causation === "string" ? causation : undefined;
+    };
+    const workflowCheck = workflowFaults
+      ? checkWorkflowRun({
+          valid: published.filter((e) => e.route !== "poison").map((e) => e.eventId),
+          poison: published.filter((e) => e.route === "poison").map((e) => e.eventId),
+          executions: stage.workflows.executions().map((e) => ({ name: e.name, status: e.status })),
+          started: workflowFaults.counters.started,
+          followUps: auditWorkflowFollowUps ? stage.sqs.peek(auditWorkflowFollowUps).map((m) => causationOf(m.body)) : [],
+          deadLettered: stage
+            .deadLetterQueues()
+            .filter((d) => starters.some((c) => c.queue === d.source))
+            .flatMap((d) => stage!.deadLetterMessages(d.name).map((m) => eventIdOf(m.body)))
+            .filter((id): id is string => id !== undefined),
+        })
+      : undefined;
     const correlationOf = new Map(consumedOnTopic.map((e) => [String(e.id), String(e.correlationid)]));
     const explanations: FaultRunResult["explanations"] = [];
     for (const violation of check.violations) {
@@ -488,6 +546,22 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       undeliverable: c.undeliverable,
       consumerStops,
       relay: { ...relayFaults.counters },
+      ...(workflowFaults && workflowCheck
+        ? {
+            workflow: {
+              starters: starters.map((c) => c.label),
+              throttledStarts: workflowFaults.counters.throttledStarts,
+              throttledEvents: workflowFaults.counters.throttledEvents,
+              crashes: workflowFaults.counters.crashes,
+              sameExecution: workflowFaults.counters.sameExecution,
+              alreadyExists: workflowFaults.counters.alreadyExists,
+              executions: workflowCheck.executions,
+              succeeded: workflowCheck.succeeded,
+              deadLettered: workflowCheck.deadLettered,
+              violations: workflowCheck.violations.length,
+            },
+          }
+        : {}),
       violations: check.violations.length,
     };
     return {
@@ -502,6 +576,7 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       check,
       observations,
       httpFailures,
+      workflowViolations: workflowCheck?.violations ?? [],
       explanations,
     };
   } finally {
@@ -520,6 +595,11 @@ export function formatCounts(result: FaultRunResult): string {
     `  duplicates delivered ${c.duplicatesDelivered} (SNS twice ${c.duplicateDeliveries}, SQS received twice ${c.duplicateReceives}), crashes ${c.crashes}, transient errors ${c.transientErrors} (before ${c.transientErrorsBefore}, after ${c.transientErrorsAfter})`,
     `  redeliveries ${c.redeliveries} (outlasted visibility ${c.outlastedVisibility}), undeliverable ${c.undeliverable}, consumer stops ${c.consumerStops}`,
     `  outbox relays: ${c.relay.throttledPublishes} publishes throttled (${c.relay.throttledEvents} events), ${c.relay.crashes} workers killed after a publish, ${c.relay.republished} events published again`,
+    ...(c.workflow
+      ? [
+          `  workflow starters (${c.workflow.starters.join(", ")}): ${c.workflow.executions} executions (${c.workflow.succeeded} succeeded), ${c.workflow.deadLettered} events in the starter's DLQ, ${c.workflow.throttledStarts} starts throttled (${c.workflow.throttledEvents} events), ${c.workflow.crashes} starters killed after their start, repeated starts answered with the running execution ${c.workflow.sameExecution} / ExecutionAlreadyExists ${c.workflow.alreadyExists}, violations ${c.workflow.violations}`,
+        ]
+      : []),
     `  invocations ${c.invocations.total}: ${c.invocations.partial} with failed records, ${c.invocations.timedOut} timed out, ${c.invocations.failed} failed (crashes), slowest ${c.invocations.slowestMs} ms`,
     `  invoice writes ${c.invoiceWrites} (${c.rewrittenEvents} events rewritten), follow-up duplicates ${c.followUpDuplicates}, unexpected outcomes ${c.unexpected}, violations ${c.violations}`,
     `  ${(result.durationMs / 1000).toFixed(1)} s (publish ${(result.publishMs / 1000).toFixed(1)} s, drain ${(result.drainMs / 1000).toFixed(1)} s)${result.drained ? "" : " NOT DRAINED"}`,
