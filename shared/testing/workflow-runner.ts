@@ -2,17 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { Envelope, EventType } from "../contract";
 import { WORKFLOW_INPUT_KEY, type WorkflowStart } from "../contract/workflow";
 import { type AslTargets, type StateGraph, type WorkflowDefinition, type WorkflowState } from "../infra/workflow";
-
-// aws-local-stepfunctions 3.x calls Promise.withResolvers (Node.js 22); Node.js 20 lacks it.
-(Promise as unknown as { withResolvers?: unknown }).withResolvers ??= function withResolvers<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
+// The local stage's own checks and polyfill: a definition runs here exactly as `npm start` runs it, or not at all.
+import { checkDefinition, runnableCopy } from "../local/stepfunctions/definition";
+import "../local/stepfunctions/polyfill";
 
 /** A workflow's function as a test runs it: the handler module's export (a `workflowStep`, or any async function). */
 export type WorkflowFunction = (input: any) => Promise<unknown> | unknown;
@@ -63,7 +55,8 @@ function statesOf(graph: StateGraph, type: WorkflowState["type"], into: string[]
 }
 
 /**
- * Runs a workflow definition in-process with the ASL interpreter the local stage uses (aws-local-stepfunctions), for
+ * Runs a workflow definition in-process with the ASL interpreter the local stage uses (aws-local-stepfunctions, after
+ * the stage's own checks of what it would run differently), for
  * a service's unit tests: its `invoke` states call the given functions (what each returns or throws is the state's
  * result or error, so retries and catches run as written), its publish and failure states are recorded instead of
  * sent. The input carries the starter's context as startWorkflow would add it. Waits run for real: keep them short.
@@ -110,7 +103,8 @@ export async function runWorkflowLocally(definition: WorkflowDefinition, input: 
     causationType: options.start?.causationType ?? "direct",
   };
   const { StateMachine } = await import("aws-local-stepfunctions");
-  const machine = new StateMachine(definition.toAsl(targets) as never);
+  const checked = checkDefinition(`${options.service}/${options.workflow}`, definition.toAsl(targets));
+  const machine = new StateMachine(runnableCopy(checked.definition) as never);
   const execution = machine.run({ ...input, [WORKFLOW_INPUT_KEY]: start } as never, { overrides: { taskResourceLocalHandlers: handlers as never } });
   try {
     run.output = await execution.result;

@@ -26,20 +26,13 @@ import {
 } from "../workflow";
 import { LOG_DELIVERY_ACTIONS, WORKFLOW_TYPE } from "../workflow-component";
 import { runProgram } from "../../capture/run-program";
+import { checkDefinition } from "../../local/stepfunctions/definition";
 import { REPO_ROOT } from "../helpers/bundle";
 import { doc, resource } from "./guardrail-cases/fixtures";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
-// aws-local-stepfunctions 3.x calls Promise.withResolvers (Node.js 22); Node.js 20 lacks it.
-(Promise as unknown as { withResolvers?: unknown }).withResolvers ??= function withResolvers<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-};
+// aws-local-stepfunctions 3.x calls Promise.withResolvers (Node.js 22): the local stage's polyfill.
+import "../../local/stepfunctions/polyfill";
 
 const HANDLER = join(__dirname, "fixtures", "handlers", "echo.ts");
 const TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -221,6 +214,25 @@ test("Choice, Map, Wait and Pass compile and run as written", async () => {
   assert.equal((outcome.result as any).doubled, [{ sku: "a", twice: 4 }, { sku: "b", twice: 10 }]);
   const asl = workflow.toAsl(TARGETS) as any;
   assert.equal(asl.States.Each.ItemProcessor.ProcessorConfig, { Mode: "INLINE" });
+});
+
+test("the local stage accepts every definition the helpers write (it refuses what its interpreter would run differently)", async () => {
+  const all = defineWorkflow({
+    functions: { f: { handler: HANDLER } },
+    startAt: "Route",
+    states: {
+      Route: choice({ choices: [{ when: { Not: { Variable: "$.skip", IsPresent: true } }, next: "Each" }], default: "Pause" }),
+      Pause: wait({ secondsPath: "$.delay", next: "Each" }),
+      Each: map({ itemsPath: "$.items", itemSelector: { "item.$": "$$.Map.Item.Value" }, processor: branch({ startAt: "F", states: { F: invoke("f", { end: true }) } }), resultPath: "$.each", next: "Steps" }),
+      Steps: parallel({ branches: [branch({ startAt: "P", states: { P: pass({ result: { ok: true }, end: true }) } })], resultPath: null, next: "Announce", catch: [{ errors: ["States.ALL"], next: "Failed" }] }),
+      Announce: publish("billing.invoice-issued", { data: "$.invoice", end: true }),
+      Failed: failure({ message: "it failed", reason: "invalid-event" }),
+    },
+  });
+  for (const definition of [saga(), all]) {
+    const { tasks } = checkDefinition("test", definition.toAsl(TARGETS));
+    assert.ok(tasks.size > 0);
+  }
 });
 
 function refuses(spec: () => unknown, message: RegExp): void {
