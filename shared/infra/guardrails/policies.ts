@@ -40,6 +40,14 @@ import {
   sfnTracingEnabled,
 } from "./rules/workflows";
 import {
+  lambdaNoDatabasePassword,
+  rdsClusterDataApiIam,
+  rdsClusterEncryptedCustomerKey,
+  rdsClusterProtectedInProduction,
+  rdsInstanceNotPublic,
+  rdsServerlessScalesToZero,
+} from "./rules/relational";
+import {
   dynamodbStreamMappingBisect,
   dynamodbStreamMappingBoundedRetries,
   dynamodbStreamMappingFilter,
@@ -115,6 +123,12 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   sfnRoleLeastPrivilege,
   sfnStartGrantScoped,
   sfnExecutionAlarms,
+  rdsClusterEncryptedCustomerKey,
+  rdsClusterProtectedInProduction,
+  rdsClusterDataApiIam,
+  rdsInstanceNotPublic,
+  rdsServerlessScalesToZero,
+  lambdaNoDatabasePassword,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -57,6 +57,12 @@ export const RULE_NAMES = [
   "sfn-role-least-privilege",
   "sfn-start-grant-scoped",
   "sfn-execution-alarms",
+  "rds-cluster-encrypted-customer-key",
+  "rds-cluster-protected-in-production",
+  "rds-cluster-data-api-iam",
+  "rds-instance-not-public",
+  "rds-serverless-scales-to-zero",
+  "lambda-no-database-password",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
