@@ -62,6 +62,8 @@ export class KinesisEngine {
   private readonly server: Server;
   private readonly listener: RequestListener;
   private closed = false;
+  /** Calls under way: closing waits for them (a read that finds its LevelDB closed throws where nothing can catch it). */
+  private readonly pending = new Set<Promise<KinesisAnswer>>();
   /** Where its data lives: `memory` or a folder. */
   readonly storage: string;
 
@@ -94,6 +96,14 @@ export class KinesisEngine {
   /** One Kinesis call (JSON 1.1), as kinesalite answers it. */
   call(operation: string, input: unknown): Promise<KinesisAnswer> {
     if (this.closed) return Promise.resolve({ status: 503, body: { __type: "ServiceUnavailable", message: "the local Kinesis engine has stopped" } });
+    const answer = this.send(operation, input);
+    this.pending.add(answer);
+    const forget = () => void this.pending.delete(answer);
+    answer.then(forget, forget);
+    return answer;
+  }
+
+  private send(operation: string, input: unknown): Promise<KinesisAnswer> {
     return new Promise<KinesisAnswer>((resolve, reject) => {
       const payload = JSON.stringify(input);
       const req = Object.assign(new EventEmitter(), { method: "POST", url: "/", headers: headers(operation, payload), socket: {} });
@@ -265,6 +275,7 @@ export class KinesisEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.allSettled([...this.pending]);
     // kinesalite's close closes its store, then the (never listening) server, which reports that it was not running.
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
