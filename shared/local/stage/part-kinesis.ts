@@ -55,6 +55,11 @@ export function kinesisStreams(programs: readonly { project: string; resources: 
   return out;
 }
 
+/** The enabled event source mappings on Kinesis streams. */
+function kinesisMappings(wiring: StageWiring): StreamMappingSpec[] {
+  return (wiring.streamMappings ?? []).filter((m) => m.kind === "kinesis" && m.enabled);
+}
+
 /** One stream as the admin API lists it. */
 export interface StreamInfo {
   name: string;
@@ -112,9 +117,53 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
   const pollers: { mapping: StreamMappingSpec; functionName: string; poller: ShardPoller<KinesisStreamRecord> }[] = [];
   const listeners = new Map<string, Set<(shardId: string) => void>>();
   let state: PartHealth = { status: "starting" };
+  let wiring = options.wiring;
+  let startNotes: string[] = [];
+  /** Checkpoints of pollers watch mode replaced, by mapping (project/name): their successors resume there. */
+  const replaced = new Map<string, ReadonlyMap<string, string>>();
   const started = () => {
     if (!engine || !server) throw new Error("the kinesis part has not started");
     return { engine, server };
+  };
+  const report = () => {
+    const { engine, server } = started();
+    const detail = `${streams.length} streams, ${pollers.length} stream consumers; Kinesis at ${server.url}${engine.storage === "memory" ? "" : ` (kept in ${engine.storage})`}`;
+    state = startNotes.length ? { status: "degraded", detail: `${detail}; ${startNotes.join("; ")}` } : { status: "ok", detail };
+  };
+
+  /** One shard poller for a Kinesis mapping, invoking its function's host as it is at invoke time. */
+  const startPoller = async (mapping: StreamMappingSpec, of: StageWiring): Promise<void> => {
+    const { engine } = started();
+    const fn = of.functions.find((f) => f.arn === mapping.functionArn);
+    if (!fn) throw new Error(`event source mapping ${mapping.origin.name} invokes ${mapping.functionArn}, which no program created`);
+    const streamName = mapping.eventSourceArn.split(":stream/")[1]?.split("/")[0] ?? "";
+    if (!streams.some((s) => s.name === streamName)) throw new Error(`event source mapping ${mapping.origin.name} reads ${mapping.eventSourceArn}, which no program created`);
+    const checkpoints = replaced.get(`${mapping.origin.project}/${mapping.origin.name}`);
+    const poller = new ShardPoller<KinesisStreamRecord>({
+      source: kinesisShardSource({ engine, streamName, invokeIdentityArn: fn.roleArn, puts }),
+      functionArn: fn.arn,
+      startingPosition: mapping.startingPosition,
+      ...(checkpoints ? { checkpoints } : {}),
+      batchSize: mapping.batchSize,
+      maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
+      parallelizationFactor: mapping.parallelizationFactor,
+      bisectBatchOnFunctionError: mapping.bisectBatchOnFunctionError,
+      maximumRetryAttempts: mapping.maximumRetryAttempts,
+      maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
+      reportBatchItemFailures: mapping.reportBatchItemFailures,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      invoke: (batch) => invokeStreamBatch(options.hosts().get(fn.name), recorder, batch.records.map((r) => r.record), batch.requestId),
+      onEvent: (event) => onPollerEvent(event, recorder),
+      ...(mapping.onFailureDestinationArn
+        ? {
+            onFailure: async (record: OnFailureRecord) => {
+              options.sqs().sendMessage(mapping.onFailureDestinationArn!, { MessageBody: JSON.stringify(record) });
+            },
+          }
+        : {}),
+    });
+    await poller.start();
+    pollers.push({ mapping, functionName: fn.name, poller });
   };
 
   /** Each put record: a publish of its stream and a delivery onto its shard (the record), under the put's span. */
@@ -165,7 +214,7 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
     },
     pollers,
     async start() {
-      const { region, accountId } = options.wiring;
+      const { region, accountId } = wiring;
       engine = new KinesisEngine({ region, accountId, ...(options.persistDir ? { path: join(options.persistDir, "kinesis") } : {}) });
       server = await startEndpointServer({
         services: [createKinesisEndpoint({ engine, authorize: options.authorizer.authorize, onPut: traced, faults: (call) => part.faults?.(call) })],
@@ -177,40 +226,32 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
         const outcome = await engine.ensureStream({ name: stream.name, shardCount: stream.shardCount, retentionHours: stream.retentionHours });
         if (outcome !== "created" && outcome !== "exists") notes.push(outcome);
       }
-      const functionsByArn = new Map(options.wiring.functions.map((f) => [f.arn, f]));
-      for (const mapping of options.wiring.streamMappings ?? []) {
-        if (mapping.kind !== "kinesis" || !mapping.enabled) continue;
-        const fn = functionsByArn.get(mapping.functionArn);
-        if (!fn) throw new Error(`event source mapping ${mapping.origin.name} invokes ${mapping.functionArn}, which no program created`);
-        const streamName = mapping.eventSourceArn.split(":stream/")[1]?.split("/")[0] ?? "";
-        if (!streams.some((s) => s.name === streamName)) throw new Error(`event source mapping ${mapping.origin.name} reads ${mapping.eventSourceArn}, which no program created`);
-        const poller = new ShardPoller<KinesisStreamRecord>({
-          source: kinesisShardSource({ engine, streamName, invokeIdentityArn: fn.roleArn, puts }),
-          functionArn: fn.arn,
-          startingPosition: mapping.startingPosition,
-          batchSize: mapping.batchSize,
-          maximumBatchingWindowInSeconds: mapping.maximumBatchingWindowInSeconds,
-          parallelizationFactor: mapping.parallelizationFactor,
-          bisectBatchOnFunctionError: mapping.bisectBatchOnFunctionError,
-          maximumRetryAttempts: mapping.maximumRetryAttempts,
-          maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
-          reportBatchItemFailures: mapping.reportBatchItemFailures,
-          pollIntervalMs: options.pollIntervalMs ?? 1000,
-          invoke: (batch) => invokeStreamBatch(options.hosts().get(fn.name), recorder, batch.records.map((r) => r.record), batch.requestId),
-          onEvent: (event) => onPollerEvent(event, recorder),
-          ...(mapping.onFailureDestinationArn
-            ? {
-                onFailure: async (record: OnFailureRecord) => {
-                  options.sqs().sendMessage(mapping.onFailureDestinationArn!, { MessageBody: JSON.stringify(record) });
-                },
-              }
-            : {}),
-        });
-        await poller.start();
-        pollers.push({ mapping, functionName: fn.name, poller });
+      for (const mapping of kinesisMappings(wiring)) await startPoller(mapping, wiring);
+      startNotes = notes;
+      report();
+    },
+    /**
+     * Watch mode: the pollers of Kinesis mappings removed or changed (or whose function's settings changed) stop, and
+     * their successors start where they stopped (their checkpoints); the others keep reading. Streams are read from
+     * the programs at start: a new stream takes a restart.
+     */
+    async reconcile(next) {
+      const key = (mapping: StreamMappingSpec, of: StageWiring) => JSON.stringify([mapping, of.functions.find((f) => f.arn === mapping.functionArn)]);
+      const wanted = new Map(kinesisMappings(next).map((m) => [key(m, next), m]));
+      const kept = new Set<string>();
+      for (const entry of [...pollers]) {
+        const k = key(entry.mapping, wiring);
+        if (wanted.has(k)) {
+          kept.add(k);
+          continue;
+        }
+        pollers.splice(pollers.indexOf(entry), 1);
+        await entry.poller.stop();
+        replaced.set(`${entry.mapping.origin.project}/${entry.mapping.origin.name}`, entry.poller.checkpoints());
       }
-      const detail = `${streams.length} streams, ${pollers.length} stream consumers; Kinesis at ${server.url}${engine.storage === "memory" ? "" : ` (kept in ${engine.storage})`}`;
-      state = notes.length ? { status: "degraded", detail: `${detail}; ${notes.join("; ")}` } : { status: "ok", detail };
+      wiring = next;
+      for (const [k, mapping] of wanted) if (!kept.has(k)) await startPoller(mapping, next);
+      report();
     },
     async stop() {
       state = { status: "stopped" };

@@ -127,4 +127,22 @@ test("replay puts a shard's sequence range on the stream again; the consumer's i
   assert.equal(failures.failures, []);
 });
 
+test("watch mode: a changed Kinesis mapping gets a new poller that resumes at the old one's checkpoints", async () => {
+  const before = stage.kinesis.pollers[0]!;
+  const checkpoints = Object.fromEntries(before.poller.checkpoints());
+  const balances = (await items("$ledger#")).filter((i) => i.balanceId !== undefined).length;
+  const next = { ...stage.wiring, streamMappings: (stage.wiring.streamMappings ?? []).map((m) => (m.kind === "kinesis" ? { ...m, batchSize: 7 } : m)) };
+  await stage.kinesis.reconcile!(next);
+  const after = stage.kinesis.pollers[0]!;
+  assert.is.not(after.poller, before.poller, "a new poller");
+  assert.is(after.mapping.batchSize, 7);
+  assert.equal(Object.fromEntries(after.poller.checkpoints()), checkpoints, "it starts where the old one was");
+  const data = { customerId: `customer-watch-${Date.now()}`, invoiceId: `invoice-watch-${Date.now()}`, amount: 4 };
+  stage.publish("ledger.entry-posted", data);
+  await eventually("the new poller's write", async () => (await items("$ledger#")).find((item) => item.details?.invoiceId === data.invoiceId));
+  assert.is((await items("$ledger#")).filter((i) => i.balanceId !== undefined).length, balances + 1, "nothing read again");
+  await stage.kinesis.reconcile!(next);
+  assert.is(stage.kinesis.pollers[0]!.poller, after.poller, "an unchanged mapping keeps its poller");
+});
+
 test.run();
