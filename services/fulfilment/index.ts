@@ -8,7 +8,6 @@ export = function program() {
     name: "fulfilment",
     publishes: ["fulfilment.order-fulfilled"],
     consumers: {
-      // Starts the saga, named after the event: a redelivered orders.order-placed starts nothing twice.
       "on-order-placed": { event: "orders.order-placed", versions: [1], handler: "./handlers/on-order-placed.ts", records: [], starts: ["fulfil-order"] },
       // new consumers are added above this line
     },

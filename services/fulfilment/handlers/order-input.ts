@@ -1,14 +1,12 @@
 import type { EventData } from "../../../shared/contract";
-import { WORKFLOW_INPUT_KEY, type WorkflowStart } from "../../../shared/contract/workflow";
+import type { StepContext } from "../../../shared/runtime";
 
-/** What the saga's tasks receive: the order as the starter gave it, with the starter's context under `_workflow`. */
-export type OrderInput = Pick<EventData<"orders.order-placed">, "orderId" | "customerId" | "items" | "total"> & {
-  [WORKFLOW_INPUT_KEY]?: WorkflowStart;
-};
+/** What the saga's steps receive: the order as the starter gave it (workflowStep takes the starter's `_workflow` off). */
+export type OrderInput = Pick<EventData<"orders.order-placed">, "orderId" | "customerId" | "items" | "total">;
 
 /** The id of the event (or request) that started the saga, for `createdBy`. */
-export function startedBy(input: OrderInput): string {
-  return input[WORKFLOW_INPUT_KEY]?.causationId ?? input.orderId;
+export function startedBy(input: OrderInput, context: StepContext): string {
+  return context.start?.causationId ?? input.orderId;
 }
 
 /** Orders above this total are declined by the payment step (the saga's compensation path). */

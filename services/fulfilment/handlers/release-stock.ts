@@ -1,4 +1,4 @@
-import { derivedEventId, logger } from "../../../shared/runtime";
+import { derivedEventId, workflowStep } from "../../../shared/runtime";
 import { reservations } from "../entities/reservation";
 import { startedBy, type OrderInput } from "./order-input";
 
@@ -7,9 +7,9 @@ import { startedBy, type OrderInput } from "./order-input";
  * (the Parallel state's failure drops the branches' results); written whether or not the reservation branch got to
  * it.
  */
-export async function handler(input: OrderInput): Promise<{ reservationId: string; status: "released" }> {
+export const handler = workflowStep(async (input: OrderInput, context) => {
   const reservationId = derivedEventId("reservation", input.orderId);
-  await reservations().put({ reservationId, status: "released", details: { orderId: input.orderId, items: input.items }, createdBy: startedBy(input) }).go();
-  logger.info("stock released", { reservationId, orderId: input.orderId });
-  return { reservationId, status: "released" };
-}
+  await reservations().put({ reservationId, status: "released", details: { orderId: input.orderId, items: input.items }, createdBy: startedBy(input, context) }).go();
+  context.logger.info("stock released", { reservationId, orderId: input.orderId });
+  return { reservationId, status: "released" as const };
+});

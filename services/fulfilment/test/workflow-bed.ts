@@ -7,6 +7,9 @@ import { createStepFunctionsEndpoint, StepFunctionsEngine, type FunctionAnswer }
 import { startEndpointServer, type EndpointServer } from "../../../shared/local/endpoints";
 import { resetWorkflowClient } from "../../../shared/runtime";
 import type { ServiceTestBed } from "../../../shared/testing";
+import { handler as chargePayment } from "../handlers/charge-payment";
+import { handler as releaseStock } from "../handlers/release-stock";
+import { handler as reserveStock } from "../handlers/reserve-stock";
 import { fulfilOrder } from "../workflows/fulfil-order";
 
 const REGION = "eu-west-1";
@@ -15,10 +18,10 @@ export const STATE_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:t
 const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:test-fulfilment-${name}`;
 
 type TaskHandler = (input: never) => Promise<unknown>;
-const TASKS: Record<string, () => Promise<{ handler: TaskHandler }>> = {
-  "test-fulfilment-reserve-stock": () => import("../handlers/reserve-stock"),
-  "test-fulfilment-charge-payment": () => import("../handlers/charge-payment"),
-  "test-fulfilment-release-stock": () => import("../handlers/release-stock"),
+const TASKS: Record<string, TaskHandler> = {
+  "test-fulfilment-reserve-stock": reserveStock,
+  "test-fulfilment-charge-payment": chargePayment,
+  "test-fulfilment-release-stock": releaseStock,
 };
 
 export interface WorkflowBed {
@@ -40,7 +43,7 @@ export async function workflowBed(bed: ServiceTestBed): Promise<WorkflowBed> {
       async invokeFunction(arn, payload): Promise<FunctionAnswer> {
         const name = arn.split(":").pop()!;
         invocations[name] = (invocations[name] ?? 0) + 1;
-        const { handler } = await TASKS[name]!();
+        const handler = TASKS[name]!;
         try {
           return { ok: true, payload: JSON.parse(JSON.stringify((await handler(payload as never)) ?? null)) };
         } catch (error) {

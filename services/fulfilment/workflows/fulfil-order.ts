@@ -1,7 +1,8 @@
 import { branch, defineWorkflow, failure, invoke, parallel, publish } from "../../../shared/infra/workflow";
 
 /**
- * The fulfilment saga, started by orders.order-placed (the consumer on-order-placed):
+ * Workflow fulfil-order of fulfilment (made by `npm run new-workflow`, then grown into a saga), started by
+ * orders.order-placed (the consumer on-order-placed, with the event id as the execution name):
  * - Prepare: reserve the stock and charge the payment side by side. A crashed or throttled charge is retried; a
  *   declined payment (PaymentDeclined, a business rule) is not.
  * - Fulfilled: both worked, so fulfilment.order-fulfilled goes out (in publish()'s envelope).
