@@ -145,4 +145,47 @@ test("watch mode: a changed Kinesis mapping gets a new poller that resumes at th
   assert.is(stage.kinesis.pollers[0]!.poller, after.poller, "an unchanged mapping keeps its poller");
 });
 
+test("records a consumer gives up on are described in an on-failure record (shard and range, not the data); replaying that range applies them", async () => {
+  // One retry, no bisect: the batch is given up on quickly.
+  const next = {
+    ...stage.wiring,
+    streamMappings: (stage.wiring.streamMappings ?? []).map((m) => (m.kind === "kinesis" ? { ...m, maximumRetryAttempts: 1, bisectBatchOnFunctionError: false } : m)),
+  };
+  await stage.kinesis.reconcile!(next);
+  const host = stage.hosts.get("local-ledger-on-entry-posted")!;
+  const invoke = host.invoke.bind(host);
+  let failing = true;
+  // The function fails (an unhandled error, as Lambda reports it) while `failing` holds.
+  host.invoke = async (event, options = {}) =>
+    failing
+      ? { ok: false, requestId: options.requestId ?? "r", durationMs: 1, coldStart: false, traceHeader: options.traceHeader ?? "", error: { errorType: "Error", errorMessage: "injected failure", trace: [] } }
+      : invoke(event, options);
+  try {
+    const data = { customerId: `customer-given-up-${Date.now()}`, invoiceId: `invoice-given-up-${Date.now()}`, amount: 5 };
+    const sent = stage.publish("ledger.entry-posted", data);
+    const put = await (sent as unknown as { put: Promise<{ shardId: string; sequenceNumber: string }> }).put;
+    const failure = await eventually("the on-failure record", async () => {
+      const listed = (await (await fetch(`${stage.adminUrl}streams/failures`)).json()) as { failures: { function: string; record: { requestContext: { condition: string; approximateInvokeCount: number }; KinesisBatchInfo?: { shardId: string; startSequenceNumber: string; endSequenceNumber: string; batchSize: number; streamArn: string } } }[] };
+      return listed.failures.find((f) => f.record.KinesisBatchInfo && BigInt(f.record.KinesisBatchInfo.endSequenceNumber) >= BigInt(put.sequenceNumber));
+    });
+    const info = failure.record.KinesisBatchInfo!;
+    assert.is(failure.function, "local-ledger-on-entry-posted");
+    assert.is(failure.record.requestContext.condition, "RetryAttemptsExhausted");
+    assert.is(failure.record.requestContext.approximateInvokeCount, 2);
+    assert.is(info.shardId, put.shardId);
+    assert.match(info.streamArn, /:stream\/local-ledger-entry-posted$/);
+    assert.not.ok(JSON.stringify(failure.record).includes(data.invoiceId), "the record names the range, not the data");
+    assert.not.ok((await items("$ledger#")).some((item) => item.details?.invoiceId === data.invoiceId), "not applied");
+    failing = false;
+    const replay = await fetch(`${stage.adminUrl}streams/local-ledger-entry-posted/replay`, {
+      method: "POST",
+      body: JSON.stringify({ shardId: info.shardId, from: info.startSequenceNumber, to: info.endSequenceNumber }),
+    });
+    assert.is(replay.status, 200, await replay.clone().text());
+    await eventually("the replayed event applied", async () => (await items("$ledger#")).find((item) => item.details?.invoiceId === data.invoiceId));
+  } finally {
+    host.invoke = invoke;
+  }
+});
+
 test.run();
