@@ -10,7 +10,9 @@ import { GetRecordsCommand, GetShardIteratorCommand, KinesisClient, ListStreamsC
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { startEndpointServer, type EndpointServer } from "../endpoints";
 import { Authorizer } from "../iam/authorizer";
-import { createKinesisEndpoint, KinesisEngine, type KinesisPutReport } from "../kinesis";
+import { readFileSync } from "node:fs";
+import type { KinesisStreamRecord } from "aws-lambda";
+import { createKinesisEndpoint, KinesisEngine, kinesisShardSource, type KinesisPutReport } from "../kinesis";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -68,6 +70,47 @@ test("IAM holds per call: the producer may not read, the reader may not put, Lis
   assert.match((list as Error).message, /kinesis:ListStreams on resource: \*/);
   producer.destroy();
   reader.destroy();
+});
+
+/** A value's shape: keys (sorted) and the JSON types of the leaves. */
+function shape(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return typeof value;
+  return Object.fromEntries(Object.keys(value).sort().map((key) => [key, shape((value as Record<string, unknown>)[key])]));
+}
+
+test("the shard source hands records in the shape of AWS's Kinesis samples, read in order from a checkpoint", async () => {
+  const listeners: ((shardId: string) => void)[] = [];
+  const source = kinesisShardSource({
+    engine,
+    streamName: STREAM,
+    invokeIdentityArn: `arn:aws:iam::${ACCOUNT}:role/reader`,
+    puts: { subscribe: (_name, listener) => (listeners.push(listener), () => undefined) },
+  });
+  assert.equal(await source.shards(), ["shardId-000000000000", "shardId-000000000001"]);
+  const put = await engine.putRecord(STREAM, "customer-shape", '{"type":"x"}');
+  const reader = await source.reader(put.shardId, "TRIM_HORIZON");
+  const records = await reader.read(100);
+  const mine = records.find((r) => r.sequenceNumber === put.sequenceNumber)!;
+  assert.ok(mine);
+  for (const name of ["kinesis.json", "kinesis-2.json"]) {
+    const sample = (JSON.parse(readFileSync(join(__dirname, "..", "..", "testing", "fixtures", "aws-events", name), "utf8")) as { Records: KinesisStreamRecord[] }).Records[0]!;
+    assert.equal(shape(mine.record), shape(sample), `the shape of ${name}`);
+  }
+  const record = mine.record;
+  assert.is(record.eventID, `${put.shardId}:${put.sequenceNumber}`);
+  assert.is(record.kinesis.partitionKey, "customer-shape");
+  assert.is(Buffer.from(record.kinesis.data, "base64").toString(), '{"type":"x"}');
+  assert.is(record.eventSourceARN, ARN);
+  assert.is(record.invokeIdentityArn, `arn:aws:iam::${ACCOUNT}:role/reader`);
+  assert.is(record.awsRegion, REGION);
+  assert.ok(Math.abs(record.kinesis.approximateArrivalTimestamp * 1000 - Date.now()) < 60_000, "epoch seconds");
+  assert.is(mine.partitionKey, "customer-shape");
+  // After a checkpoint: only what came later.
+  const later = await engine.putRecord(STREAM, "customer-shape", '{"type":"y"}');
+  const resumed = await (await source.reader(put.shardId, { after: put.sequenceNumber })).read(100);
+  assert.equal(resumed.map((r) => r.sequenceNumber), [later.sequenceNumber]);
+  // Lambda's filters see the data as JSON.
+  assert.equal((source.filterView!(record) as { data: unknown }).data, { type: "x" });
 });
 
 test("with a folder, the streams and their records outlive the engine; closing waits for reads under way", async () => {
