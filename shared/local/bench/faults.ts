@@ -6,7 +6,10 @@
  * with `--seed`), then the counts, the duration and events per second; one JSON line at the end. Exits with 1 when an
  * invariant breaks, the queue does not drain, or a POST /orders fails.
  *
- *   node --import tsx shared/local/bench/faults.ts [--events 10000] [--runs 1] [--seed <n>]
+ * Then a run of the serial path (faults/stream-scenario.ts: a Kinesis stream consumer under duplicates, throttled
+ * puts, crashes and poison records), `--stream-events` events (0 skips it), with its own JSON line.
+ *
+ *   node --import tsx shared/local/bench/faults.ts [--events 10000] [--runs 1] [--seed <n>] [--stream-events 2000]
  */
 import { availableParallelism } from "node:os";
 import { formatCounts, randomSeed, runFaultScenario, type FaultRunResult } from "../faults";
