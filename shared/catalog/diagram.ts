@@ -422,7 +422,7 @@ interface ElkShape {
   layoutOptions?: Record<string, string>;
 }
 
-/** Lays the graph out with ELK's layered algorithm, left to right, each program's nodes in a box of its own. */
+/** Lays the graph out with ELK's layered algorithm, top to bottom (a README page is narrower than it is long), each program's nodes in a box of its own. */
 export async function layoutFlow(graph: FlowGraph): Promise<LaidOutFlow> {
   const elk = new ELK();
   const groupId = (project: string) => `group:${project}`;
@@ -433,7 +433,7 @@ export async function layoutFlow(graph: FlowGraph): Promise<LaidOutFlow> {
     id: "root",
     layoutOptions: {
       "elk.algorithm": "layered",
-      "elk.direction": "RIGHT",
+      "elk.direction": "DOWN",
       "elk.hierarchyHandling": "INCLUDE_CHILDREN",
       "elk.edgeRouting": "ORTHOGONAL",
       "elk.layered.spacing.nodeNodeBetweenLayers": "48",
@@ -446,7 +446,7 @@ export async function layoutFlow(graph: FlowGraph): Promise<LaidOutFlow> {
       "elk.randomSeed": "1",
     },
     children: [
-      // Topics and streams are the bus between the services: outside the program boxes, so events flow left to right.
+      // Topics and streams are the bus between the services: outside the program boxes, so events flow down from one service to the next.
       ...graph.nodes.filter(onBus).map((n) => ({ id: n.id, ...nodeSize(n) })),
       ...projects.map((project) => ({
         id: groupId(project),
