@@ -16,7 +16,7 @@ import { childContext, contextFromHeader, newSpanId, rootContext, traceHeaderOf,
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
 import type { Authorizer } from "../iam/authorizer";
 import { createKinesisEndpoint, KinesisEngine, kinesisShardSource, type KinesisFault, type KinesisPutReport } from "../kinesis";
-import type { FunctionHost } from "../lambda/function-host";
+import { functionAccessKeyId, type FunctionHost } from "../lambda/function-host";
 import type { SqsEngine } from "../sqs/engine";
 import { ShardPoller, type OnFailureRecord, type ShardPollerEvent, type StreamInvokeOutcome } from "../streams/shard-poller";
 import { ServiceError } from "../sqs/errors";
@@ -54,6 +54,12 @@ export function kinesisStreams(programs: readonly { project: string; resources: 
   }
   return out;
 }
+
+/**
+ * What a Kinesis mapping's poller does with the function's role (the Lambda developer guide's Kinesis execution role
+ * lists these with DescribeStreamSummary, ListStreams and SubscribeToShard, which a shared-iterator reader does not need).
+ */
+export const LAMBDA_KINESIS_READ_ACTIONS = ["kinesis:DescribeStream", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"] as const;
 
 /** The enabled event source mappings on Kinesis streams. */
 function kinesisMappings(wiring: StageWiring): StreamMappingSpec[] {
@@ -119,6 +125,8 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
   let state: PartHealth = { status: "starting" };
   let wiring = options.wiring;
   let startNotes: string[] = [];
+  /** Mappings that got no poller, and why (by project/name). */
+  const mappingNotes = new Map<string, string>();
   /** Checkpoints of pollers watch mode replaced, by mapping (project/name): their successors resume there. */
   const replaced = new Map<string, ReadonlyMap<string, string>>();
   const started = () => {
@@ -128,7 +136,8 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
   const report = () => {
     const { engine, server } = started();
     const detail = `${streams.length} streams, ${pollers.length} stream consumers; Kinesis at ${server.url}${engine.storage === "memory" ? "" : ` (kept in ${engine.storage})`}`;
-    state = startNotes.length ? { status: "degraded", detail: `${detail}; ${startNotes.join("; ")}` } : { status: "ok", detail };
+    const notes = [...startNotes, ...mappingNotes.values()];
+    state = notes.length ? { status: "degraded", detail: `${detail}; ${notes.join("; ")}` } : { status: "ok", detail };
   };
 
   /** One shard poller for a Kinesis mapping, invoking its function's host as it is at invoke time. */
@@ -138,6 +147,20 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
     if (!fn) throw new Error(`event source mapping ${mapping.origin.name} invokes ${mapping.functionArn}, which no program created`);
     const streamName = mapping.eventSourceArn.split(":stream/")[1]?.split("/")[0] ?? "";
     if (!streams.some((s) => s.name === streamName)) throw new Error(`event source mapping ${mapping.origin.name} reads ${mapping.eventSourceArn}, which no program created`);
+    // Lambda reads the stream with the function's role: a role that may not read it gets no poller (AWS refuses to
+    // create such a mapping).
+    const principal = functionAccessKeyId(fn.name);
+    const missing = LAMBDA_KINESIS_READ_ACTIONS.filter(
+      (action) => !options.authorizer.authorize({ principal, action, resource: engine.streamArn(streamName), context: { region: of.region } }).allowed,
+    );
+    if (missing.length) {
+      mappingNotes.set(
+        `${mapping.origin.project}/${mapping.origin.name}`,
+        `${fn.service}/${fn.logicalName} does not read ${streamName}: its role may not ${missing.join(", ")} on it (Lambda reads a stream with the function's role)`,
+      );
+      return;
+    }
+    mappingNotes.delete(`${mapping.origin.project}/${mapping.origin.name}`);
     const checkpoints = replaced.get(`${mapping.origin.project}/${mapping.origin.name}`);
     const poller = new ShardPoller<KinesisStreamRecord>({
       source: kinesisShardSource({ engine, streamName, invokeIdentityArn: fn.roleArn, puts }),
@@ -238,6 +261,7 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
     async reconcile(next) {
       const key = (mapping: StreamMappingSpec, of: StageWiring) => JSON.stringify([mapping, of.functions.find((f) => f.arn === mapping.functionArn)]);
       const wanted = new Map(kinesisMappings(next).map((m) => [key(m, next), m]));
+      mappingNotes.clear();
       const kept = new Set<string>();
       for (const entry of [...pollers]) {
         const k = key(entry.mapping, wiring);

@@ -145,6 +145,22 @@ test("watch mode: a changed Kinesis mapping gets a new poller that resumes at th
   assert.is(stage.kinesis.pollers[0]!.poller, after.poller, "an unchanged mapping keeps its poller");
 });
 
+test("a Kinesis mapping whose function's role may not read the stream gets no poller, and the part says why", async () => {
+  const original = stage.wiring;
+  const mapping = (original.streamMappings ?? []).find((m) => m.kind === "kinesis")!;
+  // ledger's other function may put on the stream but not read it.
+  const producer = original.functions.find((f) => f.name === "local-ledger-on-invoice-issued")!;
+  const intruder = { ...mapping, origin: { ...mapping.origin, name: "intruder-mapping" }, functionArn: producer.arn };
+  const pollers = stage.kinesis.pollers.length;
+  await stage.kinesis.reconcile!({ ...original, streamMappings: [...(original.streamMappings ?? []), intruder] });
+  assert.is(stage.kinesis.pollers.length, pollers, "no poller for it");
+  const health = stage.health().kinesis!;
+  assert.is(health.status, "degraded");
+  assert.match(health.detail!, /ledger\/on-invoice-issued does not read local-ledger-entry-posted: its role may not kinesis:DescribeStream, kinesis:GetRecords, kinesis:GetShardIterator, kinesis:ListShards/);
+  await stage.kinesis.reconcile!(original);
+  assert.is(stage.health().kinesis!.status, "ok");
+});
+
 test("records a consumer gives up on are described in an on-failure record (shard and range, not the data); replaying that range applies them", async () => {
   // One retry, no bisect: the batch is given up on quickly.
   const next = {
