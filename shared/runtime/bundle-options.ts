@@ -27,6 +27,13 @@ export interface BundleSettings {
    * @default false
    */
   kinesis?: boolean;
+  /**
+   * Bundle the relational store (Kysely, kysely-data-api and the RDS Data API client): for the functions of a service
+   * that declares `relational`. Without it, `relationalStore()` is a `ConfigurationError` on first use and none of
+   * it is in the bundle (shared/runtime/relational.ts).
+   * @default false
+   */
+  relational?: boolean;
 }
 
 /**
@@ -66,7 +73,10 @@ export function bundleOptions(entry: string, outfile: string, settings: BundleSe
     external: settings.externalAwsSdk === true ? [...AWS_SDK_EXTERNALS] : [],
     banner: { js: REQUIRE_SHIM },
     // Folded by esbuild: without Kinesis, nothing that uses its client stays in the bundle (streams.ts).
-    define: { "globalThis.PLATFORM_BUNDLE_KINESIS": settings.kinesis === true ? "true" : "false" },
+    define: {
+      "globalThis.PLATFORM_BUNDLE_KINESIS": settings.kinesis === true ? "true" : "false",
+      "globalThis.PLATFORM_BUNDLE_RELATIONAL": settings.relational === true ? "true" : "false",
+    },
     legalComments: "none",
     metafile: true,
     logLevel: "warning",

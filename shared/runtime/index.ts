@@ -73,3 +73,16 @@ export {
   type WorkflowStarted,
 } from "./workflow";
 export { workflowStep, type StepContext, type StepHandler } from "./workflow-step";
+export {
+  asSql,
+  MIGRATIONS_TABLE,
+  PROCESSED_EVENTS_TABLE,
+  relationalConfig,
+  relationalStore,
+  resetRelationalClient,
+  type PlatformRelationalTables,
+  type RelationalConfig,
+  type RelationalStore,
+  type RelationalStoreOptions,
+  type WriteOutcome,
+} from "./relational";
