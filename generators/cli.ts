@@ -5,7 +5,7 @@ import { runFromArgs } from "./run";
 
 async function main(): Promise<void> {
   const [name, ...argv] = process.argv.slice(2);
-  if (!name) throw new GeneratorError("usage: generators/cli.ts <service|event|consumer|entity|route|workflow> [--flag value ...]");
+  if (!name) throw new GeneratorError("usage: generators/cli.ts <service|event|consumer|entity|route|workflow|migration> [--flag value ...]");
   const written = await runFromArgs(name, argv);
   for (const path of written) console.log(`  wrote ${relative(process.cwd(), path) || path}`);
   console.log(`${name}: ${written.length} file${written.length === 1 ? "" : "s"} written`);

@@ -17,6 +17,7 @@ import type { Answers } from "../lib/prompts";
 import { catalogWithNewEvents } from "./event";
 import { routeFiles } from "./route";
 import { consumerFiles } from "./consumer";
+import { checkStore, declareRelational, newServiceRelationalFiles, STORES } from "./relational";
 
 /** Stages a generated service gets a config file for, and the region they start in. */
 export const STAGES = ["dev", "prod"] as const;
@@ -62,6 +63,13 @@ export const service: GeneratorDefinition = {
       message: "Its first entity (kebab-case, e.g. invoice)",
       default: (given) => `${String(given.name ?? "item").replace(/s$/, "")}-record`,
     },
+    {
+      name: "store",
+      flag: "store",
+      kind: "text",
+      message: `Where it keeps its own data (${STORES.join(" or ")}: postgres adds the relational store, its first migration and typed tables)`,
+      default: "dynamodb",
+    },
   ],
   plan(answers: Answers, ctx) {
     const { repo } = ctx;
@@ -73,6 +81,7 @@ export const service: GeneratorDefinition = {
     const { existing, created } = checkPublished(answers.publishes as string[], name, catalog, "--publishes");
     const http = answers.http === true;
     const entity = checkName(String(answers.entity ?? ""), ENTITY_NAME);
+    const store = checkStore(answers.store);
     const names = entityNames(entity);
     if (!http && consumes.length === 0) {
       throw new GeneratorError("a service needs something to react to: consume at least one event (--consumes) or have an HTTP API (--http)");
@@ -113,8 +122,11 @@ export const service: GeneratorDefinition = {
       {
         kind: "create",
         path: `${dir}/index.ts`,
-        content: ctx.render("service/index.ts.hbs", { ...base, publishesList: quoteList(publishes), consumers, routes, http }),
+        content: ((index: string) => (store === "postgres" ? declareRelational(index, `${dir}/index.ts`) : index))(
+          ctx.render("service/index.ts.hbs", { ...base, publishesList: quoteList(publishes), consumers, routes, http }),
+        ),
       },
+      ...(store === "postgres" ? newServiceRelationalFiles(ctx, name, dir, entity) : []),
       { kind: "create", path: `${dir}/entities/${entity}.ts`, content: ctx.render("parts/entity.ts.hbs", base) },
       {
         kind: "create",
@@ -126,7 +138,7 @@ export const service: GeneratorDefinition = {
         path: `${dir}/${MANIFEST_FILE}`,
         content: renderManifest({
           service: name,
-          runs: [{ generator: "service", version: GENERATOR_VERSION, answers: { ...answers, name, purpose, team, consumes, publishes, http, entity } }],
+          runs: [{ generator: "service", version: GENERATOR_VERSION, answers: { ...answers, name, purpose, team, consumes, publishes, http, entity, ...(store === "postgres" ? { store } : {}) } }],
         }),
       },
     );
