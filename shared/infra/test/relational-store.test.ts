@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { ENV } from "../../contract";
 import { DATA_API_ACTIONS, relationalSchemaName } from "../relational-access";
 import { migrationsHash, platformStore, readMigrations, RelationalStore } from "../relational-store";
+import { defineService } from "../service";
 import { ServiceFunction } from "../service-function";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
@@ -151,6 +152,46 @@ test("a platform without the relational store: the error names the stack and the
     database: "platform",
     masterSecretArn: platform.relational.masterSecretArn,
   });
+});
+
+test("defineService({ relational }): every function of the service gets the store, the migrate function is named, and the name is claimed", async () => {
+  const { mocks, result } = await underMocks(
+    () =>
+      defineService({
+        name: "reporting",
+        relational: { migrations: MIGRATIONS },
+        consumers: { "on-invoice": { event: "billing.invoice-issued", handler: ECHO } },
+        http: { routes: { "GET /reports/{customerId}": { handler: ECHO, data: "read" } } },
+      }),
+    { platform, project: "reporting" },
+  );
+  const secretArn = mocks.one("aws:secretsmanager/secret:Secret", "reporting-relational-secret").state.arn;
+  for (const fn of ["dev-reporting-on-invoice", "dev-reporting-get-reports-customer-id"]) {
+    const found = mocks.byType(FUNCTION).find((f) => f.inputs.name === fn);
+    assert.ok(found, fn);
+    assert.is(found!.inputs.environment.variables[ENV.relationalSecretArn], secretArn, `${fn} connects with the role's secret`);
+  }
+  assert.equal(
+    mocks.byType(POLICY).filter((p) => p.inputs.name === "relational-data").map((p) => p.name).sort(),
+    ["reporting-get-reports-customer-id-relational", "reporting-on-invoice-function-relational", "reporting-relational-migrate-relational"],
+  );
+  const outputs = result.outputs;
+  assert.is(outputs.relational?.schema, "reporting");
+  assert.ok(outputs.functions.migrate, "the migrate function is among the service's functions");
+  try {
+    await underMocks(
+      () =>
+        defineService({
+          name: "reporting",
+          relational: { migrations: MIGRATIONS },
+          consumers: { migrate: { event: "billing.invoice-issued", handler: ECHO } },
+        }),
+      { platform, project: "reporting" },
+    );
+    assert.unreachable("a consumer named migrate");
+  } catch (error) {
+    assert.match((error as Error).message, /the migration function of its relational store and consumer "migrate" would both be named "migrate"|consumer "migrate" and the migration function of its relational store would both be named "migrate"/);
+  }
 });
 
 test.run();
