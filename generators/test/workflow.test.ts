@@ -64,7 +64,7 @@ test("new-workflow refuses a taken name, an event the service does not own, an u
 });
 
 test("the generated code type-checks under the strict tsconfig", () => {
-  const { output } = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
+  const { output } = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json", "--pretty", "false"]);
   // Only this service's files are ours to judge (other work in progress may be in the copy of the tree).
   const ours = output.split("\n").filter((line) => line.startsWith(`services/${name}/`));
   assert.equal(ours, []);

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Envelope, EventType } from "../contract";
+import type { Envelope, EventType, FailureEventData } from "../contract";
 import { WORKFLOW_INPUT_KEY, type WorkflowStart } from "../contract/workflow";
 import { type AslTargets, type StateGraph, type WorkflowDefinition, type WorkflowState } from "../infra/workflow";
 // The local stage's own checks and polyfill: a definition runs here exactly as `npm start` runs it, or not at all.
@@ -16,8 +16,8 @@ export interface WorkflowRun {
   error?: { name: string; message: string };
   /** Catalog events its publish states sent, as consumers receive them. */
   published: Envelope[];
-  /** Failure events its failure states sent. */
-  failures: Envelope[];
+  /** Failure events its failure states sent (`platform.event-failed`: `data.reason`, `data.message`, ...). */
+  failures: Envelope<FailureEventData>[];
   /** How often each function ran (retries included). */
   calls: Record<string, number>;
 }
@@ -91,7 +91,7 @@ export async function runWorkflowLocally(definition: WorkflowDefinition, input: 
     };
   }
   for (const state of statesOf(definition.graph, "failure")) {
-    handlers[state] = async (parameters: { Message: Envelope }) => {
+    handlers[state] = async (parameters: { Message: Envelope<FailureEventData> }) => {
       run.failures.push(JSON.parse(JSON.stringify(parameters.Message)));
       return { MessageId: randomUUID() };
     };
