@@ -616,6 +616,9 @@ function streamReplay(row: JsonObject): { path: string; body: { shardId: string;
  * button on every item that has that param (or an `id`), and a Kinesis on-failure record gets a Replay button
  * (`POST /_local/streams/<name>/replay` with its shard and sequence range) when the stage has that row.
  */
+/** The panels of those rows: reloaded with the queues when something happens. */
+const otherPanels: (() => Promise<void>)[] = [];
+
 async function renderOtherRows(): Promise<void> {
   const more = byId("more");
   const { operations } = (await api("GET", "/")) as unknown as { operations: Record<string, string> };
@@ -661,6 +664,8 @@ async function renderOtherRows(): Promise<void> {
         body.replaceChildren(el("p", { class: "muted", text: "None." }));
         return;
       }
+      // Items the reader opened stay open across reloads.
+      const opened = new Set([...body.querySelectorAll("details[open] > summary")].map((summary) => summary.textContent));
       body.replaceChildren(
         el(
           "ul",
@@ -684,7 +689,7 @@ async function renderOtherRows(): Promise<void> {
             return el(
               "li",
               {},
-              el("details", {}, el("summary", { text: describeRow(row) || "(details)" }), el("pre", { text: JSON.stringify(row, null, 2) })),
+              el("details", { open: opened.has(describeRow(row) || "(details)") }, el("summary", { text: describeRow(row) || "(details)" }), el("pre", { text: JSON.stringify(row, null, 2) })),
               ...buttons,
             );
           }),
@@ -692,6 +697,7 @@ async function renderOtherRows(): Promise<void> {
       );
     };
     refresh.addEventListener("click", () => void load().catch((error: unknown) => say(result, (error as Error).message, "error")));
+    otherPanels.push(load);
     await load().catch((error: unknown) => body.replaceChildren(el("p", { class: "message error", text: (error as Error).message })));
     sections.push(section);
   }
@@ -744,6 +750,7 @@ function main(): void {
   const refreshQueues = debounce(() => {
     void renderDeadLetters().catch(() => undefined);
     void renderFailures().catch(() => undefined);
+    for (const load of otherPanels) void load().catch(() => undefined);
   }, 250);
   const refreshData = debounce(() => void renderData().catch(() => undefined), 600);
   connectTraces(() => {
