@@ -139,6 +139,16 @@ test("order per item: a failed publish stops its partition key's records, report
   assert.equal(all.filter((s) => s.startsWith("p-a")), ["p-a:placed", "p-a:invoiced", "p-a:shipped"]);
 });
 
+test("a recorded event the relay has no topic for fails its record, reported by sequence number (retried, then the on-failure destination)", async () => {
+  const first = bed.streamRecords().length;
+  await outbox.record(parcels().put({ parcelId: "p-topic", state: "new" }), [{ type: "orders.order-placed", data: { ...example, orderId: "p-topic" } }]);
+  await bed.settle();
+  const [record] = bed.streamRecords().slice(first).filter((r) => keyOf(r, "sk").startsWith("$outbox#"));
+  const relay = outboxRelay({ service: "orders", topics: {} });
+  const answer = await relay({ Records: [record as unknown as DynamoDBRecord] });
+  assert.equal(answer, { batchItemFailures: [{ itemIdentifier: record!.dynamodb.SequenceNumber }] });
+});
+
 test("the relay leaves out what is not its service's outbox item, even an item naming it under another service's keys", () => {
   const image = { outboxService: { S: "orders" }, outboxEvents: { L: [] } };
   const record = (pk: string, eventName = "INSERT") => ({ eventName, dynamodb: { Keys: { pk: { S: pk } }, NewImage: { pk: { S: pk }, ...image } } }) as DynamoDBRecord;
