@@ -498,7 +498,10 @@ function checkGraph(graph: StateGraph, prefix: string, functions: ReadonlySet<st
         `${at} invokes "${state.function}", which is not one of the workflow's functions (${[...functions].join(", ") || "none declared"}): declare it in functions`,
       );
     }
-    if (state.type === "publish") checkPublishedEvent(at, state.event);
+    if (state.type === "publish") {
+      checkPublishedEvent(at, state.event);
+      if (typeof state.data !== "string") checkDataFields(at, state.event, state.data);
+    }
     if (state.type === "failure") {
       if (FORBIDDEN_MESSAGE_CHARACTERS.test(state.message)) throw new WorkflowDefinitionError(`${at}: its message may not contain { } ' or \\ (it becomes an intrinsic function's template)`);
       if (state.reason !== undefined && !failureReasons.includes(state.reason)) {
@@ -528,6 +531,24 @@ function checkPublishedEvent(at: string, type: EventType): void {
       `${at} publishes ${type}, whose ordering is "${ordering}"; a workflow publishes standard topic events only (publish the others from a function it invokes)`,
     );
   }
+}
+
+/**
+ * A `data` template's fields against the event's schema (its top-level fields): every required field given, none the
+ * schema lacks. Their values are checked by consumers (and by the local stage's delivery).
+ */
+function checkDataFields(at: string, type: EventType, data: PayloadTemplate): void {
+  const shape = (catalog[type].schema as { def?: { shape?: Record<string, { def?: { type?: string } }> } }).def?.shape;
+  if (!shape) return;
+  const given = Object.keys(data).map((key) => (key.endsWith(".$") ? key.slice(0, -2) : key));
+  const unknown = given.filter((field) => !(field in shape));
+  if (unknown.length) {
+    throw new WorkflowDefinitionError(`${at} publishes ${type} with ${unknown.map((f) => `"${f}"`).join(", ")}, which its schema does not have (fields: ${Object.keys(shape).join(", ")})`);
+  }
+  const missing = Object.entries(shape)
+    .filter(([field, schema]) => schema.def?.type !== "optional" && !given.includes(field))
+    .map(([field]) => field);
+  if (missing.length) throw new WorkflowDefinitionError(`${at} publishes ${type} without ${missing.map((f) => `"${f}"`).join(", ")}, which its schema requires`);
 }
 
 // --- ASL ----------------------------------------------------------------------------------------------------------

@@ -258,6 +258,14 @@ test("definitions the local interpreter would run differently, or that cannot ru
   );
   refuses(() => loose({ startAt: "A", states: { A: { type: "publish", event: "orders.nope", data: "$", end: true } } }), /not in the event catalog/);
   refuses(
+    () => loose({ startAt: "A", states: { A: { type: "publish", event: "billing.invoice-issued", data: { "invoiceId.$": "$.i", "orderId.$": "$.o", "customerId.$": "$.c" }, end: true } } }),
+    /state "A" publishes billing\.invoice-issued without "total", which its schema requires/,
+  );
+  refuses(
+    () => loose({ startAt: "A", states: { A: { type: "publish", event: "billing.invoice-issued", data: { "invoiceId.$": "$.i", "orderId.$": "$.o", "customerId.$": "$.c", total: 1, "totl.$": "$.t" }, end: true } } }),
+    /publishes billing\.invoice-issued with "totl", which its schema does not have \(fields: invoiceId, orderId, customerId, total\)/,
+  );
+  refuses(
     () =>
       loose({
         startAt: "A",
