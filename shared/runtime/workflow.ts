@@ -36,6 +36,9 @@ function prepareWorkflowClient(): boolean {
 // Pure for esbuild: kept (and so run at init) only in a bundle that uses startWorkflow, which reads it.
 const preparedAtInit = /* @__PURE__ */ prepareWorkflowClient();
 
+/** The largest execution input Step Functions accepts (256 KiB, UTF-8). */
+export const MAX_INPUT_BYTES = 262_144;
+
 let workflowsCache: { raw: string; arns: Readonly<Record<string, string>> } | undefined;
 
 /** Workflow name -> state machine ARN, for the workflows this function may start (`ENV.workflows`, a JSON object). */
@@ -139,10 +142,15 @@ export async function startWorkflow(workflow: string, input: Record<string, unkn
     );
   }
   const start = startContext(workflow, executionName);
+  const body = JSON.stringify({ ...input, [WORKFLOW_INPUT_KEY]: start });
+  const bytes = Buffer.byteLength(body);
+  if (bytes > MAX_INPUT_BYTES) {
+    throw new ConfigurationError(`the input of workflow "${workflow}" is ${bytes} bytes; Step Functions accepts at most ${MAX_INPUT_BYTES} (pass ids, not documents)`);
+  }
   const command = new StartExecutionCommand({
     stateMachineArn,
     name: executionName,
-    input: JSON.stringify({ ...input, [WORKFLOW_INPUT_KEY]: start }),
+    input: body,
     // The function's X-Ray trace, so the execution's segments join it (Lambda sets it per invocation).
     ...(process.env._X_AMZN_TRACE_ID ? { traceHeader: process.env._X_AMZN_TRACE_ID } : {}),
   });

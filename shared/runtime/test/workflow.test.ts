@@ -127,6 +127,7 @@ test("errors name what to fix: an unknown workflow, an input startWorkflow canno
   assert.match((await rejection(startWorkflow("fulfil", { [WORKFLOW_INPUT_KEY]: {} }))).message, /may not have "_workflow"/);
   assert.match((await rejection(startWorkflow("fulfil", [] as never))).message, /must be a JSON object/);
   assert.match((await rejection(startWorkflow("fulfil", {}, { executionName: "has space" }))).message, /"has space" is not a valid execution name/);
+  assert.match((await rejection(startWorkflow("fulfil", { blob: "x".repeat(262_144) }))).message, /is 26\d{4} bytes; Step Functions accepts at most 262144/);
   process.env[ENV.workflows] = JSON.stringify({ fulfil: "arn:aws:sns:eu-west-1:123456789012:topic" });
   assert.match((await rejection(startWorkflow("fulfil", {}))).message, /PLATFORM_WORKFLOWS: the state machine of "fulfil" is not a state machine ARN/);
   assert.is(stub.requests.length, 0);
