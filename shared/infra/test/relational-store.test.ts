@@ -160,20 +160,34 @@ test("defineService({ relational }): every function of the service gets the stor
       defineService({
         name: "reporting",
         relational: { migrations: MIGRATIONS },
-        consumers: { "on-invoice": { event: "billing.invoice-issued", handler: ECHO } },
+        consumers: {
+          "on-invoice": { event: "billing.invoice-issued", handler: ECHO },
+          // The relational writer: a consumer of a stream event (its shards bound the concurrent writers).
+          "on-entry-posted": { event: "ledger.entry-posted", handler: ECHO },
+        },
         http: { routes: { "GET /reports/{customerId}": { handler: ECHO, data: "read" } } },
       }),
     { platform, project: "reporting" },
   );
   const secretArn = mocks.one("aws:secretsmanager/secret:Secret", "reporting-relational-secret").state.arn;
-  for (const fn of ["dev-reporting-on-invoice", "dev-reporting-get-reports-customer-id"]) {
+  for (const fn of ["dev-reporting-on-invoice", "dev-reporting-on-entry-posted", "dev-reporting-get-reports-customer-id"]) {
     const found = mocks.byType(FUNCTION).find((f) => f.inputs.name === fn);
     assert.ok(found, fn);
     assert.is(found!.inputs.environment.variables[ENV.relationalSecretArn], secretArn, `${fn} connects with the role's secret`);
   }
   assert.equal(
     mocks.byType(POLICY).filter((p) => p.inputs.name === "relational-data").map((p) => p.name).sort(),
-    ["reporting-get-reports-customer-id-relational", "reporting-on-invoice-function-relational", "reporting-relational-migrate-relational"],
+    [
+      "reporting-get-reports-customer-id-relational",
+      "reporting-on-entry-posted-function-relational",
+      "reporting-on-invoice-function-relational",
+      "reporting-relational-migrate-relational",
+    ],
+  );
+  // The stream consumer reads its Kinesis stream through an event source mapping, as any stream consumer does.
+  assert.ok(
+    mocks.byType("aws:lambda/eventSourceMapping:EventSourceMapping").some((m) => String(m.inputs.eventSourceArn).includes(":stream/dev-ledger-entry-posted")),
+    "the writer's mapping on the stream",
   );
   const outputs = result.outputs;
   assert.is(outputs.relational?.schema, "reporting");
