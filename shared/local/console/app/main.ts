@@ -74,6 +74,26 @@ function say(target: HTMLElement, text: string, kind: "ok" | "error" | "" = ""):
   target.replaceChildren(el("p", { class: `message ${kind}`, text }));
 }
 
+/** What identifies a control across re-renders: its kind and its accessible name. */
+function focusKey(element: Element): string {
+  return `${element.tagName}|${element.getAttribute("aria-label") ?? element.textContent ?? ""}`;
+}
+
+/**
+ * Replaces a container's content without losing the reader's place: the control that had the focus gets it back in
+ * the new content (the same kind and name); when it is gone or disabled (a Redrive with nothing left), its section's
+ * heading gets it. Lists re-render when traces arrive, and a keyboard user must not be thrown back to the page's top.
+ */
+function replaceKeepingFocus(container: HTMLElement, ...nodes: (Node | string)[]): void {
+  const active = document.activeElement;
+  const key = active && active !== document.body && container.contains(active) ? focusKey(active) : undefined;
+  container.replaceChildren(...nodes);
+  if (key === undefined) return;
+  const again = [...container.querySelectorAll<HTMLElement>("button, summary, a, input, select, textarea")].find((e) => focusKey(e) === key && !(e as HTMLButtonElement).disabled);
+  if (again) again.focus();
+  else container.closest("section")?.querySelector<HTMLElement>("h2[tabindex]")?.focus();
+}
+
 function ms(value: unknown): string {
   if (typeof value !== "number") return "";
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
@@ -249,9 +269,15 @@ function renderTrace(tree: Tree, isNewest: boolean): HTMLDetailsElement {
   const open = toggled.get(tree.correlationId) ?? (existing ? existing.open : isNewest);
   const startedAt = Date.parse(tree.startedAt);
   const state = hasProblem(tree) ? el("span", { class: "badge problem", text: "problem" }) : null;
-  const summary = el(
-    "summary",
-    {},
+  // The summary stays the same element across updates (it may have the keyboard's focus); only its words change.
+  let summary = details.querySelector<HTMLElement>(":scope > summary");
+  if (!summary) {
+    summary = el("summary");
+    // A click (or Enter or Space on the summary) is the reader's choice, which updates and new traces respect.
+    summary.addEventListener("click", () => toggled.set(tree.correlationId, !details.open));
+    details.append(summary);
+  }
+  summary.replaceChildren(
     el("strong", { class: "mono", text: tree.correlationId }),
     el("span", { class: `badge ${tree.settled ? "settled" : "running"}`, text: tree.settled ? "settled" : "in progress" }),
     state ?? "",
@@ -259,12 +285,11 @@ function renderTrace(tree: Tree, isNewest: boolean): HTMLDetailsElement {
   );
   const list = el("ul", { class: "tree", "aria-label": `trace ${tree.correlationId}` });
   for (const root of tree.roots) list.append(hopItem(root, startedAt));
-  details.replaceChildren(summary, list);
+  const previous = details.querySelector(":scope > ul.tree");
+  if (previous) previous.replaceWith(list);
+  else details.append(list);
   details.open = open;
-  if (!existing) {
-    details.addEventListener("toggle", () => toggled.set(tree.correlationId, details.open));
-    traceElements.set(tree.correlationId, details);
-  }
+  if (!existing) traceElements.set(tree.correlationId, details);
   details.classList.toggle("highlight", highlighted === tree.correlationId);
   return details;
 }
@@ -494,26 +519,41 @@ function focusTrace(correlationId: string): void {
 
 // Dead letters, failures and other admin rows ---------------------------------------------------------------------
 
+/** Dead-letter queues whose messages the reader opened (they stay open across re-renders). */
+const shownMessages = new Set<string>();
+
 async function renderDeadLetters(): Promise<void> {
   const list = byId("dlq-list");
   const result = byId("dlq-result");
   const { deadLetterQueues } = (await api("GET", "/dlq")) as unknown as { deadLetterQueues: { name: string; depth: number; source: string; kind: string }[] };
   if (deadLetterQueues.length === 0) {
-    list.replaceChildren(el("p", { class: "muted", text: "No dead-letter queues." }));
+    replaceKeepingFocus(list, el("p", { class: "muted", text: "No dead-letter queues." }));
     return;
   }
   const body = el("tbody");
   // What holds messages first: that is what a person came for.
   const sorted = [...deadLetterQueues].sort((a, b) => Number(b.depth > 0) - Number(a.depth > 0) || a.name.localeCompare(b.name));
   for (const queue of sorted) {
-    const showButton = el("button", { type: "button", text: "Messages", "aria-label": `Show the messages in ${queue.name}`, disabled: queue.depth === 0 });
+    const showButton = el("button", { type: "button", text: "Messages", "aria-label": `Show the messages in ${queue.name}`, "aria-expanded": "false", disabled: queue.depth === 0 });
     const redrive = el("button", { type: "button", text: "Redrive", "aria-label": `Redrive ${queue.name} to ${queue.source}`, disabled: queue.depth === 0 });
     const messages = el("tr", { hidden: true }, el("td", { colspan: "4" }));
-    showButton.addEventListener("click", async () => {
+    const showMessages = async () => {
       const { messages: found } = (await api("GET", `/dlq/${encodeURIComponent(queue.name)}`)) as unknown as { messages: { messageId: string; body: string; receiveCount: number }[] };
-      messages.hidden = !messages.hidden;
+      messages.hidden = false;
+      showButton.setAttribute("aria-expanded", "true");
       messages.firstElementChild!.replaceChildren(...found.map((m) => el("pre", { text: `${m.messageId} (received ${m.receiveCount}×)\n${m.body}` })));
+    };
+    showButton.addEventListener("click", () => {
+      if (!messages.hidden) {
+        messages.hidden = true;
+        showButton.setAttribute("aria-expanded", "false");
+        shownMessages.delete(queue.name);
+        return;
+      }
+      shownMessages.add(queue.name);
+      void showMessages();
     });
+    if (shownMessages.has(queue.name) && queue.depth > 0) void showMessages();
     redrive.addEventListener("click", async () => {
       try {
         const moved = await api("POST", `/dlq/${encodeURIComponent(queue.name)}/redrive`);
@@ -535,7 +575,7 @@ async function renderDeadLetters(): Promise<void> {
       messages,
     );
   }
-  list.replaceChildren(el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, el("th", { text: "Queue" }), el("th", { text: "Messages" }), el("th", {}), el("th", {}))), body)));
+  replaceKeepingFocus(list, el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, el("th", { text: "Queue" }), el("th", { text: "Messages" }), el("th", {}), el("th", {}))), body)));
 }
 
 async function renderFailures(): Promise<void> {
@@ -545,11 +585,11 @@ async function renderFailures(): Promise<void> {
   try {
     answer = (await api("GET", "/failures")) as unknown as { queue: string; failures: JsonObject[] };
   } catch (error) {
-    list.replaceChildren(el("p", { class: "muted", text: (error as Error).message }));
+    replaceKeepingFocus(list, el("p", { class: "muted", text: (error as Error).message }));
     return;
   }
   if (answer.failures.length === 0) {
-    list.replaceChildren(el("p", { class: "muted", text: `None: ${answer.queue} is empty.` }));
+    replaceKeepingFocus(list, el("p", { class: "muted", text: `None: ${answer.queue} is empty.` }));
     return;
   }
   const items = answer.failures.map((failure) => {
@@ -574,7 +614,7 @@ async function renderFailures(): Promise<void> {
       replay,
     );
   });
-  list.replaceChildren(el("ul", {}, ...items));
+  replaceKeepingFocus(list, el("ul", {}, ...items));
 }
 
 /** The admin rows the sections above already show. */
@@ -657,16 +697,17 @@ async function renderOtherRows(): Promise<void> {
       const answer = await api("GET", path);
       const rows = Object.values(answer).find((v) => Array.isArray(v)) as JsonObject[] | undefined;
       if (!rows) {
-        body.replaceChildren(el("pre", { text: JSON.stringify(answer, null, 2) }));
+        replaceKeepingFocus(body, el("pre", { text: JSON.stringify(answer, null, 2) }));
         return;
       }
       if (rows.length === 0) {
-        body.replaceChildren(el("p", { class: "muted", text: "None." }));
+        replaceKeepingFocus(body, el("p", { class: "muted", text: "None." }));
         return;
       }
       // Items the reader opened stay open across reloads.
       const opened = new Set([...body.querySelectorAll("details[open] > summary")].map((summary) => summary.textContent));
-      body.replaceChildren(
+      replaceKeepingFocus(
+        body,
         el(
           "ul",
           {},
@@ -720,6 +761,9 @@ function cell(value: Json | undefined): string {
   return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
 
+/** Entities the reader opened (`table|service|entity`): they stay open when the data is read again. */
+const openEntities = new Set<string>();
+
 async function renderData(): Promise<void> {
   const list = byId("data-list");
   const { tables } = (await api("GET", "/tables")) as unknown as { tables: TableContents[] };
@@ -737,11 +781,14 @@ async function renderData(): Promise<void> {
           el("thead", {}, el("tr", {}, ...columns.map((c) => el("th", { scope: "col", text: c })))),
           el("tbody", {}, ...items.map((item) => el("tr", {}, ...columns.map((c) => el("td", { class: "mono", text: cell(item[c]) }))))),
         );
-        parts.push(el("details", { class: "entity", "data-service": service, "data-entity": entity }, el("summary", { text: `${service} · ${entity} (${plural(items.length, "item")})` }), el("div", { class: "scroll" }, grid)));
+        const key = `${table.table}|${service}|${entity}`;
+        const details = el("details", { class: "entity", "data-service": service, "data-entity": entity, open: openEntities.has(key) }, el("summary", { text: `${service} · ${entity} (${plural(items.length, "item")})` }), el("div", { class: "scroll" }, grid));
+        details.addEventListener("toggle", () => (details.open ? openEntities.add(key) : openEntities.delete(key)));
+        parts.push(details);
       }
     }
   }
-  list.replaceChildren(...parts);
+  replaceKeepingFocus(list, ...parts);
 }
 
 // Start ----------------------------------------------------------------------------------------------------------

@@ -80,6 +80,36 @@ test("publish from the form (filled with the catalog's example) and see the trac
   await page.getByText("Not published").waitFor();
 });
 
+/** Publishes orders.order-placed through the admin API (as a tool would); returns its correlation id. */
+async function publishByHand(correlationId: string): Promise<string> {
+  const answer = await fetch(`${stage.url}/_local/publish`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "orders.order-placed", data: catalog["orders.order-placed"].example, correlationId }),
+  });
+  assert.is(answer.status, 202);
+  return correlationId;
+}
+
+test("the newest trace opens and the one before it closes, unless the reader opened it", async () => {
+  const first = await publishByHand(`first-${Date.now()}`);
+  const firstTrace = page.locator(`details.trace[data-correlation-id="${first}"]`);
+  await firstTrace.locator(".badge.settled").waitFor();
+  assert.ok(await firstTrace.evaluate((d) => (d as HTMLDetailsElement).open));
+  const second = await publishByHand(`second-${Date.now()}`);
+  const secondTrace = page.locator(`details.trace[data-correlation-id="${second}"]`);
+  await secondTrace.locator(".badge.settled").waitFor();
+  assert.ok(await secondTrace.evaluate((d) => (d as HTMLDetailsElement).open), "the newest is open");
+  assert.not.ok(await firstTrace.evaluate((d) => (d as HTMLDetailsElement).open), "the one before closed");
+  // The reader opens the first again (keyboard: Enter on its summary); a newer trace leaves it open.
+  await firstTrace.locator("summary").focus();
+  await page.keyboard.press("Enter");
+  const third = await publishByHand(`third-${Date.now()}`);
+  await page.locator(`details.trace[data-correlation-id="${third}"] .badge.settled`).waitFor();
+  assert.ok(await firstTrace.evaluate((d) => (d as HTMLDetailsElement).open), "the reader's choice holds");
+  assert.is(await page.evaluate(() => document.activeElement?.closest("details")?.getAttribute("data-correlation-id")), first, "and the focus stayed on its summary");
+});
+
 test("redrive a dead-letter queue and see it empty", async () => {
   const dlq = stage.deadLetterQueues().find((q) => q.name.endsWith("billing-on-order-placed-dlq"))!;
   assert.ok(dlq, "billing's consumer has a dead-letter queue");
@@ -92,9 +122,16 @@ test("redrive a dead-letter queue and see it empty", async () => {
   const redrive = row.getByRole("button", { name: `Redrive ${dlq.name} to ${dlq.source}` });
   assert.ok(await redrive.isEnabled());
   await redrive.focus();
+  // Traces arriving re-render the list: the keyboard's place stays on the same button.
+  const other = await publishByHand(`while-focused-${Date.now()}`);
+  await page.locator(`details.trace[data-correlation-id="${other}"] .badge.settled`).waitFor();
+  await page.waitForTimeout(600);
+  assert.is(await page.evaluate(() => document.activeElement?.getAttribute("aria-label")), `Redrive ${dlq.name} to ${dlq.source}`);
   await page.keyboard.press("Enter");
   await section.getByText(`Moved 1 message from ${dlq.name} back to ${dlq.source}.`).waitFor();
   await row.locator("td.num", { hasText: "0" }).waitFor();
+  // Nothing left to redrive: the button is disabled, and the focus goes to the section's heading, not the page's top.
+  assert.is(await page.evaluate(() => document.activeElement?.id), "dlq-heading");
   assert.is(stage.deadLetterQueues().find((q) => q.name === dlq.name)?.depth, 0);
   assert.ok(await row.getByRole("button", { name: `Redrive ${dlq.name} to ${dlq.source}` }).isDisabled(), "nothing left to redrive");
   // Billing handles the redriven event: its trace arrives.
