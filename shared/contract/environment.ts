@@ -17,6 +17,11 @@ export const ENV = {
    * publish (PutRecord/PutRecords take the name; the stream is in the function's own account and region).
    */
   publishStreams: "PLATFORM_PUBLISH_STREAMS",
+  /**
+   * JSON array of the event types this function records through the outbox (its service's relay publishes them);
+   * set only on functions that record one.
+   */
+  recordEvents: "PLATFORM_RECORD_EVENTS",
   logLevel: "PLATFORM_LOG_LEVEL",
   /**
    * JSON object: workflow name -> state machine ARN, for the workflows of its service this function may start

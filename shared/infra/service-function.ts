@@ -62,6 +62,12 @@ export interface FunctionOptions {
    */
   publishes?: readonly EventType[];
   /**
+   * Event types this function records through the outbox (written with its state change; its service's relay
+   * publishes them): no publish grant, only `PLATFORM_RECORD_EVENTS`, which the runtime's outbox checks.
+   * @default none
+   */
+  records?: readonly EventType[];
+  /**
    * Access to the service's own items in the shared data table (`dynamodb:LeadingKeys` = `$<service>#*`).
    * @default "read-write"
    */
@@ -384,6 +390,7 @@ interface NormalizedFunctionArgs {
   reservedConcurrency: number | undefined;
   logLevel: LogLevel | undefined;
   publishes: EventType[];
+  records: EventType[];
   failures: boolean;
   data: DataAccess;
   idempotency: boolean;
@@ -443,6 +450,7 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
     reservedConcurrency: reserved,
     logLevel: args.logLevel,
     publishes: [...new Set(args.publishes ?? [])],
+    records: [...new Set(args.records ?? [])],
     failures: args.failures ?? false,
     data: args.data ?? FUNCTION_DEFAULTS.data,
     idempotency: args.idempotency ?? false,
@@ -498,6 +506,7 @@ function environmentOf(
       JSON.stringify(Object.fromEntries(args.publishes.filter((type) => !isStreamEvent(type)).map((type) => [type, (topics as Partial<Record<EventType, TopicRef>>)[type]?.arn]))),
     ),
   };
+  if (args.records.length) variables[ENV.recordEvents] = JSON.stringify(args.records);
   // Stream events travel on Kinesis: the runtime's publisher takes their stream names from here (read only by a
   // function that publishes one, so a platform deployed before streams existed still serves every other function).
   const streamEvents: EventType[] = args.publishes.filter(isStreamEvent);

@@ -20,7 +20,7 @@ export const WORKFLOW_FUNCTION_CONCURRENCY = 5;
 
 
 /** One consumer of a service: the event it reacts to and the function that handles it. */
-export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
+export interface ConsumerDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes" | "records"> {
   /** The event type consumed. */
   event: EventType;
   /**
@@ -61,7 +61,7 @@ export interface ConsumerDefinition<N extends string = string> extends Omit<Func
 }
 
 /** One HTTP route of a service and the function that handles it. */
-export interface RouteDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes"> {
+export interface RouteDefinition<N extends string = string> extends Omit<FunctionOptions, "publishes" | "records"> {
   /** @default `{ jwt: {} }` when `http.jwt` is set, otherwise `"iam"` */
   auth?: RouteAuth;
   /**
@@ -235,7 +235,7 @@ export class Service extends pulumi.ComponentResource {
           maxReceiveCount,
           stream,
           transform,
-          function: { ...withDefaults(defaults, fn, records ? [] : checked.publishes), relational },
+          function: { ...withDefaults(defaults, fn, records ? [] : checked.publishes), relational, ...(records ? { records } : {}) },
         },
         { ...parent },
       );
@@ -254,6 +254,7 @@ export class Service extends pulumi.ComponentResource {
           `${name}-${functionName}`,
           {
             ...withDefaults(defaults, { ...fn, idempotency }, records ? [] : checked.publishes),
+            ...(records ? { records } : {}),
             relational,
             platform: this.platform,
             service: name,

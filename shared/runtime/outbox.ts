@@ -8,7 +8,7 @@ import { ConfigurationError } from "./errors";
 import { inFunction, prepareEventSchemas } from "./init";
 import { buildOutgoing, checkOwnedEvent, type OutgoingEvent, type PublishOptions, type VersionOption } from "./publisher";
 import { logger } from "./logger";
-import { requireEnv } from "./function-environment";
+import { readEnv, requireEnv } from "./function-environment";
 import { catalog, isEventType } from "../contract/catalog";
 import { OUTBOX_ITEM } from "../contract/outbox";
 
@@ -77,6 +77,26 @@ type TransactEntry = Record<string, Record<string, unknown>>;
 
 const ENTRY_KINDS = ["Put", "Update", "Delete", "ConditionCheck"] as const;
 
+let recordedCache: { raw: string; types: readonly string[] } | undefined;
+
+/** The event types this function records (`ENV.recordEvents`), when the function component set them. */
+function recordedTypes(): readonly string[] | undefined {
+  const raw = readEnv(ENV.recordEvents);
+  if (raw === undefined) return undefined;
+  if (recordedCache?.raw === raw) return recordedCache.types;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (cause) {
+    throw new ConfigurationError(`${ENV.recordEvents} is not JSON`, { cause });
+  }
+  if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === "string")) {
+    throw new ConfigurationError(`${ENV.recordEvents} must be a JSON array of event types`);
+  }
+  recordedCache = { raw, types: parsed as string[] };
+  return recordedCache.types;
+}
+
 /** A write as a `TransactWriteItems` entry of the document client. */
 export function transactEntry(write: OutboxWrite, index: number): TransactEntry {
   if (typeof (write as { params?: unknown }).params === "function") {
@@ -128,8 +148,14 @@ export function createOutbox<const S extends string>(service: S, options: Outbox
     if (list.length > 99) throw new ConfigurationError(`an outbox record takes at most 99 writes (a transaction holds 100 items with the outbox item); got ${list.length}`);
     const table = requireEnv(ENV.dataTable, "the outbox (its items live in the data table)");
     const entries = list.map(transactEntry);
+    const declared = recordedTypes();
     const messages = events.map(({ type, data, ...eventOptions }) => {
       checkOwnedEvent(service, type);
+      if (declared !== undefined && !declared.includes(type)) {
+        throw new ConfigurationError(
+          `this function does not record ${type} (${ENV.recordEvents}: ${declared.join(", ") || "none"}): add it to the function's records in the service's index.ts, so the service's relay publishes it`,
+        );
+      }
       return buildOutgoing(service, type as EventType, data, eventOptions);
     });
     const prefix = ownKeyPrefix(service);

@@ -80,6 +80,9 @@ test("the relay's grants: the stream actions on the stream ARN only, its failure
   assert.not.ok(consumer.some((s) => s.Sid === "PublishOwnedEvents"));
   const items = consumer.find((s) => s.Sid === "OwnItems")!;
   for (const action of ["dynamodb:PutItem", "dynamodb:ConditionCheckItem"]) assert.ok((items.Action as string[]).includes(action), action);
+  const env = mocks.one("aws:lambda/function:Function", "billing-on-order-function-function").inputs.environment.variables;
+  assert.is(env.PLATFORM_RECORD_EVENTS, JSON.stringify(["billing.invoice-issued"]), "the function knows what it records");
+  assert.is(env.PLATFORM_PUBLISH_TOPICS, "{}");
   const fn = mocks.one("platform:infra:ServiceFunction", "billing-outbox-relay-function").inputs;
   assert.is(fn.entry, "shared/runtime/outbox-relay-handler.ts");
   assert.ok(OUTBOX_RELAY_HANDLER.endsWith(fn.entry));

@@ -169,6 +169,15 @@ test("a record with no write, or an event the service does not own, is refused b
     () => outbox.record(parcels().put({ parcelId: "p-x", state: "new" }), [{ type: "orders.order-placed", data: { orderId: "x" } as never }]),
     /orders.order-placed/,
   );
+  process.env.PLATFORM_RECORD_EVENTS = JSON.stringify(["orders.order-status-changed"]);
+  try {
+    await rejects(
+      () => outbox.record(parcels().put({ parcelId: "p-x", state: "new" }), [{ type: "orders.order-placed", data: { ...example, orderId: "p-x" } }]),
+      /this function does not record orders.order-placed \(PLATFORM_RECORD_EVENTS: orders.order-status-changed\): add it to the function's records/,
+    );
+  } finally {
+    delete process.env.PLATFORM_RECORD_EVENTS;
+  }
   assert.is(bed.streamRecords().length, records);
 });
 
