@@ -21,7 +21,13 @@ export const fulfilOrder = defineWorkflow({
   states: {
     Prepare: parallel({
       branches: [
-        branch({ startAt: "ReserveStock", states: { ReserveStock: invoke("reserve-stock", { end: true }) } }),
+        branch({
+          startAt: "ReserveStock",
+          states: {
+            // A crashed or timed-out reservation: twice more (the step is idempotent: one reservation per order).
+            ReserveStock: invoke("reserve-stock", { retry: [{ errors: ["States.TaskFailed"], intervalSeconds: 1, maxAttempts: 2, backoffRate: 2 }], end: true }),
+          },
+        }),
         branch({
           startAt: "ChargePayment",
           states: {
@@ -52,7 +58,12 @@ export const fulfilOrder = defineWorkflow({
       subject: "$.orderId",
       end: true,
     }),
-    ReleaseStock: invoke("release-stock", { resultPath: null, next: "Declined" }),
+    ReleaseStock: invoke("release-stock", {
+      resultPath: null,
+      // The compensation must happen: a crash or a timeout is retried, more patiently.
+      retry: [{ errors: ["States.TaskFailed"], intervalSeconds: 1, maxAttempts: 5, backoffRate: 2 }],
+      next: "Declined",
+    }),
     Declined: failure({ message: "payment declined, stock released" }),
   },
 });

@@ -505,7 +505,7 @@ export async function runFaultScenario(options: FaultScenarioOptions): Promise<F
       ? checkWorkflowRun({
           valid: published.filter((e) => e.route !== "poison").map((e) => e.eventId),
           poison: published.filter((e) => e.route === "poison").map((e) => e.eventId),
-          executions: stage.workflows.executions().map((e) => ({ name: e.name, status: e.status })),
+          executions: stage.workflows.executions().map((e) => ({ name: e.name, status: e.status, ...(e.error ? { error: `${e.error}: ${e.cause ?? ""}`.slice(0, 300) } : {}) })),
           started: workflowFaults.counters.started,
           followUps: auditWorkflowFollowUps ? stage.sqs.peek(auditWorkflowFollowUps).map((m) => causationOf(m.body)) : [],
           deadLettered: stage

@@ -5,7 +5,7 @@
  * event id (the execution's name):
  * - throttled: StartExecution answers `ThrottlingException` to the starter's first attempts, more of them than the SDK
  *   retries, so the consumer reports the record failed and it comes back after the visibility timeout;
- * - crash after start: the execution starts, then the starter's worker is killed before its invocation returns, so
+ * - crash after start: the execution starts, then the starter's worker is killed before it hears the answer, so
  *   the event is delivered again and the starter calls StartExecution again with the same name and input (answered
  *   with the running execution, or `ExecutionAlreadyExists` once it closed: nothing starts twice).
  * The check ({@link checkWorkflowRun}) then asks: one execution per valid event (or the event in the starter's
@@ -95,12 +95,11 @@ export function installWorkflowFaults(engine: StepFunctionsEngine, options: Work
     if (!crashed.has(name) && draws.crashAfterStart < rates.crashAfterStart) {
       crashed.add(name);
       const traceHeader = request.context.traceHeader;
-      // After this call returns: the execution started, the starter dies before it can acknowledge the message.
-      setImmediate(() => {
-        void options.crash(principal, traceHeader).then((killed) => {
-          if (killed) counters.crashes++;
-          options.note?.(name, killed ? "starter worker killed after its StartExecution" : "no starter worker to kill");
-        });
+      // The execution has started; the starter dies before it hears the answer (it is waiting for it now, so the
+      // kill always finds it).
+      void options.crash(principal, traceHeader).then((killed) => {
+        if (killed) counters.crashes++;
+        options.note?.(name, killed ? "starter worker killed after its StartExecution" : "no starter worker to kill");
       });
     }
     return result;
@@ -120,7 +119,7 @@ export interface WorkflowObservations {
   valid: readonly string[];
   poison: readonly string[];
   /** The executions (name = the starting event's id) and how they closed. */
-  executions: readonly { name: string; status: string }[];
+  executions: readonly { name: string; status: string; error?: string }[];
   /** StartExecution calls that started an execution, per name (see {@link WorkflowFaultCounters.started}). */
   started: ReadonlyMap<string, number>;
   /** The causation id of every copy of every follow-up the executions published. */
@@ -138,7 +137,7 @@ export interface WorkflowViolation {
 /** One execution per valid event, none for poison, each succeeded, one follow-up each. A pure function of its input. */
 export function checkWorkflowRun(observed: WorkflowObservations): { violations: WorkflowViolation[]; executions: number; succeeded: number; deadLettered: number } {
   const violations: WorkflowViolation[] = [];
-  const byName = new Map<string, { name: string; status: string }[]>();
+  const byName = new Map<string, { name: string; status: string; error?: string }[]>();
   for (const execution of observed.executions) byName.set(execution.name, [...(byName.get(execution.name) ?? []), execution]);
   const followUps = new Map<string, number>();
   for (const causation of observed.followUps) if (causation !== undefined) followUps.set(causation, (followUps.get(causation) ?? 0) + 1);
@@ -149,7 +148,7 @@ export function checkWorkflowRun(observed: WorkflowObservations): { violations: 
     if (executions.length === 0) {
       if (!deadLettered.has(id)) violations.push({ rule: "not-started", eventId: id, detail: `no execution named ${id}, and not in the starter's dead-letter queue` });
     } else if (executions.length > 1 || starts > 1) violations.push({ rule: "started-twice", eventId: id, detail: `${executions.length} executions, ${starts} starts` });
-    else if (executions[0]!.status !== "SUCCEEDED") violations.push({ rule: "not-succeeded", eventId: id, detail: `execution ${id} ${executions[0]!.status}` });
+    else if (executions[0]!.status !== "SUCCEEDED") violations.push({ rule: "not-succeeded", eventId: id, detail: `execution ${id} ${executions[0]!.status}${executions[0]!.error ? `: ${executions[0]!.error}` : ""}` });
     if (executions.length === 1 && executions[0]!.status === "SUCCEEDED" && followUps.get(id) !== 1) {
       violations.push({ rule: "follow-up-count", eventId: id, detail: `${followUps.get(id) ?? 0} follow-ups for execution ${id}` });
     }

@@ -22,6 +22,12 @@ import { checkDefinition, UnsupportedDefinitionError } from "../stepfunctions/de
 import { createStepFunctionsEndpoint } from "../stepfunctions/endpoint";
 import { StepFunctionsEngine, type FunctionAnswer, type StateMachineConfig, type TaskCall } from "../stepfunctions/engine";
 import { installPromiseWithResolvers } from "../stepfunctions/polyfill";
+import { parseArgs } from "../cli";
+import { TraceRecorder } from "../stage/trace";
+import { stateMachinePrincipal, workflowsPart } from "../stage/part-workflows";
+import type { StageWiring, StateMachineSpec } from "../stage/wiring";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const region = "eu-west-1";
 const smArn = (name: string) => `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:stateMachine:${name}`;
@@ -274,6 +280,61 @@ test("definitions the interpreter would run differently are refused, naming the 
   assert.is(done.status, "SUCCEEDED", done.cause);
   assert.equal(JSON.parse(done.output!), [{ v: 1, name: "run-1" }, { v: 2, name: "run-1" }]);
   assert.ok(done.history.some((e) => e.type === "MapIterationStarted"));
+});
+
+test("the workflows part: reconcile serves a changed definition, refuses one it cannot run and keeps the last good; the role follows", async () => {
+  const spec = (definition: object, policies: string[]): StateMachineSpec => ({
+    origin: { project: "svc", name: "flow", type: "aws:sfn/stateMachine:StateMachine" },
+    name: "local-svc-flow",
+    arn: smArn("local-svc-flow"),
+    definition: JSON.stringify(definition),
+    type: "STANDARD",
+    roleArn: `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/local-svc-flow-role`,
+    policies,
+  });
+  const wiring = (machine: StateMachineSpec): StageWiring => ({
+    region,
+    accountId: LOCAL_ACCOUNT_ID,
+    tables: [],
+    topics: [],
+    queues: [],
+    subscriptions: [],
+    functions: [],
+    mappings: [],
+    routes: [],
+    stateMachines: [machine],
+    ignored: [],
+  });
+  const allow = (action: string) => JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: action, Resource: "*" }] });
+  const authorizer = new Authorizer({ accountId: LOCAL_ACCOUNT_ID });
+  const recorder = new TraceRecorder({ names: { queue: (a) => a, topic: (a) => a, functionLabel: (n) => n } });
+  const part = workflowsPart({
+    wiring: wiring(spec({ StartAt: "A", States: { A: { Type: "Pass", Result: 1, End: true } } }, [allow("lambda:InvokeFunction")])),
+    authorizer,
+    recorder,
+    hosts: () => new Map(),
+    publish: () => ({ MessageId: "m" }),
+  });
+  await part.start();
+  try {
+    assert.is(part.health().status, "ok");
+    assert.match(part.health().detail!, /1 state machines, 0 executions/);
+    const principal = stateMachinePrincipal("local-svc-flow");
+    assert.is(authorizer.authorize({ principal, action: "lambda:InvokeFunction", resource: fnArn("x") }).allowed, true);
+    await part.reconcile!(wiring(spec({ StartAt: "B", States: { B: { Type: "Pass", Result: 2, End: true } } }, [allow("sns:Publish")])));
+    assert.is(JSON.parse(part.engine.stateMachine(smArn("local-svc-flow")).definition).StartAt, "B");
+    assert.is(authorizer.authorize({ principal, action: "lambda:InvokeFunction", resource: fnArn("x") }).allowed, false, "the new role's policies");
+    const refused = await Promise.resolve(part.reconcile!(wiring(spec({ StartAt: "C", States: { C: { Type: "Pass", Assign: { x: 1 }, End: true } } }, [])))).catch((e: unknown) => e as Error);
+    assert.instance(refused, UnsupportedDefinitionError);
+    assert.is(JSON.parse(part.engine.stateMachine(smArn("local-svc-flow")).definition).StartAt, "B", "the last good definition serves");
+  } finally {
+    await part.stop();
+    recorder.close();
+  }
+});
+
+test("npm start -- --short-waits is a flag", () => {
+  assert.equal(parseArgs(["--short-waits", "--port", "0"]).flags, { "short-waits": true, port: "0" });
 });
 
 test.run();

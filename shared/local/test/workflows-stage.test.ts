@@ -222,8 +222,8 @@ test("a starter killed after its StartExecution: the redelivered event starts no
       if (victim === undefined && request.context.traceHeader) {
         victim = request.name;
         const header = request.context.traceHeader;
-        // After this call returns: the execution started, the starter dies before it acknowledges the message.
-        setImmediate(() => void stage.hosts.get(STARTER)!.crash({ traceHeader: header }));
+        // The execution has started; the starter dies before it hears the answer (it is still waiting for it now).
+        void stage.hosts.get(STARTER)!.crash({ traceHeader: header });
       }
       return result;
     } catch (error) {
@@ -273,6 +273,41 @@ test("IAM: StartExecution only for functions whose role allows it on the state m
     asTask.destroy();
   }
   assert.is(stage.workflows.executions().some((e) => e.name === "not-allowed"), false);
+});
+
+test("the state machine calls as its role: a publish its policies do not allow fails the task with SNS's error, and the trace shows the denial", async () => {
+  // The role without its sns:Publish statements: the saga's publish is refused as AWS would refuse it.
+  const withoutPublish = (wiring: StageWiring): StageWiring => ({
+    ...wiring,
+    stateMachines: wiring.stateMachines!.map((m) => ({
+      ...m,
+      policies: m.policies.map((text) => {
+        const policy = JSON.parse(text) as { Statement: { Action: string | string[] }[] };
+        const actions = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+        return JSON.stringify({ ...policy, Statement: policy.Statement.filter((s) => !actions(s).includes("sns:Publish")) });
+      }),
+    })),
+  });
+  const denied = await startLocalStage({ port: 0, serviceDirs: [FULFILMENT], shortWaits: 1, adjustWiring: withoutPublish });
+  try {
+    const sent = denied.publish("orders.order-placed", order(20));
+    const execution = await eventually("the execution to close", () => {
+      const found = denied.workflows.executions().find((e) => e.name === sent.eventId);
+      return found && found.status !== "RUNNING" ? found : undefined;
+    });
+    assert.is(execution.status, "FAILED");
+    assert.is(execution.error, "SNS.AuthorizationErrorException");
+    assert.match(execution.cause!, /is not authorized to perform: sns:Publish on resource: arn:aws:sns:[^ ]+:local-fulfilment-order-fulfilled/);
+    const failed = execution.history.find((e) => e.type === "TaskFailed") as { taskFailedEventDetails?: { resourceType?: string; error?: string } } | undefined;
+    assert.equal([failed?.taskFailedEventDetails?.resourceType, failed?.taskFailedEventDetails?.error], ["sns", "SNS.AuthorizationErrorException"]);
+    const tree = await eventually("the denial in the trace", () => {
+      const t = denied.trace(sent.correlationId);
+      return t && /DENIED sns:Publish/.test(renderTrace(t)) ? t : undefined;
+    });
+    assert.match(renderTrace(tree), /state Fulfilled \(Task\) failed[^\n]*\n\s*[│ ]*└─ DENIED sns:Publish on arn:aws:sns:/);
+  } finally {
+    await denied.stop();
+  }
 });
 
 test("a definition the interpreter cannot run exactly stops the start, naming the state", async () => {
