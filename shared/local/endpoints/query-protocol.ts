@@ -9,18 +9,52 @@ export interface QueryObject {
 }
 export type QueryValue = string | QueryObject;
 
+/**
+ * The name-value pairs of a form-encoded body, as `URLSearchParams` reads them (application/x-www-form-urlencoded:
+ * `&`-separated, split at the first `=`, `+` is a space, percent-escapes are UTF-8). `decodeURIComponent` does the
+ * same for any well-formed escape in about a tenth of the time; a body it refuses (a lone `%`, bytes that are not
+ * UTF-8, which `URLSearchParams` keeps or replaces) is read by `URLSearchParams` itself.
+ */
+export function formPairs(body: string): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  try {
+    let start = 0;
+    while (start <= body.length) {
+      let end = body.indexOf("&", start);
+      if (end < 0) end = body.length;
+      if (end > start) {
+        const equals = body.indexOf("=", start);
+        const split = equals >= 0 && equals < end ? equals : end;
+        pairs.push([decodeFormComponent(body.slice(start, split)), split < end ? decodeFormComponent(body.slice(split + 1, end)) : ""]);
+      }
+      start = end + 1;
+    }
+  } catch {
+    return [...new URLSearchParams(body)];
+  }
+  return pairs;
+}
+
+function decodeFormComponent(text: string): string {
+  const plus = text.includes("+");
+  if (!plus && !text.includes("%")) return text;
+  return decodeURIComponent(plus ? text.replaceAll("+", " ") : text);
+}
+
 /** Parses a form-encoded body into a parameter tree. */
 export function parseQuery(body: string): QueryObject {
   const root: QueryObject = {};
-  for (const [key, value] of new URLSearchParams(body)) {
-    const path = key.split(".");
+  for (const [key, value] of formPairs(body)) {
     let node = root;
-    for (const part of path.slice(0, -1)) {
+    let start = 0;
+    for (let dot = key.indexOf("."); dot >= 0; dot = key.indexOf(".", start)) {
+      const part = key.slice(start, dot);
       const next = node[part];
       if (typeof next === "object") node = next;
       else node = node[part] = {};
+      start = dot + 1;
     }
-    const last = path[path.length - 1]!;
+    const last = key.slice(start);
     if (typeof node[last] !== "object") node[last] = value;
   }
   return root;
@@ -59,8 +93,12 @@ export function queryMap(node: QueryObject | undefined, key: string, keyName: st
 
 /** Escapes text for an XML element. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" })[c]!);
+  return XML_SPECIAL.test(text) ? text.replace(XML_SPECIALS, (c) => XML_ENTITIES[c]!) : text;
 }
+
+const XML_SPECIAL = /[&<>"']/;
+const XML_SPECIALS = /[&<>"']/g;
+const XML_ENTITIES: Readonly<Record<string, string>> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;" };
 
 /** An XML fragment: text is escaped, arrays are concatenated, `undefined` elements are left out. */
 export type XmlContent = string | number | boolean | XmlElement | readonly XmlContent[] | undefined;
