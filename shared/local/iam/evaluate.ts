@@ -448,8 +448,16 @@ function and(a: Outcome, b: Outcome): Outcome {
   return b;
 }
 
+// Each statement's action patterns, compiled once (a statement is immutable once parsed).
+const actionMatchers = new WeakMap<ParsedStatement, RegExp[]>();
+
 function actionApplies(statement: ParsedStatement, action: string): boolean {
-  const matched = statement.actions.patterns.some((pattern) => wildcard(pattern, true).test(action));
+  let matchers = actionMatchers.get(statement);
+  if (!matchers) {
+    matchers = statement.actions.patterns.map((pattern) => wildcard(pattern, true));
+    actionMatchers.set(statement, matchers);
+  }
+  const matched = matchers.some((matcher) => matcher.test(action));
   return statement.actions.negated ? !matched : matched;
 }
 
@@ -573,10 +581,30 @@ function wildcard(pattern: string, ignoreCase: boolean): RegExp {
  */
 export function arnMatches(pattern: string, value: string): boolean {
   if (pattern === "*") return true;
-  const p = splitArn(pattern);
+  const p = arnPattern(pattern);
+  if (!p) return false;
   const v = splitArn(value);
-  if (!p || !v) return false;
-  return p.every((part, i) => wildcard(part, false).test(v[i]!));
+  if (!v) return false;
+  for (let i = 0; i < p.length; i++) {
+    const part = p[i]!;
+    if (typeof part === "string" ? part !== v[i] : !part.test(v[i]!)) return false;
+  }
+  return true;
+}
+
+// ARN patterns split and compiled once: a part without wildcards matches only itself (what its anchored, escaped
+// RegExp would test), so it is compared as a string.
+const arnPatternCache = new Map<string, Array<string | RegExp> | null>();
+
+function arnPattern(pattern: string): Array<string | RegExp> | undefined {
+  let compiled = arnPatternCache.get(pattern);
+  if (compiled === undefined) {
+    const parts = splitArn(pattern);
+    compiled = parts ? parts.map((part) => (part.includes("*") || part.includes("?") ? wildcard(part, false) : part)) : null;
+    if (arnPatternCache.size > 10_000) arnPatternCache.clear();
+    arnPatternCache.set(pattern, compiled);
+  }
+  return compiled ?? undefined;
 }
 
 function splitArn(arn: string): string[] | undefined {
