@@ -20,32 +20,44 @@ export function snsDeliveryAuthorizer(
   queues: ReadonlyArray<{ arn: string; name: string; policy?: string }>,
 ): (request: DeliveryAuthorization) => string | undefined {
   const byArn = new Map(queues.map((queue) => [queue.arn, queue]));
+  // The answer depends only on the policy, the caller, the topic and the queue (no time or per-message keys): each
+  // pair of topic and queue is evaluated once per caller and policy text, not on every delivery.
+  const decided = new Map<string, { policy: string | undefined; refused: string | undefined }>();
   return ({ topicArn, queueArn, context }) => {
     const queue = byArn.get(queueArn);
     if (!queue) return undefined;
     // The delivery's request context says who calls (SNS's service principal); deliveries without one are SNS's too.
     const service = context?.principal ?? SNS_SERVICE_PRINCIPAL;
-    const sourceAccount = topicArn.split(":")[4] ?? "";
-    try {
-      const result = evaluateResourcePolicy(
-        queue.policy,
-        { service },
-        {
-          action: "sqs:SendMessage",
-          resource: queueArn,
-          context: {
-            "aws:SourceArn": topicArn,
-            "aws:SourceAccount": sourceAccount,
-            "aws:SecureTransport": "true",
-            "aws:PrincipalServiceName": service,
-          },
-        },
-      );
-      if (result.decision === "Allow") return undefined;
-      return `the queue policy of ${queue.name} does not let ${service} send from ${topicArn}: ${result.reason}`;
-    } catch (error) {
-      if (!(error instanceof PolicyValidationError)) throw error;
-      return `the queue policy of ${queue.name} is not a valid policy: ${error.message}`;
-    }
+    const key = `${service}\n${topicArn}\n${queueArn}`;
+    const known = decided.get(key);
+    if (known && known.policy === queue.policy) return known.refused;
+    const refused = decide(queue, service, topicArn, queueArn);
+    decided.set(key, { policy: queue.policy, refused });
+    return refused;
   };
+}
+
+function decide(queue: { arn: string; name: string; policy?: string }, service: string, topicArn: string, queueArn: string): string | undefined {
+  const sourceAccount = topicArn.split(":")[4] ?? "";
+  try {
+    const result = evaluateResourcePolicy(
+      queue.policy,
+      { service },
+      {
+        action: "sqs:SendMessage",
+        resource: queueArn,
+        context: {
+          "aws:SourceArn": topicArn,
+          "aws:SourceAccount": sourceAccount,
+          "aws:SecureTransport": "true",
+          "aws:PrincipalServiceName": service,
+        },
+      },
+    );
+    if (result.decision === "Allow") return undefined;
+    return `the queue policy of ${queue.name} does not let ${service} send from ${topicArn}: ${result.reason}`;
+  } catch (error) {
+    if (!(error instanceof PolicyValidationError)) throw error;
+    return `the queue policy of ${queue.name} is not a valid policy: ${error.message}`;
+  }
 }

@@ -69,4 +69,25 @@ test("the stage's delivery authorizer says why a delivery is refused, and leaves
   assert.is(authorize({ topicArn: TOPIC, subscriptionArn: `${TOPIC}:1`, queueArn: `${QUEUE}-a-test-queue` }), undefined);
 });
 
+test("the delivery authorizer decides once per topic, queue and caller, and again when the queue's policy changes", () => {
+  const queue: { arn: string; name: string; policy?: string } = { arn: QUEUE, name: "local-billing-on-order-placed", policy: JSON.stringify(queuePolicy(QUEUE, TOPIC)) };
+  const authorize = snsDeliveryAuthorizer([queue]);
+  const delivery = (topicArn: string, principal?: string) => ({
+    topicArn,
+    subscriptionArn: `${topicArn}:1`,
+    queueArn: QUEUE,
+    ...(principal ? { context: { principal } as never } : {}),
+  });
+  assert.is(authorize(delivery(TOPIC)), undefined);
+  assert.is(authorize(delivery(TOPIC)), undefined, "the same delivery again");
+  assert.match(authorize(delivery(OTHER)) ?? "", /does not let sns\.amazonaws\.com send from .*local-billing-invoice-issued/);
+  assert.match(authorize(delivery(TOPIC, "events.amazonaws.com")) ?? "", /does not let events\.amazonaws\.com send/, "another caller is decided on its own");
+  // The queue's policy is replaced (SetQueueAttributes): the next delivery is decided on the new text.
+  queue.policy = JSON.stringify(queuePolicy(QUEUE, OTHER));
+  assert.match(authorize(delivery(TOPIC)) ?? "", /does not let sns\.amazonaws\.com send from .*local-orders-order-placed/);
+  assert.is(authorize(delivery(OTHER)), undefined);
+  delete queue.policy;
+  assert.match(authorize(delivery(OTHER)) ?? "", /has no resource policy/);
+});
+
 test.run();
