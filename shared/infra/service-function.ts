@@ -397,6 +397,8 @@ interface NormalizedFunctionArgs {
   environment: Record<string, pulumi.Input<string>>;
   network: boolean;
   starts: string[];
+  /** Reaches its service's relational store (its bundle carries the store's client). */
+  relational: boolean;
 }
 
 /** Lambda's limits on the settings the component takes. */
@@ -457,6 +459,7 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
     environment: args.environment ?? {},
     network: args.network ?? false,
     starts: [...new Set(args.starts ?? [])].map((workflow) => checkLogicalName(`workflow started by ${label}`, workflow)),
+    relational: args.relational !== undefined,
   };
 }
 
@@ -477,7 +480,12 @@ function toPosix(path: string): string {
 function registrationOf(args: NormalizedFunctionArgs): ServiceFunctionRegistration {
   // The shared options (shared/runtime/bundle-options.ts), targeting the function's runtime; the Kinesis client
   // only in the bundles of functions that publish a stream event.
-  const settings: BundleSettings = { target: esbuildTarget(args.runtime), ...(args.publishes.some(isStreamEvent) ? { kinesis: true } : {}) };
+  // The relational store's client (Kysely and the Data API client) only in the bundles of a relational service.
+  const settings: BundleSettings = {
+    target: esbuildTarget(args.runtime),
+    ...(args.publishes.some(isStreamEvent) ? { kinesis: true } : {}),
+    ...(args.relational ? { relational: true } : {}),
+  };
   return {
     service: args.service,
     name: args.name,

@@ -126,6 +126,9 @@ test("a function of the service: the Data API on the cluster, its own secret onl
   assert.is(env[ENV.relationalSchema], "reporting");
   assert.is(env[ENV.relationalDatabase], "platform");
   assert.not.ok(ENV.relationalRoleSecretArn in env, "only the migration function names the role's secret");
+  // Its bundle carries the store's client (the relational bundle setting); the migration function's too.
+  const registrations = mocks.byType("platform:infra:ServiceFunction").map((r) => [r.name, r.inputs.settings?.relational]);
+  assert.equal(registrations.sort(), [["reporting-get-report", true], ["reporting-relational-migrate", true]]);
   assert.not.ok(JSON.stringify(env).includes("m".repeat(40)), "no password in the environment");
   const policy = policyDocument(mocks.one(POLICY, "reporting-get-report-relational"));
   assert.equal(policy.Statement.find((s) => s.Sid === "RelationalSecret")?.Resource, secret.state.arn);
@@ -140,6 +143,7 @@ test("a function without relational gets neither the variables nor the policy", 
   const env = mocks.one(FUNCTION, "plain-function").inputs.environment.variables;
   assert.equal(Object.keys(env).filter((k) => k.startsWith("PLATFORM_RELATIONAL")), []);
   assert.equal(mocks.byType(POLICY).map((p) => p.name), ["plain-policy"]);
+  assert.is(mocks.one("platform:infra:ServiceFunction", "plain").inputs.settings.relational, undefined, "no store client in its bundle");
 });
 
 test("a platform without the relational store: the error names the stack and the keys to set", () => {
