@@ -24,12 +24,6 @@ const BINARY_TYPE_FIELD_INDEX = 2;
 const STRING_LIST_TYPE_FIELD_INDEX = 3;
 const BINARY_LIST_TYPE_FIELD_INDEX = 4;
 
-function lengthPrefixed(bytes: Uint8Array): Buffer[] {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(bytes.length);
-  return [length, Buffer.from(bytes)];
-}
-
 /**
  * AWS's MD5 of message attributes (`MD5OfMessageAttributes`), as the SQS service and the AWS SDKs compute it:
  * attributes sorted by name; for each, the name, then the data type, each as a 4-byte big-endian length and UTF-8
@@ -40,21 +34,49 @@ function lengthPrefixed(bytes: Uint8Array): Buffer[] {
 export function md5OfMessageAttributes(attributes: Record<string, SqsMessageAttributeValue> | undefined): string | undefined {
   const names = Object.keys(attributes ?? {}).sort();
   if (!attributes || names.length === 0) return undefined;
-  const parts: Buffer[] = [];
+  // The bytes are written into one buffer sized up front: strings encoded in place, no buffer per field.
+  const fields: Array<string | Uint8Array | number> = [];
+  let size = 0;
+  const add = (value: string | Uint8Array): void => {
+    fields.push(value);
+    size += 4 + (typeof value === "string" ? Buffer.byteLength(value, "utf8") : value.length);
+  };
+  const transport = (index: number): void => {
+    fields.push(index);
+    size += 1;
+  };
   for (const name of names) {
     const value = attributes[name]!;
-    parts.push(...lengthPrefixed(Buffer.from(name, "utf8")), ...lengthPrefixed(Buffer.from(value.DataType, "utf8")));
+    add(name);
+    add(value.DataType);
     if (value.StringValue !== undefined) {
-      parts.push(Buffer.from([STRING_TYPE_FIELD_INDEX]), ...lengthPrefixed(Buffer.from(value.StringValue, "utf8")));
+      transport(STRING_TYPE_FIELD_INDEX);
+      add(value.StringValue);
     } else if (value.BinaryValue !== undefined) {
-      parts.push(Buffer.from([BINARY_TYPE_FIELD_INDEX]), ...lengthPrefixed(value.BinaryValue));
+      transport(BINARY_TYPE_FIELD_INDEX);
+      add(value.BinaryValue);
     } else if (value.StringListValues && value.StringListValues.length > 0) {
-      parts.push(Buffer.from([STRING_LIST_TYPE_FIELD_INDEX]));
-      for (const item of value.StringListValues) parts.push(...lengthPrefixed(Buffer.from(item, "utf8")));
+      transport(STRING_LIST_TYPE_FIELD_INDEX);
+      for (const item of value.StringListValues) add(item);
     } else if (value.BinaryListValues && value.BinaryListValues.length > 0) {
-      parts.push(Buffer.from([BINARY_LIST_TYPE_FIELD_INDEX]));
-      for (const item of value.BinaryListValues) parts.push(...lengthPrefixed(item));
+      transport(BINARY_LIST_TYPE_FIELD_INDEX);
+      for (const item of value.BinaryListValues) add(item);
     }
   }
-  return createHash("md5").update(Buffer.concat(parts)).digest("hex");
+  const bytes = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const field of fields) {
+    if (typeof field === "number") {
+      offset = bytes.writeUInt8(field, offset);
+    } else if (typeof field === "string") {
+      const length = bytes.write(field, offset + 4, "utf8");
+      bytes.writeUInt32BE(length, offset);
+      offset += 4 + length;
+    } else {
+      offset = bytes.writeUInt32BE(field.length, offset);
+      bytes.set(field, offset);
+      offset += field.length;
+    }
+  }
+  return createHash("md5").update(bytes).digest("hex");
 }

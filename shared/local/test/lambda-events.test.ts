@@ -101,6 +101,24 @@ test("MD5s use AWS's algorithms (checked against AWS captures and SDK test vecto
     "d21ae90c49061e927f57df5f5d72be1f",
   );
   assert.is(md5OfMessageAttributes({}), undefined);
+  // Binary, non-ASCII, list and empty values (pinned: the values the length-prefixed byte layout above gives).
+  assert.is(
+    md5OfMessageAttributes({
+      type: { DataType: "String", StringValue: "orders.order-placed" },
+      amount: { DataType: "Number", StringValue: "12.50" },
+      blob: { DataType: "Binary", BinaryValue: Uint8Array.from([0, 1, 2, 255]) },
+      custom: { DataType: "String.custom", StringValue: "\u00e9 \u00fcn\u00efcode \ud83d\ude00" },
+    }),
+    "9ec9dd440c85595204e66c6a733f3377",
+  );
+  assert.is(
+    md5OfMessageAttributes({
+      tags: { DataType: "String.Array", StringListValues: ["a", "", "\u00fc"] },
+      bins: { DataType: "Binary", BinaryListValues: [Uint8Array.from([1, 2, 3]), new Uint8Array(0)] },
+    }),
+    "4a00403949f971867006304d37fa22a3",
+  );
+  assert.is(md5OfMessageAttributes({ e: { DataType: "String", StringValue: "" } }), "6bc73efe9a52418a9ef9300a04f7287d");
   assert.is.not(
     md5OfMessageAttributes({ b: { DataType: "Binary", BinaryValue: Uint8Array.from([1]) } }),
     md5OfMessageAttributes({ b: { DataType: "Binary", BinaryValue: Uint8Array.from([2]) } }),
