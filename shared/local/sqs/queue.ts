@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomFillSync, randomUUID } from "node:crypto";
 import { isMessageGroupId } from "../../contract/message-group";
 import type { Clock, TimerHandle } from "./clock";
 import { ServiceError } from "./errors";
@@ -236,6 +236,8 @@ export class Queue {
   private readonly messages = new Map<string, StoredMessage>();
   /** Every receipt handle ever issued for a message still stored, to tell stale handles from unknown ones. */
   private readonly handles = new Map<string, string>();
+  /** No message in the queue was enqueued before this (a lower bound: see purgeExpired). */
+  private oldestEnqueuedAt = Infinity;
   private readonly deduplication = new Map<string, { messageId: string; sequenceNumber?: string; expiresAt: number }>();
   private readonly waiters: Waiter[] = [];
   private wakeTimer?: TimerHandle;
@@ -381,6 +383,7 @@ export class Queue {
 
   private store(message: StoredMessage, origin: EnqueueOptions["origin"], delaySeconds: number): void {
     this.messages.set(message.messageId, message);
+    if (message.enqueuedAt < this.oldestEnqueuedAt) this.oldestEnqueuedAt = message.enqueuedAt;
     this.host.trace({
       kind: "sqs.sent",
       time: this.now(),
@@ -427,15 +430,22 @@ export class Queue {
     return (18_000_000_000_000_000_000n + this.sequence * 65_536n).toString();
   }
 
-  /** Drops messages past the retention period. */
+  /**
+   * Drops messages past the retention period. Every receive asks, and a backlog of thousands of messages would be
+   * walked each time: the walk happens only once the oldest message the queue may hold (a bound kept as messages
+   * arrive) could have expired.
+   */
   private purgeExpired(now: number): void {
     const retentionMs = this.attributes.messageRetentionPeriod * 1000;
+    if (now < this.oldestEnqueuedAt + retentionMs) return;
+    let oldest = Infinity;
     for (const message of [...this.messages.values()]) {
       if (now >= message.enqueuedAt + retentionMs) {
         this.remove(message);
         this.host.trace({ kind: "sqs.expired", time: now, queueArn: this.arn, messageId: message.messageId });
-      }
+      } else if (message.enqueuedAt < oldest) oldest = message.enqueuedAt;
     }
+    this.oldestEnqueuedAt = oldest;
   }
 
   private remove(message: StoredMessage): void {
@@ -484,7 +494,11 @@ export class Queue {
     this.purgeExpired(now);
     const picked: StoredMessage[] = [];
     if (!this.fifo) {
-      for (const message of [...this.messages.values()]) {
+      // In arrival order, stopping at the batch size. A message moved to the dead-letter queue leaves the map while it
+      // is walked, which a Map allows; only a queue that is its own dead-letter queue would see it again, so that one
+      // walks a copy.
+      const messages = this.attributes.redrivePolicy?.deadLetterTargetArn === this.arn ? [...this.messages.values()] : this.messages.values();
+      for (const message of messages) {
         if (picked.length >= max) break;
         if (!this.isAvailable(message, now) || this.redriveIfExhausted(message, now)) continue;
         picked.push(message);
@@ -515,7 +529,7 @@ export class Queue {
     message.receiveCount += 1;
     message.firstReceiveTimestamp ??= now;
     message.visibleAt = now + visibilityTimeout * 1000;
-    const handle = `AQEB${randomBytes(96).toString("base64")}`;
+    const handle = newReceiptHandle();
     message.receiptHandle = handle;
     this.handles.set(handle, message.messageId);
     this.host.trace({
@@ -757,4 +771,20 @@ function cloneAttributes(attributes: Record<string, SqsMessageAttributeValue>): 
     copy[name] = item;
   }
   return copy;
+}
+
+// A receipt handle is 96 random bytes (base64) after SQS's `AQEB`: drawn from a pool filled 64 handles at a time (as
+// randomUUID pools its entropy), instead of a call into OpenSSL's generator and a new buffer per received message.
+const RECEIPT_HANDLE_BYTES = 96;
+const receiptHandlePool = Buffer.alloc(RECEIPT_HANDLE_BYTES * 64);
+let receiptHandleOffset = receiptHandlePool.length;
+
+function newReceiptHandle(): string {
+  if (receiptHandleOffset === receiptHandlePool.length) {
+    randomFillSync(receiptHandlePool);
+    receiptHandleOffset = 0;
+  }
+  const handle = `AQEB${receiptHandlePool.toString("base64", receiptHandleOffset, receiptHandleOffset + RECEIPT_HANDLE_BYTES)}`;
+  receiptHandleOffset += RECEIPT_HANDLE_BYTES;
+  return handle;
 }
