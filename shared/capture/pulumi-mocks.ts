@@ -284,6 +284,11 @@ export class PlatformMocks implements pulumi.runtime.Mocks {
         const arn = `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${shortHash(name, 6)}`;
         return base(arn, { name, arn });
       }
+      case "aws:secretsmanager/secretVersion:SecretVersion": {
+        // Secrets Manager names each version with a UUID; the resource's id is `<secret ARN>|<version id>`.
+        const versionId = uuidFrom(`${inputs.secretId}:${args.name}`);
+        return base(`${inputs.secretId}|${versionId}`, { arn: inputs.secretId, versionId, versionStages: ["AWSCURRENT"] });
+      }
       case "aws:lambda/invocation:Invocation":
         return base(`${inputs.functionName}_${shortHash(String(inputs.input), 8)}`, { result: JSON.stringify({ mocked: true }) });
       case "awsx:ec2:Vpc": {

@@ -5,7 +5,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformOutputs } from "../contract";
 import { REPO_ROOT } from "./helpers/bundle";
-import { checkServiceName, serviceResourceBase } from "./helpers/names";
+import { PRODUCTION_STAGES } from "./guardrails/rules/data";
+import { checkServiceName, currentStage, serviceResourceBase } from "./helpers/names";
 import type { PlatformReference } from "./platform-reference";
 import { PlatformContractError } from "./platform-reference";
 import { relationalSchemaName, RelationalConfigError, type RelationalAccess } from "./relational-access";
@@ -168,6 +169,9 @@ export class RelationalStore extends pulumi.ComponentResource {
         name: awsName,
         description: `Credentials of database role ${schema} (schema ${schema}) of ${service}: its functions connect with it through the RDS Data API`,
         kmsKeyId: platform.eventsKeyArn,
+        // A deleted secret keeps its name for its recovery window: outside production it goes at once, so a stage
+        // destroyed and deployed again gets a new one (and the migration gives the role its new password).
+        recoveryWindowInDays: (PRODUCTION_STAGES as readonly string[]).includes(currentStage()) ? 30 : 0,
       },
       { ...parent },
     );
@@ -207,7 +211,9 @@ export class RelationalStore extends pulumi.ComponentResource {
       {
         functionName: this.migrationFunction.name,
         input: JSON.stringify({ migrations }),
-        triggers: { schema, migrations: hash },
+        // Again when a migration is added or changed, and when the role's secret is new (its password must be given
+        // to the role before the functions connect with it).
+        triggers: { schema, migrations: hash, secretVersion: version.versionId },
       },
       { ...parent, dependsOn: [version, this.migrationFunction] },
     );

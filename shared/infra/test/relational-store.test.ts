@@ -111,7 +111,9 @@ test("the store: a secret under the platform key, a migration function with the 
   assert.is(invocation.functionName, "dev-reporting-migrate");
   const input = JSON.parse(invocation.input);
   assert.equal(input.migrations.map((m: { name: string }) => m.name), ["0001_create_revenue.sql", "0002_add_currency.sql"]);
-  assert.equal(invocation.triggers, { schema: "reporting", migrations: migrationsHash(readMigrations(MIGRATIONS, "test")) });
+  assert.equal(invocation.triggers, { schema: "reporting", migrations: migrationsHash(readMigrations(MIGRATIONS, "test")), secretVersion: version.state.versionId });
+  assert.ok(version.state.versionId, "a new secret (a new password) runs the migration step again");
+  assert.is(secret.inputs.recoveryWindowInDays, 0, "outside production a destroyed stage's secret name is free at once");
   assert.equal(result.store.registration.migrations, ["0001_create_revenue.sql", "0002_add_currency.sql"]);
   assert.is(result.store.registration.migrationsDir, "shared/infra/test/fixtures/relational/migrations");
 });
