@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     const { injected, outcome } = stream;
     console.log(
       `  injected: ${injected.duplicates} duplicates, ${injected.throttledRecords} throttled records, ${injected.crashes} crashes, ${injected.poison} poison records\n` +
-        `  applied once ${outcome.applied}, dead-lettered ${outcome.deadLettered}, reported ${outcome.reported}, poison reported ${outcome.poisonReported}; ${stream.violations.length} violations in ${round(stream.seconds, 1)} s`,
+        `  applied once ${outcome.applied}, dead-lettered ${outcome.deadLettered}, reported ${outcome.reported}, poison reported ${outcome.poisonReported} (in on-failure ranges ${outcome.poisonDeadLettered}); ${stream.onFailure.length} on-failure records; ${stream.violations.length} violations in ${round(stream.seconds, 1)} s`,
     );
     if (stream.violations.length) {
       broken = true;

@@ -58,7 +58,9 @@ export interface StreamFaultReport {
   events: number;
   seed: number;
   injected: { duplicates: number; poison: number; throttledRecords: number; crashes: number };
-  outcome: { applied: number; deadLettered: number; reported: number; poisonReported: number };
+  outcome: { applied: number; deadLettered: number; reported: number; poisonReported: number; poisonDeadLettered: number };
+  /** Each on-failure record: why, how many records, after how many invocations, the last answer's error. */
+  onFailure: { condition: string; records: number; invocations: number; functionError?: string }[];
   violations: string[];
   seconds: number;
 }
@@ -203,11 +205,14 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     const deadRanges = onFailure.flatMap((r) => (r.KinesisBatchInfo ? [r.KinesisBatchInfo] : []));
     const records = (await Promise.all((await stage.kinesis.engine.shards(STREAM)).map((s) => stage.kinesis.engine.readRange(STREAM, s.ShardId)))).flat();
     const deadIds = new Set<string>();
+    /** The data of every record inside an on-failure range (poison records given up on with their batch). */
+    const deadBodies = new Set<string>();
     for (const record of records) {
       const inRange = deadRanges.some(
         (r) => r.shardId === record.shardId && BigInt(record.sequenceNumber) >= BigInt(r.startSequenceNumber) && BigInt(record.sequenceNumber) <= BigInt(r.endSequenceNumber),
       );
       if (!inRange) continue;
+      deadBodies.add(record.data.toString("utf8"));
       try {
         deadIds.add(String((JSON.parse(record.data.toString("utf8")) as { id?: unknown }).id));
       } catch {}
@@ -239,9 +244,11 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     }
     for (const id of byEvent.keys()) if (!plannedIds.has(id)) violations.push(`a balance names ${id}, which no one put`);
     let poisonReported = 0;
+    let poisonDeadLettered = 0;
     for (const body of poisonBodies) {
       if (reportedBodies.has(body)) poisonReported++;
-      else violations.push(`poison record ${body.slice(0, 60)} became no failure event`);
+      else if (deadBodies.has(body)) poisonDeadLettered++;
+      else violations.push(`poison record ${body.slice(0, 60)} became no failure event and is in no on-failure range`);
     }
     // Order per partition key: each key's first applications come in put order.
     const position = new Map(planned.map((p) => [p.id, p]));
@@ -260,7 +267,13 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
       events: options.events,
       seed: options.seed,
       injected,
-      outcome: { applied, deadLettered, reported, poisonReported },
+      outcome: { applied, deadLettered, reported, poisonReported, poisonDeadLettered },
+      onFailure: onFailure.map((r) => ({
+        condition: r.requestContext.condition,
+        records: r.KinesisBatchInfo?.batchSize ?? 0,
+        invocations: r.requestContext.approximateInvokeCount,
+        ...(r.responseContext?.functionError ? { functionError: r.responseContext.functionError } : {}),
+      })),
       violations,
       seconds: (performance.now() - started) / 1000,
     };

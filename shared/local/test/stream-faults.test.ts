@@ -13,7 +13,7 @@ test("a fixed-seed stream fault run: nothing lost, nothing twice, every key in o
   assert.ok(report.injected.throttledRecords > 0, "puts were throttled");
   assert.ok(report.injected.crashes > 0, "the consumer crashed");
   assert.is(report.outcome.applied + report.outcome.deadLettered + report.outcome.reported, 150);
-  assert.is(report.outcome.poisonReported, report.injected.poison);
+  assert.is(report.outcome.poisonReported + report.outcome.poisonDeadLettered, report.injected.poison);
 });
 
 test.run();
