@@ -79,7 +79,8 @@ export function relationalConfig(): RelationalConfig {
  * db.selectFrom("revenue").selectAll().where("day", ">=", asSql.date(from))
  */
 export const asSql = {
-  date: (value: string): RawBuilder<string> => sql<string>`cast(${value} as date)`,
+  /** A `date` (the Data API dialect answers dates as `Date` objects at midnight UTC: type such columns `Date`). */
+  date: (value: string | Date): RawBuilder<Date> => sql<Date>`cast(${value instanceof Date ? value.toISOString().slice(0, 10) : value} as date)`,
   timestamptz: (value: string | Date): RawBuilder<string> => sql<string>`cast(${value instanceof Date ? value.toISOString() : value} as timestamptz)`,
   uuid: (value: string): RawBuilder<string> => sql<string>`cast(${value} as uuid)`,
   numeric: (value: string | number): RawBuilder<string> => sql<string>`cast(${String(value)} as numeric)`,

@@ -77,6 +77,8 @@ export interface LocalEndpointUrls {
   sfn?: string;
   /** Kinesis (`AWS_ENDPOINT_URL_KINESIS`). */
   kinesis?: string;
+  /** The RDS Data API (`AWS_ENDPOINT_URL_RDS_DATA`): the relational part's. */
+  rdsData?: string;
 }
 
 /** One line the function wrote. */
@@ -577,6 +579,7 @@ export class FunctionHost {
     if (endpoints.sqs) env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
     if (endpoints.sfn) env.AWS_ENDPOINT_URL_SFN = endpoints.sfn;
     if (endpoints.kinesis) env.AWS_ENDPOINT_URL_KINESIS = endpoints.kinesis;
+    if (endpoints.rdsData) env.AWS_ENDPOINT_URL_RDS_DATA = endpoints.rdsData;
     return env;
   }
 

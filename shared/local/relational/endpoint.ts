@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import { contextFromHeader, type RequestContext } from "../context";
 import { allowAll, denialMessage, type Authorizer } from "../endpoints/authorization";
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from "../endpoints/server";
-import { DataApiError, type RelationalEngine, type SqlParameter, type StatementInput } from "./engine";
+import { DataApiError, type RelationalEngine, type SqlParameter, type StatementInput, type StatementReport } from "./engine";
 
 /** A secret the Data API accepts: which database role it logs in as. */
 export interface RelationalSecret {
@@ -33,8 +33,8 @@ export interface DataApiEndpointOptions {
   authorize?: Authorizer;
   accountId: string;
   region: string;
-  /** Called with each call's context before its statements run (the trace's statement spans hang under it). */
-  onCall?: (call: { operation: string; context: RequestContext; role: string }) => void;
+  /** Called after each statement with the call's context (its parent span is the calling invocation's). */
+  onStatement?: (statement: StatementReport & { context: RequestContext }) => void;
 }
 
 const OPERATIONS: Record<string, string> = {
@@ -96,13 +96,14 @@ export function createDataApiEndpoint(options: DataApiEndpointOptions): ServiceE
       if (typeof input.database === "string" && input.database && input.database !== options.database) {
         throw new ApiError("DatabaseNotFoundException", `Database ${input.database} does not exist (the cluster's database is ${options.database})`, 404);
       }
-      options.onCall?.({ operation, context, role: secret.username });
       const role = secret.username;
+      const report = options.onStatement ? (statement: StatementReport) => options.onStatement!({ ...statement, context }) : undefined;
       switch (operation) {
         case "ExecuteStatement": {
           const statement: StatementInput = {
             sql: requiredString(input, "sql"),
             role,
+            ...(report ? { report } : {}),
             ...(Array.isArray(input.parameters) ? { parameters: input.parameters as SqlParameter[] } : {}),
             ...(typeof input.transactionId === "string" ? { transactionId: input.transactionId } : {}),
             ...(input.includeResultMetadata === true ? { includeResultMetadata: true } : {}),
@@ -120,6 +121,7 @@ export function createDataApiEndpoint(options: DataApiEndpointOptions): ServiceE
             await engine.batch({
               sql: requiredString(input, "sql"),
               role,
+              ...(report ? { report } : {}),
               parameterSets: Array.isArray(input.parameterSets) ? (input.parameterSets as SqlParameter[][]) : [],
               ...(typeof input.transactionId === "string" ? { transactionId: input.transactionId } : {}),
             }),

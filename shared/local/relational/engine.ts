@@ -9,7 +9,7 @@
  * `transactionIdleMs` is rolled back, as AWS ends one after three minutes without calls.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PGlite, type Results } from "@electric-sql/pglite";
 import { replacePlaceholders } from "../../runtime/relational-sql-text";
@@ -68,6 +68,8 @@ export interface StatementInput {
   includeResultMetadata?: boolean;
   formatRecordsAs?: "NONE" | "JSON";
   resultSetOptions?: { decimalReturnType?: "STRING" | "DOUBLE_OR_LONG"; longReturnType?: "STRING" | "LONG" };
+  /** Called after the statement ran (besides the engine's `onStatement`): the endpoint traces it under its caller. */
+  report?: (report: StatementReport) => void;
 }
 
 /** What ExecuteStatement answers. */
@@ -186,7 +188,6 @@ export class RelationalEngine {
         mkdirSync(dirname(options.baseImage), { recursive: true });
         const temporary = `${options.baseImage}.${process.pid}.tmp`;
         writeFileSync(temporary, Buffer.from(await image.arrayBuffer()));
-        const { renameSync } = await import("node:fs");
         renameSync(temporary, options.baseImage);
       }
     }
@@ -381,18 +382,22 @@ export class RelationalEngine {
       results = await this.db.query<Record<string, unknown>>(text, values, { rowMode: "object" });
     } catch (error) {
       const failure = databaseError(error);
-      this.options.onStatement?.({ sql: input.sql, role: input.role, ...(input.transactionId ? { transactionId: input.transactionId } : {}), durationMs: performance.now() - started, rows: 0, error: failure.message });
+      const report: StatementReport = { sql: input.sql, role: input.role, ...(input.transactionId ? { transactionId: input.transactionId } : {}), durationMs: performance.now() - started, rows: 0, error: failure.message };
+      this.options.onStatement?.(report);
+      input.report?.(report);
       throw failure;
     }
     if (/\balter\s+role\b/i.test(input.sql)) this.roleSettings.clear();
     const result = this.answer(input, results);
-    this.options.onStatement?.({
+    const report: StatementReport = {
       sql: input.sql,
       role: input.role,
       ...(input.transactionId ? { transactionId: input.transactionId } : {}),
       durationMs: performance.now() - started,
       rows: results.fields.length ? results.rows.length : (results.affectedRows ?? 0),
-    });
+    };
+    this.options.onStatement?.(report);
+    input.report?.(report);
     return result;
   }
 

@@ -21,7 +21,7 @@ export interface FunctionsPartOptions {
   wiring: StageWiring;
   recorder: TraceRecorder;
   /** The AWS endpoints the functions get (known once DynamoDB and messaging started). */
-  endpoints: () => { sns: string; sqs: string; dynamodb: string; sfn?: string; kinesis?: string };
+  endpoints: () => { sns: string; sqs: string; dynamodb: string; sfn?: string; kinesis?: string; rdsData?: string };
   onLog?: (entry: FunctionLogEntry) => void;
 }
 
@@ -36,7 +36,7 @@ function createHost(
   context: {
     region: string;
     accountId: string;
-    endpoints: { sns: string; sqs: string; dynamodb: string; sfn?: string; kinesis?: string };
+    endpoints: { sns: string; sqs: string; dynamodb: string; sfn?: string; kinesis?: string; rdsData?: string };
     maxConcurrency: number | undefined;
     recorder: TraceRecorder;
     onLog: ((entry: FunctionLogEntry) => void) | undefined;

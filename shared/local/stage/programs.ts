@@ -86,9 +86,10 @@ export async function runStagePrograms(options: RunStageProgramsOptions = {}): P
   const platformDir = options.platformDir ?? REPO_ROOT;
   // The platform runs with its network on (under mocks it costs nothing, and nothing of it is emulated: functions
   // reach the local endpoints directly), so functions with `network: true` start as in a stage with a network.
-  const platform = await runOne(platformDir, { "aws:region": region, ...networkOn(platformDir) });
+  const serviceDirs = options.serviceDirs ?? discoverServiceDirs();
+  const platform = await runOne(platformDir, { "aws:region": region, ...networkOn(platformDir), ...relationalOn(platformDir, serviceDirs) });
   const services: ProgramResult[] = [];
-  for (const dir of options.serviceDirs ?? discoverServiceDirs()) {
+  for (const dir of serviceDirs) {
     let project: string;
     let platformStack: string;
     try {
@@ -118,6 +119,22 @@ function networkOn(platformDir: string): Record<string, unknown> {
     return `${project}:vpcEnabled` in values ? { [`${project}:vpcEnabled`]: true } : {};
   } catch {
     return {}; // the platform's own run reports what is wrong with its configuration
+  }
+}
+
+/**
+ * `<project>:relational = true` when the platform project declares that key and some service has a `migrations`
+ * folder (a service that declares a relational store keeps its migrations there): the platform's relational store is
+ * then there for it, as a stage file turns it on for a deployed stage. Nothing otherwise, so a stage without a
+ * relational service never starts PostgreSQL.
+ */
+function relationalOn(platformDir: string, serviceDirs: readonly string[]): Record<string, unknown> {
+  if (!serviceDirs.some((dir) => existsSync(join(dir, "migrations")))) return {};
+  try {
+    const { project, values } = loadStackConfig(platformDir, LOCAL_STAGE, { optionalStageFile: true });
+    return `${project}:relational` in values ? { [`${project}:relational`]: true } : {};
+  } catch {
+    return {};
   }
 }
 

@@ -32,6 +32,7 @@ import { messagingPart, type MessagingPart } from "./part-messaging";
 import { dynamodbStreamKind, streamsPart, type StreamsPart } from "./part-streams";
 import { workflowsPart } from "./part-workflows";
 import { kinesisAdminRoutes, kinesisPart, type KinesisPart } from "./part-kinesis";
+import { relationalAdminRoutes, relationalPart, type RelationalPart } from "./part-relational";
 import type { ExecutionRecord, StepFunctionsEngine } from "../stepfunctions/engine";
 import { StageParts, type PartHealth, type StagePart } from "./parts";
 import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
@@ -80,6 +81,18 @@ export interface LocalStageOptions extends RunStageProgramsOptions {
    * @default waits and retry intervals as the definitions say
    */
   shortWaits?: boolean | number;
+  /**
+   * Serve PostgreSQL's wire protocol on this port (`psql -h 127.0.0.1 -p <port> -U postgres`) when the relational
+   * part runs (`npm start -- --psql-port 5432`).
+   * @default not served
+   */
+  psqlPort?: number;
+  /**
+   * How long an open Data API transaction may go without calls before the relational part rolls it back (a crashed
+   * function's transaction holds the single PGlite connection until then).
+   * @default 30000
+   */
+  relationalTransactionIdleMs?: number;
 }
 
 /** A dead-letter queue and how many messages wait in it. */
@@ -148,6 +161,8 @@ export interface LocalStage {
   readonly workflows: StepFunctionsEngine;
   /** The Kinesis part: its engine, streams, stream consumers' pollers, replay. */
   readonly kinesis: KinesisPart;
+  /** The relational part: PGlite behind the local Data API, the services' schemas and migrations (when any is declared). */
+  readonly relational: RelationalPart;
   /** The stage's parts in start order (dynamodb, messaging, functions, pollers, gateway, admin). */
   readonly parts: StageParts<StageWiring>;
   /** Each part's health by name (also `GET /_local/health`). */
@@ -312,6 +327,7 @@ async function composeStage(
     sqs: options.endpoints?.sqs ?? messaging.url,
     sfn: workflows.url,
     kinesis: kinesis.url,
+    ...(relational.url ? { rdsData: relational.url } : {}),
   });
   const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
   const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
@@ -330,8 +346,22 @@ async function composeStage(
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
   const kinesis = kinesisPart({ wiring, programs: () => runs, authorizer, recorder, hosts: () => functions.hosts, sqs: () => messaging.sqs, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
-  const parts = new StageParts<StageWiring>([dynamodb, messaging, kinesis, workflows, functions, pollers, streams, gateway, admin]);
+  const relational = relationalPart({
+    wiring,
+    programs: () => runs,
+    authorizer,
+    recorder,
+    ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+    ...(options.relationalTransactionIdleMs !== undefined ? { transactionIdleMs: options.relationalTransactionIdleMs } : {}),
+  });
+  const parts = new StageParts<StageWiring>([dynamodb, messaging, kinesis, relational, workflows, functions, pollers, streams, gateway, admin]);
   await parts.start();
+  if (options.psqlPort !== undefined && relational.enabled) {
+    await relational.servePsql(options.psqlPort).catch(async (error: unknown) => {
+      await parts.stop();
+      throw new LocalStageError(`psql port ${options.psqlPort}: ${(error as Error).message}`);
+    });
+  }
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0]!;
@@ -397,6 +427,7 @@ async function composeStage(
     streamMappings: streams,
     workflows: workflows.engine,
     kinesis,
+    relational,
     parts,
     health: () => parts.health(),
     trace: (id) => recorder.tree(id),
@@ -641,6 +672,7 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
     },
     ...web.routes,
     ...kinesisAdminRoutes(() => stage().kinesis),
+    ...relationalAdminRoutes(() => stage().relational),
   ]);
   let state: PartHealth = { status: "starting" };
   return {

@@ -173,6 +173,24 @@ export interface InvocationTrace {
   denials: DenialTrace[];
   /** Workflow executions it started (Step Functions StartExecution). */
   executions?: ExecutionTrace[];
+  /** SQL statements it ran through the RDS Data API (the relational part). */
+  statements?: StatementTrace[];
+}
+
+/** One SQL statement a function ran through the local Data API. */
+export interface StatementTrace {
+  kind: "statement";
+  /** The statement's first line. */
+  sql: string;
+  /** The database role it ran as (the secret's user). */
+  role: string;
+  /** Inside a Data API transaction (its id's first characters). */
+  transaction?: string;
+  at: number;
+  durationMs: number;
+  /** Rows returned (a query) or changed (an insert, update, delete). */
+  rows: number;
+  error?: string;
 }
 
 /** A DynamoDB write (or any refused DynamoDB call) through the IAM proxy. */
@@ -884,6 +902,14 @@ export class TraceRecorder {
     this.touch(found.state.trees);
   }
 
+  /** A statement of the local Data API: under the invocation whose span is the call's parent. */
+  statement(context: RequestContext | undefined, facts: Omit<StatementTrace, "kind">): void {
+    const state = this.invocations.get(context?.parentSpanId ?? "");
+    if (!state) return;
+    (state.node.statements ??= []).push({ kind: "statement", ...facts });
+    this.touch(state.trees);
+  }
+
   /** A request to the SNS or SQS endpoint that IAM refused; its context's parent span is the invocation that sent it. */
   denied(request: { action: string; resource: string; context?: RequestContext }, message: string): void {
     const task = this.stateSpans.get(request.context?.parentSpanId ?? "");
@@ -1115,6 +1141,13 @@ export function renderTrace(tree: TraceTree): string {
     }
     for (const publish of node.publishes) steps.push({ at: publish.time, item: () => publishItem(publish, seen) });
     for (const execution of node.executions ?? []) steps.push({ at: execution.startedAt, item: () => executionItem(execution, seen) });
+    for (const statement of node.statements ?? []) {
+      const where = statement.transaction ? ` [transaction ${statement.transaction}]` : "";
+      const text = statement.error
+        ? `SQL as ${statement.role} failed in ${ms(statement.durationMs)}: ${statement.sql}${where}: ${statement.error.split("\n")[0]}`
+        : `SQL as ${statement.role} (${ms(statement.durationMs)}, ${statement.rows} row${statement.rows === 1 ? "" : "s"}): ${statement.sql}${where}`;
+      steps.push({ at: statement.at, item: () => ({ text, children: [] }) });
+    }
     steps.sort((a, b) => a.at - b.at);
     for (const step of steps) children.push(step.item());
     return { text: describeInvocation(node), children };

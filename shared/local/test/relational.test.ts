@@ -188,7 +188,7 @@ test("transactions: a rolled back change is gone, a committed one stays, an idle
 
 test("the runtime's store: typed Kysely queries over the Data API, and writeOnce applies an event once", async () => {
   interface Tables {
-    revenue: { customer_id: string; day: string; amount_cents: number; entries: number; currency: string };
+    revenue: { customer_id: string; day: Date; amount_cents: number; entries: number; currency: string };
   }
   const data = client("reporting");
   const store = relationalStore<Tables>({ client: data, config: { clusterArn: CLUSTER, secretArn: REPORTING, database: DATABASE, schema: "reporting" } });

@@ -313,7 +313,7 @@ test("the admin API lists dead-letter queues and redrives their messages to the 
 test("the admin API reports each part's health, and its index lists the operations of its route table", async () => {
   const health = await request("GET", "/_local/health");
   assert.is(health.status, 200);
-  assert.equal(Object.keys(health.json.parts), ["dynamodb", "messaging", "kinesis", "workflows", "functions", "pollers", "streams", "gateway", "admin"]);
+  assert.equal(Object.keys(health.json.parts), ["dynamodb", "messaging", "kinesis", "relational", "workflows", "functions", "pollers", "streams", "gateway", "admin"]);
   for (const [name, part] of Object.entries(health.json.parts as Record<string, { status: string; detail?: string }>)) {
     assert.is(part.status, "ok", `${name}: ${part.detail}`);
   }

@@ -1,0 +1,81 @@
+/**
+ * A service's relational store for its tests: PGlite behind the local Data API endpoint, the service's migrations
+ * applied with the runtime's migration runner (as `pulumi up` and `npm start` apply them), and the function
+ * environment set (`PLATFORM_RELATIONAL_*`, `AWS_ENDPOINT_URL_RDS_DATA`), so the service's handlers run with their
+ * unmodified Data API client against real PostgreSQL.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RDSData } from "@aws-sdk/client-rds-data";
+import { ENV } from "../../contract/environment";
+import { resetRelationalClient } from "../../runtime/relational";
+import { applyMigrations, type MigrationReport } from "../../runtime/relational-migrations";
+import { startEndpointServer } from "../endpoints/server";
+import { createDataApiEndpoint } from "./endpoint";
+import { defaultBaseImage, RelationalEngine } from "./engine";
+
+const REGION = "us-east-1";
+const ACCOUNT = "000000000000";
+
+/** What {@link relationalTestBed} set up. */
+export interface RelationalTestBed {
+  engine: RelationalEngine;
+  /** The Data API endpoint. */
+  url: string;
+  migrations: MigrationReport;
+  /** Rows of a query run as the service's role (JSON records). */
+  rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * @param service the service name (its schema and role: `-` as `_`)
+ * @param migrationsDir the service's migrations folder
+ * @example
+ * const db = await relationalTestBed("reporting", join(__dirname, "..", "migrations"));
+ * await handler(event);
+ * assert.equal(await db.rows("select * from revenue"), [...]);
+ */
+export async function relationalTestBed(service: string, migrationsDir: string): Promise<RelationalTestBed> {
+  const schema = service.replaceAll("-", "_");
+  const clusterArn = `arn:aws:rds:${REGION}:${ACCOUNT}:cluster:test-platform`;
+  const master = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:rds!cluster-test`;
+  const roleSecret = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:test-${service}-db`;
+  const database = "platform";
+  const engine = await RelationalEngine.start({ baseImage: defaultBaseImage(), transactionIdleMs: 5000 });
+  const secrets = new Map([
+    [master, { arn: master, username: "postgres" }],
+    [roleSecret, { arn: roleSecret, username: schema }],
+  ]);
+  const server = await startEndpointServer({ services: [createDataApiEndpoint({ engine, clusterArn, database, secrets: () => secrets, accountId: ACCOUNT, region: REGION })] });
+  const client = new RDSData({ region: REGION, endpoint: server.url, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
+  const files = readdirSync(migrationsDir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()
+    .map((name) => ({ name, sql: readFileSync(join(migrationsDir, name), "utf8") }));
+  const migrations = await applyMigrations({ client, clusterArn, masterSecretArn: master, database, schema, role: { username: schema, password: "testpasswordtestpassword" }, migrations: files });
+  Object.assign(process.env, {
+    [ENV.relationalClusterArn]: clusterArn,
+    [ENV.relationalSecretArn]: roleSecret,
+    [ENV.relationalDatabase]: database,
+    [ENV.relationalSchema]: schema,
+    AWS_ENDPOINT_URL_RDS_DATA: server.url,
+    AWS_REGION: process.env.AWS_REGION ?? REGION,
+  });
+  resetRelationalClient();
+  return {
+    engine,
+    url: server.url,
+    migrations,
+    async rows<T>(sql: string) {
+      const answer = await client.executeStatement({ resourceArn: clusterArn, secretArn: roleSecret, database, sql, formatRecordsAs: "JSON" });
+      return JSON.parse(answer.formattedRecords ?? "[]") as T[];
+    },
+    async stop() {
+      resetRelationalClient();
+      client.destroy();
+      await server.close();
+      await engine.close();
+    },
+  };
+}
