@@ -1,7 +1,7 @@
 /**
  * `npm start`: the local stage, and a small client for a running one.
  *
- *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch] [--short-waits]
+ *   node --import tsx shared/local/cli.ts [start] [--port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch] [--short-waits] [--psql-port 5432]
  *   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>]
  *   node --import tsx shared/local/cli.ts dlq [<queue name>]
  *   node --import tsx shared/local/cli.ts redrive <queue name>
@@ -32,7 +32,7 @@ class ClientError extends Error {
 }
 
 const USAGE = `usage:
-  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch] [--short-waits]
+  npm start [-- --port 3000] [--persist <dir>] [--quiet] [--logs] [--no-watch] [--short-waits] [--psql-port 5432]
   node --import tsx shared/local/cli.ts publish <type> '<json data>' [--correlation-id <id>] [--port 3000 | --url <url>]
   node --import tsx shared/local/cli.ts dlq [<queue name>]
   node --import tsx shared/local/cli.ts redrive <queue name>
@@ -46,6 +46,7 @@ const USAGE = `usage:
   node --import tsx shared/local/cli.ts stream-replay <stream name> <shard id> <from sequence number> <to sequence number>
   node --import tsx shared/local/cli.ts stream-mappings
   node --import tsx shared/local/cli.ts stream-mapping-failures
+  node --import tsx shared/local/cli.ts relational
   node --import tsx shared/local/cli.ts health`;
 
 interface Parsed {
@@ -54,7 +55,7 @@ interface Parsed {
   flags: Record<string, string | true>;
 }
 
-const VALUE_FLAGS = new Set(["port", "persist", "url", "correlation-id"]);
+const VALUE_FLAGS = new Set(["port", "persist", "url", "correlation-id", "psql-port"]);
 
 /** Splits `argv` into a command, positional arguments and `--flags`. */
 export function parseArgs(argv: readonly string[]): Parsed {
@@ -153,6 +154,8 @@ async function start(flags: Parsed["flags"]): Promise<void> {
     ...(quiet ? {} : { onTrace: (tree: TraceTree) => process.stdout.write(`${renderTrace(tree)}\n`) }),
     // Workflow Wait states and Retry intervals last 10 ms (quick runs).
     ...(flags["short-waits"] === true ? { shortWaits: true } : {}),
+    // psql against the relational part's PostgreSQL (PGlite's wire protocol), when a service declares a store.
+    ...(flags["psql-port"] !== undefined ? { psqlPort: psqlPortOf(flags["psql-port"]) } : {}),
     ...(flags.logs === true ? { onLog: (entry) => process.stdout.write(`[${entry.functionName}] ${formatLogEntry(entry)}\n`) } : {}),
   });
   if (flags["no-watch"] !== true) {
@@ -166,6 +169,12 @@ async function start(flags: Parsed["flags"]): Promise<void> {
     });
   }
   process.stdout.write(`${readyLine(stage, { watching: watch !== undefined })}\n`);
+}
+
+function psqlPortOf(raw: string | true): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`--psql-port must be a port number, got ${String(raw)}`);
+  return port;
 }
 
 function baseUrl(flags: Parsed["flags"]): string {
@@ -344,6 +353,20 @@ async function client(parsed: Parsed): Promise<void> {
       for (const f of failures) {
         const info = f.record.DDBStreamBatchInfo ?? f.record.KinesisBatchInfo;
         process.stdout.write(`- ${f.function} gave up (${String(f.record.requestContext?.condition)}) on ${info ? `${info.batchSize} records of ${info.streamArn} ${info.shardId} ${info.startSequenceNumber} .. ${info.endSequenceNumber}` : "?"} (in ${f.queue})\n`);
+      }
+      return;
+    }
+    case "relational": {
+      const result = await call(flags, "GET", "relational");
+      if (!result.enabled) {
+        process.stdout.write("no relational store: no service declares one (defineService({ relational: { migrations: \"migrations\" } }))\n");
+        return;
+      }
+      process.stdout.write(`Data API ${String(result.dataApi)} (data: ${String(result.storage)}), ${String(result.statements)} statements run, ${String(result.openTransactions)} open transactions\n`);
+      for (const schema of (result.schemas ?? []) as { schema: string; service?: string; tables: { name: string; rows: number }[]; migrations: { name: string; appliedAt: string }[] }[]) {
+        process.stdout.write(`schema ${schema.schema}${schema.service ? ` (service ${schema.service})` : ""}\n`);
+        for (const t of schema.tables) process.stdout.write(`  table ${t.name}: ${t.rows} row${t.rows === 1 ? "" : "s"}\n`);
+        for (const m of schema.migrations) process.stdout.write(`  migration ${m.name} applied ${m.appliedAt}\n`);
       }
       return;
     }
