@@ -40,6 +40,7 @@ import {
   sfnTracingEnabled,
 } from "./rules/workflows";
 import {
+  ec2NoOpenIngress,
   lambdaNoDatabasePassword,
   rdsClusterDataApiIam,
   rdsClusterEncryptedCustomerKey,
@@ -129,6 +130,7 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   rdsInstanceNotPublic,
   rdsServerlessScalesToZero,
   lambdaNoDatabasePassword,
+  ec2NoOpenIngress,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -63,6 +63,7 @@ export const RULE_NAMES = [
   "rds-instance-not-public",
   "rds-serverless-scales-to-zero",
   "lambda-no-database-password",
+  "ec2-no-open-ingress",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

@@ -133,3 +133,34 @@ export const lambdaNoDatabasePassword = resourceRule(
     return found.length ? [{ message: `function ${args.name} has a password in its environment: ${found.join(", ")}` }] : [];
   },
 );
+
+/** Pulumi type tokens of the ways a security group gets an inbound rule. */
+export const SECURITY_GROUP_TYPES = {
+  group: "aws:ec2/securityGroup:SecurityGroup",
+  rule: "aws:ec2/securityGroupRule:SecurityGroupRule",
+  ingressRule: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+} as const;
+const ANYWHERE = new Set(["0.0.0.0/0", "::/0"]);
+const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined || value === null ? [] : [String(value)]);
+
+export const ec2NoOpenIngress = resourceRule(
+  {
+    name: "ec2-no-open-ingress",
+    description:
+      "No security group lets traffic in from anywhere (0.0.0.0/0 or ::/0): the platform network's groups (functions, interface endpoints, the relational store) take traffic from one another or from nothing, and the database has no inbound rule at all, since the RDS Data API needs none (cdk-nag AwsSolutions-EC23; AWS Security Hub EC2.18 and EC2.19).",
+    remediation: "Allow ingress from a security group (securityGroups / referencedSecurityGroupId) or from the VPC's CIDR only; the relational store needs no ingress.",
+  },
+  (args) => {
+    const open: string[] = [];
+    if (args.type === SECURITY_GROUP_TYPES.group) {
+      for (const rule of (Array.isArray(args.props.ingress) ? args.props.ingress : []) as Record<string, unknown>[]) {
+        open.push(...[...listOf(rule.cidrBlocks), ...listOf(rule.ipv6CidrBlocks)].filter((cidr) => ANYWHERE.has(cidr)));
+      }
+    } else if (args.type === SECURITY_GROUP_TYPES.rule && str(args.props.type) === "ingress") {
+      open.push(...[...listOf(args.props.cidrBlocks), ...listOf(args.props.ipv6CidrBlocks)].filter((cidr) => ANYWHERE.has(cidr)));
+    } else if (args.type === SECURITY_GROUP_TYPES.ingressRule) {
+      open.push(...[str(args.props.cidrIpv4), str(args.props.cidrIpv6)].filter((cidr): cidr is string => cidr !== undefined && ANYWHERE.has(cidr)));
+    }
+    return open.length ? [{ message: `${args.name} lets traffic in from anywhere (${[...new Set(open)].join(", ")})` }] : [];
+  },
+);

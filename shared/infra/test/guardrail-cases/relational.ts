@@ -103,6 +103,20 @@ export const cases: RuleCases = {
       [[cluster({ serverlessv2ScalingConfiguration: { minCapacity: 1, maxCapacity: 4 } }, "ci-42")], /keeps 1 ACUs minimum in stage ci-42/],
     ],
   },
+  "ec2-no-open-ingress": {
+    good: [
+      [resource("aws:ec2/securityGroup:SecurityGroup", "relational-sg", { vpcId: "vpc-1", description: "no inbound rules" })],
+      [resource("aws:ec2/securityGroup:SecurityGroup", "endpoints-sg", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: ["sg-functions"] }] })],
+      [resource("aws:ec2/securityGroup:SecurityGroup", "vpc-only", { ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["10.20.0.0/16"] }] })],
+      [resource("aws:ec2/securityGroupRule:SecurityGroupRule", "egress-anywhere", { type: "egress", cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1" })],
+    ],
+    bad: [
+      [[resource("aws:ec2/securityGroup:SecurityGroup", "relational-sg", { ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }] })], /relational-sg lets traffic in from anywhere \(0\.0\.0\.0\/0\)/],
+      [[resource("aws:ec2/securityGroup:SecurityGroup", "v6", { ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }] })], /v6 lets traffic in from anywhere \(::\/0\)/],
+      [[resource("aws:ec2/securityGroupRule:SecurityGroupRule", "db-open", { type: "ingress", cidrBlocks: ["0.0.0.0/0"], securityGroupId: "sg-1", fromPort: 5432, toPort: 5432, protocol: "tcp" })], /db-open lets traffic in from anywhere/],
+      [[resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-open-v4", { cidrIpv4: "0.0.0.0/0", securityGroupId: "sg-1", ipProtocol: "tcp", fromPort: 5432, toPort: 5432 })], /db-open-v4 lets traffic in from anywhere/],
+    ],
+  },
   "lambda-no-database-password": {
     good: [[relationalFn()], [fn("plain")], [relationalFn({ DOCS_URL: "https://example.org/reports" })]],
     bad: [
