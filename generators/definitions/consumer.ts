@@ -29,6 +29,8 @@ export function consumerFiles(ctx: PlanContext, input: ConsumerFilesInput): File
     ...names,
     publishes: input.publishes?.type,
     publishData: data,
+    // A stream event's consumer reads Kinesis records: its test feeds it those.
+    stream: ctx.repo.catalog().get(input.event)?.ordering === "stream",
   };
   return [
     { kind: "create", path: `${input.dir}/handlers/${input.consumer}.ts`, content: ctx.render("parts/consumer.ts.hbs", view) },

@@ -1,6 +1,18 @@
 import { randomUUID } from "node:crypto";
-import type { APIGatewayProxyEventV2, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSEvent } from "aws-lambda";
-import { catalog, DATA_TABLE_LAYOUT, ENV, topicName, type EventData, type EventType } from "../contract";
+import type { APIGatewayProxyEventV2, DynamoDBBatchResponse, DynamoDBStreamEvent, KinesisStreamEvent, SQSEvent } from "aws-lambda";
+import {
+  catalog,
+  DATA_TABLE_LAYOUT,
+  ENV,
+  isStreamEvent,
+  partitionKeyOf,
+  streamName,
+  topicName,
+  type EventData,
+  type EventType,
+  type StreamEventType,
+  type TopicEventType,
+} from "../contract";
 import { outboxFilterPattern } from "../contract/outbox";
 import { compileFilterCriteria, ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StreamRecord } from "../local/dynamodb-streams";
 import { startDynamoDbProxy } from "../local/iam/dynamodb-proxy";
@@ -14,6 +26,11 @@ const ACCOUNT = "123456789012";
 const STAGE = "test";
 const topicArn = (name: string) => `arn:aws:sns:${REGION}:${ACCOUNT}:${name}`;
 const FAILURE_TOPIC = topicArn(`${STAGE}-platform-event-failed`);
+/** Shard and first sequence number of the Kinesis records the test bed makes (Kinesis's are 56-digit decimals). */
+const SHARD_ID = "shardId-000000000000";
+const FIRST_SEQUENCE = 49590338271490256608559692538361571095921575989136588898n;
+/** Item writes the data table can be told to refuse (`failWrites`). */
+const WRITE_OPERATIONS = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]);
 
 /** A CloudEvent as a handler published it (parsed from the SNS message). */
 export interface PublishedEvent {
@@ -63,10 +80,37 @@ export interface ServiceTestBed {
   readonly relayTopics: Readonly<Record<string, string>>;
   /** Events SNS refused (see `failPublishes`), optionally of one type. */
   refused(type?: EventType): PublishedEvent[];
-  /** An SQS event with one record carrying `type` as a raw-delivered CloudEvent. */
-  sqsEvent<T extends EventType>(type: T, data: EventData<T>, options?: { id?: string; correlationId?: string; raw?: boolean }): SQSEvent;
-  /** The id of the last event `sqsEvent` made. */
+  /**
+   * The data table refuses the next `times` item writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem,
+   * TransactWriteItems) with `AccessDeniedException` (a client error the SDK does not retry), to test what a consumer
+   * reports when its write fails. The idempotency table is not affected.
+   */
+  failWrites(times?: number): void;
+  /**
+   * An SQS event with one record carrying `type` as a raw-delivered CloudEvent: what a consumer of a standard or FIFO
+   * event receives from its queue. A stream event is refused (its consumer reads Kinesis records: `kinesisEvent`).
+   */
+  sqsEvent<T extends TopicEventType>(type: T, data: EventData<T>, options?: { id?: string; correlationId?: string; raw?: boolean }): SQSEvent;
+  /**
+   * A Kinesis event as Lambda delivers it from a stream event's data stream (its event source mapping): one record
+   * per item of `data`, in order, on one shard with increasing sequence numbers, each carrying its CloudEvent as
+   * base64 `data`. The partition key is the value of the catalog's `partitionKeyField` (as the runtime's publisher
+   * takes it); `partitionKey` sets it for data that has none (a record that breaks its schema).
+   */
+  kinesisEvent<T extends StreamEventType>(
+    type: T,
+    data: EventData<T> | readonly EventData<T>[],
+    options?: { ids?: readonly string[]; correlationId?: string; partitionKey?: string },
+  ): KinesisStreamEvent;
+  /**
+   * The event a consumer of `type` receives as deployed, chosen by the catalog's ordering: `kinesisEvent` for a
+   * stream event, `sqsEvent` for the others (one record).
+   */
+  consumerEvent<T extends EventType>(type: T, data: EventData<T>, options?: { id?: string; correlationId?: string; partitionKey?: string }): SQSEvent | KinesisStreamEvent;
+  /** The id of the last event `sqsEvent`, `kinesisEvent` or `consumerEvent` made (of its last record). */
   readonly lastEventId: string;
+  /** The ids of the events of the last event made, one per record, in order. */
+  readonly lastEventIds: readonly string[];
   /** An API Gateway HTTP API (payload 2.0) event for `routeKey`; objects are sent as JSON. */
   httpEvent(routeKey: string, body?: unknown, headers?: Record<string, string>): APIGatewayProxyEventV2;
   readonly dynamo: LocalDynamo;
@@ -102,6 +146,7 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   const dynamo = await startLocalDynamo();
   // Writes pass through the local write engine, as on the local stage: TransactWriteItems (the outbox) and the data
   // table's stream. IAM is not what these tests check: every request is allowed.
+  let writeFailures = 0;
   const recorder = new StreamRecorder({ region: REGION });
   recorder.enable(TEST_TABLES.data, {
     streamArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TEST_TABLES.data}/stream/2026-01-01T00:00:00.000`,
@@ -114,7 +159,23 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     targetListener: dynamo.listener,
     authorize: () => true,
     accountId: ACCOUNT,
-    writes: { operations: ENGINE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request), forget: (table) => engine.forget(table) },
+    writes: {
+      operations: ENGINE_OPERATIONS,
+      handle: (operation, request) => {
+        if (writeFailures > 0 && WRITE_OPERATIONS.has(operation) && tablesWritten(request).includes(TEST_TABLES.data)) {
+          writeFailures--;
+          return Promise.resolve({
+            status: 400,
+            body: {
+              __type: "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+              Message: `User is not authorized to perform: dynamodb:${operation} on resource: ${TEST_TABLES.data} (refused by the test bed: failWrites)`,
+            },
+          });
+        }
+        return engine.handle(operation, request);
+      },
+      forget: (table) => engine.forget(table),
+    },
   });
   const topics = new Map<string, string>(
     (Object.keys(catalog) as EventType[]).map((type) => [topicOf(type), type]),
@@ -163,7 +224,52 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     attributes: Object.fromEntries(Object.entries(request.MessageAttributes ?? {}).map(([k, v]) => [k, v.StringValue])),
     topicArn: request.TopicArn,
   });
-  let lastEventId = "";
+  let lastEventIds: string[] = [];
+  const envelopeOf = (type: EventType, id: string, correlationId: string, data: unknown) => ({
+    specversion: "1.0",
+    id,
+    source: catalog[type].owner,
+    type,
+    time: new Date().toISOString(),
+    datacontenttype: "application/json",
+    correlationid: correlationId,
+    data,
+  });
+  let sequence = FIRST_SEQUENCE;
+  const kinesisEvent = (
+    type: EventType,
+    items: readonly unknown[],
+    eventOptions: { ids?: readonly string[]; correlationId?: string; partitionKey?: string },
+  ): KinesisStreamEvent => {
+    if (!isStreamEvent(type)) throw new Error(`kinesisEvent: ${type} is not a stream event (ordering "${catalog[type].ordering}"): its consumer reads an SQS queue (sqsEvent)`);
+    if (eventOptions.ids && eventOptions.ids.length !== items.length) {
+      throw new Error(`kinesisEvent: ${eventOptions.ids.length} ids (options.ids) for ${items.length} records`);
+    }
+    const correlationId = eventOptions.correlationId ?? randomUUID();
+    const ids = items.map((_, i) => eventOptions.ids?.[i] ?? randomUUID());
+    const records = items.map((data, i) => {
+      sequence += 1000n;
+      const sequenceNumber = sequence.toString();
+      return {
+        kinesis: {
+          kinesisSchemaVersion: "1.0",
+          partitionKey: eventOptions.partitionKey ?? partitionKeyOf(type, catalog[type], data)!,
+          sequenceNumber,
+          data: Buffer.from(JSON.stringify(envelopeOf(type, ids[i]!, correlationId, data))).toString("base64"),
+          approximateArrivalTimestamp: Date.now() / 1000,
+        },
+        eventSource: "aws:kinesis",
+        eventVersion: "1.0",
+        eventID: `${SHARD_ID}:${sequenceNumber}`,
+        eventName: "aws:kinesis:record",
+        invokeIdentityArn: `arn:aws:iam::${ACCOUNT}:role/${STAGE}-${options.service}-${options.handler}`,
+        awsRegion: REGION,
+        eventSourceARN: `arn:aws:kinesis:${REGION}:${ACCOUNT}:stream/${streamName(STAGE, type)}`,
+      };
+    });
+    lastEventIds = ids;
+    return { Records: records };
+  };
 
   // The relay, as its event source mapping runs it: filtered, one record after another, bounded retries.
   const relayTopics = Object.fromEntries(
@@ -184,10 +290,13 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     });
   });
 
-  return {
+  const bed: ServiceTestBed = {
     dynamo,
     get lastEventId() {
-      return lastEventId;
+      return lastEventIds[lastEventIds.length - 1] ?? "";
+    },
+    get lastEventIds() {
+      return [...lastEventIds];
     },
     async items(entity) {
       const all = await dynamo.scan(TEST_TABLES.data);
@@ -213,20 +322,27 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     refused(type) {
       return refusedMessages.filter(({ request }) => type === undefined || request.TopicArn === topicOf(type)).map(({ request }) => parse(request));
     },
+    failWrites(times = 1) {
+      writeFailures = times;
+    },
+    kinesisEvent(type, data, eventOptions = {}) {
+      return kinesisEvent(type, Array.isArray(data) ? data : [data], eventOptions);
+    },
+    consumerEvent(type, data, eventOptions = {}) {
+      if (isStreamEvent(type)) {
+        const { id, ...rest } = eventOptions;
+        return kinesisEvent(type, [data], { ...rest, ...(id === undefined ? {} : { ids: [id] }) });
+      }
+      return bed.sqsEvent(type as TopicEventType, data as EventData<TopicEventType>, eventOptions);
+    },
     sqsEvent(type, data, eventOptions = {}) {
-      lastEventId = eventOptions.id ?? randomUUID();
+      if (isStreamEvent(type)) {
+        throw new Error(`sqsEvent: ${type} is a stream event: Lambda delivers its consumer Kinesis records (use kinesisEvent or consumerEvent)`);
+      }
+      const lastEventId = eventOptions.id ?? randomUUID();
+      lastEventIds = [lastEventId];
       const correlationId = eventOptions.correlationId ?? randomUUID();
-      const envelope = {
-        specversion: "1.0",
-        id: lastEventId,
-        source: catalog[type].owner,
-        type,
-        time: new Date().toISOString(),
-        datacontenttype: "application/json",
-        correlationid: correlationId,
-        data,
-      };
-      const body = JSON.stringify(envelope);
+      const body = JSON.stringify(envelopeOf(type, lastEventId, correlationId, data));
       const now = String(Date.now());
       const fifo = catalog[type].ordering === "fifo";
       return {
@@ -307,4 +423,20 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
       await dynamo.stop();
     },
   };
+  return bed;
+}
+
+/** The tables an item write names (`TableName`, `RequestItems`' keys, or each of `TransactItems`). */
+function tablesWritten(request: unknown): string[] {
+  if (request === null || typeof request !== "object") return [];
+  const r = request as { TableName?: unknown; RequestItems?: unknown; TransactItems?: unknown };
+  const tables: string[] = [];
+  if (typeof r.TableName === "string") tables.push(r.TableName);
+  if (r.RequestItems && typeof r.RequestItems === "object") tables.push(...Object.keys(r.RequestItems));
+  if (Array.isArray(r.TransactItems)) {
+    for (const item of r.TransactItems as Record<string, { TableName?: unknown } | undefined>[]) {
+      for (const part of Object.values(item ?? {})) if (typeof part?.TableName === "string") tables.push(part.TableName);
+    }
+  }
+  return tables;
 }
