@@ -64,7 +64,7 @@ async function setup(functions: Record<string, Fn>, machines: StateMachineConfig
   });
   await engine.setStateMachines(machines);
   const authorizer = new Authorizer({ accountId: LOCAL_ACCOUNT_ID });
-  authorizer.register("starter", options.policies ?? [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["states:StartExecution", "states:ListExecutions"], Resource: machines.map((m) => m.arn) }, { Effect: "Allow", Action: ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"], Resource: machines.map((m) => `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:execution:${m.name}:*`) }] }]);
+  authorizer.register("starter", options.policies ?? [{ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["states:StartExecution", "states:ListExecutions"], Resource: machines.map((m) => m.arn) }, { Effect: "Allow", Action: ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"], Resource: machines.flatMap((m) => [`arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:execution:${m.name}:*`, `arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:express:${m.name}:*`]) }] }]);
   const server: EndpointServer = await startEndpointServer({ services: [createStepFunctionsEndpoint({ engine, region, authorize: authorizer.authorize })] });
   const sfn = new SFNClient({ endpoint: server.url, region, credentials: { accessKeyId: "starter", secretAccessKey: "x" } });
   return {
@@ -209,6 +209,23 @@ test("StartExecution: same name and input while running is the same execution; a
     assert.instance(closed, ExecutionAlreadyExists, "a closed execution's name is taken, even with the same input");
     const listed = await stage.sfn.send(new ListExecutionsCommand({ stateMachineArn: smArn("slow") }));
     assert.equal(listed.executions!.map((e) => [e.name, e.status]), [["evt-1", "SUCCEEDED"]]);
+  } finally {
+    await stage.close();
+  }
+});
+
+test("Express: every start is a new execution (names are not deduplicated); the API does not keep them, as AWS keeps them in logs", async () => {
+  const stage = await setup({}, [machine("quick", { StartAt: "P", States: { P: { Type: "Pass", End: true } } }, "EXPRESS")]);
+  try {
+    const first = await stage.sfn.send(new StartExecutionCommand({ stateMachineArn: smArn("quick"), name: "same", input: "{}" }));
+    const second = await stage.sfn.send(new StartExecutionCommand({ stateMachineArn: smArn("quick"), name: "same", input: "{}" }));
+    assert.is.not(first.executionArn, second.executionArn);
+    assert.match(first.executionArn!, new RegExp(`^arn:aws:states:${region}:${LOCAL_ACCOUNT_ID}:express:quick:same:`));
+    assert.is(stage.engine.executions().length, 2);
+    const described = await stage.sfn.send(new DescribeExecutionCommand({ executionArn: first.executionArn })).catch((e: unknown) => e as Error);
+    assert.is((described as Error).name, "ExecutionDoesNotExist");
+    const listed = await stage.sfn.send(new ListExecutionsCommand({ stateMachineArn: smArn("quick") })).catch((e: unknown) => e as Error);
+    assert.is((listed as Error).name, "StateMachineTypeNotSupported");
   } finally {
     await stage.close();
   }
