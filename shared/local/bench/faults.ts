@@ -7,12 +7,16 @@
  * invariant breaks, the queue does not drain, or a POST /orders fails.
  *
  * Then a run of the serial path (faults/stream-scenario.ts: a Kinesis stream consumer under duplicates, throttled
- * puts, crashes and poison records), `--stream-events` events (0 skips it), with its own JSON line.
+ * puts, crashes and poison records), `--stream-events` events (0 skips it), with its own JSON line; and a run of the
+ * relational path (faults/relational-scenario.ts: reporting's relational writer under duplicates, crashes with open
+ * transactions and poison records, its projection compared with the events applied once), `--relational-events`
+ * events (0 skips it).
  *
- *   node --import tsx shared/local/bench/faults.ts [--events 10000] [--runs 1] [--seed <n>] [--stream-events 2000]
+ *   node --import tsx shared/local/bench/faults.ts [--events 10000] [--runs 1] [--seed <n>] [--stream-events 2000] [--relational-events 500]
  */
 import { availableParallelism } from "node:os";
 import { formatCounts, randomSeed, runFaultScenario, type FaultRunResult } from "../faults";
+import { runRelationalFaultScenario } from "../faults/relational-scenario";
 import { runStreamFaultScenario } from "../faults/stream-scenario";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
@@ -73,6 +77,23 @@ async function main(): Promise<void> {
       console.log(stream.violations.slice(0, 20).join("\n"));
     }
     console.log(JSON.stringify({ bench: "faults-stream", seed, events: streamEvents, seconds: round(stream.seconds, 1), injected, outcome, violations: stream.violations.length }));
+  }
+  // The relational path: reporting's writer (stream -> Data API -> PostgreSQL) under duplicates, crashes and poison.
+  const relationalEvents = option("relational-events") ?? 500;
+  if (relationalEvents > 0) {
+    const seed = firstSeed ?? randomSeed();
+    console.log(`relational run: ${relationalEvents} events, seed ${seed}`);
+    const run = await runRelationalFaultScenario({ events: relationalEvents, seed, deadlineMs: 600_000 });
+    const { injected, outcome } = run;
+    console.log(
+      `  injected: ${injected.duplicates} duplicates, ${injected.crashes} crashes, ${injected.poison} poison records\n` +
+        `  applied once ${outcome.applied} (${outcome.rows} revenue rows), dead-lettered ${outcome.deadLettered}, reported ${outcome.reported}, poison reported ${outcome.poisonReported} (in on-failure ranges ${outcome.poisonDeadLettered}); ${run.violations.length} violations in ${round(run.seconds, 1)} s`,
+    );
+    if (run.violations.length) {
+      broken = true;
+      console.log(run.violations.slice(0, 20).join("\n"));
+    }
+    console.log(JSON.stringify({ bench: "faults-relational", seed, events: relationalEvents, seconds: round(run.seconds, 1), injected, outcome, violations: run.violations.length }));
   }
   const totalEvents = results.reduce((sum, r) => sum + r.events, 0);
   const workSeconds = results.reduce((sum, r) => sum + (r.publishMs + r.drainMs) / 1000, 0);
