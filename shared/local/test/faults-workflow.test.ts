@@ -51,7 +51,9 @@ test("a fixed-seed run with the workflow's starter under faults: one execution p
   assert.is(workflow!.succeeded, workflow!.executions);
   // The faults happened as drawn for these event ids.
   const drawn = (kind: "throttle" | "crashAfterStart") => valid.filter((id) => workflowFaultDraws(11, id)[kind] < rates[kind]).length;
-  assert.is(workflow!.throttledEvents, drawn("throttle"));
+  // An event whose starter timed out before it called StartExecution (a loaded machine) meets no throttle: at most these.
+  assert.ok(workflow!.throttledEvents <= drawn("throttle"), `${workflow!.throttledEvents} throttled, ${drawn("throttle")} drawn`);
+  assert.ok(workflow!.throttledEvents + workflow!.crashes > 0, "the starter met its faults");
   assert.ok(workflow!.throttledEvents === 0 || workflow!.throttledStarts > workflow!.throttledEvents, "throttled starts were retried");
   assert.ok(drawn("throttle") + drawn("crashAfterStart") > 0, "seed 11 and these ids drew no fault: raise the rates");
   assert.ok(workflow!.crashes <= drawn("crashAfterStart"));
