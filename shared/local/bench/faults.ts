@@ -72,6 +72,7 @@ async function main(): Promise<void> {
       `  injected: ${injected.duplicates} duplicates, ${injected.throttledRecords} throttled records, ${injected.crashes} crashes, ${injected.poison} poison records\n` +
         `  applied once ${outcome.applied}, dead-lettered ${outcome.deadLettered}, reported ${outcome.reported}, poison reported ${outcome.poisonReported} (in on-failure ranges ${outcome.poisonDeadLettered}); ${stream.onFailure.length} on-failure records; ${stream.violations.length} violations in ${round(stream.seconds, 1)} s`,
     );
+    if (Object.keys(stream.consumerErrors).length) console.log(`  the consumer's warnings and errors: ${JSON.stringify(stream.consumerErrors)}`);
     if (stream.violations.length) {
       broken = true;
       console.log(stream.violations.slice(0, 20).join("\n"));

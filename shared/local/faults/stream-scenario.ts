@@ -61,6 +61,8 @@ export interface StreamFaultReport {
   outcome: { applied: number; deadLettered: number; reported: number; poisonReported: number; poisonDeadLettered: number };
   /** Each on-failure record: why, how many records, after how many invocations, the last answer's error. */
   onFailure: { condition: string; records: number; invocations: number; functionError?: string }[];
+  /** The consumer's WARN and ERROR log lines by message (retries it reported, and why). */
+  consumerErrors: Record<string, number>;
   violations: string[];
   seconds: number;
 }
@@ -80,6 +82,8 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
   process.env.AWS_ACCESS_KEY_ID = "fault-run";
   process.env.AWS_SECRET_ACCESS_KEY = "fault-run";
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+  /** The consumer's WARN and ERROR lines, counted by message (and error name). */
+  const consumerErrors: Record<string, number> = {};
   /** The consumer's first "balance recorded" per event id, in the order they came (its log lines). */
   const appliedOrder: string[] = [];
   const stage: LocalStage = await startLocalStage({
@@ -91,9 +95,16 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     onLog: (entry) => {
       if (entry.functionName !== CONSUMER) return;
       try {
-        const line = JSON.parse(entry.message) as { message?: string; eventId?: string };
+        const line = JSON.parse(entry.message) as { message?: string; eventId?: string; level?: string; error?: { name?: string } };
         if (line.message === "balance recorded" && line.eventId) appliedOrder.push(line.eventId);
-      } catch {}
+        if (line.level === "ERROR" || line.level === "WARN") {
+          const what = `${line.message ?? "?"}${line.error?.name ? ` (${line.error.name})` : ""}`;
+          consumerErrors[what] = (consumerErrors[what] ?? 0) + 1;
+        }
+      } catch {
+        // Not a JSON line: the runtime's own (a crash, a timeout).
+        if (/Task timed out|Runtime\.ExitError/.test(entry.message)) consumerErrors[entry.message.slice(0, 60)] = (consumerErrors[entry.message.slice(0, 60)] ?? 0) + 1;
+      }
     },
   });
   const injected = { duplicates: 0, poison: 0, throttledRecords: 0, crashes: 0 };
@@ -274,6 +285,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
         invocations: r.requestContext.approximateInvokeCount,
         ...(r.responseContext?.functionError ? { functionError: r.responseContext.functionError } : {}),
       })),
+      consumerErrors,
       violations,
       seconds: (performance.now() - started) / 1000,
     };
