@@ -22,10 +22,13 @@ export function findGenerator(name: string): GeneratorDefinition {
   return found;
 }
 
-export function planContext(repo: Repo, plop: PlopLike): PlanContext {
+export function planContext(repo: Repo, plop: PlopLike, notices: string[] = []): PlanContext {
   const cache = new Map<string, string>();
   return {
     repo,
+    notice(text) {
+      notices.push(text);
+    },
     render(templatePath, data) {
       let text = cache.get(templatePath);
       if (text === undefined) {
@@ -39,7 +42,10 @@ export function planContext(repo: Repo, plop: PlopLike): PlanContext {
 
 /** Runs a generator's plan and writes its files, all or none. Returns the paths written. */
 export function generate(generator: GeneratorDefinition, answers: Answers, repo: Repo, plop: PlopLike = handlebarsRenderer()): string[] {
-  return applyPlan(repo.root, generator.plan(answers, planContext(repo, plop)));
+  const notices: string[] = [];
+  const written = applyPlan(repo.root, generator.plan(answers, planContext(repo, plop, notices)));
+  for (const text of notices) console.log(`note: ${text}`);
+  return written;
 }
 
 /**

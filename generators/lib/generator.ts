@@ -6,6 +6,8 @@ import type { Repo } from "./repo";
 export interface PlanContext {
   repo: Repo;
   render(templatePath: string, data: object): string;
+  /** A message for the person running the generator (something left to do by hand), printed once the files are written. */
+  notice(text: string): void;
 }
 
 /** A generator: its questions, and the files its answers produce (checked, then written all together). */

@@ -3,6 +3,7 @@ import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
 import { runFromArgs } from "../run";
 import { copyRepo, unusedServiceName } from "./helpers";
 
@@ -24,9 +25,12 @@ function run(command: string, args: string[]): { code: number; output: string } 
   return { code: result.status ?? -1, output: `${result.stdout}\n${result.stderr}` };
 }
 
+// A colon and a hash, which a bare YAML scalar would misread.
+const purpose = "Ships invoiced orders: one parcel per order #1";
+
 test.before(async () => {
   await generate("service", [
-    "--name", name, "--purpose", "Ships invoiced orders", "--team", "logistics",
+    "--name", name, "--purpose", purpose, "--team", "logistics",
     "--consumes", "billing.invoice-issued", "--publishes", sent, "--entity", "parcel", "--yes",
   ]);
   await generate("event", [
@@ -35,6 +39,8 @@ test.before(async () => {
   ]);
   await generate("entity", ["--service", name, "--entity", "return"]);
   await generate("consumer", ["--service", name, "--event", "orders.order-status-changed", "--entity", "return"]);
+  // A consumer of a stream event (ordering "stream"): Lambda delivers it Kinesis records.
+  written["stream-consumer"] = await runFromArgs("consumer", ["--service", name, "--event", "ledger.entry-posted", "--entity", "parcel", "--root", root], { interactive: false });
   await generate("route", ["--service", name, "--path", "/returns", "--entity", "return", "--publishes", returned]);
 });
 
@@ -46,6 +52,7 @@ test("new-service writes the service and adds the events it publishes to the cat
     assert.ok(existsSync(join(dir, file)), file);
   }
   assert.match(readFileSync(join(dir, "Pulumi.prod.yaml"), "utf8"), new RegExp(`${name}:platformStack: organization/platform/prod`));
+  assert.is((parseYaml(readFileSync(join(dir, "Pulumi.yaml"), "utf8")) as { description: string }).description, purpose);
   const catalog = readFileSync(join(root, "shared/contract/catalog.ts"), "utf8");
   assert.match(catalog, new RegExp(`"${escaped(sent)}": defineEvent\\(\\{\\n\\s+version: 1,\\n\\s+owner: "${name}",`));
   assert.match(catalog, new RegExp(`"${escaped(returned)}": defineEvent\\([\\s\\S]*reason: z\\.string\\(\\)[\\s\\S]*items: z\\.int\\(\\)`));
@@ -60,9 +67,22 @@ test("edits land in place and every run is recorded with the generator version",
   assert.match(index, /\/\/ new routes are added above this line/);
   assert.not.match(index, /no HTTP API yet/);
   const manifest = JSON.parse(readFileSync(join(root, "services", name, "generator.json"), "utf8"));
-  assert.equal(manifest.runs.map((r: { generator: string }) => r.generator), ["service", "entity", "consumer", "route"]);
+  assert.equal(manifest.runs.map((r: { generator: string }) => r.generator), ["service", "entity", "consumer", "consumer", "route"]);
   assert.ok(manifest.runs.every((r: { version: string }) => /^\d+\.\d+\.\d+$/.test(r.version)));
   assert.is(manifest.runs[0].answers.entity, "parcel");
+});
+
+test("a consumer of a stream event gets a test fed Kinesis records, asserting the sequence number a failed write reports", () => {
+  assert.ok(written["stream-consumer"]!.includes(`services/${name}/test/on-entry-posted.test.ts`));
+  const stream = readFileSync(join(root, "services", name, "test/on-entry-posted.test.ts"), "utf8");
+  assert.match(stream, /bed\.consumerEvent\("ledger\.entry-posted", data\)/);
+  assert.match(stream, /bed\.kinesisEvent\("ledger\.entry-posted", \{ unexpected: true \} as never, \{ partitionKey: "poison" \}\)/);
+  assert.match(stream, /batchItemFailures: \[\{ itemIdentifier: second!\.kinesis\.sequenceNumber \}\]/);
+  assert.not.match(stream, /sqsEvent/);
+  // a consumer of a queue's event keeps SQS records
+  const queue = readFileSync(join(root, "services", name, "test/on-order-status-changed.test.ts"), "utf8");
+  assert.match(queue, /bed\.sqsEvent\("orders\.order-status-changed", \{ unexpected: true \} as never\)/);
+  assert.not.match(queue, /kinesisEvent|failWrites/);
 });
 
 test("the repository with the generated code type-checks under the strict tsconfig", () => {

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runFromArgs } from "../run";
 import { copyRepo, unusedServiceName } from "./helpers";
@@ -56,11 +56,45 @@ test("new-workflow writes the workflow, its step and its test, and declares it (
   assert.equal(manifest.runs.map((r: { generator: string }) => r.generator).slice(-2), ["workflow", "workflow"]);
 });
 
+test("--starter writes the startWorkflow call into the generated consumer, and its test checks the start", () => {
+  const dir = join(root, "services", name);
+  const handler = readFileSync(join(dir, "handlers/on-invoice-issued.ts"), "utf8");
+  assert.match(handler, /^import \{ [^}]*\bstartWorkflow\b[^}]* \} from "\.\.\/\.\.\/\.\.\/shared\/runtime";$/m);
+  assert.match(handler, /\n {4}await startWorkflow\("dispatch-parcel", \{ \.\.\.event\.data \}\);\n {2}\},\n\}\);\n$/);
+  const test = readFileSync(join(dir, "test/on-invoice-issued.test.ts"), "utf8");
+  assert.match(test, /workflows: \{ "dispatch-parcel": \{ definition: dispatchParcel, functions: \{ "dispatch-parcel-step": dispatchParcelStep \} \} \}/);
+  assert.match(test, /import \{ handler as dispatchParcelStep \} from "\.\.\/handlers\/dispatch-parcel-step";\nimport \{ dispatchParcel \} from "\.\.\/workflows\/dispatch-parcel";/);
+  assert.match(test, /test\("starts workflow dispatch-parcel for billing\.invoice-issued, once, named after the event"/);
+});
+
 test("new-workflow refuses a taken name, an event the service does not own, an unknown starter", async () => {
   await refused(["--service", name, "--name", "recount"], /already exists/);
   await refused(["--service", name, "--name", "ship", "--publishes", "orders.order-placed"], /owned by "orders"/);
   await refused(["--service", name, "--name", "ship", "--starter", "on-nothing"], /no consumer "on-nothing" \(--starter\)/);
   await refused(["--service", name, "--name", "Ship"], /not kebab-case/);
+});
+
+test("a starter whose handler is not the generated shape is left alone, and a note says exactly what to add", async () => {
+  const file = join(root, "services", name, "handlers/on-invoice-issued.ts");
+  // The runtime's names one per line, as a formatter may leave them: no longer the generated shape.
+  const handWritten = readFileSync(file, "utf8").replace(
+    /^import \{ (.*) \} from "(\.\.\/\.\.\/\.\.\/shared\/runtime)";$/m,
+    (_, names: string, from: string) => `import {\n  ${names.split(", ").join(",\n  ")},\n} from "${from}";`,
+  );
+  writeFileSync(file, handWritten);
+  const printed: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void printed.push(args.join(" "));
+  try {
+    await generate("workflow", ["--service", name, "--name", "audit", "--starter", "on-invoice-issued"]);
+  } finally {
+    console.log = log;
+  }
+  assert.is(readFileSync(file, "utf8"), handWritten);
+  assert.equal(printed, [
+    `note: services/${name}/handlers/on-invoice-issued.ts is not the handler the consumer generator writes, so it was left alone: add to its action await startWorkflow("audit", { ...event.data }); // import { startWorkflow } from "../../../shared/runtime"`,
+  ]);
+  assert.match(readFileSync(join(root, "services", name, "index.ts"), "utf8"), /"on-invoice-issued": \{ event: "billing\.invoice-issued".*, starts: \["dispatch-parcel", "audit"\] \},/);
 });
 
 test("the generated code type-checks under the strict tsconfig", () => {
@@ -74,6 +108,7 @@ test("the generated service's tests pass, the workflow's among them", () => {
   const { code, output } = run(process.execPath, ["scripts/test.mjs", `services/${name}`]);
   assert.is(code, 0, output);
   assert.match(output, /dispatch-parcel\.workflow\.test\.ts/);
+  assert.match(output, /✔ services\/[a-z0-9]+\/test\/on-invoice-issued\.test\.ts/);
   assert.match(output, /\b[1-9]\d* passed, 0 failed/);
 });
 

@@ -19,6 +19,9 @@ import { startDynamoDbProxy } from "../local/iam/dynamodb-proxy";
 import { parseRouteKey } from "../contract/route-key";
 import { createSnsEndpoint, startEndpointServer, type EndpointServer, type SnsPublishInput } from "../local/endpoints";
 import { apiGatewayTime, md5OfBody } from "../local/lambda-events";
+import type { ExecutionRecord, StepFunctionsEngine } from "../local/stepfunctions";
+import type { WorkflowDefinition } from "../infra/workflow";
+import type { WorkflowFunction } from "./workflow-runner";
 import { startLocalDynamo, TEST_TABLES, type LocalDynamo } from "./local-dynamo";
 
 const REGION = "eu-west-1";
@@ -59,6 +62,13 @@ export interface ServiceTestBedOptions {
    * before reading them.
    */
   relay?: (options: { service: string; topics: Record<string, string> }) => (event: DynamoDBStreamEvent) => Promise<DynamoDBBatchResponse>;
+  /**
+   * The workflows the function may start (its `starts`), by name: each runs on the local Step Functions engine (the
+   * interpreter `npm start` runs, Standard: a repeated execution name starts nothing), its `invoke` states calling
+   * `functions` (its handlers, by logical name) in this process, its publishes sent to the test bed's SNS. The
+   * function's `startWorkflow` reaches the engine through the unmodified client; `executions()` lists what started.
+   */
+  workflows?: Readonly<Record<string, { definition: WorkflowDefinition; functions: Readonly<Record<string, WorkflowFunction>> }>>;
 }
 
 /** What a generated service's tests use: real DynamoDB (dynalite), a local SNS, and AWS-shaped events. */
@@ -120,6 +130,8 @@ export interface ServiceTestBed {
   streamRecords(): StreamRecord[];
   /** Stream records the relay gave up on after its retries (what would go to the on-failure destination). */
   relayFailures(): StreamRecord[];
+  /** Executions of the workflows (option `workflows`) so far, optionally of one; each has `name`, `input`, `done`. */
+  executions(workflow?: string): ExecutionRecord[];
   stop(): Promise<void>;
 }
 
@@ -290,6 +302,8 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     });
   });
 
+  const workflows = options.workflows && Object.keys(options.workflows).length > 0 ? await startWorkflows(options.service, options.workflows, topicOf) : undefined;
+
   const bed: ServiceTestBed = {
     dynamo,
     get lastEventId() {
@@ -415,9 +429,17 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     relayFailures() {
       return [...gaveUp];
     },
+    executions(workflow) {
+      if (!workflows) return [];
+      if (workflow !== undefined && !workflows.arns[workflow]) {
+        throw new Error(`executions: no workflow "${workflow}" in the test bed's workflows (${Object.keys(workflows.arns).join(", ")})`);
+      }
+      return workflows.engine.executions(workflow === undefined ? undefined : workflows.arns[workflow]);
+    },
     async stop() {
       unsubscribe();
       await relaying;
+      await workflows?.stop();
       await sns.close();
       await proxy.close();
       await dynamo.stop();
@@ -439,4 +461,68 @@ function tablesWritten(request: unknown): string[] {
     }
   }
   return tables;
+}
+
+/** The workflows of `serviceTestBed`'s option `workflows` on the local Step Functions engine and its endpoint. */
+async function startWorkflows(
+  service: string,
+  definitions: NonNullable<ServiceTestBedOptions["workflows"]>,
+  topicOf: (type: EventType) => string,
+): Promise<{ engine: StepFunctionsEngine; arns: Record<string, string>; stop(): Promise<void> }> {
+  // Loaded only by tests that start workflows (the interpreter costs about 250 ms to load).
+  const { StepFunctionsEngine, createStepFunctionsEndpoint } = require("../local/stepfunctions") as typeof import("../local/stepfunctions");
+  const { SNSClient, PublishCommand } = require("@aws-sdk/client-sns") as typeof import("@aws-sdk/client-sns");
+  const { resetWorkflowClient } = require("../runtime/workflow") as typeof import("../runtime/workflow");
+  const prefix = `${STAGE}-${service}-`;
+  const functionArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${prefix}${name}`;
+  const functions = new Map<string, WorkflowFunction>();
+  for (const { functions: given } of Object.values(definitions)) {
+    for (const [name, handler] of Object.entries(given)) functions.set(functionArn(name), handler);
+  }
+  const sns = new SNSClient({ region: REGION });
+  const engine = new StepFunctionsEngine({
+    region: REGION,
+    accountId: ACCOUNT,
+    shortWaitsMs: 1,
+    runner: {
+      async invokeFunction(arn, payload) {
+        const handler = functions.get(arn);
+        if (!handler) return { ok: false, errorType: "ResourceNotFoundException", errorMessage: `Function not found: ${arn} (not in the test bed's workflow functions)` };
+        try {
+          return { ok: true, payload: JSON.parse(JSON.stringify((await handler(payload)) ?? null)) };
+        } catch (error) {
+          return { ok: false, errorType: (error as Error).name, errorMessage: (error as Error).message };
+        }
+      },
+      async publish(input) {
+        const { MessageId } = await sns.send(new PublishCommand(input as never));
+        return { MessageId: MessageId! };
+      },
+    },
+  });
+  const arns = Object.fromEntries(Object.keys(definitions).map((name) => [name, `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${prefix}${name}`]));
+  await engine.setStateMachines(
+    Object.entries(definitions).map(([name, { definition }]) => ({
+      name: `${prefix}${name}`,
+      arn: arns[name]!,
+      definition: JSON.stringify(definition.toAsl({ service, workflow: name, functionArn, topicArn: topicOf, failureTopicArn: FAILURE_TOPIC })),
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/${prefix}${name}`,
+      type: "STANDARD" as const,
+    })),
+  );
+  const server = await startEndpointServer({ services: [createStepFunctionsEndpoint({ engine, region: REGION })] });
+  process.env.AWS_ENDPOINT_URL_SFN = server.url;
+  process.env[ENV.workflows] = JSON.stringify(arns);
+  resetWorkflowClient();
+  return {
+    engine,
+    arns,
+    async stop() {
+      await engine.stop();
+      await server.close();
+      sns.destroy();
+      delete process.env[ENV.workflows];
+      resetWorkflowClient();
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { catalog } from "../../contract";
-import { consume } from "../../runtime";
+import { consume, defineEntity } from "../../runtime";
 import { serviceTestBed, type ServiceTestBed } from "../service-test-bed";
 
 const sample = (name: string) => JSON.parse(readFileSync(join(__dirname, "..", "fixtures", "aws-events", name), "utf8"));
@@ -65,7 +65,11 @@ test("consumerEvent picks the shape from the catalog's ordering; sqsEvent refuse
 });
 
 test("consume answers a stream batch as deployed: the sequence number of the record whose write failed", async () => {
-  const { balances } = await import("../../../services/ledger/entities/balance");
+  const balances = defineEntity({
+    model: { entity: "balance", version: "1" },
+    attributes: { balanceId: { type: "string", required: true }, details: { type: "any" }, createdBy: { type: "string", required: true } },
+    indexes: { byId: { pk: { composite: ["balanceId"] } } },
+  });
   const handler = consume({
     "ledger.entry-posted": async (event) => {
       await balances().put({ balanceId: event.id, details: event.data, createdBy: event.id }).go();
