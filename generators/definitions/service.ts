@@ -93,7 +93,8 @@ export const service: GeneratorDefinition = {
     const primaryShape: Record<string, string> =
       primary === undefined ? {} : created.includes(primary) ? { [names.idField]: "string" } : (schemaShape(repo, primary) ?? {});
     const dir = `services/${name}`;
-    const base = { service: name, name, purpose, team, ...names };
+    // A JSON string is a valid YAML scalar: a purpose with `: ` or `#` stays one description in Pulumi.yaml.
+    const base = { service: name, name, purpose, purposeYaml: JSON.stringify(purpose), team, ...names };
     const files: FileChange[] = [];
 
     const consumers: { name: string; event: string; version: number; publishesList: string }[] = [];
