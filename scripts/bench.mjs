@@ -17,6 +17,9 @@ const benches = [
   "shared/local/bench/outbox.ts",
   // orders.order-placed to the end of fulfilment's fulfil-order saga, one event at a time (npm run bench workflow).
   "shared/local/bench/workflow.ts",
+  // The relational path: start-up with and without a relational service, Data API statement latency, stream ->
+  // relational writer -> Postgres writes per second (npm run bench relational).
+  "shared/local/bench/relational.ts",
   // About 4 minutes: 10,000 events through the local stage under faults, random seed.
   "shared/local/bench/faults.ts",
 ];
