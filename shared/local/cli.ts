@@ -46,6 +46,7 @@ const USAGE = `usage:
   node --import tsx shared/local/cli.ts stream-replay <stream name> <shard id> <from sequence number> <to sequence number>
   node --import tsx shared/local/cli.ts stream-mappings
   node --import tsx shared/local/cli.ts stream-mapping-failures
+  node --import tsx shared/local/cli.ts stream-mapping-replay <function> <shard id> <from sequence number> <to sequence number>
   node --import tsx shared/local/cli.ts relational
   node --import tsx shared/local/cli.ts health`;
 
@@ -354,6 +355,21 @@ async function client(parsed: Parsed): Promise<void> {
         const info = f.record.DDBStreamBatchInfo ?? f.record.KinesisBatchInfo;
         process.stdout.write(`- ${f.function} gave up (${String(f.record.requestContext?.condition)}) on ${info ? `${info.batchSize} records of ${info.streamArn} ${info.shardId} ${info.startSequenceNumber} .. ${info.endSequenceNumber}` : "?"} (in ${f.queue})\n`);
       }
+      return;
+    }
+    case "stream-mapping-replay": {
+      const [fn, shardId, from, to] = args;
+      if (!fn || !shardId || !from || !to) throw new UsageError(`stream-mapping-replay needs a function, a shard and a sequence range (see: stream-mapping-failures)\n${USAGE}`);
+      const result = await call(flags, "POST", "stream-mappings/replay", { function: fn, shardId, from, to });
+      const count = Number(result.reinvoked);
+      const outcome =
+        result.outcome === "failed"
+          ? `, and it failed: ${String(result.error)}`
+          : result.outcome === "partial"
+            ? `; it reported ${Array.isArray(result.batchItemFailures) ? result.batchItemFailures.length : "some"} batch item failure(s)`
+            : ", and it took them";
+      process.stdout.write(`sent ${count} record${count === 1 ? "" : "s"} of ${shardId} to ${fn} again${result.filtered ? ` (${String(result.filtered)} left out by its filter)` : ""}${outcome}\n`);
+      if (result.outcome === "failed" || result.outcome === "partial") process.exitCode = 1;
       return;
     }
     case "relational": {

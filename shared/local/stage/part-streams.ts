@@ -9,6 +9,7 @@
  * one more entry in `kinds`.
  */
 import { randomUUID } from "node:crypto";
+import { AwsServiceError } from "../aws";
 import { childContext, rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { compileFilterCriteria, recorderShardSource, type StreamRecord, type StreamRecorder } from "../dynamodb-streams";
 import type { FunctionHost } from "../lambda/function-host";
@@ -89,6 +90,28 @@ export interface StreamsPart extends StagePart<StageWiring> {
   list(): StreamMappingInfo[];
   /** The on-failure records in the SQS destinations of the mappings (without taking them). */
   onFailureRecords(): { queue: string; function: string; messageId: string; record: OnFailureRecord }[];
+  /**
+   * Invokes a mapping's function again with the records of a shard's sequence range (an on-failure record's
+   * `DDBStreamBatchInfo`), read back from the stream while its retention lasts, through the mapping's filter, as one
+   * batch. A DynamoDB stream cannot be written to (its records are made by table writes), so a replay re-invokes the
+   * function instead of putting records again.
+   * @throws AwsServiceError naming the function, shard or range (not a mapping, no such shard, records past retention)
+   */
+  replay(functionName: string, shardId: string, range: { from: string; to: string }): Promise<StreamReplayResult>;
+}
+
+/** What a replay did. */
+export interface StreamReplayResult {
+  function: string;
+  shardId: string;
+  /** Records the function got again (the range's records its filter passes). */
+  reinvoked: number;
+  /** The range's records the mapping's filter left out. */
+  filtered: number;
+  /** `ok` (all taken), `partial` (batch item failures reported), `failed` (the function failed). */
+  outcome: "ok" | "partial" | "failed";
+  batchItemFailures?: unknown[];
+  error?: string;
 }
 
 const key = (m: StreamMappingSpec) => `${m.eventSourceArn} -> ${m.functionArn}`;
@@ -245,6 +268,58 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
           shards: run?.poller.positions() ?? [],
         };
       });
+    },
+    async replay(functionName, shardId, range) {
+      const run = runs.find((r) => r.functionName === functionName && kinds.has(r.mapping.kind));
+      if (!run) {
+        const known = runs.map((r) => r.functionName).join(", ") || "none";
+        throw new AwsServiceError("ResourceNotFoundException", `no running stream mapping invokes function ${functionName} (mappings: ${known})`);
+      }
+      if (!/^\d+$/.test(range.from) || !/^\d+$/.test(range.to) || BigInt(range.from) > BigInt(range.to)) {
+        throw new AwsServiceError("InvalidParameter", `the sequence range must be two numbers, from <= to (got ${range.from} to ${range.to})`);
+      }
+      const mapping = run.mapping;
+      const kind = kinds.get(mapping.kind)!;
+      const fn = wiring.functions.find((f) => f.arn === mapping.functionArn)!;
+      const source = kind.source(mapping, fn);
+      if (!(await source.shards()).includes(shardId)) {
+        throw new AwsServiceError("ResourceNotFoundException", `the stream ${source.streamArn} read by ${functionName} has no shard ${shardId}`);
+      }
+      const [from, to] = [BigInt(range.from), BigInt(range.to)];
+      const reader = await source.reader(shardId, { after: (from - 1n).toString() });
+      const records: unknown[] = [];
+      let first: string | undefined;
+      let filtered = 0;
+      const filter = mapping.filterCriteria ? compileFilterCriteria(mapping.filterCriteria) : undefined;
+      try {
+        read: for (;;) {
+          const page = await reader.read(1000);
+          if (page.length === 0) break;
+          for (const record of page) {
+            if (BigInt(record.sequenceNumber) > to) break read;
+            first ??= record.sequenceNumber;
+            // The records Lambda gave the function passed the mapping's filter; the others in the range did not reach it.
+            if (filter && !filter.matches(source.filterView ? source.filterView(record.record) : record.record)) filtered++;
+            else records.push(record.record);
+          }
+        }
+      } finally {
+        reader.close?.();
+      }
+      if (first === undefined || BigInt(first) !== from) {
+        throw new AwsServiceError(
+          "InvalidParameter",
+          `the records of ${shardId} from ${range.from} are no longer in the stream (a DynamoDB stream keeps them 24 hours): nothing to replay`,
+        );
+      }
+      const base = { function: functionName, shardId, reinvoked: records.length, filtered };
+      if (records.length === 0) return { ...base, outcome: "ok" };
+      const outcome = await invokeBatch(options.hosts().get(functionName), recorder, kind, records, randomUUID(), mapping.reportBatchItemFailures);
+      if (!outcome.ok) return { ...base, outcome: "failed", error: outcome.error };
+      const failures = (outcome.payload as { batchItemFailures?: unknown } | null | undefined)?.batchItemFailures;
+      return Array.isArray(failures) && failures.length > 0 && mapping.reportBatchItemFailures
+        ? { ...base, outcome: "partial", batchItemFailures: failures }
+        : { ...base, outcome: "ok" };
     },
     onFailureRecords() {
       const sqs = options.sqs();

@@ -660,6 +660,19 @@ function adminPart(stage: () => LocalStage, operations: StageOperations, recorde
       describe: "on-failure records of stream mappings waiting in their destination queues (shard and sequence range of each batch given up on)",
       handle: () => ok({ failures: stage().streamMappings.onFailureRecords() }),
     },
+    {
+      method: "POST",
+      path: "/stream-mappings/replay",
+      describe:
+        'invoke a stream mapping\'s function again with a shard\'s sequence range read back from the stream while retention lasts: { "function": "<name>", "shardId": "<shard>", "from": "<seq>", "to": "<seq>" } (an on-failure record\'s DDBStreamBatchInfo has them)',
+      handle: async ({ body }) => {
+        const input = jsonBody<{ function?: unknown; shardId?: unknown; from?: unknown; to?: unknown }>(body, "{ function, shardId, from, to }");
+        if (typeof input.function !== "string" || typeof input.shardId !== "string" || typeof input.from !== "string" || typeof input.to !== "string") {
+          throw new ServiceError("InvalidParameter", "give the function, the shard and the sequence range: { function, shardId, from, to } (an on-failure record names the function; its DDBStreamBatchInfo has the rest)");
+        }
+        return ok(await stage().streamMappings.replay(input.function, input.shardId, { from: input.from, to: input.to }));
+      },
+    },
     { method: "GET", path: "/trace", describe: "the latest correlation ids", handle: () => ok({ correlationIds: recorder.correlationIds().slice(-100) }) },
     {
       method: "GET",

@@ -175,4 +175,63 @@ test("the CLI lists the stream mappings with their shards, and the on-failure re
   assert.match(failures, /^1 on-failure record\n- local-streamer-on-change gave up \(RetryAttemptsExhausted\) on 1 records of arn:aws:dynamodb:\S+ shardId-\S+ \d+ \.\. \d+ \(in local-streamer-on-change-failed\)$/m);
 });
 
+test("replay: the mapping's function is invoked again with a shard's range read back from the stream (admin API and CLI)", async () => {
+  const replay = async (body: Record<string, unknown>) => {
+    const response = await fetch(`${stage.adminUrl}stream-mappings/replay`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  };
+  const fn = "local-streamer-on-change";
+  // The poison batch's on-failure record: its range, replayed, fails again (the record still carries poison).
+  const { failures } = (await (await fetch(`${stage.adminUrl}stream-mappings/failures`)).json()) as { failures: { record: { DDBStreamBatchInfo: { shardId: string; startSequenceNumber: string; endSequenceNumber: string } } }[] };
+  const info = failures[0]!.record.DDBStreamBatchInfo;
+  const poison = await replay({ function: fn, shardId: info.shardId, from: info.startSequenceNumber, to: info.endSequenceNumber });
+  assert.is(poison.status, 200, JSON.stringify(poison.body));
+  assert.equal({ ...poison.body, error: undefined }, { function: fn, shardId: info.shardId, reinvoked: 1, filtered: 0, outcome: "failed", error: undefined });
+  assert.match(poison.body.error, /poison record \$streamer#thing_poison/);
+
+  // The five records of "ordered" (one shard: one partition key), and the transaction's records, one of another service.
+  const dynamodb = stage.parts.parts.find((p) => p.name === "dynamodb") as unknown as { streams: { records(t: string): { eventID: string; dynamodb: { SequenceNumber: string; Keys: { pk: { S: string } } } }[] } };
+  const records = dynamodb.streams.records("local-data");
+  const ordered = records.filter((r) => r.dynamodb.Keys.pk.S === "$streamer#thing_ordered").map((r) => r.dynamodb.SequenceNumber);
+  assert.is(ordered.length, 5);
+  const before = seen().filter((s) => s.seen === "$streamer#thing_ordered").length;
+  const ok = await replay({ function: fn, shardId: info.shardId, from: ordered[0], to: ordered[4] });
+  assert.equal(ok.body, { function: fn, shardId: info.shardId, reinvoked: 5, filtered: 0, outcome: "ok" });
+  assert.equal(seen().filter((s) => s.seen === "$streamer#thing_ordered").slice(before).map((s) => s.version), ["1", "2", "3", "4", "5"], "again, in order");
+
+  // Records the mapping's filter leaves out are not sent (Lambda never gave them to the function).
+  const other = records.find((r) => r.dynamodb.Keys.pk.S === "$other#y")!.dynamodb.SequenceNumber;
+  const mine = records.find((r) => r.dynamodb.Keys.pk.S === "$streamer#thing_t")!.dynamodb.SequenceNumber;
+  const [from, to] = BigInt(other) < BigInt(mine) ? [other, mine] : [mine, other];
+  const filtered = await replay({ function: fn, shardId: info.shardId, from, to });
+  assert.equal(filtered.body, { function: fn, shardId: info.shardId, reinvoked: 1, filtered: 1, outcome: "ok" });
+
+  // Refusals name what is wrong: records past retention (or never there), an unknown function, a bad range, a missing field.
+  const gone = await replay({ function: fn, shardId: info.shardId, from: "1", to: "2" });
+  assert.is(gone.status, 400);
+  assert.match(gone.body.message, /the records of shardId-\S+ from 1 are no longer in the stream \(a DynamoDB stream keeps them 24 hours\)/);
+  const unknown = await replay({ function: "local-nothing", shardId: info.shardId, from: ordered[0], to: ordered[4] });
+  assert.is(unknown.status, 404);
+  assert.match(unknown.body.message, /no running stream mapping invokes function local-nothing \(mappings: local-streamer-on-change\)/);
+  assert.is((await replay({ function: fn, shardId: "shardId-nope", from: ordered[0], to: ordered[4] })).status, 404);
+  assert.is((await replay({ function: fn, shardId: info.shardId, from: ordered[4], to: ordered[0] })).status, 400);
+  const missing = await replay({ function: fn, shardId: info.shardId });
+  assert.is(missing.status, 400);
+  assert.match(missing.body.message, /\{ function, shardId, from, to \}/);
+
+  // The CLI, as the admin index lists the operation.
+  const index = (await (await fetch(stage.adminUrl)).json()) as { operations: Record<string, string> };
+  assert.ok(index.operations["POST /_local/stream-mappings/replay"]);
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), ...args, "--url", stage.url], (error, stdout) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout })),
+    );
+  const again = await cli(["stream-mapping-replay", fn, info.shardId, ordered[0]!, ordered[4]!]);
+  assert.is(again.code, 0);
+  assert.is(again.stdout, `sent 5 records of ${info.shardId} to ${fn} again, and it took them\n`);
+  const failed = await cli(["stream-mapping-replay", fn, info.shardId, info.startSequenceNumber, info.endSequenceNumber]);
+  assert.is(failed.code, 1);
+  assert.match(failed.stdout, /^sent 1 record of \S+ to local-streamer-on-change again, and it failed: Error: poison record \$streamer#thing_poison/);
+});
+
 test.run();

@@ -651,10 +651,25 @@ function streamReplay(row: JsonObject): { path: string; body: { shardId: string;
 }
 
 /**
+ * The replay of a DynamoDB stream batch a mapping gave up on (`POST /_local/stream-mappings/replay`: its function is
+ * invoked again with the range read back from the stream), when the row is one.
+ */
+function mappingReplay(row: JsonObject): { path: string; body: { function: string; shardId: string; from: string; to: string }; label: string } | undefined {
+  const batch = (row.record as JsonObject | undefined)?.DDBStreamBatchInfo as JsonObject | undefined;
+  if (!batch || typeof row.function !== "string" || typeof batch.shardId !== "string") return undefined;
+  return {
+    path: "/stream-mappings/replay",
+    body: { function: row.function, shardId: batch.shardId, from: String(batch.startSequenceNumber), to: String(batch.endSequenceNumber) },
+    label: `Replay ${batch.shardId} to ${row.function} from ${String(batch.startSequenceNumber)} to ${String(batch.endSequenceNumber)}`,
+  };
+}
+
+/**
  * Admin rows this console has no section for (streams and their on-failure records, stream mappings, workflow
  * executions, ...): each list row gets a panel listing its items; a `POST <row>/<param>/<action>` row beside it is a
  * button on every item that has that param (or an `id`), and a Kinesis on-failure record gets a Replay button
- * (`POST /_local/streams/<name>/replay` with its shard and sequence range) when the stage has that row.
+ * (`POST /_local/streams/<name>/replay` with its shard and sequence range) when the stage has that row, a DynamoDB
+ * stream mapping's one a Replay button (`POST /_local/stream-mappings/replay`) likewise.
  */
 /** The panels of those rows: reloaded with the queues when something happens. */
 const otherPanels: (() => Promise<void>)[] = [];
@@ -664,6 +679,7 @@ async function renderOtherRows(): Promise<void> {
   const { operations } = (await api("GET", "/")) as unknown as { operations: Record<string, string> };
   const keys = Object.keys(operations);
   const canReplayStreams = keys.includes(`POST ${ADMIN}/streams/<name>/replay`);
+  const canReplayMappings = keys.includes(`POST ${ADMIN}/stream-mappings/replay`);
   const lists = keys.filter((key) => key.startsWith(`GET ${ADMIN}/`) && !key.includes("<")).map((key) => key.slice(`GET ${ADMIN}`.length)).filter((path) => !SHOWN.has(path));
   const sections: HTMLElement[] = [];
   for (const path of lists) {
@@ -686,7 +702,14 @@ async function renderOtherRows(): Promise<void> {
     const act = async (label: string, run: () => Promise<JsonObject>) => {
       try {
         const done = await run();
-        const count = typeof done.replayed === "number" ? ` (${plural(done.replayed, "record")} put again)` : typeof done.moved === "number" ? ` (${plural(done.moved, "message")} moved)` : "";
+        const count =
+          typeof done.replayed === "number"
+            ? ` (${plural(done.replayed, "record")} put again)`
+            : typeof done.reinvoked === "number"
+              ? ` (${plural(done.reinvoked, "record")} sent to ${String(done.function)} again: ${String(done.outcome)}${done.error ? `, ${String(done.error)}` : ""})`
+              : typeof done.moved === "number"
+                ? ` (${plural(done.moved, "message")} moved)`
+                : "";
         say(result, `${label}: done${count}.`, "ok");
       } catch (error) {
         say(result, `${label} failed: ${(error as Error).message}`, "error");
@@ -721,7 +744,7 @@ async function renderOtherRows(): Promise<void> {
               button.addEventListener("click", () => void act(label, () => api("POST", `${path}/${encodeURIComponent(String(key))}/${verb}`)));
               buttons.push(button);
             }
-            const replay = canReplayStreams ? streamReplay(row) : undefined;
+            const replay = (canReplayStreams ? streamReplay(row) : undefined) ?? (canReplayMappings ? mappingReplay(row) : undefined);
             if (replay) {
               const button = el("button", { type: "button", text: "Replay", "aria-label": replay.label });
               button.addEventListener("click", () => void act(replay.label, () => api("POST", replay.path, replay.body)));
