@@ -66,7 +66,7 @@ function addTable(tables: string, model: TableModel, file: string): string {
   let out = insertBeforeMarker(
     tables,
     INTERFACES_MARKER,
-    `/** ${model.table}: ${model.comment} */\nexport interface ${model.pascal}Table {\n  id: string;\n  /** Set by the database (DEFAULT now()). */\n  created_at: Generated<string>;\n}\n\n`,
+    `/** ${model.table}: ${model.comment} */\nexport interface ${model.pascal}Table {\n  id: string;\n  /** Set by the database (DEFAULT now()); a timestamptz, read as a Date. */\n  created_at: Generated<Date>;\n}\n\n`,
     file,
   );
   out = insertBeforeMarker(out, TABLES_MARKER, `  ${model.table}: ${model.pascal}Table;\n`, file);

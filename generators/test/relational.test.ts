@@ -12,6 +12,7 @@ import { copyRepo, unusedServiceName } from "./helpers";
 const root = copyRepo("generators-relational-");
 const name = unusedServiceName(root, "revenue");
 const plain = unusedServiceName(root, "archive");
+const bare = unusedServiceName(root, "ledgerbook");
 const dir = join(root, "services", name);
 
 async function generate(generator: string, args: string[]): Promise<string[]> {
@@ -42,6 +43,9 @@ test.before(async () => {
   // A service made without a store gets one with its first migration.
   await generate("service", ["--name", plain, "--purpose", "Keeps old invoices", "--team", "finance", "--consumes", "billing.invoice-issued", "--entity", "old-invoice", "--yes"]);
   await generate("migration", ["--service", plain, "--name", "create-archive", "--table", "archived-invoice"]);
+  // A first migration without a table: a store with no table yet (its SQL is the author's to write).
+  await generate("service", ["--name", bare, "--purpose", "Books", "--team", "finance", "--consumes", "billing.invoice-issued", "--entity", "book", "--yes"]);
+  await generate("migration", ["--service", bare, "--name", "start"]);
 });
 
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -66,6 +70,10 @@ test("new-service --store postgres declares the store and writes the first migra
   assert.match(readFileSync(join(plainDir, "index.ts"), "utf8"), /relational: \{ migrations: "migrations" \}/);
   assert.ok(existsSync(join(plainDir, "migrations/0001_create_archive.sql")));
   assert.match(readFileSync(join(plainDir, "tables.ts"), "utf8"), /archived_invoice: ArchivedInvoiceTable;/);
+  const bareTables = readFileSync(join(root, "services", bare, "tables.ts"), "utf8");
+  assert.match(bareTables, /export interface Database \{\n {2}\/\/ new tables are added above this line\n\}/, "no table yet");
+  // Timestamps are Dates: the Data API dialect converts timestamptz when it reads a row.
+  assert.match(readFileSync(join(dir, "tables.ts"), "utf8"), /created_at: Generated<Date>;/);
 });
 
 test("refused: an unknown store, an unknown service, a name that is not kebab-case, a table that exists", async () => {
@@ -77,7 +85,7 @@ test("refused: an unknown store, an unknown service, a name that is not kebab-ca
 
 test("the generated code type-checks under the strict tsconfig", () => {
   const { output } = run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"]);
-  const ours = output.split("\n").filter((line) => line.startsWith(`services/${name}/`) || line.startsWith(`services/${plain}/`));
+  const ours = output.split("\n").filter((line) => [name, plain, bare].some((service) => line.startsWith(`services/${service}/`)));
   assert.equal(ours, []);
 });
 
