@@ -12,6 +12,7 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { num, str } from "../../capture/read";
 import { peekEnvelope } from "../../contract/envelope-peek";
+import { compileFilterCriteria } from "../dynamodb-streams/event-filter";
 import { childContext, contextFromHeader, newSpanId, rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
 import type { Authorizer } from "../iam/authorizer";
@@ -174,6 +175,8 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
       maximumRetryAttempts: mapping.maximumRetryAttempts,
       maximumRecordAgeInSeconds: mapping.maximumRecordAgeInSeconds,
       reportBatchItemFailures: mapping.reportBatchItemFailures,
+      // Lambda's event filtering, matched against the record with its data read as JSON (the source's filterView).
+      ...(mapping.filterCriteria ? { filter: compileFilterCriteria(mapping.filterCriteria) } : {}),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       invoke: (batch) => invokeStreamBatch(options.hosts().get(fn.name), recorder, batch.records.map((r) => r.record), batch.requestId),
       onEvent: (event) => onPollerEvent(event, recorder),

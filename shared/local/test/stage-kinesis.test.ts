@@ -145,6 +145,27 @@ test("watch mode: a changed Kinesis mapping gets a new poller that resumes at th
   assert.is(stage.kinesis.pollers[0]!.poller, after.poller, "an unchanged mapping keeps its poller");
 });
 
+test("a Kinesis mapping's FilterCriteria match the record's data as JSON: a record no filter matches is skipped, not retried", async () => {
+  const original = stage.wiring;
+  const wanted = `customer-filtered-in-${Date.now()}`;
+  const pattern = JSON.stringify({ data: { data: { customerId: [wanted] } } });
+  await stage.kinesis.reconcile!({
+    ...original,
+    streamMappings: (original.streamMappings ?? []).map((m) => (m.kind === "kinesis" ? { ...m, filterCriteria: { Filters: [{ Pattern: pattern }] } } : m)),
+  });
+  try {
+    const skipped = { customerId: `customer-filtered-out-${Date.now()}`, invoiceId: `invoice-out-${Date.now()}`, amount: 6 };
+    const taken = { customerId: wanted, invoiceId: `invoice-in-${Date.now()}`, amount: 7 };
+    await (stage.publish("ledger.entry-posted", skipped) as unknown as { put: Promise<unknown> }).put;
+    await (stage.publish("ledger.entry-posted", taken) as unknown as { put: Promise<unknown> }).put;
+    await eventually("the matching event applied", async () => (await items("$ledger#")).find((item) => item.details?.invoiceId === taken.invoiceId));
+    assert.not.ok((await items("$ledger#")).some((item) => item.details?.invoiceId === skipped.invoiceId), "the other one was filtered out");
+    assert.ok(stage.kinesis.pollers[0]!.poller.filtered >= 1);
+  } finally {
+    await stage.kinesis.reconcile!(original);
+  }
+});
+
 test("a Kinesis mapping whose function's role may not read the stream gets no poller, and the part says why", async () => {
   const original = stage.wiring;
   const mapping = (original.streamMappings ?? []).find((m) => m.kind === "kinesis")!;
