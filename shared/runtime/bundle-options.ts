@@ -28,9 +28,9 @@ export interface BundleSettings {
    */
   kinesis?: boolean;
   /**
-   * Bundle the relational store (Kysely, kysely-data-api and the RDS Data API client): for the functions of a service
-   * that declares `relational`. Without it, `relationalStore()` is a `ConfigurationError` on first use and none of
-   * it is in the bundle (shared/runtime/relational.ts).
+   * Bundle the relational store's Data API client: for the functions of a service that declares `relational`.
+   * Without it, `relationalStore()` is a `ConfigurationError` on first use and the client is not in the bundle
+   * (shared/runtime/relational.ts; Kysely is bundled by the handlers that import shared/runtime/relational, only).
    * @default false
    */
   relational?: boolean;

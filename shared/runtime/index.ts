@@ -73,16 +73,5 @@ export {
   type WorkflowStarted,
 } from "./workflow";
 export { workflowStep, type StepContext, type StepHandler } from "./workflow-step";
-export {
-  asSql,
-  MIGRATIONS_TABLE,
-  PROCESSED_EVENTS_TABLE,
-  relationalConfig,
-  relationalStore,
-  resetRelationalClient,
-  type PlatformRelationalTables,
-  type RelationalConfig,
-  type RelationalStore,
-  type RelationalStoreOptions,
-  type WriteOutcome,
-} from "./relational";
+// The relational store (relationalStore, writeOnce, asSql) is imported from "./relational" directly by the handlers that
+// use it: Kysely marks no module side-effect free, so an export here would put it in every function's bundle.

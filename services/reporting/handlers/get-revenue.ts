@@ -1,4 +1,5 @@
-import { asSql, HttpError, httpHandler, relationalStore, route } from "../../../shared/runtime";
+import { HttpError, httpHandler, route } from "../../../shared/runtime";
+import { asSql, relationalStore } from "../../../shared/runtime/relational";
 import type { Database } from "../tables";
 
 const store = relationalStore<Database>();

@@ -1,4 +1,5 @@
-import { asSql, consume, relationalStore } from "../../../shared/runtime";
+import { consume } from "../../../shared/runtime";
+import { asSql, relationalStore } from "../../../shared/runtime/relational";
 import type { Database } from "../tables";
 
 // Created at init: the Data API client (no connection to open, no pool to keep).

@@ -59,6 +59,15 @@ const WITHOUT_LOCAL_EQUIVALENT = new Set([
   "pulumi:providers:aws",
   // The account's X-Ray policy for SNS active tracing: locally the stage records every hop's span itself.
   "aws:xray/resourcePolicy:ResourcePolicy",
+  // The relational store: the relational part (part-relational.ts) runs PostgreSQL for the cluster the platform's
+  // contract names, maps the secrets the functions name to roles, and applies the migrations that the deploy's
+  // Invocation of the migration function applies.
+  "aws:rds/cluster:Cluster",
+  "aws:rds/clusterInstance:ClusterInstance",
+  "aws:rds/subnetGroup:SubnetGroup",
+  "aws:secretsmanager/secret:Secret",
+  "aws:secretsmanager/secretVersion:SecretVersion",
+  "aws:lambda/invocation:Invocation",
 ]);
 
 /** Where a piece of the wiring came from. */
