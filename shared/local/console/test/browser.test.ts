@@ -193,6 +193,48 @@ test("a stream consumer's on-failure record is listed, and its Replay puts the b
   await section.getByText(`${label}: done (${shard.records} record${shard.records === 1 ? "" : "s"} put again).`).waitFor();
 });
 
+test("a stream mapping's on-failure record (DynamoDB Streams) is listed, and its Replay invokes the function again with the range", async () => {
+  // The events published above went through the services' outbox relays: mappings on the data table's stream.
+  type Mapping = { function: string; kind: string; onFailure?: string; shards: { shardId: string; checkpoint?: string }[] };
+  const mapping = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const { mappings } = (await (await fetch(`${stage.url}/_local/stream-mappings`)).json()) as { mappings: Mapping[] };
+      const found = mappings.find((m) => m.kind === "dynamodb" && m.onFailure?.startsWith("arn:aws:sqs:") && m.shards.some((s) => s.checkpoint));
+      if (found) return found;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error("no stream mapping has read a record");
+  })();
+  const shard = mapping.shards.find((s) => s.checkpoint)!;
+  const fn = stage.wiring.functions.find((f) => f.name === mapping.function)!;
+  const streamArn = stage.wiring.tables.find((t) => t.stream)!.stream!.arn;
+  // From the shard's first record to the mapping's checkpoint: some records its filter passed (it moves past the others too).
+  const dynamodb = stage.parts.parts.find((p) => p.name === "dynamodb") as unknown as { streams: { read(table: string, shardId: string): { dynamodb: { SequenceNumber: string } }[] } };
+  const first = dynamodb.streams.read(stage.wiring.tables.find((t) => t.stream)!.name, shard.shardId)[0]!.dynamodb.SequenceNumber;
+  // What Lambda sends to the mapping's on-failure destination when it gives a batch up (metadata, not the records).
+  const failure = {
+    requestContext: { requestId: "0f0e0d0c-0000-4000-8000-000000000002", functionArn: fn.arn, condition: "RetryAttemptsExhausted", approximateInvokeCount: 4 },
+    version: "1.0",
+    timestamp: new Date().toISOString(),
+    DDBStreamBatchInfo: {
+      shardId: shard.shardId,
+      startSequenceNumber: first,
+      endSequenceNumber: shard.checkpoint,
+      approximateArrivalOfFirstRecord: new Date().toISOString(),
+      approximateArrivalOfLastRecord: new Date().toISOString(),
+      batchSize: 2,
+      streamArn,
+    },
+  };
+  stage.sqs.sendMessage(mapping.onFailure!, { MessageBody: JSON.stringify(failure) });
+  const section = page.locator('section[data-admin-row="/stream-mappings/failures"]');
+  await section.getByRole("button", { name: "Refresh" }).click();
+  await section.getByText(/given up on: RetryAttemptsExhausted after 4 attempts/).waitFor();
+  const label = `Replay ${shard.shardId} to ${mapping.function} from ${first} to ${shard.checkpoint}`;
+  await section.getByRole("button", { name: label }).click();
+  await section.getByText(new RegExp(`^${label}: done \\([1-9]\\d* records? sent to ${mapping.function} again: ok\\)\\.$`)).waitFor();
+});
+
 test("open the flow diagram", async () => {
   await page.getByRole("link", { name: "Flow", exact: true }).press("Enter");
   const image = page.getByRole("img", { name: /The flow of the running stage/ });
