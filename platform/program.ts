@@ -41,6 +41,6 @@ export function createPlatform(config: PlatformConfig): PlatformExports {
     tracing: { mode: config.tracingMode },
     logs: { retentionDays: config.logRetentionDays, level: config.logLevel },
     vpc: network,
-    relational: createRelational(config, key, network),
+    relational: createRelational(config, key, network, bus.alarmTopic),
   };
 }

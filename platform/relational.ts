@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformOutputs } from "../shared/contract";
+import type { PlatformOutputs, TopicRef } from "../shared/contract";
 import type { PlatformConfig } from "./config";
 
 /**
@@ -15,6 +15,8 @@ export const RELATIONAL_ENGINE = { engine: "aurora-postgresql", version: "16.6" 
 export const RELATIONAL_DATABASE = "platform";
 /** The cluster's master user: only the migration functions use it (through its RDS-managed secret). */
 export const RELATIONAL_MASTER_USER = "platform_admin";
+/** Average ACU utilization (% of the maximum capacity) that, held for five minutes, reaches a person. */
+export const RELATIONAL_CAPACITY_ALARM_PERCENT = 90;
 
 /**
  * The relational store: one Aurora PostgreSQL Serverless v2 cluster per stage, reached through the RDS Data API
@@ -30,11 +32,14 @@ export const RELATIONAL_MASTER_USER = "platform_admin";
  *   first request after a pause waits for the resume (up to about 15 s; longer after a day paused).
  * - Backups kept `backupRetentionDays`; a stage that protects its data (platform:deletionProtection) gets deletion
  *   protection and a final snapshot when the cluster is deleted.
+ * - An alarm on the platform's alarm topic when the cluster runs near its maximum capacity for five minutes
+ *   (`ACUUtilization`): the writers behind the streams are then bounded by the database, not by the shards.
  */
 export function createRelational(
   config: PlatformConfig,
   key: aws.kms.Key,
   network: pulumi.Output<PlatformOutputs["vpc"]>,
+  alarmTopic: pulumi.Output<TopicRef>,
 ): pulumi.Output<PlatformOutputs["relational"]> {
   const settings = config.relational;
   if (!settings.enabled) return pulumi.output({ enabled: false });
@@ -94,6 +99,23 @@ export function createRelational(
     },
     { protect, ignoreChanges: ["engineVersion"] },
   );
+
+  new aws.cloudwatch.MetricAlarm("relational-capacity-alarm", {
+    name: `${name}-relational-capacity`,
+    alarmDescription: `The ${config.stage} relational store has used over ${RELATIONAL_CAPACITY_ALARM_PERCENT}% of its maximum capacity (${settings.maxCapacity} ACUs) for five minutes: raise platform:relationalMaxCapacity or slow its writers (fewer shards or a lower parallelization factor)`,
+    namespace: "AWS/RDS",
+    metricName: "ACUUtilization",
+    dimensions: { DBClusterIdentifier: cluster.clusterIdentifier },
+    statistic: "Average",
+    period: 60,
+    evaluationPeriods: 5,
+    threshold: RELATIONAL_CAPACITY_ALARM_PERCENT,
+    comparisonOperator: "GreaterThanThreshold",
+    // A paused instance reports nothing: that is not a problem.
+    treatMissingData: "notBreaching",
+    alarmActions: [alarmTopic.arn],
+    okActions: [alarmTopic.arn],
+  });
 
   return pulumi.output({
     enabled: true,

@@ -22,6 +22,7 @@ test("relational is off by default: no cluster, and the contract says so", async
   assert.equal(run.mocks.byType(CLUSTER), []);
   assert.equal(run.mocks.byType("aws:rds/clusterInstance:ClusterInstance"), []);
   assert.equal(run.outputs.relational, { enabled: false });
+  assert.not.ok(run.mocks.byType("aws:cloudwatch/metricAlarm:MetricAlarm").some((a) => a.name === "relational-capacity-alarm"));
 });
 
 test("dev: a Serverless v2 cluster with the Data API, in the private subnets, encrypted with the platform key, pausing at 0 ACUs", async () => {
@@ -57,6 +58,12 @@ test("dev: a Serverless v2 cluster with the Data API, in the private subnets, en
   assert.is(instance.instanceClass, "db.serverless");
   assert.is(instance.publiclyAccessible, false);
   assert.is(instance.clusterIdentifier, cluster.id);
+  // Near its maximum capacity for five minutes, the cluster reaches a person through the alarm topic.
+  const alarm = run.mocks.one("aws:cloudwatch/metricAlarm:MetricAlarm", "relational-capacity-alarm").inputs;
+  assert.equal(
+    [alarm.namespace, alarm.metricName, alarm.dimensions, alarm.threshold, alarm.evaluationPeriods, alarm.treatMissingData, alarm.alarmActions],
+    ["AWS/RDS", "ACUUtilization", { DBClusterIdentifier: "dev-platform-relational" }, 90, 5, "notBreaching", [run.outputs.alarmTopic.arn]],
+  );
   assert.equal(run.outputs.relational, {
     enabled: true,
     clusterArn: cluster.state.arn,
