@@ -4,6 +4,7 @@
 // relational writer (a stream consumer) -> PostgreSQL (PGlite) through the local Data API -> GET /reports/revenue;
 // the trace's SQL lines, the admin row, IAM on the Data API and the secrets, and psql's wire protocol.
 import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { RDSData } from "@aws-sdk/client-rds-data";
 import { test } from "uvu";
@@ -119,6 +120,16 @@ test("IAM: a function without the grant is refused the Data API; reporting's fun
   assert.match((master as Error).message, /secretsmanager:GetSecretValue/);
   const own = await reporting.executeStatement({ resourceArn: cluster.clusterArn, secretArn: reportingSecret, sql: "select current_user as who", formatRecordsAs: "JSON" });
   assert.equal(JSON.parse(own.formattedRecords!), [{ who: "reporting" }]);
+});
+
+test("the CLI's relational command lists the schema, its tables with rows and the migrations", async () => {
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "relational", "--url", stage.url], (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out))),
+  );
+  assert.match(stdout, /^Data API http:\/\/127\.0\.0\.1:\d+ \(data: memory\), \d+ statements run, 0 open transactions$/m);
+  assert.match(stdout, /^schema reporting \(service reporting\)$/m);
+  assert.match(stdout, /^  table revenue: \d+ rows?$/m);
+  assert.match(stdout, /^  migration 0002_index_revenue_by_day\.sql applied \d{4}-\d{2}-\d{2} /m);
 });
 
 test("psql's wire protocol is served on the --psql-port (PostgreSQL answers a startup message)", async () => {
