@@ -1,26 +1,10 @@
 import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import * as z from "zod/mini";
-import { catalog } from "../../../contract/catalog";
-import { defineEvent } from "../../../contract/define-event";
 import { startEndpointServer } from "../../../local/endpoints";
 import { createKinesisEndpoint, KinesisEngine, lambdaKinesisRecord, type KinesisFault, type KinesisStoredRecord } from "../../../local/kinesis";
 import { ACCOUNT } from "./aws-environment";
 
-/** A stream event for the runtime's tests, until the catalog has one of its own: owner `ledger`, key `accountId`. */
+/** The catalog's stream event the runtime's tests use: ledger's, partition key `customerId`. */
 export const STREAM_EVENT = "ledger.entry-posted";
-
-/** Adds {@link STREAM_EVENT} to the catalog object (at run time only: the types do not know it). */
-export function registerStreamEvent(): void {
-  (catalog as Record<string, unknown>)[STREAM_EVENT] ??= defineEvent({
-    version: 1,
-    owner: "ledger",
-    description: "A ledger entry was posted to an account (the runtime's tests).",
-    ordering: "stream",
-    partitionKeyField: "accountId",
-    schema: z.object({ accountId: z.string(), entryId: z.string(), amount: z.number() }),
-    example: { accountId: "account-1", entryId: "entry-1", amount: 1 },
-  });
-}
 
 export interface LocalKinesis {
   readonly endpoint: string;
