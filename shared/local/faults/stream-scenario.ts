@@ -52,6 +52,8 @@ export interface StreamFaultOptions {
   rates?: Partial<StreamFaultRates>;
   /** @default 120000 */
   deadlineMs?: number;
+  /** Called with the stage once the run is checked, before it stops (to look at what a report points to). */
+  inspect?: (stage: LocalStage) => Promise<void>;
 }
 
 export interface StreamFaultReport {
@@ -274,6 +276,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
       if (event.n < last) violations.push(`${event.key} saw #${event.n} after #${last}: out of order`);
       lastSeen.set(event.key, Math.max(last, event.n));
     }
+    await options.inspect?.(stage);
     return {
       events: options.events,
       seed: options.seed,
