@@ -141,6 +141,8 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
 
   const makeClient = async (): Promise<RDSData> => {
     if (!server) throw new Error("the relational part has not started: no service declares a relational store");
+    // The stage's own client runs on this machine's Node.js (the functions' hosts quiet the same notice).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const { RDSData } = require("@aws-sdk/client-rds-data") as typeof import("@aws-sdk/client-rds-data");
     const client = new RDSData({ region: options.wiring.region, endpoint: server.url, maxAttempts: 1, credentials: { accessKeyId: STAGE_PRINCIPAL, secretAccessKey: "local" } });
     clients.push(client);
