@@ -1,4 +1,4 @@
-import type { BuildOptions } from "esbuild";
+import type { BuildOptions, Plugin } from "esbuild";
 
 /** Choices a function's bundle may change; the rest is fixed so every function is built the same way. */
 export interface BundleSettings {
@@ -45,6 +45,28 @@ export const REQUIRE_SHIM =
   'import { createRequire as __platformCreateRequire } from "node:module";\n' +
   "const require = __platformCreateRequire(import.meta.url);";
 
+/**
+ * What function bundles get in place of `jsonschema`. ElectroDB's only use of it is to validate an entity's model
+ * when the entity is built (node_modules/electrodb/src/validations.js: custom formats on `Validator.prototype`,
+ * `new Validator()`, `addSchema`, `validate(model, schema).errors`). A bundle's models are validated already:
+ * shared/runtime/test/entity-models.test.ts builds every entity of every service with the full ElectroDB and its
+ * jsonschema validation, and the tests run before anything is deployed. Validating again in every cold start cost
+ * the first event 28 KB of code to load and the validation's work (`npm run bench cold-start`).
+ */
+export const VALIDATED_MODEL_JSONSCHEMA =
+  "class Validator { addSchema() {} validate() { return { valid: true, errors: [] }; } }\n" +
+  "Validator.prototype.customFormats = {};\n" +
+  "module.exports = { Validator };\n";
+
+/** The esbuild plugin that bundles {@link VALIDATED_MODEL_JSONSCHEMA} as `jsonschema` (namespace `validated-model`). */
+export const validatedModelPlugin: Plugin = {
+  name: "validated-model",
+  setup(build) {
+    build.onResolve({ filter: /^jsonschema$/ }, () => ({ path: "jsonschema", namespace: "validated-model" }));
+    build.onLoad({ filter: /.*/, namespace: "validated-model" }, () => ({ contents: VALIDATED_MODEL_JSONSCHEMA, loader: "js" }));
+  },
+};
+
 /** Packages the Lambda Node.js runtime provides. */
 export const AWS_SDK_EXTERNALS: readonly string[] = ["@aws-sdk/*"];
 
@@ -70,6 +92,10 @@ export function bundleOptions(entry: string, outfile: string, settings: BundleSe
     treeShaking: true,
     sourcemap: settings.sourcemap ? "linked" : false,
     mainFields: ["module", "main"],
+    // ElectroDB validates an entity's model with jsonschema when the entity is built: in a bundle, the model was
+    // validated already, by the full ElectroDB in shared/runtime/test/entity-models.test.ts (every entity of every
+    // service), so the bundle takes a stand-in that accepts it (VALIDATED_MODEL_JSONSCHEMA).
+    plugins: [validatedModelPlugin],
     external: settings.externalAwsSdk === true ? [...AWS_SDK_EXTERNALS] : [],
     banner: { js: REQUIRE_SHIM },
     // Folded by esbuild: without Kinesis, nothing that uses its client stays in the bundle (streams.ts).

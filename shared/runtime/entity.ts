@@ -56,6 +56,16 @@ export function withTableKeys<I extends Record<string, IndexDefinition>>(indexes
   return out as I;
 }
 
+const defined: Array<{ entity: string; build: () => unknown }> = [];
+
+/**
+ * Every entity defined in this process, in order, with its accessor: what the model test builds with the full
+ * ElectroDB (its model validation is left out of function bundles, see bundle-options.ts).
+ */
+export function definedEntities(): ReadonlyArray<{ entity: string; build: () => unknown }> {
+  return defined;
+}
+
 /**
  * Defines an ElectroDB entity on the platform's data table, for the function's service: `model.service` is the
  * service name (`ENV.service`), so every key starts with `$<service>#` (what the service's IAM grant allows), and
@@ -87,8 +97,9 @@ export function defineEntity<A extends string, F extends string, C extends strin
     built = { entity: new electrodb.Entity(schema, config), table: config.table, client: config.client, service };
     return built.entity;
   };
-  // In a function, module scope is Lambda's init phase: build the entity now (ElectroDB validates the model, so a
-  // broken model fails the init, not the first event). Elsewhere (tests), on first call.
+  defined.push({ entity: definition.model.entity, build: accessor });
+  // In a function, module scope is Lambda's init phase: build the entity now. (Its model was validated by ElectroDB
+  // in the tests: bundles skip that, see bundle-options.ts.) Elsewhere (tests), on first call.
   if (inFunction() && readEnv(ENV.dataTable) !== undefined) accessor();
   return accessor;
 }

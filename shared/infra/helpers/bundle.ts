@@ -175,7 +175,9 @@ export class FunctionBuilds {
   key(request: FunctionBuildRequest): string {
     const settings = request.settings ?? {};
     const sorted = Object.fromEntries(Object.entries(settings).sort(([a], [b]) => a.localeCompare(b)));
-    return sha256(JSON.stringify({ esbuildVersion, entry: this.entryOf(request), settings: sorted })).slice(0, 24);
+    // The options themselves too: a change to bundle-options.ts (an alias, a flag) must not be answered from a manifest.
+    const options = bundleOptions(this.entryOf(request), "out.mjs", sorted);
+    return sha256(JSON.stringify({ esbuildVersion, entry: this.entryOf(request), settings: sorted, options })).slice(0, 24);
   }
 
   /**

@@ -4,6 +4,7 @@
 // TransactWriteItems as the local stage does; an SNS endpoint too, for failure events only).
 //
 //   node --import tsx shared/runtime/bench/cold-start.ts [runs=15]
+//   BENCH_CPU_PROF=<dir> ... writes a V8 CPU profile of every run into <dir>/<bundle>-<node>/ (--cpu-prof)
 //
 // Bundles, side by side:
 // - consumer: billing's consumer (services/billing/handlers/on-order-placed.ts), bundled by the deploy's own
@@ -182,10 +183,11 @@ interface Row {
   cpuVsHandWritten: number;
 }
 
-function probe(node: string, file: string, event: unknown): Promise<Sample & { response: any; output: string }> {
+function probe(node: string, file: string, event: unknown, profileName: string): Promise<Sample & { response: any; output: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(node, [join(OUT, "probe.mjs"), file, JSON.stringify(event)], { env: process.env, cwd: OUT });
+    const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${join(process.env.BENCH_CPU_PROF, profileName)}`] : [];
+    const child = spawn(node, [...profile, join(OUT, "probe.mjs"), file, JSON.stringify(event)], { env: process.env, cwd: OUT });
     let stdout = "";
     let stderr = "";
     let answeredAt: number | undefined;
@@ -285,7 +287,8 @@ async function main(): Promise<void> {
     for (const { n, b } of [...order.slice(shift), ...order.slice(0, shift)]) {
       const bundle = built[b]!;
       const envelope = cloudEvent("orders.order-placed", orderPlaced());
-      const result = await probe(nodes[n]!.bin, bundle.outfile, sqsEvent(sqsRecord(JSON.stringify(envelope))));
+      const profileName = `${bundle.name}-${nodes[n]!.label}`.replace(/[^A-Za-z0-9.]+/g, "-");
+      const result = await probe(nodes[n]!.bin, bundle.outfile, sqsEvent(sqsRecord(JSON.stringify(envelope))), profileName);
       if (result.response?.batchItemFailures?.length !== 0) {
         throw new Error(`${bundle.name}: the event failed: ${JSON.stringify(result.response)}\n${result.output}`);
       }
