@@ -110,8 +110,8 @@ export interface RelationalEngineOptions {
    */
   dataDir?: string;
   /**
-   * A fresh in-memory database starts from a copy of an empty one kept in this file (made once: PostgreSQL's
-   * initdb takes seconds under WASM, loading the copy a fraction of that).
+   * A fresh database (in memory, or a new data directory) starts from a copy of an empty one kept in this file (made
+   * once, by an in-memory start: PostgreSQL's initdb takes seconds under WASM, loading the copy a fraction of that).
    * @default no copy kept
    */
   baseImage?: string;
@@ -177,7 +177,12 @@ export class RelationalEngine {
     let db: PGlite;
     if (options.dataDir) {
       mkdirSync(options.dataDir, { recursive: true });
-      db = new PGlite(options.dataDir, { parsers: RAW_PARSERS });
+      // A new data directory starts from the base image too (initdb into a folder takes seconds more).
+      const fresh = !existsSync(join(options.dataDir, "PG_VERSION"));
+      db =
+        fresh && options.baseImage && existsSync(options.baseImage)
+          ? new PGlite(options.dataDir, { loadDataDir: new Blob([readFileSync(options.baseImage)]), parsers: RAW_PARSERS })
+          : new PGlite(options.dataDir, { parsers: RAW_PARSERS });
     } else if (options.baseImage && existsSync(options.baseImage)) {
       db = new PGlite({ loadDataDir: new Blob([readFileSync(options.baseImage)]), parsers: RAW_PARSERS });
     } else {

@@ -188,7 +188,8 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       const { RelationalEngine, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
       const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
       const started = await RelationalEngine.start({
-        ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : { baseImage: defaultBaseImage() }),
+        ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
+        baseImage: defaultBaseImage(),
         transactionIdleMs: options.transactionIdleMs ?? 30_000,
         onStatement: () => statements++,
       });

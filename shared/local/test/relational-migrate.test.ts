@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ENV } from "../../contract/environment";
-import { startEndpointServer, type EndpointServer, type ServiceEndpoint } from "../endpoints/server";
+import { startEndpointServer, type EndpointResponse, type EndpointServer, type ServiceEndpoint } from "../endpoints/server";
 import { createDataApiEndpoint, defaultBaseImage, RelationalEngine } from "../relational";
 import { handler } from "../../runtime/relational-migrate";
 import { resetRdsDataClient } from "../../runtime/relational-client";
@@ -24,11 +24,11 @@ const secretsRead: string[] = [];
 const secretsManager: ServiceEndpoint = {
   service: "secretsmanager",
   matches: (request) => String(request.headers["x-amz-target"] ?? "").startsWith("secretsmanager."),
-  async handle(request) {
+  async handle(request): Promise<EndpointResponse> {
     const input = JSON.parse(request.body.toString("utf8")) as { SecretId: string };
     secretsRead.push(input.SecretId);
     if (input.SecretId !== ROLE_SECRET) {
-      return { status: 400, headers: { "content-type": "application/x-amz-json-1.1" }, body: JSON.stringify({ __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." }) };
+      return { status: 400, headers: { "content-type": "application/x-amz-json-1.1", "x-amzn-requestid": randomUUID() }, body: JSON.stringify({ __type: "ResourceNotFoundException", message: "Secrets Manager can't find the specified secret." }) };
     }
     return {
       status: 200,
