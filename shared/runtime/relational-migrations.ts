@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { RDSData, SqlParameter } from "@aws-sdk/client-rds-data";
-import { MIGRATIONS_TABLE, PROCESSED_EVENTS_TABLE } from "./relational";
+import { MIGRATIONS_TABLE, PROCESSED_EVENTS_TABLE } from "./relational-tables";
 import { splitStatements, statementTitle } from "./relational-sql-text";
 
 /** One migration: its file name (`0001_create_revenue.sql`) and text. */

@@ -1,11 +1,12 @@
 import type { RDSData } from "@aws-sdk/client-rds-data";
-import { Kysely, sql, type Generated, type RawBuilder, type Transaction } from "kysely";
+import { Kysely, sql, type RawBuilder, type Transaction } from "kysely";
 import { DataApiDialect } from "kysely-data-api";
 import { ENV, type EnvName } from "../contract/environment";
 import { ConfigurationError } from "./errors";
 import { readEnv } from "./function-environment";
 import { inFunction } from "./init";
 import { rdsDataClient, rdsDataClientCreated, resetRdsDataClient } from "./relational-client";
+import type { PlatformRelationalTables } from "./relational-tables";
 
 declare global {
   /**
@@ -15,18 +16,7 @@ declare global {
   var PLATFORM_BUNDLE_RELATIONAL: boolean | undefined;
 }
 
-/** The table where a service's relational writer records the events it applied (created by the migration step). */
-export const PROCESSED_EVENTS_TABLE = "processed_events";
-/** The table where the migration step records the migrations it applied. */
-export const MIGRATIONS_TABLE = "schema_migrations";
-
-/** The tables the platform keeps in every service's schema, beside the service's own. */
-export interface PlatformRelationalTables {
-  /** One row per event a relational writer applied, written in the same transaction as the change. */
-  processed_events: { event_id: string; event_type: string; processed_at: Generated<string> };
-  /** One row per migration applied (file name and the sha256 of its text). */
-  schema_migrations: { name: string; checksum: string; applied_at: Generated<string> };
-}
+export { MIGRATIONS_TABLE, PROCESSED_EVENTS_TABLE, type PlatformRelationalTables } from "./relational-tables";
 
 /** Where a service's tables are: the Data API's cluster, secret and database, and the service's schema. */
 export interface RelationalConfig {

@@ -171,6 +171,7 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       return statements;
     },
     async start() {
+      const began = performance.now();
       const specs = relationalSpecs(options.programs(), options.wiring);
       stores = specs.stores;
       cluster = specs.cluster;
@@ -224,7 +225,7 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       const applied = migrations.reduce((n, m) => n + m.applied.length, 0);
       state = {
         status: "ok",
-        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}`,
+        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; started in ${Math.round(performance.now() - began)} ms`,
       };
     },
     async stop() {
