@@ -59,7 +59,12 @@ export const PARTS: readonly Part[] = [
     imports: ["contract", "runtime", "capture", "infra", "catalog/diagram", "catalog/document"],
     why: "the flow diagram and the catalog's JSON Schemas, which its console shows",
   },
-  { name: "testing", paths: ["shared/testing/"], imports: ["contract", "capture", "infra", "local"] },
+  {
+    name: "testing",
+    paths: ["shared/testing/"],
+    imports: ["contract", "runtime/workflow", "capture", "infra", "local"],
+    why: "the runtime's workflow client, which its service test bed points at the local Step Functions engine in the test's own process and forgets afterwards",
+  },
   {
     name: "catalog",
     paths: ["shared/catalog/"],

@@ -126,6 +126,11 @@ test("an import against the directions fails, naming the file, the import and th
   assert.equal(problemsWith({ "shared/infra/leak.ts": `import { consume } from "../runtime/consume";\n` }), [
     `shared/infra/leak.ts imports "../runtime/consume" (runtime): infra may import contract, runtime/bundle-options, capture`,
   ]);
+  // testing may import the runtime's workflow client (its test bed resets it), and nothing else of the runtime
+  assert.equal(problemsWith({ "shared/testing/ok.ts": `import { resetWorkflowClient } from "../runtime/workflow";\n` }), []);
+  assert.equal(problemsWith({ "shared/testing/leak.ts": `import { resetAwsClients } from "../runtime/aws-clients";\n` }), [
+    `shared/testing/leak.ts imports "../runtime/aws-clients" (runtime): testing may import contract, runtime/workflow, capture, infra, local`,
+  ]);
   // the capture is below the guardrails and the local stage: it imports neither
   assert.is(
     problemsWith({ "shared/capture/leak.ts": `import type { Violation } from "../infra/guardrails";\n` })[0],
