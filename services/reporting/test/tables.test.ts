@@ -2,16 +2,19 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
+import { defaultBaseImage, RelationalEngine } from "../../../shared/local/relational/engine";
 import { columns } from "../tables";
 
 // The service's migrations against real PostgreSQL (PGlite: PostgreSQL compiled to WebAssembly, in process), each in a
-// transaction in the service's schema as the deployment applies them, then compared with tables.ts.
+// transaction in the service's schema as the deployment applies them, then compared with tables.ts. The database
+// starts from the local stage's copy of an empty one (defaultBaseImage(), made by the first start that lacks it), so
+// the test does not pay for PostgreSQL's initdb.
 const MIGRATIONS = join(__dirname, "..", "migrations");
 const SCHEMA = "reporting";
 
 test("the migrations apply in order and create exactly the tables and columns of tables.ts", async () => {
-  const db = new PGlite();
+  const engine = await RelationalEngine.start({ baseImage: defaultBaseImage() });
+  const db = engine.db;
   try {
     await db.exec(`CREATE SCHEMA ${SCHEMA}; SET search_path TO ${SCHEMA};`);
     const files = readdirSync(MIGRATIONS).filter((file) => file.endsWith(".sql")).sort();
@@ -31,7 +34,7 @@ test("the migrations apply in order and create exactly the tables and columns of
     const declared = Object.fromEntries(Object.entries(columns).map(([table, cols]) => [table, Object.keys(cols).sort()]));
     assert.equal(found, declared);
   } finally {
-    await db.close();
+    await engine.close();
   }
 });
 
