@@ -16,7 +16,7 @@ test.after(() => bed.stop());
 
 test("records an invoice for orders.order-placed, once even when the event is delivered twice", async () => {
   const data = catalog["orders.order-placed"].example;
-  const event = bed.sqsEvent("orders.order-placed", data);
+  const event = bed.consumerEvent("orders.order-placed", data);
   assert.equal(await handler(event), { batchItemFailures: [] });
   assert.equal(await handler(event), { batchItemFailures: [] }, "a duplicate delivery is acknowledged");
 
