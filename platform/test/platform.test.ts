@@ -87,9 +87,17 @@ test("only CloudWatch (of this account) may publish alarms; the events key lets 
   assert.is(key.inputs.enableKeyRotation, true);
   const keyPolicy = JSON.parse(key.inputs.policy);
   // As the SNS developer guide writes it for AWS services publishing to encrypted topics; only CloudWatch needs it.
+  // The one other service principal is CloudWatch Logs' delivery service, which decrypts (only that) the logs of
+  // the services' state machines (the Step Functions developer guide; its statement is checked in deployment.test.ts).
   const services = keyPolicy.Statement.filter((s: any) => s.Principal?.Service !== undefined);
-  assert.equal(services.length, 1);
-  assert.equal(services[0].Principal, { Service: "cloudwatch.amazonaws.com" });
+  assert.equal(
+    services.map((s: any) => [s.Sid, s.Principal.Service]),
+    [
+      ["CloudWatchAlarmsPublish", "cloudwatch.amazonaws.com"],
+      ["StateMachineLogDelivery", "delivery.logs.amazonaws.com"],
+    ],
+  );
+  assert.equal(services[1].Action, ["kms:Decrypt"]);
   assert.equal(services[0].Action, ["kms:GenerateDataKey*", "kms:Decrypt"]);
   assert.equal(services[0].Condition, {
     StringEquals: { "aws:SourceAccount": run.outputs.accountId },
