@@ -8,7 +8,7 @@ import { loadStackConfig } from "../../capture/stack-config";
 import { REPO_ROOT } from "../helpers/bundle";
 import { platformOutputs } from "./harness";
 import { serviceProjectDirs } from "../../testing/whole-system";
-import { eventTypes } from "../../contract";
+import { eventTypes, streamEventTypes } from "../../contract";
 
 // Proves the programs start the way `pulumi up` starts them: Pulumi's own runner (`@pulumi/pulumi/cmd/run`) in the
 // project folder, loaded by `node --import tsx` (the projects' nodeargs), config from PULUMI_CONFIG, against the
@@ -77,9 +77,12 @@ test("the platform program starts under Pulumi's runner and registers the platfo
   assert.is(platformRun.code, 0, platformRun.stderr);
   assert.equal(unexpectedStderr(platformRun.stderr), []);
   assert.is(count(platformRun, "pulumi:pulumi:Stack"), 1);
-  // However many events the catalog holds (a repository adds its own).
-  assert.is(count(platformRun, "aws:sns/topic:Topic"), eventTypes.length + 2, "one topic per catalog event, failure and alarm topics");
-  assert.is(count(platformRun, "aws:sns/topicPolicy:TopicPolicy"), eventTypes.length + 2);
+  // However many events the catalog holds (a repository adds its own): a stream event has a Kinesis stream instead.
+  assert.ok(streamEventTypes.length > 0 && streamEventTypes.length < eventTypes.length, "the catalog holds stream events and others");
+  const topicEvents = eventTypes.length - streamEventTypes.length;
+  assert.is(count(platformRun, "aws:sns/topic:Topic"), topicEvents + 2, "one topic per catalog event that is not a stream event, failure and alarm topics");
+  assert.is(count(platformRun, "aws:sns/topicPolicy:TopicPolicy"), topicEvents + 2);
+  assert.is(count(platformRun, "aws:kinesis/stream:Stream"), streamEventTypes.length, "one Kinesis stream per stream event");
   assert.is(count(platformRun, "aws:dynamodb/table:Table"), 2);
   assert.is(count(platformRun, "aws:kms/key:Key"), 1);
 });
