@@ -10,12 +10,14 @@ import { RDSData } from "@aws-sdk/client-rds-data";
 import { ENV } from "../../contract/environment";
 import { resetRelationalClient } from "../../runtime/relational";
 import { applyMigrations, type MigrationReport } from "../../runtime/relational-migrations";
+import { LOCAL_ACCOUNT_ID } from "../aws";
 import { startEndpointServer } from "../endpoints/server";
 import { createDataApiEndpoint } from "./endpoint";
 import { defaultBaseImage, RelationalEngine } from "./engine";
 
 const REGION = "us-east-1";
-const ACCOUNT = "000000000000";
+// The stage's account, as every part of the local stage names it.
+const ACCOUNT = LOCAL_ACCOUNT_ID;
 
 /** What {@link relationalTestBed} set up. */
 export interface RelationalTestBed {

@@ -31,6 +31,18 @@ test("engines and Lambda events default to the stage's account", () => {
   assert.is(event.requestContext.accountId, LOCAL_ACCOUNT_ID);
 });
 
+// Twelve digits standing alone, as an account id is written; not a Kinesis shard id ("shardId-" and twelve digits).
+const ACCOUNT_ID_LIKE = /(?<![\d.]|shardId-)\d{12}(?![\d.])/;
+
+test("what the account id scan counts as an account id", () => {
+  for (const line of [`const ACCOUNT = "000000000000";`, "arn:aws:sqs:us-east-1:123456789012:q", "accountId: 210987654321,"]) {
+    assert.ok(ACCOUNT_ID_LIKE.test(line), line);
+  }
+  for (const line of [`{ "shardId": "shardId-000000000000" }`, "1234567890123", "0.123456789012", "sequence 49590338271490256608559692538361571095921575989136588898"]) {
+    assert.not.ok(ACCOUNT_ID_LIKE.test(line), line);
+  }
+});
+
 test("no other account id is written anywhere in the local stage's code", () => {
   const offenders: string[] = [];
   const visit = (dir: string): void => {
@@ -42,7 +54,7 @@ test("no other account id is written anywhere in the local stage's code", () => 
         readFileSync(path, "utf8")
           .split("\n")
           .forEach((line, index) => {
-            if (/(?<![\d.])\d{12}(?![\d.])/.test(line)) offenders.push(`${relative(LOCAL, path)}:${index + 1}: ${line.trim()}`);
+            if (ACCOUNT_ID_LIKE.test(line)) offenders.push(`${relative(LOCAL, path)}:${index + 1}: ${line.trim()}`);
           });
       }
     }
