@@ -1,9 +1,11 @@
 import { GeneratorError } from "../lib/errors";
 import type { GeneratorDefinition, PlanContext } from "../lib/generator";
 import { GENERATOR_VERSION, MANIFEST_FILE, type ServiceManifest, renderManifest } from "../lib/manifest";
-import { checkConsumed, consumerName, entityNames, existingEntity, existingService, fillFrom, ownedEvent, schemaShape } from "../lib/model";
+import { checkConsumed, consumerName, ENTITY_NAME, entityNames, existingEntity, existingService, fillFrom, ownedEvent, schemaShape } from "../lib/model";
+import { checkName } from "../lib/names";
 import type { FileChange } from "../lib/plan";
 import { declarePublished, insertBeforeMarker } from "../lib/repo";
+import { relationalTable } from "./relational";
 
 export const CONSUMERS_MARKER = "      // new consumers are added above this line";
 
@@ -15,7 +17,13 @@ export interface ConsumerFilesInput {
   /** The event the handler publishes and the fields it copies from the consumed event. */
   publishes?: { type: string; copied: string[] };
   entity: string;
+  /** The relational table the handler writes (through `writeOnce`), instead of the DynamoDB entity. */
+  table?: string;
 }
+
+/** A relational handler records its change in PostgreSQL; the outbox that publishes with a write is DynamoDB's. */
+export const RELATIONAL_PUBLISHES =
+  "a relational handler does not publish (the outbox that records an event with its write is DynamoDB's): leave --publishes out, or use a DynamoDB entity";
 
 /** The handler of a consumer and its test. */
 export function consumerFiles(ctx: PlanContext, input: ConsumerFilesInput): FileChange[] {
@@ -32,9 +40,10 @@ export function consumerFiles(ctx: PlanContext, input: ConsumerFilesInput): File
     // A stream event's consumer reads Kinesis records: its test feeds it those.
     stream: ctx.repo.catalog().get(input.event)?.ordering === "stream",
   };
+  const templates = input.table ? "relational" : "parts";
   return [
-    { kind: "create", path: `${input.dir}/handlers/${input.consumer}.ts`, content: ctx.render("parts/consumer.ts.hbs", view) },
-    { kind: "create", path: `${input.dir}/test/${input.consumer}.test.ts`, content: ctx.render("parts/consumer.test.ts.hbs", view) },
+    { kind: "create", path: `${input.dir}/handlers/${input.consumer}.ts`, content: ctx.render(`${templates}/consumer.ts.hbs`, view) },
+    { kind: "create", path: `${input.dir}/test/${input.consumer}.test.ts`, content: ctx.render(`${templates}/consumer.test.ts.hbs`, view) },
   ];
 }
 
@@ -56,7 +65,7 @@ export const consumer: GeneratorDefinition = {
   prompts: (repo) => [
     { name: "service", flag: "service", kind: "text", message: "Service", choices: () => repo.services() },
     { name: "event", flag: "event", kind: "text", message: "Event to consume", choices: () => [...repo.catalog().keys()] },
-    { name: "entity", flag: "entity", kind: "text", message: "Entity the handler records (kebab-case)" },
+    { name: "entity", flag: "entity", kind: "text", message: "Entity the handler records (kebab-case): an entity, or a table of the service's tables.ts" },
     { name: "publishes", flag: "publishes", kind: "text", message: "Event the handler publishes (one the service owns; empty for none)", default: "" },
   ],
   plan(answers, ctx) {
@@ -64,7 +73,9 @@ export const consumer: GeneratorDefinition = {
     const { service, dir } = existingService(repo, answers.service);
     const catalog = repo.catalog();
     const [event] = checkConsumed([String(answers.event ?? "")], catalog, "--event");
-    const entity = existingEntity(repo, dir, answers.entity);
+    // A table of the service's relational store (tables.ts) gets a relational writer; otherwise a DynamoDB entity.
+    const table = relationalTable(repo, dir, checkName(String(answers.entity ?? ""), ENTITY_NAME));
+    const entity = table ? checkName(String(answers.entity ?? ""), ENTITY_NAME) : existingEntity(repo, dir, answers.entity);
     const indexPath = `${dir}/index.ts`;
     const index = repo.read(indexPath);
     if (index.includes(`event: "${event}"`)) throw new GeneratorError(`${service} already consumes ${event}`);
@@ -73,6 +84,7 @@ export const consumer: GeneratorDefinition = {
 
     let publishes: ConsumerFilesInput["publishes"];
     const published = ownedEvent(catalog, service, answers.publishes);
+    if (published && table) throw new GeneratorError(`--publishes ${published}: ${RELATIONAL_PUBLISHES}`);
     if (published) {
       const copied = fillFrom(schemaShape(repo, published) ?? {}, schemaShape(repo, event!) ?? {}, entityNames(entity).idField);
       if (!copied) {
@@ -84,7 +96,7 @@ export const consumer: GeneratorDefinition = {
     const line = `      "${name}": { event: "${event}", versions: [${catalog.get(event!)!.version}], handler: "./handlers/${name}.ts", records: [${publishes ? `"${publishes.type}"` : ""}] },\n`;
     const { manifest, text } = readManifest(ctx, dir);
     return [
-      ...consumerFiles(ctx, { service, dir, consumer: name, event: event!, publishes, entity }),
+      ...consumerFiles(ctx, { service, dir, consumer: name, event: event!, publishes, entity, ...(table ? { table } : {}) }),
       {
         kind: "update",
         path: indexPath,

@@ -6,7 +6,7 @@ import { MANIFEST_FILE } from "../lib/manifest";
 import { existingService } from "../lib/model";
 import { checkName, pascal } from "../lib/names";
 import type { FileChange } from "../lib/plan";
-import { insertBeforeMarker } from "../lib/repo";
+import { insertBeforeMarker, type Repo } from "../lib/repo";
 import { readManifest, withRun } from "./consumer";
 
 /** Stores a new service can keep its own data in: the platform's DynamoDB table, or the relational store. */
@@ -34,6 +34,30 @@ export function checkStore(value: unknown): Store {
 export const schemaOf = (service: string): string => service.replaceAll("-", "_");
 /** A table's SQL name: kebab-case as snake_case. */
 export const tableOf = (kebab: string): string => kebab.replaceAll("-", "_");
+
+/** Columns the generated relational handlers read and write: every table the generators create has them. */
+const HANDLER_COLUMNS = ["id", "details", "created_at"] as const;
+
+/**
+ * The table of a service's `tables.ts` that `entity` names (`daily-revenue` -> `daily_revenue`), when there is one:
+ * new-consumer and new-route then write relational handlers for it. A table without the columns those handlers use
+ * (one written by hand) is refused, naming them.
+ */
+export function relationalTable(repo: Repo, dir: string, entity: string): string | undefined {
+  const path = `${dir}/${TABLES_FILE}`;
+  if (!repo.exists(path)) return undefined;
+  const tables = repo.read(path);
+  const table = tableOf(entity);
+  if (!new RegExp(`^  ${table}: [A-Za-z0-9_]+;$`, "m").test(tables)) return undefined;
+  const declared = new RegExp(`^  ${table}: \\{([^}]*)\\}`, "m").exec(tables)?.[1] ?? "";
+  const missing = HANDLER_COLUMNS.filter((column) => !new RegExp(`\\b${column}: true\\b`).test(declared));
+  if (missing.length) {
+    throw new GeneratorError(
+      `table ${table} of ${path} has no ${missing.join(", ")} column: the generated handlers write and read ${HANDLER_COLUMNS.join(", ")}; write this handler by hand`,
+    );
+  }
+  return table;
+}
 
 interface TableModel {
   table: string;
@@ -66,11 +90,11 @@ function addTable(tables: string, model: TableModel, file: string): string {
   let out = insertBeforeMarker(
     tables,
     INTERFACES_MARKER,
-    `/** ${model.table}: ${model.comment} */\nexport interface ${model.pascal}Table {\n  id: string;\n  /** Set by the database (DEFAULT now()); a timestamptz, read as a Date. */\n  created_at: Generated<Date>;\n}\n\n`,
+    `/** ${model.table}: ${model.comment} */\nexport interface ${model.pascal}Table {\n  id: string;\n  /** What it was made from (the event's data): a jsonb, written with asSql.jsonb(...), read back parsed. */\n  details: unknown;\n  /** Set by the database (DEFAULT now()); a timestamptz, read as a Date. */\n  created_at: Generated<Date>;\n}\n\n`,
     file,
   );
   out = insertBeforeMarker(out, TABLES_MARKER, `  ${model.table}: ${model.pascal}Table;\n`, file);
-  out = insertBeforeMarker(out, COLUMNS_MARKER, `  ${model.table}: { id: true, created_at: true },\n`, file);
+  out = insertBeforeMarker(out, COLUMNS_MARKER, `  ${model.table}: { id: true, details: true, created_at: true },\n`, file);
   return out;
 }
 

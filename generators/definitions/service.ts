@@ -17,7 +17,8 @@ import type { Answers } from "../lib/prompts";
 import { catalogWithNewEvents } from "./event";
 import { routeFiles } from "./route";
 import { consumerFiles } from "./consumer";
-import { checkStore, declareRelational, newServiceRelationalFiles, STORES } from "./relational";
+import { RELATIONAL_PUBLISHES } from "./consumer";
+import { checkStore, declareRelational, newServiceRelationalFiles, schemaOf, STORES, tableOf } from "./relational";
 
 /** Stages a generated service gets a config file for, and the region they start in. */
 export const STAGES = ["dev", "prod"] as const;
@@ -88,13 +89,17 @@ export const service: GeneratorDefinition = {
     }
 
     const publishes = [...existing, ...created];
+    // A relational service's first table is named after the entity: its consumers write it, its GET route reads it.
+    const relational = store === "postgres";
+    const table = relational ? tableOf(entity) : undefined;
+    if (relational && publishes.length) throw new GeneratorError(`--publishes with --store postgres: ${RELATIONAL_PUBLISHES}`);
     const primary = publishes[0];
     // Fields of the primary event's schema: new events carry just the entity id; existing ones are read from the catalog.
     const primaryShape: Record<string, string> =
       primary === undefined ? {} : created.includes(primary) ? { [names.idField]: "string" } : (schemaShape(repo, primary) ?? {});
     const dir = `services/${name}`;
     // A JSON string is a valid YAML scalar: a purpose with `: ` or `#` stays one description in Pulumi.yaml.
-    const base = { service: name, name, purpose, purposeYaml: JSON.stringify(purpose), team, ...names };
+    const base = { service: name, name, purpose, purposeYaml: JSON.stringify(purpose), team, ...names, relational, table, schema: schemaOf(name) };
     const files: FileChange[] = [];
 
     const consumers: { name: string; event: string; version: number; publishesList: string }[] = [];
@@ -103,14 +108,14 @@ export const service: GeneratorDefinition = {
       const copied = primary === undefined ? undefined : fillFrom(primaryShape, schemaShape(repo, event) ?? {}, names.idField);
       // The version it reads is the one current now: when the event moves on, the consumer keeps reading this one.
       consumers.push({ name: consumer, event, version: catalog.get(event)!.version, publishesList: copied ? quoteList([primary!]) : "" });
-      files.push(...consumerFiles(ctx, { ...base, consumer, event, publishes: copied ? { type: primary!, copied } : undefined, dir }));
+      files.push(...consumerFiles(ctx, { ...base, consumer, event, publishes: copied ? { type: primary!, copied } : undefined, dir, ...(table ? { table } : {}) }));
     }
     const routes: { name: string; routeKey: string; publishesList: string }[] = [];
     if (http) {
-      const routeKey = `POST /${names.pluralKebab}`;
-      const routeName = `create-${entity}`;
+      const routeKey = `${relational ? "GET" : "POST"} /${names.pluralKebab}`;
+      const routeName = relational ? `get-${names.pluralKebab}` : `create-${entity}`;
       routes.push({ name: routeName, routeKey, publishesList: primary ? quoteList([primary]) : "" });
-      files.push(...routeFiles(ctx, { ...base, routeKey, routeName, publishes: primary, fields: Object.keys(primaryShape), dir }));
+      files.push(...routeFiles(ctx, { ...base, routeKey, routeName, publishes: primary, fields: Object.keys(primaryShape), dir, ...(table ? { table } : {}) }));
     }
 
     files.push(
@@ -128,7 +133,7 @@ export const service: GeneratorDefinition = {
         ),
       },
       ...(store === "postgres" ? newServiceRelationalFiles(ctx, name, dir, entity) : []),
-      { kind: "create", path: `${dir}/entities/${entity}.ts`, content: ctx.render("parts/entity.ts.hbs", base) },
+      ...(relational ? [] : [{ kind: "create" as const, path: `${dir}/entities/${entity}.ts`, content: ctx.render("parts/entity.ts.hbs", base) }]),
       {
         kind: "create",
         path: `${dir}/README.md`,

@@ -111,7 +111,9 @@ export function existingService(repo: Repo, raw: unknown): { service: string; di
 export function existingEntity(repo: Repo, dir: string, raw: unknown): string {
   const entity = checkName(String(raw ?? ""), ENTITY_NAME);
   if (!repo.exists(`${dir}/entities/${entity}.ts`)) {
-    throw new GeneratorError(`${dir}/entities/${entity}.ts does not exist (--entity); add it with npm run new-entity first`);
+    throw new GeneratorError(
+      `${dir}/entities/${entity}.ts does not exist (--entity), nor does ${dir}/tables.ts have a table ${entity.replaceAll("-", "_")}; add it with npm run new-entity (or npm run new-migration -- --table) first`,
+    );
   }
   return entity;
 }

@@ -36,9 +36,12 @@ async function refused(generator: string, args: string[], message: RegExp): Prom
 test.before(async () => {
   await generate("service", [
     "--name", name, "--purpose", "Revenue per customer per day", "--team", "finance",
-    "--consumes", "billing.invoice-issued", "--entity", "daily-revenue", "--store", "postgres", "--yes",
+    "--consumes", "billing.invoice-issued", "--http", "--entity", "daily-revenue", "--store", "postgres", "--yes",
   ]);
   await generate("migration", ["--service", name, "--name", "add-region-totals", "--table", "region-total"]);
+  // A consumer of a stream event and a GET route on the second table, in the relational service.
+  await generate("consumer", ["--service", name, "--event", "ledger.entry-posted", "--entity", "region-total"]);
+  await generate("route", ["--service", name, "--path", "/region-totals", "--entity", "region-total"]);
   await generate("migration", ["--service", name, "--name", "backfill-regions"]);
   // A service made without a store gets one with its first migration.
   await generate("service", ["--name", plain, "--purpose", "Keeps old invoices", "--team", "finance", "--consumes", "billing.invoice-issued", "--entity", "old-invoice", "--yes"]);
@@ -63,7 +66,7 @@ test("new-service --store postgres declares the store and writes the first migra
   assert.match(readFileSync(join(dir, "test/tables.test.ts"), "utf8"), new RegExp(`const SCHEMA = "${name}";`));
   assert.not.match(readFileSync(join(dir, "migrations/0003_backfill_regions.sql"), "utf8"), /CREATE TABLE/);
   const manifest = JSON.parse(readFileSync(join(dir, "generator.json"), "utf8"));
-  assert.equal(manifest.runs.map((r: { generator: string }) => r.generator), ["service", "migration", "migration"]);
+  assert.equal(manifest.runs.map((r: { generator: string }) => r.generator), ["service", "migration", "consumer", "route", "migration"]);
   assert.is(manifest.runs[0].answers.store, "postgres");
   // A service without a store: its first migration adds the store, the tables and the test.
   const plainDir = join(root, "services", plain);
@@ -74,6 +77,48 @@ test("new-service --store postgres declares the store and writes the first migra
   assert.match(bareTables, /export interface Database \{\n {2}\/\/ new tables are added above this line\n\}/, "no table yet");
   // Timestamps are Dates: the Data API dialect converts timestamptz when it reads a row.
   assert.match(readFileSync(join(dir, "tables.ts"), "utf8"), /created_at: Generated<Date>;/);
+});
+
+test("a postgres service's handlers are relational: consumers write through writeOnce with a typed query, GET routes read with one; no DynamoDB entity", () => {
+  assert.not.ok(existsSync(join(dir, "entities")), "no entities folder");
+  const index = readFileSync(join(dir, "index.ts"), "utf8");
+  assert.match(index, /"on-invoice-issued": \{ event: "billing\.invoice-issued", versions: \[\d+\], handler: "\.\/handlers\/on-invoice-issued\.ts", records: \[\] \}/);
+  assert.match(index, /"on-entry-posted": \{ event: "ledger\.entry-posted", .*records: \[\] \}/);
+  assert.match(index, /"GET \/daily-revenues": \{ handler: "\.\/handlers\/get-daily-revenues\.ts", name: "get-daily-revenues", records: \[\] \}/);
+  assert.match(index, /"GET \/region-totals": \{ handler: "\.\/handlers\/get-region-totals\.ts"/);
+  for (const [consumer, table] of [["on-invoice-issued", "daily_revenue"], ["on-entry-posted", "region_total"]] as const) {
+    const handler = readFileSync(join(dir, "handlers", `${consumer}.ts`), "utf8");
+    assert.match(handler, /import \{ asSql, relationalStore \} from "\.\.\/\.\.\/\.\.\/shared\/runtime\/relational";/);
+    assert.match(handler, /const store = relationalStore<Database>\(\);/);
+    assert.match(handler, new RegExp(`store\\.writeOnce\\(event, \\(trx\\) => trx\\.insertInto\\("${table}"\\)`));
+    assert.match(handler, /\{ idempotency: false \}/, "the transaction is the idempotency");
+    assert.not.match(handler, /entities\/|\.put\(|\.go\(\)/, "no DynamoDB write");
+    const testFile = readFileSync(join(dir, "test", `${consumer}.test.ts`), "utf8");
+    assert.match(testFile, /relationalTestBed\(/);
+    assert.match(testFile, /from processed_events/);
+  }
+  for (const [route, table] of [["get-daily-revenues", "daily_revenue"], ["get-region-totals", "region_total"]] as const) {
+    const handler = readFileSync(join(dir, "handlers", `${route}.ts`), "utf8");
+    assert.match(handler, new RegExp(`store\\.db\\.selectFrom\\("${table}"\\)`));
+    assert.not.match(handler, /\.put\(|insertInto/, "a GET writes nothing");
+  }
+  assert.match(readFileSync(join(dir, "README.md"), "utf8"), /the `daily_revenue` table in the service's own schema/);
+});
+
+test("refused: --publishes on a relational handler; a consumer of a table without the handlers' columns", async () => {
+  await refused(
+    "service",
+    ["--name", unusedServiceName(root, "other"), "--consumes", "billing.invoice-issued", "--publishes", "other.thing-done", "--store", "postgres", "--yes"],
+    /--publishes with --store postgres: a relational handler does not publish/,
+  );
+  const tablesPath = join(dir, "tables.ts");
+  const tables = readFileSync(tablesPath, "utf8");
+  try {
+    writeFileSync(tablesPath, tables.replace("region_total: { id: true, details: true, created_at: true }", "region_total: { id: true, created_at: true }"));
+    await refused("consumer", ["--service", name, "--event", "orders.order-placed", "--entity", "region-total"], /table region_total of .*tables\.ts has no details column/);
+  } finally {
+    writeFileSync(tablesPath, tables);
+  }
 });
 
 test("refused: an unknown store, an unknown service, a name that is not kebab-case, a table that exists", async () => {
@@ -93,6 +138,7 @@ test("the generated service's tests pass, its migrations applied to PostgreSQL a
   const passing = run(process.execPath, ["scripts/test.mjs", `services/${name}`]);
   assert.is(passing.code, 0, passing.output);
   assert.match(passing.output, /tables\.test\.ts/);
+  for (const file of ["on-invoice-issued", "on-entry-posted", "get-daily-revenues", "get-region-totals"]) assert.match(passing.output, new RegExp(`✔ services/${name}/test/${file}\\.test\\.ts`));
   assert.match(passing.output, /\b[1-9]\d* passed, 0 failed/);
   const drift = join(dir, "migrations/0004_add_region.sql");
   writeFileSync(drift, "ALTER TABLE daily_revenue ADD COLUMN region text;\n");
