@@ -17,6 +17,7 @@ declare global {
 }
 
 export { MIGRATIONS_TABLE, PROCESSED_EVENTS_TABLE, type PlatformRelationalTables } from "./relational-tables";
+export { RESUME_WAIT_MS, retryWhileResuming, type ResumeRetryOptions } from "./relational-client";
 
 /** Where a service's tables are: the Data API's cluster, secret and database, and the service's schema. */
 export interface RelationalConfig {
@@ -103,7 +104,7 @@ export interface RelationalStore<DB> {
 export interface RelationalStoreOptions {
   /** @default read from the function environment on first use */
   config?: RelationalConfig;
-  /** @default the process's Data API client */
+  /** @default the process's Data API client (which retries while a paused database resumes: wrap your own with retryWhileResuming) */
   client?: RDSData;
 }
 

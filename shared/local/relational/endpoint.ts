@@ -5,7 +5,7 @@
  * `secretsmanager:GetSecretValue` on the secret the call names (the Data API reads it with the caller's
  * permissions); the secret decides the database role the statement runs as. Errors carry AWS's codes
  * (`BadRequestException`, `DatabaseErrorException` with PostgreSQL's message, `TransactionNotFoundException`,
- * `AccessDeniedException`, `NotFoundException`).
+ * `AccessDeniedException`, `NotFoundException`, and `DatabaseResumingException` when the `resuming` fault hook says so).
  */
 import { randomUUID } from "node:crypto";
 import { contextFromHeader, type RequestContext } from "../context";
@@ -35,6 +35,12 @@ export interface DataApiEndpointOptions {
   region: string;
   /** Called after each statement with the call's context (its parent span is the calling invocation's). */
   onStatement?: (statement: StatementReport & { context: RequestContext }) => void;
+  /**
+   * A fault hook: asked once per authorized call, `true` answers `DatabaseResumingException` (HTTP 400) and runs
+   * nothing, as the Data API does while a paused Aurora Serverless v2 instance (0 ACUs) resumes.
+   * @default never
+   */
+  resuming?: (operation: string) => boolean;
 }
 
 const OPERATIONS: Record<string, string> = {
@@ -95,6 +101,13 @@ export function createDataApiEndpoint(options: DataApiEndpointOptions): ServiceE
       if (!secret) throw new DataApiError("BadRequestException", `Error fetching secret ${secretArn} : Secrets Manager can't find the specified secret.`);
       if (typeof input.database === "string" && input.database && input.database !== options.database) {
         throw new ApiError("DatabaseNotFoundException", `Database ${input.database} does not exist (the cluster's database is ${options.database})`, 404);
+      }
+      if (options.resuming?.(operation)) {
+        throw new ApiError(
+          "DatabaseResumingException",
+          "A request was cancelled because the Aurora Serverless v2 DB instance was paused. The Data API request automatically resumes the DB instance. Wait a few seconds and try again.",
+          400,
+        );
       }
       const role = secret.username;
       const report = options.onStatement ? (statement: StatementReport) => options.onStatement!({ ...statement, context }) : undefined;

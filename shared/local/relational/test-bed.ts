@@ -25,6 +25,15 @@ export interface RelationalTestBed {
   /** The Data API endpoint. */
   url: string;
   migrations: MigrationReport;
+  /** The cluster's master secret (the Data API logs in as `postgres` with it): what the migration step uses. */
+  masterSecretArn: string;
+  /**
+   * Pauses the database as Aurora Serverless v2 at 0 ACUs does: for `ms`, every Data API call is answered
+   * DatabaseResumingException and runs nothing.
+   */
+  pause(ms: number): void;
+  /** How many calls were answered DatabaseResumingException. */
+  readonly resumingAnswers: number;
   /** Rows of a query run as the service's role (JSON records). */
   rows<T = Record<string, unknown>>(sql: string): Promise<T[]>;
   stop(): Promise<void>;
@@ -49,7 +58,12 @@ export async function relationalTestBed(service: string, migrationsDir: string):
     [master, { arn: master, username: "postgres" }],
     [roleSecret, { arn: roleSecret, username: schema }],
   ]);
-  const server = await startEndpointServer({ services: [createDataApiEndpoint({ engine, clusterArn, database, secrets: () => secrets, accountId: ACCOUNT, region: REGION })] });
+  let pausedUntil = 0;
+  let resumingAnswers = 0;
+  const resuming = () => Date.now() < pausedUntil && ++resumingAnswers > 0;
+  const server = await startEndpointServer({
+    services: [createDataApiEndpoint({ engine, clusterArn, database, secrets: () => secrets, accountId: ACCOUNT, region: REGION, resuming })],
+  });
   const client = new RDSData({ region: REGION, endpoint: server.url, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
   const files = readdirSync(migrationsDir)
     .filter((f) => f.endsWith(".sql"))
@@ -69,6 +83,13 @@ export async function relationalTestBed(service: string, migrationsDir: string):
     engine,
     url: server.url,
     migrations,
+    masterSecretArn: master,
+    pause(ms: number) {
+      pausedUntil = Date.now() + ms;
+    },
+    get resumingAnswers() {
+      return resumingAnswers;
+    },
     async rows<T>(sql: string) {
       const answer = await client.executeStatement({ resourceArn: clusterArn, secretArn: roleSecret, database, sql, formatRecordsAs: "JSON" });
       return JSON.parse(answer.formattedRecords ?? "[]") as T[];
