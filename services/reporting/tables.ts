@@ -1,6 +1,6 @@
 // Tables of the reporting service's schema (reporting), as its migrations (migrations/*.sql) create them, typed
-// for Kysely: one interface per table (a row as the RDS Data API returns it: timestamps and numerics as strings),
-// `Database` names them. A migration that changes a table changes its interface here too: test/tables.test.ts applies
+// for Kysely: one interface per table (a row as relationalStore<Database>() returns it through the RDS Data API:
+// timestamp, timestamptz and date as Date, bigint and integer as number, numeric as string), `Database` names them. A migration that changes a table changes its interface here too: test/tables.test.ts applies
 // the migrations to PostgreSQL (PGlite) and compares their columns with `columns`, which the compiler holds to the
 // interfaces.
 import type { ColumnType, Generated } from "kysely";
@@ -17,8 +17,8 @@ export interface RevenueTable {
   amount_cents: number;
   /** How many entries made the sum. */
   entries: number;
-  /** Set by the database (DEFAULT now()), and again by each entry. */
-  updated_at: Generated<string>;
+  /** Set by the database (DEFAULT now()), and again by each entry; a timestamptz, read as a Date. */
+  updated_at: Generated<Date>;
 }
 
 // new table interfaces are added above this line

@@ -72,7 +72,8 @@ export function relationalConfig(): RelationalConfig {
 export const asSql = {
   /** A `date` (the Data API dialect answers dates as `Date` objects at midnight UTC: type such columns `Date`). */
   date: (value: string | Date): RawBuilder<Date> => sql<Date>`cast(${value instanceof Date ? value.toISOString().slice(0, 10) : value} as date)`,
-  timestamptz: (value: string | Date): RawBuilder<string> => sql<string>`cast(${value instanceof Date ? value.toISOString() : value} as timestamptz)`,
+  /** A `timestamptz` (read back as a `Date`, as the Data API dialect converts it: type such columns `Date`). */
+  timestamptz: (value: string | Date): RawBuilder<Date> => sql<Date>`cast(${value instanceof Date ? value.toISOString() : value} as timestamptz)`,
   uuid: (value: string): RawBuilder<string> => sql<string>`cast(${value} as uuid)`,
   numeric: (value: string | number): RawBuilder<string> => sql<string>`cast(${String(value)} as numeric)`,
   jsonb: <T>(value: T): RawBuilder<T> => sql<T>`cast(${JSON.stringify(value)} as jsonb)`,

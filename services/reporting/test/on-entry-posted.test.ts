@@ -7,8 +7,10 @@ import * as assert from "uvu/assert";
 import type { EventData } from "../../../shared/contract";
 import { relationalTestBed, type RelationalTestBed } from "../../../shared/local/relational/test-bed";
 import { createEvent } from "../../../shared/runtime";
+import { relationalStore } from "../../../shared/runtime/relational";
 import { serviceTestBed, type ServiceTestBed } from "../../../shared/testing";
 import { handler } from "../handlers/on-entry-posted";
+import type { Database } from "../tables";
 
 let bed: ServiceTestBed;
 let db: RelationalTestBed;
@@ -72,6 +74,11 @@ test("entries add up per customer per day; a redelivered batch adds nothing", as
   ]);
   const processed = await db.rows<{ n: number }>("select count(*)::int as n from processed_events");
   assert.equal(processed, [{ n: 4 }]);
+});
+
+test("read through the store, updated_at is a Date, as tables.ts types it (a timestamptz)", async () => {
+  const row = await relationalStore<Database>().db.selectFrom("revenue").select(["updated_at"]).executeTakeFirstOrThrow();
+  assert.instance(row.updated_at, Date);
 });
 
 test("an entry that breaks its schema becomes a failure event; the batch goes on", async () => {
