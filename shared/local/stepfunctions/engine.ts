@@ -310,8 +310,16 @@ export class StepFunctionsEngine {
   private async run(machine: Machine, execution: ExecutionRecord, input: unknown): Promise<void> {
     const { StateMachine, ExecutionAbortedError, ExecutionTimeoutError } = await loadInterpreter();
     const shortMs = this.options.shortWaitsMs;
+    // A task still under way when the execution is stopped (StopExecution, or the stage stopping) is let go: the
+    // interpreter waits for it against a timer of the state's TimeoutSeconds (24 days by default), which would keep
+    // the process alive after stop() until the function answered, if it ever does.
+    const stopped = new AbortController();
+    const letGo = new Promise<never>((_, reject) => {
+      stopped.signal.addEventListener("abort", () => reject(Object.assign(new Error(`execution ${execution.executionArn} was stopped`), { name: "States.Runtime", isRetryable: false })), { once: true });
+    });
+    letGo.catch(() => undefined);
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const [stateName, kind] of machine.tasks) handlers[stateName] = (taskInput) => this.runTask(machine, execution, stateName, kind, taskInput);
+    for (const [stateName, kind] of machine.tasks) handlers[stateName] = (taskInput) => Promise.race([this.runTask(machine, execution, stateName, kind, taskInput), letGo]);
     const overrides = {
       taskResourceLocalHandlers: handlers,
       ...(shortMs !== undefined
@@ -334,7 +342,10 @@ export class StepFunctionsEngine {
       StateMachine: { Id: machine.config.arn, Name: machine.config.name },
     };
     const run = stateMachine.run(input as never, { overrides: overrides as never, context: context as never });
-    this.running.set(execution.executionArn, run.abort);
+    this.running.set(execution.executionArn, () => {
+      run.abort();
+      stopped.abort();
+    });
     const events = this.follow(machine, execution, run.eventLogs as AsyncGenerator<Record<string, unknown>>);
     try {
       const output = await run.result;

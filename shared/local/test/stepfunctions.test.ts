@@ -12,6 +12,8 @@ import {
   StopExecutionCommand,
   type HistoryEvent,
 } from "@aws-sdk/client-sfn";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LOCAL_ACCOUNT_ID } from "../aws";
@@ -349,6 +351,32 @@ test("the workflows part: reconcile serves a changed definition, refuses one it 
     recorder.close();
   }
 });
+
+// The task's function never answers; the execution is stopped and the process does nothing more. It must end by itself
+// (the interpreter's task timer, TimeoutSeconds or 24 days, once kept it alive: npm test waited on this file).
+for (const how of ["stop-execution", "stop-engine"] as const) {
+  test(`a stopped execution whose function never answered leaves nothing that keeps the process alive (${how})`, async () => {
+    const fixture = fileURLToPath(new URL("./fixtures/stopped-workflow.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", fixture, how], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    let lingering = false;
+    const printed = new Promise<void>((resolve) => child.stdout.on("data", () => output.includes("closed ") && resolve()));
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // Generous: start-up under load. Once the execution closed, the process has nothing left to do.
+    const bound = setTimeout(() => {
+      lingering = true;
+      child.kill("SIGKILL");
+    }, 90_000);
+    await Promise.race([printed, exited]);
+    const code = await exited;
+    clearTimeout(bound);
+    assert.match(output, "closed ABORTED", output);
+    assert.not.ok(lingering, `the process was still running after the execution closed:\n${output}`);
+    assert.is(code, 0, output);
+  });
+}
 
 test("npm start -- --short-waits is a flag", () => {
   assert.equal(parseArgs(["--short-waits", "--port", "0"]).flags, { "short-waits": true, port: "0" });
