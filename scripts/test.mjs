@@ -8,6 +8,10 @@
 //   node scripts/test.mjs --node <path> shared/runtime
 //                                         run them on another Node.js binary (first on PATH for the tests' own
 //                                         children too); scripts/node24.mjs runs Lambda's Node.js 24 this way
+//
+// A file still running after TEST_FILE_TIMEOUT seconds (default 360) is stopped with its children and fails, in one
+// line naming it: a test that leaves something holding the event loop (a server, a timer, a client) ends its tests but
+// never its process, and would otherwise hold `npm test` for good.
 import { execFileSync, spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -58,6 +62,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const timeoutVar = process.env.TEST_FILE_TIMEOUT;
+const fileTimeoutS = timeoutVar === undefined || timeoutVar === "" ? 360 : Number(timeoutVar);
+if (!(fileTimeoutS > 0)) {
+  console.error(`TEST_FILE_TIMEOUT must be a number of seconds above 0 (got ${JSON.stringify(timeoutVar)})`);
+  process.exit(1);
+}
 const concurrency = Math.max(1, Math.min(Number(process.env.TEST_CONCURRENCY) || availableParallelism(), 4));
 let passed = 0;
 let failed = 0;
@@ -70,11 +80,33 @@ function runFile(file) {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: "0", ...childPath },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so a file that runs too long is stopped with whatever it started.
+      detached: true,
     });
+    running.add(child);
+    let timedOut = false;
+    const bound = setTimeout(() => {
+      timedOut = true;
+      stopGroup(child);
+    }, fileTimeoutS * 1000);
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
     child.on("close", (code) => {
+      clearTimeout(bound);
+      running.delete(child);
+      if (timedOut) {
+        const name = relative(root, file);
+        const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
+        const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
+        passed += ok;
+        failed += Math.max(1, total - ok);
+        const after = total > 0 ? ` (its tests had ended: ${ok}/${total} passed; something kept the process alive)` : "";
+        console.log(`✘ ${name}  still running after ${fileTimeoutS}s (TEST_FILE_TIMEOUT), stopped${after}`);
+        failures.push({ name, output });
+        resolve();
+        return;
+      }
       // A file whose tests need something this machine lacks (Chromium for the console's browser tests) prints
       // "unavailable: <what is missing>" and runs nothing: said in one line, counted neither way. CI sets the
       // variables that make such a file fail instead (REQUIRE_BROWSER=1).
@@ -103,6 +135,22 @@ function runFile(file) {
       }
       resolve();
     });
+  });
+}
+
+const running = new Set();
+function stopGroup(child) {
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}
+// The files run in process groups of their own, which an interrupt of `npm test` no longer reaches: pass it on.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    for (const child of running) stopGroup(child);
+    process.exit(130);
   });
 }
 
