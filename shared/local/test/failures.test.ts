@@ -191,7 +191,7 @@ test("once fixed, a replay applies what was not applied and is skipped where it 
 
 test("the CLI's health command lists each part of the stage with its health", async () => {
   const lines = (await cli("health")).trim().split("\n");
-  assert.equal(lines.map((line) => line.split(":")[0]), ["dynamodb", "messaging", "functions", "pollers", "gateway", "admin"]);
+  assert.equal(lines.map((line) => line.split(":")[0]), ["dynamodb", "messaging", "kinesis", "relational", "workflows", "functions", "pollers", "streams", "gateway", "admin"]);
   assert.ok(lines.every((line) => / ok \(/.test(line)), lines.join("\n"));
 });
 
