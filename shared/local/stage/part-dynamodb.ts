@@ -65,6 +65,8 @@ export function dynamoPart(options: DynamoPartOptions): DynamoPart {
   };
   return {
     name: "dynamodb",
+    // Starts alongside the other engines (see parts.ts).
+    needs: [],
     streams,
     get dynamo(): LocalDynamo {
       if (!dynamo) throw new Error("the dynamodb part has not started");

@@ -228,6 +228,8 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
 
   const part: KinesisPart = {
     name: "kinesis",
+    // Starts alongside the other engines (see parts.ts).
+    needs: ["messaging"],
     faults: undefined,
     get engine() {
       return started().engine;

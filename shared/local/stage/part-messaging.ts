@@ -101,6 +101,8 @@ export function messagingPart(options: MessagingPartOptions): MessagingPart {
     );
   return {
     name: "messaging",
+    // Starts alongside the other engines (see parts.ts).
+    needs: [],
     get sns() {
       return started().sns;
     },

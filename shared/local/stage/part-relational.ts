@@ -151,6 +151,8 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
 
   const part: RelationalPart = {
     name: "relational",
+    // Starts alongside the other engines (see parts.ts).
+    needs: [],
     get enabled() {
       return cluster !== undefined || stores.length > 0;
     },

@@ -179,6 +179,8 @@ export function workflowsPart(options: WorkflowsPartOptions): WorkflowsPart {
 
   return {
     name: "workflows",
+    // Starts alongside the other engines (see parts.ts).
+    needs: [],
     engine,
     get url() {
       if (!server) throw new Error("the workflows part has not started");

@@ -24,6 +24,13 @@ export interface PartHealth {
  */
 export interface StagePart<Wiring = unknown> {
   readonly name: string;
+  /**
+   * The parts (by name, earlier in the order) this one's `start` uses. A part that names them starts as soon as those
+   * have started, alongside others (an engine that loads while another does); one that does not waits for every
+   * part before it.
+   * @default every part before it
+   */
+  readonly needs?: readonly string[];
   start(): Promise<void> | void;
   stop(): Promise<void> | void;
   health(): PartHealth;
@@ -58,22 +65,42 @@ export class StageParts<Wiring = unknown> {
     const names = new Set<string>();
     for (const part of parts) {
       if (names.has(part.name)) throw new Error(`two stage parts are named ${part.name}`);
+      for (const need of part.needs ?? []) if (!names.has(need)) throw new Error(`stage part ${part.name} needs ${need}, which is not a part before it`);
       names.add(part.name);
     }
   }
 
-  /** Starts every part in order. On a failure, stops the started ones (reverse order) and throws PartStartError. */
+  /**
+   * Starts every part in order; a part that declares `needs` starts once those have started, concurrently with the
+   * others. On a failure, waits for the starts under way, stops the started ones (reverse order, the failing one
+   * with them) and throws PartStartError naming the first part that failed.
+   */
   async start(): Promise<void> {
-    for (const part of this.parts) {
-      try {
-        await part.start();
-        this.started.push(part);
-      } catch (error) {
-        // The failing part may have half-started: stop it with the others.
-        this.started.push(part);
-        await this.stop();
-        throw error instanceof PartStartError ? error : new PartStartError(part.name, error);
-      }
+    const starts = new Map<string, Promise<void>>();
+    let failure: { part: string; error: unknown } | undefined;
+    for (const [index, part] of this.parts.entries()) {
+      const before = this.parts.slice(0, index);
+      const needs = (part.needs ? before.filter((p) => part.needs!.includes(p.name)) : before).map((p) => starts.get(p.name)!);
+      starts.set(
+        part.name,
+        Promise.all(needs).then(async () => {
+          if (failure) throw failure.error;
+          try {
+            await part.start();
+            this.started.push(part);
+          } catch (error) {
+            // The failing part may have half-started: stop it with the others.
+            this.started.push(part);
+            failure ??= { part: part.name, error };
+            throw error;
+          }
+        }),
+      );
+    }
+    await Promise.allSettled(starts.values());
+    if (failure) {
+      await this.stop();
+      throw failure.error instanceof PartStartError ? failure.error : new PartStartError(failure.part, failure.error);
     }
   }
 

@@ -83,6 +83,37 @@ test("parts: one that fails to start stops those already started (and itself), a
   assert.equal(log, ["start dynamodb", "start messaging", "start functions", "stop functions", "stop messaging", "stop dynamodb"]);
 });
 
+test("parts: one that declares what it needs starts alongside the others; the rest wait for every part before them", async () => {
+  const log: string[] = [];
+  let release!: () => void;
+  const slow: StagePart = { ...part("dynamodb", log), needs: [], start: () => { log.push("start dynamodb"); return new Promise<void>((r) => (release = r)); } };
+  const engine: StagePart = { ...part("relational", log), needs: [] };
+  const parts = new StageParts([slow, engine, part("functions", log)]);
+  const starting = parts.start();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(log, ["start dynamodb", "start relational"], "relational did not wait for dynamodb; functions waits for both");
+  release();
+  await starting;
+  assert.equal(log, ["start dynamodb", "start relational", "start functions"]);
+  assert.throws(() => new StageParts([{ ...part("a", log), needs: ["b"] }, part("b", log)]), /stage part a needs b, which is not a part before it/);
+});
+
+test("parts: when one of the concurrent starts fails, the others finish starting, everything started stops, the error names the failing part", async () => {
+  const log: string[] = [];
+  const slow: StagePart = { ...part("dynamodb", log), needs: [], start: async () => { log.push("start dynamodb"); await new Promise((r) => setTimeout(r, 30)); log.push("dynamodb started"); } };
+  const failing: StagePart = { ...part("relational", log, "migration 0003 failed"), needs: [] };
+  const parts = new StageParts([slow, failing, part("functions", log)]);
+  try {
+    await parts.start();
+    assert.unreachable("the start should fail");
+  } catch (error) {
+    assert.instance(error, PartStartError);
+    assert.is((error as PartStartError).part, "relational");
+    assert.is((error as Error).message, "relational: migration 0003 failed");
+  }
+  assert.equal(log, ["start dynamodb", "start relational", "dynamodb started", "stop dynamodb", "stop relational"]);
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Wiring
 
