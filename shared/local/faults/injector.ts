@@ -11,13 +11,15 @@ import type { ConsumerCall, EventPlan, FaultPlan, TransientFault } from "./plan"
 
 /** What the injector did, for the report. */
 export interface FaultCounters {
-  /** SNS deliveries made twice. */
+  /** Events whose SNS delivery was made twice (once per event: an outbox relay that publishes it again is a real
+   * second delivery, not the planned one). */
   duplicateDeliveries: number;
   /** Receives made visible again at once, so the same message was received twice. */
   duplicateReceives: number;
   /** Receives given a visibility timeout shorter than the invocation they start. */
   outlastedVisibility: number;
-  /** SNS deliveries the queue refused (they went to the subscription's dead-letter queue). */
+  /** Events whose SNS deliveries the queue refused (they went to the subscription's dead-letter queue); every publish
+   * of such an event is refused, a relay's second one too, so the event stays in one class, and counts once. */
   undeliverable: number;
   /** Worker threads killed mid-action. */
   crashes: number;
@@ -46,6 +48,8 @@ interface EventState {
   transientsLeft: Map<TransientFault, number>;
   receiveFaultDone: boolean;
   crashDone: boolean;
+  duplicateDeliveryDone: boolean;
+  refusedOnce: boolean;
   delayNextInvoiceMs: number;
 }
 
@@ -119,6 +123,8 @@ export class FaultInjector {
       transientsLeft: new Map(plan.transients.concat(plan.receiveFault?.kind === "transient" ? [plan.receiveFault.fault] : []).map((t) => [t, t.times])),
       receiveFaultDone: false,
       crashDone: false,
+      duplicateDeliveryDone: false,
+      refusedOnce: false,
       delayNextInvoiceMs: 0,
     });
     return plan;
@@ -144,12 +150,15 @@ export class FaultInjector {
       if (ordinal === undefined || !this.byOrdinal[ordinal]) return "deliver";
       plan = this.register(envelope.id, ordinal);
     }
+    const state = this.byId.get(envelope.id)!;
     if (plan.undeliverable) {
-      this.counters.undeliverable++;
+      if (!state.refusedOnce) this.counters.undeliverable++;
+      state.refusedOnce = true;
       this.note(envelope.id, "delivery refused");
       return "refuse";
     }
-    if (plan.duplicateDelivery) {
+    if (plan.duplicateDelivery && !state.duplicateDeliveryDone) {
+      state.duplicateDeliveryDone = true;
       this.counters.duplicateDeliveries++;
       this.note(envelope.id, "delivered twice");
       return "deliver-twice";

@@ -10,7 +10,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   checkRun,
+  customerIdFor,
   describeFaults,
+  FaultInjector,
   formatCounts,
   planFaults,
   runFaultScenario,
@@ -117,6 +119,22 @@ function observations(): RunObservations {
 
 const rules = (violations: Violation[], eventId?: string) =>
   violations.filter((v) => eventId === undefined || v.eventId === eventId).map((v) => v.rule).sort();
+
+test("an event published again (an outbox relay's retried batch) gets its planned delivery fault once, and counts once", () => {
+  const plan = planFaults(RUN);
+  const twice = plan.events.find((e) => e.duplicateDelivery && !e.undeliverable)!;
+  const refused = plan.events.find((e) => e.undeliverable)!;
+  const injector = new FaultInjector(plan, "run-x", { functionName: "f", dataTable: "d", idempotencyTable: "i", crash: async () => false });
+  const body = (id: string, ordinal: number) => JSON.stringify({ id, data: { customerId: customerIdFor("run-x", ordinal) } });
+  const published = body("evt-twice", twice.ordinal);
+  assert.is(injector.onDelivery(published), "deliver-twice");
+  assert.is(injector.onDelivery(published), "deliver", "the relay's second publish is a real duplicate: delivered as it comes");
+  assert.is(injector.counters.duplicateDeliveries, 1);
+  const lost = body("evt-refused", refused.ordinal);
+  assert.is(injector.onDelivery(lost), "refuse");
+  assert.is(injector.onDelivery(lost), "refuse", "refused again, or the event would be applied and dead-lettered");
+  assert.is(injector.counters.undeliverable, 1);
+});
 
 test("the checker puts each event in its class; a republished follow-up with the same id counts once", () => {
   const check = checkRun(observations());
