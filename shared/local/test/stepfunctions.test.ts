@@ -13,7 +13,7 @@ import {
   type HistoryEvent,
 } from "@aws-sdk/client-sfn";
 import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { LOCAL_ACCOUNT_ID } from "../aws";
@@ -356,7 +356,7 @@ test("the workflows part: reconcile serves a changed definition, refuses one it 
 // (the interpreter's task timer, TimeoutSeconds or 24 days, once kept it alive: npm test waited on this file).
 for (const how of ["stop-execution", "stop-engine"] as const) {
   test(`a stopped execution whose function never answered leaves nothing that keeps the process alive (${how})`, async () => {
-    const fixture = fileURLToPath(new URL("./fixtures/stopped-workflow.ts", import.meta.url));
+    const fixture = join(__dirname, "fixtures", "stopped-workflow.ts");
     const child = spawn(process.execPath, ["--import", "tsx", fixture, how], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
