@@ -3,6 +3,7 @@ import { messageAttributeNames } from "../contract/envelope";
 import { FAILURE_EVENT_TYPE, failureReasons, type FailureReason } from "../contract/failure-event";
 import { WORKFLOW_INPUT_KEY } from "../contract/workflow";
 import type { FunctionOptions } from "./service-function";
+import { aslAccepted, recordAslAccepted } from "./helpers/asl-validation";
 
 /**
  * Workflows written in TypeScript: `defineWorkflow({ startAt, states, functions })` with the state helpers of this
@@ -571,13 +572,17 @@ type AslValidator = (definition: unknown, options?: { checkPaths?: boolean; chec
 
 /** Runs asl-validator (the one aws-local-stepfunctions runs) and throws its findings. */
 export function validateAsl(asl: AslDefinition, what: string): void {
+  const options = { checkPaths: true, checkArn: true };
+  // Accepted before (in this process or an earlier start): not checked again (see helpers/asl-validation.ts).
+  if (aslAccepted(asl, options)) return;
   const validator = require("asl-validator") as AslValidator;
   // The validator writes QueryLanguage into the states it reads: it gets a copy.
-  const result = validator(structuredClone(asl), { checkPaths: true, checkArn: true });
+  const result = validator(structuredClone(asl), options);
   if (!result.isValid) {
     const problems = result.errors.map((e) => e.Message ?? e["Error code"] ?? "invalid").join("; ");
     throw new WorkflowDefinitionError(`${what ? `${what}: ` : ""}the Amazon States Language is invalid: ${problems}`);
   }
+  recordAslAccepted(asl, options);
 }
 
 function retryOf(rules: readonly RetryRule[] | undefined, transient: readonly string[] = []): Record<string, unknown>[] {

@@ -10,9 +10,12 @@ import "./polyfill";
 import { randomUUID } from "node:crypto";
 import { AwsServiceError } from "../aws";
 import { childContext, type RequestContext } from "../context";
+import { aslAccepted, recordAslAccepted } from "../../infra/helpers/asl-validation";
 import { checkDefinition, runnableCopy, UnsupportedDefinitionError, type AslDefinition, type TaskKind } from "./definition";
 
 type Interpreter = typeof import("aws-local-stepfunctions");
+/** The checks aws-local-stepfunctions' StateMachine runs on a definition (its asl-validator options). */
+const INTERPRETER_CHECKS = { checkArn: true, checkPaths: true };
 let interpreter: Promise<Interpreter> | undefined;
 /** The interpreter, loaded on first use (it loads the Lambda client: about 250 ms, paid only by stages with workflows). */
 function loadInterpreter(): Promise<Interpreter> {
@@ -181,7 +184,14 @@ export class StepFunctionsEngine {
       // The interpreter's own checks (asl-validator): a definition it would not run is refused now, not at its first start.
       for (const machine of next.values()) {
         try {
-          new StateMachine(machine.runnable as never);
+          // The interpreter runs asl-validator with these options; a definition it accepted before is not checked
+          // again (see shared/infra/helpers/asl-validation.ts), one it has not is, and recorded when accepted.
+          const checked = structuredClone(machine.runnable);
+          if (aslAccepted(checked, INTERPRETER_CHECKS)) new StateMachine(machine.runnable as never, { validationOptions: { noValidate: true } });
+          else {
+            new StateMachine(machine.runnable as never);
+            recordAslAccepted(checked, INTERPRETER_CHECKS);
+          }
         } catch (error) {
           throw new UnsupportedDefinitionError(`state machine ${machine.config.name}: the local interpreter refuses its definition: ${(error as Error).message}`);
         }
