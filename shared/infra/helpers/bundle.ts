@@ -9,9 +9,11 @@
  *   `<hash>` is the SHA-256 of the output files (names and bytes): the deployed archive (`FileArchive` of that
  *   folder, with the hash as the function's `sourceCodeHash`) and what the local stage's function host loads.
  *   A manifest per request (`.build/functions/requests/<key>.json`) records every input file esbuild read (its
- *   metafile inputs: the handler, what it imports, the packages) with the SHA-256 of its content. The next build of
- *   the same request re-hashes those files and, when none changed, answers from the manifest without running
- *   esbuild (`cached: true`), in this process or the next. A change to the handler or to any file it imports gives
+ *   metafile inputs: the handler, what it imports, the packages) with the SHA-256 of its content and, once its times
+ *   are a few seconds old, its stamp (size, modification and status-change times, inode). The next build of the
+ *   same request checks those files (an input whose stamp is unchanged is not read again, in this process or the
+ *   next: a write always moves the status-change time) and, when none changed, answers from the manifest without
+ *   running esbuild (`cached: true`), in this process or the next. A change to the handler or to any file it imports gives
  *   new bytes, a new hash and a new folder; folders of earlier builds stay a while (running workers keep theirs).
  * - Concurrent builds of one request share one esbuild run; files are written atomically, so processes that build
  *   at the same time (parallel tests) never see half a bundle.
@@ -104,6 +106,11 @@ interface Manifest {
   settings: BundleSettings;
   /** Input path (relative to the repository root) -> SHA-256 of its content. */
   inputs: Record<string, string>;
+  /**
+   * Input path -> its size, modification and status-change times when it was hashed (only inputs whose times were
+   * already settled then): the next process checks an input whose stat still says exactly that without reading it.
+   */
+  stamps?: Record<string, Stamp>;
   hash: string;
   /** The bundle file, relative to the build root. */
   file: string;
@@ -112,6 +119,23 @@ interface Manifest {
   /** Hashes this request built before (newest first): their folders are kept while listed. */
   previous: string[];
 }
+
+/** A file's `[size, mtimeMs, ctimeMs, ino]`: any write changes the ctime, which no tool can set back. */
+type Stamp = [number, number, number, number];
+
+function stampOf(info: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): Stamp {
+  return [info.size, info.mtimeMs, info.ctimeMs, info.ino];
+}
+
+function sameStamp(a: Stamp | undefined, b: Stamp): boolean {
+  return !!a && a.length === 4 && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+}
+
+/**
+ * A stamp is trusted only once the file's times are older than this: a file written again within the file system's
+ * timestamp granularity may keep its size and times, so recent files are always read again.
+ */
+const SETTLED_MS = 2_000;
 
 /** Builds of one request kept on disk besides the current one (workers of a running stage may still load them). */
 const KEPT_BUILDS = 4;
@@ -145,6 +169,11 @@ export interface FunctionBuildsOptions {
    * @default `<repo>/.build/functions`
    */
   root?: string;
+  /**
+   * How old a file's times must be before its stamp is trusted instead of reading it (see {@link SETTLED_MS}).
+   * @default 2000
+   */
+  settledMs?: number;
 }
 
 /**
@@ -153,12 +182,15 @@ export interface FunctionBuildsOptions {
  */
 export class FunctionBuilds {
   readonly root: string;
-  /** esbuild runs and answers from a manifest, since this instance was made. */
-  readonly stats = { esbuildRuns: 0, cacheHits: 0 };
+  /** esbuild runs, answers from a manifest and files read to hash them, since this instance was made. */
+  readonly stats = { esbuildRuns: 0, cacheHits: 0, filesRead: 0 };
+  private readonly settledMs: number;
   private readonly inFlight = new Map<string, Promise<FunctionBundle>>();
   private readonly last = new Map<string, { request: FunctionBuildRequest; bundle: FunctionBundle }>();
-  /** Content hashes of files by path, valid while their size and modification time stay. */
-  private readonly fileHashes = new Map<string, { size: number; mtimeMs: number; hash: string }>();
+  /** Content hashes of files by path, valid while their stamp (size, times, inode) stays. */
+  private readonly fileHashes = new Map<string, { stamp: Stamp; hash: string }>();
+  /** Hashes under way by path: concurrent checks of one file (bundles share most inputs) share one stat and read. */
+  private readonly hashing = new Map<string, Promise<{ hash: string; stamp?: Stamp } | undefined>>();
   /**
    * Keep an esbuild context per request once it has been built, so that its next build (a file it reads changed) is
    * incremental: esbuild parses again only the files that changed, and writes the same bytes a fresh build would.
@@ -169,6 +201,7 @@ export class FunctionBuilds {
 
   constructor(options: FunctionBuildsOptions = {}) {
     this.root = options.root ?? FUNCTION_BUILD_ROOT;
+    this.settledMs = options.settledMs ?? SETTLED_MS;
   }
 
   /** The key of a request: esbuild's version, the entry (relative to the repository root) and the settings. */
@@ -234,16 +267,43 @@ export class FunctionBuilds {
   }
 
   private async hashFile(path: string): Promise<string | undefined> {
+    return (await this.hashWithStamp(path))?.hash;
+  }
+
+  /**
+   * The content hash of a file, and its stamp when its times are settled (see {@link SETTLED_MS}). `recorded` is what
+   * a manifest (of this process or an earlier one) recorded for it: when the stamp is still the same, the file is not
+   * read.
+   */
+  private hashWithStamp(path: string, recorded?: { hash: string; stamp?: Stamp }): Promise<{ hash: string; stamp?: Stamp } | undefined> {
+    let pending = this.hashing.get(path);
+    if (!pending) {
+      pending = this.hashNow(path, recorded).finally(() => this.hashing.delete(path));
+      this.hashing.set(path, pending);
+    }
+    return pending;
+  }
+
+  private async hashNow(path: string, recorded?: { hash: string; stamp?: Stamp }): Promise<{ hash: string; stamp?: Stamp } | undefined> {
     try {
       const info = await stat(path);
-      const known = this.fileHashes.get(path);
-      // A file changed within the file system's timestamp granularity may keep its size and time: recent ones are
-      // always read again.
-      const settled = Date.now() - info.mtimeMs > 2_000;
-      if (settled && known && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.hash;
+      const stamp = stampOf(info);
+      const settled = Date.now() - Math.max(info.mtimeMs, info.ctimeMs) > this.settledMs;
+      if (settled) {
+        const known = this.fileHashes.get(path);
+        if (known && sameStamp(known.stamp, stamp)) return known;
+        if (recorded && sameStamp(recorded.stamp, stamp)) {
+          const trusted = { stamp, hash: recorded.hash };
+          this.fileHashes.set(path, trusted);
+          return trusted;
+        }
+      }
+      this.stats.filesRead++;
       const hash = sha256(await readFile(path));
-      if (settled) this.fileHashes.set(path, { size: info.size, mtimeMs: info.mtimeMs, hash });
-      return hash;
+      if (!settled) return { hash };
+      const fresh = { stamp, hash };
+      this.fileHashes.set(path, fresh);
+      return fresh;
     } catch {
       return undefined;
     }
@@ -264,8 +324,24 @@ export class FunctionBuilds {
   /** True when the bundle is still there and every recorded input still has its recorded content. */
   private async stillValid(manifest: Manifest): Promise<boolean> {
     if (!existsSync(join(this.root, manifest.file))) return false;
-    const checks = await Promise.all(Object.entries(manifest.inputs).map(async ([input, hash]) => (await this.hashFile(resolve(REPO_ROOT, input))) === hash));
-    return checks.every(Boolean);
+    const stamps: Record<string, Stamp> = {};
+    let restamped = false;
+    const checks = await Promise.all(
+      Object.entries(manifest.inputs).map(async ([input, hash]) => {
+        const recorded = manifest.stamps?.[input];
+        const hashed = await this.hashWithStamp(resolve(REPO_ROOT, input), { hash, stamp: recorded });
+        if (hashed?.stamp) {
+          stamps[input] = hashed.stamp;
+          if (!sameStamp(recorded, hashed.stamp)) restamped = true;
+        }
+        return hashed?.hash === hash;
+      }),
+    );
+    const valid = checks.every(Boolean);
+    // Same contents, new stamps (a manifest from before stamps, files touched by a checkout): record them, so the next
+    // process need not read those files again.
+    if (valid && restamped) await writeAtomic(this.manifestPath(manifest.key), JSON.stringify({ ...manifest, stamps }, null, 2)).catch(() => undefined);
+    return valid;
   }
 
   private bundleOf(manifest: Manifest, cached: boolean): FunctionBundle {
@@ -329,10 +405,12 @@ export class FunctionBuilds {
       if ((await this.hashFile(target)) !== sha256(file.contents)) await writeAtomic(target, file.contents);
     }
     const inputs: Record<string, string> = {};
+    const stamps: Record<string, Stamp> = {};
     await Promise.all(
       Object.keys(metafile.inputs).map(async (input) => {
-        const contentHash = await this.hashFile(resolve(REPO_ROOT, input));
-        if (contentHash) inputs[input] = contentHash;
+        const hashed = await this.hashWithStamp(resolve(REPO_ROOT, input));
+        if (hashed) inputs[input] = hashed.hash;
+        if (hashed?.stamp) stamps[input] = hashed.stamp;
       }),
     );
     const output = metafile.outputs[toPosix(relative(REPO_ROOT, placeholder))];
@@ -341,6 +419,7 @@ export class FunctionBuilds {
       entry,
       settings,
       inputs,
+      stamps,
       hash,
       file: toPosix(relative(this.root, join(dir, fileName))),
       format,

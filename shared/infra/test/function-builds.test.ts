@@ -1,6 +1,6 @@
 // The build service (helpers/bundle.ts): one esbuild run per handler content, a new hash when the handler or any
 // file it imports changes, none when nothing changed, and which requests a file feeds (for watch mode).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -39,6 +39,53 @@ test("one esbuild run per content: concurrent requests share it, a later one is 
   assert.ok(fromDisk.cached);
   assert.is(fromDisk.hash, a!.hash);
   assert.is(other.stats.esbuildRuns, 0);
+});
+
+test("a later process reads no unchanged input again (their stamps are in the manifest), and any write is still seen", async () => {
+  const stampedEntry = join(dir, "stamped.ts");
+  const stampedDependency = join(dir, "stamped-greeting.ts");
+  writeFileSync(stampedEntry, `import { greeting } from "./stamped-greeting";\nexport async function handler() {\n  return greeting();\n}\n`);
+  writeFileSync(stampedDependency, `export const greeting = () => "hello";\n`);
+  // A whole second, so that utimes can put the very same modification time back below.
+  const mtime = new Date(1_700_000_000_000);
+  utimesSync(stampedDependency, mtime, mtime);
+  // settledMs 0: the files just written count as settled (the default waits 2 s for the file system's granularity).
+  const first = new FunctionBuilds({ root, settledMs: 0 });
+  const built = await first.build({ entry: stampedEntry });
+  assert.not.ok(built.cached);
+
+  const second = new FunctionBuilds({ root, settledMs: 0 });
+  const cached = await second.build({ entry: stampedEntry });
+  assert.ok(cached.cached);
+  assert.is(cached.hash, built.hash);
+  assert.is(second.stats.filesRead, 0, "every input answered from its stamp");
+
+  // Same size, modification time put back: only the status-change time tells, and it must.
+  writeFileSync(stampedDependency, `export const greeting = () => "howdy";\n`);
+  utimesSync(stampedDependency, mtime, mtime);
+  assert.is(statSync(stampedDependency).mtimeMs, mtime.getTime());
+  const third = new FunctionBuilds({ root, settledMs: 0 });
+  const rebuilt = await third.build({ entry: stampedEntry });
+  assert.not.ok(rebuilt.cached, "a changed input is read and rebuilt");
+  assert.is.not(rebuilt.hash, built.hash);
+  assert.match(readFileSync(rebuilt.file, "utf8"), /howdy/);
+  assert.is(third.stats.esbuildRuns, 1);
+
+  // A manifest without stamps (written before they existed) gets them from the first process that reads its inputs.
+  const manifestFile = join(root, "requests", `${third.key({ entry: stampedEntry })}.json`);
+  const { stamps: _dropped, ...unstamped } = JSON.parse(readFileSync(manifestFile, "utf8"));
+  writeFileSync(manifestFile, JSON.stringify(unstamped));
+  const reading = new FunctionBuilds({ root, settledMs: 0 });
+  assert.ok((await reading.build({ entry: stampedEntry })).cached);
+  assert.ok(reading.stats.filesRead >= 2, `read ${reading.stats.filesRead}`);
+  const restamped = new FunctionBuilds({ root, settledMs: 0 });
+  assert.ok((await restamped.build({ entry: stampedEntry })).cached);
+  assert.is(restamped.stats.filesRead, 0);
+
+  // Recently written files are not trusted by stamp under the default setting: they are read.
+  const fourth = new FunctionBuilds({ root });
+  assert.ok((await fourth.build({ entry: stampedEntry })).cached);
+  assert.ok(fourth.stats.filesRead >= 2, `read ${fourth.stats.filesRead}`);
 });
 
 test("the bundle's bytes are esbuild's output for the shared bundle options, hashed by content", async () => {
