@@ -29,7 +29,7 @@ import {
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
 const REGION = "eu-west-1";
 const ACCOUNT = "123456789012";
-const FIXTURES = [join(__dirname, "../../testing/fixtures/aws-events"), join(__dirname, "../../../../shared/fixtures/aws-events")];
+const FIXTURES = [join(__dirname, "../../testing/fixtures/aws-events")];
 
 function fixture(name: string): { Records: Record<string, unknown>[] } {
   for (const dir of FIXTURES) {

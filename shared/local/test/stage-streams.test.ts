@@ -17,7 +17,8 @@ import { eventually } from "../../testing/stage-target";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const SERVICE = join(__dirname, "fixtures", "stream-service");
-const SAMPLE = join(__dirname, "../../../../shared/fixtures/aws-events/dynamodb-stream-2.json");
+// The repository's copy of the sample (shared/testing/fixtures/aws-events, see SOURCES.md): a clone has nothing outside it.
+const SAMPLE = join(__dirname, "../../testing/fixtures/aws-events/dynamodb-stream-2.json");
 
 let stage: LocalStage;
 const logs: FunctionLogEntry[] = [];
