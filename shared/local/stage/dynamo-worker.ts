@@ -61,7 +61,11 @@ export interface DynamoWorkerCommand {
 
 const port = parentPort;
 if (!port) throw new Error("dynamo-worker runs inside a worker thread started by the local stage");
-const setup = workerData as DynamoWorkerSetup;
+/**
+ * Started early (`preloadDynamoThread`, while the stage's programs still run), the thread is given `{ preload: true }`
+ * and its setup later, in a `{ type: "setup" }` message: it loads its modules (dynalite) in the meantime.
+ */
+let setup: DynamoWorkerSetup = workerData as DynamoWorkerSetup;
 const post = (message: DynamoWorkerMessage) => port.postMessage(message);
 
 // Trace events are many and small: they leave once per event loop turn, together.
@@ -78,11 +82,30 @@ function report(message: DynamoWorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  // The same condition expressions come again and again with new values: each is parsed once (dynalite-expressions.ts).
-  memoizeExpressionParser(require("dynalite/db/conditionParser") as ExpressionParser);
-  // dynalite has no type declarations.
-  const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(setup.path ? { path: setup.path } : {}) });
+  let dynalite: (options: Record<string, unknown>) => Server;
+  let loading: unknown;
+  try {
+    // The same condition expressions come again and again with new values: each is parsed once (dynalite-expressions.ts).
+    memoizeExpressionParser(require("dynalite/db/conditionParser") as ExpressionParser);
+    // dynalite has no type declarations.
+    dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+  } catch (error) {
+    loading = error;
+  }
+  // A preloaded thread reports a failure once it has its setup (the stage listens from then on).
+  if ((workerData as { preload?: boolean } | undefined)?.preload) {
+    setup = await new Promise<DynamoWorkerSetup>((resolve) => {
+      const receive = (message: unknown) => {
+        const command = message as { type?: string; setup?: DynamoWorkerSetup } | null;
+        if (command === null || typeof command !== "object" || command.type !== "setup" || !command.setup) return;
+        port!.off("message", receive);
+        resolve(command.setup);
+      };
+      port!.on("message", receive);
+    });
+  }
+  if (loading !== undefined) throw loading;
+  const server = dynalite!({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(setup.path ? { path: setup.path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());

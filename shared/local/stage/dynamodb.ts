@@ -23,6 +23,8 @@ export interface LocalDynamo {
   readonly dynaliteEndpoint: string;
   /** Where the data lives: a folder (LevelDB), or `memory`. */
   readonly storage: string;
+  /** True when the thread was started before its setup ({@link preloadDynamoThread}) and took it later. */
+  readonly preloaded: boolean;
   /**
    * Sets the functions' role policies the proxy enforces (added or replaced) and removes `unregister`ed ones, while
    * the stage runs (watch mode); resolves once the DynamoDB thread applied them.
@@ -87,6 +89,44 @@ function dynamoWorkerFile(): Promise<string> {
   return workerScript;
 }
 
+let preloaded: Promise<Worker | undefined> | undefined;
+
+/**
+ * Starts the DynamoDB thread before its setup is known (the local stage calls it before running the programs that
+ * declare the tables), so the thread loads dynalite meanwhile; the next {@link startDynamoService} of this process
+ * hands it the setup. The thread does not keep the process alive until then; {@link discardPreloadedDynamoThread}
+ * ends it when no service will take it (a start that failed). A second call while one waits does nothing.
+ */
+export function preloadDynamoThread(): void {
+  preloaded ??= dynamoWorkerFile().then(
+    (file) => {
+      const worker = new Worker(file, { workerData: { preload: true }, execArgv: [] });
+      worker.unref();
+      // A thread that fails before it is taken is dropped; startDynamoService then starts one of its own.
+      let failed = false;
+      worker.once("error", () => (failed = true));
+      worker.once("exit", () => (failed = true));
+      return new Promise<Worker | undefined>((resolve) => setImmediate(() => resolve(failed ? undefined : worker)));
+    },
+    () => undefined,
+  );
+}
+
+async function takePreloadedThread(): Promise<Worker | undefined> {
+  const pending = preloaded;
+  preloaded = undefined;
+  const worker = await pending;
+  if (!worker || worker.threadId < 0) return undefined;
+  worker.removeAllListeners("exit").removeAllListeners("error");
+  return worker;
+}
+
+/** Ends a preloaded DynamoDB thread no service took. */
+export async function discardPreloadedDynamoThread(): Promise<void> {
+  const worker = await takePreloadedThread();
+  await worker?.terminate();
+}
+
 /**
  * Starts dynalite and the IAM proxy in a worker thread on free loopback ports: in memory, or persisted in
  * `persistDir`. dynalite lacks `TransactWriteItems`, `UpdateTimeToLive` (TTL is not enforced) and streams: item writes
@@ -106,7 +146,12 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
     ...(options.region ? { region: options.region } : {}),
     ...(options.streams ? { streams: options.streams } : {}),
   };
-  const worker = new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
+  const early = await takePreloadedThread();
+  const worker = early ?? new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
+  if (early) {
+    early.ref();
+    early.postMessage({ type: "setup", setup });
+  }
   let closedResolve: (() => void) | undefined;
   const registered = new Map<number, () => void>();
   let nextCommand = 0;
@@ -152,6 +197,7 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
     endpoint: `http://127.0.0.1:${ports.proxyPort}`,
     dynaliteEndpoint: `http://127.0.0.1:${ports.dynalitePort}`,
     storage: path ?? "memory",
+    preloaded: early !== undefined,
     register(registrations, unregister = [], streams) {
       const id = ++nextCommand;
       const done = new Promise<void>((resolveRegistered) => registered.set(id, resolveRegistered));

@@ -26,6 +26,7 @@ import { AdminRoutes, jsonBody, type AdminAnswer } from "./admin";
 import { FailureDesk, type FailureDetail, type FailureSummary, type ReplayResult } from "./failures";
 import { listen, readBody, sendJson, type ListeningServer } from "./http";
 import { dynamoPart } from "./part-dynamodb";
+import { discardPreloadedDynamoThread, preloadDynamoThread } from "./dynamodb";
 import { functionsPart, pollersPart, type FunctionsPart } from "./part-functions";
 import { gatewayPart, MAX_HTTP_BODY } from "./part-gateway";
 import { messagingPart, type MessagingPart } from "./part-messaging";
@@ -229,6 +230,8 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     else sendJson(res, 503, { message: "the local stage is starting" });
   }, options.port ?? 3000);
   let recorder: TraceRecorder | undefined;
+  // The DynamoDB thread loads dynalite on the other core while the programs run; the dynamodb part hands it its setup.
+  preloadDynamoThread();
   try {
     const programs = await runStagePrograms(options);
     const runs = [programs.platform, ...programs.services];
@@ -247,6 +250,7 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
     return stage;
   } catch (error) {
     recorder?.close();
+    await discardPreloadedDynamoThread();
     await http.close();
     throw error;
   }

@@ -4,7 +4,7 @@
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { createTables, startDynamoService } from "../stage/dynamodb";
+import { createTables, discardPreloadedDynamoThread, preloadDynamoThread, startDynamoService } from "../stage/dynamodb";
 
 const ACCOUNT = "123456789012";
 const REGION = "us-east-1";
@@ -40,4 +40,36 @@ test("register: a function added while the stage runs is held to its role; a cha
   }
 });
 
+
+test("a thread preloaded before its setup (the stage runs its programs meanwhile) takes the setup the service is started with", async () => {
+  preloadDynamoThread();
+  const principal = "local-preloaded-fn";
+  const dynamo = await startDynamoService({
+    accountId: ACCOUNT,
+    keySchemas: {},
+    registrations: [{ principal, policies: [policy(["dynamodb:GetItem"])], identity: { roleName: "preloaded", accountId: ACCOUNT } }],
+    reported: [],
+  });
+  const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: REGION, maxAttempts: 1, credentials: { accessKeyId: principal, secretAccessKey: "local" } });
+  try {
+    assert.ok(dynamo.preloaded, "the preloaded thread was taken");
+    await createTables(dynamo.dynaliteEndpoint, [
+      { origin: { project: "t", name: "t", type: "t" }, name: TABLE, arn: tableArn, attributes: [{ name: "pk", type: "S" }], hashKey: "pk", globalIndexes: [], localIndexes: [] },
+    ]);
+    const put = await client.send(new PutItemCommand({ TableName: TABLE, Item: { pk: { S: "y" } } })).then(
+      () => "allowed",
+      (error: Error) => error.name,
+    );
+    assert.is(put, "AccessDeniedException", "the registrations of the setup given later are enforced");
+  } finally {
+    client.destroy();
+    await dynamo.close();
+  }
+  // Taken once: the next service starts a thread of its own; a preload no service takes is ended.
+  const next = await startDynamoService({ accountId: ACCOUNT, keySchemas: {}, registrations: [], reported: [] });
+  assert.not.ok(next.preloaded);
+  await next.close();
+  preloadDynamoThread();
+  await discardPreloadedDynamoThread();
+});
 test.run();
