@@ -10,7 +10,6 @@
  * Laid out by elkjs (ELK's layered algorithm, no hand-written coordinates) and rendered as a small SVG: deterministic
  * for the same programs, so the committed `docs/flow.svg` changes only when the wiring does.
  */
-import ELK from "elkjs/lib/elk.bundled.js";
 import type { CapturedResource } from "../capture/pulumi-mocks";
 import { json, str } from "../capture/read";
 import { topicName } from "../contract/naming";
@@ -424,6 +423,9 @@ interface ElkShape {
 
 /** Lays the graph out with ELK's layered algorithm, top to bottom (a README page is narrower than it is long), each program's nodes in a box of its own. */
 export async function layoutFlow(graph: FlowGraph): Promise<LaidOutFlow> {
+  // Loaded on the first layout (about 100 ms of module loading): the local stage imports this file for its console
+  // and should not pay for ELK before anyone opens the diagram.
+  const ELK = (require("elkjs/lib/elk.bundled.js") as typeof import("elkjs/lib/elk.bundled.js")).default;
   const elk = new ELK();
   const groupId = (project: string) => `group:${project}`;
   const onBus = (n: FlowNode) => n.kind === "topic" || n.kind === "stream";

@@ -9,6 +9,14 @@ import { REPO_ROOT } from "../system";
 
 const committed = readCommittedDiagram(REPO_ROOT);
 
+// Registered first: no layout has run yet in this process.
+test("elkjs is loaded by the first layout, not by importing the module (the local stage imports it for its console)", async () => {
+  const elkLoaded = () => Object.keys(require.cache).some((path) => path.includes("elk.bundled"));
+  assert.not.ok(elkLoaded(), "elkjs loaded on import");
+  await layoutFlow(flowGraph([], { stage: "local" }));
+  assert.ok(elkLoaded());
+});
+
 test("the README shows the committed flow diagram", () => {
   assert.ok(committed, `${DIAGRAM_PATH} is missing: run \`npm run catalog\` and commit it`);
   const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
