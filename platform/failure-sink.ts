@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformOutputs, TopicRef } from "../shared/contract";
-import { DLQ_RETENTION_SECONDS, queuePolicy } from "../shared/infra/event-consumer";
+import { queueNotEmptyAlarm } from "../shared/infra/helpers/alarms";
+import { DLQ_RETENTION_SECONDS, queuePolicy } from "../shared/infra/helpers/queues";
 import type { PlatformConfig } from "./config";
 
 /** 14 days, the longest SQS keeps a message: failure events wait that long for an operator. */
@@ -71,21 +72,7 @@ export function createFailureSink(config: PlatformConfig, failureTopic: pulumi.O
   );
 
   const alarmOn = (name: string, watched: aws.sqs.Queue, description: string) =>
-    new aws.cloudwatch.MetricAlarm(name, {
-      name: pulumi.interpolate`${watched.name}-not-empty`,
-      alarmDescription: description,
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: watched.name },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-      alarmActions: [alarmTopic.arn],
-      okActions: [alarmTopic.arn],
-    });
+    queueNotEmptyAlarm(name, watched, description, { alarmTopicArn: alarmTopic.arn });
   alarmOn(
     "failure-queue-alarm",
     queue,

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformOutputs, TopicRef } from "../shared/contract";
+import { alarmToTopic } from "../shared/infra/helpers/alarms";
 import type { PlatformConfig } from "./config";
 
 /**
@@ -100,22 +101,24 @@ export function createRelational(
     { protect, ignoreChanges: ["engineVersion"] },
   );
 
-  new aws.cloudwatch.MetricAlarm("relational-capacity-alarm", {
-    name: `${name}-relational-capacity`,
-    alarmDescription: `The ${config.stage} relational store has used over ${RELATIONAL_CAPACITY_ALARM_PERCENT}% of its maximum capacity (${settings.maxCapacity} ACUs) for five minutes: raise platform:relationalMaxCapacity or slow its writers (fewer shards or a lower parallelization factor)`,
-    namespace: "AWS/RDS",
-    metricName: "ACUUtilization",
-    dimensions: { DBClusterIdentifier: cluster.clusterIdentifier },
-    statistic: "Average",
-    period: 60,
-    evaluationPeriods: 5,
-    threshold: RELATIONAL_CAPACITY_ALARM_PERCENT,
-    comparisonOperator: "GreaterThanThreshold",
-    // A paused instance reports nothing: that is not a problem.
-    treatMissingData: "notBreaching",
-    alarmActions: [alarmTopic.arn],
-    okActions: [alarmTopic.arn],
-  });
+  alarmToTopic(
+    "relational-capacity-alarm",
+    {
+      name: `${name}-relational-capacity`,
+      alarmDescription: `The ${config.stage} relational store has used over ${RELATIONAL_CAPACITY_ALARM_PERCENT}% of its maximum capacity (${settings.maxCapacity} ACUs) for five minutes: raise platform:relationalMaxCapacity or slow its writers (fewer shards or a lower parallelization factor)`,
+      namespace: "AWS/RDS",
+      metricName: "ACUUtilization",
+      dimensions: { DBClusterIdentifier: cluster.clusterIdentifier },
+      statistic: "Average",
+      period: 60,
+      evaluationPeriods: 5,
+      threshold: RELATIONAL_CAPACITY_ALARM_PERCENT,
+      comparisonOperator: "GreaterThanThreshold",
+      // A paused instance reports nothing: that is not a problem.
+      treatMissingData: "notBreaching",
+    },
+    { alarmTopicArn: alarmTopic.arn },
+  );
 
   return pulumi.output({
     enabled: true,

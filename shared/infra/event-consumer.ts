@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, isEventType, isStreamEvent, messageAttributeNames, publishedVersions, type EventType, type StreamRef } from "../contract";
+import { iteratorAgeAlarm, queueNotEmptyAlarm } from "./helpers/alarms";
 import { checkLogicalName, checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
-import type { PolicyDocument, PolicyStatement } from "./helpers/policy-document";
+import { DLQ_RETENTION_SECONDS, onFailureQueue, onFailureQueuePolicyResource, queuePolicy } from "./helpers/queues";
 import { applyTransform, type Transform } from "./helpers/transform";
 import type { PlatformReference } from "./platform-reference";
 import { FUNCTION_DEFAULTS, ServiceFunction, type FunctionOptions, type ServiceFunctionArgs } from "./service-function";
@@ -10,8 +11,8 @@ import { FUNCTION_DEFAULTS, ServiceFunction, type FunctionOptions, type ServiceF
 /** Pulumi type token of the component; the local stage finds consumers by it. */
 export const EVENT_CONSUMER_TYPE = "platform:infra:EventConsumer";
 
-/** 14 days, the longest SQS keeps a message: a dead letter waits that long for someone to look. */
-export const DLQ_RETENTION_SECONDS = 1_209_600;
+// The queue builders and policies every component shares (helpers/queues.ts), where the consumer's users find them.
+export { DLQ_RETENTION_SECONDS, onFailureQueuePolicy, queuePolicy } from "./helpers/queues";
 /** Lambda's guidance: the queue's visibility timeout is at least 6 times the function's timeout. */
 export const VISIBILITY_FACTOR = 6;
 
@@ -367,29 +368,13 @@ export class EventConsumer extends pulumi.ComponentResource {
       ),
     );
 
-    const alarmTopicArn = platform.alarmTopic.arn;
+    const alarmTarget = { alarmTopicArn: platform.alarmTopic.arn, transform: args.transform?.alarm, opts: parent };
     const alarmOn = (childName: string, queue: aws.sqs.Queue, what: string) =>
-      new aws.cloudwatch.MetricAlarm(
-        ...applyTransform(
-          args.transform?.alarm,
-          childName,
-          {
-            name: pulumi.interpolate`${queue.name}-not-empty`,
-            alarmDescription: `${what} of ${n.service}/${n.name} (${n.event}) holds messages: look at them, fix the cause, redrive them`,
-            namespace: "AWS/SQS",
-            metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: queue.name },
-            statistic: "Maximum",
-            period: 60,
-            evaluationPeriods: 1,
-            threshold: 0,
-            comparisonOperator: "GreaterThanThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [alarmTopicArn],
-            okActions: [alarmTopicArn],
-          },
-          { ...parent },
-        ),
+      queueNotEmptyAlarm(
+        childName,
+        queue,
+        `${what} of ${n.service}/${n.name} (${n.event}) holds messages: look at them, fix the cause, redrive them`,
+        alarmTarget,
       );
     this.alarms = [
       alarmOn(`${name}-dlq-alarm`, this.deadLetterQueue, "The dead-letter queue"),
@@ -452,30 +437,6 @@ export class EventConsumer extends pulumi.ComponentResource {
       alarms: this.alarms,
     };
   }
-}
-
-/** A queue's resource policy: the topic may send (only when `topicArn` is given); nothing without TLS. */
-export function queuePolicy(queueArn: string, topicArn: string | undefined): PolicyDocument {
-  const statements: PolicyStatement[] = [];
-  if (topicArn) {
-    statements.push({
-      Sid: "TopicSends",
-      Effect: "Allow",
-      Principal: { Service: "sns.amazonaws.com" },
-      Action: "sqs:SendMessage",
-      Resource: queueArn,
-      Condition: { ArnEquals: { "aws:SourceArn": topicArn } },
-    });
-  }
-  statements.push({
-    Sid: "DenyWithoutTls",
-    Effect: "Deny",
-    Principal: "*",
-    Action: "sqs:*",
-    Resource: queueArn,
-    Condition: { Bool: { "aws:SecureTransport": "false" } },
-  });
-  return { Version: "2012-10-17", Statement: statements };
 }
 
 interface NormalizedConsumerArgs {
@@ -689,40 +650,6 @@ export function streamFilterCriteria(
   return { filters: branches.map((branch) => ({ pattern: JSON.stringify({ data: branch }) })) };
 }
 
-/** A stream consumer's on-failure queue policy: only the function's role may send, and nothing without TLS. */
-export function onFailureQueuePolicy(queueArn: string, roleArn: string): PolicyDocument {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        // Lambda sends the on-failure record with the function's execution role.
-        Sid: "FunctionRoleSends",
-        Effect: "Allow",
-        Principal: { AWS: roleArn },
-        Action: "sqs:SendMessage",
-        Resource: queueArn,
-      },
-      {
-        // Nobody else, whatever their own IAM policies allow.
-        Sid: "DenyOtherSenders",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "sqs:SendMessage",
-        Resource: queueArn,
-        Condition: { ArnNotEquals: { "aws:PrincipalArn": roleArn } },
-      },
-      {
-        Sid: "DenyWithoutTls",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "sqs:*",
-        Resource: queueArn,
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ],
-  };
-}
-
 /** The child resources of a stream consumer. */
 export interface StreamWiring {
   onFailureQueue: aws.sqs.Queue;
@@ -757,21 +684,12 @@ function createStreamWiring(
     }
     return found;
   });
-  const eventsKeyArn = platform.eventsKeyArn;
-
-  const onFailureQueue = new aws.sqs.Queue(
-    ...applyTransform(
-      args.transform?.onFailureQueue,
-      `${name}-on-failure`,
-      {
-        name: `${n.base}${ON_FAILURE_SUFFIX}`,
-        messageRetentionSeconds: DLQ_RETENTION_SECONDS,
-        kmsMasterKeyId: eventsKeyArn,
-        kmsDataKeyReusePeriodSeconds: 300,
-      },
-      { ...parent },
-    ),
-  );
+  const onFailure = onFailureQueue(`${name}-on-failure`, {
+    name: `${n.base}${ON_FAILURE_SUFFIX}`,
+    encryption: { kmsKeyArn: platform.eventsKeyArn },
+    transform: args.transform?.onFailureQueue,
+    opts: parent,
+  });
 
   const streamConsumer = stream.enhancedFanOut
     ? new aws.kinesis.StreamConsumer(
@@ -787,7 +705,7 @@ function createStreamWiring(
       platform,
       service: n.service,
       name: n.name,
-      stream: pulumi.all([ref.arn, onFailureQueue.arn, streamConsumer?.arn]).apply(([streamArn, onFailureQueueArn, consumerArn]) => ({
+      stream: pulumi.all([ref.arn, onFailure.arn, streamConsumer?.arn]).apply(([streamArn, onFailureQueueArn, consumerArn]) => ({
         streamArn,
         onFailureQueueArn,
         ...(consumerArn ? { streamConsumerArn: consumerArn } : {}),
@@ -798,16 +716,11 @@ function createStreamWiring(
     { ...parent },
   );
 
-  const onFailureQueuePolicyResource = new aws.sqs.QueuePolicy(
-    ...applyTransform(
-      args.transform?.onFailureQueuePolicy,
-      `${name}-on-failure-policy`,
-      {
-        queueUrl: onFailureQueue.url,
-        policy: pulumi.all([onFailureQueue.arn, fn.nodes.role.arn]).apply(([queueArn, roleArn]) => JSON.stringify(onFailureQueuePolicy(queueArn, roleArn))),
-      },
-      { ...parent },
-    ),
+  const onFailurePolicy = onFailureQueuePolicyResource(
+    `${name}-on-failure-policy`,
+    onFailure,
+    { functionRoleArn: fn.nodes.role.arn },
+    { transform: args.transform?.onFailureQueuePolicy, opts: parent },
   );
 
   const mapping = new aws.lambda.EventSourceMapping(
@@ -825,55 +738,35 @@ function createStreamWiring(
         maximumRetryAttempts: stream.maxRetryAttempts,
         maximumRecordAgeInSeconds: stream.maxRecordAgeSeconds,
         functionResponseTypes: ["ReportBatchItemFailures"],
-        destinationConfig: { onFailure: { destinationArn: onFailureQueue.arn } },
+        destinationConfig: { onFailure: { destinationArn: onFailure.arn } },
         filterCriteria: n.filter ? streamFilterCriteria(`consumer ${n.service}/${n.name}`, n.filter) : undefined,
         enabled: true,
       },
       // Lambda checks at creation that the role may send to the destination: its queue policy comes first.
-      { ...parent, dependsOn: [onFailureQueuePolicyResource] },
+      { ...parent, dependsOn: [onFailurePolicy] },
     ),
   );
 
-  const alarmTopicArn = platform.alarmTopic.arn;
+  const alarmTarget = { alarmTopicArn: platform.alarmTopic.arn, transform: args.transform?.alarm, opts: parent };
   const label = `${n.service}/${n.name} (${n.event})`;
-  const alarm = (childName: string, alarmArgs: Omit<aws.cloudwatch.MetricAlarmArgs, "alarmActions" | "okActions">) =>
-    new aws.cloudwatch.MetricAlarm(
-      ...applyTransform(
-        args.transform?.alarm,
-        childName,
-        { ...alarmArgs, alarmActions: [alarmTopicArn], okActions: [alarmTopicArn] },
-        { ...parent },
-      ),
-    );
   const alarms = [
     // Records waiting longer and longer: the consumer falls behind or a batch keeps failing. Alarmed at half the age
     // at which Lambda gives the records up, so someone can act before they go to the on-failure queue.
-    alarm(`${name}-iterator-age-alarm`, {
-      name: pulumi.interpolate`${fn.name}-iterator-age`,
-      alarmDescription: `${label} reads records older than ${stream.maxRecordAgeSeconds / 2}s: it falls behind or a batch keeps failing; at ${stream.maxRecordAgeSeconds}s records go to its on-failure queue`,
-      namespace: "AWS/Lambda",
-      metricName: "IteratorAge",
-      dimensions: { FunctionName: fn.name },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 5,
-      threshold: (stream.maxRecordAgeSeconds / 2) * 1000,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-    }),
-    alarm(`${name}-on-failure-alarm`, {
-      name: pulumi.interpolate`${onFailureQueue.name}-not-empty`,
-      alarmDescription: `The on-failure queue of ${label} holds records of batches Lambda gave up on: read the shard and sequence range, fetch the records from the stream while its retention lasts, fix the cause, replay them`,
-      namespace: "AWS/SQS",
-      metricName: "ApproximateNumberOfMessagesVisible",
-      dimensions: { QueueName: onFailureQueue.name },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 1,
-      threshold: 0,
-      comparisonOperator: "GreaterThanThreshold",
-      treatMissingData: "notBreaching",
-    }),
+    iteratorAgeAlarm(
+      `${name}-iterator-age-alarm`,
+      fn.name,
+      {
+        thresholdMs: (stream.maxRecordAgeSeconds / 2) * 1000,
+        alarmDescription: `${label} reads records older than ${stream.maxRecordAgeSeconds / 2}s: it falls behind or a batch keeps failing; at ${stream.maxRecordAgeSeconds}s records go to its on-failure queue`,
+      },
+      alarmTarget,
+    ),
+    queueNotEmptyAlarm(
+      `${name}-on-failure-alarm`,
+      onFailure,
+      `The on-failure queue of ${label} holds records of batches Lambda gave up on: read the shard and sequence range, fetch the records from the stream while its retention lasts, fix the cause, replay them`,
+      alarmTarget,
+    ),
   ];
-  return { onFailureQueue, onFailureQueuePolicy: onFailureQueuePolicyResource, streamConsumer, function: fn, mapping, alarms };
+  return { onFailureQueue: onFailure, onFailureQueuePolicy: onFailurePolicy, streamConsumer, function: fn, mapping, alarms };
 }

@@ -3,10 +3,11 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, type EventType } from "../contract";
 import { outboxFilterPattern } from "../contract/outbox";
-import { DLQ_RETENTION_SECONDS, queuePolicy } from "./event-consumer";
+import { iteratorAgeAlarm, queueNotEmptyAlarm } from "./helpers/alarms";
 import { REPO_ROOT } from "./helpers/bundle";
 import { checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
 import type { PolicyDocument } from "./helpers/policy-document";
+import { onFailureQueue, onFailureQueuePolicyResource } from "./helpers/queues";
 import { applyTransform, type Transform } from "./helpers/transform";
 import type { PlatformReference } from "./platform-reference";
 import { ServiceFunction, type FunctionOptions, type ServiceFunctionArgs } from "./service-function";
@@ -140,22 +141,18 @@ export class OutboxRelay extends pulumi.ComponentResource {
       { ...parent },
     );
 
-    this.failureQueue = new aws.sqs.Queue(
-      ...applyTransform(
-        args.transform?.failureQueue,
-        `${name}-failed`,
-        { name: `${base}-failed`, messageRetentionSeconds: DLQ_RETENTION_SECONDS, sqsManagedSseEnabled: true },
-        { ...parent },
-      ),
-    );
-    this.failureQueuePolicy = new aws.sqs.QueuePolicy(
-      ...applyTransform(
-        args.transform?.failureQueuePolicy,
-        `${name}-failed-policy`,
-        { queueUrl: this.failureQueue.url, policy: this.failureQueue.arn.apply((arn) => JSON.stringify(queuePolicy(arn, undefined))) },
-        { ...parent },
-      ),
-    );
+    // SSE-SQS and no sender restriction in its policy (TLS only): unlike a stream consumer's on-failure queue (the
+    // events key, only the function's role sends), as the README describes the relay's.
+    this.failureQueue = onFailureQueue(`${name}-failed`, {
+      name: `${base}-failed`,
+      encryption: "sqs-managed",
+      transform: args.transform?.failureQueue,
+      opts: parent,
+    });
+    this.failureQueuePolicy = onFailureQueuePolicyResource(`${name}-failed-policy`, this.failureQueue, "iam-allowed", {
+      transform: args.transform?.failureQueuePolicy,
+      opts: parent,
+    });
 
     const streamArn = platform.dataTable.apply((table) => {
       if (!table.streamArn) throw new OutboxRelayConfigError(`${label}: the platform's data table has no stream ARN: deploy the platform with its stream on`);
@@ -201,53 +198,23 @@ export class OutboxRelay extends pulumi.ComponentResource {
       ),
     );
 
-    const alarmTopicArn = platform.alarmTopic.arn;
-    const functionName = this.fn.name;
+    const alarmTarget = { alarmTopicArn: platform.alarmTopic.arn, transform: args.transform?.alarm, opts: parent };
     this.alarms = [
-      new aws.cloudwatch.MetricAlarm(
-        ...applyTransform(
-          args.transform?.alarm,
-          `${name}-iterator-age-alarm`,
-          {
-            name: pulumi.interpolate`${functionName}-iterator-age`,
-            alarmDescription: `The outbox relay of ${service} is behind: recorded events wait more than ${OUTBOX_RELAY_DEFAULTS.iteratorAgeAlarmMs / 1000}s for their publish (a failing publish, throttling): look at its logs`,
-            namespace: "AWS/Lambda",
-            metricName: "IteratorAge",
-            dimensions: { FunctionName: functionName },
-            statistic: "Maximum",
-            period: 60,
-            evaluationPeriods: 5,
-            datapointsToAlarm: 3,
-            threshold: OUTBOX_RELAY_DEFAULTS.iteratorAgeAlarmMs,
-            comparisonOperator: "GreaterThanThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [alarmTopicArn],
-            okActions: [alarmTopicArn],
-          },
-          { ...parent },
-        ),
+      iteratorAgeAlarm(
+        `${name}-iterator-age-alarm`,
+        this.fn.name,
+        {
+          thresholdMs: OUTBOX_RELAY_DEFAULTS.iteratorAgeAlarmMs,
+          datapointsToAlarm: 3,
+          alarmDescription: `The outbox relay of ${service} is behind: recorded events wait more than ${OUTBOX_RELAY_DEFAULTS.iteratorAgeAlarmMs / 1000}s for their publish (a failing publish, throttling): look at its logs`,
+        },
+        alarmTarget,
       ),
-      new aws.cloudwatch.MetricAlarm(
-        ...applyTransform(
-          args.transform?.alarm,
-          `${name}-failed-alarm`,
-          {
-            name: pulumi.interpolate`${this.failureQueue.name}-not-empty`,
-            alarmDescription: `The on-failure destination of ${service}'s outbox relay holds batches it gave up on: their outbox items (kept until their TTL) name the events to publish again`,
-            namespace: "AWS/SQS",
-            metricName: "ApproximateNumberOfMessagesVisible",
-            dimensions: { QueueName: this.failureQueue.name },
-            statistic: "Maximum",
-            period: 60,
-            evaluationPeriods: 1,
-            threshold: 0,
-            comparisonOperator: "GreaterThanThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [alarmTopicArn],
-            okActions: [alarmTopicArn],
-          },
-          { ...parent },
-        ),
+      queueNotEmptyAlarm(
+        `${name}-failed-alarm`,
+        this.failureQueue,
+        `The on-failure destination of ${service}'s outbox relay holds batches it gave up on: their outbox items (kept until their TTL) name the events to publish again`,
+        alarmTarget,
       ),
     ];
 

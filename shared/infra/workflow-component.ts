@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { EventType } from "../contract";
 import { LOG_DELIVERY_ACTIONS, WORKFLOW_KEY_ACTIONS, WORKFLOW_XRAY_ACTIONS } from "./helpers/workflow-grants";
+import { alarmToTopic } from "./helpers/alarms";
 import { checkLogicalName, checkName, serviceResourceBase, VENDED_LOGS_PREFIX } from "./helpers/names";
 import type { PolicyDocument, PolicyStatement } from "./helpers/policy-document";
 import { applyTransform, type Transform } from "./helpers/transform";
@@ -281,29 +282,24 @@ export class Workflow extends pulumi.ComponentResource {
       ),
     );
 
-    const alarmTopicArn = platform.alarmTopic.arn;
+    const alarmTarget = { alarmTopicArn: platform.alarmTopic.arn, transform: args.transform?.alarm, opts: parent };
     const alarmOn = (metric: "ExecutionsFailed" | "ExecutionsTimedOut", suffix: string, what: string) =>
-      new aws.cloudwatch.MetricAlarm(
-        ...applyTransform(
-          args.transform?.alarm,
-          `${componentName}-${suffix}-alarm`,
-          {
-            name: `${machineName}-${suffix}`,
-            alarmDescription: `Workflow ${args.service}/${name}: ${what}. Open the execution in the Step Functions console (its history names the state and the error).`,
-            namespace: "AWS/States",
-            metricName: metric,
-            dimensions: { StateMachineArn: this.machine.arn },
-            statistic: "Sum",
-            period: 60,
-            evaluationPeriods: 1,
-            threshold: 0,
-            comparisonOperator: "GreaterThanThreshold",
-            treatMissingData: "notBreaching",
-            alarmActions: [alarmTopicArn],
-            okActions: [alarmTopicArn],
-          },
-          { ...parent },
-        ),
+      alarmToTopic(
+        `${componentName}-${suffix}-alarm`,
+        {
+          name: `${machineName}-${suffix}`,
+          alarmDescription: `Workflow ${args.service}/${name}: ${what}. Open the execution in the Step Functions console (its history names the state and the error).`,
+          namespace: "AWS/States",
+          metricName: metric,
+          dimensions: { StateMachineArn: this.machine.arn },
+          statistic: "Sum",
+          period: 60,
+          evaluationPeriods: 1,
+          threshold: 0,
+          comparisonOperator: "GreaterThanThreshold",
+          treatMissingData: "notBreaching",
+        },
+        alarmTarget,
       );
     this.alarms = [alarmOn("ExecutionsFailed", "failed", "executions failed"), alarmOn("ExecutionsTimedOut", "timed-out", "executions timed out")];
 
