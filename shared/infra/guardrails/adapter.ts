@@ -7,6 +7,7 @@ import type {
   StackValidationArgs,
 } from "@pulumi/policy";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
+import { SECRET_MARKERS_VISIBLE } from "./read";
 import type { GuardrailPolicy } from "./rule";
 import { guardrailPolicies } from "./policies";
 
@@ -67,16 +68,18 @@ export function toResourceValidationArgs(
   resource: CapturedResource,
   providers: Map<string, PolicyProviderResource> = new Map(),
 ): ResourceValidationArgs {
+  // The captured inputs keep Pulumi's secret markers; say so to the rules (a policy-pack run unwraps them).
+  const props = Object.defineProperty({ ...resource.inputs }, SECRET_MARKERS_VISIBLE, { value: true, enumerable: false });
   return {
     type: resource.type,
-    props: resource.inputs,
+    props,
     urn: resource.urn,
     name: resource.name,
     opts: optionsOf(resource),
     provider: resource.provider ? providers.get(resource.provider) : undefined,
     stackTags: new Map(),
     isType: (resourceClass) => isTypeOf(resource.type, resourceClass),
-    asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? resource.inputs : undefined)) as ResourceValidationArgs["asType"],
+    asType: ((resourceClass: ResourceClass) => (isTypeOf(resource.type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
     getConfig: noConfig,
     notApplicable,
   };

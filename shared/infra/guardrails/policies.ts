@@ -48,22 +48,36 @@ import {
   rdsInstanceNotPublic,
   rdsServerlessScalesToZero,
 } from "./rules/relational";
+import { dynamodbStreamMappingFilter } from "./rules/outbox-relay";
+import { kinesisStreamEncrypted, kinesisStreamRetention } from "./rules/kinesis";
 import {
   dynamodbStreamMappingBisect,
+  dynamodbStreamMappingBoundedConcurrency,
   dynamodbStreamMappingBoundedRetries,
-  dynamodbStreamMappingFilter,
   dynamodbStreamMappingIteratorAgeAlarm,
   dynamodbStreamMappingOnFailure,
-} from "./rules/outbox-relay";
-import {
-  kinesisStreamEncrypted,
-  kinesisStreamRetention,
-  kinesisMappingOnFailureDestination,
+  dynamodbStreamMappingSettingsAccepted,
   kinesisMappingBisect,
+  kinesisMappingBoundedConcurrency,
   kinesisMappingBoundedRetries,
   kinesisMappingIteratorAgeAlarm,
-  kinesisMappingBoundedConcurrency,
-} from "./rules/kinesis";
+  kinesisMappingOnFailureDestination,
+  kinesisMappingSettingsAccepted,
+} from "./rules/stream-mappings";
+import {
+  kinesisStreamCapacityAccepted,
+  lambdaInvocationFunctionPrivate,
+  lambdaInvocationInputNoSecrets,
+  lambdaInvocationPayloadLimit,
+  rdsAuroraVersionSupportsFeatures,
+  rdsServerlessCapacityAccepted,
+  rdsSubnetGroupPrivateMultiAz,
+  secretsmanagerSecretCustomerKey,
+  secretsmanagerSecretPolicyNotPublic,
+  secretsmanagerSecretRecoveryWindow,
+  secretsmanagerSecretVersionNotPlain,
+  sfnLogDestinationAccepted,
+} from "./rules/secrets-and-subnets";
 
 /** Every guardrail, in the order of `RULE_NAMES`: the policy pack's policies and what the tests run. */
 export const guardrailPolicies: readonly GuardrailPolicy[] = [
@@ -131,6 +145,21 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   rdsServerlessScalesToZero,
   lambdaNoDatabasePassword,
   ec2NoOpenIngress,
+  dynamodbStreamMappingBoundedConcurrency,
+  dynamodbStreamMappingSettingsAccepted,
+  kinesisMappingSettingsAccepted,
+  secretsmanagerSecretCustomerKey,
+  secretsmanagerSecretRecoveryWindow,
+  secretsmanagerSecretPolicyNotPublic,
+  secretsmanagerSecretVersionNotPlain,
+  rdsSubnetGroupPrivateMultiAz,
+  rdsAuroraVersionSupportsFeatures,
+  rdsServerlessCapacityAccepted,
+  lambdaInvocationInputNoSecrets,
+  lambdaInvocationPayloadLimit,
+  lambdaInvocationFunctionPrivate,
+  sfnLogDestinationAccepted,
+  kinesisStreamCapacityAccepted,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -64,3 +64,23 @@ export function stackOfUrn(urn: string): string | undefined {
 export function projectOfUrn(urn: string): string | undefined {
   return /^urn:pulumi:[^:]+::([^:]+)::/.exec(urn)?.[1];
 }
+
+/** Pulumi's wire form of a secret value (`{ [SECRET_SIG_KEY]: SECRET_SIG, value }`), as the captured programs keep it. */
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a property value is marked secret by the program (Pulumi's secret signature). */
+export function isSecretValue(value: unknown): boolean {
+  return value !== null && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG;
+}
+
+/**
+ * Set on the props the tests' and the local stage's evaluation hands to resource rules: there secret values keep
+ * Pulumi's marker. A policy-pack run (@pulumi/policy) unwraps secrets before any rule sees them, so a rule that
+ * asks whether a value is secret can only answer where this is set.
+ */
+export const SECRET_MARKERS_VISIBLE: unique symbol = Symbol.for("platform.guardrails.secretMarkersVisible");
+
+export function secretMarkersVisible(props: unknown): boolean {
+  return props !== null && typeof props === "object" && (props as Record<symbol, unknown>)[SECRET_MARKERS_VISIBLE] === true;
+}

@@ -64,6 +64,21 @@ export const RULE_NAMES = [
   "rds-serverless-scales-to-zero",
   "lambda-no-database-password",
   "ec2-no-open-ingress",
+  "dynamodb-stream-mapping-bounded-concurrency",
+  "dynamodb-stream-mapping-settings-accepted",
+  "kinesis-mapping-settings-accepted",
+  "secretsmanager-secret-customer-key",
+  "secretsmanager-secret-recovery-window",
+  "secretsmanager-secret-policy-not-public",
+  "secretsmanager-secret-version-not-plain",
+  "rds-subnet-group-private-multi-az",
+  "rds-aurora-version-supports-features",
+  "rds-serverless-capacity-accepted",
+  "lambda-invocation-input-no-secrets",
+  "lambda-invocation-payload-limit",
+  "lambda-invocation-function-private",
+  "sfn-log-destination-accepted",
+  "kinesis-stream-capacity-accepted",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

@@ -1,8 +1,7 @@
-import { resourceRule, ofType, stackRule, type Finding } from "../rule";
-import { bool, num, stackOfUrn, str } from "../read";
-import { T } from "../resource-types";
+import { resourceRule } from "../rule";
+import { num, stackOfUrn, str } from "../read";
 import { PRODUCTION_STAGES } from "./data";
-import { functionNamed } from "./messaging";
+import { isKinesisArn, KINESIS_MAX_PARALLELIZATION_FACTOR } from "./stream-mappings";
 
 // Kinesis data streams (stream events, `ordering: "stream"`) and the event source mappings that read them. A stream,
 // unlike a queue, keeps its records in order per shard: a batch that fails blocks the records behind it, so a
@@ -19,15 +18,9 @@ export const KINESIS_TYPES = {
 export const KINESIS_RETENTION_HOURS = { min: 24, max: 8760 } as const;
 /** A production stage keeps a stream's records at least a week: on-failure records name a sequence range, not the data. */
 export const KINESIS_PRODUCTION_MIN_RETENTION_HOURS = 168;
-/** Lambda's cap on a Kinesis mapping's parallelization factor (concurrent batches per shard). */
-export const KINESIS_MAX_PARALLELIZATION_FACTOR = 10;
-
-/** Whether an ARN names a Kinesis data stream or one of its enhanced fan-out consumers. */
-export function isKinesisArn(arn: unknown): boolean {
-  return /^arn:[^:]+:kinesis:[^:]*:[^:]*:stream\//.test(str(arn) ?? "");
-}
-
-const onKinesis = (args: { type: string; props: Record<string, any> }) => args.type === T.eventSourceMapping && isKinesisArn(args.props.eventSourceArn);
+// The mappings' rules (bisect, bounded retries, on-failure destination, IteratorAge alarm, parallelization factor,
+// accepted settings) are the stream-mapping family's (stream-mappings.ts), shared with DynamoDB Streams.
+export { isKinesisArn, KINESIS_MAX_PARALLELIZATION_FACTOR };
 
 export const kinesisStreamEncrypted = resourceRule(
   {
@@ -67,105 +60,4 @@ export const kinesisStreamRetention = resourceRule(
     }
     return [];
   },
-);
-
-export const kinesisMappingOnFailureDestination = resourceRule(
-  {
-    name: "kinesis-mapping-on-failure-destination",
-    description:
-      "An event source mapping on a Kinesis stream has an on-failure destination, so a batch it gives up on is recorded (shard and sequence range) instead of silently skipped (AWS Lambda developer guide, Kinesis error handling: on-failure destinations).",
-    remediation: "Set destinationConfig { onFailure: { destinationArn } } to an encrypted SQS queue (the EventConsumer's on-failure queue).",
-  },
-  (args) =>
-    onKinesis(args) && !str(args.props.destinationConfig?.onFailure?.destinationArn)
-      ? [{ message: `mapping ${args.name} on a Kinesis stream has no on-failure destination: batches it gives up on leave no trace` }]
-      : [],
-);
-
-export const kinesisMappingBisect = resourceRule(
-  {
-    name: "kinesis-mapping-bisect",
-    description:
-      "An event source mapping on a Kinesis stream splits a failing batch (BisectBatchOnFunctionError) and reports partial batch failures (ReportBatchItemFailures), so one bad record is retried alone and the records before it are checkpointed (AWS Lambda developer guide, Kinesis error handling and partial batch responses).",
-    remediation: 'Set bisectBatchOnFunctionError: true and functionResponseTypes: ["ReportBatchItemFailures"].',
-  },
-  (args) => {
-    if (!onKinesis(args)) return [];
-    const problems: string[] = [];
-    if (bool(args.props.bisectBatchOnFunctionError) !== true) problems.push("does not bisect a failing batch");
-    const types = Array.isArray(args.props.functionResponseTypes) ? (args.props.functionResponseTypes as unknown[]) : [];
-    if (!types.includes("ReportBatchItemFailures")) problems.push("does not report partial batch failures");
-    return problems.length ? [{ message: `mapping ${args.name} on a Kinesis stream ${problems.join(" and ")}` }] : [];
-  },
-);
-
-export const kinesisMappingBoundedRetries = resourceRule(
-  {
-    name: "kinesis-mapping-bounded-retries",
-    description:
-      "An event source mapping on a Kinesis stream bounds its retries and the age of the records it retries (MaximumRetryAttempts 0 to 10,000, MaximumRecordAgeInSeconds 60 to 604,800; both default to -1, infinite), so a record that keeps failing does not block its shard until the stream drops it (AWS Lambda developer guide, Kinesis error handling).",
-    remediation: "Set maximumRetryAttempts and maximumRecordAgeInSeconds (the EventConsumer's stream.maxRetryAttempts and stream.maxRecordAgeSeconds).",
-  },
-  (args) => {
-    if (!onKinesis(args)) return [];
-    const problems: string[] = [];
-    const retries = num(args.props.maximumRetryAttempts);
-    if (retries === undefined || retries < 0) problems.push(`maximumRetryAttempts is ${retries ?? "unset"} (infinite)`);
-    const age = num(args.props.maximumRecordAgeInSeconds);
-    if (age === undefined || age < 0) problems.push(`maximumRecordAgeInSeconds is ${age ?? "unset"} (infinite)`);
-    return problems.length ? [{ message: `mapping ${args.name} on a Kinesis stream retries without bound: ${problems.join("; ")}` }] : [];
-  },
-);
-
-export const kinesisMappingIteratorAgeAlarm = stackRule(
-  {
-    name: "kinesis-mapping-iterator-age-alarm",
-    description:
-      "The function of an event source mapping on a Kinesis stream has an IteratorAge alarm with an action, so a consumer that falls behind or is stuck on a failing batch reaches a person before its records age out (AWS Lambda developer guide, stream metrics: IteratorAge; Well-Architected Serverless Lens, operational excellence).",
-    remediation: "Add a CloudWatch alarm on AWS/Lambda IteratorAge for the function (dimension FunctionName) with alarmActions (the EventConsumer adds one on the platform's alarm topic).",
-  },
-  (args) =>
-    ofType(args, T.eventSourceMapping)
-      .filter((m) => isKinesisArn(m.props.eventSourceArn))
-      .flatMap((mapping): Finding[] => {
-        const fn = functionNamed(args, mapping.props.functionName);
-        const name = fn ? str(fn.props.name) : str(mapping.props.functionName);
-        const alarmed = ofType(args, T.metricAlarm).some(
-          (alarm) =>
-            alarm.props.namespace === "AWS/Lambda" &&
-            alarm.props.metricName === "IteratorAge" &&
-            name !== undefined &&
-            alarm.props.dimensions?.FunctionName === name &&
-            Array.isArray(alarm.props.alarmActions) &&
-            alarm.props.alarmActions.length > 0,
-        );
-        return alarmed ? [] : [{ urn: mapping.urn, message: `mapping ${mapping.name} on a Kinesis stream: function ${name ?? "?"} has no IteratorAge alarm with an action` }];
-      }),
-);
-
-export const kinesisMappingBoundedConcurrency = stackRule(
-  {
-    name: "kinesis-mapping-bounded-concurrency",
-    description:
-      `An event source mapping on a Kinesis stream sets its parallelization factor (1 to ${KINESIS_MAX_PARALLELIZATION_FACTOR}); above 1 its function has reserved concurrency: the mapping runs shards x factor batches at once, and an on-demand stream adds shards by itself, so only reserved concurrency keeps it from exhausting the account or a dependency (AWS Lambda developer guide, Kinesis polling and parallelization factor; Well-Architected Serverless Lens, reliability).`,
-    remediation: "Set parallelizationFactor (the EventConsumer's stream.parallelizationFactor, default 1); above 1, set the function's reservedConcurrency.",
-  },
-  (args) =>
-    ofType(args, T.eventSourceMapping)
-      .filter((m) => isKinesisArn(m.props.eventSourceArn))
-      .flatMap((mapping): Finding[] => {
-        const factor = num(mapping.props.parallelizationFactor);
-        if (factor === undefined || !Number.isInteger(factor) || factor < 1 || factor > KINESIS_MAX_PARALLELIZATION_FACTOR) {
-          return [{ urn: mapping.urn, message: `mapping ${mapping.name} on a Kinesis stream sets parallelizationFactor ${factor ?? "unset"}; set 1 to ${KINESIS_MAX_PARALLELIZATION_FACTOR}` }];
-        }
-        if (factor === 1) return [];
-        const fn = functionNamed(args, mapping.props.functionName);
-        if (fn && (num(fn.props.reservedConcurrentExecutions) ?? -1) >= 1) return [];
-        return [
-          {
-            urn: mapping.urn,
-            message: `mapping ${mapping.name} on a Kinesis stream runs ${factor} batches per shard, and function ${fn ? str(fn.props.name) : str(mapping.props.functionName)} has no reserved concurrency: shards x ${factor} invocations, unbounded as the stream adds shards`,
-          },
-        ];
-      }),
 );

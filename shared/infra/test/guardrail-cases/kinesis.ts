@@ -1,6 +1,7 @@
 import { ACCOUNT, fn, fnArn, queueArn, resource, type RuleCases } from "./fixtures";
 
-// Kinesis streams and the event source mappings that read them (shared/infra/guardrails/rules/kinesis.ts).
+// Kinesis streams (shared/infra/guardrails/rules/kinesis.ts) and the event source mappings that read them (the
+// stream-mapping family, rules/stream-mappings.ts).
 
 const keyArn = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/1111`;
 const streamArn = `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/dev-orders-order-line-recorded`;
@@ -75,6 +76,10 @@ export const cases: RuleCases = {
     bad: [
       [[streamMapping({ destinationConfig: undefined })], /mapping on-line-recorded-mapping on a Kinesis stream has no on-failure destination/],
       [[streamMapping({ eventSourceArn: fanOutArn, destinationConfig: { onFailure: {} } })], /has no on-failure destination/],
+      [
+        [streamMapping({ destinationConfig: { onFailure: { destinationArn: `arn:aws:events:eu-west-1:${ACCOUNT}:event-bus/default` } } })],
+        /on a Kinesis stream sends failed batches to arn:aws:events:.*: Lambda accepts only an SQS queue, an SNS topic or an S3 bucket/,
+      ],
     ],
   },
   "kinesis-mapping-bisect": {

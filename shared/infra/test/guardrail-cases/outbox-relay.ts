@@ -49,6 +49,8 @@ export const cases: RuleCases = {
     bad: [
       [[mapping({ bisectBatchOnFunctionError: undefined })], /mapping relay-mapping on a DynamoDB stream does not bisect a failing batch/],
       [[mapping({ bisectBatchOnFunctionError: false })], /does not bisect/],
+      // one family with Kinesis: a relay that does not report partial batch failures retries the records before the bad one
+      [[mapping({ functionResponseTypes: undefined })], /mapping relay-mapping on a DynamoDB stream does not report partial batch failures/],
     ],
   },
   "dynamodb-stream-mapping-bounded-retries": {
@@ -61,7 +63,14 @@ export const cases: RuleCases = {
   },
   "dynamodb-stream-mapping-on-failure-destination": {
     good: [[mapping()], [queueMapping]],
-    bad: [[[mapping({ destinationConfig: undefined })], /mapping relay-mapping on a DynamoDB stream has no on-failure destination/]],
+    bad: [
+      [[mapping({ destinationConfig: undefined })], /mapping relay-mapping on a DynamoDB stream has no on-failure destination/],
+      // Lambda sends a stream's failed batches only to SQS, SNS or S3: a function ARN is refused
+      [
+        [mapping({ destinationConfig: { onFailure: { destinationArn: fnArn("dev-orders-dead-letters") } } })],
+        /sends failed batches to arn:aws:lambda:.*: Lambda accepts only an SQS queue, an SNS topic or an S3 bucket/,
+      ],
+    ],
   },
   "dynamodb-stream-mapping-iterator-age-alarm": {
     good: [[relay, mapping(), iteratorAlarm("dev-orders-outbox-relay")], [queueMapping]],

@@ -1,0 +1,74 @@
+import { ACCOUNT, fn, fnArn, queueArn, resource, type RuleCases } from "./fixtures";
+
+// The stream-mapping family's rules added with it (shared/infra/guardrails/rules/stream-mappings.ts): the parallelization
+// factor for DynamoDB Streams (Kinesis had it), and the settings Lambda accepts, for both sources. The family's
+// older names keep their cases in outbox-relay.ts and kinesis.ts, unchanged.
+
+const dynamoStreamArn = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/dev-data/stream/2026-01-01T00:00:00.000`;
+const kinesisStreamArn = `arn:aws:kinesis:eu-west-1:${ACCOUNT}:stream/dev-ledger-entry-posted`;
+
+/** A stream mapping as the OutboxRelay / EventConsumer make it; `undefined` in `changes` removes a setting. */
+const mapping = (eventSourceArn: string, target: string, changes: Record<string, unknown> = {}) => {
+  const inputs: Record<string, unknown> = {
+    eventSourceArn,
+    functionName: fnArn(target),
+    startingPosition: "TRIM_HORIZON",
+    batchSize: 100,
+    maximumBatchingWindowInSeconds: 0,
+    bisectBatchOnFunctionError: true,
+    maximumRetryAttempts: 10,
+    maximumRecordAgeInSeconds: 3600,
+    parallelizationFactor: 1,
+    functionResponseTypes: ["ReportBatchItemFailures"],
+    destinationConfig: { onFailure: { destinationArn: queueArn(`${target}-failed`) } },
+    ...changes,
+  };
+  for (const [key, value] of Object.entries(inputs)) if (value === undefined) delete inputs[key];
+  return resource("aws:lambda/eventSourceMapping:EventSourceMapping", `${target}-mapping`, inputs);
+};
+const relayMapping = (changes: Record<string, unknown> = {}) => mapping(dynamoStreamArn, "dev-orders-outbox-relay", changes);
+const kinesisMapping = (changes: Record<string, unknown> = {}) => mapping(kinesisStreamArn, "dev-ledger-on-entry-posted", changes);
+const relay = (inputs: Record<string, unknown> = {}) => fn("dev-orders-outbox-relay", inputs);
+/** The same settings on an SQS queue: not a stream, none of these rules apply. */
+const queueMapping = resource("aws:lambda/eventSourceMapping:EventSourceMapping", "queue-mapping", {
+  eventSourceArn: queueArn("dev-billing-on-order-placed"),
+  functionName: fnArn("dev-billing-on-order-placed"),
+  batchSize: 10,
+});
+
+export const cases: RuleCases = {
+  "dynamodb-stream-mapping-bounded-concurrency": {
+    good: [[relay(), relayMapping()], [relay({ reservedConcurrentExecutions: 4 }), relayMapping({ parallelizationFactor: 4 })], [queueMapping]],
+    bad: [
+      [[relay(), relayMapping({ parallelizationFactor: 4 })], /mapping dev-orders-outbox-relay-mapping on a DynamoDB stream runs 4 batches per shard, and function dev-orders-outbox-relay has no reserved concurrency/],
+      [[relay(), relayMapping({ parallelizationFactor: undefined })], /on a DynamoDB stream sets parallelizationFactor unset; set 1 to 10/],
+      [[relay(), relayMapping({ parallelizationFactor: 0 })], /sets parallelizationFactor 0; set 1 to 10/],
+    ],
+  },
+  "dynamodb-stream-mapping-settings-accepted": {
+    good: [[relayMapping()], [relayMapping({ startingPosition: "LATEST", maximumRetryAttempts: -1, maximumRecordAgeInSeconds: -1 })], [queueMapping]],
+    bad: [
+      [[relayMapping({ startingPosition: undefined })], /mapping dev-orders-outbox-relay-mapping on a DynamoDB stream: sets no startingPosition/],
+      // AT_TIMESTAMP is Kinesis's: Lambda refuses it on a DynamoDB stream.
+      [[relayMapping({ startingPosition: "AT_TIMESTAMP", startingPositionTimestamp: "2026-01-01T00:00:00Z" })], /startingPosition AT_TIMESTAMP is not one of TRIM_HORIZON, LATEST/],
+      [[relayMapping({ batchSize: 20_000 })], /batchSize 20000 is outside 1 to 10000/],
+      [[relayMapping({ maximumRecordAgeInSeconds: 30 })], /maximumRecordAgeInSeconds 30 is outside -1 or 60 to 604800/],
+      [[relayMapping({ maximumRetryAttempts: 10_001 })], /maximumRetryAttempts 10001 is outside -1 to 10000/],
+      [[relayMapping({ tumblingWindowInSeconds: 901 })], /tumblingWindowInSeconds 901 is outside 0 to 900/],
+    ],
+  },
+  "kinesis-mapping-settings-accepted": {
+    good: [
+      [kinesisMapping()],
+      [kinesisMapping({ startingPosition: "AT_TIMESTAMP", startingPositionTimestamp: "2026-01-01T00:00:00Z", maximumBatchingWindowInSeconds: 300 })],
+      [queueMapping],
+    ],
+    bad: [
+      [[kinesisMapping({ startingPosition: undefined })], /mapping dev-ledger-on-entry-posted-mapping on a Kinesis stream: sets no startingPosition/],
+      [[kinesisMapping({ startingPosition: "AT_TIMESTAMP" })], /startingPosition AT_TIMESTAMP without a startingPositionTimestamp/],
+      [[kinesisMapping({ startingPosition: "EARLIEST" })], /startingPosition EARLIEST is not one of TRIM_HORIZON, LATEST, AT_TIMESTAMP/],
+      [[kinesisMapping({ maximumBatchingWindowInSeconds: 301 })], /maximumBatchingWindowInSeconds 301 is outside 0 to 300/],
+      [[kinesisMapping({ parallelizationFactor: 11, batchSize: 0 })], /batchSize 0 is outside 1 to 10000; parallelizationFactor 11 is outside 1 to 10/],
+    ],
+  },
+};
