@@ -12,9 +12,15 @@
 // A file still running after TEST_FILE_TIMEOUT seconds (default 360) is stopped with its children and fails, in one
 // line naming it: a test that leaves something holding the event loop (a server, a timer, a client) ends its tests but
 // never its process, and would otherwise hold `npm test` for good.
+//
+// Longest files first: each run records every file's duration in .build/test-durations.json (ignored by git), and the
+// next run starts the files that took longest, so the lanes end together instead of one slow file running alone at
+// the end. Without a record (a fresh clone) the files known to be slow (SEED below) go first, the rest alphabetically.
+// On Linux with GNU time at /usr/bin/time each file's CPU time (user + sys, its child processes included) is printed
+// beside its wall time, with the total before the closing line: CPU time is what the cores share.
 import { execFileSync, spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { delimiter, dirname, join, relative, resolve } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -56,10 +62,58 @@ function collect(path, out) {
   return out;
 }
 
-const files = roots.flatMap((r) => collect(resolve(root, r), [])).sort();
-if (files.length === 0) {
+const found = roots.flatMap((r) => collect(resolve(root, r), [])).sort();
+if (found.length === 0) {
   console.error(`no test files under ${roots.join(", ")}`);
   process.exit(1);
+}
+
+// Seconds a file took in a run on 2 cores, for the files known to be slow: the order of a run with no record yet.
+const SEED = {
+  "generators/test/relational.test.ts": 39,
+  "shared/local/test/faults.test.ts": 38,
+  "shared/local/test/faults-workflow.test.ts": 27,
+  "generators/test/generators.test.ts": 25,
+  "generators/test/workflow.test.ts": 24,
+  "shared/local/test/stage-persist.test.ts": 19,
+  "shared/local/test/failures.test.ts": 18,
+  "shared/local/test/e2e.test.ts": 16,
+  "shared/infra/test/pulumi-runner.test.ts": 16,
+  "shared/local/console/test/browser.test.ts": 15,
+  "shared/local/test/stage.test.ts": 15,
+};
+const durationsFile = join(root, ".build", "test-durations.json");
+function readDurations() {
+  try {
+    const parsed = JSON.parse(readFileSync(durationsFile, "utf8"));
+    return parsed && typeof parsed === "object" ? parsed : {};
+  } catch {
+    return {};
+  }
+}
+const recorded = readDurations();
+const expected = (file) => {
+  const name = relative(root, file);
+  return recorded[name] ?? SEED[name] ?? 0;
+};
+// Sorted by expected duration, longest first; ties (files never recorded) stay alphabetical.
+const files = found.map((file, i) => ({ file, i, s: expected(file) })).sort((a, b) => b.s - a.s || a.i - b.i).map((f) => f.file);
+const measured = {};
+
+// GNU time wraps each file when it is there (Linux): it reports the CPU time of the file's whole process tree.
+const gnuTime = process.platform === "linux" && existsSync("/usr/bin/time") ? "/usr/bin/time" : undefined;
+const cpuDir = gnuTime ? mkdtempSync(join(tmpdir(), "test-cpu-")) : undefined;
+let cpuTotal = 0;
+let cpuFiles = 0;
+let cpuSerial = 0;
+function readCpu(path) {
+  try {
+    const line = readFileSync(path, "utf8").trim().split("\n").at(-1) ?? "";
+    const m = /^([\d.]+) ([\d.]+)$/.exec(line);
+    return m ? Number(m[1]) + Number(m[2]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const timeoutVar = process.env.TEST_FILE_TIMEOUT;
@@ -76,7 +130,11 @@ const failures = [];
 function runFile(file) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(nodeBinary, ["--import", "tsx", file], {
+    const cpuOut = cpuDir ? join(cpuDir, `${cpuSerial++}.txt`) : undefined;
+    const [command, commandArgs] = gnuTime
+      ? [gnuTime, ["-f", "%U %S", "-o", cpuOut, nodeBinary, "--import", "tsx", file]]
+      : [nodeBinary, ["--import", "tsx", file]];
+    const child = spawn(command, commandArgs, {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: "0", ...childPath },
       stdio: ["ignore", "pipe", "pipe"],
@@ -97,6 +155,7 @@ function runFile(file) {
       running.delete(child);
       if (timedOut) {
         const name = relative(root, file);
+        if (!name.startsWith("..")) measured[name] = fileTimeoutS;
         const total = Number(/Total:\s+(\d+)/.exec(output)?.[1] ?? 0);
         const ok = Number(/Passed:\s+(\d+)/.exec(output)?.[1] ?? 0);
         passed += ok;
@@ -125,13 +184,20 @@ function runFile(file) {
       passed += ok;
       failed += bad;
       const name = relative(root, file);
-      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      const wall = (Date.now() - started) / 1000;
+      if (!name.startsWith("..")) measured[name] = Math.round(wall * 10) / 10;
+      const cpu = cpuOut ? readCpu(cpuOut) : undefined;
+      if (cpu !== undefined) {
+        cpuTotal += cpu;
+        cpuFiles++;
+      }
+      const secs = `${wall.toFixed(1)}s${cpu === undefined ? "" : `, cpu ${cpu.toFixed(1)}s`}`;
       if (bad) {
         failures.push({ name, output });
         const note = total === 0 ? " ran no test" : notRun > 0 ? ` ${notRun} did not run (a test.before hook threw?)` : "";
-        console.log(`✘ ${name}  ${ok}/${total} (${secs}s)${note}`);
+        console.log(`✘ ${name}  ${ok}/${total} (${secs})${note}`);
       } else {
-        console.log(`✔ ${name}  ${ok} (${secs}s)`);
+        console.log(`✔ ${name}  ${ok} (${secs})`);
       }
       resolve();
     });
@@ -161,8 +227,23 @@ await Promise.all(
   }),
 );
 
+// The durations of this run join those on record (read again now: a run on a few files may have ended meanwhile),
+// written whole through a rename so a concurrent reader never sees half a file.
+if (Object.keys(measured).length) {
+  try {
+    mkdirSync(dirname(durationsFile), { recursive: true });
+    const next = join(dirname(durationsFile), `.test-durations.${process.pid}.json`);
+    writeFileSync(next, `${JSON.stringify({ ...readDurations(), ...measured }, null, 1)}\n`);
+    renameSync(next, durationsFile);
+  } catch (error) {
+    console.log(`(durations not recorded: ${error.message})`);
+  }
+}
+if (cpuDir) rmSync(cpuDir, { recursive: true, force: true });
+
 for (const { name, output } of failures) {
   console.log(`\n──── ${name} ────\n${output.trim()}`);
 }
+if (cpuFiles) console.log(`\ncpu ${cpuTotal.toFixed(1)}s (user + sys of ${cpuFiles} files)`);
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

@@ -2,7 +2,7 @@
 // "N passed, N failed" line and its exit code must count a suite whose test.before hook threw (uvu itself reports no
 // failure and exits 0 then), as CI and scripts/ci-user-services.mjs read them.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -10,7 +10,10 @@ import * as assert from "uvu/assert";
 
 const ROOT = join(__dirname, "..", "..");
 
-function runSuites(suites: Record<string, string>): { code: number | null; output: string } {
+function runSuites(
+  suites: Record<string, string>,
+  options: { durations?: Record<string, number>; env?: Record<string, string> } = {},
+): { code: number | null; output: string; durations?: Record<string, number> } {
   const dir = mkdtempSync(join(tmpdir(), "runner-"));
   try {
     mkdirSync(join(dir, "scripts"));
@@ -18,8 +21,18 @@ function runSuites(suites: Record<string, string>): { code: number | null; outpu
     copyFileSync(join(ROOT, "scripts", "test.mjs"), join(dir, "scripts", "test.mjs"));
     symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"));
     for (const [name, source] of Object.entries(suites)) writeFileSync(join(dir, "suites", name), source);
-    const result = spawnSync(process.execPath, ["scripts/test.mjs", "suites"], { cwd: dir, encoding: "utf8", env: { ...process.env, FORCE_COLOR: "0" } });
-    return { code: result.status, output: `${result.stdout}${result.stderr}` };
+    const durationsFile = join(dir, ".build", "test-durations.json");
+    if (options.durations) {
+      mkdirSync(join(dir, ".build"));
+      writeFileSync(durationsFile, JSON.stringify(options.durations));
+    }
+    const result = spawnSync(process.execPath, ["scripts/test.mjs", "suites"], {
+      cwd: dir,
+      encoding: "utf8",
+      env: { ...process.env, FORCE_COLOR: "0", ...options.env },
+    });
+    const durations = existsSync(durationsFile) ? JSON.parse(readFileSync(durationsFile, "utf8")) : undefined;
+    return { code: result.status, output: `${result.stdout}${result.stderr}`, durations };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -48,6 +61,23 @@ test("passing suites: exit 0 and a closing line with no failure", () => {
   const { code, output } = runSuites({ "a.test.ts": passing, "b.test.ts": passing });
   assert.is(code, 0, output);
   assert.match(output, /\n2 passed, 0 failed\n$/);
+});
+
+const started = (output: string) => output.split("\n").filter((line) => line.startsWith("✔")).map((line) => line.split(/\s+/)[1]);
+
+test("the files that took longest in the last run start first; each run records every file's duration", () => {
+  const suites = { "a.test.ts": passing, "b.test.ts": passing, "c.test.ts": passing };
+  // One lane, so the order of the result lines is the order of the starts.
+  const first = runSuites(suites, { durations: { "suites/c.test.ts": 30, "suites/a.test.ts": 2, "suites/gone.test.ts": 9 }, env: { TEST_CONCURRENCY: "1" } });
+  assert.is(first.code, 0, first.output);
+  // Longest recorded first; a file never recorded (b) after them, in alphabetical order among such files.
+  assert.equal(started(first.output), ["suites/c.test.ts", "suites/a.test.ts", "suites/b.test.ts"]);
+  assert.equal(Object.keys(first.durations ?? {}).sort(), ["suites/a.test.ts", "suites/b.test.ts", "suites/c.test.ts", "suites/gone.test.ts"]);
+  assert.ok(first.durations!["suites/c.test.ts"]! < 30, "this run's duration replaces the recorded one");
+  // Without a record: alphabetical.
+  const fresh = runSuites(suites, { env: { TEST_CONCURRENCY: "1" } });
+  assert.equal(started(fresh.output), ["suites/a.test.ts", "suites/b.test.ts", "suites/c.test.ts"]);
+  assert.match(fresh.output, /\n3 passed, 0 failed\n$/);
 });
 
 test.run();
