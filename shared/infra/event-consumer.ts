@@ -335,20 +335,7 @@ export class EventConsumer extends pulumi.ComponentResource {
       ),
     );
 
-    this.fn = new ServiceFunction(
-      `${name}-function`,
-      {
-        ...args.function,
-        idempotency: args.function.idempotency ?? true,
-        platform,
-        service: n.service,
-        name: n.name,
-        queueArn: this.queue.arn,
-        failures: true,
-        transform: args.transform?.function,
-      },
-      { ...parent },
-    );
+    this.fn = consumerFunction(this, name, args, n, { queueArn: this.queue.arn });
 
     this.mapping = new aws.lambda.EventSourceMapping(
       ...applyTransform(
@@ -650,6 +637,33 @@ export function streamFilterCriteria(
   return { filters: branches.map((branch) => ({ pattern: JSON.stringify({ data: branch }) })) };
 }
 
+/**
+ * A consumer's function, reading its queue or its stream: idempotent unless the handler says otherwise, allowed to
+ * publish failure events (what a retry cannot fix becomes one), named after the consumer.
+ */
+function consumerFunction(
+  component: EventConsumer,
+  name: string,
+  args: EventConsumerArgs,
+  n: NormalizedConsumerArgs,
+  source: Pick<ServiceFunctionArgs, "queueArn"> | Pick<ServiceFunctionArgs, "stream">,
+): ServiceFunction {
+  return new ServiceFunction(
+    `${name}-function`,
+    {
+      ...args.function,
+      idempotency: args.function.idempotency ?? true,
+      platform: args.platform,
+      service: n.service,
+      name: n.name,
+      ...source,
+      failures: true,
+      transform: args.transform?.function,
+    },
+    { parent: component },
+  );
+}
+
 /** The child resources of a stream consumer. */
 export interface StreamWiring {
   onFailureQueue: aws.sqs.Queue;
@@ -697,24 +711,13 @@ function createStreamWiring(
       )
     : undefined;
 
-  const fn = new ServiceFunction(
-    `${name}-function`,
-    {
-      ...args.function,
-      idempotency: args.function.idempotency ?? true,
-      platform,
-      service: n.service,
-      name: n.name,
-      stream: pulumi.all([ref.arn, onFailure.arn, streamConsumer?.arn]).apply(([streamArn, onFailureQueueArn, consumerArn]) => ({
-        streamArn,
-        onFailureQueueArn,
-        ...(consumerArn ? { streamConsumerArn: consumerArn } : {}),
-      })),
-      failures: true,
-      transform: args.transform?.function,
-    },
-    { ...parent },
-  );
+  const fn = consumerFunction(component, name, args, n, {
+    stream: pulumi.all([ref.arn, onFailure.arn, streamConsumer?.arn]).apply(([streamArn, onFailureQueueArn, consumerArn]) => ({
+      streamArn,
+      onFailureQueueArn,
+      ...(consumerArn ? { streamConsumerArn: consumerArn } : {}),
+    })),
+  });
 
   const onFailurePolicy = onFailureQueuePolicyResource(
     `${name}-on-failure-policy`,

@@ -206,4 +206,19 @@ test("a publisher of the stream event: PutRecord/PutRecords on its stream, a dat
   assert.equal(JSON.parse(variables[ENV.publishTopics]), {});
 });
 
+test("its function is a consumer's like a queue consumer's: named after it, idempotent unless told, publishing failure events, transformable", async () => {
+  const { mocks } = await build();
+  const fn = mocks.one("aws:lambda/function:Function", "on-line-function-function");
+  assert.is(fn.inputs.name, `dev-${SERVICE}-on-line`);
+  const env = fn.inputs.environment.variables;
+  assert.is(env.PLATFORM_FAILURE_TOPIC_ARN, platform.failureTopic.arn);
+  assert.is(env.PLATFORM_IDEMPOTENCY_TABLE, platform.idempotencyTable.name);
+  const grants = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "on-line-function-policy")).Statement.map((s) => s.Sid);
+  assert.ok(grants.includes("PublishFailureEvents") && grants.includes("OwnIdempotencyRecords"), grants.join(", "));
+  const off = await build({ function: { handler: HANDLER, idempotency: false }, transform: { function: { function: { memorySize: 1024 } } } });
+  const offFn = off.mocks.one("aws:lambda/function:Function", "on-line-function-function");
+  assert.is(offFn.inputs.environment.variables.PLATFORM_IDEMPOTENCY_TABLE, undefined);
+  assert.is(offFn.inputs.memorySize, 1024, "transform.function reaches the function");
+});
+
 test.run();
