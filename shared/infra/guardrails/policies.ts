@@ -56,12 +56,14 @@ import {
   dynamodbStreamMappingBoundedRetries,
   dynamodbStreamMappingIteratorAgeAlarm,
   dynamodbStreamMappingOnFailure,
+  dynamodbStreamMappingOnFailureGrant,
   dynamodbStreamMappingSettingsAccepted,
   kinesisMappingBisect,
   kinesisMappingBoundedConcurrency,
   kinesisMappingBoundedRetries,
   kinesisMappingIteratorAgeAlarm,
   kinesisMappingOnFailureDestination,
+  kinesisMappingOnFailureGrant,
   kinesisMappingSettingsAccepted,
 } from "./rules/stream-mappings";
 import {
@@ -160,6 +162,8 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   lambdaInvocationFunctionPrivate,
   sfnLogDestinationAccepted,
   kinesisStreamCapacityAccepted,
+  dynamodbStreamMappingOnFailureGrant,
+  kinesisMappingOnFailureGrant,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

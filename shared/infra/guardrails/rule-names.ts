@@ -79,6 +79,8 @@ export const RULE_NAMES = [
   "lambda-invocation-function-private",
   "sfn-log-destination-accepted",
   "kinesis-stream-capacity-accepted",
+  "dynamodb-stream-mapping-on-failure-grant",
+  "kinesis-mapping-on-failure-grant",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

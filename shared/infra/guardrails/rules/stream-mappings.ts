@@ -1,9 +1,10 @@
 import type { ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import type { RuleName } from "../rule-names";
 import { ofType, resourceRule, stackRule, type Finding, type GuardrailPolicy } from "../rule";
-import { bool, num, str } from "../read";
+import { actionCovers, actionsOf, bool, num, resourcesOf, str } from "../read";
 import { T } from "../resource-types";
 import { functionNamed } from "./messaging";
+import { roleOf, roleStatements } from "./workflows";
 
 // One family of rules for the event source mappings that read a stream: a DynamoDB table's stream (the outbox relays)
 // and a Kinesis data stream (the consumers of stream events). Lambda treats both alike: it reads a shard in order, a
@@ -189,6 +190,41 @@ export function streamMappingBoundedConcurrency(source: StreamSource): Guardrail
   );
 }
 
+/** The action the function's role needs to send a failed batch's record to each kind of destination. */
+const ON_FAILURE_ACTION: Record<string, string> = { sqs: "sqs:SendMessage", sns: "sns:Publish", s3: "s3:PutObject" };
+/** Whether an IAM resource pattern (`*` and `?` wildcards) covers an ARN. */
+const resourceCovers = (pattern: string, arn: string) =>
+  new RegExp(`^${pattern.split(/([*?])/).map((part) => (part === "*" ? ".*" : part === "?" ? "." : part.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`).test(arn);
+
+/** The function's role may send to the on-failure destination: Lambda checks it when the mapping is created or updated. */
+export function streamMappingOnFailureGrant(source: StreamSource): GuardrailPolicy {
+  return stackRule(
+    {
+      name: ruleName(source, "on-failure-grant"),
+      description: `The execution role of a function with an event source mapping on ${source.label} may send to the mapping's on-failure destination (sqs:SendMessage, sns:Publish or s3:PutObject on exactly it, and nothing denies it): Lambda sends the record with that role and refuses a destination the role cannot write to, so the deployment fails, or, should the grant be removed later, failed batches are dropped unrecorded (AWS Lambda developer guide, execution role permissions for on-failure destinations).`,
+      remediation: `Grant the function's role the send action on the destination's ARN (${source.component} does: its role policy names the failure queue).`,
+    },
+    (args) =>
+      mappingsOn(source, args).flatMap((mapping): Finding[] => {
+        const destination = str(mapping.props.destinationConfig?.onFailure?.destinationArn);
+        const service = destination ? ON_FAILURE_DESTINATION.exec(destination)?.[1] : undefined;
+        if (!destination || !service) return []; // the on-failure-destination rule's finding
+        const action = ON_FAILURE_ACTION[service] as string;
+        const fn = functionNamed(args, mapping.props.functionName);
+        if (!fn) return [{ urn: mapping.urn, message: `mapping ${mapping.name} on ${source.label}: its function ${str(mapping.props.functionName) ?? "?"} is not in this stack, so its role's ${action} on ${destination} cannot be checked` }];
+        const role = roleOf(args, fn.props.role);
+        const statements = role ? roleStatements(args, role).map((s) => s.statement) : [];
+        const matches = (statement: (typeof statements)[number]) =>
+          actionsOf(statement).some((a) => actionCovers(a, action)) && resourcesOf(statement).some((r) => resourceCovers(r, destination));
+        const allowed = statements.some((s) => s.Effect === "Allow" && matches(s));
+        const denied = statements.some((s) => s.Effect === "Deny" && matches(s));
+        return allowed && !denied
+          ? []
+          : [{ urn: mapping.urn, message: `mapping ${mapping.name} on ${source.label}: the role of function ${str(fn.props.name) ?? fn.name} may not ${action} to ${destination}, so Lambda refuses the destination` }];
+      }),
+  );
+}
+
 /** Settings CreateEventSourceMapping accepts for this source: what would otherwise fail only at `pulumi up`. */
 export function streamMappingSettingsAccepted(source: StreamSource): GuardrailPolicy {
   const L = STREAM_MAPPING_LIMITS;
@@ -232,6 +268,7 @@ export const dynamodbStreamMappingOnFailure = streamMappingOnFailureDestination(
 export const dynamodbStreamMappingIteratorAgeAlarm = streamMappingIteratorAgeAlarm(dynamodb);
 export const dynamodbStreamMappingBoundedConcurrency = streamMappingBoundedConcurrency(dynamodb);
 export const dynamodbStreamMappingSettingsAccepted = streamMappingSettingsAccepted(dynamodb);
+export const dynamodbStreamMappingOnFailureGrant = streamMappingOnFailureGrant(dynamodb);
 
 export const kinesisMappingBisect = streamMappingBisect(kinesis);
 export const kinesisMappingBoundedRetries = streamMappingBoundedRetries(kinesis);
@@ -239,3 +276,4 @@ export const kinesisMappingOnFailureDestination = streamMappingOnFailureDestinat
 export const kinesisMappingIteratorAgeAlarm = streamMappingIteratorAgeAlarm(kinesis);
 export const kinesisMappingBoundedConcurrency = streamMappingBoundedConcurrency(kinesis);
 export const kinesisMappingSettingsAccepted = streamMappingSettingsAccepted(kinesis);
+export const kinesisMappingOnFailureGrant = streamMappingOnFailureGrant(kinesis);

@@ -43,7 +43,7 @@ export function definitionTargets(definition: unknown): { functions: Set<string>
 }
 
 /** The identity-policy statements attached to a role (inline role policies and the role's own inline policies). */
-function roleStatements(args: StackValidationArgs, role: PolicyResource): { policy: PolicyResource; statement: PolicyStatement }[] {
+export function roleStatements(args: StackValidationArgs, role: PolicyResource): { policy: PolicyResource; statement: PolicyStatement }[] {
   const names = new Set([role.props.name, role.props.id, role.props.arn, role.name].filter((v): v is string => typeof v === "string"));
   const out: { policy: PolicyResource; statement: PolicyStatement }[] = [];
   for (const policy of ofType(args, T.rolePolicy)) {
@@ -56,7 +56,7 @@ function roleStatements(args: StackValidationArgs, role: PolicyResource): { poli
   return out;
 }
 
-function roleOf(args: StackValidationArgs, roleArn: unknown): PolicyResource | undefined {
+export function roleOf(args: StackValidationArgs, roleArn: unknown): PolicyResource | undefined {
   return ofType(args, T.role).find((r) => r.props.arn === roleArn);
 }
 

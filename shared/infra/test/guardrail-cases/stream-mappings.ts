@@ -1,4 +1,4 @@
-import { ACCOUNT, fn, fnArn, queueArn, resource, type RuleCases } from "./fixtures";
+import { ACCOUNT, doc, fn, fnArn, queueArn, resource, type RuleCases } from "./fixtures";
 
 // The stream-mapping family's rules added with it (shared/infra/guardrails/rules/stream-mappings.ts): the parallelization
 // factor for DynamoDB Streams (Kinesis had it), and the settings Lambda accepts, for both sources. The family's
@@ -36,7 +36,53 @@ const queueMapping = resource("aws:lambda/eventSourceMapping:EventSourceMapping"
   batchSize: 10,
 });
 
+// A function with its role and the role's inline policy, as ServiceFunction makes them.
+const roleArn = (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}-role`;
+const role = (name: string) => resource("aws:iam/role:Role", `${name}-role`, { name: `${name}-role` }, { arn: roleArn(name) });
+const rolePolicy = (name: string, ...statements: Record<string, unknown>[]) =>
+  resource("aws:iam/rolePolicy:RolePolicy", `${name}-policy`, { role: `${name}-role`, policy: doc(...(statements as never[])) });
+const sendTo = (arn: string, action = "sqs:SendMessage", effect = "Allow") => ({ Sid: "SendToFailureDestination", Effect: effect, Action: action, Resource: arn });
+/** A function, its role and policy, and its mapping on `source`. */
+const withRole = (source: "dynamodb" | "kinesis", statements: Record<string, unknown>[], changes: Record<string, unknown> = {}) => {
+  const name = source === "dynamodb" ? "dev-orders-outbox-relay" : "dev-ledger-on-entry-posted";
+  return [
+    fn(name, { role: roleArn(name) }),
+    role(name),
+    rolePolicy(name, ...statements),
+    source === "dynamodb" ? relayMapping(changes) : kinesisMapping(changes),
+  ];
+};
+const relayFailed = queueArn("dev-orders-outbox-relay-failed");
+const consumerFailed = queueArn("dev-ledger-on-entry-posted-failed");
+
 export const cases: RuleCases = {
+  "dynamodb-stream-mapping-on-failure-grant": {
+    good: [
+      withRole("dynamodb", [sendTo(relayFailed)]),
+      withRole("dynamodb", [sendTo(queueArn("dev-orders-*"), "sqs:Send*")]),
+      withRole("dynamodb", [sendTo(`arn:aws:sns:eu-west-1:${ACCOUNT}:dev-orders-failed`, "sns:Publish")], {
+        destinationConfig: { onFailure: { destinationArn: `arn:aws:sns:eu-west-1:${ACCOUNT}:dev-orders-failed` } },
+      }),
+      [queueMapping],
+    ],
+    bad: [
+      [withRole("dynamodb", []), /mapping dev-orders-outbox-relay-mapping on a DynamoDB stream: the role of function dev-orders-outbox-relay may not sqs:SendMessage to arn:aws:sqs:.*dev-orders-outbox-relay-failed/],
+      [withRole("dynamodb", [sendTo(queueArn("dev-billing-outbox-relay-failed"))]), /may not sqs:SendMessage/],
+      [withRole("dynamodb", [sendTo(relayFailed), sendTo(relayFailed, "sqs:*", "Deny")]), /may not sqs:SendMessage/],
+      // an SNS destination needs sns:Publish, not the queue's action
+      [
+        withRole("dynamodb", [sendTo(`arn:aws:sns:eu-west-1:${ACCOUNT}:dev-orders-failed`)], { destinationConfig: { onFailure: { destinationArn: `arn:aws:sns:eu-west-1:${ACCOUNT}:dev-orders-failed` } } }),
+        /may not sns:Publish to arn:aws:sns:/,
+      ],
+      [[relayMapping()], /its function arn:aws:lambda:.*dev-orders-outbox-relay is not in this stack/],
+    ],
+  },
+  "kinesis-mapping-on-failure-grant": {
+    good: [withRole("kinesis", [sendTo(consumerFailed)]), [queueMapping]],
+    bad: [
+      [withRole("kinesis", [{ ...sendTo(consumerFailed), Action: "sqs:ReceiveMessage" }]), /mapping dev-ledger-on-entry-posted-mapping on a Kinesis stream: the role of function dev-ledger-on-entry-posted may not sqs:SendMessage/],
+    ],
+  },
   "dynamodb-stream-mapping-bounded-concurrency": {
     good: [[relay(), relayMapping()], [relay({ reservedConcurrentExecutions: 4 }), relayMapping({ parallelizationFactor: 4 })], [queueMapping]],
     bad: [
