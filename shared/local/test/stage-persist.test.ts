@@ -15,6 +15,8 @@ import { startLocalStage, type LocalStage } from "../stage";
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const dir = mkdtempSync(join(tmpdir(), "local-stage-persist-"));
+// The two services an order and its invoice need: the stage starts no other service's functions (nor PostgreSQL).
+const serviceDirs = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "services", name));
 const { orderId: _omitted, ...order } = catalog["orders.order-placed"].example;
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -40,7 +42,7 @@ async function placeOrder(stage: LocalStage): Promise<void> {
 }
 
 test("with persistDir, the orders and invoices of one run are there in the next; in memory, they are not", async () => {
-  const first = await startLocalStage({ port: 0, persistDir: dir });
+  const first = await startLocalStage({ port: 0, persistDir: dir, serviceDirs });
   let written: string[];
   try {
     assert.is(first.storage, dir);
@@ -53,7 +55,7 @@ test("with persistDir, the orders and invoices of one run are there in the next;
   }
   assert.ok(readdirSync(dir).length > 0, "LevelDB files are in the folder");
 
-  const second = await startLocalStage({ port: 0, persistDir: dir });
+  const second = await startLocalStage({ port: 0, persistDir: dir, serviceDirs });
   try {
     assert.equal(await dataKeys(second), written, "the second run starts with the first run's items");
     await placeOrder(second); // the tables exist already: nothing to create, nothing refused
@@ -62,7 +64,7 @@ test("with persistDir, the orders and invoices of one run are there in the next;
     await second.stop();
   }
 
-  const inMemory = await startLocalStage({ port: 0 });
+  const inMemory = await startLocalStage({ port: 0, serviceDirs });
   try {
     assert.is(inMemory.storage, "memory");
     assert.equal(await dataKeys(inMemory), []);
@@ -115,7 +117,7 @@ test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wro
     });
     assert.ok(refused, `port ${port} is free again`);
 
-    const next = await startLocalStage({ port: 0, persistDir: folder });
+    const next = await startLocalStage({ port: 0, persistDir: folder, serviceDirs });
     try {
       const keys = await dataKeys(next);
       assert.ok(keys.some((k) => k.startsWith("$orders#")) && keys.some((k) => k.startsWith("$billing#")), keys.join(", "));
