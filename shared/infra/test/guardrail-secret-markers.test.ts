@@ -16,8 +16,8 @@ const plain = resource("aws:secretsmanager/secretVersion:SecretVersion", "v", { 
 function runAsPolicyPack(props: Record<string, unknown>): string[] {
   const messages: string[] = [];
   const args = { type: plain.type, name: plain.name, urn: plain.urn, props } as unknown as ResourceValidationArgs;
-  const validate = Array.isArray(rule.validateResource) ? rule.validateResource : [rule.validateResource];
-  for (const v of validate) void v(args, (message) => messages.push(message));
+  const validate = rule.validateResource;
+  for (const v of Array.isArray(validate) ? validate : validate ? [validate] : []) void v(args, (message) => messages.push(message));
   return messages;
 }
 
