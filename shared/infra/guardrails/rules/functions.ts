@@ -4,6 +4,7 @@ import { resourceRule, ofType, stackRule, type Finding } from "../rule";
 import { num, str } from "../read";
 import { T } from "../resource-types";
 import { functionNamed } from "./messaging";
+import { isDynamoDbStreamArn, isKinesisArn } from "./stream-mappings";
 
 /** The API whose execution ARN a permission's source ARN falls under. */
 function apiOfSourceArn(args: StackValidationArgs, sourceArn: string): PolicyResource | undefined {
@@ -56,8 +57,7 @@ export const lambdaBoundedConcurrency = stackRule(
 
 /** Whether an event source mapping reads a DynamoDB or Kinesis stream (whose shards bound its concurrency). */
 function isStreamSource(arn: unknown): boolean {
-  const value = str(arn) ?? "";
-  return /^arn:[^:]+:kinesis:/.test(value) || /^arn:[^:]+:dynamodb:.*\/stream\//.test(value);
+  return isKinesisArn(arn) || isDynamoDbStreamArn(arn);
 }
 
 export const lambdaExplicitTimeoutMemory = resourceRule(
