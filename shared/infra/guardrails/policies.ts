@@ -79,6 +79,7 @@ import {
   secretsmanagerSecretRecoveryWindow,
   secretsmanagerSecretVersionNotPlain,
   sfnLogDestinationAccepted,
+  sfnRoleAllowsLogsTracingKey,
 } from "./rules/secrets-and-subnets";
 
 /** Every guardrail, in the order of `RULE_NAMES`: the policy pack's policies and what the tests run. */
@@ -164,6 +165,7 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   kinesisStreamCapacityAccepted,
   dynamodbStreamMappingOnFailureGrant,
   kinesisMappingOnFailureGrant,
+  sfnRoleAllowsLogsTracingKey,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -81,6 +81,7 @@ export const RULE_NAMES = [
   "kinesis-stream-capacity-accepted",
   "dynamodb-stream-mapping-on-failure-grant",
   "kinesis-mapping-on-failure-grant",
+  "sfn-role-allows-logs-tracing-key",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];

@@ -1,11 +1,26 @@
 import type { PolicyResource, StackValidationArgs } from "@pulumi/policy";
 import { ofType, resourceRule, stackRule, type Finding } from "../rule";
-import { bool, conditionValues, isSecretValue, json, num, policyOf, principalsOf, secretMarkersVisible, stackOfUrn, str } from "../read";
+import {
+  actionCovers,
+  actionsOf,
+  bool,
+  conditionValues,
+  isSecretValue,
+  json,
+  num,
+  policyOf,
+  principalsOf,
+  resourcesOf,
+  secretMarkersVisible,
+  stackOfUrn,
+  str,
+} from "../read";
 import { T } from "../resource-types";
 import { PRODUCTION_STAGES } from "./data";
 import { functionNamed } from "./messaging";
 import { RDS_TYPES } from "./relational";
-import { STATE_MACHINE } from "./workflows";
+import { LOG_DELIVERY_ACTIONS, WORKFLOW_KEY_ACTIONS, WORKFLOW_XRAY_ACTIONS } from "../../helpers/workflow-grants";
+import { roleOf, roleStatements, STATE_MACHINE } from "./workflows";
 
 // What AWS would refuse, or accept and let us misuse, in the resources the relational path added: Secrets Manager
 // secrets and their versions, the DB subnet group, the Aurora Serverless v2 cluster's engine version and capacity,
@@ -410,6 +425,46 @@ export const sfnLogDestinationAccepted = resourceRule(
     }
     return problems.length ? [{ message: `state machine ${args.name} ${problems.join(" and ")}` }] : [];
   },
+);
+
+/** Whether an IAM resource pattern (`*`, `?`) covers a resource. */
+const coversResource = (pattern: string, resource: string) =>
+  new RegExp(`^${pattern.split(/([*?])/).map((part) => (part === "*" ? ".*" : part === "?" ? "." : part.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`).test(resource);
+
+export const sfnRoleAllowsLogsTracingKey = stackRule(
+  {
+    name: "sfn-role-allows-logs-tracing-key",
+    description:
+      "The role of a state machine holds what the state machine's own settings use: the CloudWatch Logs delivery actions when it logs (Step Functions refuses the logging configuration otherwise: InvalidLoggingConfiguration), X-Ray's actions when it traces (else its traces are silently missing), and kms:GenerateDataKey and kms:Decrypt on its customer managed key when it is encrypted with one (else it cannot start or read its executions) (AWS Step Functions developer guide, IAM policies for logging, X-Ray and data at rest encryption; Well-Architected Serverless Lens, operational excellence).",
+    remediation: "Give the role those statements (the Workflow component derives them from the state machine's settings), or turn the setting off.",
+  },
+  (args) =>
+    ofType(args, STATE_MACHINE).flatMap((machine): Finding[] => {
+      const role = roleOf(args, machine.props.roleArn);
+      if (!role) return [{ urn: machine.urn, message: `state machine ${machine.name} runs as ${str(machine.props.roleArn) ?? "no role"}, which this stack does not create: its grants cannot be checked` }];
+      const allows = roleStatements(args, role)
+        .map((s) => s.statement)
+        .filter((s) => s.Effect === "Allow");
+      const allowed = (action: string, resource: string) =>
+        allows.some((s) => actionsOf(s).some((a) => actionCovers(a, action)) && resourcesOf(s).some((r) => coversResource(r, resource)));
+      const missing: string[] = [];
+      const logging = json(machine.props.loggingConfiguration) as { level?: string } | undefined;
+      if (logging?.level && logging.level !== "OFF") {
+        const lacking = LOG_DELIVERY_ACTIONS.filter((a) => !allowed(a, "*"));
+        if (lacking.length) missing.push(`it logs (level ${logging.level}) but may not ${lacking.join(", ")} on "*"`);
+      }
+      if ((json(machine.props.tracingConfiguration) as { enabled?: unknown } | undefined)?.enabled === true) {
+        const lacking = WORKFLOW_XRAY_ACTIONS.filter((a) => !allowed(a, "*"));
+        if (lacking.length) missing.push(`it traces but may not ${lacking.join(", ")}`);
+      }
+      const encryption = json(machine.props.encryptionConfiguration) as { type?: string; kmsKeyId?: string } | undefined;
+      const key = str(encryption?.kmsKeyId);
+      if (encryption?.type === "CUSTOMER_MANAGED_KMS_KEY" && key) {
+        const lacking = WORKFLOW_KEY_ACTIONS.filter((a) => !allowed(a, key));
+        if (lacking.length) missing.push(`it is encrypted with ${key} but may not ${lacking.join(", ")} on it`);
+      }
+      return missing.length ? [{ urn: machine.urn, message: `state machine ${machine.name}'s role ${role.name}: ${missing.join("; ")}` }] : [];
+    }),
 );
 
 export const kinesisStreamCapacityAccepted = resourceRule(

@@ -61,7 +61,43 @@ const stateMachine = (logDestination: string, reuse: unknown = 300) =>
 const stream = (inputs: Record<string, unknown>) =>
   resource("aws:kinesis/stream:Stream", "stream-ledger.entry-posted", { name: "dev-ledger-entry-posted", encryptionType: "KMS", kmsKeyId: keyArn, retentionPeriod: 24, ...inputs });
 
+// A state machine with its role, as the Workflow component makes them (logging, tracing, the platform key).
+const LOG_DELIVERY = ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"];
+const XRAY = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"];
+const machineRoleArn = `arn:aws:iam::${ACCOUNT}:role/dev-fulfilment-fulfil-order`;
+const machineRole = resource("aws:iam/role:Role", "fulfil-order-role", { name: "dev-fulfilment-fulfil-order" }, { arn: machineRoleArn });
+const machinePolicy = (...statements: Record<string, unknown>[]) =>
+  resource("aws:iam/rolePolicy:RolePolicy", "fulfil-order-policy", { role: "dev-fulfilment-fulfil-order", policy: doc(...(statements as never[])) });
+const fullGrants = [
+  { Sid: "LogDelivery", Effect: "Allow", Action: LOG_DELIVERY, Resource: "*" },
+  { Sid: "XRay", Effect: "Allow", Action: XRAY, Resource: "*" },
+  { Sid: "Key", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: keyArn },
+];
+const tracedMachine = (inputs: Record<string, unknown> = {}) =>
+  resource("aws:sfn/stateMachine:StateMachine", "fulfil-order", {
+    roleArn: machineRoleArn,
+    definition: JSON.stringify({ StartAt: "Done", States: { Done: { Type: "Succeed" } } }),
+    loggingConfiguration: { level: "ERROR", logDestination: `${logGroupArn}:*`, includeExecutionData: false },
+    tracingConfiguration: { enabled: true },
+    encryptionConfiguration: { type: "CUSTOMER_MANAGED_KMS_KEY", kmsKeyId: keyArn, kmsDataKeyReusePeriodSeconds: 300 },
+    ...inputs,
+  });
+
 export const cases: RuleCases = {
+  "sfn-role-allows-logs-tracing-key": {
+    good: [
+      [tracedMachine(), machineRole, machinePolicy(...fullGrants)],
+      // nothing to grant when nothing is on
+      [tracedMachine({ loggingConfiguration: { level: "OFF" }, tracingConfiguration: { enabled: false }, encryptionConfiguration: { type: "AWS_OWNED_KEY" } }), machineRole, machinePolicy({ Effect: "Allow", Action: "states:ListExecutions", Resource: "*" })],
+    ],
+    bad: [
+      [[tracedMachine(), machineRole, machinePolicy(fullGrants[1]!, fullGrants[2]!)], /state machine fulfil-order's role fulfil-order-role: it logs \(level ERROR\) but may not logs:CreateLogDelivery, .*logs:DescribeLogGroups on "\*"/],
+      [[tracedMachine(), machineRole, machinePolicy(fullGrants[0]!, fullGrants[2]!)], /it traces but may not xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSamplingRules, xray:GetSamplingTargets/],
+      [[tracedMachine(), machineRole, machinePolicy(fullGrants[0]!, fullGrants[1]!, { ...fullGrants[2]!, Action: "kms:Decrypt" })], /it is encrypted with arn:aws:kms:eu-west-1:123456789012:key\/1111 but may not kms:GenerateDataKey on it/],
+      [[tracedMachine(), machineRole, machinePolicy(fullGrants[0]!, fullGrants[1]!, { ...fullGrants[2]!, Resource: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/2222` })], /may not kms:Decrypt, kms:GenerateDataKey on it/],
+      [[tracedMachine()], /runs as arn:aws:iam::123456789012:role\/dev-fulfilment-fulfil-order, which this stack does not create/],
+    ],
+  },
   "secretsmanager-secret-customer-key": {
     good: [[secret()], [secret({ kmsKeyId: "alias/dev-platform", replicas: [{ region: "eu-central-1", kmsKeyId: "alias/dev-platform" }] })]],
     bad: [
