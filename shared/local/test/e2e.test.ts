@@ -1,6 +1,7 @@
 // End to end through the local stage with the example services: POST /orders (orders: the order and its event in one
 // write, the outbox) -> the data table's stream -> orders' outbox relay -> orders.order-placed -> billing's consumer ->
 // the invoice and its event in one write -> billing's relay -> billing.invoice-issued, and the trace of it all.
+import { join } from "node:path";
 import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { test } from "uvu";
@@ -21,13 +22,16 @@ import {
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+// The services this conversation crosses (orders, billing): the stage starts no other service's functions.
+const SERVICES = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "services", name));
+
 let stage: LocalStage;
 let dynamo: DynamoDBClient;
 /** The SNS engine's deliveries, with the request context each ran under. */
 const delivered: Extract<MessagingTraceEvent, { kind: "sns.delivered" }>[] = [];
 
 test.before(async () => {
-  stage = await startLocalStage({ port: 0 });
+  stage = await startLocalStage({ port: 0, serviceDirs: SERVICES });
   stage.sns.addTraceListener((event) => {
     if (event.kind === "sns.delivered") delivered.push(event);
   });

@@ -17,6 +17,9 @@ import { renderTrace, startLocalStage, type LocalStage } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+// The services this conversation crosses (orders, billing): the stage starts no other service's functions.
+const SERVICES = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "services", name));
+
 const REPO = join(__dirname, "..", "..", "..");
 const run = promisify(execFile);
 const credentials = { accessKeyId: "operator", secretAccessKey: "operator" };
@@ -27,7 +30,7 @@ let dynamo: DynamoDBClient;
 const logs: FunctionLogEntry[] = [];
 
 test.before(async () => {
-  stage = await startLocalStage({ port: 0, onLog: (entry) => logs.push(entry) });
+  stage = await startLocalStage({ port: 0, serviceDirs: SERVICES, onLog: (entry) => logs.push(entry) });
   sns = new SNSClient({ endpoint: stage.endpoints.sns, region: stage.wiring.region, credentials, maxAttempts: 1 });
   dynamo = new DynamoDBClient({ endpoint: stage.endpoints.dynalite, region: stage.wiring.region, credentials });
 });

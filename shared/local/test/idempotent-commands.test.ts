@@ -1,6 +1,7 @@
 // POST /orders with an Idempotency-Key through the local stage and the example services, while SNS fails the
 // publish of orders.order-placed: the order and its event are one write (the outbox), so the request succeeds and
 // orders' relay retries the publish with the recorded id; one order, one event id, billing applying it once.
+import { join } from "node:path";
 import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
 import { test } from "uvu";
@@ -12,6 +13,9 @@ import { ServiceError } from "../sqs/errors";
 import { renderTrace, startLocalStage, type LocalStage } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+// The services this conversation crosses (orders, billing): the stage starts no other service's functions.
+const SERVICES = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "services", name));
 
 let stage: LocalStage;
 let dynamo: DynamoDBClient;
@@ -25,7 +29,7 @@ let refused = 0;
 const accepted: string[] = [];
 
 test.before(async () => {
-  stage = await startLocalStage({ port: 0 });
+  stage = await startLocalStage({ port: 0, serviceDirs: SERVICES });
   dynamo = new DynamoDBClient({ region: "us-east-1", endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
   // The fault sits on the SNS engine itself, behind the endpoint the function's unmodified SDK client calls.
   const publish = stage.sns.publish;
