@@ -143,7 +143,10 @@ interface KnownSubnet {
   zone: string | undefined;
 }
 
-/** The subnets the stack itself creates: awsx VPCs' subnets (one per zone, in zone order) and plain EC2 subnets. */
+/**
+ * The subnets the stack knows: awsx VPCs' subnets (one per zone, in zone order), the platform's private subnets from
+ * a stack reference's contract, and plain EC2 subnets.
+ */
 function knownSubnets(args: StackValidationArgs): Map<string, KnownSubnet> {
   const known = new Map<string, KnownSubnet>();
   for (const vpc of ofType(args, T.awsxVpc)) {
@@ -156,6 +159,14 @@ function knownSubnets(args: StackValidationArgs): Map<string, KnownSubnet> {
     add(vpc.props.privateSubnetIds, true);
     add(vpc.props.isolatedSubnetIds, true);
     add(vpc.props.publicSubnetIds, false);
+  }
+  // A service stack reaches the platform's network through its stack reference: the contract's privateSubnetIds are
+  // the platform network's private subnets, one per zone (platform/network.ts: awsx, one Private subnet spec).
+  for (const reference of ofType(args, "pulumi:pulumi:StackReference")) {
+    const ids = (json(reference.props.outputs) as { vpc?: { privateSubnetIds?: unknown } } | undefined)?.vpc?.privateSubnetIds;
+    (Array.isArray(ids) ? ids : []).forEach((id, i) => {
+      if (typeof id === "string" && !known.has(id)) known.set(id, { private: true, zone: `${reference.urn}#zone-${i}` });
+    });
   }
   for (const subnet of ofType(args, S.subnet)) {
     const id = str(subnet.props.id);
@@ -172,7 +183,7 @@ export const rdsSubnetGroupPrivateMultiAz = stackRule(
   {
     name: "rds-subnet-group-private-multi-az",
     description:
-      "A DB subnet group holds only private subnets the stack itself creates (the platform network's), in at least two availability zones: RDS refuses a subnet group that covers fewer than two zones (DBSubnetGroupDoesNotCoverEnoughAZs), and a public subnet or one from elsewhere puts the database where nobody reviewed the routes (AWS Security Hub RDS.2; Well-Architected Reliability pillar REL10, use fault isolation; Amazon Aurora user guide, working with a DB cluster in a VPC).",
+      "A DB subnet group holds only private subnets of the platform network (created by the stack, or read from the platform's contract through its stack reference), in at least two availability zones: RDS refuses a subnet group that covers fewer than two zones (DBSubnetGroupDoesNotCoverEnoughAZs), and a public subnet or one from elsewhere puts the database where nobody reviewed the routes (AWS Security Hub RDS.2; Well-Architected Reliability pillar REL10, use fault isolation; Amazon Aurora user guide, working with a DB cluster in a VPC).",
     remediation: "Give subnetIds the platform network's privateSubnetIds (platform/relational.ts does), with platform:vpcEnabled and a network of two or more zones.",
   },
   (args) =>
@@ -183,7 +194,7 @@ export const rdsSubnetGroupPrivateMultiAz = stackRule(
       if (ids.length < 2) problems.push(`has ${ids.length} subnet${ids.length === 1 ? "" : "s"}; RDS needs subnets in at least two availability zones`);
       const unknown = ids.filter((id) => !known.has(id));
       const publicOnes = ids.filter((id) => known.get(id)?.private === false);
-      if (unknown.length) problems.push(`names subnets this stack does not create (${unknown.join(", ")}), so none of them is known to be private`);
+      if (unknown.length) problems.push(`names subnets that are neither this stack's nor the platform's (${unknown.join(", ")}), so they are not known to be private`);
       if (publicOnes.length) problems.push(`names public subnets (${publicOnes.join(", ")})`);
       if (ids.length >= 2 && unknown.length === 0) {
         const zones = new Set(ids.map((id) => known.get(id)?.zone ?? id));

@@ -31,6 +31,8 @@ const vpc = (zones = 2, inputs: Record<string, unknown> = {}) =>
   });
 const subnet = (id: string, availabilityZone: string, inputs: Record<string, unknown> = {}) =>
   resource("aws:ec2/subnet:Subnet", id, { availabilityZone, cidrBlock: "10.0.0.0/24", ...inputs }, { id });
+const platformReference = (privateSubnetIds: string[]) =>
+  resource("pulumi:pulumi:StackReference", "platform", { name: "organization/platform/dev" }, { outputs: { vpc: { enabled: true, vpcId: "vpc-1", privateSubnetIds } } });
 const subnetGroup = (subnetIds: string[]) =>
   resource("aws:rds/subnetGroup:SubnetGroup", "relational-subnets", { name: "dev-platform-relational", subnetIds });
 
@@ -138,12 +140,15 @@ export const cases: RuleCases = {
   "rds-subnet-group-private-multi-az": {
     good: [
       [vpc(), subnetGroup(["subnet-a", "subnet-b"])],
+      // a service stack: the platform's private subnets, read through its stack reference
+      [platformReference(["subnet-a", "subnet-b"]), subnetGroup(["subnet-a", "subnet-b"])],
       [subnet("subnet-1", "eu-west-1a"), subnet("subnet-2", "eu-west-1b"), subnetGroup(["subnet-1", "subnet-2"])],
     ],
     bad: [
       [[vpc(), subnetGroup(["subnet-a"])], /DB subnet group relational-subnets has 1 subnet; RDS needs subnets in at least two availability zones/],
       [[vpc(), subnetGroup([])], /has 0 subnets/],
-      [[vpc(), subnetGroup(["subnet-a", "subnet-elsewhere"])], /names subnets this stack does not create \(subnet-elsewhere\)/],
+      [[vpc(), subnetGroup(["subnet-a", "subnet-elsewhere"])], /names subnets that are neither this stack's nor the platform's \(subnet-elsewhere\)/],
+      [[platformReference(["subnet-a", "subnet-b"]), subnetGroup(["subnet-a"])], /has 1 subnet/],
       [[vpc(2, { publicSubnetIds: ["subnet-p1", "subnet-p2"] }), subnetGroup(["subnet-p1", "subnet-p2"])], /names public subnets \(subnet-p1, subnet-p2\)/],
       [[subnet("subnet-1", "eu-west-1a"), subnet("subnet-2", "eu-west-1a"), subnetGroup(["subnet-1", "subnet-2"])], /has all its subnets in one availability zone/],
       [[subnet("subnet-1", "eu-west-1a"), subnet("subnet-2", "eu-west-1b", { mapPublicIpOnLaunch: true }), subnetGroup(["subnet-1", "subnet-2"])], /names public subnets \(subnet-2\)/],
