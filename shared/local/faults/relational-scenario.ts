@@ -20,6 +20,7 @@ import { createEvent } from "../../runtime/envelope";
 import type { OnFailureRecord } from "../streams/shard-poller";
 import { startLocalStage, type LocalStage } from "../stage";
 import { Prng } from "./prng";
+import { accountForEvents, accountForPoison, crashRunningBatches, poisonRecord, recordsGivenUp, reportedInFailureEvents, waitUntilRead, type BatchCrasher } from "./stream-run";
 
 const REPO = join(__dirname, "..", "..", "..");
 const STREAM = "local-ledger-entry-posted";
@@ -82,27 +83,11 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
   const injected = { duplicates: 0, poison: 0, crashes: 0 };
   const violations: string[] = [];
   const kinesis = new KinesisClient({ region: stage.wiring.region, endpoint: stage.kinesis.url, requestHandler: new NodeHttpHandler(), maxAttempts: 3, credentials: { accessKeyId: "fault-run", secretAccessKey: "f" } });
-  let crashTimer: NodeJS.Timeout | undefined;
+  let crasher: BatchCrasher | undefined;
   try {
     const host = stage.hosts.get(WRITER);
     if (!host) throw new Error(`no function ${WRITER}: the reporting service is not in the stage`);
-    const running = new Set<string>();
-    const invoke = host.invoke.bind(host);
-    host.invoke = async (event, invokeOptions = {}) => {
-      const requestId = invokeOptions.requestId;
-      if (requestId) running.add(requestId);
-      try {
-        return await invoke(event, invokeOptions);
-      } finally {
-        if (requestId) running.delete(requestId);
-      }
-    };
-    crashTimer = setInterval(() => {
-      if (injected.crashes >= rates.crashes || running.size === 0 || !prng.chance(0.5)) return;
-      const [requestId] = running;
-      injected.crashes++;
-      void host.crash({ requestId: requestId! });
-    }, 30);
+    crasher = crashRunningBatches(host, { prng, max: rates.crashes, everyMs: 30 });
 
     const keys = options.keys ?? 8;
     const days = options.days ?? 3;
@@ -113,7 +98,7 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
     for (let i = 0; i < options.events; i++) {
       const key = `customer-${options.seed}-${prng.int(0, keys - 1)}`;
       if (prng.chance(rates.poison)) {
-        const body = prng.chance(0.5) ? `not an event ${i}` : JSON.stringify({ specversion: "1.0", id: `poison-${options.seed}-${i}`, type: EVENT, source: "ledger", data: { customerId: key } });
+        const body = poisonRecord(prng, { seed: options.seed, i, type: EVENT, source: "ledger", data: { customerId: key } });
         poisonBodies.push(body);
         puts.push({ key, body });
         injected.poison++;
@@ -143,20 +128,11 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
     }
 
     // Drained: the writer's checkpoint of every shard reached the shard's last record.
-    const deadline = Date.now() + (options.deadlineMs ?? 180_000);
-    for (;;) {
-      const [stream] = (await stage.kinesis.listStreams()).filter((s) => s.name === STREAM);
-      const consumer = stream?.consumers.find((c) => c.function === WRITER);
-      const done = stream && consumer && stream.shards.every((s) => !s.lastSequenceNumber || (consumer.checkpoints[s.shardId] !== undefined && BigInt(consumer.checkpoints[s.shardId]!) >= BigInt(s.lastSequenceNumber)));
-      if (done) break;
-      if (Date.now() > deadline) {
-        violations.push(`the writer had not read the stream to its end after ${options.deadlineMs ?? 180_000} ms: ${JSON.stringify(consumer?.checkpoints)}`);
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const late = await waitUntilRead(stage, { stream: STREAM, reader: WRITER, role: "writer", deadlineMs: options.deadlineMs ?? 180_000 });
+    if (late) violations.push(late);
     const drainedSeconds = (performance.now() - putStarted) / 1000;
-    clearInterval(crashTimer);
+    crasher.stop();
+    injected.crashes = crasher.count;
 
     // What the database holds, read through the Data API with the master secret.
     const client = await stage.relational.client();
@@ -170,47 +146,21 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
 
     // Given up on: the records inside the writer's on-failure ranges.
     const onFailure = stage.kinesis.onFailureRecords().filter((f) => f.function === WRITER).map((f) => f.record as OnFailureRecord);
-    const ranges = onFailure.flatMap((r) => (r.KinesisBatchInfo ? [r.KinesisBatchInfo] : []));
-    const records = (await Promise.all((await stage.kinesis.engine.shards(STREAM)).map((s) => stage.kinesis.engine.readRange(STREAM, s.ShardId)))).flat();
-    const deadIds = new Set<string>();
-    const deadBodies = new Set<string>();
-    for (const record of records) {
-      if (!ranges.some((r) => r.shardId === record.shardId && BigInt(record.sequenceNumber) >= BigInt(r.startSequenceNumber) && BigInt(record.sequenceNumber) <= BigInt(r.endSequenceNumber))) continue;
-      const body = record.data.toString("utf8");
-      deadBodies.add(body);
-      try {
-        deadIds.add(String((JSON.parse(body) as { id?: unknown }).id));
-      } catch {}
-    }
-    const failureQueue = stage.sqs.listQueues().find((q) => q.name === "local-platform-event-failed");
-    const failures = failureQueue
-      ? stage.sqs.peek(failureQueue.arn).flatMap((m) => {
-          try {
-            const event = JSON.parse(m.body) as { data: { originalId?: string; originalBody?: string; handler?: string; service?: string } };
-            // Only the writer's reports (ledger's own stream consumer reports the same poison records).
-            return event.data.service === "reporting" ? [event.data] : [];
-          } catch {
-            return [];
-          }
-        })
-      : [];
-    const reportedIds = new Set(failures.map((f) => f.originalId).filter((id): id is string => id !== undefined));
-    const reportedBodies = new Set(failures.map((f) => f.originalBody));
+    const givenUp = await recordsGivenUp(stage, STREAM, onFailure);
+    // Only the writer's reports (ledger's own stream consumer reports the same poison records).
+    const reported = reportedInFailureEvents(stage, "reporting");
 
+    const { applied, deadLettered, reported: reportedEvents } = accountForEvents(
+      planned,
+      { applied: (event) => processed.has(event.id), givenUp, reported, describe: (event) => `${event.key}, ${event.day}` },
+      violations,
+    );
     // The projection from the events applied once: processed ones, each counted once.
-    let applied = 0;
-    let deadLettered = 0;
-    let reported = 0;
     const expected = new Map<string, { amount_cents: number; entries: number }>();
-    for (const event of planned) {
-      if (processed.has(event.id)) {
-        applied++;
-        const key = `${event.key}|${event.day}`;
-        const sum = expected.get(key) ?? { amount_cents: 0, entries: 0 };
-        expected.set(key, { amount_cents: sum.amount_cents + event.cents, entries: sum.entries + 1 });
-      } else if (deadIds.has(event.id)) deadLettered++;
-      else if (reportedIds.has(event.id)) reported++;
-      else violations.push(`event ${event.id} (${event.key}, ${event.day}) was lost: not applied, not in an on-failure range, not reported`);
+    for (const event of planned.filter((e) => processed.has(e.id))) {
+      const key = `${event.key}|${event.day}`;
+      const sum = expected.get(key) ?? { amount_cents: 0, entries: 0 };
+      expected.set(key, { amount_cents: sum.amount_cents + event.cents, entries: sum.entries + 1 });
     }
     const plannedIds = new Set(planned.map((p) => p.id));
     for (const id of processed) if (id.length && !plannedIds.has(id) && id.includes(String(options.seed))) violations.push(`processed_events names ${id}, which no one put`);
@@ -223,24 +173,18 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
       }
     }
     for (const key of actual.keys()) if (!expected.has(key)) violations.push(`revenue of ${key} exists, but no applied event makes it`);
-    let poisonReported = 0;
-    let poisonDeadLettered = 0;
-    for (const body of poisonBodies) {
-      if (reportedBodies.has(body)) poisonReported++;
-      else if (deadBodies.has(body)) poisonDeadLettered++;
-      else violations.push(`poison record ${body.slice(0, 60)} became no failure event and is in no on-failure range`);
-    }
+    const { poisonReported, poisonDeadLettered } = accountForPoison(poisonBodies, { givenUp, reported }, violations);
     return {
       events: options.events,
       seed: options.seed,
       injected,
-      outcome: { applied, deadLettered, reported, poisonReported, poisonDeadLettered, rows: rows.length },
+      outcome: { applied, deadLettered, reported: reportedEvents, poisonReported, poisonDeadLettered, rows: rows.length },
       violations,
       eventsPerSecond: applied / drainedSeconds,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    clearInterval(crashTimer);
+    crasher?.stop();
     kinesis.destroy();
     await stage.stop();
   }

@@ -24,6 +24,7 @@ import { sendToStreams, type StreamMessage } from "../../runtime/stream-publish"
 import type { OnFailureRecord } from "../streams/shard-poller";
 import { startLocalStage, type LocalStage } from "../stage";
 import { Prng } from "./prng";
+import { accountForEvents, accountForPoison, crashRunningBatches, poisonRecord, recordsGivenUp, reportedInFailureEvents, waitUntilRead, type BatchCrasher } from "./stream-run";
 
 const REPO = join(__dirname, "..", "..", "..");
 const STREAM = "local-ledger-entry-posted";
@@ -113,7 +114,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
   const violations: string[] = [];
   const dynamo = new DynamoDBClient({ region: stage.wiring.region, endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "fault-run", secretAccessKey: "f" } });
   const raw = new KinesisClient({ region: stage.wiring.region, endpoint: stage.kinesis.url, requestHandler: new NodeHttpHandler(), maxAttempts: 1 });
-  let crashTimer: NodeJS.Timeout | undefined;
+  let crasher: BatchCrasher | undefined;
   try {
     process.env.AWS_ENDPOINT_URL_KINESIS = stage.kinesis.url;
     process.env.AWS_MAX_ATTEMPTS = "1";
@@ -126,24 +127,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
       return { throttle: lost };
     };
     // Crashes: the consumer's running batches, killed now and then.
-    const host = stage.hosts.get(CONSUMER)!;
-    const running = new Set<string>();
-    const invoke = host.invoke.bind(host);
-    host.invoke = async (event, invokeOptions = {}) => {
-      const requestId = invokeOptions.requestId;
-      if (requestId) running.add(requestId);
-      try {
-        return await invoke(event, invokeOptions);
-      } finally {
-        if (requestId) running.delete(requestId);
-      }
-    };
-    crashTimer = setInterval(() => {
-      if (injected.crashes >= rates.crashes || running.size === 0 || !prng.chance(0.5)) return;
-      const [requestId] = running;
-      injected.crashes++;
-      void host.crash({ requestId: requestId! });
-    }, 40);
+    crasher = crashRunningBatches(stage.hosts.get(CONSUMER)!, { prng, max: rates.crashes, everyMs: 40 });
 
     // The events, per key numbered in order; poison records and duplicates among them.
     const keys = options.keys ?? 12;
@@ -157,7 +141,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
       const n = (counters.get(key) ?? 0) + 1;
       counters.set(key, n);
       if (prng.chance(rates.poison)) {
-        const body = prng.chance(0.5) ? `not an event ${i}` : JSON.stringify({ specversion: "1.0", id: `poison-${options.seed}-${i}`, type: EVENT, source: "ledger", data: { customerId: key } });
+        const body = poisonRecord(prng, { seed: options.seed, i, type: EVENT, source: "ledger", data: { customerId: key } });
         poisonBodies.push(body);
         puts.push({ kind: "poison", key, body });
         injected.poison++;
@@ -189,19 +173,10 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     await flush();
 
     // Drained: the consumer's checkpoint of every shard reached the shard's last record.
-    const deadline = Date.now() + (options.deadlineMs ?? 120_000);
-    for (;;) {
-      const [stream] = (await stage.kinesis.listStreams()).filter((s) => s.name === STREAM);
-      const consumer = stream?.consumers.find((c) => c.function === CONSUMER);
-      const done = stream && consumer && stream.shards.every((s) => !s.lastSequenceNumber || (consumer.checkpoints[s.shardId] !== undefined && BigInt(consumer.checkpoints[s.shardId]!) >= BigInt(s.lastSequenceNumber)));
-      if (done) break;
-      if (Date.now() > deadline) {
-        violations.push(`the consumer had not read the stream to its end after ${options.deadlineMs ?? 120_000} ms: ${JSON.stringify(consumer?.checkpoints)} of ${JSON.stringify(stream?.shards)}`);
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    clearInterval(crashTimer);
+    const late = await waitUntilRead(stage, { stream: STREAM, reader: CONSUMER, role: "consumer", deadlineMs: options.deadlineMs ?? 120_000 });
+    if (late) violations.push(late);
+    crasher.stop();
+    injected.crashes = crasher.count;
 
     // What happened: balance items, on-failure records (their ranges), failure events.
     const items: Record<string, unknown>[] = [];
@@ -215,54 +190,22 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     const byEvent = new Map<string, number>();
     for (const item of balances) byEvent.set(String(item.createdBy), (byEvent.get(String(item.createdBy)) ?? 0) + 1);
     const onFailure = stage.kinesis.onFailureRecords().map((f) => f.record as OnFailureRecord);
-    const deadRanges = onFailure.flatMap((r) => (r.KinesisBatchInfo ? [r.KinesisBatchInfo] : []));
-    const records = (await Promise.all((await stage.kinesis.engine.shards(STREAM)).map((s) => stage.kinesis.engine.readRange(STREAM, s.ShardId)))).flat();
-    const deadIds = new Set<string>();
-    /** The data of every record inside an on-failure range (poison records given up on with their batch). */
-    const deadBodies = new Set<string>();
-    for (const record of records) {
-      const inRange = deadRanges.some(
-        (r) => r.shardId === record.shardId && BigInt(record.sequenceNumber) >= BigInt(r.startSequenceNumber) && BigInt(record.sequenceNumber) <= BigInt(r.endSequenceNumber),
-      );
-      if (!inRange) continue;
-      deadBodies.add(record.data.toString("utf8"));
-      try {
-        deadIds.add(String((JSON.parse(record.data.toString("utf8")) as { id?: unknown }).id));
-      } catch {}
-    }
-    const failureQueue = stage.sqs.listQueues().find((q) => q.name === "local-platform-event-failed");
-    const failureEvents = failureQueue
-      ? stage.sqs.peek(failureQueue.arn).flatMap((m) => {
-          try {
-            return [JSON.parse(m.body) as { data: { originalId?: string; originalBody?: string; handler?: string } }];
-          } catch {
-            return [];
-          }
-        })
-      : [];
-    const reportedIds = new Set(failureEvents.map((f) => f.data.originalId).filter((id): id is string => id !== undefined));
-    const reportedBodies = new Set(failureEvents.map((f) => f.data.originalBody));
+    /** The records inside an on-failure range (poison records given up on with their batch among them). */
+    const givenUp = await recordsGivenUp(stage, STREAM, onFailure);
+    const reported = reportedInFailureEvents(stage);
 
-    let applied = 0;
-    let deadLettered = 0;
-    let reported = 0;
     const plannedIds = new Set(planned.map((p) => p.id));
     for (const event of planned) {
       const count = byEvent.get(event.id) ?? 0;
       if (count > 1) violations.push(`event ${event.id} (${event.key} #${event.n}) was applied ${count} times`);
-      if (count >= 1) applied++;
-      else if (deadIds.has(event.id)) deadLettered++;
-      else if (reportedIds.has(event.id)) reported++;
-      else violations.push(`event ${event.id} (${event.key} #${event.n}) was lost: not applied, not in an on-failure range, not reported`);
     }
+    const { applied, deadLettered, reported: reportedEvents } = accountForEvents(
+      planned,
+      { applied: (event) => (byEvent.get(event.id) ?? 0) >= 1, givenUp, reported, describe: (event) => `${event.key} #${event.n}` },
+      violations,
+    );
     for (const id of byEvent.keys()) if (!plannedIds.has(id)) violations.push(`a balance names ${id}, which no one put`);
-    let poisonReported = 0;
-    let poisonDeadLettered = 0;
-    for (const body of poisonBodies) {
-      if (reportedBodies.has(body)) poisonReported++;
-      else if (deadBodies.has(body)) poisonDeadLettered++;
-      else violations.push(`poison record ${body.slice(0, 60)} became no failure event and is in no on-failure range`);
-    }
+    const { poisonReported, poisonDeadLettered } = accountForPoison(poisonBodies, { givenUp, reported }, violations);
     // Order per partition key: each key's first applications come in put order.
     const position = new Map(planned.map((p) => [p.id, p]));
     const lastSeen = new Map<string, number>();
@@ -281,7 +224,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
       events: options.events,
       seed: options.seed,
       injected,
-      outcome: { applied, deadLettered, reported, poisonReported, poisonDeadLettered },
+      outcome: { applied, deadLettered, reported: reportedEvents, poisonReported, poisonDeadLettered },
       onFailure: onFailure.map((r) => ({
         condition: r.requestContext.condition,
         records: r.KinesisBatchInfo?.batchSize ?? 0,
@@ -293,7 +236,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
       seconds: (performance.now() - started) / 1000,
     };
   } finally {
-    clearInterval(crashTimer);
+    crasher?.stop();
     raw.destroy();
     dynamo.destroy();
     await stage.stop();
