@@ -67,6 +67,61 @@ export const validatedModelPlugin: Plugin = {
   },
 };
 
+/** The registry's key (`Symbol.for`) where shared/runtime/electrodb-sdk.ts puts what ElectroDB takes from the SDK. */
+export const ELECTRODB_SDK_REGISTRY = "platform.electrodb-sdk";
+
+/**
+ * What ElectroDB takes from the AWS SDK (node_modules/electrodb/src/client.js: `require("@aws-sdk/lib-dynamodb")`,
+ * then `new this.lib.<Name>Command(params)` for these ten, and `util.unmarshall` from `@aws-sdk/util-dynamodb`).
+ * shared/runtime/test/bundle.test.ts checks the list against ElectroDB's source.
+ */
+export const ELECTRODB_SDK_IMPORTS: Readonly<Record<"@aws-sdk/lib-dynamodb" | "@aws-sdk/util-dynamodb", readonly string[]>> = {
+  "@aws-sdk/lib-dynamodb": [
+    "BatchGetCommand",
+    "BatchWriteCommand",
+    "DeleteCommand",
+    "GetCommand",
+    "PutCommand",
+    "QueryCommand",
+    "ScanCommand",
+    "TransactGetCommand",
+    "TransactWriteCommand",
+    "UpdateCommand",
+  ],
+  "@aws-sdk/util-dynamodb": ["unmarshall"],
+};
+
+/**
+ * The esbuild plugin that answers ElectroDB's `require()` of `@aws-sdk/lib-dynamodb` and `@aws-sdk/util-dynamodb`
+ * (namespace `electrodb-sdk`) with a CommonJS module whose {@link ELECTRODB_SDK_IMPORTS} read the registry that
+ * shared/runtime/electrodb-sdk.ts fills (`dataTable()` fills it) when ElectroDB builds a command.
+ * Why: a `require()` of an ES module makes esbuild wrap it and everything it imports, and a wrapped module keeps all
+ * it re-exports: the SDK's DynamoDB package came whole (every command, the aggregated client, the waiters; 45 KB
+ * evaluated at every cold start). With no `require()` reaching the SDK, only the commands imported by name are kept.
+ */
+export const electrodbSdkPlugin: Plugin = {
+  name: "electrodb-sdk",
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/(lib|util)-dynamodb$/ }, (args) =>
+      args.kind === "require-call" && /[\\/]node_modules[\\/]electrodb[\\/]/.test(args.importer)
+        ? { path: args.path, namespace: "electrodb-sdk" }
+        : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "electrodb-sdk" }, (args) => {
+      const names = ELECTRODB_SDK_IMPORTS[args.path as keyof typeof ELECTRODB_SDK_IMPORTS];
+      const contents =
+        `const module_ = ${JSON.stringify(args.path)};\n` +
+        "const sdk = () => {\n" +
+        `  const registry = globalThis[Symbol.for(${JSON.stringify(ELECTRODB_SDK_REGISTRY)})];\n` +
+        "  if (!registry) throw new Error(`ElectroDB needs \${module_} before dataTable() was called: shared/runtime/electrodb-sdk.ts registerElectrodbSdk() gives it the SDK in a function bundle`);\n" +
+        "  return registry[module_];\n" +
+        "};\n" +
+        `module.exports = Object.defineProperties({}, {\n${names.map((name) => `  ${name}: { enumerable: true, get: () => sdk().${name} },\n`).join("")}});\n`;
+      return { contents, loader: "js" };
+    });
+  },
+};
+
 /** Packages the Lambda Node.js runtime provides. */
 export const AWS_SDK_EXTERNALS: readonly string[] = ["@aws-sdk/*"];
 
@@ -95,7 +150,8 @@ export function bundleOptions(entry: string, outfile: string, settings: BundleSe
     // ElectroDB validates an entity's model with jsonschema when the entity is built: in a bundle, the model was
     // validated already, by the full ElectroDB in shared/runtime/test/entity-models.test.ts (every entity of every
     // service), so the bundle takes a stand-in that accepts it (VALIDATED_MODEL_JSONSCHEMA).
-    plugins: [validatedModelPlugin],
+    // ElectroDB's require() of the SDK takes only the commands it sends (ELECTRODB_SDK_IMPORTS).
+    plugins: [validatedModelPlugin, electrodbSdkPlugin],
     external: settings.externalAwsSdk === true ? [...AWS_SDK_EXTERNALS] : [],
     banner: { js: REQUIRE_SHIM },
     // Folded by esbuild: without Kinesis, nothing that uses its client stays in the bundle (streams.ts).

@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ENV } from "../contract/environment";
 import { DATA_TABLE_LAYOUT } from "../contract/tables";
 import { documentClient } from "./aws-clients";
+import { registerElectrodbSdk } from "./electrodb-sdk";
 import { ConfigurationError } from "./errors";
 import { requireEnv, serviceName } from "./function-environment";
 
@@ -24,11 +25,13 @@ export interface DataTableConfig {
 
 /**
  * The data table's name (`ENV.dataTable`) and a client for the function's service (`ENV.service`), as ElectroDB's
- * `Entity` and `Service` take them. Creates the document client on first use.
+ * `Entity` and `Service` take them. Creates the document client on first use, and gives ElectroDB its SDK commands
+ * in a function bundle (shared/runtime/electrodb-sdk.ts).
  * @example
  * const invoicing = new Service({ invoice: invoices(), payment: payments() }, dataTable());
  */
 export function dataTable(): DataTableConfig {
+  registerElectrodbSdk();
   const table = requireEnv(ENV.dataTable, "ElectroDB entities");
   const service = serviceName("ElectroDB entities (model.service)");
   return { table, client: ownItemsClient(documentClient(), table, service) };

@@ -5,7 +5,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
-import { bundleOptions } from "../bundle-options";
+import { bundleOptions, ELECTRODB_SDK_IMPORTS } from "../bundle-options";
+import { electrodbSdk } from "../electrodb-sdk";
 import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
 import { startDynalite, TEST_TABLES, type LocalDynamo } from "./helpers/dynalite";
 import { cloudEvent, orderPlaced, sqsEvent, sqsRecord } from "./helpers/events";
@@ -60,6 +61,43 @@ test("one minified ESM file: the AWS SDK inside (only the commands used), the re
   const code = readFileSync(outfile, "utf8");
   assert.match(code, /^import \{ createRequire as __platformCreateRequire \} from "node:module";/);
   assert.ok(code.split("\n").length < 60, "minified");
+});
+
+test("ElectroDB's require() of the SDK keeps only the commands it sends: no aggregated clients, no waiters", () => {
+  const inputs = Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+  const dynamoCommands = inputs.map((path) => path.match(/client-dynamodb\/dist-es\/commands\/(\w+)\.js$/)?.[1]).filter(Boolean).sort();
+  // The runtime's own (the lock: Put, Get, Delete, Update), those behind ElectroDB's ten document commands and the
+  // client's endpoint discovery (DescribeEndpoints, in every DynamoDB client).
+  assert.equal(dynamoCommands, [
+    "BatchGetItemCommand",
+    "BatchWriteItemCommand",
+    "DeleteItemCommand",
+    "DescribeEndpointsCommand",
+    "GetItemCommand",
+    "PutItemCommand",
+    "QueryCommand",
+    "ScanCommand",
+    "TransactGetItemsCommand",
+    "TransactWriteItemsCommand",
+    "UpdateItemCommand",
+  ]);
+  for (const whole of [/client-dynamodb\/dist-es\/DynamoDB\.js$/, /client-dynamodb\/dist-es\/waiters\//, /lib-dynamodb\/dist-es\/DynamoDBDocument\.js$/]) {
+    assert.not.ok(inputs.some((path) => whole.test(path)), `${whole} is not bundled`);
+  }
+  assert.ok(inputs.includes("electrodb-sdk:@aws-sdk/lib-dynamodb"), "ElectroDB's require() is answered by the registry module");
+});
+
+test("ELECTRODB_SDK_IMPORTS: what ElectroDB's client takes from the SDK, and what the runtime registers", () => {
+  const source = readFileSync(require.resolve("electrodb/src/client.js"), "utf8");
+  assert.match(source, /const lib = require\("@aws-sdk\/lib-dynamodb"\);/);
+  assert.match(source, /const util = require\("@aws-sdk\/util-dynamodb"\);/);
+  const used = (pattern: RegExp) => [...new Set([...source.matchAll(pattern)].map((m) => m[1]!))].sort();
+  assert.equal(used(/\blib\.(\w+)/g), [...ELECTRODB_SDK_IMPORTS["@aws-sdk/lib-dynamodb"]].sort());
+  assert.equal(used(/\butil\.(\w+)/g), [...ELECTRODB_SDK_IMPORTS["@aws-sdk/util-dynamodb"]].sort());
+  for (const [module, names] of Object.entries(ELECTRODB_SDK_IMPORTS)) {
+    assert.equal(Object.keys(electrodbSdk[module as keyof typeof electrodbSdk]).sort(), [...names].sort(), module);
+    for (const name of names) assert.type((electrodbSdk as Record<string, Record<string, unknown>>)[module]![name], "function", `${module} ${name}`);
+  }
 });
 
 test("the Kinesis client is bundled only for a function that publishes a stream event (settings.kinesis)", async () => {
