@@ -22,6 +22,11 @@ export const ENV = {
    * set only on functions that record one.
    */
   recordEvents: "PLATFORM_RECORD_EVENTS",
+  /**
+   * The name of the service's outbox table (`<stage>-<service>-outbox`), where `createOutbox` writes the outbox item
+   * in the same transaction as the state change; set only on functions that record an event.
+   */
+  outboxTable: "PLATFORM_OUTBOX_TABLE",
   logLevel: "PLATFORM_LOG_LEVEL",
   /**
    * JSON object: workflow name -> state machine ARN, for the workflows of its service this function may start

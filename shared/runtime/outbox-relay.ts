@@ -3,18 +3,18 @@ import type { Envelope } from "../contract";
 import { catalog, isEventType } from "../contract/catalog";
 import { MessageGroupError, messageGroupOf } from "../contract/message-group";
 import { prepareAwsClients } from "./aws-clients";
-import { DATA_TABLE, ownKeyPrefix } from "./data-table";
+import { ownKeyPrefix } from "./data-table";
 import { ConfigurationError, InvalidEventError } from "./errors";
 import { newEventId } from "./event-id";
 import { publishTopics, serviceName } from "./function-environment";
 import { inFunction } from "./init";
 import { runInScope } from "./invocation-scope";
 import { logger as rootLogger } from "./logger";
-import { OUTBOX_ITEM } from "../contract/outbox";
+import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../contract/outbox";
 import { sendToTopics, type TopicMessage } from "./sns-publish";
 import { newTraceparent, parseTraceparent } from "./trace-context";
 
-// The outbox relay: the function a service's event source mapping on the data table's stream invokes (the mapping
+// The outbox relay: the function a service's event source mapping on its outbox table's stream invokes (the mapping
 // passes only INSERTs of the service's outbox items, see shared/infra/outbox-relay.ts). It publishes each recorded
 // envelope, unchanged, to its topic.
 
@@ -40,8 +40,8 @@ export type RelayOutcome = "published" | "skipped" | "failed";
 export function recordedEvents(record: DynamoDBRecord, service: string): { events: Envelope[] } | { skip: string } {
   if (record.eventName !== "INSERT") return { skip: `a ${record.eventName ?? "?"} record (only INSERTs of outbox items are relayed)` };
   const image = record.dynamodb?.NewImage;
-  const pk = record.dynamodb?.Keys?.[DATA_TABLE.partitionKey]?.S;
-  if (!image) return { skip: "the record carries no new image (the table's stream view type must include NEW_IMAGE)" };
+  const pk = record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey]?.S;
+  if (!image) return { skip: "the record carries no new image (the outbox table's stream view type must include NEW_IMAGE)" };
   if (image[OUTBOX_ITEM.service]?.S !== service) return { skip: `not an outbox item of ${service}` };
   // Only the service's own keys: another service could write an item naming this service, under its own keys.
   if (pk === undefined || !pk.startsWith(ownKeyPrefix(service))) return { skip: `an outbox item outside ${service}'s keys (${pk ?? "no pk"})` };
@@ -142,7 +142,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
     const service = options.service ?? serviceName("the outbox relay");
     const partitions = new Map<string, DynamoDBRecord[]>();
     for (const record of event.Records) {
-      const key = JSON.stringify(record.dynamodb?.Keys?.[DATA_TABLE.partitionKey] ?? null);
+      const key = JSON.stringify(record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey] ?? null);
       const list = partitions.get(key);
       if (list) list.push(record);
       else partitions.set(key, [record]);

@@ -10,12 +10,13 @@ import { buildOutgoing, checkOwnedEvent, type OutgoingEvent, type PublishOptions
 import { logger } from "./logger";
 import { readEnv, requireEnv } from "./function-environment";
 import { catalog, isEventType } from "../contract/catalog";
-import { OUTBOX_ITEM } from "../contract/outbox";
+import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../contract/outbox";
 
 // The outbox: a state change and the events it causes, written in one DynamoDB transaction (see README.md, "The
-// outbox"). The entity's writes and one outbox item holding the events' envelopes go into one TransactWriteItems;
-// the data table's stream carries the outbox item's INSERT to the service's relay (outbox-relay.ts), which
-// publishes the envelopes exactly as they were written.
+// outbox"). The entity's writes (in the data table) and one outbox item holding the events' envelopes (in the
+// service's own outbox table, `ENV.outboxTable`) go into one TransactWriteItems, which spans tables; the outbox
+// table's stream carries the item's INSERT to the service's relay (outbox-relay.ts), its only reader, which publishes
+// the envelopes exactly as they were written.
 
 export { OUTBOX_ITEM };
 
@@ -42,7 +43,7 @@ export type RecordedEvent<S extends string> = OutgoingEvent<OwnedBy<S>>;
 
 export interface OutboxOptions {
   /**
-   * Seconds an outbox item is kept (the data table's TTL attribute, `expiresAt`); the relay publishes its events
+   * Seconds an outbox item is kept (the outbox table's TTL attribute, `expiresAt`); the relay publishes its events
    * within seconds, so this only bounds what stays behind for inspection or a manual replay.
    * @default 86400 (one day: as long as the table's stream keeps a record)
    */
@@ -146,7 +147,8 @@ export function createOutbox<const S extends string>(service: S, options: Outbox
     if (list.length === 0) throw new ConfigurationError("an outbox record needs at least one write (use publish() for events that change no state)");
     if (events.length === 0) throw new ConfigurationError("an outbox record needs at least one event (write with the entity alone otherwise)");
     if (list.length > 99) throw new ConfigurationError(`an outbox record takes at most 99 writes (a transaction holds 100 items with the outbox item); got ${list.length}`);
-    const table = requireEnv(ENV.dataTable, "the outbox (its items live in the data table)");
+    const table = requireEnv(ENV.dataTable, "the outbox (the outbox item takes the key of the first data table item written)");
+    const outboxTable = requireEnv(ENV.outboxTable, "the outbox (its items go to the service's outbox table: declare the event in the function's records)");
     const entries = list.map(transactEntry);
     const declared = recordedTypes();
     const messages = events.map(({ type, data, ...eventOptions }) => {
@@ -174,15 +176,16 @@ export function createOutbox<const S extends string>(service: S, options: Outbox
       throw new ConfigurationError(`the events of one outbox record are ${bytes} bytes; one item holds at most ${OUTBOX_EVENT_BYTES} of them (DynamoDB's 400 KB)`);
     }
     const outboxItem = {
-      [DATA_TABLE.partitionKey]: pk,
-      [DATA_TABLE.sortKey]: `${OUTBOX_ITEM.sortKeyPrefix}${messages[0]!.envelope.id}`,
+      [OUTBOX_TABLE_LAYOUT.partitionKey]: pk,
+      [OUTBOX_TABLE_LAYOUT.sortKey]: `${OUTBOX_ITEM.sortKeyPrefix}${messages[0]!.envelope.id}`,
       [OUTBOX_ITEM.service]: service,
       [OUTBOX_ITEM.events]: serialized,
-      [DATA_TABLE.ttlAttribute]: Math.floor(Date.now() / 1000) + expiresAfter,
+      [OUTBOX_TABLE_LAYOUT.ttlAttribute]: Math.floor(Date.now() / 1000) + expiresAfter,
     };
     // A retry of the same record (same event ids) puts the same key again: DynamoDB's stream shows that as a
-    // MODIFY, which the relay's filter (INSERT only) leaves out, so the events go out once.
-    await documentClient().send(new TransactWriteCommand({ TransactItems: [...entries, { Put: { TableName: table, Item: outboxItem } }] as never }));
+    // MODIFY, which the relay's filter (INSERT only) leaves out, so the events go out once. The outbox item is the
+    // last entry: a cancelled transaction's reasons follow the writes' order, the outbox item's after them.
+    await documentClient().send(new TransactWriteCommand({ TransactItems: [...entries, { Put: { TableName: outboxTable, Item: outboxItem } }] as never }));
     for (const { envelope } of messages) {
       logger.debug("event recorded", { recordedId: envelope.id, recordedType: envelope.type, outboxKey: pk });
     }

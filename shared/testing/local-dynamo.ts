@@ -7,6 +7,7 @@ import {
   type AttributeValue,
 } from "@aws-sdk/client-dynamodb";
 import { unmarshall } from "@aws-sdk/util-dynamodb";
+import { OUTBOX_TABLE_LAYOUT } from "../contract/outbox";
 
 // dynalite ships no type declarations.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -24,6 +25,9 @@ export interface LocalDynamo {
 }
 
 export const TEST_TABLES = { data: "test-data", idempotency: "test-idempotency" } as const;
+
+/** The outbox table of the service under test (a service's own table, `<stage>-<service>-outbox` when deployed). */
+export const TEST_OUTBOX_TABLE = "test-outbox";
 
 /**
  * Starts dynalite on a free loopback port (in memory, or in `path` with LevelDB) and, unless told otherwise, creates
@@ -88,6 +92,22 @@ export async function createPlatformTables(client: DynamoDBClient, names: { data
       BillingMode: "PAY_PER_REQUEST",
       AttributeDefinitions: [{ AttributeName: "id", AttributeType: "S" }],
       KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
+    }),
+  );
+}
+
+/** Creates a service's outbox table with the layout its `Service` component gives it (pk/sk, shared/contract/outbox.ts). */
+export async function createOutboxTable(client: DynamoDBClient, name: string = TEST_OUTBOX_TABLE): Promise<void> {
+  const { partitionKey, sortKey } = OUTBOX_TABLE_LAYOUT;
+  await client.send(
+    new CreateTableCommand({
+      TableName: name,
+      BillingMode: "PAY_PER_REQUEST",
+      AttributeDefinitions: [partitionKey, sortKey].map((attribute) => ({ AttributeName: attribute, AttributeType: "S" as const })),
+      KeySchema: [
+        { AttributeName: partitionKey, KeyType: "HASH" },
+        { AttributeName: sortKey, KeyType: "RANGE" },
+      ],
     }),
   );
 }

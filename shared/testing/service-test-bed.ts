@@ -13,7 +13,7 @@ import {
   type StreamEventType,
   type TopicEventType,
 } from "../contract";
-import { outboxFilterPattern } from "../contract/outbox";
+import { OUTBOX_TABLE_LAYOUT, outboxFilterPattern } from "../contract/outbox";
 import { compileFilterCriteria, ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StreamRecord } from "../local/dynamodb-streams";
 import { startDynamoDbProxy } from "../local/iam/dynamodb-proxy";
 import { parseRouteKey } from "../contract/route-key";
@@ -22,7 +22,7 @@ import { apiGatewayTime, md5OfBody } from "../local/lambda-events";
 import type { ExecutionRecord, StepFunctionsEngine } from "../local/stepfunctions";
 import type { WorkflowDefinition } from "../infra/workflow";
 import type { WorkflowFunction } from "./workflow-runner";
-import { startLocalDynamo, TEST_TABLES, type LocalDynamo } from "./local-dynamo";
+import { createOutboxTable, startLocalDynamo, TEST_OUTBOX_TABLE, TEST_TABLES, type LocalDynamo } from "./local-dynamo";
 
 const REGION = "eu-west-1";
 const ACCOUNT = "123456789012";
@@ -57,7 +57,7 @@ export interface ServiceTestBedOptions {
   publishes?: readonly EventType[];
   /**
    * The service's outbox relay (`outboxRelay` from shared/runtime), run as its event source mapping would run it:
-   * every record of the data table's stream its filter passes (the service's outbox items) is relayed, in order,
+   * every record of the service's outbox table's stream its filter passes (its outbox items) is relayed, in order,
    * retried up to 3 times when the relay reports it failed; its events land in `published()`. Await `settle()`
    * before reading them.
    */
@@ -75,6 +75,8 @@ export interface ServiceTestBedOptions {
 export interface ServiceTestBed {
   /** Items of this service in the data table, optionally of one entity. */
   items(entity?: string): Promise<Record<string, any>[]>;
+  /** Items of the service's outbox table (`TEST_OUTBOX_TABLE`, `ENV.outboxTable`): what `createOutbox` recorded. */
+  outboxItems(): Promise<Record<string, any>[]>;
   /** Events published to the topic of `type` (every event topic when omitted). */
   published(type?: EventType): PublishedEvent[];
   /** Failure events published to the platform's failure topic. */
@@ -128,6 +130,8 @@ export interface ServiceTestBed {
   settle(): Promise<void>;
   /** Records of the data table's stream so far (DynamoDB Streams' shape). */
   streamRecords(): StreamRecord[];
+  /** Records of the outbox table's stream so far (what the relay's mapping reads). */
+  outboxRecords(): StreamRecord[];
   /** Stream records the relay gave up on after its retries (what would go to the on-failure destination). */
   relayFailures(): StreamRecord[];
   /** Executions of the workflows (option `workflows`) so far, optionally of one; each has `name`, `input`, `done`. */
@@ -156,14 +160,20 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   delete process.env.AWS_PROFILE;
 
   const dynamo = await startLocalDynamo();
-  // Writes pass through the local write engine, as on the local stage: TransactWriteItems (the outbox) and the data
-  // table's stream. IAM is not what these tests check: every request is allowed.
+  await createOutboxTable(dynamo.client, TEST_OUTBOX_TABLE);
+  // Writes pass through the local write engine, as on the local stage: TransactWriteItems (the outbox, over the data
+  // and the outbox table) and the tables' streams. IAM is not what these tests check: every request is allowed.
   let writeFailures = 0;
   const recorder = new StreamRecorder({ region: REGION });
   recorder.enable(TEST_TABLES.data, {
     streamArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TEST_TABLES.data}/stream/2026-01-01T00:00:00.000`,
     viewType: "NEW_AND_OLD_IMAGES",
     key: { partitionKey: DATA_TABLE_LAYOUT.partitionKey, sortKey: DATA_TABLE_LAYOUT.sortKey },
+  });
+  recorder.enable(TEST_OUTBOX_TABLE, {
+    streamArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${TEST_OUTBOX_TABLE}/stream/2026-01-01T00:00:00.000`,
+    viewType: OUTBOX_TABLE_LAYOUT.streamViewType,
+    key: { partitionKey: OUTBOX_TABLE_LAYOUT.partitionKey, sortKey: OUTBOX_TABLE_LAYOUT.sortKey },
   });
   const engine = new WriteEngine({ target: listenerTarget(dynamo.listener), recorder });
   const proxy = await startDynamoDbProxy({
@@ -227,6 +237,7 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   process.env[ENV.handler] = options.handler;
   process.env[ENV.dataTable] = TEST_TABLES.data;
   process.env[ENV.idempotencyTable] = TEST_TABLES.idempotency;
+  process.env[ENV.outboxTable] = TEST_OUTBOX_TABLE;
   process.env[ENV.failureTopicArn] = FAILURE_TOPIC;
   process.env[ENV.publishTopics] = JSON.stringify(Object.fromEntries((options.publishes ?? []).map((t) => [t, topicOf(t)])));
   process.env[ENV.logLevel] = process.env[ENV.logLevel] ?? "WARN";
@@ -292,7 +303,7 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
   const gaveUp: StreamRecord[] = [];
   let relaying: Promise<void> = Promise.resolve();
   const unsubscribe = recorder.subscribe((stored) => {
-    if (!relayHandler || stored.table !== TEST_TABLES.data || !filter.matches(stored.record)) return;
+    if (!relayHandler || stored.table !== TEST_OUTBOX_TABLE || !filter.matches(stored.record)) return;
     relaying = relaying.then(async () => {
       for (let attempt = 1; attempt <= 4; attempt++) {
         const answer = await relayHandler({ Records: [stored.record as never] }).catch(() => undefined);
@@ -317,6 +328,9 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
       return all.filter(
         (item) => String(item.pk).startsWith(`$${options.service}#`) && (entity === undefined || item.__edb_e__ === entity),
       );
+    },
+    outboxItems() {
+      return dynamo.scan(TEST_OUTBOX_TABLE);
     },
     published(type) {
       return messages
@@ -425,6 +439,9 @@ export async function serviceTestBed(options: ServiceTestBedOptions): Promise<Se
     },
     streamRecords() {
       return recorder.records(TEST_TABLES.data);
+    },
+    outboxRecords() {
+      return recorder.records(TEST_OUTBOX_TABLE);
     },
     relayFailures() {
       return [...gaveUp];

@@ -1,12 +1,13 @@
-// The outbox against the real local engines: dynalite behind the local write engine (TransactWriteItems, the data
-// table's stream in DynamoDB Streams' shape), the relay run on those stream records, the unmodified SDK clients, and
+// The outbox against the real local engines: dynalite behind the local write engine (TransactWriteItems over the
+// data table and the service's outbox table, the outbox table's stream in DynamoDB Streams' shape), the relay run on
+// those stream records, the unmodified SDK clients, and
 // a local SNS. The crash test kills a handler's process right after its write.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { DynamoDBRecord } from "aws-lambda";
-import { catalog } from "../../contract";
+import { catalog, ENV } from "../../contract";
 import { serviceTestBed, type ServiceTestBed } from "../../testing";
 import { consume } from "../consume";
 import { defineEntity } from "../entity";
@@ -41,7 +42,7 @@ async function rejects(work: () => Promise<unknown>, message: RegExp): Promise<v
 /** A key attribute of a stream record, as a string. */
 const keyOf = (record: { dynamodb: { Keys: Record<string, unknown> } }, name: string) => String((record.dynamodb.Keys[name] as { S?: string } | undefined)?.S ?? "");
 
-const outboxItems = async () => (await bed.items()).filter((item) => String(item.sk).startsWith("$outbox#"));
+const outboxItems = () => bed.outboxItems();
 
 test("record() writes the entity and the outbox item in one transaction; the relay publishes the envelope as recorded", async () => {
   const scope = { correlationId: "corr-1", traceparent: TRACE, eventId: "cause-1", sequence: new Map<string, number>() };
@@ -69,14 +70,52 @@ test("record() writes the entity and the outbox item in one transaction; the rel
   assert.equal(attributes, { type: "orders.order-placed", source: "orders", correlationid: "corr-1", dataversion: "1" });
 });
 
+test("the outbox item goes to the service's outbox table, in the entity's transaction: the data table and its stream hold the entity only", async () => {
+  const dataRecords = bed.streamRecords().length;
+  const outboxRecords = bed.outboxRecords().length;
+  const [recorded] = await outbox.record(parcels().put({ parcelId: "p-table", state: "new" }), [
+    { type: "orders.order-placed", data: { ...example, orderId: "p-table" } },
+  ]);
+  const parcel = (await bed.items("parcel")).find((item) => item.parcelId === "p-table")!;
+  assert.equal((await bed.items()).filter((item) => String(item.sk).startsWith("$outbox#")), [], "no outbox item in the data table");
+  assert.equal(
+    bed.streamRecords().slice(dataRecords).map((r) => [r.eventName, keyOf(r, "pk")]),
+    [["INSERT", parcel.pk]],
+    "the data table's stream: the entity's change only",
+  );
+  const written = bed.outboxRecords().slice(outboxRecords);
+  assert.equal(written.map((r) => [r.eventName, keyOf(r, "pk"), keyOf(r, "sk")]), [["INSERT", parcel.pk, `$outbox#${recorded!.id}`]]);
+  assert.is(written[0]!.dynamodb.StreamViewType, "NEW_IMAGE", "the relay reads the new image");
+  assert.is(written[0]!.dynamodb.OldImage, undefined);
+  assert.is(written[0]!.eventSourceARN.split("/stream/")[0]!.endsWith("table/test-outbox"), true);
+});
+
+test("a function without the outbox table's name is told which variable it needs", async () => {
+  const saved = process.env[ENV.outboxTable];
+  delete process.env[ENV.outboxTable];
+  try {
+    await rejects(
+      () => outbox.record(parcels().put({ parcelId: "p-none", state: "new" }), [{ type: "orders.order-placed", data: { ...example, orderId: "p-none" } }]),
+      /PLATFORM_OUTBOX_TABLE is not set; it is needed for the outbox/,
+    );
+  } finally {
+    process.env[ENV.outboxTable] = saved;
+  }
+  assert.is((await bed.items("parcel")).find((item) => item.parcelId === "p-none"), undefined, "nothing written");
+});
+
 test("all or nothing: a write whose condition fails records no event", async () => {
   await parcels().put({ parcelId: "p-2", state: "new" }).go();
   const records = bed.streamRecords().length;
+  const outboxRecords = bed.outboxRecords().length;
   const error = await outbox
     .record(parcels().create({ parcelId: "p-2", state: "again" }), [{ type: "orders.order-placed", data: { ...example, orderId: "p-2" } }])
-    .then(() => undefined, (e: Error) => e);
+    .then(() => undefined, (e: Error & { CancellationReasons?: { Code: string }[] }) => e);
   assert.is(error?.name, "TransactionCanceledException");
+  // One reason per item, in the request's order: the entity's write first, the outbox item (the other table) last.
+  assert.equal(error?.CancellationReasons?.map((r) => r.Code), ["ConditionalCheckFailed", "None"]);
   assert.is(bed.streamRecords().length, records, "nothing written, no stream record");
+  assert.is(bed.outboxRecords().length, outboxRecords, "no outbox item, no record on the outbox table's stream");
   assert.is((await outboxItems()).filter((i) => String(i.pk).includes("p-2")).length, 0);
   assert.is((await bed.items("parcel")).find((i) => i.parcelId === "p-2")!.state, "new");
 });
@@ -102,7 +141,7 @@ test("a retried action records the same event ids: its outbox item is written ag
   assert.is(placed.length, 1, "once");
   assert.is(changed.length, 1, "once");
   assert.is(placed[0]!.causationid, bed.lastEventId);
-  const kinds = bed.streamRecords().filter((r) => keyOf(r, "sk").startsWith("$outbox#") && keyOf(r, "pk").includes(`from-${bed.lastEventId}`));
+  const kinds = bed.outboxRecords().filter((r) => keyOf(r, "sk").startsWith("$outbox#") && keyOf(r, "pk").includes(`from-${bed.lastEventId}`));
   assert.equal(kinds.map((r) => r.eventName), ["INSERT", "MODIFY"]);
 });
 
@@ -118,12 +157,12 @@ test("FIFO events keep their message group, and the event id is their deduplicat
 });
 
 test("order per item: a failed publish stops its partition key's records, reported by sequence number; other keys go on", async () => {
-  const first = bed.streamRecords().length;
+  const first = bed.outboxRecords().length;
   for (const [parcelId, status] of [["p-a", "placed"], ["p-a", "invoiced"], ["p-b", "placed"], ["p-a", "shipped"]] as const) {
     await outbox.record(parcels().put({ parcelId, state: status }), [{ type: "orders.order-status-changed", data: { orderId: parcelId, status } }]);
   }
   await bed.settle();
-  const records = bed.streamRecords().slice(first).filter((r) => keyOf(r, "sk").startsWith("$outbox#"));
+  const records = bed.outboxRecords().slice(first).filter((r) => keyOf(r, "sk").startsWith("$outbox#"));
   assert.is(records.length, 4);
   const before = bed.sent().length;
   bed.failPublishes(1); // the first record of p-a
@@ -140,10 +179,10 @@ test("order per item: a failed publish stops its partition key's records, report
 });
 
 test("a recorded event the relay has no topic for fails its record, reported by sequence number (retried, then the on-failure destination)", async () => {
-  const first = bed.streamRecords().length;
+  const first = bed.outboxRecords().length;
   await outbox.record(parcels().put({ parcelId: "p-topic", state: "new" }), [{ type: "orders.order-placed", data: { ...example, orderId: "p-topic" } }]);
   await bed.settle();
-  const [record] = bed.streamRecords().slice(first).filter((r) => keyOf(r, "sk").startsWith("$outbox#"));
+  const [record] = bed.outboxRecords().slice(first).filter((r) => keyOf(r, "sk").startsWith("$outbox#"));
   const relay = outboxRelay({ service: "orders", topics: {} });
   const answer = await relay({ Records: [record as unknown as DynamoDBRecord] });
   assert.equal(answer, { batchItemFailures: [{ itemIdentifier: record!.dynamodb.SequenceNumber }] });
