@@ -52,6 +52,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
 
   const previousDir = process.cwd();
   process.chdir(options.projectDir);
+  const restoreStacks = plainStackTraces();
   try {
     const program = loadProgram(config.main);
     // A program that throws must fail this call, not the process: Pulumi treats an error escaping the stack's
@@ -90,6 +91,35 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
       process.off("unhandledRejection", onRejection);
     }
   } finally {
+    restoreStacks();
     process.chdir(previousDir);
   }
+}
+
+/**
+ * Pulumi formats a whole stack trace for every resource it registers (its source position: `Resource.callsites` with
+ * no frame limit) and for every promise it tracks (`debuggablePromise`). Under a source-mapped loader (tsx) Node maps
+ * each frame through the source maps, which made this about a quarter of a local stage's program time. While a program
+ * runs, stacks are formatted as V8 formats them without source maps (the same `at fn (file:line:column)` frames Pulumi
+ * parses); Node's own formatting is put back afterwards. A stack is formatted when first read: an error read after the
+ * run (a failing program's, printed by the caller) is still source-mapped.
+ * @returns puts Node's formatting back
+ */
+export function plainStackTraces(): () => void {
+  const previous = Error.prepareStackTrace;
+  Error.prepareStackTrace = formatPlainStack;
+  return () => {
+    if (Error.prepareStackTrace === formatPlainStack) Error.prepareStackTrace = previous;
+  };
+}
+
+function formatPlainStack(error: Error, frames: NodeJS.CallSite[]): string {
+  let text = "";
+  try {
+    text = String(error);
+  } catch {
+    text = "<error>";
+  }
+  for (const frame of frames) text += `\n    at ${String(frame)}`;
+  return text;
 }

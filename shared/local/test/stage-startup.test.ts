@@ -1,0 +1,107 @@
+// What the local stage's start-up does to be quick, and that it stays correct:
+// - a program runs with stack traces formatted without source maps (Pulumi formats one per resource and per promise),
+//   and Node's own (source-mapped) formatting is back afterwards, so a failing program's error still points at the
+//   TypeScript line.
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { runProgram } from "../../capture/run-program";
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+
+const REPO = join(__dirname, "..", "..", "..");
+const DIR = join(REPO, ".build", `startup-program-${process.pid}`);
+
+// The program reads a stack while it runs, then throws from line 24 of its source (the type-only lines above move the
+// transpiled code's lines away from the source's).
+const PROGRAM = `interface Seen {
+  stacks: string[];
+}
+interface Unused {
+  a: number;
+  b: string;
+}
+type AlsoUnused = {
+  c: boolean;
+};
+declare const globalThis: { __seen?: Seen };
+function where(): string {
+  return new Error("inside").stack ?? "";
+}
+export = async function program(): Promise<Record<string, unknown>> {
+  const seen: Seen = { stacks: [where()] };
+  globalThis.__seen = seen;
+  await Promise.resolve();
+  seen.stacks.push(where());
+  const fail = process.env.STARTUP_PROGRAM_FAILS === "1";
+  if (!fail) return { ok: true };
+  const unused: Unused = { a: 1, b: "" };
+  void unused;
+  throw new Error("the program failed on purpose");
+};
+`;
+
+test.before(() => {
+  mkdirSync(DIR, { recursive: true });
+  writeFileSync(join(DIR, "Pulumi.yaml"), "name: startup-probe\nruntime: nodejs\nmain: index.ts\n");
+  writeFileSync(join(DIR, "index.ts"), PROGRAM);
+});
+
+test.after(() => rmSync(DIR, { recursive: true, force: true }));
+
+/** Wraps the formatter in place (Node's own: source-mapped under tsx) and counts its calls. */
+function countNodeFormatter(): { calls: () => number; restore: () => void } {
+  const node = Error.prepareStackTrace!;
+  assert.type(node, "function", "Node's formatter is installed");
+  let calls = 0;
+  const counting = (error: Error, frames: NodeJS.CallSite[]) => {
+    calls++;
+    return node(error, frames);
+  };
+  Error.prepareStackTrace = counting;
+  return {
+    calls: () => calls,
+    restore: () => {
+      assert.is(Error.prepareStackTrace, counting, "the run put the formatter back");
+      Error.prepareStackTrace = node;
+    },
+  };
+}
+
+test("stacks read while a program runs are not source-mapped; the formatter is back after the run", async () => {
+  const formatter = countNodeFormatter();
+  try {
+    delete process.env.STARTUP_PROGRAM_FAILS;
+    const run = await runProgram({ projectDir: DIR, stage: "local", optionalStageFile: true, overrides: { "aws:region": "us-east-1" } });
+    assert.equal(run.outputs, { ok: true });
+    const seen = (globalThis as { __seen?: { stacks: string[] } }).__seen!;
+    assert.is(seen.stacks.length, 2);
+    for (const stack of seen.stacks) assert.match(stack, /^Error: inside\n {4}at where \(/, "V8's frame format, which Pulumi parses");
+    assert.is(formatter.calls(), 0, "Node's source-mapping formatter ran while the program ran");
+    // After the run, stacks are Node's again.
+    void new Error("after").stack;
+    assert.is(formatter.calls(), 1);
+  } finally {
+    formatter.restore();
+  }
+});
+
+test("a failing program's error, read after the run, points at its TypeScript line", async () => {
+  const formatter = countNodeFormatter();
+  try {
+    process.env.STARTUP_PROGRAM_FAILS = "1";
+    const error = await runProgram({ projectDir: DIR, stage: "local", optionalStageFile: true, overrides: { "aws:region": "us-east-1" } }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(error, "the program did not fail");
+    assert.is(error!.message, "the program failed on purpose");
+    assert.match(error!.stack!, /index\.ts:24:9\)?\n/, `the stack is source-mapped:\n${error!.stack}`);
+  } finally {
+    delete process.env.STARTUP_PROGRAM_FAILS;
+    formatter.restore();
+  }
+});
+
+test.run();
