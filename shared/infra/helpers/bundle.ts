@@ -140,6 +140,12 @@ const SETTLED_MS = 2_000;
 /** Builds of one request kept on disk besides the current one (workers of a running stage may still load them). */
 const KEPT_BUILDS = 4;
 
+/**
+ * Bundle folders no manifest lists are removed once they are this old; a process prunes at most once per this
+ * interval (a prune reads every manifest of the build folder: hundreds, tens of MB, after a few test runs).
+ */
+const PRUNE_AFTER_MS = 10 * 60_000;
+
 function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
@@ -183,7 +189,7 @@ export interface FunctionBuildsOptions {
 export class FunctionBuilds {
   readonly root: string;
   /** esbuild runs, answers from a manifest and files read to hash them, since this instance was made. */
-  readonly stats = { esbuildRuns: 0, cacheHits: 0, filesRead: 0 };
+  readonly stats = { esbuildRuns: 0, cacheHits: 0, filesRead: 0, manifestChecks: 0, prunes: 0 };
   private readonly settledMs: number;
   private readonly inFlight = new Map<string, Promise<FunctionBundle>>();
   private readonly last = new Map<string, { request: FunctionBuildRequest; bundle: FunctionBundle }>();
@@ -198,6 +204,11 @@ export class FunctionBuilds {
    */
   incremental = false;
   private readonly contexts = new Map<string, Promise<BuildContext>>();
+  /** The manifest this process last wrote or validated, by key. */
+  private readonly manifests = new Map<string, Manifest>();
+  /** The prune under way (it runs after the build that caused it has answered). */
+  private pruning: Promise<void> | undefined;
+  private lastPrune = Number.NEGATIVE_INFINITY;
 
   constructor(options: FunctionBuildsOptions = {}) {
     this.root = options.root ?? FUNCTION_BUILD_ROOT;
@@ -216,13 +227,16 @@ export class FunctionBuilds {
   /**
    * The bundle of a request: from its manifest when no input changed, else built now (one esbuild run, shared by
    * concurrent callers). Call it again after a file changed to get the new bundle.
+   * @param options.changed files known to have changed (a watcher's batch): when one of them is an input of the
+   *   request's last bundle in this process, the manifest is not checked (its ~1,000 inputs stat'ed) and esbuild
+   *   runs at once
    * @throws BundleError when the handler is missing, does not build, pulls in Pulumi, or lacks `exportName`
    */
-  build(request: FunctionBuildRequest): Promise<FunctionBundle> {
+  build(request: FunctionBuildRequest, options: { changed?: readonly string[] } = {}): Promise<FunctionBundle> {
     const key = this.key(request);
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.buildNow(request, key).finally(() => this.inFlight.delete(key));
+      pending = this.buildNow(request, key, options.changed ?? []).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending.then((bundle) => {
@@ -232,12 +246,17 @@ export class FunctionBuilds {
     });
   }
 
-  /** Lets go of the incremental contexts (and turns incremental builds off). */
+  /** Lets go of the incremental contexts (and turns incremental builds off); waits for a prune under way. */
   async dispose(): Promise<void> {
     this.incremental = false;
     const contexts = [...this.contexts.values()];
     this.contexts.clear();
-    await Promise.all(contexts.map((context) => context.then((c) => c.dispose()).catch(() => undefined)));
+    await Promise.all([...contexts.map((context) => context.then((c) => c.dispose()).catch(() => undefined)), this.pruning]);
+  }
+
+  /** Resolves once the prune under way, if any, is done (builds answer before their prune). */
+  async settled(): Promise<void> {
+    await this.pruning;
   }
 
   /** One esbuild run of a request: a fresh build, or the incremental rebuild of its context. */
@@ -323,6 +342,7 @@ export class FunctionBuilds {
 
   /** True when the bundle is still there and every recorded input still has its recorded content. */
   private async stillValid(manifest: Manifest): Promise<boolean> {
+    this.stats.manifestChecks++;
     if (!existsSync(join(this.root, manifest.file))) return false;
     const stamps: Record<string, Stamp> = {};
     let restamped = false;
@@ -360,15 +380,20 @@ export class FunctionBuilds {
     };
   }
 
-  private async buildNow(request: FunctionBuildRequest, key: string): Promise<FunctionBundle> {
+  private async buildNow(request: FunctionBuildRequest, key: string, changed: readonly string[]): Promise<FunctionBundle> {
     const entry = this.entryOf(request);
     const label = this.labelOf(request, entry);
     const absoluteEntry = resolve(REPO_ROOT, entry);
     if (!existsSync(absoluteEntry)) throw new BundleError(`${label} does not exist (handlers are resolved from the project folder)`);
 
-    const previous = await this.readManifest(key);
-    if (previous && (await this.stillValid(previous))) {
+    // A file this request's last bundle read has changed (the caller saw it): checking the manifest would only
+    // confirm it, at the cost of a stat per input.
+    const known = this.manifests.get(key);
+    const stale = known !== undefined && changed.some((file) => toPosix(relative(REPO_ROOT, resolve(REPO_ROOT, file))) in known.inputs);
+    const previous = stale ? known : await this.readManifest(key);
+    if (!stale && previous && (await this.stillValid(previous))) {
       this.stats.cacheHits++;
+      this.manifests.set(key, previous);
       return this.bundleOf(previous, true);
     }
 
@@ -427,11 +452,26 @@ export class FunctionBuilds {
       previous: [previous?.hash, ...(previous?.previous ?? [])].filter((h): h is string => !!h && h !== hash).slice(0, KEPT_BUILDS),
     };
     await writeAtomic(this.manifestPath(key), JSON.stringify(manifest, null, 2));
-    if (previous && previous.hash !== hash) await this.prune();
+    this.manifests.set(key, manifest);
+    if (previous && previous.hash !== hash) this.pruneSoon();
     return this.bundleOf(manifest, false);
   }
 
-  /** Removes bundle folders no manifest lists (current or kept), once they are a few minutes old. */
+  /**
+   * Starts a prune after the build that asked for it has answered, at most once per {@link PRUNE_AFTER_MS} in this
+   * process (what it removes is older than that anyway): watch mode rebuilds on every edit, and the new code need not
+   * wait for the old folders to go.
+   */
+  private pruneSoon(): void {
+    if (this.pruning || Date.now() - this.lastPrune < PRUNE_AFTER_MS) return;
+    this.lastPrune = Date.now();
+    this.stats.prunes++;
+    this.pruning = this.prune()
+      .catch(() => undefined)
+      .finally(() => (this.pruning = undefined));
+  }
+
+  /** Removes bundle folders no manifest lists (current or kept), once they are {@link PRUNE_AFTER_MS} old. */
   private async prune(): Promise<void> {
     const manifests = await readdir(join(this.root, "requests")).catch(() => [] as string[]);
     const listed = new Set<string>();
@@ -445,7 +485,7 @@ export class FunctionBuilds {
         .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name) && !listed.has(entry.name))
         .map(async (entry) => {
           const path = join(this.root, entry.name);
-          if (Date.now() - (await stat(path)).mtimeMs > 10 * 60_000) await rm(path, { recursive: true, force: true });
+          if (Date.now() - (await stat(path)).mtimeMs > PRUNE_AFTER_MS) await rm(path, { recursive: true, force: true });
         }),
     );
   }

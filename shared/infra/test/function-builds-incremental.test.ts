@@ -1,7 +1,7 @@
 // Incremental builds of the build service (watch mode): after an edit, the rebuild through the kept esbuild context
 // gives exactly the bytes and hash a fresh build of the same content gives, and a syntax error fails it as it fails
-// a fresh build.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// a fresh build; a build told which files changed goes straight to esbuild; pruning waits for no build.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -46,6 +46,50 @@ test("incremental: each rebuild after an edit equals a fresh build of the same c
     await watching.dispose();
   }
   assert.not.ok(watching.incremental, "dispose turns incremental builds off");
+});
+
+test("a build told which files changed runs esbuild without checking the manifest when one fed the last bundle", async () => {
+  writeFileSync(entry, `import { greeting } from "./greeting";\nexport async function handler() {\n  return greeting();\n}\n`);
+  writeFileSync(dependency, source("hello"));
+  const builds = new FunctionBuilds({ root: join(dir, "told") });
+  await builds.build({ entry });
+  writeFileSync(dependency, source("hola"));
+  const rebuilt = await builds.build({ entry }, { changed: [dependency] });
+  assert.is(builds.stats.manifestChecks, 0, "its ~1,000 inputs are not stat'ed to learn what the caller said");
+  assert.is(builds.stats.esbuildRuns, 2);
+  assert.match(readFileSync(rebuilt.file, "utf8"), "hola");
+  // A file that fed nothing of it: the manifest answers, as without the hint.
+  const unrelated = await builds.build({ entry }, { changed: [join(dir, "elsewhere.ts")] });
+  assert.is(builds.stats.manifestChecks, 1);
+  assert.ok(unrelated.cached);
+  assert.is(unrelated.hash, rebuilt.hash);
+});
+
+test("a rebuild answers before the old folders are pruned, and a process prunes at most once per ten minutes", async () => {
+  writeFileSync(entry, `import { greeting } from "./greeting";\nexport async function handler() {\n  return greeting();\n}\n`);
+  writeFileSync(dependency, source("one"));
+  const root = join(dir, "pruned");
+  const builds = new FunctionBuilds({ root });
+  await builds.build({ entry });
+  // A bundle folder no manifest lists, written an hour ago: the next prune removes it.
+  const orphan = join(root, "0123456789abcdef");
+  mkdirSync(orphan);
+  writeFileSync(join(orphan, "index.mjs"), "export {};\n");
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(orphan, anHourAgo, anHourAgo);
+  writeFileSync(dependency, source("two"));
+  await builds.build({ entry });
+  assert.ok(existsSync(orphan), "the build answered before its prune read the manifests");
+  await builds.settled();
+  assert.not.ok(existsSync(orphan), "the prune removed the unlisted old folder");
+  assert.is(builds.stats.prunes, 1);
+  mkdirSync(orphan);
+  utimesSync(orphan, anHourAgo, anHourAgo);
+  writeFileSync(dependency, source("three"));
+  await builds.build({ entry });
+  await builds.settled();
+  assert.is(builds.stats.prunes, 1, "no second prune within ten minutes");
+  assert.ok(existsSync(orphan));
 });
 
 test.run();

@@ -23,6 +23,12 @@ export interface LocalBundleRequest {
    * @default the deploy's: `<repo>/.build/functions` (shared/infra/helpers/bundle.ts)
    */
   buildRoot?: string;
+  /**
+   * Files known to have changed since the last build (a watcher's batch): when one of them fed the last bundle, it
+   * is rebuilt without checking the manifest first.
+   * @default none
+   */
+  changed?: readonly string[];
 }
 
 /** A function's bundle, ready to load. */
@@ -66,7 +72,10 @@ function buildsFor(buildRoot: string | undefined): FunctionBuilds {
  */
 export async function bundleLocalFunction(request: LocalBundleRequest): Promise<LocalBundle> {
   try {
-    const bundle = await buildsFor(request.buildRoot).build({ entry: request.entry, settings: request.settings ?? {}, label: request.name });
+    const bundle = await buildsFor(request.buildRoot).build(
+      { entry: request.entry, settings: request.settings ?? {}, label: request.name },
+      { changed: request.changed ?? [] },
+    );
     return { file: bundle.file, dir: bundle.dir, format: bundle.format, hash: bundle.hash, cached: bundle.cached, inputs: bundle.inputs };
   } catch (error) {
     if (error instanceof BundleError) throw new LocalBundleError(error.message, { cause: error });

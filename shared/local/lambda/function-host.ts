@@ -8,7 +8,7 @@ import { formatXRayTraceHeader, xrayTraceIdAt } from "../../contract/trace-heade
 import type { BundleSettings } from "../../runtime/bundle-options";
 import { LOCAL_ACCOUNT_ID } from "../aws";
 import { bundleLocalFunction, LOCAL_BUILD_ROOT, type LocalBundle } from "./bundle";
-import type { InvokeMessage, LambdaErrorPayload, LambdaLogLevel, WorkerMessage, WorkerSetup } from "./protocol";
+import type { InvokeMessage, LambdaErrorPayload, LambdaLogLevel, SetupMessage, WorkerMessage, WorkerSetup } from "./protocol";
 import { lambdaHeapLimits } from "./heap";
 
 export type { LambdaErrorPayload, LambdaLogLevel } from "./protocol";
@@ -175,6 +175,8 @@ export interface FunctionHostStats {
   queued: number;
   /** Workers started so far (cold starts). */
   coldStarts: number;
+  /** Workers a reload started while the new bundle builds, not yet given their code. */
+  prewarmed: number;
 }
 
 /** The access key id a function's SDK clients sign with: its AWS name, so endpoints can tell which function calls. */
@@ -272,6 +274,16 @@ interface Sandbox {
 }
 
 /**
+ * A worker a reload starts while the new bundle builds: the thread and the runtime start meanwhile, and it loads the
+ * bundle it is sent once the build is done (the runtime waits for its setup when started without one).
+ */
+interface Prewarmed {
+  worker: Worker;
+  /** Set once it has exited (or failed to start): a new worker takes its place. */
+  exited: boolean;
+}
+
+/**
  * Runs one Lambda function locally the way Lambda does: its handler bundled with the deploy's esbuild options, each
  * execution environment a worker thread with its own environment variables (the function's, Lambda's, local endpoint
  * URLs, and credentials naming the function), warm workers reused, concurrency capped (extra invocations wait),
@@ -315,6 +327,7 @@ export class FunctionHost {
   private running = 0;
   private coldStarts = 0;
   private stopped = false;
+  private readonly prewarmed = new Set<Prewarmed>();
 
   constructor(definition: LocalFunctionDefinition, options: FunctionHostOptions = {}) {
     this.definition = definition;
@@ -355,34 +368,48 @@ export class FunctionHost {
    * init phase), then takes over; invocations already running finish on the code they started with (their workers
    * exit afterwards) and idle workers exit. When the build or the init phase fails the host keeps serving the code it
    * has; when the build gives the same bundle as before, nothing changes.
+   * The worker that takes over starts while the bundle builds, so the swap waits for the build and the new code's
+   * init phase only.
+   * @param options.changed the files that changed (a watcher's batch): when one fed the current bundle, it is rebuilt
+   *   without checking the build manifest first
    * @throws LocalBundleError when esbuild fails, FunctionInitError when the new code fails its init phase (nothing
    *   changes)
    */
-  reload(): Promise<LocalBundle> {
+  reload(options: { changed?: readonly string[] } = {}): Promise<LocalBundle> {
     if (this.stopped) return Promise.reject(new Error(`function host ${this.name} is stopped`));
     // Edits arrive in bursts: one rebuild at a time, the last one wins.
     const previous = this.reloading ?? Promise.resolve(undefined);
     const next = previous
       .catch(() => undefined)
-      .then(() =>
-        Promise.all([
-          bundleLocalFunction({
+      .then(async () => {
+        const runtime = workerRuntimeFile(this.options.buildRoot ?? LOCAL_BUILD_ROOT);
+        const spare = runtime.then((file) => this.prewarm(file));
+        try {
+          const bundle = await bundleLocalFunction({
             name: this.name,
             entry: this.definition.entry,
             settings: this.definition.bundle ?? {},
             ...(this.options.buildRoot ? { buildRoot: this.options.buildRoot } : {}),
-          }),
-          workerRuntimeFile(this.options.buildRoot ?? LOCAL_BUILD_ROOT),
-        ]),
-      )
-      .then(async ([bundle, runtime]) => {
+            changed: options.changed ?? [],
+          });
+          return { bundle, runtime: await runtime, spare: await spare };
+        } catch (error) {
+          void spare.then((unused) => this.discard(unused), () => undefined);
+          throw error;
+        }
+      })
+      .then(async ({ bundle, runtime, spare }) => {
         const current = await this.prepared?.catch(() => undefined);
         // The same bytes (an edit that changed nothing in the output): the workers keep running.
-        if (current && current.bundle.file === bundle.file && current.runtime === runtime) return bundle;
+        if (this.stopped || (current && current.bundle.file === bundle.file && current.runtime === runtime)) {
+          this.discard(spare);
+          if (this.stopped) throw new Error(`function host ${this.name} is stopped`);
+          return bundle;
+        }
         // The new code is loaded in a worker before it takes over: code that fails its init phase (a module that
         // throws when loaded) is a broken edit too, and the old code keeps serving.
         const generation = this.generation + 1;
-        const loaded = this.spawn(bundle, runtime, generation);
+        const loaded = this.spawn(bundle, runtime, generation, spare);
         loaded.worker.unref();
         const init = await loaded.ready;
         if (!init.ok || this.stopped) {
@@ -492,7 +519,7 @@ export class FunctionHost {
 
   /** Counts of workers and waiting invocations. */
   stats(): FunctionHostStats {
-    return { workers: this.sandboxes.size, busy: this.running, queued: this.waiting.length, coldStarts: this.coldStarts };
+    return { workers: this.sandboxes.size, busy: this.running, queued: this.waiting.length, coldStarts: this.coldStarts, prewarmed: this.prewarmed.size };
   }
 
   /**
@@ -521,6 +548,7 @@ export class FunctionHost {
     this.stopped = true;
     const waiting = this.waiting.splice(0);
     for (const wake of waiting) wake();
+    for (const spare of [...this.prewarmed]) this.discard(spare);
     await Promise.all([...this.sandboxes].map((sandbox) => this.kill(sandbox)));
     this.idle.length = 0;
   }
@@ -546,7 +574,8 @@ export class FunctionHost {
     if (this.running === 0 && this.waiting.length === 0) for (const resolve of this.drained.splice(0)) resolve();
   }
 
-  private environment(bundle: LocalBundle, streamName: string): Record<string, string> {
+  /** The worker's environment; without a bundle (a prewarmed worker), the variables that name it are left out. */
+  private environment(bundle: LocalBundle | undefined, streamName: string): Record<string, string> {
     const { definition, options } = this;
     const endpoints = options.endpoints ?? {};
     const env: Record<string, string> = {
@@ -554,8 +583,7 @@ export class FunctionHost {
       PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
       LANG: "en_US.UTF-8",
       TZ: ":UTC",
-      LAMBDA_TASK_ROOT: bundle.dir,
-      _HANDLER: this.handlerSetting(bundle),
+      ...(bundle ? { LAMBDA_TASK_ROOT: bundle.dir, _HANDLER: this.handlerSetting(bundle) } : {}),
       AWS_EXECUTION_ENV: `AWS_Lambda_${definition.runtime ?? DEFAULTS.runtime}`,
       AWS_REGION: this.region,
       AWS_DEFAULT_REGION: this.region,
@@ -588,7 +616,36 @@ export class FunctionHost {
     return `${file.slice(0, file.lastIndexOf("."))}.${this.definition.exportName ?? DEFAULTS.exportName}`;
   }
 
-  private spawn(bundle: LocalBundle, runtime: string, generation: number): Sandbox {
+  /** Starts a worker that waits for the code it is to load (see {@link Prewarmed}). */
+  private prewarm(runtime: string): Prewarmed {
+    const worker = new Worker(runtime, {
+      workerData: null,
+      env: this.environment(undefined, ""),
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+      resourceLimits: lambdaHeapLimits(this.memory),
+    });
+    worker.unref();
+    const spare: Prewarmed = { worker, exited: false };
+    const gone = () => {
+      spare.exited = true;
+      this.prewarmed.delete(spare);
+    };
+    worker.on("error", gone);
+    worker.once("exit", gone);
+    this.prewarmed.add(spare);
+    return spare;
+  }
+
+  /** Lets go of a prewarmed worker no code was given to. */
+  private discard(spare: Prewarmed | undefined): void {
+    if (!spare || !this.prewarmed.delete(spare)) return;
+    spare.exited = true;
+    void spare.worker.terminate();
+  }
+
+  private spawn(bundle: LocalBundle, runtime: string, generation: number, prewarmed?: Prewarmed): Sandbox {
     const streamName = logStreamName();
     const setup: WorkerSetup = {
       bundleFile: bundle.file,
@@ -604,7 +661,12 @@ export class FunctionHost {
       logFormat: this.definition.logFormat ?? "Text",
       applicationLogLevel: this.definition.applicationLogLevel,
     };
-    const worker = new Worker(runtime, {
+    const spare = prewarmed && !prewarmed.exited && this.prewarmed.delete(prewarmed) ? prewarmed : undefined;
+    if (prewarmed && !spare) this.discard(prewarmed);
+    // The environment is the function's either way: a prewarmed worker takes its setup and the variables naming the
+    // bundle before it loads anything.
+    if (spare) spare.worker.postMessage({ type: "setup", setup, env: this.environment(bundle, streamName) } satisfies SetupMessage);
+    const worker = spare?.worker ?? new Worker(runtime, {
       workerData: setup,
       env: this.environment(bundle, streamName),
       // The bundle is plain JavaScript, as in Lambda: no loader flags of this process (tsx) are inherited.

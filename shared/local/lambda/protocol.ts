@@ -30,6 +30,16 @@ export interface WorkerSetup {
   applicationLogLevel: LambdaLogLevel | undefined;
 }
 
+/**
+ * Host -> worker, first and once, to a worker started without `workerData` (started while the bundle was building):
+ * the function to load and its environment (Lambda's variables that name the bundle among them).
+ */
+export interface SetupMessage {
+  type: "setup";
+  setup: WorkerSetup;
+  env: Record<string, string>;
+}
+
 /** Host -> worker: run one invocation. */
 export interface InvokeMessage {
   type: "invoke";

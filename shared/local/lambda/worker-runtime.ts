@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { format } from "node:util";
 import { parentPort, workerData } from "node:worker_threads";
-import { LAMBDA_LOG_LEVELS, type InvokeMessage, type LambdaErrorPayload, type LambdaLogLevel, type WorkerMessage, type WorkerSetup } from "./protocol";
+import { LAMBDA_LOG_LEVELS, type InvokeMessage, type LambdaErrorPayload, type LambdaLogLevel, type SetupMessage, type WorkerMessage, type WorkerSetup } from "./protocol";
 
 type Handler = (event: unknown, context: LambdaContext, callback: (error?: unknown, result?: unknown) => void) => unknown;
 
@@ -32,7 +32,8 @@ interface LambdaContext {
 
 const port = parentPort;
 if (!port) throw new Error("the Lambda worker runtime runs only inside a worker thread started by the function host");
-const setup = workerData as WorkerSetup;
+// Without workerData the host started this worker while the bundle was still building: main() waits for its setup.
+let setup = workerData as WorkerSetup;
 let currentRequestId: string | undefined;
 
 // Log lines cross to the host together: each message between threads wakes the host's thread, which costs more than
@@ -197,6 +198,11 @@ function contextFor(message: InvokeMessage): LambdaContext {
 }
 
 async function main(): Promise<void> {
+  if (!workerData) {
+    const message = await new Promise<SetupMessage>((resolve) => port!.once("message", resolve));
+    setup = message.setup;
+    Object.assign(process.env, message.env);
+  }
   const started = performance.now();
   let handler: Handler;
   try {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { FunctionBuilds } from "../../infra/helpers/bundle";
 import { FunctionHost, type InvocationResult } from "../lambda";
 
 const dirs: string[] = [];
@@ -116,6 +117,83 @@ test("reload: new code that throws while it loads (its init phase) is refused, a
   const after = await host.invoke({});
   assert.equal(payload(after), { version: "v1" });
   assert.not.ok(after.coldStart, "the warm worker of the old code kept serving");
+});
+
+/** Holds every build's answer until `release()` (esbuild still builds; only the answer waits): a build that takes long. */
+function holdBuilds(): { started: Promise<void>; release: () => void; restore: () => void } {
+  const original = FunctionBuilds.prototype.build;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const building = new Promise<void>((resolve) => (started = resolve));
+  FunctionBuilds.prototype.build = function (this: FunctionBuilds, ...args: Parameters<FunctionBuilds["build"]>) {
+    started();
+    return gate.then(() => original.apply(this, args));
+  };
+  return { started: building, release, restore: () => (FunctionBuilds.prototype.build = original) };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within 10 s: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A handler that answers its version with the Lambda variables naming its bundle and log stream. */
+function environmentHandlerSource(version: string): string {
+  return `export async function handler(_event: unknown, context: { logStreamName: string }) {
+  return {
+    version: "${version}",
+    taskRoot: process.env.LAMBDA_TASK_ROOT,
+    handler: process.env._HANDLER,
+    functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+    sameStream: process.env.AWS_LAMBDA_LOG_STREAM_NAME === context.logStreamName,
+  };
+}
+`;
+}
+
+test("reload: the worker that takes over starts while the bundle builds, gets the function's environment, and goes if the build fails", async () => {
+  const { host, entry } = setup(1);
+  writeFileSync(entry, environmentHandlerSource("v1"));
+  const first = await host.invoke({});
+  assert.equal(payload(first), { version: "v1", taskRoot: (await host.bundle)!.dir, handler: "index.handler", functionName: host.name, sameStream: true });
+  const held = holdBuilds();
+  try {
+    writeFileSync(entry, environmentHandlerSource("v2"));
+    const reloading = host.reload();
+    await held.started;
+    await until(() => host.stats().prewarmed === 1, "a worker starts while the bundle builds");
+    assert.is(host.stats().workers, 1, "the old code's worker still serves alone");
+    held.release();
+    const bundle = await reloading;
+    assert.is(host.stats().prewarmed, 0);
+    const next = await host.invoke({});
+    assert.not.ok(next.coldStart, "the worker started during the build loaded the new code at the swap");
+    assert.equal(payload(next), { version: "v2", taskRoot: bundle.dir, handler: "index.handler", functionName: host.name, sameStream: true });
+  } finally {
+    held.restore();
+  }
+  // A build that fails lets the worker it started go.
+  const again = holdBuilds();
+  try {
+    writeFileSync(entry, environmentHandlerSource("v3").replace("return {", "return {{"));
+    const failing = host.reload().then(
+      () => "reloaded",
+      (error: Error) => error.name,
+    );
+    await again.started;
+    await until(() => host.stats().prewarmed === 1, "a worker starts while the broken bundle builds");
+    again.release();
+    assert.is(await failing, "LocalBundleError");
+    await until(() => host.stats().prewarmed === 0, "the worker started for the failed build goes");
+    assert.is(host.stats().workers, 1);
+    assert.equal((payload(await host.invoke({})) as { version: string }).version, "v2", "the last good code keeps serving");
+  } finally {
+    again.restore();
+  }
 });
 
 test("drain: resolves once the invocations under way are done, then the host is stopped", async () => {

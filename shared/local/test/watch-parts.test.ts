@@ -1,6 +1,6 @@
 // Watch mode's parts on their own: the file watcher (real files in a temporary folder), which work a change calls
 // for, and the difference between two wirings. (watch-stage.test.ts runs them against a running stage.)
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -55,6 +55,30 @@ test("watcher: a single file is watched through its folder, and only that file",
     writeFileSync(join(dir, "other.ts"), "x");
   });
   assert.equal(batches, [[join(dir, "Pulumi.yaml")]]);
+});
+
+test("watcher: an editor's atomic save (write a temporary file, rename it over the file) is one batch at the default quiet time, with the time of its first event", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "watch-"));
+  temporary.push(dir);
+  writeFileSync(join(dir, "handler.ts"), "export const a = 1;\n");
+  const batches: Array<{ files: string[]; firstSeenAt: number; handedAt: number }> = [];
+  let wroteAt = 0;
+  const watch = watchFiles([{ path: dir, folder: true }], (files, firstSeenAt) => batches.push({ files, firstSeenAt, handedAt: performance.now() }));
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    wroteAt = performance.now();
+    // As JetBrains editors save: the new content to a side file, the old file out of the way, the side file in.
+    writeFileSync(join(dir, "handler.ts___jb_tmp___"), "export const a = 2;\n");
+    renameSync(join(dir, "handler.ts"), join(dir, "handler.ts___jb_old___"));
+    renameSync(join(dir, "handler.ts___jb_tmp___"), join(dir, "handler.ts"));
+    rmSync(join(dir, "handler.ts___jb_old___"));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  } finally {
+    watch.close();
+  }
+  assert.is(batches.length, 1, `one batch, got ${JSON.stringify(batches)}`);
+  assert.ok(batches[0]!.files.includes(join(dir, "handler.ts")), batches[0]!.files.join(", "));
+  assert.ok(batches[0]!.firstSeenAt >= wroteAt && batches[0]!.firstSeenAt <= batches[0]!.handedAt, "the batch says when its first event came");
 });
 
 test("isIgnoredPath: build output, packages, version control and editor files", () => {

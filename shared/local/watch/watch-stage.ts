@@ -54,7 +54,7 @@ export interface WatchStageOptions {
   onEvent?: (event: WatchEvent) => void;
   /**
    * Milliseconds of quiet before a burst of edits is handled.
-   * @default 40
+   * @default DEFAULT_DEBOUNCE_MS (20)
    */
   debounceMs?: number;
 }
@@ -150,7 +150,7 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
         if (!host) return;
         try {
           const before = await host.bundle?.catch(() => undefined);
-          const bundle = await host.reload();
+          const bundle = await host.reload({ changed: files });
           if (before?.file === bundle.file) return;
           emit({
             kind: "function",
@@ -195,8 +195,8 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
   };
   const watch: FileWatch = watchFiles(
     watchRoots({ repoRoot, platformDir, serviceDirs: serviceDirs() }),
-    (files) => {
-      if (pending.length === 0) pendingSince = performance.now() - (options.debounceMs ?? 40);
+    (files, firstSeenAt) => {
+      if (pending.length === 0) pendingSince = firstSeenAt;
       pending.push(...files);
       if (!busy) running = drain();
     },

@@ -1,11 +1,15 @@
 /**
  * File watching for the local stage's watch mode: `node:fs.watch` on a few folders (recursive: Node.js 20 watches
  * subfolders on Linux too, including ones created later) and single files, with the events of one edit gathered
- * into one batch. Editors save in bursts (write a temporary file, rename it over the old one, touch it again):
- * the batch is handed over once the folder has been quiet for `debounceMs`.
+ * into one batch. Editors save in bursts (write a temporary file, rename it over the old one, touch it again), whose
+ * steps follow one another within a millisecond or two: the batch is handed over once the folder has been quiet for
+ * `debounceMs` ({@link DEFAULT_DEBOUNCE_MS}), which every millisecond of a handler edit's swap waits for.
  */
 import { watch, type FSWatcher } from "node:fs";
 import { basename, dirname, join, resolve, sep } from "node:path";
+
+/** Milliseconds of quiet that end a burst of events (an editor's save). */
+export const DEFAULT_DEBOUNCE_MS = 20;
 
 /** What to watch: a folder (with everything under it) or one file. */
 export interface WatchRoot {
@@ -18,7 +22,7 @@ export interface WatchRoot {
 export interface WatchFilesOptions {
   /**
    * Milliseconds without a new event before a batch is handed over.
-   * @default 40
+   * @default DEFAULT_DEBOUNCE_MS (20)
    */
   debounceMs?: number;
   /**
@@ -50,15 +54,16 @@ export function isIgnoredPath(path: string): boolean {
 
 /**
  * Watches the roots and calls `onChange` with the absolute paths that changed (created, written, renamed or
- * removed), one call per burst of edits.
+ * removed), one call per burst of edits, and when the burst's first event came (`performance.now()`).
  *
  * @example
  * const watch = watchFiles([{ path: "services", folder: true }], (files) => console.log(files));
  * watch.close();
  */
-export function watchFiles(roots: readonly WatchRoot[], onChange: (files: string[]) => void, options: WatchFilesOptions = {}): FileWatch {
-  const debounceMs = options.debounceMs ?? 40;
+export function watchFiles(roots: readonly WatchRoot[], onChange: (files: string[], firstSeenAt: number) => void, options: WatchFilesOptions = {}): FileWatch {
+  const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   const pending = new Set<string>();
+  let firstSeenAt = 0;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const flush = () => {
@@ -66,10 +71,11 @@ export function watchFiles(roots: readonly WatchRoot[], onChange: (files: string
     if (closed || pending.size === 0) return;
     const files = [...pending].sort();
     pending.clear();
-    onChange(files);
+    onChange(files, firstSeenAt);
   };
   const seen = (path: string) => {
     if (closed || isIgnoredPath(path) || options.ignore?.(path)) return;
+    if (pending.size === 0) firstSeenAt = performance.now();
     pending.add(path);
     if (timer) clearTimeout(timer);
     timer = setTimeout(flush, debounceMs);
