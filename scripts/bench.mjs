@@ -9,6 +9,8 @@ import { existsSync } from "node:fs";
 const root = new URL("..", import.meta.url).pathname;
 const benches = [
   "shared/runtime/bench/cold-start.ts",
+  // The cold start's import part by part (CPU time per package and init step), consumer beside the hand-written one.
+  "shared/runtime/bench/cold-start-phases.ts",
   "generators/bench/new-service.ts",
   "shared/local/bench/local-stage.ts",
   // The serial path beside the SNS path: publish to consumer write, latency and events per second.
