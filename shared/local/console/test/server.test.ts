@@ -2,6 +2,7 @@
 // the page for a browser at /_local/, the live trace stream (server-sent events fed by the trace recorder's watch
 // hook), the catalog's forms, the tables by service and entity, the flow diagram of the running programs.
 import { request } from "node:http";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { jsonSchemaOf } from "../../../catalog/document";
@@ -12,13 +13,16 @@ import type { CatalogEventForm, TableContents } from "../server";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
+// The services an order and its invoice cross (orders, billing): the stage starts no other service's functions.
+const SERVICES = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "..", "services", name));
+
 let stage: LocalStage;
 
 /** The live trace streams the stage has open (the admin part's health says). */
 const streamsOpen = () => Number(/(\d+) live trace stream/.exec(stage.health().admin?.detail ?? "")?.[1]);
 
 test.before(async () => {
-  stage = await startLocalStage({ port: 0 });
+  stage = await startLocalStage({ port: 0, serviceDirs: SERVICES });
 });
 
 test.after(async () => {
