@@ -138,10 +138,10 @@ async function main(): Promise<void> {
     const runs = samples.get(column)!.get(name);
     return runs ? median(runs) : 0;
   };
-  const rows = names
+  const rows: Array<Record<string, string | number>> = names
     .map((name) => ({ part: name, ...Object.fromEntries(columns.map((c) => [c, Number(value(c, name).toFixed(1))])) }))
-    .filter((row) => columns.some((c) => (row as Record<string, unknown>)[c] as number >= 0.3))
-    .sort((a, b) => ((b as Record<string, number>)[columns[0]!]! - (a as Record<string, number>)[columns[0]!]!));
+    .filter((row) => columns.some((c) => value(c, row.part) >= 0.3))
+    .sort((a, b) => value(columns[0]!, b.part) - value(columns[0]!, a.part));
   console.log(`\ncold start, the import part by part: CPU ms, medians of ${RUNS} fresh processes per bundle and Node.js, interleaved\n`);
   console.table(rows);
   console.log(JSON.stringify({ benchmark: "cold-start-phases", runs: RUNS, columns, rows }));
