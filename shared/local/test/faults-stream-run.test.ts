@@ -45,7 +45,7 @@ test("poison records: the same seed gives the same records, text that is no JSON
 });
 
 test("the crasher kills running invocations, never more than max, none while nothing runs and none once stopped", async () => {
-  const host = new FunctionHost({ entry: ENTRY, name: "crash-target", timeoutSeconds: 10 }, { region: "eu-west-1", onLog: () => undefined });
+  const host = new FunctionHost({ entry: ENTRY, name: "crash-target", timeout: 10 }, { region: "eu-west-1", onLog: () => undefined });
   try {
     // Warm: a crash aimed at an invocation still starting its worker misses it (and counts, as in the fault runs).
     assert.is((await host.invoke({ action: "sleep", ms: 1 }, { requestId: "warm" })).ok, true);
