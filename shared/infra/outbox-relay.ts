@@ -2,10 +2,11 @@ import { join } from "node:path";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { catalog, type EventType } from "../contract";
-import { outboxFilterPattern } from "../contract/outbox";
+import { OUTBOX_TABLE_LAYOUT, OUTBOX_TABLE_NAME, outboxFilterPattern } from "../contract/outbox";
+import { PRODUCTION_STAGES } from "./guardrails/rules/data";
 import { iteratorAgeAlarm, queueNotEmptyAlarm } from "./helpers/alarms";
 import { REPO_ROOT } from "./helpers/bundle";
-import { checkName, checkServiceName, serviceResourceBase } from "./helpers/names";
+import { checkName, checkServiceName, currentStage, serviceResourceBase } from "./helpers/names";
 import type { PolicyDocument } from "./helpers/policy-document";
 import { onFailureQueue, onFailureQueuePolicyResource } from "./helpers/queues";
 import { applyTransform, type Transform } from "./helpers/transform";
@@ -23,7 +24,7 @@ export const OUTBOX_RELAY_HANDLER = join(REPO_ROOT, "shared/runtime/outbox-relay
 
 /**
  * What Lambda's DynamoDB stream poller does with the function's role: the four stream actions of AWS's managed
- * policy AWSLambdaDynamoDBExecutionRole (which grants them on "*"), here on the data table's stream only.
+ * policy AWSLambdaDynamoDBExecutionRole (which grants them on "*"), here on the service's outbox table's stream only.
  */
 export const STREAM_READ_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"] as const;
 
@@ -40,9 +41,17 @@ export const OUTBOX_RELAY_DEFAULTS = {
   iteratorAgeAlarmMs: 60_000,
 } as const;
 
+/** The outbox table a relay reads: its stream is the relay mapping's source, read by nothing else. */
+export interface OutboxTableStream {
+  name: pulumi.Input<string>;
+  streamArn: pulumi.Input<string>;
+}
+
 export interface OutboxRelayArgs {
   platform: PlatformReference;
   service: string;
+  /** The service's outbox table (`outboxTable`): the relay's mapping reads its stream, the only reader. */
+  table: OutboxTableStream;
   /** The event types the relay publishes (those the service's functions record). */
   publishes: readonly EventType[];
   /** Function settings (runtime, timeout, memory, log level). */
@@ -80,7 +89,7 @@ export function relayStreamPolicy(streamArn: string, failureQueueArn: string): P
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "ReadDataTableStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: streamArn },
+      { Sid: "ReadOutboxStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: streamArn },
       // Lambda sends a batch's description to the on-failure destination with the function's role.
       { Sid: "SendToFailureDestination", Effect: "Allow", Action: "sqs:SendMessage", Resource: failureQueueArn },
     ],
@@ -88,8 +97,50 @@ export function relayStreamPolicy(streamArn: string, failureQueueArn: string): P
 }
 
 /**
- * The relay of a service's outbox: an event source mapping on the platform data table's stream, filtered to INSERTs
- * of the service's outbox items (its own keys, `outboxService` = the service), invoking the runtime's relay function,
+ * A service's outbox table, `<stage>-<service>-outbox`: where its functions' `createOutbox` writes the outbox item, in
+ * the same TransactWriteItems as the state change on the data table. Its stream (NEW_IMAGE: the relay reads the keys
+ * and the new image) has one reader, the service's relay: DynamoDB Streams serves at most two readers per shard at a
+ * time (more are throttled), so the relays of several services cannot share one stream. On demand, items expire
+ * through `expiresAt` (TTL), point-in-time recovery, the AWS owned key (no serverSideEncryption block, as the
+ * platform's tables: see platform/tables.ts), deletion protection (and Pulumi's protect) in production stages; tags
+ * from the service's provider (`useStageProvider`).
+ */
+export function outboxTable(
+  name: string,
+  args: { service: string; transform?: Transform<aws.dynamodb.TableArgs> },
+  opts: pulumi.CustomResourceOptions = {},
+): aws.dynamodb.Table {
+  const service = checkServiceName(args.service);
+  const { partitionKey, sortKey, ttlAttribute, streamViewType } = OUTBOX_TABLE_LAYOUT;
+  const protect = (PRODUCTION_STAGES as readonly string[]).includes(currentStage());
+  return new aws.dynamodb.Table(
+    ...applyTransform(
+      args.transform,
+      name,
+      {
+        name: serviceResourceBase(service, OUTBOX_TABLE_NAME),
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: partitionKey,
+        rangeKey: sortKey,
+        attributes: [
+          { name: partitionKey, type: "S" },
+          { name: sortKey, type: "S" },
+        ],
+        ttl: { attributeName: ttlAttribute, enabled: true },
+        pointInTimeRecovery: { enabled: true },
+        // No serverSideEncryption block: the AWS owned key (see platform/tables.ts).
+        streamEnabled: true,
+        streamViewType,
+        deletionProtectionEnabled: protect,
+      },
+      { ...opts, protect },
+    ),
+  );
+}
+
+/**
+ * The relay of a service's outbox: an event source mapping on the service's outbox table's stream (its only reader),
+ * filtered to INSERTs of the service's outbox items (its own keys, `outboxService` = the service), invoking the runtime's relay function,
  * which publishes each recorded event to its topic. Partial batch responses, bisect on error, bounded retries and
  * record age, an on-failure destination (an encrypted SQS queue, TLS only, kept 14 days, with a depth alarm), and an
  * IteratorAge alarm on the platform's alarm topic. The function's role may publish exactly the recorded events'
@@ -154,9 +205,9 @@ export class OutboxRelay extends pulumi.ComponentResource {
       opts: parent,
     });
 
-    const streamArn = platform.dataTable.apply((table) => {
-      if (!table.streamArn) throw new OutboxRelayConfigError(`${label}: the platform's data table has no stream ARN: deploy the platform with its stream on`);
-      return table.streamArn;
+    const streamArn = pulumi.output(args.table.streamArn).apply((arn) => {
+      if (!arn) throw new OutboxRelayConfigError(`${label}: its outbox table has no stream ARN: the table needs streamEnabled`);
+      return arn;
     });
     const role = this.fn.nodes.role;
     this.streamPolicy = new aws.iam.RolePolicy(
@@ -165,7 +216,7 @@ export class OutboxRelay extends pulumi.ComponentResource {
         `${name}-stream-policy`,
         {
           role: role.name,
-          name: "read-data-table-stream",
+          name: "read-outbox-stream",
           policy: pulumi.all([streamArn, this.failureQueue.arn]).apply(([stream, queue]) => JSON.stringify(relayStreamPolicy(stream, queue))),
         },
         { ...parent },

@@ -15,6 +15,12 @@ import { applyTransform, type Transform } from "./helpers/transform";
 import { relationalEnvironment, relationalStatements, type RelationalAccess } from "./relational-access";
 import type { PlatformReference } from "./platform-reference";
 
+/** A service's outbox table as the functions that record events need it (shared/infra/outbox-relay.ts creates it). */
+export interface OutboxTableRef {
+  name: string;
+  arn: string;
+}
+
 /** Pulumi type token of the component; the local stage finds functions by it. */
 export const SERVICE_FUNCTION_TYPE = "platform:infra:ServiceFunction";
 
@@ -63,10 +69,18 @@ export interface FunctionOptions {
   publishes?: readonly EventType[];
   /**
    * Event types this function records through the outbox (written with its state change; its service's relay
-   * publishes them): no publish grant, only `PLATFORM_RECORD_EVENTS`, which the runtime's outbox checks.
+   * publishes them): no publish grant, only `PLATFORM_RECORD_EVENTS`, which the runtime's outbox checks, and the
+   * service's outbox table (`outbox`).
    * @default none
    */
   records?: readonly EventType[];
+  /**
+   * The service's outbox table, for a function that records events: sets `PLATFORM_OUTBOX_TABLE` to its name and
+   * grants `dynamodb:PutItem` on its ARN (what the outbox item of a TransactWriteItems needs). Set by `Service` on the
+   * functions that record (the table is the service's own, created only when one does); not for service authors.
+   * @default none
+   */
+  outbox?: pulumi.Input<OutboxTableRef>;
   /**
    * Access to the service's own items in the shared data table (`dynamodb:LeadingKeys` = `$<service>#*`).
    * @default "read-write"
@@ -273,6 +287,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
       idempotency: normalized.idempotency,
       network: normalized.network,
     };
+    const outbox = args.outbox === undefined ? undefined : pulumi.output(args.outbox);
     this.policy = new aws.iam.RolePolicy(
       ...applyTransform(
         args.transform?.policy,
@@ -280,7 +295,13 @@ export class ServiceFunction extends pulumi.ComponentResource {
         {
           role: this.role.name,
           name: "least-privilege",
-          policy: functionGrants(platform, access, { logGroupArn: this.logGroup.arn, queueArn: args.queueArn, network, stream: args.stream }).apply(
+          policy: functionGrants(platform, access, {
+            logGroupArn: this.logGroup.arn,
+            queueArn: args.queueArn,
+            network,
+            stream: args.stream,
+            outboxTableArn: outbox?.apply((table) => table.arn),
+          }).apply(
             (document) => JSON.stringify(document),
           ),
         },
@@ -329,7 +350,7 @@ export class ServiceFunction extends pulumi.ComponentResource {
             // INFO keeps Lambda's START and REPORT lines (duration, memory, init time); WARN would drop them.
             systemLogLevel: "INFO",
           },
-          environment: { variables: environmentOf(platform, normalized, relational, args.relationalRoleSecretArn) },
+          environment: { variables: environmentOf(platform, normalized, relational, args.relationalRoleSecretArn, outbox) },
           ...(network ? { vpcConfig: { subnetIds: network.privateSubnetIds, securityGroupIds: [network.securityGroupId] } } : {}),
         },
         // The role must hold its permissions before Lambda validates an event source mapping against it.
@@ -430,6 +451,12 @@ function normalizeFunctionArgs(componentName: string, args: ServiceFunctionArgs)
   for (const type of args.publishes ?? []) {
     if (!isEventType(type)) throw new FunctionConfigError(`${label}: publishes "${type}", which is not in the event catalog`);
   }
+  if (args.records?.length && args.outbox === undefined) {
+    throw new FunctionConfigError(`${label}: records ${args.records.join(", ")} but has no outbox table (outbox): its service's outbox table holds what it records`);
+  }
+  if (!args.records?.length && args.outbox !== undefined) {
+    throw new FunctionConfigError(`${label}: has an outbox table but records no event: only a function that records events writes to it`);
+  }
   const reservedNames = new Set<string>(Object.values(ENV));
   for (const key of Object.keys(args.environment ?? {})) {
     if (reservedNames.has(key)) throw new FunctionConfigError(`${label}: environment variable ${key} is set by the platform`);
@@ -503,6 +530,7 @@ function environmentOf(
   args: NormalizedFunctionArgs,
   relational: pulumi.Output<RelationalAccess> | undefined,
   roleSecretArn: pulumi.Input<string> | undefined,
+  outbox: pulumi.Output<OutboxTableRef> | undefined,
 ): Record<string, pulumi.Input<string>> {
   const variables: Record<string, pulumi.Input<string>> = {
     ...args.environment,
@@ -515,6 +543,7 @@ function environmentOf(
     ),
   };
   if (args.records.length) variables[ENV.recordEvents] = JSON.stringify(args.records);
+  if (outbox) variables[ENV.outboxTable] = outbox.apply((table) => table.name);
   // Stream events travel on Kinesis: the runtime's publisher takes their stream names from here (read only by a
   // function that publishes one, so a platform deployed before streams existed still serves every other function).
   const streamEvents: EventType[] = args.publishes.filter(isStreamEvent);

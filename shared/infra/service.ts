@@ -3,7 +3,8 @@ import { catalog, eventTypes, isEventType, type EventType, type OwnedBy } from "
 import { EventConsumer, type EventConsumerArgs, type EventFilter } from "./event-consumer";
 import { checkLogicalName, checkServiceName } from "./helpers/names";
 import { HttpApi, parseRouteKey, type HttpApiArgs, type RouteAuth, type RouteKey } from "./http-api";
-import { OUTBOX_RELAY_NAME, OutboxRelay } from "./outbox-relay";
+import { OUTBOX_RELAY_NAME, OutboxRelay, outboxTable } from "./outbox-relay";
+import type * as aws from "@pulumi/aws";
 import { PlatformReference, type PlatformReferenceArgs } from "./platform-reference";
 import { MIGRATION_FUNCTION_NAME, RelationalStore, type RelationalDefinition } from "./relational-store";
 import { ServiceFunction, type FunctionOptions } from "./service-function";
@@ -164,6 +165,7 @@ export class Service extends pulumi.ComponentResource {
   private readonly stepFunctions: Record<string, ServiceFunction> = {};
   private readonly api: HttpApi | undefined;
   private readonly relay: OutboxRelay | undefined;
+  private readonly outbox: aws.dynamodb.Table | undefined;
   private readonly store: RelationalStore | undefined;
 
   constructor(definition: ServiceDefinition, opts: pulumi.ComponentResourceOptions = {}) {
@@ -188,6 +190,12 @@ export class Service extends pulumi.ComponentResource {
       );
     }
     const relational = this.store?.access;
+
+    // The service's outbox table, when a function records events: those functions write their outbox items to it (in
+    // the transaction of their state change) and the relay below reads its stream, the only reader.
+    if (checked.records.length) this.outbox = outboxTable(`${name}-outbox-table`, { service: name }, { ...parent });
+    const outboxRef = this.outbox ? { name: this.outbox.name, arn: this.outbox.arn } : undefined;
+    const outboxOf = (records: readonly EventType[] | undefined) => (records?.length && outboxRef ? { records, outbox: pulumi.output(outboxRef) } : {});
 
     // Workflows: their functions, then their state machines. Starters compute the ARNs from the names, so consumers
     // and routes below need nothing from these resources.
@@ -235,7 +243,7 @@ export class Service extends pulumi.ComponentResource {
           maxReceiveCount,
           stream,
           transform,
-          function: { ...withDefaults(defaults, fn, records ? [] : checked.publishes), relational, ...(records ? { records } : {}) },
+          function: { ...withDefaults(defaults, fn, records ? [] : checked.publishes), relational, ...outboxOf(records) },
         },
         { ...parent },
       );
@@ -254,7 +262,7 @@ export class Service extends pulumi.ComponentResource {
           `${name}-${functionName}`,
           {
             ...withDefaults(defaults, { ...fn, idempotency }, records ? [] : checked.publishes),
-            ...(records ? { records } : {}),
+            ...outboxOf(records),
             relational,
             platform: this.platform,
             service: name,
@@ -269,11 +277,17 @@ export class Service extends pulumi.ComponentResource {
     }
 
     // The outbox relay, when a function records events: it publishes exactly the recorded types.
-    if (checked.records.length) {
+    if (this.outbox) {
       const { runtime, timeout, memory, logLevel } = defaults;
       this.relay = new OutboxRelay(
         `${name}-${OUTBOX_RELAY_NAME}`,
-        { platform: this.platform, service: name, publishes: checked.records, function: { runtime, timeout, memory, logLevel } },
+        {
+          platform: this.platform,
+          service: name,
+          table: { name: this.outbox.name, streamArn: this.outbox.streamArn },
+          publishes: checked.records,
+          function: { runtime, timeout, memory, logLevel },
+        },
         { ...parent },
       );
     }
@@ -322,9 +336,11 @@ export class Service extends pulumi.ComponentResource {
     functions: Record<string, ServiceFunction>;
     api: HttpApi | undefined;
     relay: OutboxRelay | undefined;
+    /** The service's outbox table, when its functions record events. */
+    outbox: aws.dynamodb.Table | undefined;
     relational: RelationalStore | undefined;
   } {
-    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api, relay: this.relay, relational: this.store };
+    return { consumers: this.consumerNodes, functions: this.routeFunctions, api: this.api, relay: this.relay, outbox: this.outbox, relational: this.store };
   }
 }
 

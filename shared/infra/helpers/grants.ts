@@ -49,6 +49,8 @@ export interface GrantTargets {
   queueArn?: string;
   /** The platform network, when the function runs in it. */
   network?: PlatformNetwork;
+  /** Its service's outbox table, when the function records events. */
+  outboxTableArn?: string;
 }
 
 export const DATA_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"] as const;
@@ -235,6 +237,12 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
       Condition: leadingKeys(dataKeyPrefix(access.service)),
     });
   }
+  if (targets.outboxTableArn) {
+    // The outbox item of the record's TransactWriteItems: DynamoDB authorizes each item of a transaction with its
+    // own action (a Put needs dynamodb:PutItem; TransactWriteItems has no action of its own). The table is the
+    // service's own, only its functions write it: no LeadingKeys condition to add.
+    statements.push({ Sid: "RecordOwnEvents", Effect: "Allow", Action: "dynamodb:PutItem", Resource: targets.outboxTableArn });
+  }
   if (access.network) {
     const network = targets.network;
     if (!network) throw new Error("the function runs in the platform's network, but the platform has none");
@@ -275,10 +283,11 @@ export function grantStatements(access: FunctionAccess, targets: GrantTargets): 
 export function grantTargetsFrom(
   platform: Pick<PlatformOutputs, "eventTopics" | "eventsKeyArn" | "failureTopic" | "dataTable" | "idempotencyTable" | "tracing"> &
     Partial<Pick<PlatformOutputs, "eventStreams">>,
-  own: { logGroupArn: string; queueArn?: string; network?: PlatformNetwork; stream?: StreamConsumption },
+  own: { logGroupArn: string; queueArn?: string; network?: PlatformNetwork; stream?: StreamConsumption; outboxTableArn?: string },
 ): GrantTargets {
   return {
     logGroupArn: own.logGroupArn,
+    ...(own.outboxTableArn ? { outboxTableArn: own.outboxTableArn } : {}),
     queueArn: own.queueArn,
     ...(own.stream ? { stream: own.stream } : {}),
     ...(platform.eventStreams
@@ -311,6 +320,7 @@ export function functionGrants(
     queueArn?: pulumi.Input<string>;
     network?: pulumi.Input<PlatformNetwork>;
     stream?: pulumi.Input<StreamConsumption>;
+    outboxTableArn?: pulumi.Input<string>;
   },
 ): pulumi.Output<PolicyDocument> {
   if (access.network && own.network === undefined) throw new Error("a function in the platform network needs the network (own.network)");
@@ -321,6 +331,7 @@ export function functionGrants(
     ? platform.get("eventStreams")
     : pulumi.output(undefined);
   const stream = pulumi.output(own.stream) as pulumi.Output<StreamConsumption | undefined>;
+  const outboxTableArn = pulumi.output(own.outboxTableArn) as pulumi.Output<string | undefined>;
   const resolved = pulumi.all([
     platform.get("eventTopics"),
     platform.eventsKeyArn,
@@ -332,8 +343,8 @@ export function functionGrants(
     own.queueArn,
   ]);
   return pulumi
-    .all([resolved, network, eventStreams, stream])
-    .apply(([[eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn], net, streams, consumed]) => ({
+    .all([resolved, network, eventStreams, stream, outboxTableArn])
+    .apply(([[eventTopics, eventsKeyArn, failureTopic, dataTable, idempotencyTable, tracing, logGroupArn, queueArn], net, streams, consumed, outbox]) => ({
       Version: "2012-10-17" as const,
       Statement: grantStatements(
         access,
@@ -344,6 +355,7 @@ export function functionGrants(
             queueArn: queueArn ?? undefined,
             ...(net ? { network: net } : {}),
             ...(consumed ? { stream: consumed as StreamConsumption } : {}),
+            ...(outbox ? { outboxTableArn: outbox } : {}),
           },
         ),
       ),

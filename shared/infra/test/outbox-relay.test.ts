@@ -1,5 +1,6 @@
-// The outbox relay a service gets when its functions record events: its mapping on the data table's stream, its
-// grants, its failure queue and alarms, as the programs declare them under Pulumi's mocks.
+// The outbox relay a service gets when its functions record events: the service's own outbox table, the relay's
+// mapping on that table's stream (its only reader), its grants, its failure queue and alarms, as the programs declare
+// them under Pulumi's mocks.
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -7,6 +8,7 @@ import { compileFilterCriteria } from "../../local/dynamodb-streams";
 import { evaluateGuardrails, guardrailPolicies } from "../guardrails";
 import { OUTBOX_RELAY_HANDLER, STREAM_READ_ACTIONS } from "../outbox-relay";
 import { defineService, type ServiceDefinition } from "../service";
+import { ServiceFunction } from "../service-function";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
 const HANDLERS = join(__dirname, "fixtures", "handlers");
@@ -34,10 +36,84 @@ const streamRecord = (eventName: string, pk: string, image: Record<string, unkno
   dynamodb: { Keys: { pk: { S: pk }, sk: { S: "$outbox#1" } }, NewImage: { pk: { S: pk }, ...image } },
 });
 
-test("a function that records events gets the relay: a filtered, bounded mapping on the data table's stream", async () => {
+function underStage(stage: string) {
+  return underMocks(
+    () =>
+      defineService({
+        name: "billing",
+        publishes: ["billing.invoice-issued"],
+        consumers: { "on-order": { event: "orders.order-placed", handler: join(HANDLERS, "echo.ts"), records: ["billing.invoice-issued"] } },
+      }),
+    { platform, stage },
+  );
+}
+
+test("a service that records events owns an outbox table: on demand, stream NEW_IMAGE, TTL, PITR, the AWS owned key, protected in prod", async () => {
+  const { mocks } = await define({});
+  const tables = mocks.byType("aws:dynamodb/table:Table");
+  assert.equal(tables.map((t) => t.name), ["billing-outbox-table"], "one table, the service's own");
+  const table = tables[0]!.inputs;
+  assert.is(table.name, "dev-billing-outbox");
+  assert.is(table.billingMode, "PAY_PER_REQUEST");
+  assert.equal([table.hashKey, table.rangeKey], ["pk", "sk"]);
+  assert.equal(table.attributes, [
+    { name: "pk", type: "S" },
+    { name: "sk", type: "S" },
+  ]);
+  assert.equal([table.streamEnabled, table.streamViewType], [true, "NEW_IMAGE"]);
+  assert.equal(table.ttl, { attributeName: "expiresAt", enabled: true });
+  assert.equal(table.pointInTimeRecovery, { enabled: true });
+  assert.is(table.serverSideEncryption, undefined, "the AWS owned key, as the platform's tables");
+  assert.is(table.deletionProtectionEnabled, false);
+  const prod = (await underStage("prod")).mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
+  assert.equal([prod.inputs.name, prod.inputs.deletionProtectionEnabled], ["prod-billing-outbox", true]);
+  // No records, no table.
+  const none = await define({ consumers: { "on-order": { event: "orders.order-placed", handler: join(HANDLERS, "echo.ts") } } });
+  assert.is(none.mocks.byType("aws:dynamodb/table:Table").length, 0);
+});
+
+test("the functions that record write the outbox table: its name in PLATFORM_OUTBOX_TABLE, PutItem on its ARN only", async () => {
+  const { mocks } = await define({
+    http: { routes: { "GET /invoices/{invoiceId}": { handler: join(HANDLERS, "echo.ts"), data: "read" } } },
+  });
+  const table = mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
+  const env = mocks.one("aws:lambda/function:Function", "billing-on-order-function-function").inputs.environment.variables;
+  assert.is(env.PLATFORM_OUTBOX_TABLE, "dev-billing-outbox");
+  const consumer = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-on-order-function-policy")).Statement;
+  assert.equal(
+    consumer.filter((s) => JSON.stringify(s.Resource).includes(":table/dev-billing-outbox")),
+    [{ Sid: "RecordOwnEvents", Effect: "Allow", Action: "dynamodb:PutItem", Resource: table.state.arn }],
+  );
+  // A function that records nothing neither knows nor may write the table.
+  const route = mocks.one("aws:lambda/function:Function", "billing-get-invoices-invoice-id-function").inputs.environment.variables;
+  assert.is(route.PLATFORM_OUTBOX_TABLE, undefined);
+  const routePolicy = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-get-invoices-invoice-id-policy")).Statement;
+  assert.not.ok(routePolicy.some((s) => s.Sid === "RecordOwnEvents"));
+  const relayEnv = mocks.one("aws:lambda/function:Function", "billing-outbox-relay-function-function").inputs.environment.variables;
+  assert.is(relayEnv.PLATFORM_OUTBOX_TABLE, undefined, "the relay reads the stream, never the table");
+});
+
+test("a function that records without an outbox table, or holds one and records nothing, is refused with what is missing", async () => {
+  const build = (extra: Record<string, unknown>) =>
+    underMocks(
+      (reference) =>
+        new ServiceFunction("fn", { platform: reference, service: "billing", name: "fn", handler: join(HANDLERS, "echo.ts"), ...extra }),
+      { platform },
+    ).then(
+      () => "built",
+      (error: Error) => error.message,
+    );
+  assert.match(await build({ records: ["billing.invoice-issued"] }), /function billing\/fn: records billing.invoice-issued but has no outbox table \(outbox\)/);
+  assert.match(await build({ outbox: { name: "dev-billing-outbox", arn: "arn:aws:dynamodb:eu-west-1:123456789012:table/dev-billing-outbox" } }), /has an outbox table but records no event/);
+});
+
+test("a function that records events gets the relay: a filtered, bounded mapping on its outbox table's stream", async () => {
   const { mocks } = await define({});
   const mapping = mocks.one("aws:lambda/eventSourceMapping:EventSourceMapping", "billing-outbox-relay-mapping").inputs;
-  assert.is(mapping.eventSourceArn, platform.dataTable.streamArn);
+  const table = mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
+  assert.is(mapping.eventSourceArn, table.state.streamArn);
+  assert.match(String(mapping.eventSourceArn), /:table\/dev-billing-outbox\/stream\//);
+  assert.is.not(mapping.eventSourceArn, platform.dataTable.streamArn, "not the data table's stream, which every service's relay read");
   assert.match(String(mapping.functionName), /:function:dev-billing-outbox-relay$/);
   assert.is(mapping.startingPosition, "TRIM_HORIZON");
   assert.is(mapping.bisectBatchOnFunctionError, true);
@@ -66,8 +142,9 @@ test("the relay's grants: the stream actions on the stream ARN only, its failure
   const { mocks } = await define({});
   const stream = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-outbox-relay-stream-policy")).Statement;
   const failedArn = mocks.one("aws:sqs/queue:Queue", "billing-outbox-relay-failed").state.arn;
+  const tableStream = mocks.one("aws:dynamodb/table:Table", "billing-outbox-table").state.streamArn;
   assert.equal(stream, [
-    { Sid: "ReadDataTableStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: platform.dataTable.streamArn },
+    { Sid: "ReadOutboxStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: tableStream },
     { Sid: "SendToFailureDestination", Effect: "Allow", Action: "sqs:SendMessage", Resource: failedArn },
   ]);
   const own = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-outbox-relay-function-policy")).Statement;
