@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+// First: @pulumi/pulumi then loads its function-serialization packages only if a program uses them.
+import "./defer-modules";
 import * as pulumi from "@pulumi/pulumi";
 
 /** A resource as the program registered it under mocks, with the state the mocks answered. */

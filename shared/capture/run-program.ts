@@ -1,3 +1,5 @@
+// First: @pulumi/pulumi then loads its function-serialization packages only if a program uses them.
+import "./defer-modules";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, type StackConfig } from "./stack-config";
 import { PlatformMocks, type PlatformMocksOptions } from "./pulumi-mocks";

@@ -15,6 +15,8 @@
  * `AWS_ENDPOINT_URL_SNS`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_DYNAMODB` (or `AWS_ENDPOINT_URL` for all three),
  * when set, are handed to the functions instead of the stage's own endpoints (moto, LocalStack).
  */
+// First, before anything loads @pulumi/pulumi: its function-serialization packages load only if a program uses them.
+import "../capture/defer-modules";
 import { formatLogEntry } from "./lambda/function-host";
 import { renderTrace, startLocalStage, type LocalStage, type TraceTree } from "./stage";
 import { REPO_ROOT } from "./stage/programs";

@@ -1,7 +1,9 @@
 // What the local stage's start-up does to be quick, and that it stays correct:
 // - a program runs with stack traces formatted without source maps (Pulumi formats one per resource and per promise),
 //   and Node's own (source-mapped) formatting is back afterwards, so a failing program's error still points at the
-//   TypeScript line.
+//   TypeScript line;
+// - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use.
+import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -102,6 +104,25 @@ test("a failing program's error, read after the run, points at its TypeScript li
     delete process.env.STARTUP_PROGRAM_FAILS;
     formatter.restore();
   }
+});
+
+test("the CLI's imports leave Pulumi's function-serialization packages unloaded; computeCodePaths loads them", () => {
+  // A fresh process: what the local stage's start pays for loading.
+  const script = `
+    require(${JSON.stringify(join(REPO, "shared", "local", "cli.ts"))});
+    const loaded = () => Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/](@npmcli[\\\\/]arborist|normalize-package-data)[\\\\/]/.test(f)).length;
+    const pulumi = require("@pulumi/pulumi");
+    const before = loaded();
+    pulumi.runtime.computeCodePaths({ extraIncludePackages: ["yaml"] }).then((paths) => {
+      console.log(JSON.stringify({ before, after: loaded(), pulumiLoaded: Object.keys(require.cache).some((f) => f.endsWith("@pulumi/pulumi/index.js")), yaml: paths.has("node_modules/yaml") }));
+    });
+  `;
+  const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO, encoding: "utf8", env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } });
+  const seen = JSON.parse(out.trim().split("\n").pop()!) as { before: number; after: number; pulumiLoaded: boolean; yaml: boolean };
+  assert.ok(seen.pulumiLoaded, "the CLI's imports load @pulumi/pulumi");
+  assert.is(seen.before, 0, "Arborist or normalize-package-data loaded with @pulumi/pulumi");
+  assert.ok(seen.yaml, "computeCodePaths found the package's folder");
+  assert.ok(seen.after >= 2, "computeCodePaths loaded the real packages");
 });
 
 test.run();
