@@ -60,6 +60,10 @@ export function wiringProblems(system: SystemRun): string[] {
   for (const service of system.services) {
     const resources = service.run.mocks.resources;
     const own = resourceArns(resources);
+    // The streams of the service's own tables (its outbox table's, which its relay reads).
+    for (const table of service.run.mocks.byType("aws:dynamodb/table:Table")) {
+      if (typeof table.state.streamArn === "string") own.add(table.state.streamArn);
+    }
     const known = (arn: string) => platformArns.has(arn) || own.has(arn) || indexArns.has(arn);
     const where = `${service.project} (${system.stage})`;
 
@@ -81,7 +85,8 @@ export function wiringProblems(system: SystemRun): string[] {
       }
     }
     for (const mapping of service.run.mocks.byType("aws:lambda/eventSourceMapping:EventSourceMapping")) {
-      // A service's own queue, or a stream the platform created (the data table's, for the outbox relay).
+      // A service's own queue or table stream (its outbox table's, for its relay), or a stream the platform created (a
+      // stream event's Kinesis stream). The guardrail dynamodb-stream-reader-own-table keeps DynamoDB streams its own.
       const source = String(mapping.inputs.eventSourceArn);
       if (!own.has(source) && !platformArns.has(source)) {
         problems.push(`${where}: mapping ${mapping.name} reads ${source}, neither the service's queue nor a platform stream`);

@@ -1,6 +1,7 @@
 import type { GuardrailPolicy } from "./rule";
 import { apiCommandRouteIdempotency } from "./rules/commands";
 import { RULE_NAMES } from "./rule-names";
+import { dynamodbStreamAtMostTwoReaders, dynamodbStreamReaderOwnTable } from "./rules/stream-readers";
 import { apiDefaultThrottling } from "./rules/api";
 import { dynamodbDeletionProtectionProd, dynamodbPitr } from "./rules/data";
 import { dynamodbTableEncrypted, kmsKeyRotation, snsTopicEncrypted, sqsQueueEncrypted } from "./rules/encryption";
@@ -166,6 +167,8 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   dynamodbStreamMappingOnFailureGrant,
   kinesisMappingOnFailureGrant,
   sfnRoleAllowsLogsTracingKey,
+  dynamodbStreamReaderOwnTable,
+  dynamodbStreamAtMostTwoReaders,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

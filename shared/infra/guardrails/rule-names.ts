@@ -82,6 +82,8 @@ export const RULE_NAMES = [
   "dynamodb-stream-mapping-on-failure-grant",
   "kinesis-mapping-on-failure-grant",
   "sfn-role-allows-logs-tracing-key",
+  "dynamodb-stream-reader-own-table",
+  "dynamodb-stream-at-most-two-readers",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
