@@ -690,6 +690,9 @@ export function wiringFrom(programs: readonly ProgramResources[], options: { reg
   return wiring;
 }
 
+/** AWS's limit on the processes reading one DynamoDB stream shard at a time (DynamoDB Streams throttles more). */
+export const DYNAMODB_STREAM_MAX_READERS = 2;
+
 function checkReferences(wiring: StageWiring): void {
   const topics = new Set(wiring.topics.map((t) => t.arn));
   const queues = new Map(wiring.queues.map((q) => [q.arn, q]));
@@ -729,6 +732,20 @@ function checkReferences(wiring: StageWiring): void {
     if (m.kind === "dynamodb" && !streams.has(m.eventSourceArn)) throw new WiringError(`${where} reads ${m.eventSourceArn}, which is no table's stream (is its table's streamEnabled set?)`);
     if (!functions.has(m.functionArn)) throw new WiringError(`${where} invokes ${m.functionArn}, which no program created`);
     if (m.onFailureDestinationArn && !topicsAndQueues.has(m.onFailureDestinationArn)) throw new WiringError(`${where} sends failures to ${m.onFailureDestinationArn}, which no program created`);
+  }
+  // DynamoDB Streams serves at most two processes reading one shard at a time and throttles more
+  // (LimitExceededException); each event source mapping is one. Across every program: readers of one table's stream
+  // in several services add up where no single program sees them.
+  const readers = new Map<string, StreamMappingSpec[]>();
+  for (const m of wiring.streamMappings ?? []) {
+    if (m.kind === "dynamodb" && m.enabled) readers.set(m.eventSourceArn, [...(readers.get(m.eventSourceArn) ?? []), m]);
+  }
+  for (const [arn, list] of readers) {
+    if (list.length <= DYNAMODB_STREAM_MAX_READERS) continue;
+    const table = wiring.tables.find((t) => t.stream?.arn === arn)?.name ?? arn;
+    throw new WiringError(
+      `${list.length} event source mappings read the stream of table ${table}: ${list.map((m) => `${m.origin.name} of ${m.origin.project}`).join(", ")}; AWS allows at most ${DYNAMODB_STREAM_MAX_READERS} readers of a DynamoDB stream shard at a time (more are throttled: LimitExceededException), so a deployed stage would throttle them. Give each reader a table of its own (each service's outbox relay reads its own outbox table)`,
+    );
   }
   for (const r of wiring.routes) {
     if (!functions.has(r.functionArn)) throw new WiringError(`route ${r.routeKey} of ${r.project} invokes ${r.functionArn}, which no program created`);

@@ -158,6 +158,31 @@ test("wiring: a reference to something no program created stops the start with a
   assert.match(wiring.ignored[0]!.reason, /protocol email is not emulated/);
 });
 
+test("wiring: more than two mappings on one DynamoDB stream stop the start, naming them and AWS's limit; two, or a third disabled, do not", () => {
+  const streamArn = "arn:aws:dynamodb:us-east-1:123456789012:table/local-orders-outbox/stream/2026-01-01T00:00:00.000";
+  const table = resource(
+    "aws:dynamodb/table:Table",
+    "outbox",
+    { name: "local-orders-outbox", hashKey: "pk", rangeKey: "sk", attributes: [{ name: "pk", type: "S" }, { name: "sk", type: "S" }], streamEnabled: true, streamViewType: "NEW_IMAGE" },
+    { arn: "arn:aws:dynamodb:us-east-1:123456789012:table/local-orders-outbox", streamArn },
+  );
+  const fnArn = "arn:aws:lambda:us-east-1:123456789012:function:local-orders-relay";
+  const fn = resource("platform:infra:ServiceFunction", "relay", { service: "orders", name: "relay", entry: "x.ts", export: "handler", file: "index.mjs", runtime: "nodejs24.x", settings: {} });
+  const lambda = resource("aws:lambda/function:Function", "relay-function", { name: "local-orders-relay", role: "r" }, { arn: fnArn });
+  lambda.parent = fn.urn;
+  const reader = (name: string, inputs: Record<string, unknown> = {}) =>
+    resource("aws:lambda/eventSourceMapping:EventSourceMapping", name, { eventSourceArn: streamArn, functionName: fnArn, startingPosition: "TRIM_HORIZON", ...inputs });
+  const wire = (resources: CapturedResource[]) => wiringFrom([{ project: "orders", resources: [table, fn, lambda, ...resources] }], { region: "us-east-1", accountId: "123456789012" });
+  assert.is(wire([reader("a"), reader("b")]).streamMappings?.length, 2);
+  assert.is(wire([reader("a"), reader("b"), reader("c", { enabled: false })]).streamMappings?.length, 3, "a disabled mapping reads nothing");
+  assert.throws(
+    () => wire([reader("a"), reader("b"), reader("c")]),
+    (error: Error) =>
+      error instanceof WiringError &&
+      /^3 event source mappings read the stream of table local-orders-outbox: a of orders, b of orders, c of orders; AWS allows at most 2 readers of a DynamoDB stream shard at a time \(more are throttled: LimitExceededException\)/.test(error.message),
+  );
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Trace
 
