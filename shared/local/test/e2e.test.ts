@@ -117,9 +117,12 @@ test("POST /orders reaches billing: the invoice is stored, billing.invoice-issue
   assert.is(delivery?.status, "done");
   const billing = delivery!.invocations.find((i) => i.label === "billing/on-order-placed" && i.status === "ok");
   assert.ok(billing, renderTrace(tree));
-  assert.ok(billing!.writes.some((w) => w.table === "local-data" && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#"))), renderTrace(tree));
+  // The invoice and its outbox item: one transaction over the data table and billing's own outbox table.
+  assert.ok(billing!.writes.some((w) => w.table === "local-data, local-billing-outbox" && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#"))), renderTrace(tree));
   const billingRelay = relayOf(billing!, "billing/outbox-relay");
   assert.ok(billingRelay, renderTrace(tree));
+  // Each relay reads its own service's outbox table's stream (one reader per stream), not the shared data table's.
+  assert.equal([ordersRelay!.record.table, billingRelay!.record.table], ["local-orders-outbox", "local-billing-outbox"]);
   const [issued] = publishesOf(billingRelay!.relay, "billing.invoice-issued");
   assert.ok(issued, renderTrace(tree));
   assert.is(issued!.correlationId, correlationId);
