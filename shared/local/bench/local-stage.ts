@@ -91,7 +91,7 @@ function billingInvocation(tree: TraceTree | undefined): { invocation: Invocatio
   visit(tree.roots);
   for (const invocation of invocations) {
     if (invocation.label !== "billing/on-order-placed") continue;
-    const write = invocation.writes.find((w) => w.table === "local-data" && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#")));
+    const write = invocation.writes.find((w) => w.table.split(", ").includes("local-data") && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#")));
     if (write?.answeredAt !== undefined) return { invocation, writtenAt: write.answeredAt };
   }
   return undefined;

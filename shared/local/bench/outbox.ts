@@ -91,7 +91,7 @@ function invoiceWrittenAt(tree: TraceTree | undefined): number | undefined {
     if (found !== undefined || node === null || typeof node !== "object") return;
     const n = node as { kind?: string; label?: string; writes?: { table: string; result?: string; keys: string[]; answeredAt?: number }[] };
     if (n.kind === "invocation" && n.label === "billing/on-order-placed") {
-      const write = n.writes?.find((w) => w.table === "local-data" && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#")));
+      const write = n.writes?.find((w) => w.table.split(", ").includes("local-data") && w.result === "ok" && w.keys.some((k) => k.startsWith("$billing#")));
       if (write?.answeredAt !== undefined) found = write.answeredAt;
     }
     for (const value of Object.values(node)) if (value && typeof value === "object") visit(value);
