@@ -70,17 +70,15 @@ if (found.length === 0) {
 
 // Seconds a file took in a run on 2 cores, for the files known to be slow: the order of a run with no record yet.
 const SEED = {
-  "generators/test/relational.test.ts": 39,
+  "generators/test/generated.test.ts": 60,
   "shared/local/test/faults.test.ts": 38,
   "shared/local/test/faults-workflow.test.ts": 27,
-  "generators/test/generators.test.ts": 25,
-  "generators/test/workflow.test.ts": 24,
-  "shared/local/test/stage-persist.test.ts": 19,
-  "shared/local/test/failures.test.ts": 18,
-  "shared/local/test/e2e.test.ts": 16,
   "shared/infra/test/pulumi-runner.test.ts": 16,
   "shared/local/console/test/browser.test.ts": 15,
   "shared/local/test/stage.test.ts": 15,
+  "shared/local/test/stage-persist.test.ts": 14,
+  "shared/local/test/workflows-stage.test.ts": 13,
+  "shared/local/test/stage-streams.test.ts": 13,
 };
 const durationsFile = join(root, ".build", "test-durations.json");
 function readDurations() {
