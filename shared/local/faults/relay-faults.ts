@@ -1,5 +1,5 @@
 /**
- * Faults on the outbox relays' publishes (the functions a stream event source mapping on the data table invokes),
+ * Faults on the outbox relays' publishes (the functions a stream event source mapping on its service's outbox table invokes),
  * installed by wrapping the SNS engine's `publish` and `publishBatch` on the instance (removed again by the function
  * it returns), so the engine stays free of fault code. For a share of the recorded events, drawn from the run's seed
  * and the event id (so the same seed hits the same events):

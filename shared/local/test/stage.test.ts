@@ -65,7 +65,7 @@ test("every topic, queue, subscription, function, mapping, table and route maps 
   assert.equal(wired(stage.wiring.queues), captured(RESOURCE_TYPES.queue), "queues");
   assert.equal(wired(stage.wiring.subscriptions), captured(RESOURCE_TYPES.subscription), "subscriptions");
   assert.equal(wired(stage.wiring.functions), captured(RESOURCE_TYPES.function), "functions");
-  // SQS mappings and mappings on streams (the outbox relays' on the data table's stream, Kinesis consumers').
+  // SQS mappings and mappings on streams (the outbox relays' on their outbox tables' streams, Kinesis consumers').
   assert.equal(wired([...stage.wiring.mappings, ...(stage.wiring.streamMappings ?? [])]), captured(RESOURCE_TYPES.mapping), "event source mappings");
   assert.equal(wired(stage.wiring.tables), captured(RESOURCE_TYPES.table), "tables");
   assert.equal(wired(stage.wiring.routes), captured(RESOURCE_TYPES.route), "routes");
