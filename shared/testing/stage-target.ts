@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash, createHmac, randomUUID, type BinaryLike } from "node:crypto";
+import { join } from "node:path";
 import { DynamoDBClient, ScanCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { SignatureV4 } from "@smithy/signature-v4";
@@ -182,12 +183,16 @@ export function deployedStage(options: DeployedStageOptions): StageTarget {
   };
 }
 
-/** The local stage, started in this process (platform and every service, offline). */
-export async function localStage(options: { runId?: string } = {}): Promise<StageTarget> {
+/**
+ * The local stage, started in this process (platform and every service, offline). `services` (folder names under
+ * services/) starts only those: the services a test's path crosses, so it does not wait for the others' functions.
+ */
+export async function localStage(options: { runId?: string; services?: readonly string[] } = {}): Promise<StageTarget> {
   // Loaded only for the local stage: it brings Pulumi and the local engines with it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { startLocalStage } = require("../local/stage") as typeof LocalStageModule;
-  const stage = await startLocalStage({ port: 0 });
+  const serviceDirs = options.services?.map((service) => join(__dirname, "..", "..", "services", service));
+  const stage = await startLocalStage({ port: 0, ...(serviceDirs ? { serviceDirs } : {}) });
   const client = new DynamoDBClient({
     region: "us-east-1",
     endpoint: stage.endpoints.dynalite,
@@ -229,7 +234,10 @@ export async function localStage(options: { runId?: string } = {}): Promise<Stag
   };
 }
 
-/** The stage named by `STAGE` (or `--stage`): `local` by default. */
-export async function connectStage(name = process.env.STAGE ?? "local"): Promise<StageTarget> {
-  return name === "local" ? localStage() : deployedStage({ stage: name });
+/**
+ * The stage named by `STAGE` (or `--stage`): `local` by default. `services`: the services the tests need; a local
+ * stage starts only those, a deployed stage has them all.
+ */
+export async function connectStage(name = process.env.STAGE ?? "local", options: { services?: readonly string[] } = {}): Promise<StageTarget> {
+  return name === "local" ? localStage(options.services ? { services: options.services } : {}) : deployedStage({ stage: name });
 }

@@ -10,7 +10,7 @@ let stage: StageTarget;
 
 test.before(async () => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-  stage = await connectStage();
+  stage = await connectStage(undefined, { services: ["orders", "billing", "ledger"] });
 });
 
 test.after(() => stage?.stop());
