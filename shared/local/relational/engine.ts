@@ -9,7 +9,7 @@
  * `transactionIdleMs` is rolled back, as AWS ends one after three minutes without calls.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PGlite, type Results } from "@electric-sql/pglite";
 import { replacePlaceholders } from "../../runtime/relational-sql-text";
@@ -181,10 +181,11 @@ export class RelationalEngine {
       const fresh = !existsSync(join(options.dataDir, "PG_VERSION"));
       db =
         fresh && options.baseImage && existsSync(options.baseImage)
-          ? new PGlite(options.dataDir, { loadDataDir: new Blob([readFileSync(options.baseImage)]), parsers: RAW_PARSERS })
+          ? new PGlite(options.dataDir, { loadDataDir: await openAsBlob(options.baseImage), parsers: RAW_PARSERS })
           : new PGlite(options.dataDir, { parsers: RAW_PARSERS });
     } else if (options.baseImage && existsSync(options.baseImage)) {
-      db = new PGlite({ loadDataDir: new Blob([readFileSync(options.baseImage)]), parsers: RAW_PARSERS });
+      // A Blob backed by the file (read when PGlite reads it): no copy of the ~40 MB image in memory before that.
+      db = new PGlite({ loadDataDir: await openAsBlob(options.baseImage), parsers: RAW_PARSERS });
     } else {
       db = new PGlite({ parsers: RAW_PARSERS });
       await db.waitReady;

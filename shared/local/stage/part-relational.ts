@@ -94,6 +94,56 @@ export interface RelationalPartOptions {
   persistDir?: string;
   /** A Data API transaction without calls for this long is rolled back. @default 30000 */
   transactionIdleMs?: number;
+  /**
+   * The engine, started before the programs ran ({@link preloadRelationalEngine}, with the same `persistDir` and
+   * `transactionIdleMs`): the part takes it when a store is declared and closes it when none is.
+   * @default the part starts its own engine when a store is declared
+   */
+  preloaded?: PreloadedRelationalEngine;
+}
+
+/** An engine starting before the stage knows whether a service needs it (see {@link preloadRelationalEngine}). */
+export interface PreloadedRelationalEngine {
+  /** Hands over the engine (once); statements are reported to `onStatement` from then on. Rejects as its start did. */
+  take(onStatement: (report: StatementReport) => void): Promise<RelationalEngine>;
+  /** Closes the engine if nobody took it (no store declared, or the stage failed before its parts started). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Starts PostgreSQL (PGlite: its WASM compiled, the base image read and loaded) while the programs run, as the
+ * DynamoDB thread is preloaded: the stage calls it when the repository has a relational service (see
+ * programs.ts, `relationalExpected`), before the programs say so. The relational part takes it or discards it.
+ */
+export function preloadRelationalEngine(options: Pick<RelationalPartOptions, "persistDir" | "transactionIdleMs">): PreloadedRelationalEngine {
+  let report: ((statement: StatementReport) => void) | undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a relational service exists
+  const { RelationalEngine, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
+  const starting = Promise.resolve().then(() =>
+    RelationalEngine.start({
+      ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
+      baseImage: defaultBaseImage(),
+      transactionIdleMs: options.transactionIdleMs ?? 30_000,
+      onStatement: (statement) => report?.(statement),
+    }),
+  );
+  // Nobody may wait on it (a stage that fails first): its failure is reported by take, not as an unhandled rejection.
+  starting.catch(() => undefined);
+  let taken = false;
+  return {
+    take(onStatement) {
+      if (taken) return Promise.reject(new Error("the preloaded relational engine was already taken"));
+      taken = true;
+      report = onStatement;
+      return starting;
+    },
+    async discard() {
+      if (taken) return;
+      taken = true;
+      const engine = await starting.catch(() => undefined);
+      await engine?.close();
+    },
+  };
 }
 
 /** A schema as the admin API lists it. */
@@ -178,10 +228,12 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       stores = specs.stores;
       cluster = specs.cluster;
       if (!cluster && stores.length === 0) {
+        await options.preloaded?.discard();
         state = { status: "ok", detail: "not started: no service declares a relational store" };
         return;
       }
       if (!cluster) {
+        await options.preloaded?.discard();
         throw new Error(
           `services ${stores.map((s) => s.service).join(", ")} declare a relational store but the platform exports none (platform:relational is off)`,
         );
@@ -190,12 +242,14 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
       const { RelationalEngine, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
       const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
-      const started = await RelationalEngine.start({
-        ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
-        baseImage: defaultBaseImage(),
-        transactionIdleMs: options.transactionIdleMs ?? 30_000,
-        onStatement: () => statements++,
-      });
+      const started = options.preloaded
+        ? await options.preloaded.take(() => statements++)
+        : await RelationalEngine.start({
+            ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
+            baseImage: defaultBaseImage(),
+            transactionIdleMs: options.transactionIdleMs ?? 30_000,
+            onStatement: () => statements++,
+          });
       engine = started;
       secrets.set(cluster.masterSecretArn, { arn: cluster.masterSecretArn, username: LOCAL_MASTER_ROLE });
       for (const store of stores) if (store.secretArn) secrets.set(store.secretArn, { arn: store.secretArn, username: store.schema });
@@ -227,7 +281,7 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       const applied = migrations.reduce((n, m) => n + m.applied.length, 0);
       state = {
         status: "ok",
-        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; started in ${Math.round(performance.now() - began)} ms`,
+        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? "PostgreSQL started while the programs ran, then " : ""}started in ${Math.round(performance.now() - began)} ms`,
       };
     },
     async stop() {

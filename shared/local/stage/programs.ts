@@ -112,6 +112,15 @@ export async function runStagePrograms(options: RunStageProgramsOptions = {}): P
   return { region, accountId: MOCK_ACCOUNT_ID, platform, services };
 }
 
+/**
+ * Whether the programs will turn the platform's relational store on (see `relationalOn`): the platform project declares
+ * `relational` and some service has a `migrations` folder. Known before the programs run, so the stage can start
+ * PostgreSQL meanwhile; the programs' registrations still decide whether the relational part uses it.
+ */
+export function relationalExpected(options: RunStageProgramsOptions = {}): boolean {
+  return Object.keys(relationalOn(options.platformDir ?? REPO_ROOT, options.serviceDirs ?? discoverServiceDirs())).length > 0;
+}
+
 /** `<project>:vpcEnabled = true` when the platform project declares that key; nothing otherwise. */
 function networkOn(platformDir: string): Record<string, unknown> {
   try {

@@ -33,10 +33,10 @@ import { messagingPart, type MessagingPart } from "./part-messaging";
 import { dynamodbStreamKind, streamsPart, type StreamsPart } from "./part-streams";
 import { workflowsPart } from "./part-workflows";
 import { kinesisAdminRoutes, kinesisPart, type KinesisPart } from "./part-kinesis";
-import { relationalAdminRoutes, relationalPart, type RelationalPart } from "./part-relational";
+import { preloadRelationalEngine, relationalAdminRoutes, relationalPart, type PreloadedRelationalEngine, type RelationalPart } from "./part-relational";
 import type { ExecutionRecord, StepFunctionsEngine } from "../stepfunctions/engine";
 import { StageParts, type PartHealth, type StagePart } from "./parts";
-import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
+import { relationalExpected, runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
 import { renderTrace, TraceRecorder, type TraceNames, type TraceTree } from "./trace";
 import { deadLetterQueues, wiringFrom, type StageWiring } from "./wiring";
 
@@ -232,7 +232,15 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   let recorder: TraceRecorder | undefined;
   // The DynamoDB thread loads dynalite on the other core while the programs run; the dynamodb part hands it its setup.
   preloadDynamoThread();
+  // PostgreSQL too, when a service will use it: its WASM compiles and its base image loads while the programs run.
+  let preloadedRelational: PreloadedRelationalEngine | undefined;
   try {
+    if (relationalExpected(options)) {
+      preloadedRelational = preloadRelationalEngine({
+        ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+        ...(options.relationalTransactionIdleMs !== undefined ? { transactionIdleMs: options.relationalTransactionIdleMs } : {}),
+      });
+    }
     const programs = await runStagePrograms(options);
     const runs = [programs.platform, ...programs.services];
     const programWiring = wiringFrom(
@@ -246,11 +254,22 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
       ...(options.onTrace ? { onSettled: options.onTrace } : {}),
       ...(options.maxTraces ? { maxTrees: options.maxTraces } : {}),
     });
-    const stage = await composeStage(options, { http, programs, runs, wiring, recorder, names, started, setHandler: (handler) => (ready = handler) });
+    const stage = await composeStage(options, {
+      http,
+      programs,
+      runs,
+      wiring,
+      recorder,
+      names,
+      started,
+      setHandler: (handler) => (ready = handler),
+      ...(preloadedRelational ? { preloadedRelational } : {}),
+    });
     return stage;
   } catch (error) {
     recorder?.close();
     await discardPreloadedDynamoThread();
+    await preloadedRelational?.discard();
     await http.close();
     throw error;
   }
@@ -287,6 +306,8 @@ async function composeStage(
     names: ReturnType<typeof stageNames>;
     started: number;
     setHandler: (handler: (req: IncomingMessage, res: ServerResponse) => void) => void;
+    /** PostgreSQL started while the programs ran (the relational part takes it, or closes it). */
+    preloadedRelational?: PreloadedRelationalEngine;
   },
 ): Promise<LocalStage> {
   const { http, programs, runs, wiring, recorder, names } = shell;
@@ -357,6 +378,7 @@ async function composeStage(
     recorder,
     ...(options.persistDir ? { persistDir: options.persistDir } : {}),
     ...(options.relationalTransactionIdleMs !== undefined ? { transactionIdleMs: options.relationalTransactionIdleMs } : {}),
+    ...(shell.preloadedRelational ? { preloaded: shell.preloadedRelational } : {}),
   });
   const parts = new StageParts<StageWiring>([dynamodb, messaging, kinesis, relational, workflows, functions, pollers, streams, gateway, admin]);
   await parts.start();

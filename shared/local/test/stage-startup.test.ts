@@ -2,13 +2,16 @@
 // - a program runs with stack traces formatted without source maps (Pulumi formats one per resource and per promise),
 //   and Node's own (source-mapped) formatting is back afterwards, so a failing program's error still points at the
 //   TypeScript line;
-// - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use.
+// - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use;
+// - PostgreSQL starts while the programs run when a service will use it, and a Data API statement works right after
+//   the stage is ready; a stage without a relational service starts none.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { runProgram } from "../../capture/run-program";
+import { startLocalStage } from "../stage";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -123,6 +126,31 @@ test("the CLI's imports leave Pulumi's function-serialization packages unloaded;
   assert.is(seen.before, 0, "Arborist or normalize-package-data loaded with @pulumi/pulumi");
   assert.ok(seen.yaml, "computeCodePaths found the package's folder");
   assert.ok(seen.after >= 2, "computeCodePaths loaded the real packages");
+});
+
+test("PostgreSQL starts while the programs run; a Data API statement works as soon as the stage is ready", async () => {
+  const stage = await startLocalStage({ port: 0, serviceDirs: [join(REPO, "services", "ledger"), join(REPO, "services", "reporting")] });
+  try {
+    const health = stage.health().relational!;
+    assert.is(health.status, "ok", health.detail);
+    assert.match(health.detail!, /PostgreSQL started while the programs ran/);
+    const client = await stage.relational.client();
+    const cluster = stage.relational.cluster!;
+    const answer = await client.executeStatement({ resourceArn: cluster.clusterArn, secretArn: cluster.masterSecretArn, database: cluster.database, sql: "select count(*) as n from reporting.schema_migrations" });
+    assert.equal(answer.records, [[{ longValue: 2 }]]);
+  } finally {
+    await stage.stop();
+  }
+});
+
+test("a stage without a relational service starts no PostgreSQL", async () => {
+  const stage = await startLocalStage({ port: 0, serviceDirs: [join(REPO, "services", "orders")] });
+  try {
+    assert.is(stage.health().relational!.detail, "not started: no service declares a relational store");
+    assert.is(stage.relational.engine, undefined);
+  } finally {
+    await stage.stop();
+  }
 });
 
 test.run();
