@@ -103,8 +103,9 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
  * no frame limit) and for every promise it tracks (`debuggablePromise`). Under a source-mapped loader (tsx) Node maps
  * each frame through the source maps, which made this about a quarter of a local stage's program time. While a program
  * runs, stacks are formatted as V8 formats them without source maps (the same `at fn (file:line:column)` frames Pulumi
- * parses); Node's own formatting is put back afterwards. A stack is formatted when first read: an error read after the
- * run (a failing program's, printed by the caller) is still source-mapped.
+ * parses), at most {@link PROGRAM_STACK_FRAMES} of them; Node's own formatting is put back afterwards. A stack is
+ * formatted when first read: an error read after the run (a failing program's, printed by the caller) is still
+ * source-mapped and whole.
  * @returns puts Node's formatting back
  */
 export function plainStackTraces(): () => void {
@@ -115,6 +116,12 @@ export function plainStackTraces(): () => void {
   };
 }
 
+/**
+ * Frames formatted while a program runs. Pulumi asks for every frame (tens, with async frames) but reads its source
+ * position from the first few (it skips 4); errors read later get Node's whole, source-mapped stack.
+ */
+const PROGRAM_STACK_FRAMES = 12;
+
 function formatPlainStack(error: Error, frames: NodeJS.CallSite[]): string {
   let text = "";
   try {
@@ -122,6 +129,6 @@ function formatPlainStack(error: Error, frames: NodeJS.CallSite[]): string {
   } catch {
     text = "<error>";
   }
-  for (const frame of frames) text += `\n    at ${String(frame)}`;
+  for (const frame of frames.slice(0, PROGRAM_STACK_FRAMES)) text += `\n    at ${String(frame)}`;
   return text;
 }
