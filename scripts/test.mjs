@@ -231,7 +231,9 @@ if (Object.keys(measured).length) {
   try {
     mkdirSync(dirname(durationsFile), { recursive: true });
     const next = join(dirname(durationsFile), `.test-durations.${process.pid}.json`);
-    writeFileSync(next, `${JSON.stringify({ ...readDurations(), ...measured }, null, 1)}\n`);
+    // Files that are gone (renamed, deleted) leave the record.
+    const kept = Object.entries({ ...readDurations(), ...measured }).filter(([name]) => existsSync(join(root, name)));
+    writeFileSync(next, `${JSON.stringify(Object.fromEntries(kept), null, 1)}\n`);
     renameSync(next, durationsFile);
   } catch (error) {
     console.log(`(durations not recorded: ${error.message})`);
