@@ -43,6 +43,14 @@ export function createTables(config: PlatformConfig): Tables {
       ttl: { attributeName: ttlAttribute, enabled: true },
       pointInTimeRecovery: { enabled: true },
       // No serverSideEncryption block: the AWS owned key (see createTables).
+      // The stream stays on, though nothing in this repository reads it since each service's outbox has a table of its
+      // own (DynamoDB Streams throttles more than two readers per shard: a stream every service's relay read would
+      // throttle them). Turning it off with that change would lose events: a platform deployed before its services
+      // (the usual order) would end the stream while the services' old relays still read it and their functions still
+      // write outbox items here. An unread stream costs nothing; who may read it is bounded by the guardrails
+      // (dynamodb-stream-reader-own-table: no service stack maps another stack's table stream) and by the local
+      // stage's two-reader check. Turning it off, and `dataTable.streamArn` out of the contract, belongs to a later
+      // release, once every stage's services run with their own outbox tables.
       streamEnabled: true,
       streamViewType: "NEW_AND_OLD_IMAGES",
       deletionProtectionEnabled: config.deletionProtection,
