@@ -1,5 +1,5 @@
 // End to end through the local stage with the example services: POST /orders (orders: the order and its event in one
-// write, the outbox) -> the data table's stream -> orders' outbox relay -> orders.order-placed -> billing's consumer ->
+// write, the outbox) -> orders' outbox table's stream -> orders' outbox relay -> orders.order-placed -> billing's consumer ->
 // the invoice and its event in one write -> billing's relay -> billing.invoice-issued, and the trace of it all.
 import { join } from "node:path";
 import { ScanCommand, DynamoDBClient, type AttributeValue } from "@aws-sdk/client-dynamodb";

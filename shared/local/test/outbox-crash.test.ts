@@ -1,6 +1,6 @@
 // The outbox's proof on the local stage with the example services: orders' create-order is killed right after its
 // transaction (the order and orders.order-placed in one write) took effect, where it used to publish. The request
-// never gets the handler's answer, yet the data table's stream hands the recorded event to orders' relay, which
+// never gets the handler's answer, yet orders' outbox table's stream hands the recorded event to orders' relay, which
 // publishes it once; billing applies it once; the client's retry with the same Idempotency-Key writes the same order
 // and records the same event id, which goes out no second time.
 import { join } from "node:path";

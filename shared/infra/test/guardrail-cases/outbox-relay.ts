@@ -1,9 +1,9 @@
 import { ACCOUNT, fn, fnArn, queueArn, resource, topicArn, type RuleCases } from "./fixtures";
 
-const streamArn = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/dev-data/stream/2026-01-01T00:00:00.000`;
+const streamArn = `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/dev-orders-outbox/stream/2026-01-01T00:00:00.000`;
 const relay = fn("dev-orders-outbox-relay");
 const filterCriteria = { filters: [{ pattern: JSON.stringify({ eventName: ["INSERT"] }) }] };
-/** A mapping on the data table's stream as the OutboxRelay makes it, with `changes` applied (undefined removes). */
+/** A mapping on orders' outbox table's stream as the OutboxRelay makes it, with `changes` applied (undefined removes). */
 const mapping = (changes: Record<string, unknown> = {}) => {
   const inputs: Record<string, unknown> = {
     eventSourceArn: streamArn,
