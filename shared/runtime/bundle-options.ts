@@ -113,7 +113,7 @@ export const electrodbSdkPlugin: Plugin = {
         `const module_ = ${JSON.stringify(args.path)};\n` +
         "const sdk = () => {\n" +
         `  const registry = globalThis[Symbol.for(${JSON.stringify(ELECTRODB_SDK_REGISTRY)})];\n` +
-        "  if (!registry) throw new Error(`ElectroDB needs \${module_} before dataTable() was called: shared/runtime/electrodb-sdk.ts registerElectrodbSdk() gives it the SDK in a function bundle`);\n" +
+        "  if (!registry) throw new Error(`ElectroDB's \${module_} is not registered in this function bundle: give entities dataTable()'s configuration (shared/runtime/data-table.ts), which registers it (shared/runtime/electrodb-sdk.ts)`);\n" +
         "  return registry[module_];\n" +
         "};\n" +
         `module.exports = Object.defineProperties({}, {\n${names.map((name) => `  ${name}: { enumerable: true, get: () => sdk().${name} },\n`).join("")}});\n`;

@@ -11,6 +11,7 @@
 // top-level code (or that step); the time before the first mark is Node's start plus compiling the bundle, and the
 // empty handler's shows the start alone. Medians per part; the marks themselves cost about 1 µs each.
 // The first invocation is not split here: BENCH_CPU_PROF with the cold-start bench profiles it.
+// BENCH_PHASES_BY_FILE=1 lists files instead of packages.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -69,7 +70,7 @@ process.exit(0);
 
 /** The part a module belongs to: its package (the SDK's shared core as one), or its folder in the repository. */
 function part(label: string): string {
-  if (label.startsWith("[")) return label;
+  if (label.startsWith("[") || process.env.BENCH_PHASES_BY_FILE) return label;
   const pkg = label.match(/^((?:@[^/]+\/)?[^/]+)\//)?.[1];
   if (pkg && !/^(shared|services)$/.test(pkg)) {
     return /^@smithy\/|^@aws-sdk\/(core|nested-clients|credential-provider|token-providers|middleware|util-|types|region)|^@aws-crypto\//.test(pkg)

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
@@ -98,6 +98,28 @@ test("ELECTRODB_SDK_IMPORTS: what ElectroDB's client takes from the SDK, and wha
     assert.equal(Object.keys(electrodbSdk[module as keyof typeof electrodbSdk]).sort(), [...names].sort(), module);
     for (const name of names) assert.type((electrodbSdk as Record<string, Record<string, unknown>>)[module]![name], "function", `${module} ${name}`);
   }
+});
+
+test("ElectroDB used without dataTable() in a bundle fails naming what to call, instead of sending anything", async () => {
+  // An entity built on the document client directly: nothing fills the registry ElectroDB's SDK commands come from.
+  const dir = join(__dirname, ".build", "bundle", "unregistered");
+  const entry = join(dir, "entry.ts");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    entry,
+    `import { Entity } from "electrodb";\n` +
+      `import { documentClient } from ${JSON.stringify(join(__dirname, "..", "aws-clients"))};\n` +
+      `const entity = new Entity({ model: { entity: "note", version: "1", service: "billing" }, attributes: { id: { type: "string", required: true } }, indexes: { byId: { pk: { field: "pk", composite: ["id"] }, sk: { field: "sk", composite: [] } } } }, { client: documentClient(), table: ${JSON.stringify(TEST_TABLES.data)} });\n` +
+      `export const attempt = () => entity.put({ id: "n-1" }).go().then(() => "sent", (error) => String(error.message));\n`,
+  );
+  const outfile = join(dir, "index.mjs");
+  await esbuild.build(bundleOptions(entry, outfile));
+  const result = await runBundle(`
+    const { attempt } = await import(${JSON.stringify(pathToFileURL(outfile).href)});
+    console.log(JSON.stringify(await attempt()));
+  `);
+  assert.match(result, /ElectroDB's @aws-sdk\/lib-dynamodb is not registered in this function bundle: give entities dataTable\(\)'s configuration/);
+  assert.not.ok((await dynamo.scan(TEST_TABLES.data)).some((item) => item.id === "n-1"), "nothing was written");
 });
 
 test("the Kinesis client is bundled only for a function that publishes a stream event (settings.kinesis)", async () => {
