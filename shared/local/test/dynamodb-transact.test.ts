@@ -35,6 +35,8 @@ let recorder: StreamRecorder;
 let client: DynamoDBClient;
 let now = Date.now();
 const decisions: DynamoDbProxyEvent[] = [];
+/** The operations the write engine sent to dynalite, in order. */
+const engineCalls: string[] = [];
 let deny: string | undefined;
 let moto: { client: DynamoDBClient; child: ChildProcess } | undefined;
 let motoMissing = "";
@@ -114,7 +116,12 @@ test.before(async () => {
   for (const table of [ORDERS, STOCK]) {
     recorder.enable(table, { streamArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${table}/stream/2026-12-07T00:00:00.000`, viewType: "NEW_AND_OLD_IMAGES", key: { partitionKey: "pk", sortKey: "sk" } });
   }
-  const engine = new WriteEngine({ target: listenerTarget(listener), recorder, now: () => now });
+  const dynaliteTarget = listenerTarget(listener);
+  const counted: DynamoTarget = (operation, request) => {
+    engineCalls.push(operation);
+    return dynaliteTarget(operation, request);
+  };
+  const engine = new WriteEngine({ target: counted, recorder, now: () => now });
   proxy = await startDynamoDbProxy({
     target: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     targetListener: listener,
@@ -445,6 +452,42 @@ test("a table recreated with another key schema: the engine forgets the old one 
   await client.send(new TransactWriteItemsCommand({ TransactItems: [{ Put: { TableName: table, Item: { code: { S: "1" } } } }, { Put: { TableName: table, Item: { code: { S: "2" } } } }] }));
   const item = await client.send(new GetItemCommand({ TableName: table, Key: { code: { S: "2" } } }));
   assert.ok(item.Item);
+});
+
+test("a transaction whose writes all succeed takes one request per write (each Put and Delete returns the item it replaced) and records the same stream records", async () => {
+  await client.send(new PutItemCommand({ TableName: ORDERS, Item: { ...key("pass#1"), v: { S: "old" } } }));
+  await client.send(new PutItemCommand({ TableName: STOCK, Item: { ...key("pass#3"), v: { S: "gone" } } }));
+  const before = { orders: recorder.records(ORDERS).length, stock: recorder.records(STOCK).length, calls: engineCalls.length };
+  await client.send(
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        { Put: { TableName: ORDERS, Item: { ...key("pass#1"), v: { S: "new" } }, ConditionExpression: "attribute_exists(pk)" } },
+        { Put: { TableName: ORDERS, Item: { ...key("pass#2"), v: { S: "first" } }, ConditionExpression: "attribute_not_exists(pk)" } },
+        { Delete: { TableName: STOCK, Key: key("pass#3") } },
+      ],
+    }),
+  );
+  assert.equal(engineCalls.slice(before.calls), ["PutItem", "PutItem", "DeleteItem"]);
+  const orders = recorder.records(ORDERS).slice(before.orders);
+  assert.equal(
+    orders.map((r) => [r.eventName, r.dynamodb.OldImage?.v?.S, r.dynamodb.NewImage?.v?.S]),
+    [
+      ["MODIFY", "old", "new"],
+      ["INSERT", undefined, "first"],
+    ],
+  );
+  assert.equal(recorder.records(STOCK).slice(before.stock).map((r) => [r.eventName, r.dynamodb.OldImage?.v?.S]), [["REMOVE", "gone"]]);
+
+  // A refused condition after a write that went through: that write is undone and every item gets its reason.
+  const refused = await failure(client, [
+    { Put: { TableName: ORDERS, Item: { ...key("pass#1"), v: { S: "newer" } } } },
+    { Put: { TableName: ORDERS, Item: { ...key("pass#2"), v: { S: "second" } }, ConditionExpression: "attribute_not_exists(pk)" } },
+  ]);
+  assert.is(refused?.name, "TransactionCanceledException");
+  assert.equal((refused!.reasons as { Code: string }[]).map((r) => r.Code), ["None", "ConditionalCheckFailed"]);
+  assert.equal((await get(client, ORDERS, "pass#1"))?.v, { S: "new" });
+  assert.equal((await get(client, ORDERS, "pass#2"))?.v, { S: "first" });
+  assert.is(recorder.records(ORDERS).length, before.orders + 2, "the refused transaction writes no stream records");
 });
 
 test.run();
