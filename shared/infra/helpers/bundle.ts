@@ -425,19 +425,20 @@ export class FunctionBuilds {
     for (const file of files) digest.update(`${file.name}\0${file.contents.length}\0`).update(file.contents);
     const hash = digest.digest("hex");
     const dir = join(this.root, hash.slice(0, 16));
-    for (const file of files) {
-      const target = join(dir, file.name);
-      if ((await this.hashFile(target)) !== sha256(file.contents)) await writeAtomic(target, file.contents);
-    }
     const inputs: Record<string, string> = {};
     const stamps: Record<string, Stamp> = {};
-    await Promise.all(
-      Object.keys(metafile.inputs).map(async (input) => {
+    // The bundle's files are written while its inputs are hashed for the manifest.
+    await Promise.all([
+      ...files.map(async (file) => {
+        const target = join(dir, file.name);
+        if ((await this.hashFile(target)) !== sha256(file.contents)) await writeAtomic(target, file.contents);
+      }),
+      ...Object.keys(metafile.inputs).map(async (input) => {
         const hashed = await this.hashWithStamp(resolve(REPO_ROOT, input));
         if (hashed) inputs[input] = hashed.hash;
         if (hashed?.stamp) stamps[input] = hashed.stamp;
       }),
-    );
+    ]);
     const output = metafile.outputs[toPosix(relative(REPO_ROOT, placeholder))];
     const manifest: Manifest = {
       key,
