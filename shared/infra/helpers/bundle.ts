@@ -180,6 +180,13 @@ export interface FunctionBuildsOptions {
    * @default 2000
    */
   settledMs?: number;
+  /**
+   * Incremental contexts kept at most (each holds its inputs' parse in esbuild's process, 60-80 MB for a handler
+   * with the AWS SDK): past it, the least recently built one goes. An edit to shared code rebuilds every function,
+   * and a context per function of a large stage would hold gigabytes.
+   * @default 8
+   */
+  maxContexts?: number;
 }
 
 /**
@@ -191,6 +198,7 @@ export class FunctionBuilds {
   /** esbuild runs, answers from a manifest and files read to hash them, since this instance was made. */
   readonly stats = { esbuildRuns: 0, cacheHits: 0, filesRead: 0, manifestChecks: 0, prunes: 0 };
   private readonly settledMs: number;
+  private readonly maxContexts: number;
   private readonly inFlight = new Map<string, Promise<FunctionBundle>>();
   private readonly last = new Map<string, { request: FunctionBuildRequest; bundle: FunctionBundle }>();
   /** Content hashes of files by path, valid while their stamp (size, times, inode) stays. */
@@ -203,7 +211,10 @@ export class FunctionBuilds {
    * Off by default (a context holds its inputs' parse in memory until {@link dispose}); watch mode turns it on.
    */
   incremental = false;
+  /** Incremental contexts by key, least recently built first. */
   private readonly contexts = new Map<string, Promise<BuildContext>>();
+  /** Keys whose context is building now (not to be disposed under it). */
+  private readonly rebuilding = new Set<string>();
   /** The manifest this process last wrote or validated, by key. */
   private readonly manifests = new Map<string, Manifest>();
   /** The prune under way (it runs after the build that caused it has answered). */
@@ -213,6 +224,7 @@ export class FunctionBuilds {
   constructor(options: FunctionBuildsOptions = {}) {
     this.root = options.root ?? FUNCTION_BUILD_ROOT;
     this.settledMs = options.settledMs ?? SETTLED_MS;
+    this.maxContexts = options.maxContexts ?? 8;
   }
 
   /** The key of a request: esbuild's version, the entry (relative to the repository root) and the settings. */
@@ -263,12 +275,36 @@ export class FunctionBuilds {
   private async run(key: string, options: BuildOptions & { metafile: true; write: false }): Promise<BuildResult<typeof options>> {
     if (!this.incremental) return esbuild(options);
     let context = this.contexts.get(key);
-    if (!context) {
-      context = esbuildContext(options);
-      this.contexts.set(key, context);
-      context.catch(() => this.contexts.delete(key));
+    if (context) {
+      this.contexts.delete(key);
+    } else {
+      // Room for one more: the least recently built context that is not building goes.
+      for (const [oldest, kept] of this.contexts) {
+        if (this.contexts.size < this.maxContexts) break;
+        if (this.rebuilding.has(oldest)) continue;
+        this.contexts.delete(oldest);
+        void kept.then((c) => c.dispose()).catch(() => undefined);
+      }
+      // Every kept context is building (an edit to shared code rebuilds them all): this one builds without one.
+      if (this.contexts.size >= this.maxContexts) return esbuild(options);
+      const created = esbuildContext(options);
+      created.catch(() => {
+        if (this.contexts.get(key) === created) this.contexts.delete(key);
+      });
+      context = created;
     }
-    return (await context).rebuild();
+    this.contexts.set(key, context);
+    this.rebuilding.add(key);
+    try {
+      return await (await context).rebuild();
+    } finally {
+      this.rebuilding.delete(key);
+    }
+  }
+
+  /** Incremental contexts kept now (at most `maxContexts`). */
+  get keptContexts(): number {
+    return this.contexts.size;
   }
 
   /** The requests whose last bundle (in this process) read `path`: what to rebuild when it changes. */

@@ -65,6 +65,32 @@ test("a build told which files changed runs esbuild without checking the manifes
   assert.is(unrelated.hash, rebuilt.hash);
 });
 
+test("incremental contexts are capped: the least recently built goes, and a function past the cap still builds its exact bytes", async () => {
+  const entries = ["a", "b", "c"].map((name) => {
+    const file = join(dir, `capped-${name}.ts`);
+    writeFileSync(file, `export async function handler() {\n  return "${name}";\n}\n`);
+    return file;
+  });
+  const builds = new FunctionBuilds({ root: join(dir, "capped"), maxContexts: 2 });
+  builds.incremental = true;
+  try {
+    for (const entry of entries) await builds.build({ entry });
+    assert.is(builds.keptContexts, 2);
+    // All three at once: two keep (or take) a context, the third builds without one; each is a fresh build's bytes.
+    for (const [index, entry] of entries.entries()) writeFileSync(entry, `export async function handler() {\n  return "${index}-again";\n}\n`);
+    const rebuilt = await Promise.all(entries.map((entry) => builds.build({ entry })));
+    assert.is(builds.keptContexts, 2);
+    for (const [index, entry] of entries.entries()) {
+      const fresh = await new FunctionBuilds({ root: join(dir, `capped-fresh-${index}`) }).build({ entry });
+      assert.is(rebuilt[index]!.hash, fresh.hash);
+      assert.match(readFileSync(rebuilt[index]!.file, "utf8"), `${index}-again`);
+    }
+  } finally {
+    await builds.dispose();
+  }
+  assert.is(builds.keptContexts, 0);
+});
+
 test("a rebuild answers before the old folders are pruned, and a process prunes at most once per ten minutes", async () => {
   writeFileSync(entry, `import { greeting } from "./greeting";\nexport async function handler() {\n  return greeting();\n}\n`);
   writeFileSync(dependency, source("one"));
