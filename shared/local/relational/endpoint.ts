@@ -13,6 +13,9 @@ import { allowAll, denialMessage, type Authorizer } from "../endpoints/authoriza
 import type { EndpointRequest, EndpointResponse, ServiceEndpoint } from "../endpoints/server";
 import { DataApiError, type RelationalEngine, type SqlParameter, type StatementInput, type StatementReport } from "./engine";
 
+/** What the endpoint needs of an engine: an in-process {@link RelationalEngine} or its thread (engine-thread.ts). */
+export type DataApiEngine = Pick<RelationalEngine, "execute" | "batch" | "begin" | "end">;
+
 /** A secret the Data API accepts: which database role it logs in as. */
 export interface RelationalSecret {
   arn: string;
@@ -22,7 +25,7 @@ export interface RelationalSecret {
 
 /** Options of {@link createDataApiEndpoint}. */
 export interface DataApiEndpointOptions {
-  engine: RelationalEngine;
+  engine: DataApiEngine;
   /** The cluster's ARN (the calls' `resourceArn`). */
   clusterArn: string;
   /** The cluster's database (the calls' `database`, when given). */

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { PGlite, type Results } from "@electric-sql/pglite";
+import type { PGlite, Results } from "@electric-sql/pglite";
 import { replacePlaceholders } from "../../runtime/relational-sql-text";
 
 /** A Data API parameter (`SqlParameter`). */
@@ -174,6 +174,10 @@ export class RelationalEngine {
 
   /** Starts PGlite (from the base image when one is kept and the database is in memory). */
   static async start(options: RelationalEngineOptions = {}): Promise<RelationalEngine> {
+    // Loaded here, not on import: the stage's own thread uses this module's types and errors without PGlite (it runs
+    // in the relational thread, engine-thread.ts).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded by the first start only
+    const { PGlite } = require("@electric-sql/pglite") as typeof import("@electric-sql/pglite");
     let db: PGlite;
     if (options.dataDir) {
       mkdirSync(options.dataDir, { recursive: true });

@@ -1,4 +1,6 @@
-export { createDataApiEndpoint, type DataApiEndpointOptions, type RelationalSecret } from "./endpoint";
+export { createDataApiEndpoint, type DataApiEndpointOptions, type DataApiEngine, type RelationalSecret } from "./endpoint";
+export { RelationalEngineThread } from "./engine-thread";
+export type { SchemaListing } from "./engine-worker";
 export {
   bindParameters,
   DataApiError,

@@ -22,7 +22,7 @@ import { statementTitle } from "../../runtime/relational-sql-text";
 import type { RequestContext } from "../context";
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
 import type { Authorizer } from "../iam/authorizer";
-import type { RelationalEngine, RelationalSecret, StatementReport } from "../relational";
+import type { RelationalEngineThread, RelationalSecret, StatementReport } from "../relational";
 import type { AdminRoute } from "./admin";
 import type { PartHealth, StagePart } from "./parts";
 import { REPO_ROOT, type ProgramResult } from "./programs";
@@ -105,7 +105,7 @@ export interface RelationalPartOptions {
 /** An engine starting before the stage knows whether a service needs it (see {@link preloadRelationalEngine}). */
 export interface PreloadedRelationalEngine {
   /** Hands over the engine (once); statements are reported to `onStatement` from then on. Rejects as its start did. */
-  take(onStatement: (report: StatementReport) => void): Promise<RelationalEngine>;
+  take(onStatement: (report: StatementReport) => void): Promise<RelationalEngineThread>;
   /** Closes the engine if nobody took it (no store declared, or the stage failed before its parts started). */
   discard(): Promise<void>;
 }
@@ -118,9 +118,9 @@ export interface PreloadedRelationalEngine {
 export function preloadRelationalEngine(options: Pick<RelationalPartOptions, "persistDir" | "transactionIdleMs">): PreloadedRelationalEngine {
   let report: ((statement: StatementReport) => void) | undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a relational service exists
-  const { RelationalEngine, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
+  const { RelationalEngineThread, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
   const starting = Promise.resolve().then(() =>
-    RelationalEngine.start({
+    RelationalEngineThread.start({
       ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
       baseImage: defaultBaseImage(),
       transactionIdleMs: options.transactionIdleMs ?? 30_000,
@@ -159,7 +159,8 @@ export interface RelationalPart extends StagePart<StageWiring> {
   readonly enabled: boolean;
   /** The Data API endpoint (`AWS_ENDPOINT_URL_RDS_DATA`); `undefined` when not started. */
   readonly url: string | undefined;
-  readonly engine: RelationalEngine | undefined;
+  /** PostgreSQL (PGlite) in its thread. */
+  readonly engine: RelationalEngineThread | undefined;
   readonly cluster: RelationalClusterSpec | undefined;
   readonly stores: readonly RelationalStoreSpec[];
   /** What each store's migration run did at start. */
@@ -179,13 +180,12 @@ const STAGE_PRINCIPAL = "local-stage-relational";
 
 export function relationalPart(options: RelationalPartOptions): RelationalPart {
   let state: PartHealth = { status: "starting" };
-  let engine: RelationalEngine | undefined;
+  let engine: RelationalEngineThread | undefined;
   let server: EndpointServer | undefined;
   let cluster: RelationalClusterSpec | undefined;
   let stores: RelationalStoreSpec[] = [];
   const migrations: MigrationReport[] = [];
   const clients: RDSData[] = [];
-  let psql: { stop(): Promise<void> } | undefined;
   let statements = 0;
   const secrets = new Map<string, RelationalSecret>();
 
@@ -240,11 +240,11 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       }
       // Loaded only now: a stage without a relational store never loads PGlite.
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
-      const { RelationalEngine, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
+      const { RelationalEngineThread, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
       const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
       const started = options.preloaded
         ? await options.preloaded.take(() => statements++)
-        : await RelationalEngine.start({
+        : await RelationalEngineThread.start({
             ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
             baseImage: defaultBaseImage(),
             transactionIdleMs: options.transactionIdleMs ?? 30_000,
@@ -286,7 +286,6 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     },
     async stop() {
       state = { status: "stopped" };
-      await psql?.stop();
       for (const c of clients.splice(0)) c.destroy();
       await server?.close();
       await engine?.close();
@@ -294,31 +293,14 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     health: () => state,
     async listSchemas() {
       if (!engine) return [];
-      return engine.exclusive(async (db) => {
-        const out: RelationalSchemaInfo[] = [];
-        for (const store of stores) {
-          const tables = await db.query<{ name: string }>("select tablename as name from pg_tables where schemaname = $1 order by tablename", [store.schema]);
-          const info: RelationalSchemaInfo = { schema: store.schema, service: store.service, tables: [], migrations: [] };
-          for (const t of tables.rows) {
-            const count = await db.query<{ n: string }>(`select count(*)::text as n from "${store.schema}"."${t.name.replace(/"/g, '""')}"`);
-            info.tables.push({ name: t.name, rows: Number(count.rows[0]?.n ?? 0) });
-          }
-          if (tables.rows.some((t) => t.name === "schema_migrations")) {
-            const applied = await db.query<{ name: string; applied_at: string }>(`select name, applied_at::text as applied_at from "${store.schema}".schema_migrations order by name`);
-            info.migrations = applied.rows.map((r) => ({ name: r.name, appliedAt: r.applied_at }));
-          }
-          out.push(info);
-        }
-        return out;
-      });
+      const listed = await engine.listSchemas(stores.map((store) => store.schema));
+      return listed.map((info, i) => ({ ...info, service: stores[i]!.service }));
     },
     client: makeClient,
     async servePsql(port) {
       if (!engine) throw new Error("the relational part has not started: no service declares a relational store");
-      const { PGLiteSocketServer } = require("@electric-sql/pglite-socket") as typeof import("@electric-sql/pglite-socket");
-      const socket = new PGLiteSocketServer({ db: engine.db as never, port, host: "127.0.0.1" });
-      await socket.start();
-      psql = { stop: () => socket.stop() };
+      // Served from PostgreSQL's thread (PGlite's single connection is there); it stops with the engine.
+      await engine.servePsql(port);
       return { host: "127.0.0.1", port };
     },
   };
@@ -353,7 +335,7 @@ export function relationalAdminRoutes(part: () => RelationalPart): AdminRoute[] 
             ...(p.url ? { dataApi: p.url } : {}),
             ...(p.cluster ? { cluster: p.cluster } : {}),
             storage: p.engine?.storage ?? "not started",
-            openTransactions: p.engine?.openTransactions() ?? 0,
+            openTransactions: p.engine ? await p.engine.openTransactions() : 0,
             statements: p.statements,
             schemas: await p.listSchemas(),
           },

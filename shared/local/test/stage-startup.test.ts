@@ -3,8 +3,8 @@
 //   and Node's own (source-mapped) formatting is back afterwards, so a failing program's error still points at the
 //   TypeScript line;
 // - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use;
-// - PostgreSQL starts while the programs run when a service will use it, and a Data API statement works right after
-//   the stage is ready; a stage without a relational service starts none.
+// - PostgreSQL starts while the programs run when a service will use it, in its own thread, and a Data API statement
+//   works right after the stage is ready; a stage without a relational service starts none.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -128,7 +128,7 @@ test("the CLI's imports leave Pulumi's function-serialization packages unloaded;
   assert.ok(seen.after >= 2, "computeCodePaths loaded the real packages");
 });
 
-test("PostgreSQL starts while the programs run; a Data API statement works as soon as the stage is ready", async () => {
+test("PostgreSQL starts in its own thread while the programs run; a Data API statement works as soon as the stage is ready", async () => {
   const stage = await startLocalStage({ port: 0, serviceDirs: [join(REPO, "services", "ledger"), join(REPO, "services", "reporting")] });
   try {
     const health = stage.health().relational!;
@@ -138,6 +138,15 @@ test("PostgreSQL starts while the programs run; a Data API statement works as so
     const cluster = stage.relational.cluster!;
     const answer = await client.executeStatement({ resourceArn: cluster.clusterArn, secretArn: cluster.masterSecretArn, database: cluster.database, sql: "select count(*) as n from reporting.schema_migrations" });
     assert.equal(answer.records, [[{ longValue: 2 }]]);
+    // PostgreSQL runs in its own thread: this one never loaded PGlite; its errors arrive with the Data API's codes.
+    assert.not.ok(Object.keys(require.cache).some((file) => /[\\/]@electric-sql[\\/]pglite[\\/]dist[\\/]/.test(file)), "PGlite was loaded on the stage's thread");
+    const refused = await client.executeStatement({ resourceArn: cluster.clusterArn, secretArn: cluster.masterSecretArn, database: cluster.database, sql: "select * from reporting.nope" }).then(
+      () => undefined,
+      (e: Error & { $metadata?: { httpStatusCode?: number } }) => e,
+    );
+    assert.is(refused?.name, "DatabaseErrorException");
+    assert.is(refused?.$metadata?.httpStatusCode, 400);
+    assert.match(refused!.message, /relation "reporting\.nope" does not exist/);
   } finally {
     await stage.stop();
   }

@@ -1,0 +1,108 @@
+/**
+ * The relational engine's thread (see engine-thread.ts): PGlite and the Data API's execution rules run here, so its
+ * WASM compile, base-image load and statements use the machine's other core. Messages in: `{ id, op, args }`; out:
+ * `{ type: "started" | "failed" }` once, `{ type: "report", id, report }` for a call's statements (before its result),
+ * `{ type: "result", id, ok, value | error }`.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
+import { DataApiError, RelationalEngine, type RelationalEngineOptions, type StatementReport } from "./engine";
+
+/** What the thread is started with. */
+export interface EngineWorkerData {
+  relationalEngine: Omit<RelationalEngineOptions, "onStatement">;
+}
+
+/** The schemas the admin API lists (part-relational.ts). */
+export interface SchemaListing {
+  schema: string;
+  tables: { name: string; rows: number }[];
+  migrations: { name: string; appliedAt: string }[];
+}
+
+/** An error as it crosses the thread: a DataApiError keeps its code and status. */
+export interface ThreadError {
+  message: string;
+  code?: string;
+  status?: number;
+}
+
+async function listSchemas(engine: RelationalEngine, schemas: readonly string[]): Promise<SchemaListing[]> {
+  return engine.exclusive(async (db) => {
+    const out: SchemaListing[] = [];
+    for (const schema of schemas) {
+      const tables = await db.query<{ name: string }>("select tablename as name from pg_tables where schemaname = $1 order by tablename", [schema]);
+      const info: SchemaListing = { schema, tables: [], migrations: [] };
+      for (const t of tables.rows) {
+        const count = await db.query<{ n: string }>(`select count(*)::text as n from "${schema}"."${t.name.replace(/"/g, '""')}"`);
+        info.tables.push({ name: t.name, rows: Number(count.rows[0]?.n ?? 0) });
+      }
+      if (tables.rows.some((t) => t.name === "schema_migrations")) {
+        const applied = await db.query<{ name: string; applied_at: string }>(`select name, applied_at::text as applied_at from "${schema}".schema_migrations order by name`);
+        info.migrations = applied.rows.map((r) => ({ name: r.name, appliedAt: r.applied_at }));
+      }
+      out.push(info);
+    }
+    return out;
+  });
+}
+
+async function serve(port: MessagePort, options: EngineWorkerData["relationalEngine"]): Promise<void> {
+  let engine: RelationalEngine;
+  try {
+    engine = await RelationalEngine.start(options);
+  } catch (error) {
+    port.postMessage({ type: "failed", message: (error as Error).message });
+    return;
+  }
+  let psql: { stop(): Promise<void> } | undefined;
+  port.postMessage({ type: "started", storage: engine.storage });
+  port.on("message", (message: { id: number; op: string; args: unknown[] }) => {
+    const { id, op, args } = message;
+    const report = (statement: StatementReport) => port.postMessage({ type: "report", id, report: statement });
+    const run = async (): Promise<unknown> => {
+      switch (op) {
+        case "execute":
+          return engine.execute({ ...(args[0] as Parameters<RelationalEngine["execute"]>[0]), report });
+        case "batch":
+          return engine.batch({ ...(args[0] as Parameters<RelationalEngine["batch"]>[0]), report });
+        case "begin":
+          return engine.begin(args[0] as string);
+        case "end":
+          return engine.end(args[0] as string, args[1] as string, args[2] as "COMMIT" | "ROLLBACK");
+        case "openTransactions":
+          return engine.openTransactions();
+        case "listSchemas":
+          return listSchemas(engine, args[0] as string[]);
+        case "servePsql": {
+          const { PGLiteSocketServer } = require("@electric-sql/pglite-socket") as typeof import("@electric-sql/pglite-socket");
+          const socket = new PGLiteSocketServer({ db: engine.db as never, port: args[0] as number, host: "127.0.0.1" });
+          await socket.start();
+          psql = { stop: () => socket.stop() };
+          return undefined;
+        }
+        case "close":
+          await psql?.stop();
+          await engine.close();
+          return undefined;
+        default:
+          throw new Error(`the relational thread has no operation ${op}`);
+      }
+    };
+    run().then(
+      (value) => {
+        port.postMessage({ type: "result", id, ok: true, value });
+        if (op === "close") port.close();
+      },
+      (error: unknown) => {
+        const e = error as Error;
+        const sent: ThreadError = { message: e?.message ?? String(error), ...(error instanceof DataApiError ? { code: error.code, status: error.status } : {}) };
+        port.postMessage({ type: "result", id, ok: false, error: sent });
+      },
+    );
+  });
+}
+
+if (parentPort && (workerData as Partial<EngineWorkerData> | undefined)?.relationalEngine) {
+  void serve(parentPort, (workerData as EngineWorkerData).relationalEngine);
+}
