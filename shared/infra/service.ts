@@ -206,7 +206,9 @@ export class Service extends pulumi.ComponentResource {
         steps[fnName] = new ServiceFunction(
           `${name}-${fnName}`,
           {
-            ...withDefaults(defaults, fn, checked.publishes),
+            // As a consumer's or a route's: a function that records publishes nothing itself unless it says so.
+            ...withDefaults(defaults, fn, fn.records ? [] : checked.publishes),
+            ...outboxOf(fn.records),
             relational,
             // Bounded like a consumer (its mapping's maximum concurrency, 5 by default): a Map state or a burst of
             // executions cannot take the account's concurrency; Lambda's throttling is retried by the invoke state.
@@ -423,7 +425,17 @@ function checkDefinition(definition: ServiceDefinition): { name: string; publish
     checkFunctionPublishes(name, `route "${key}"`, route.publishes, publishes);
     checkFunctionPublishes(name, `route "${key}"`, route.records, publishes, "records");
   }
-  const records = [...new Set([...consumers.flatMap(([, c]) => c.records ?? []), ...routes.flatMap(([, r]) => r.records ?? [])])];
+  const steps = Object.entries(definition.workflows ?? {}).flatMap(([workflow, d]) =>
+    Object.entries(d?.functions ?? {}).map(([fnName, fn]) => [`function "${fnName}" of workflow "${workflow}"`, fn] as const),
+  );
+  for (const [what, fn] of steps) checkFunctionPublishes(name, what, fn.records, publishes, "records");
+  const records = [
+    ...new Set([
+      ...consumers.flatMap(([, c]) => c.records ?? []),
+      ...routes.flatMap(([, r]) => r.records ?? []),
+      ...steps.flatMap(([, fn]) => fn.records ?? []),
+    ]),
+  ];
   if (records.length) claim(OUTBOX_RELAY_NAME, "the outbox relay (the service's functions record events)");
   if (definition.relational) claim(MIGRATION_FUNCTION_NAME, "the migration function of its relational store");
   return { name, publishes, records };

@@ -9,6 +9,7 @@ import { evaluateGuardrails, guardrailPolicies } from "../guardrails";
 import { OUTBOX_RELAY_HANDLER, STREAM_READ_ACTIONS } from "../outbox-relay";
 import { defineService, type ServiceDefinition } from "../service";
 import { ServiceFunction } from "../service-function";
+import { defineWorkflow, invoke } from "../workflow";
 import { platformOutputs, policyDocument, underMocks } from "./harness";
 
 const HANDLERS = join(__dirname, "fixtures", "handlers");
@@ -91,6 +92,42 @@ test("the functions that record write the outbox table: its name in PLATFORM_OUT
   assert.not.ok(routePolicy.some((s) => s.Sid === "RecordOwnEvents"));
   const relayEnv = mocks.one("aws:lambda/function:Function", "billing-outbox-relay-function-function").inputs.environment.variables;
   assert.is(relayEnv.PLATFORM_OUTBOX_TABLE, undefined, "the relay reads the stream, never the table");
+});
+
+test("a workflow's function that records events gets the outbox table too, and so the service gets its relay", async () => {
+  const { mocks } = await define({
+    consumers: { "on-order": { event: "orders.order-placed", handler: join(HANDLERS, "echo.ts"), starts: ["issue"] } },
+    workflows: {
+      issue: defineWorkflow({
+        functions: { "issue-invoice": { handler: join(HANDLERS, "echo.ts"), records: ["billing.invoice-issued"] } },
+        startAt: "Issue",
+        states: { Issue: invoke("issue-invoice", { end: true }) },
+      }),
+    },
+  });
+  const table = mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
+  const env = mocks.one("aws:lambda/function:Function", "billing-issue-invoice-function").inputs.environment.variables;
+  assert.is(env.PLATFORM_OUTBOX_TABLE, "dev-billing-outbox");
+  const policy = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-issue-invoice-policy")).Statement;
+  assert.ok(policy.some((s) => s.Sid === "RecordOwnEvents" && s.Resource === table.state.arn));
+  assert.not.ok(policy.some((s) => s.Sid === "PublishOwnedEvents"), "it records its event: the relay publishes it");
+  assert.is(mocks.one("aws:lambda/eventSourceMapping:EventSourceMapping", "billing-outbox-relay-mapping").inputs.eventSourceArn, table.state.streamArn);
+  try {
+    await define({
+      publishes: [],
+      consumers: { "on-order": { event: "orders.order-placed", handler: join(HANDLERS, "echo.ts") } },
+      workflows: {
+        issue: defineWorkflow({
+          functions: { "issue-invoice": { handler: join(HANDLERS, "echo.ts"), records: ["billing.invoice-issued"] } },
+          startAt: "Issue",
+          states: { Issue: invoke("issue-invoice", { end: true }) },
+        }),
+      },
+    });
+    assert.unreachable("a step recording an event the service does not publish");
+  } catch (error) {
+    assert.match((error as Error).message, /function "issue-invoice" of workflow "issue" of service "billing" records "billing.invoice-issued", which the service does not declare/);
+  }
 });
 
 test("a function that records without an outbox table, or holds one and records nothing, is refused with what is missing", async () => {
