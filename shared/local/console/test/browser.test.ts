@@ -194,7 +194,7 @@ test("a stream consumer's on-failure record is listed, and its Replay puts the b
 });
 
 test("a stream mapping's on-failure record (DynamoDB Streams) is listed, and its Replay invokes the function again with the range", async () => {
-  // The events published above went through the services' outbox relays: mappings on the data table's stream.
+  // The events published above went through the services' outbox relays: mappings on their outbox tables' streams.
   type Mapping = { function: string; kind: string; onFailure?: string; shards: { shardId: string; checkpoint?: string }[] };
   const mapping = await (async () => {
     for (let i = 0; i < 100; i++) {
@@ -207,10 +207,12 @@ test("a stream mapping's on-failure record (DynamoDB Streams) is listed, and its
   })();
   const shard = mapping.shards.find((s) => s.checkpoint)!;
   const fn = stage.wiring.functions.find((f) => f.name === mapping.function)!;
-  const streamArn = stage.wiring.tables.find((t) => t.stream)!.stream!.arn;
+  // The table whose stream the mapping reads (its service's outbox table).
+  const streamArn = (stage.wiring.streamMappings ?? []).find((m) => m.functionArn === fn.arn)!.eventSourceArn;
+  const table = stage.wiring.tables.find((t) => t.stream?.arn === streamArn)!;
   // From the shard's first record to the mapping's checkpoint: some records its filter passed (it moves past the others too).
   const dynamodb = stage.parts.parts.find((p) => p.name === "dynamodb") as unknown as { streams: { read(table: string, shardId: string): { dynamodb: { SequenceNumber: string } }[] } };
-  const first = dynamodb.streams.read(stage.wiring.tables.find((t) => t.stream)!.name, shard.shardId)[0]!.dynamodb.SequenceNumber;
+  const first = dynamodb.streams.read(table.name, shard.shardId)[0]!.dynamodb.SequenceNumber;
   // What Lambda sends to the mapping's on-failure destination when it gives a batch up (metadata, not the records).
   const failure = {
     requestContext: { requestId: "0f0e0d0c-0000-4000-8000-000000000002", functionArn: fn.arn, condition: "RetryAttemptsExhausted", approximateInvokeCount: 4 },
