@@ -1,6 +1,6 @@
-import type { MessageAttributeValue, PublishBatchRequestEntry } from "@aws-sdk/client-sns";
+import type { PublishBatchRequestEntry } from "@aws-sdk/client-sns";
 import type { Envelope } from "../contract";
-import { messageAttributeNames } from "../contract/envelope";
+import { messageAttributes } from "./message-attributes";
 import { snsClient, snsModule } from "./aws-clients";
 import { PublishError } from "./errors";
 
@@ -17,18 +17,8 @@ export interface TopicMessage {
 /** SNS limits: entries per PublishBatch, bytes per message and per batch (message plus attributes). */
 export const SNS_LIMITS = { batchEntries: 10, messageBytes: 262_144, batchBytes: 262_144 } as const;
 
-/**
- * The filterable attributes every event carries: type, source, correlation id (String) and data version (Number,
- * so filter policies can match it numerically). Four of SNS's ten, so raw delivery keeps them all.
- */
-export function messageAttributes(envelope: Envelope, dataVersion: number): Record<string, MessageAttributeValue> {
-  return {
-    [messageAttributeNames.type]: { DataType: "String", StringValue: envelope.type },
-    [messageAttributeNames.source]: { DataType: "String", StringValue: envelope.source },
-    [messageAttributeNames.correlationId]: { DataType: "String", StringValue: envelope.correlationid },
-    [messageAttributeNames.version]: { DataType: "Number", StringValue: String(dataVersion) },
-  };
-}
+/** The filterable attributes every event carries (message-attributes.ts). */
+export { messageAttributes };
 
 interface Prepared {
   readonly entry: PublishBatchRequestEntry;

@@ -8,7 +8,7 @@ import { catalog, isEventType, type EventType } from "../../contract/catalog";
 import { envelopeSchema, type Envelope } from "../../contract/envelope";
 import { FAILURE_EVENT_TYPE, failureEventData, type FailureEventData } from "../../contract/failure-event";
 import { messageGroupOf } from "../../contract/message-group";
-import { messageAttributes } from "../../runtime/sns-publish";
+import { messageAttributes } from "../../runtime/message-attributes";
 import type { PublishInput, PublishResult } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
 import { ServiceError } from "../sqs/errors";

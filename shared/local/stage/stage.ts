@@ -10,7 +10,7 @@ import { catalog, isEventType, isStreamEvent, type EventType } from "../../contr
 import { partitionKeyOf } from "../../contract/partition-key";
 import { messageGroupOf } from "../../contract/message-group";
 import { createEvent } from "../../runtime/envelope";
-import { messageAttributes } from "../../runtime/sns-publish";
+import { messageAttributes } from "../../runtime/message-attributes";
 import { rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { Authorizer, type IamAuthorizationRequest, type IamDecision } from "../iam/authorizer";
 import { functionAccessKeyId, type FunctionHost, type FunctionLogEntry, type InvocationResult } from "../lambda/function-host";

@@ -2,7 +2,8 @@
 // - a program runs with stack traces formatted without source maps (Pulumi formats one per resource and per promise),
 //   and Node's own (source-mapped) formatting is back afterwards, so a failing program's error still points at the
 //   TypeScript line;
-// - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use;
+// - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use,
+//   and without the runtime's AWS SDK clients;
 // - PostgreSQL starts while the programs run when a service will use it, in its own thread, and a Data API statement
 //   works right after the stage is ready; a stage without a relational service starts none.
 import { execFileSync } from "node:child_process";
@@ -109,19 +110,22 @@ test("a failing program's error, read after the run, points at its TypeScript li
   }
 });
 
-test("the CLI's imports leave Pulumi's function-serialization packages unloaded; computeCodePaths loads them", () => {
+test("the CLI's imports leave Pulumi's function-serialization packages and the SDK's clients unloaded; computeCodePaths loads them", () => {
   // A fresh process: what the local stage's start pays for loading.
   const script = `
     require(${JSON.stringify(join(REPO, "shared", "local", "cli.ts"))});
     const loaded = () => Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/](@npmcli[\\\\/]arborist|normalize-package-data)[\\\\/]/.test(f)).length;
     const pulumi = require("@pulumi/pulumi");
     const before = loaded();
+    const clients = Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/]@aws-sdk[\\\\/]client-(dynamodb|sns|kinesis)[\\\\/]/.test(f)).length;
     pulumi.runtime.computeCodePaths({ extraIncludePackages: ["yaml"] }).then((paths) => {
-      console.log(JSON.stringify({ before, after: loaded(), pulumiLoaded: Object.keys(require.cache).some((f) => f.endsWith("@pulumi/pulumi/index.js")), yaml: paths.has("node_modules/yaml") }));
+      console.log(JSON.stringify({ before, clients, after: loaded(), pulumiLoaded: Object.keys(require.cache).some((f) => f.endsWith("@pulumi/pulumi/index.js")), yaml: paths.has("node_modules/yaml") }));
     });
   `;
   const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO, encoding: "utf8", env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } });
-  const seen = JSON.parse(out.trim().split("\n").pop()!) as { before: number; after: number; pulumiLoaded: boolean; yaml: boolean };
+  const seen = JSON.parse(out.trim().split("\n").pop()!) as { before: number; clients: number; after: number; pulumiLoaded: boolean; yaml: boolean };
+  // The runtime's SDK clients are the functions' (bundled into them); the stage's thread builds message attributes only.
+  assert.is(seen.clients, 0, "the CLI's imports loaded the AWS SDK's DynamoDB, SNS or Kinesis client");
   assert.ok(seen.pulumiLoaded, "the CLI's imports load @pulumi/pulumi");
   assert.is(seen.before, 0, "Arborist or normalize-package-data loaded with @pulumi/pulumi");
   assert.ok(seen.yaml, "computeCodePaths found the package's folder");
