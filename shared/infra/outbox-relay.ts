@@ -6,6 +6,7 @@ import { OUTBOX_TABLE_LAYOUT, OUTBOX_TABLE_NAME, outboxFilterPattern } from "../
 import { PRODUCTION_STAGES } from "./guardrails/rules/data";
 import { iteratorAgeAlarm, queueNotEmptyAlarm } from "./helpers/alarms";
 import { REPO_ROOT } from "./helpers/bundle";
+import { SQS_ENCRYPTION_CONTEXT, TOPIC_KEY_ACTIONS } from "./helpers/grants";
 import { checkName, checkServiceName, currentStage, serviceResourceBase } from "./helpers/names";
 import type { PolicyDocument } from "./helpers/policy-document";
 import { onFailureQueue, onFailureQueuePolicyResource } from "./helpers/queues";
@@ -84,14 +85,26 @@ export class OutboxRelayConfigError extends Error {
   override name = "OutboxRelayConfigError";
 }
 
-/** The role statements the stream poller and the on-failure destination need, exactly. */
-export function relayStreamPolicy(streamArn: string, failureQueueArn: string): PolicyDocument {
+/**
+ * The role statements the stream poller and the on-failure destination need, exactly. The failure queue is encrypted
+ * with the platform's events key: Lambda sends to it with the function's role, which needs kms:GenerateDataKey and
+ * kms:Decrypt on the key (AWS Lambda developer guide, on-failure destinations: an SQS destination encrypted with
+ * your own KMS key), only for that queue's encryption context (SQS passes the queue's ARN), as a stream consumer's.
+ */
+export function relayStreamPolicy(streamArn: string, failureQueueArn: string, eventsKeyArn: string): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
       { Sid: "ReadOutboxStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: streamArn },
       // Lambda sends a batch's description to the on-failure destination with the function's role.
       { Sid: "SendToFailureDestination", Effect: "Allow", Action: "sqs:SendMessage", Resource: failureQueueArn },
+      {
+        Sid: "EncryptFailureRecords",
+        Effect: "Allow",
+        Action: [...TOPIC_KEY_ACTIONS],
+        Resource: eventsKeyArn,
+        Condition: { StringEquals: { [SQS_ENCRYPTION_CONTEXT]: failureQueueArn } },
+      },
     ],
   };
 }
@@ -142,9 +155,11 @@ export function outboxTable(
  * The relay of a service's outbox: an event source mapping on the service's outbox table's stream (its only reader),
  * filtered to INSERTs of the service's outbox items (its own keys, `outboxService` = the service), invoking the runtime's relay function,
  * which publishes each recorded event to its topic. Partial batch responses, bisect on error, bounded retries and
- * record age, an on-failure destination (an encrypted SQS queue, TLS only, kept 14 days, with a depth alarm), and an
+ * record age, an on-failure destination (an SQS queue encrypted with the platform's events key, only the relay's role
+ * may send, TLS only, kept 14 days, with a depth alarm), and an
  * IteratorAge alarm on the platform's alarm topic. The function's role may publish exactly the recorded events'
- * topics (and use their key); a second policy lets it read the table's stream and send to its failure queue.
+ * topics (and use their key); a second policy lets it read the table's stream and send to its failure queue (with
+ * the key, for that queue only).
  */
 export class OutboxRelay extends pulumi.ComponentResource {
   private readonly fn: ServiceFunction;
@@ -192,15 +207,15 @@ export class OutboxRelay extends pulumi.ComponentResource {
       { ...parent },
     );
 
-    // SSE-SQS and no sender restriction in its policy (TLS only): unlike a stream consumer's on-failure queue (the
-    // events key, only the function's role sends), as the README describes the relay's.
+    const role = this.fn.nodes.role;
+    // As a stream consumer's on-failure queue: the platform's events key, and only the relay's role may send.
     this.failureQueue = onFailureQueue(`${name}-failed`, {
       name: `${base}-failed`,
-      encryption: "sqs-managed",
+      encryption: { kmsKeyArn: platform.eventsKeyArn },
       transform: args.transform?.failureQueue,
       opts: parent,
     });
-    this.failureQueuePolicy = onFailureQueuePolicyResource(`${name}-failed-policy`, this.failureQueue, "iam-allowed", {
+    this.failureQueuePolicy = onFailureQueuePolicyResource(`${name}-failed-policy`, this.failureQueue, { functionRoleArn: role.arn }, {
       transform: args.transform?.failureQueuePolicy,
       opts: parent,
     });
@@ -209,7 +224,6 @@ export class OutboxRelay extends pulumi.ComponentResource {
       if (!arn) throw new OutboxRelayConfigError(`${label}: its outbox table has no stream ARN: the table needs streamEnabled`);
       return arn;
     });
-    const role = this.fn.nodes.role;
     this.streamPolicy = new aws.iam.RolePolicy(
       ...applyTransform(
         args.transform?.streamPolicy,
@@ -217,7 +231,9 @@ export class OutboxRelay extends pulumi.ComponentResource {
         {
           role: role.name,
           name: "read-outbox-stream",
-          policy: pulumi.all([streamArn, this.failureQueue.arn]).apply(([stream, queue]) => JSON.stringify(relayStreamPolicy(stream, queue))),
+          policy: pulumi
+            .all([streamArn, this.failureQueue.arn, platform.eventsKeyArn])
+            .apply(([stream, queue, key]) => JSON.stringify(relayStreamPolicy(stream, queue, key))),
         },
         { ...parent },
       ),

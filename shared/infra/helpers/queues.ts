@@ -38,7 +38,7 @@ export function queuePolicy(queueArn: string, topicArn: string | undefined): Pol
   return { Version: "2012-10-17", Statement: statements };
 }
 
-/** A stream consumer's on-failure queue policy: only the function's role may send, and nothing without TLS. */
+/** A stream mapping's on-failure queue policy (a stream consumer's, a relay's): only the function's role may send, and nothing without TLS. */
 export function onFailureQueuePolicy(queueArn: string, roleArn: string): PolicyDocument {
   return {
     Version: "2012-10-17",
@@ -66,16 +66,14 @@ export function onFailureQueuePolicy(queueArn: string, roleArn: string): PolicyD
 }
 
 /**
- * How an on-failure queue is encrypted: with a KMS key (the platform's events key; the function's role then needs
- * the key for SQS's encryption context, see grants.ts) or with SQS-managed keys (SSE-SQS).
+ * How an on-failure queue is encrypted: with the platform's events key (a customer managed key). Lambda sends the
+ * on-failure record with the function's role, which then needs kms:GenerateDataKey and kms:Decrypt on the key for
+ * the queue's encryption context (grants.ts for a stream consumer, outbox-relay.ts for a relay).
  */
-export type OnFailureEncryption = { kmsKeyArn: pulumi.Input<string> } | "sqs-managed";
+export type OnFailureEncryption = { kmsKeyArn: pulumi.Input<string> };
 
-/**
- * Who may send to an on-failure queue: only the reading function's role (the sender Lambda uses), or any principal
- * whose own IAM policy allows it. Either way, nothing without TLS.
- */
-export type OnFailureSenders = { functionRoleArn: pulumi.Input<string> } | "iam-allowed";
+/** Who may send to an on-failure queue: only the reading function's role (the sender Lambda uses); nothing without TLS. */
+export type OnFailureSenders = { functionRoleArn: pulumi.Input<string> };
 
 /** Where the component's on-failure queue is and how its owner may adjust it. */
 export interface OnFailureQueueArgs {
@@ -92,10 +90,7 @@ export interface OnFailureQueueArgs {
  * description of a batch it gave up on (shard and sequence range, not the records). Kept 14 days, encrypted.
  */
 export function onFailureQueue(childName: string, args: OnFailureQueueArgs): aws.sqs.Queue {
-  const encryption: aws.sqs.QueueArgs =
-    args.encryption === "sqs-managed"
-      ? { sqsManagedSseEnabled: true }
-      : { kmsMasterKeyId: args.encryption.kmsKeyArn, kmsDataKeyReusePeriodSeconds: QUEUE_KMS_DATA_KEY_REUSE_SECONDS };
+  const encryption: aws.sqs.QueueArgs = { kmsMasterKeyId: args.encryption.kmsKeyArn, kmsDataKeyReusePeriodSeconds: QUEUE_KMS_DATA_KEY_REUSE_SECONDS };
   return new aws.sqs.Queue(
     ...applyTransform(args.transform, childName, { name: args.name, messageRetentionSeconds: DLQ_RETENTION_SECONDS, ...encryption }, { ...args.opts }),
   );
@@ -108,9 +103,6 @@ export function onFailureQueuePolicyResource(
   senders: OnFailureSenders,
   options: { transform?: Transform<aws.sqs.QueuePolicyArgs>; opts?: pulumi.CustomResourceOptions } = {},
 ): aws.sqs.QueuePolicy {
-  const policy =
-    senders === "iam-allowed"
-      ? queue.arn.apply((arn) => JSON.stringify(queuePolicy(arn, undefined)))
-      : pulumi.all([queue.arn, senders.functionRoleArn]).apply(([arn, roleArn]) => JSON.stringify(onFailureQueuePolicy(arn, roleArn)));
+  const policy = pulumi.all([queue.arn, senders.functionRoleArn]).apply(([arn, roleArn]) => JSON.stringify(onFailureQueuePolicy(arn, roleArn)));
   return new aws.sqs.QueuePolicy(...applyTransform(options.transform, childName, { queueUrl: queue.url, policy }, { ...options.opts }));
 }

@@ -98,7 +98,7 @@ test("a queue consumer's dead-letter alarms: depth above 0 for a minute, to the 
   }
 });
 
-test("the outbox relay: IteratorAge over a minute in 3 of 5 minutes, its failure queue's depth; the queue and its TLS-only policy", async () => {
+test("the outbox relay: IteratorAge over a minute in 3 of 5 minutes, its failure queue's depth; the queue (the events key) and its policy (only the relay's role sends, TLS only)", async () => {
   const { mocks } = await billing();
   assert.equal(inputsOf(mocks.one(ALARM, "billing-outbox-relay-iterator-age-alarm")), {
     name: "dev-billing-outbox-relay-iterator-age",
@@ -125,12 +125,24 @@ test("the outbox relay: IteratorAge over a minute in 3 of 5 minutes, its failure
     ),
   );
   const queue = mocks.one(Q, "billing-outbox-relay-failed");
-  assert.equal(inputsOf(queue), { name: "dev-billing-outbox-relay-failed", messageRetentionSeconds: 1_209_600, sqsManagedSseEnabled: true });
+  // As a stream consumer's on-failure queue: the platform's events key, and only the relay's role may send.
+  assert.equal(inputsOf(queue), {
+    name: "dev-billing-outbox-relay-failed",
+    messageRetentionSeconds: 1_209_600,
+    kmsMasterKeyId: platform.eventsKeyArn,
+    kmsDataKeyReusePeriodSeconds: 300,
+  });
+  const roleArn = mocks.one("aws:iam/role:Role", "billing-outbox-relay-function-role").state.arn;
   const policy = mocks.one("aws:sqs/queuePolicy:QueuePolicy", "billing-outbox-relay-failed-policy");
   assert.is(policy.inputs.queueUrl, queue.state.url);
+  const arn = queue.state.arn;
   assert.equal(policyDocument(policy), {
     Version: "2012-10-17",
-    Statement: [{ Sid: "DenyWithoutTls", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: queue.state.arn, Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+    Statement: [
+      { Sid: "FunctionRoleSends", Effect: "Allow", Principal: { AWS: roleArn }, Action: "sqs:SendMessage", Resource: arn },
+      { Sid: "DenyOtherSenders", Effect: "Deny", Principal: "*", Action: "sqs:SendMessage", Resource: arn, Condition: { ArnNotEquals: { "aws:PrincipalArn": roleArn } } },
+      { Sid: "DenyWithoutTls", Effect: "Deny", Principal: "*", Action: "sqs:*", Resource: arn, Condition: { Bool: { "aws:SecureTransport": "false" } } },
+    ],
   });
 });
 

@@ -160,10 +160,20 @@ test("a function that records events gets the relay: a filtered, bounded mapping
   assert.equal(mapping.functionResponseTypes, ["ReportBatchItemFailures"]);
   const failed = mocks.one("aws:sqs/queue:Queue", "billing-outbox-relay-failed");
   assert.is(mapping.destinationConfig.onFailure.destinationArn, failed.state.arn);
-  assert.is(failed.inputs.sqsManagedSseEnabled, true);
+  // As a stream consumer's on-failure queue: the platform's events key (not SSE-SQS), only the relay's role sends.
+  assert.is(failed.inputs.kmsMasterKeyId, platform.eventsKeyArn);
+  assert.is(failed.inputs.sqsManagedSseEnabled, undefined);
   assert.is(failed.inputs.messageRetentionSeconds, 1_209_600);
+  const roleArn = mocks.one("aws:iam/role:Role", "billing-outbox-relay-function-role").state.arn;
   const queuePolicy = policyDocument(mocks.one("aws:sqs/queuePolicy:QueuePolicy", "billing-outbox-relay-failed-policy"));
-  assert.equal(queuePolicy.Statement.map((s) => [s.Effect, s.Condition]), [["Deny", { Bool: { "aws:SecureTransport": "false" } }]]);
+  assert.equal(
+    queuePolicy.Statement.map((s) => [s.Sid, s.Effect, s.Principal, s.Action, s.Condition]),
+    [
+      ["FunctionRoleSends", "Allow", { AWS: roleArn }, "sqs:SendMessage", undefined],
+      ["DenyOtherSenders", "Deny", "*", "sqs:SendMessage", { ArnNotEquals: { "aws:PrincipalArn": roleArn } }],
+      ["DenyWithoutTls", "Deny", "*", "sqs:*", { Bool: { "aws:SecureTransport": "false" } }],
+    ],
+  );
 
   // The filter, run by Lambda's filter rules: INSERTs of billing's outbox items under billing's keys, nothing else.
   const filter = compileFilterCriteria({ Filters: mapping.filterCriteria.filters.map((f: { pattern: string }) => ({ Pattern: f.pattern })) });
@@ -175,7 +185,7 @@ test("a function that records events gets the relay: a filtered, bounded mapping
   assert.not.ok(filter.matches(streamRecord("INSERT", "$billing#x", { outboxService: { S: "orders" } }) as never));
 });
 
-test("the relay's grants: the stream actions on the stream ARN only, its failure queue, and publish on exactly the recorded topics", async () => {
+test("the relay's grants: the stream actions on the stream ARN only, its failure queue (and the events key for it), and publish on exactly the recorded topics", async () => {
   const { mocks } = await define({});
   const stream = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-outbox-relay-stream-policy")).Statement;
   const failedArn = mocks.one("aws:sqs/queue:Queue", "billing-outbox-relay-failed").state.arn;
@@ -183,6 +193,13 @@ test("the relay's grants: the stream actions on the stream ARN only, its failure
   assert.equal(stream, [
     { Sid: "ReadOutboxStream", Effect: "Allow", Action: [...STREAM_READ_ACTIONS], Resource: tableStream },
     { Sid: "SendToFailureDestination", Effect: "Allow", Action: "sqs:SendMessage", Resource: failedArn },
+    {
+      Sid: "EncryptFailureRecords",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: platform.eventsKeyArn,
+      Condition: { StringEquals: { "kms:EncryptionContext:aws:sqs:arn": failedArn } },
+    },
   ]);
   const own = policyDocument(mocks.one("aws:iam/rolePolicy:RolePolicy", "billing-outbox-relay-function-policy")).Statement;
   const publish = own.find((s) => s.Sid === "PublishOwnedEvents");
