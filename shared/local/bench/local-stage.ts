@@ -22,7 +22,7 @@
  *   (0 skips a part)
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { catalog } from "../../contract/catalog";
@@ -51,6 +51,25 @@ function percentile(values: number[], p: number): number {
 
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
+/**
+ * CPU the start-ups had used at their ready lines (Linux: /proc), all threads and the stage's own thread: a loaded
+ * machine stretches the wall time, much less the CPU time, and the stage's thread is the start-up's critical path.
+ */
+const startupCpu: { allMs: number; stageThreadMs: number }[] = [];
+
+function cpuAtReady(pid: number | undefined): { allMs: number; stageThreadMs: number } | undefined {
+  try {
+    // utime and stime, in clock ticks (100 per second on Linux), after the command name in parentheses.
+    const ticks = (path: string) => {
+      const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    };
+    return { allMs: ticks(`/proc/${pid}/stat`), stageThreadMs: ticks(`/proc/${pid}/task/${pid}/stat`) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Spawns the CLI and measures the time to its ready line; then stops it with SIGINT. */
 function startupOnce(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -66,6 +85,8 @@ function startupOnce(): Promise<number> {
       output += chunk.toString();
       if (ready === undefined && output.includes("local stage ready")) {
         ready = performance.now() - started;
+        const cpu = cpuAtReady(child.pid);
+        if (cpu) startupCpu.push(cpu);
         child.kill("SIGINT");
       }
     });
@@ -227,7 +248,10 @@ async function main(): Promise<void> {
 
   const startups: number[] = [];
   for (let i = 0; i < runs; i++) startups.push(await startupOnce());
-  if (runs) console.error(`start-up: ${startups.map((s) => Math.round(s)).join(", ")} ms`);
+  if (runs) {
+    const cpu = startupCpu.length ? ` (CPU at ready, all threads: median ${percentile(startupCpu.map((c) => c.allMs), 50)} ms; the stage's thread: median ${percentile(startupCpu.map((c) => c.stageThreadMs), 50)} ms)` : "";
+    console.error(`start-up: ${startups.map((s) => Math.round(s)).join(", ")} ms${cpu}`);
+  }
 
   // The services this bench is about (POST /orders -> billing): other services subscribed to the same events would add
   // their work to every event, while the floor counts billing's SDK calls only.
@@ -251,6 +275,7 @@ async function main(): Promise<void> {
     }
     summary = {
       startupMs: runs ? { median: Math.round(percentile(startups, 50)), runs: startups.map(Math.round), goal: GOALS.startupMs } : null,
+      startupCpuMs: startupCpu.length ? { allThreads: percentile(startupCpu.map((c) => c.allMs), 50), stageThread: percentile(startupCpu.map((c) => c.stageThreadMs), 50) } : null,
       latencyMs: requests
         ? {
             median: percentile(samples.warming, 50),
