@@ -129,10 +129,11 @@ export class EventFilter {
   /** Whether the record passes, and which filter matched it (index) or why none did. */
   evaluate(record: unknown): { matched: boolean; filter?: number; reason?: string } {
     if (this.filters.length === 0) return { matched: true };
-    const message = { Message: JSON.stringify(record) };
+    // The record as its JSON would read, without writing and parsing that text (only the properties a pattern
+    // names are read).
     const reasons: string[] = [];
     for (const [index, filter] of this.filters.entries()) {
-      const result = filter.policy.evaluate(message);
+      const result = filter.policy.evaluateBody(record);
       if (result.matched) return { matched: true, filter: index };
       reasons.push(`filter ${index}: ${result.reason ?? "no match"}`);
     }

@@ -550,15 +550,25 @@ function attributeLeaves(attributes: Record<string, FilterableAttribute> | undef
   return leaves;
 }
 
-function bodyLeaves(body: unknown): Map<string, Leaf[]> {
+/**
+ * The body's values by path. Only properties on the way to a path in `wanted` (the policy's condition paths and
+ * their prefixes) are read: nothing else can match. A body given as a value rather than parsed from JSON is read as
+ * its JSON text would be (an `undefined` property is absent, an `undefined` array element is `null`).
+ */
+function bodyLeaves(body: unknown, wanted: ReadonlySet<string>): Map<string, Leaf[]> {
   const leaves = new Map<string, Leaf[]>();
   let arrayIds = 0;
   const visit = (value: unknown, path: string, arrays: Array<[number, number]>) => {
     if (Array.isArray(value)) {
       const id = arrayIds++;
-      value.forEach((item, index) => visit(item, path, [...arrays, [id, index]]));
+      value.forEach((item, index) => visit(item === undefined ? null : item, path, [...arrays, [id, index]]));
     } else if (isPlainObject(value)) {
-      for (const [key, child] of Object.entries(value)) visit(child, path ? `${path}.${key}` : key, arrays);
+      for (const key of Object.keys(value)) {
+        const childPath = path ? `${path}.${key}` : key;
+        if (!wanted.has(childPath)) continue;
+        const child = value[key];
+        if (child !== undefined) visit(child, childPath, arrays);
+      }
     } else {
       const leaf: Leaf = { path, value: value as Primitive, arrays };
       const list = leaves.get(path);
@@ -642,7 +652,17 @@ export class FilterPolicy {
     readonly combinations: number,
     /** Its alternatives after `$or` expansion; a message matches when one alternative holds. */
     readonly alternatives: readonly (readonly FilterCondition[])[],
-  ) {}
+  ) {
+    for (const alternative of alternatives) {
+      for (const { path } of alternative) {
+        const parts = path.split(".");
+        for (let i = 1; i <= parts.length; i++) this.wanted.add(parts.slice(0, i).join("."));
+      }
+    }
+  }
+
+  /** The conditions' paths and their prefixes: the only parts of a message body matching reads. */
+  private readonly wanted = new Set<string>();
 
   /** Validates and compiles; throws {@link FilterPolicyError}. Use {@link compileFilterPolicy}. */
   static compile(
@@ -684,20 +704,31 @@ export class FilterPolicy {
   /** Matches and explains a mismatch (for trace views). */
   evaluate(message: FilterableMessage): FilterEvaluation {
     if (this.alternatives.length === 0) return { matched: true };
-    let values: MessageValues;
     if (this.scope === "MessageAttributes") {
       const empty = Object.keys(message.MessageAttributes ?? {}).length === 0;
-      values = { leaves: attributeLeaves(message.MessageAttributes), empty };
-    } else {
-      let body: unknown;
-      try {
-        body = JSON.parse(message.Message);
-      } catch {
-        return { matched: false, reason: "the message body is not JSON (scope MessageBody)" };
-      }
-      if (!isPlainObject(body)) return { matched: false, reason: "the message body is not a JSON object (scope MessageBody)" };
-      values = { leaves: bodyLeaves(body), empty: false };
+      return this.explain({ leaves: attributeLeaves(message.MessageAttributes), empty });
     }
+    let body: unknown;
+    try {
+      body = JSON.parse(message.Message);
+    } catch {
+      return { matched: false, reason: "the message body is not JSON (scope MessageBody)" };
+    }
+    return this.evaluateBody(body);
+  }
+
+  /**
+   * {@link evaluate} for scope MessageBody with the body already a value (what `JSON.parse` of the message would
+   * give): a caller holding the value (Lambda's event filtering of a record) spares the text and its parse.
+   */
+  evaluateBody(body: unknown): FilterEvaluation {
+    if (this.scope !== "MessageBody") throw new TypeError("evaluateBody is for filter policies of scope MessageBody");
+    if (this.alternatives.length === 0) return { matched: true };
+    if (!isPlainObject(body)) return { matched: false, reason: "the message body is not a JSON object (scope MessageBody)" };
+    return this.explain({ leaves: bodyLeaves(body, this.wanted), empty: false });
+  }
+
+  private explain(values: MessageValues): FilterEvaluation {
     for (const alternative of this.alternatives) if (branchHolds(alternative, values)) return { matched: true };
     const first = this.alternatives[0]!;
     const failing = first.filter((condition) => options(condition, values).length === 0);

@@ -113,4 +113,26 @@ test("records from the local stream recorder: the outbox relay's filter keeps on
   assert.equal(records.filter((r) => relay.matches(r)).map((r) => r.dynamodb.Keys.pk!.S), ["$billing#1"]);
 });
 
+test("a record is matched as its JSON reads, and only the properties a pattern names are read (an image's other attributes are not walked)", () => {
+  let detailsRead = 0;
+  const image: Record<string, unknown> = { outboxService: { S: "billing" }, undefinedAttribute: undefined };
+  Object.defineProperty(image, "details", {
+    enumerable: true,
+    get() {
+      detailsRead++;
+      return { M: { total: { N: "10" } } };
+    },
+  });
+  const record = { eventName: "INSERT", dynamodb: { NewImage: image, Keys: { pk: { S: "$billing#1" } } }, tags: [undefined, "x"] };
+  const filter = one({ eventName: ["INSERT"], dynamodb: { NewImage: { outboxService: { S: ["billing"] } } } });
+  assert.ok(filter.matches(record));
+  assert.not.ok(one({ eventName: ["MODIFY"] }).matches(record));
+  assert.is(detailsRead, 0, "an attribute no pattern names is not read");
+  // As in the record's JSON: an undefined property is absent, an undefined array element is null.
+  assert.ok(one({ dynamodb: { NewImage: { undefinedAttribute: [{ exists: false }] } } }).matches(record));
+  assert.ok(one({ tags: [null] }).matches(record));
+  assert.ok(one({ dynamodb: { NewImage: { details: { M: { total: { N: ["10"] } } } } } }).matches(record));
+});
+
 test.run();
+
