@@ -10,10 +10,12 @@ import type { PlatformConfig } from "./config";
  * the logs of the services' state machines, which this key encrypts too: services publish and run their workflows
  * with their own roles (IAM grants), and SNS delivers to queues encrypted with SSE-SQS, which needs nothing from it.
  *
- * It also encrypts the Kinesis streams of stream events and their consumers' on-failure queues. Kinesis and SQS use
- * the key on behalf of the caller, so nothing is added here either: the "AccountAdministers" statement lets IAM
- * policies grant it, and each role gets only what it needs for its own stream or queue (a producer
- * kms:GenerateDataKey, a consumer kms:Decrypt, each conditioned on the stream's encryption context).
+ * It also encrypts the Kinesis streams of stream events and the on-failure queues of the services' stream mappings
+ * (stream consumers' and outbox relays'). Kinesis and SQS use the key on behalf of the caller (Lambda sends an
+ * on-failure record with the function's role), so nothing is added here either: the "AccountAdministers" statement
+ * lets IAM policies grant it, and each role gets only what it needs for its own stream or queue (a producer
+ * kms:GenerateDataKey, a consumer kms:Decrypt, each conditioned on the stream's encryption context; the sender to an
+ * on-failure queue kms:GenerateDataKey and kms:Decrypt, conditioned on that queue's).
  */
 export function createEventsKey(config: PlatformConfig, accountId: pulumi.Input<string>): aws.kms.Key {
   const root = pulumi.interpolate`arn:aws:iam::${accountId}:root`;

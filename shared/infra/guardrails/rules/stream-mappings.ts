@@ -1,7 +1,7 @@
 import type { ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import type { RuleName } from "../rule-names";
 import { ofType, resourceRule, stackRule, type Finding, type GuardrailPolicy } from "../rule";
-import { actionCovers, actionsOf, bool, num, resourcesOf, str } from "../read";
+import { actionCovers, actionsOf, bool, conditionValues, num, policyOf, principalsOf, resourcesOf, str } from "../read";
 import { T } from "../resource-types";
 import { functionNamed } from "./messaging";
 import { roleOf, roleStatements } from "./workflows";
@@ -196,13 +196,37 @@ const ON_FAILURE_ACTION: Record<string, string> = { sqs: "sqs:SendMessage", sns:
 const resourceCovers = (pattern: string, arn: string) =>
   new RegExp(`^${pattern.split(/([*?])/).map((part) => (part === "*" ? ".*" : part === "?" ? "." : part.replace(/[.+^${}()|[\]\\]/g, "\\$&"))).join("")}$`).test(arn);
 
-/** The function's role may send to the on-failure destination: Lambda checks it when the mapping is created or updated. */
+/** What Lambda needs on the KMS key of an SQS on-failure destination encrypted with a customer managed key. */
+export const ON_FAILURE_QUEUE_KEY_ACTIONS = ["kms:GenerateDataKey", "kms:Decrypt"] as const;
+/** The AWS managed key of SQS: its policy cannot be changed, and not every principal may use it. */
+const AWS_MANAGED_SQS_KEY = /^(arn:[^:]+:kms:[^:]*:[^:]*:)?alias\/aws\/sqs$/;
+
+/**
+ * Whether a queue's policy denies sqs:SendMessage to every principal but `roleArn` (a Deny on `*` with
+ * ArnNotEquals/ArnNotLike aws:PrincipalArn naming only that role), as onFailureQueuePolicy writes it.
+ */
+function onlyRoleSends(documents: ReturnType<typeof policyOf>[], roleArn: string): boolean {
+  return documents.some((document) =>
+    (document?.Statement ?? []).some((statement) => {
+      if (statement.Effect !== "Deny" || !principalsOf(statement.Principal).includes("*")) return false;
+      if (!actionsOf(statement).some((a) => actionCovers(a, "sqs:SendMessage"))) return false;
+      const allowed = conditionValues(statement, ["ArnNotEquals", "ArnNotLike", "StringNotEquals"], "aws:PrincipalArn");
+      return allowed.length > 0 && allowed.every((arn) => arn === roleArn);
+    }),
+  );
+}
+
+/**
+ * The function's role may send to the on-failure destination: Lambda checks it when the mapping is created or updated.
+ * An SQS destination of the same stack is the function's alone: encrypted with a customer managed key the role may use
+ * for it, and only that role may send.
+ */
 export function streamMappingOnFailureGrant(source: StreamSource): GuardrailPolicy {
   return stackRule(
     {
       name: ruleName(source, "on-failure-grant"),
-      description: `The execution role of a function with an event source mapping on ${source.label} may send to the mapping's on-failure destination (sqs:SendMessage, sns:Publish or s3:PutObject on exactly it, and nothing denies it): Lambda sends the record with that role and refuses a destination the role cannot write to, so the deployment fails, or, should the grant be removed later, failed batches are dropped unrecorded (AWS Lambda developer guide, execution role permissions for on-failure destinations).`,
-      remediation: `Grant the function's role the send action on the destination's ARN (${source.component} does: its role policy names the failure queue).`,
+      description: `The execution role of a function with an event source mapping on ${source.label} may send to the mapping's on-failure destination (sqs:SendMessage, sns:Publish or s3:PutObject on exactly it, and nothing denies it): Lambda sends the record with that role and refuses a destination the role cannot write to, so the deployment fails, or, should the grant be removed later, failed batches are dropped unrecorded (AWS Lambda developer guide, execution role permissions for on-failure destinations). An SQS destination the stack creates is encrypted with a customer managed KMS key, on which the role holds kms:GenerateDataKey and kms:Decrypt (the same guide: an SQS destination encrypted with your own key needs both), and its queue policy denies sqs:SendMessage to every principal but that role, so nobody else can put a fake failure record there (Well-Architected Security pillar, least privilege).`,
+      remediation: `Grant the function's role the send action on the destination's ARN, encrypt an SQS destination with the platform's events key and grant the role ${ON_FAILURE_QUEUE_KEY_ACTIONS.join(" and ")} on it, and give the queue a policy that denies sqs:SendMessage when aws:PrincipalArn is not the role (${source.component} does all of it: onFailureQueue and onFailureQueuePolicy in shared/infra/helpers/queues.ts).`,
     },
     (args) =>
       mappingsOn(source, args).flatMap((mapping): Finding[] => {
@@ -218,9 +242,31 @@ export function streamMappingOnFailureGrant(source: StreamSource): GuardrailPoli
           actionsOf(statement).some((a) => actionCovers(a, action)) && resourcesOf(statement).some((r) => resourceCovers(r, destination));
         const allowed = statements.some((s) => s.Effect === "Allow" && matches(s));
         const denied = statements.some((s) => s.Effect === "Deny" && matches(s));
-        return allowed && !denied
-          ? []
-          : [{ urn: mapping.urn, message: `mapping ${mapping.name} on ${source.label}: the role of function ${str(fn.props.name) ?? fn.name} may not ${action} to ${destination}, so Lambda refuses the destination` }];
+        const fnName = str(fn.props.name) ?? fn.name;
+        if (!allowed || denied) {
+          return [{ urn: mapping.urn, message: `mapping ${mapping.name} on ${source.label}: the role of function ${fnName} may not ${action} to ${destination}, so Lambda refuses the destination` }];
+        }
+        const queue = service === "sqs" ? ofType(args, T.queue).find((q) => q.props.arn === destination) : undefined;
+        if (!queue) return []; // another destination kind, or a queue of another stack: nothing more to read here
+        const problems: string[] = [];
+        const key = str(queue.props.kmsMasterKeyId);
+        if (!key || AWS_MANAGED_SQS_KEY.test(key)) {
+          problems.push(`its queue ${queue.name} is encrypted with ${key ?? (bool(queue.props.sqsManagedSseEnabled) ? "SQS-managed keys (SSE-SQS)" : "nothing")}, not a customer managed key`);
+        } else {
+          const keyUse = (a: string) => (s: (typeof statements)[number]) => actionsOf(s).some((p) => actionCovers(p, a)) && resourcesOf(s).some((r) => resourceCovers(r, key));
+          const missing = ON_FAILURE_QUEUE_KEY_ACTIONS.filter((a) => !statements.some((s) => s.Effect === "Allow" && keyUse(a)(s)) || statements.some((s) => s.Effect === "Deny" && keyUse(a)(s)));
+          if (missing.length) problems.push(`the role may not ${missing.join(" or ")} on its queue's key ${key}, so Lambda cannot send to it`);
+        }
+        const url = str(queue.props.url);
+        const documents = [
+          policyOf(queue.props.policy),
+          ...ofType(args, T.queuePolicy)
+            .filter((p) => url !== undefined && p.props.queueUrl === url)
+            .map((p) => policyOf(p.props.policy)),
+        ];
+        const roleArn = str(role?.props.arn) ?? str(fn.props.role) ?? "";
+        if (!onlyRoleSends(documents, roleArn)) problems.push(`its queue ${queue.name}'s policy lets principals other than the role send (no Deny of sqs:SendMessage when aws:PrincipalArn is not ${roleArn})`);
+        return problems.length ? [{ urn: mapping.urn, message: `mapping ${mapping.name} on ${source.label} (function ${fnName}): ${problems.join("; ")}` }] : [];
       }),
   );
 }

@@ -1,4 +1,4 @@
-import { ACCOUNT, doc, fn, fnArn, queueArn, resource, type RuleCases } from "./fixtures";
+import { ACCOUNT, denyWithoutTls, doc, fn, fnArn, queue, queueArn, queueUrl, resource, type RuleCases } from "./fixtures";
 
 // The stream-mapping family's rules added with it (shared/infra/guardrails/rules/stream-mappings.ts): the parallelization
 // factor for DynamoDB Streams (Kinesis had it), and the settings Lambda accepts, for both sources. The family's
@@ -55,6 +55,42 @@ const withRole = (source: "dynamodb" | "kinesis", statements: Record<string, unk
 const relayFailed = queueArn("dev-orders-outbox-relay-failed");
 const consumerFailed = queueArn("dev-ledger-on-entry-posted-failed");
 
+// The on-failure queue in the same stack, as onFailureQueue / onFailureQueuePolicy make it: the events key, only the
+// function's role sends. `sqs-managed` and `iam-allowed` are what the outbox relay's queue was before (SSE-SQS, a
+// TLS-only policy letting any principal with IAM permission send).
+const eventsKey = `arn:aws:kms:eu-west-1:${ACCOUNT}:key/0000-events`;
+const failedQueue = (name: string, encryption: "events-key" | "sqs-managed" = "events-key") =>
+  queue(`${name}-failed`, encryption === "events-key" ? { sqsManagedSseEnabled: undefined, kmsMasterKeyId: eventsKey, kmsDataKeyReusePeriodSeconds: 300 } : {});
+const failedQueuePolicy = (name: string, senders: "role" | "iam-allowed" = "role") => {
+  const arn = queueArn(`${name}-failed`);
+  const statements = [
+    ...(senders === "role"
+      ? [
+          { Sid: "FunctionRoleSends", Effect: "Allow", Principal: { AWS: roleArn(name) }, Action: "sqs:SendMessage", Resource: arn },
+          { Sid: "DenyOtherSenders", Effect: "Deny", Principal: "*", Action: "sqs:SendMessage", Resource: arn, Condition: { ArnNotEquals: { "aws:PrincipalArn": roleArn(name) } } },
+        ]
+      : []),
+    denyWithoutTls("sqs:*", arn),
+  ];
+  return resource("aws:sqs/queuePolicy:QueuePolicy", `${name}-failed-policy`, { queueUrl: queueUrl(`${name}-failed`), policy: doc(...(statements as never[])) });
+};
+const keyFor = (queue: string, actions: string[] = ["kms:GenerateDataKey", "kms:Decrypt"]) => ({
+  Sid: "EncryptFailureRecords",
+  Effect: "Allow",
+  Action: actions,
+  Resource: eventsKey,
+  Condition: { StringEquals: { "kms:EncryptionContext:aws:sqs:arn": queue } },
+});
+/** withRole plus the on-failure queue and its policy in the stack. */
+const withQueue = (
+  source: "dynamodb" | "kinesis",
+  statements: Record<string, unknown>[],
+  options: { encryption?: "events-key" | "sqs-managed"; senders?: "role" | "iam-allowed" } = {},
+) => {
+  const name = source === "dynamodb" ? "dev-orders-outbox-relay" : "dev-ledger-on-entry-posted";
+  return [...withRole(source, statements), failedQueue(name, options.encryption), failedQueuePolicy(name, options.senders)];
+};
+
 export const cases: RuleCases = {
   "dynamodb-stream-mapping-on-failure-grant": {
     good: [
@@ -64,9 +100,30 @@ export const cases: RuleCases = {
         destinationConfig: { onFailure: { destinationArn: `arn:aws:sns:eu-west-1:${ACCOUNT}:dev-orders-failed` } },
       }),
       [queueMapping],
+      // the queue in the stack: the events key the role may use for it, only the role sends
+      withQueue("dynamodb", [sendTo(relayFailed), keyFor(relayFailed)]),
+      withQueue("dynamodb", [sendTo(relayFailed), { ...keyFor(relayFailed), Action: "kms:*", Resource: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/*` }]),
     ],
     bad: [
       [withRole("dynamodb", []), /mapping dev-orders-outbox-relay-mapping on a DynamoDB stream: the role of function dev-orders-outbox-relay may not sqs:SendMessage to arn:aws:sqs:.*dev-orders-outbox-relay-failed/],
+      // the relay's queue as it was: SSE-SQS, and any principal with IAM permission may send
+      [
+        withQueue("dynamodb", [sendTo(relayFailed)], { encryption: "sqs-managed", senders: "iam-allowed" }),
+        /mapping dev-orders-outbox-relay-mapping on a DynamoDB stream \(function dev-orders-outbox-relay\): its queue dev-orders-outbox-relay-failed is encrypted with SQS-managed keys \(SSE-SQS\), not a customer managed key; its queue dev-orders-outbox-relay-failed's policy lets principals other than the role send/,
+      ],
+      [withQueue("dynamodb", [sendTo(relayFailed), keyFor(relayFailed)], { senders: "iam-allowed" }), /policy lets principals other than the role send \(no Deny of sqs:SendMessage when aws:PrincipalArn is not arn:aws:iam::\d+:role\/dev-orders-outbox-relay-role\)$/],
+      // a KMS-encrypted queue the role may not use the key for: Lambda's send fails
+      [withQueue("dynamodb", [sendTo(relayFailed)]), /the role may not kms:GenerateDataKey or kms:Decrypt on its queue's key arn:aws:kms:\S+key\/0000-events, so Lambda cannot send to it$/],
+      [withQueue("dynamodb", [sendTo(relayFailed), keyFor(relayFailed, ["kms:GenerateDataKey"])]), /the role may not kms:Decrypt on its queue's key/],
+      [
+        withQueue("dynamodb", [sendTo(relayFailed), keyFor(relayFailed), { Effect: "Deny", Action: "kms:Decrypt", Resource: "*" }]),
+        /the role may not kms:Decrypt on its queue's key/,
+      ],
+      // the AWS managed key of SQS is not a customer managed key
+      [
+        [...withRole("dynamodb", [sendTo(relayFailed), keyFor(relayFailed)]), queue("dev-orders-outbox-relay-failed", { sqsManagedSseEnabled: undefined, kmsMasterKeyId: "alias/aws/sqs" }), failedQueuePolicy("dev-orders-outbox-relay")],
+        /its queue dev-orders-outbox-relay-failed is encrypted with alias\/aws\/sqs, not a customer managed key$/,
+      ],
       [withRole("dynamodb", [sendTo(queueArn("dev-billing-outbox-relay-failed"))]), /may not sqs:SendMessage/],
       [withRole("dynamodb", [sendTo(relayFailed), sendTo(relayFailed, "sqs:*", "Deny")]), /may not sqs:SendMessage/],
       // an SNS destination needs sns:Publish, not the queue's action
@@ -78,8 +135,9 @@ export const cases: RuleCases = {
     ],
   },
   "kinesis-mapping-on-failure-grant": {
-    good: [withRole("kinesis", [sendTo(consumerFailed)]), [queueMapping]],
+    good: [withRole("kinesis", [sendTo(consumerFailed)]), [queueMapping], withQueue("kinesis", [sendTo(consumerFailed), keyFor(consumerFailed)])],
     bad: [
+      [withQueue("kinesis", [sendTo(consumerFailed), keyFor(consumerFailed)], { encryption: "sqs-managed", senders: "iam-allowed" }), /on a Kinesis stream \(function dev-ledger-on-entry-posted\): its queue dev-ledger-on-entry-posted-failed is encrypted with SQS-managed keys/],
       [withRole("kinesis", [{ ...sendTo(consumerFailed), Action: "sqs:ReceiveMessage" }]), /mapping dev-ledger-on-entry-posted-mapping on a Kinesis stream: the role of function dev-ledger-on-entry-posted may not sqs:SendMessage/],
     ],
   },
