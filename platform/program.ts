@@ -38,6 +38,7 @@ export function createPlatform(config: PlatformConfig): PlatformExports {
     alarmTopic: bus.alarmTopic,
     dataTable: tables.dataTable,
     idempotencyTable: tables.idempotencyTable,
+    deletionProtection: config.deletionProtection,
     tracing: { mode: config.tracingMode },
     logs: { retentionDays: config.logRetentionDays, level: config.logLevel },
     vpc: network,

@@ -37,6 +37,10 @@ test("removing, renaming or reshaping an export is caught", () => {
   const problems = contractProblems({ ...outputs, dataTable: { ...outputs.dataTable, arn: "dev-data" } });
   assert.is(problems.length, 1);
   assert.match(problems[0]!, /export "dataTable": arn: must be an ARN/);
+  const { deletionProtection, ...withoutProtection } = outputs;
+  assert.is(deletionProtection, false, "dev's platform:deletionProtection");
+  assert.equal(contractProblems(withoutProtection), ['missing export "deletionProtection"']);
+  assert.match(contractProblems({ ...outputs, deletionProtection: "true" }).join("\n"), /export "deletionProtection"/);
   const { [eventTypes[0]!]: _dropped, ...fewerTopics } = outputs.eventTopics;
   assert.is(contractProblems({ ...outputs, eventTopics: fewerTopics }).length, 1, "a topic missing for a catalog entry");
 });

@@ -149,6 +149,9 @@ test("dev and prod differ where the stage configs say: retention, log level, del
     assert.is(dev.mocks.one("aws:dynamodb/table:Table", name).inputs.deletionProtectionEnabled, false);
     assert.is(prod.mocks.one("aws:dynamodb/table:Table", name).inputs.deletionProtectionEnabled, true);
   }
+  // The setting is exported too: the services' own tables (their outbox tables) follow it.
+  assert.is(dev.outputs.deletionProtection, false);
+  assert.is(prod.outputs.deletionProtection, true);
   assert.is(dev.mocks.one("aws:kms/key:Key", "events-key").inputs.deletionWindowInDays, 7);
   assert.is(prod.mocks.one("aws:kms/key:Key", "events-key").inputs.deletionWindowInDays, 30);
   const emails = (run: ProgramRun) => run.mocks.byType("aws:sns/topicSubscription:TopicSubscription").filter((s) => s.inputs.protocol === "email");

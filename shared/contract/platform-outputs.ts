@@ -54,6 +54,11 @@ export const platformOutputsSchema = z.object({
     indexes: z.object({ gsi1: tableIndexSchema, gsi2: tableIndexSchema }),
   }),
   idempotencyTable: z.object({ name: z.string(), arn, keyAttribute: z.string(), ttlAttribute: z.string() }),
+  /**
+   * `platform:deletionProtection`: whether the stage's tables refuse deletion (the platform's data and idempotency
+   * tables, and each service's own tables, such as its outbox table, which take it from here).
+   */
+  deletionProtection: z.boolean(),
   tracing: z.object({ mode: z.enum(tracingModes) }),
   logs: z.object({ retentionDays: z.int(), level: z.enum(logLevels) }),
   vpc: z.object({

@@ -115,12 +115,14 @@ export function relayStreamPolicy(streamArn: string, failureQueueArn: string, ev
  * and the new image) has one reader, the service's relay: DynamoDB Streams serves at most two readers per shard at a
  * time (more are throttled), so the relays of several services cannot share one stream. On demand, items expire
  * through `expiresAt` (TTL), point-in-time recovery, the AWS owned key (no serverSideEncryption block, as the
- * platform's tables: see platform/tables.ts), deletion protection (and Pulumi's protect) in production stages; tags
- * from the service's provider (`useStageProvider`).
+ * platform's tables: see platform/tables.ts), deletion protection as the platform's tables (`platform:deletionProtection`,
+ * read from the platform's `deletionProtection` output); tags from the service's provider (`useStageProvider`).
+ * Pulumi's `protect` is a deployment option that must be known before any platform output is: it is on in
+ * production stages, where the guardrail requires deletion protection anyway.
  */
 export function outboxTable(
   name: string,
-  args: { service: string; transform?: Transform<aws.dynamodb.TableArgs> },
+  args: { service: string; platform: PlatformReference; transform?: Transform<aws.dynamodb.TableArgs> },
   opts: pulumi.CustomResourceOptions = {},
 ): aws.dynamodb.Table {
   const service = checkServiceName(args.service);
@@ -144,7 +146,7 @@ export function outboxTable(
         // No serverSideEncryption block: the AWS owned key (see platform/tables.ts).
         streamEnabled: true,
         streamViewType,
-        deletionProtectionEnabled: protect,
+        deletionProtectionEnabled: args.platform.deletionProtection,
       },
       { ...opts, protect },
     ),

@@ -115,6 +115,10 @@ export class PlatformReference {
   get idempotencyTable(): pulumi.Output<PlatformOutputs["idempotencyTable"]> {
     return this.get("idempotencyTable");
   }
+  /** `platform:deletionProtection` of the platform's stage: a service's own tables follow it. */
+  get deletionProtection(): pulumi.Output<boolean> {
+    return this.get("deletionProtection");
+  }
   get failureTopic(): pulumi.Output<TopicRef> {
     return this.get("failureTopic");
   }

@@ -193,7 +193,7 @@ export class Service extends pulumi.ComponentResource {
 
     // The service's outbox table, when a function records events: those functions write their outbox items to it (in
     // the transaction of their state change) and the relay below reads its stream, the only reader.
-    if (checked.records.length) this.outbox = outboxTable(`${name}-outbox-table`, { service: name }, { ...parent });
+    if (checked.records.length) this.outbox = outboxTable(`${name}-outbox-table`, { service: name, platform: this.platform }, { ...parent });
     const outboxRef = this.outbox ? { name: this.outbox.name, arn: this.outbox.arn } : undefined;
     const outboxOf = (records: readonly EventType[] | undefined) => (records?.length && outboxRef ? { records, outbox: pulumi.output(outboxRef) } : {});
 

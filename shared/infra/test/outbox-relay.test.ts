@@ -37,7 +37,8 @@ const streamRecord = (eventName: string, pk: string, image: Record<string, unkno
   dynamodb: { Keys: { pk: { S: pk }, sk: { S: "$outbox#1" } }, NewImage: { pk: { S: pk }, ...image } },
 });
 
-function underStage(stage: string) {
+/** The service in `stage`, referencing a platform stack whose `deletionProtection` output is `deletionProtection`. */
+function underStage(stage: string, deletionProtection: boolean) {
   return underMocks(
     () =>
       defineService({
@@ -45,11 +46,11 @@ function underStage(stage: string) {
         publishes: ["billing.invoice-issued"],
         consumers: { "on-order": { event: "orders.order-placed", handler: join(HANDLERS, "echo.ts"), records: ["billing.invoice-issued"] } },
       }),
-    { platform, stage },
+    { platform: { ...platform, deletionProtection }, stage },
   );
 }
 
-test("a service that records events owns an outbox table: on demand, stream NEW_IMAGE, TTL, PITR, the AWS owned key, protected in prod", async () => {
+test("a service that records events owns an outbox table: on demand, stream NEW_IMAGE, TTL, PITR, the AWS owned key, deletion protection as the platform's", async () => {
   const { mocks } = await define({});
   const tables = mocks.byType("aws:dynamodb/table:Table");
   assert.equal(tables.map((t) => t.name), ["billing-outbox-table"], "one table, the service's own");
@@ -65,9 +66,13 @@ test("a service that records events owns an outbox table: on demand, stream NEW_
   assert.equal(table.ttl, { attributeName: "expiresAt", enabled: true });
   assert.equal(table.pointInTimeRecovery, { enabled: true });
   assert.is(table.serverSideEncryption, undefined, "the AWS owned key, as the platform's tables");
+  assert.is(platform.deletionProtection, false, "dev's platform:deletionProtection");
   assert.is(table.deletionProtectionEnabled, false);
-  const prod = (await underStage("prod")).mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
+  // The platform's setting decides, not the stage's name: a dev platform that protects its tables protects this one.
+  const prod = (await underStage("prod", true)).mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
   assert.equal([prod.inputs.name, prod.inputs.deletionProtectionEnabled], ["prod-billing-outbox", true]);
+  const protectedDev = (await underStage("dev", true)).mocks.one("aws:dynamodb/table:Table", "billing-outbox-table");
+  assert.equal([protectedDev.inputs.name, protectedDev.inputs.deletionProtectionEnabled], ["dev-billing-outbox", true]);
   // No records, no table.
   const none = await define({ consumers: { "on-order": { event: "orders.order-placed", handler: join(HANDLERS, "echo.ts") } } });
   assert.is(none.mocks.byType("aws:dynamodb/table:Table").length, 0);
