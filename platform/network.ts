@@ -1,5 +1,7 @@
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
+// awsx's ec2 module only: the package index loads every awsx module (ECS with its AWS SDK client, load balancers,
+// ECR, Docker) on import, a third of a second of every run of this program (the local stage, tests) for nothing.
+import * as awsxEc2 from "@pulumi/awsx/ec2";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformOutputs } from "../shared/contract";
 import type { PlatformConfig } from "./config";
@@ -13,7 +15,7 @@ import type { PlatformConfig } from "./config";
  */
 export function createNetwork(config: PlatformConfig): pulumi.Output<PlatformOutputs["vpc"]> {
   if (!config.vpc.enabled) return pulumi.output({ enabled: false });
-  const vpc = new awsx.ec2.Vpc("network", {
+  const vpc = new awsxEc2.Vpc("network", {
     cidrBlock: config.vpc.cidr,
     numberOfAvailabilityZones: 2,
     natGateways: { strategy: "None" },

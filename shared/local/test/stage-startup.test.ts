@@ -132,6 +132,21 @@ test("the CLI's imports leave Pulumi's function-serialization packages and the S
   assert.ok(seen.after >= 2, "computeCodePaths loaded the real packages");
 });
 
+test("the platform program with its network on loads awsx's ec2 module only (not ECS with its AWS SDK client)", () => {
+  const script = `
+    const { runProgram } = require(${JSON.stringify(join(REPO, "shared", "capture", "run-program.ts"))});
+    runProgram({ projectDir: ${JSON.stringify(REPO)}, stage: "local", optionalStageFile: true, overrides: { "aws:region": "us-east-1", "platform:vpcEnabled": true } }).then((run) => {
+      const vpc = run.mocks.resources.filter((r) => r.type === "awsx:ec2:Vpc").length;
+      const loaded = Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/](@aws-sdk[\\\\/]client-ecs|@pulumi[\\\\/]awsx[\\\\/]classic)[\\\\/]/.test(f)).length;
+      console.log(JSON.stringify({ vpc, loaded }));
+    });
+  `;
+  const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO, encoding: "utf8", env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } });
+  const seen = JSON.parse(out.trim().split("\n").pop()!) as { vpc: number; loaded: number };
+  assert.is(seen.vpc, 1, "the platform registered its network");
+  assert.is(seen.loaded, 0, "the platform program loaded awsx's ECS module or its AWS SDK client");
+});
+
 test("PostgreSQL starts in its own thread while the programs run; a Data API statement works as soon as the stage is ready", async () => {
   const stage = await startLocalStage({ port: 0, serviceDirs: [join(REPO, "services", "ledger"), join(REPO, "services", "reporting")] });
   try {
