@@ -94,7 +94,7 @@ test("a warm worker is reused: module state survives and only the first invocati
   const second = await fn.invoke({ action: "count" });
   assert.equal([ok(first), first.coldStart, typeof first.initDurationMs], [1, true, "number"]);
   assert.equal([ok(second), second.coldStart, second.initDurationMs], [2, false, undefined]);
-  assert.equal(fn.stats(), { workers: 1, busy: 0, queued: 0, coldStarts: 1 });
+  assert.equal(fn.stats(), { workers: 1, busy: 0, queued: 0, coldStarts: 1, prewarmed: 0 });
 });
 
 test("an invocation past its timeout fails as Lambda's does, and the next one gets a fresh worker", async () => {
