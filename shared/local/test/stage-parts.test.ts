@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
-import { endpointOverrides, parseArgs } from "../cli";
+import { endpointOverrides, parseArgs, serviceDirsOf } from "../cli";
 import { childContext, contextFromHeader, rootContext, traceHeaderOf } from "../context";
 import { PartStartError, renderTrace, RouteTable, StageParts, type StagePart, TraceRecorder, tracePaths, wiringFrom, WiringError, type TraceTree } from "../stage";
 
@@ -293,6 +293,12 @@ test("cli: arguments, flags and endpoint overrides", () => {
   assert.equal(parseArgs(["publish", "a.b", "{}", "--correlation-id", "c"]), { command: "publish", args: ["a.b", "{}"], flags: { "correlation-id": "c" } });
   assert.throws(() => parseArgs(["--bogus"]), /unknown option --bogus/);
   assert.throws(() => parseArgs(["--port"]), /--port needs a value/);
+  // --services: those services' folders, in the order given; a name that is no service is refused, naming it.
+  assert.equal(parseArgs(["--services", "orders,billing"]).flags, { services: "orders,billing" });
+  const all = ["/r/services/billing", "/r/services/ledger", "/r/services/orders"];
+  assert.equal(serviceDirsOf("orders, billing", all), ["/r/services/orders", "/r/services/billing"]);
+  assert.throws(() => serviceDirsOf("orders,shiping", all), /--services: no service "shiping" \(services: billing, ledger, orders\)/);
+  assert.throws(() => serviceDirsOf(" , ", all), /--services needs service names/);
   assert.equal(endpointOverrides({ AWS_ENDPOINT_URL: "http://localhost:4566", AWS_ENDPOINT_URL_SNS: "http://localhost:5000" }), {
     sns: "http://localhost:5000",
     sqs: "http://localhost:4566",

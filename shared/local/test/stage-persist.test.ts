@@ -75,7 +75,8 @@ test("with persistDir, the orders and invoices of one run are there in the next;
 
 test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wrote is there in the next run", async () => {
   const folder = mkdtempSync(join(tmpdir(), "local-stage-sigint-"));
-  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--persist", folder, "--no-watch"], {
+  // The two services the order and its invoice need (--services), as the in-process stages above.
+  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--persist", folder, "--no-watch", "--services", "orders,billing"], {
     cwd: join(__dirname, "..", "..", ".."),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -94,6 +95,7 @@ test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wro
       // A bound, not a measure: the start bundles every service's functions, and a repository may hold many.
       90_000,
     );
+    assert.match(stdout, /\| services: orders, billing \|/, "only the services named by --services");
     const response = await fetch(`${url}/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(order) });
     await response.text();
     const correlationId = response.headers.get("x-correlation-id")!;
