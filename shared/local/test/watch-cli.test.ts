@@ -26,7 +26,8 @@ test("--no-watch is a flag of start; the ready line says whether the stage watch
 });
 
 test("npm start watches by default: the ready line says so, and Ctrl-C stops it cleanly", async () => {
-  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--quiet"], {
+  // One service (--services): what is checked is the ready line and the stop, not the programs.
+  const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "--port", "0", "--quiet", "--services", "orders"], {
     cwd: join(__dirname, "..", "..", ".."),
     stdio: ["ignore", "pipe", "pipe"],
   });
