@@ -1,5 +1,5 @@
-// DynamoDB Streams in the running local stage: a test service (fixtures/stream-service) writes to the platform's
-// data table from a route, and a function reads the table's stream through an event source mapping. The records
+// DynamoDB Streams in the running local stage: a test service (fixtures/stream-service) writes to a table of its own
+// from a route, and a function reads that table's stream through an event source mapping. The records
 // come from the DynamoDB thread's write engine, the mapping's settings from the program, the function is the real
 // bundle in its host; the trace shows write -> stream record -> invocation, and a failing batch ends as Lambda's
 // on-failure record on the mapping's queue.
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { DynamoDBClient, PutItemCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
+import { evaluateGuardrails, guardrailPolicies } from "../../infra/guardrails";
 import type { FunctionLogEntry } from "../lambda";
 import { renderTrace, startLocalStage, type LocalStage } from "../stage";
 import type { InvocationTrace, StreamRecordTrace, TraceTree } from "../stage/trace";
@@ -43,16 +44,18 @@ async function write(body: Record<string, unknown>, correlationId: string): Prom
   assert.is(response.status, 201, await response.text());
 }
 
-const dataTable = () => stage.wiring.tables.find((t) => t.name === "local-data")!;
+/** The service's own table, whose stream its mapping reads (not the platform's data table, shared by every service). */
+const THINGS = "local-streamer-things";
+const thingsTable = () => stage.wiring.tables.find((t) => t.name === THINGS)!;
 
-test("the wiring has the data table's stream and the mapping's settings from the program", () => {
-  assert.equal(dataTable().stream?.viewType, "NEW_AND_OLD_IMAGES");
-  assert.match(dataTable().stream!.arn, /^arn:aws:dynamodb:[^:]+:\d{12}:table\/local-data\/stream\//);
+test("the wiring has the service's table's stream and the mapping's settings from the program", async () => {
+  assert.equal(thingsTable().stream?.viewType, "NEW_AND_OLD_IMAGES");
+  assert.match(thingsTable().stream!.arn, /^arn:aws:dynamodb:[^:]+:\d{12}:table\/local-streamer-things\/stream\//);
   const mappings = stage.wiring.streamMappings ?? [];
   assert.is(mappings.length, 1);
   const [m] = mappings;
   assert.is(m!.kind, "dynamodb");
-  assert.is(m!.eventSourceArn, dataTable().stream!.arn);
+  assert.is(m!.eventSourceArn, thingsTable().stream!.arn);
   assert.is(m!.startingPosition, "LATEST");
   assert.is(m!.batchSize, 10);
   assert.is(m!.parallelizationFactor, 2);
@@ -63,6 +66,11 @@ test("the wiring has the data table's stream and the mapping's settings from the
   assert.match(m!.onFailureDestinationArn ?? "", /:local-streamer-on-change-failed$/);
   assert.is(m!.filterCriteria?.Filters.length, 1);
   assert.is(stage.health().streams?.status, "ok");
+  // A deployed service could read no other stream: the stream-reader guardrails pass on the program's resources.
+  const streamer = stage.programs.find((p) => p.project === "streamer")!;
+  const readers = guardrailPolicies.filter((p) => ["dynamodb-stream-reader-own-table", "dynamodb-stream-at-most-two-readers"].includes(p.name));
+  assert.is(readers.length, 2);
+  assert.equal(await evaluateGuardrails([...streamer.resources], readers), []);
 });
 
 test("a write's stream record reaches the function in DynamoDB Streams' shape, and the trace shows write -> stream record -> invocation", async () => {
@@ -72,7 +80,7 @@ test("a write's stream record reaches the function in DynamoDB Streams' shape, a
   const sample = (JSON.parse(readFileSync(SAMPLE, "utf8")) as { Records: Record<string, unknown>[] }).Records[1]!;
   assert.equal(Object.keys(got.record), Object.keys(sample));
   assert.equal(Object.keys(got.record.dynamodb as object), Object.keys(sample.dynamodb as object));
-  assert.is(got.record.eventSourceARN, dataTable().stream!.arn);
+  assert.is(got.record.eventSourceARN, thingsTable().stream!.arn);
   assert.equal((got.record.dynamodb as { Keys: unknown }).Keys, { pk: { S: "$streamer#thing_a" }, sk: { S: "thing" } });
 
   const tree: TraceTree = await eventually("the trace to settle with the stream invocation", () => {
@@ -82,7 +90,7 @@ test("a write's stream record reaches the function in DynamoDB Streams' shape, a
   const root = tree.roots[0]!;
   assert.is(root.kind, "request");
   const writer = (root as { invocation: InvocationTrace }).invocation;
-  const put = writer.writes.find((w) => w.operation === "PutItem" && w.table === "local-data")!;
+  const put = writer.writes.find((w) => w.operation === "PutItem" && w.table === THINGS)!;
   assert.ok(put, renderTrace(tree));
   const record: StreamRecordTrace = put.streamRecords![0]!;
   assert.is(record.eventName, "INSERT");
@@ -95,19 +103,19 @@ test("a write's stream record reaches the function in DynamoDB Streams' shape, a
   assert.is(invocation.traceId, writer.traceId);
   assert.is(invocation.status, "ok");
   const text = renderTrace(tree);
-  assert.match(text, /wrote PutItem on local-data[^\n]*\n[^\n]*stream record INSERT on local-data \(\$streamer#thing_a, thing\)\n[^\n]*streamer\/on-change handled it/);
+  assert.match(text, /wrote PutItem on local-streamer-things[^\n]*\n[^\n]*stream record INSERT on local-streamer-things \(\$streamer#thing_a, thing\)\n[^\n]*streamer\/on-change handled it/);
 });
 
 test("records no filter matches are skipped; the mapping's shards move past them (admin API)", async () => {
   const client = new DynamoDBClient({ endpoint: stage.endpoints.dynamodbProxy, region: stage.wiring.region, credentials: { accessKeyId: "AKIDSEEDING", secretAccessKey: "x" } });
   try {
-    await client.send(new PutItemCommand({ TableName: "local-data", Item: { pk: { S: "$other#x" }, sk: { S: "x" } } }));
+    await client.send(new PutItemCommand({ TableName: THINGS, Item: { pk: { S: "$other#x" }, sk: { S: "x" } } }));
     // TransactWriteItems through the stage's IAM proxy: both items written at once, both streamed.
     await client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
-          { Put: { TableName: "local-data", Item: { pk: { S: "$other#y" }, sk: { S: "y" } } } },
-          { Put: { TableName: "local-data", Item: { pk: { S: "$streamer#thing_t" }, sk: { S: "thing" }, version: { N: "7" } } } },
+          { Put: { TableName: THINGS, Item: { pk: { S: "$other#y" }, sk: { S: "y" } } } },
+          { Put: { TableName: THINGS, Item: { pk: { S: "$streamer#thing_t" }, sk: { S: "thing" }, version: { N: "7" } } } },
         ],
       }),
     );
@@ -117,7 +125,7 @@ test("records no filter matches are skipped; the mapping's shards move past them
   await eventually("the transaction's item of the service", () => seen().find((s) => s.seen === "$streamer#thing_t"));
   assert.not.ok(seen().some((s) => s.seen.startsWith("$other#")), "no record of another service reached the function");
   const last = stage.parts.parts.find((p) => p.name === "dynamodb") as unknown as { streams: { records(t: string): { dynamodb: { SequenceNumber: string } }[] } };
-  const newest = last.streams.records("local-data").map((r) => BigInt(r.dynamodb.SequenceNumber)).reduce((a, b) => (a > b ? a : b));
+  const newest = last.streams.records(THINGS).map((r) => BigInt(r.dynamodb.SequenceNumber)).reduce((a, b) => (a > b ? a : b));
   const listed = await eventually("the checkpoint at the newest record", async () => {
     const body = (await (await fetch(`${stage.adminUrl}stream-mappings`)).json()) as { mappings: { function: string; filtered: number; shards: { checkpoint?: string }[] }[] };
     const mapping = body.mappings.find((m) => m.function === "local-streamer-on-change");
@@ -149,14 +157,14 @@ test("a poison record is retried, bisected, then given up on: Lambda's on-failur
   assert.is(failure.record.requestContext.approximateInvokeCount, 2);
   assert.is(failure.record.responseContext?.functionError, "Unhandled");
   const info = failure.record.DDBStreamBatchInfo!;
-  assert.is(info.streamArn, dataTable().stream!.arn);
+  assert.is(info.streamArn, thingsTable().stream!.arn);
   assert.is(info.batchSize, 1);
   assert.is(info.startSequenceNumber, info.endSequenceNumber);
   const tree = await eventually("the trace to settle", () => {
     const t = stage.trace("streams-poison");
     return t?.settled && JSON.stringify(t).includes("given-up") ? t : undefined;
   });
-  assert.match(renderTrace(tree), /stream record INSERT on local-data \(\$streamer#thing_poison, thing\) \(given up on by a mapping: described to the on-failure destination\)/);
+  assert.match(renderTrace(tree), /stream record INSERT on local-streamer-things \(\$streamer#thing_poison, thing\) \(given up on by a mapping: described to the on-failure destination\)/);
   // The shard goes on: a later write is processed.
   await write({ id: "after-poison" }, "streams-after");
   await eventually("the next record", () => seen().find((s) => s.seen === "$streamer#thing_after-poison"));
@@ -170,7 +178,7 @@ test("the CLI lists the stream mappings with their shards, and the on-failure re
       ),
     );
   const mappings = await cli("stream-mappings");
-  assert.match(mappings, /^local-streamer-on-change <- table\/local-data\/stream\/\S+ \(Enabled, LATEST\): \d+ invocations, \d+ records filtered out, 1 given up on \(to local-streamer-on-change-failed\)$/m);
+  assert.match(mappings, /^local-streamer-on-change <- table\/local-streamer-things\/stream\/\S+ \(Enabled, LATEST\): \d+ invocations, \d+ records filtered out, 1 given up on \(to local-streamer-on-change-failed\)$/m);
   assert.match(mappings, /^  shardId-\S+: done to \d+, 0 waiting, 0 in flight/m);
   const failures = await cli("stream-mapping-failures");
   assert.match(failures, /^1 on-failure record\n- local-streamer-on-change gave up \(RetryAttemptsExhausted\) on 1 records of arn:aws:dynamodb:\S+ shardId-\S+ \d+ \.\. \d+ \(in local-streamer-on-change-failed\)$/m);
@@ -192,7 +200,7 @@ test("replay: the mapping's function is invoked again with a shard's range read 
 
   // The five records of "ordered" (one shard: one partition key), and the transaction's records, one of another service.
   const dynamodb = stage.parts.parts.find((p) => p.name === "dynamodb") as unknown as { streams: { records(t: string): { eventID: string; dynamodb: { SequenceNumber: string; Keys: { pk: { S: string } } } }[] } };
-  const records = dynamodb.streams.records("local-data");
+  const records = dynamodb.streams.records(THINGS);
   const ordered = records.filter((r) => r.dynamodb.Keys.pk.S === "$streamer#thing_ordered").map((r) => r.dynamodb.SequenceNumber);
   assert.is(ordered.length, 5);
   const before = seen().filter((s) => s.seen === "$streamer#thing_ordered").length;
