@@ -1,11 +1,11 @@
 /**
- * The local Kinesis engine: kinesalite (Kinesis on npm, dynalite's sibling) in this process, called through its
- * request listener (no port of its own: the stage's Kinesis endpoint, endpoint.ts, is the only way in, after IAM).
- * In memory, or LevelDB under a folder (`--persist`).
+ * The local Kinesis engine: kinesalite (Kinesis on npm, dynalite's sibling) in a worker thread of its own, called
+ * through its request listener (no port of its own: the stage's Kinesis endpoint, endpoint.ts, is the only way in,
+ * after IAM). In memory, or LevelDB under a folder (`--persist`). The thread loads kinesalite and its LevelDB
+ * modules, and runs its work, on the machine's other core (the stage's start loaded them on its own thread before).
  */
-import { EventEmitter } from "node:events";
 import { mkdirSync } from "node:fs";
-import type { IncomingMessage, RequestListener, Server, ServerResponse } from "node:http";
+import { Worker } from "node:worker_threads";
 
 /** A Kinesis answer: HTTP status and JSON body (an error body has `__type` and `message`). */
 export interface KinesisAnswer {
@@ -44,6 +44,48 @@ export class KinesisEngineError extends Error {
 
 const TARGET = "Kinesis_20131202";
 
+/**
+ * The thread: kinesalite's request listener, fed `{ id, headers, payload }`, answering `{ id, status, text }` (or
+ * `{ id, error }` when the listener throws); `{ id, close: true }` closes its store and answers `{ id, closed: true }`.
+ * Plain JavaScript (no loader needed in the thread).
+ */
+const THREAD = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { EventEmitter } = require("node:events");
+// kinesalite reads the account and region of its ARNs from the environment once (this thread's own copy).
+process.env.AWS_ACCOUNT_ID = workerData.accountId;
+process.env.AWS_REGION = workerData.region;
+const server = require(workerData.kinesalite)(workerData.options);
+const listener = server.listeners("request")[0];
+parentPort.on("message", ({ id, headers, payload, close }) => {
+  if (close) return server.close(() => parentPort.postMessage({ id, closed: true }));
+  const req = Object.assign(new EventEmitter(), { method: "POST", url: "/", headers, socket: {} });
+  let status = 200;
+  let done = false;
+  const res = {
+    get statusCode() { return status; },
+    set statusCode(value) { status = value; },
+    headersSent: false,
+    setHeader: () => res,
+    getHeader: () => undefined,
+    removeHeader: () => undefined,
+    end(chunk) {
+      if (done) return res;
+      done = true;
+      parentPort.postMessage({ id, status, text: chunk === undefined ? "" : chunk.toString() });
+      return res;
+    },
+  };
+  try {
+    listener(req, res);
+    req.emit("data", Buffer.from(payload));
+    req.emit("end");
+  } catch (error) {
+    if (!done) parentPort.postMessage({ id, error: String(error && error.message || error) });
+  }
+});
+`;
+
 function headers(operation: string, payload: string): Record<string, string> {
   const date = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
   return {
@@ -57,10 +99,13 @@ function headers(operation: string, payload: string): Record<string, string> {
   };
 }
 
-/** Kinesis with its streams, in this process. */
+/** Kinesis with its streams, in a thread of this process. */
 export class KinesisEngine {
-  private readonly server: Server;
-  private readonly listener: RequestListener;
+  private readonly worker: Worker;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (answer: KinesisAnswer) => void; reject: (error: Error) => void }>();
+  /** Set when the thread failed (kinesalite did not load, or the thread died): every call fails with it. */
+  private failure: Error | undefined;
   private closed = false;
   /** Calls under way: closing waits for them (a read that finds its LevelDB closed throws where nothing can catch it). */
   private readonly pending = new Set<Promise<KinesisAnswer>>();
@@ -73,18 +118,39 @@ export class KinesisEngine {
    */
   constructor(readonly options: { region: string; accountId: string; path?: string }) {
     if (options.path) mkdirSync(options.path, { recursive: true });
-    const saved = { account: process.env.AWS_ACCOUNT_ID, region: process.env.AWS_REGION };
-    process.env.AWS_ACCOUNT_ID = options.accountId;
-    process.env.AWS_REGION = options.region;
-    try {
-      // kinesalite has no type declarations.
-      const kinesalite = require("kinesalite") as (options: Record<string, unknown>) => Server;
-      this.server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000, ...(options.path ? { path: options.path } : {}) });
-    } finally {
-      restore("AWS_ACCOUNT_ID", saved.account);
-      restore("AWS_REGION", saved.region);
-    }
-    this.listener = this.server.listeners("request")[0] as RequestListener;
+    this.worker = new Worker(THREAD, {
+      eval: true,
+      workerData: {
+        kinesalite: require.resolve("kinesalite"),
+        accountId: options.accountId,
+        region: options.region,
+        options: { createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000, ...(options.path ? { path: options.path } : {}) },
+      },
+    });
+    // The thread keeps the process alive only while a call waits for it (as kinesalite in this thread never did).
+    this.worker.unref();
+    this.worker.on("message", (message: { id: number; status?: number; text?: string; error?: string; closed?: boolean }) => {
+      const call = this.waiting.get(message.id);
+      if (!call) return;
+      this.forget(message.id);
+      if (message.closed) return call.resolve({ status: 200, body: {} });
+      if (message.error !== undefined) return call.reject(new Error(message.error));
+      const text = message.text ?? "";
+      try {
+        call.resolve({ status: message.status ?? 200, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
+      } catch {
+        call.resolve({ status: 500, body: { __type: "InternalFailure", message: `unreadable answer from kinesalite: ${text.slice(0, 200)}` } });
+      }
+    });
+    const failed = (error: Error) => {
+      this.failure ??= new Error(`the Kinesis engine's thread failed: ${error.message}`);
+      for (const [id, call] of [...this.waiting]) {
+        this.forget(id);
+        call.reject(this.failure);
+      }
+    };
+    this.worker.on("error", failed);
+    this.worker.on("exit", (code) => failed(new Error(`it exited with code ${code}`)));
     this.storage = options.path ?? "memory";
   }
 
@@ -103,43 +169,24 @@ export class KinesisEngine {
     return answer;
   }
 
-  private send(operation: string, input: unknown): Promise<KinesisAnswer> {
+  private forget(id: number): void {
+    this.waiting.delete(id);
+    if (this.waiting.size === 0) this.worker.unref();
+  }
+
+  private post(message: Record<string, unknown>): Promise<KinesisAnswer> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.nextId++;
     return new Promise<KinesisAnswer>((resolve, reject) => {
-      const payload = JSON.stringify(input);
-      const req = Object.assign(new EventEmitter(), { method: "POST", url: "/", headers: headers(operation, payload), socket: {} });
-      let status = 200;
-      let done = false;
-      const res = {
-        get statusCode() {
-          return status;
-        },
-        set statusCode(value: number) {
-          status = value;
-        },
-        headersSent: false,
-        setHeader: () => res,
-        getHeader: () => undefined,
-        removeHeader: () => undefined,
-        end(chunk?: string | Buffer) {
-          if (done) return res;
-          done = true;
-          const text = chunk === undefined ? "" : chunk.toString();
-          try {
-            resolve({ status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
-          } catch {
-            resolve({ status: 500, body: { __type: "InternalFailure", message: `unreadable answer from kinesalite: ${text.slice(0, 200)}` } });
-          }
-          return res;
-        },
-      };
-      try {
-        this.listener(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-        req.emit("data", Buffer.from(payload));
-        req.emit("end");
-      } catch (error) {
-        if (!done) reject(error as Error);
-      }
+      if (this.waiting.size === 0) this.worker.ref();
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...message, id });
     });
+  }
+
+  private send(operation: string, input: unknown): Promise<KinesisAnswer> {
+    const payload = JSON.stringify(input);
+    return this.post({ headers: headers(operation, payload), payload });
   }
 
   /** A call whose error answer throws (`KinesisEngineError` with Kinesis's code). */
@@ -277,11 +324,7 @@ export class KinesisEngine {
     this.closed = true;
     await Promise.allSettled([...this.pending]);
     // kinesalite's close closes its store, then the (never listening) server, which reports that it was not running.
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (!this.failure) await this.post({ close: true }).catch(() => undefined);
+    await this.worker.terminate();
   }
-}
-
-function restore(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
 }

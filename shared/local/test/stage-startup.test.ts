@@ -5,7 +5,8 @@
 // - the CLI's imports load @pulumi/pulumi without npm's Arborist (its function serialization's), which loads on use,
 //   and without the runtime's AWS SDK clients;
 // - PostgreSQL starts while the programs run when a service will use it, in its own thread, and a Data API statement
-//   works right after the stage is ready; a stage without a relational service starts none.
+//   works right after the stage is ready; a stage without a relational service starts none;
+// - kinesalite runs in its own thread, and a Kinesis put works right after the stage is ready.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -166,6 +167,11 @@ test("PostgreSQL starts in its own thread while the programs run; a Data API sta
     assert.is(refused?.name, "DatabaseErrorException");
     assert.is(refused?.$metadata?.httpStatusCode, 400);
     assert.match(refused!.message, /relation "reporting\.nope" does not exist/);
+    // Kinesis runs in its own thread too, and takes a put as soon as the stage is ready.
+    assert.not.ok(Object.keys(require.cache).some((file) => /[\\/]node_modules[\\/]kinesalite[\\/]/.test(file)), "kinesalite was loaded on the stage's thread");
+    const stream = stage.kinesis.streams[0]!;
+    const put = await stage.kinesis.engine.putRecord(stream.name, "startup", "{}");
+    assert.match(put.sequenceNumber, /^\d+$/);
   } finally {
     await stage.stop();
   }
