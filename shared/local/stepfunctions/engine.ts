@@ -179,19 +179,19 @@ export class StepFunctionsEngine {
         retryingStates: names.filter(([, state]) => Array.isArray(state.Retry)).map(([name]) => name),
       });
     }
-    if (next.size > 0) {
+    // The interpreter's own checks (asl-validator): a definition it would not run is refused now, not at its first
+    // start. It runs asl-validator with these options; a definition it accepted before is not checked again (see
+    // shared/infra/helpers/asl-validation.ts: its constructor does nothing else with checks off), one it has not is,
+    // and recorded when accepted. So the interpreter (with the Lambda client, asl-validator and JSONata it loads) is
+    // loaded here only when some definition is new to it; otherwise by the first execution.
+    const unchecked = [...next.values()].filter((machine) => !aslAccepted(structuredClone(machine.runnable), INTERPRETER_CHECKS));
+    if (unchecked.length > 0) {
       const { StateMachine } = await loadInterpreter();
-      // The interpreter's own checks (asl-validator): a definition it would not run is refused now, not at its first start.
-      for (const machine of next.values()) {
+      for (const machine of unchecked) {
         try {
-          // The interpreter runs asl-validator with these options; a definition it accepted before is not checked
-          // again (see shared/infra/helpers/asl-validation.ts), one it has not is, and recorded when accepted.
           const checked = structuredClone(machine.runnable);
-          if (aslAccepted(checked, INTERPRETER_CHECKS)) new StateMachine(machine.runnable as never, { validationOptions: { noValidate: true } });
-          else {
-            new StateMachine(machine.runnable as never);
-            recordAslAccepted(checked, INTERPRETER_CHECKS);
-          }
+          new StateMachine(machine.runnable as never);
+          recordAslAccepted(checked, INTERPRETER_CHECKS);
         } catch (error) {
           throw new UnsupportedDefinitionError(`state machine ${machine.config.name}: the local interpreter refuses its definition: ${(error as Error).message}`);
         }

@@ -6,7 +6,8 @@
 //   and without the runtime's AWS SDK clients;
 // - PostgreSQL starts while the programs run when a service will use it, in its own thread, and a Data API statement
 //   works right after the stage is ready; a stage without a relational service starts none;
-// - kinesalite runs in its own thread, and a Kinesis put works right after the stage is ready.
+// - kinesalite runs in its own thread, and a Kinesis put works right after the stage is ready;
+// - the workflow interpreter loads at start only for a definition it has not accepted before.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -146,6 +147,36 @@ test("the platform program with its network on loads awsx's ec2 module only (not
   const seen = JSON.parse(out.trim().split("\n").pop()!) as { vpc: number; loaded: number };
   assert.is(seen.vpc, 1, "the platform registered its network");
   assert.is(seen.loaded, 0, "the platform program loaded awsx's ECS module or its AWS SDK client");
+});
+
+test("state machines checked before: the workflow interpreter is not loaded at start, the first execution loads it", () => {
+  // A definition no run has seen: the first process checks it with the interpreter, the second finds it accepted.
+  const definition = { Comment: `startup-${process.pid}-${Date.now()}`, StartAt: "A", States: { A: { Type: "Pass", Result: { ok: true }, End: true } } };
+  const script = `
+    const { StepFunctionsEngine } = require(${JSON.stringify(join(REPO, "shared", "local", "stepfunctions", "engine.ts"))});
+    const { rootContext } = require(${JSON.stringify(join(REPO, "shared", "local", "context.ts"))});
+    const interpreterLoaded = () => Object.keys(require.cache).some((f) => /[\\\\/]@aws-sdk[\\\\/]client-lambda[\\\\/]/.test(f));
+    const engine = new StepFunctionsEngine({ region: "us-east-1", accountId: "000000000000", runner: { invokeFunction: async () => ({ ok: true, payload: null }), publish: async () => ({ MessageId: "m" }) } });
+    const arn = "arn:aws:states:us-east-1:000000000000:stateMachine:startup";
+    engine.setStateMachines([{ name: "startup", arn, definition: ${JSON.stringify(JSON.stringify(definition))}, roleArn: "arn:aws:iam::000000000000:role/startup", type: "STANDARD" }]).then(async () => {
+      const atStart = interpreterLoaded();
+      const { executionArn } = engine.startExecution({ stateMachineArn: arn, name: "first", input: "{}", context: rootContext("local") });
+      for (let i = 0; i < 500 && engine.execution(executionArn).status === "RUNNING"; i++) await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({ atStart, status: engine.execution(executionArn).status, output: engine.execution(executionArn).output, afterExecution: interpreterLoaded() }));
+    });
+  `;
+  const run = () => {
+    const out = execFileSync(process.execPath, ["--import", "tsx", "-e", script], { cwd: REPO, encoding: "utf8", env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" } });
+    return JSON.parse(out.trim().split("\n").pop()!) as { atStart: boolean; status: string; output: string; afterExecution: boolean };
+  };
+  const first = run();
+  assert.ok(first.atStart, "a definition new to the interpreter is checked by it at start");
+  assert.is(first.status, "SUCCEEDED");
+  const second = run();
+  assert.not.ok(second.atStart, "the interpreter was loaded at start for a definition it accepted before");
+  assert.is(second.status, "SUCCEEDED");
+  assert.equal(JSON.parse(second.output), { ok: true });
+  assert.ok(second.afterExecution);
 });
 
 test("PostgreSQL starts in its own thread while the programs run; a Data API statement works as soon as the stage is ready", async () => {
