@@ -103,7 +103,7 @@ export async function runProgram(options: RunProgramOptions): Promise<ProgramRun
  * no frame limit) and for every promise it tracks (`debuggablePromise`). Under a source-mapped loader (tsx) Node maps
  * each frame through the source maps, which made this about a quarter of a local stage's program time. While a program
  * runs, stacks are formatted as V8 formats them without source maps (the same `at fn (file:line:column)` frames Pulumi
- * parses), at most {@link PROGRAM_STACK_FRAMES} of them; Node's own formatting is put back afterwards. A stack is
+ * parses), only the frames Pulumi reads ({@link PULUMI_FRAMES}); Node's own formatting is put back afterwards. A stack is
  * formatted when first read: an error read after the run (a failing program's, printed by the caller) is still
  * source-mapped and whole.
  * @returns puts Node's formatting back
@@ -117,10 +117,14 @@ export function plainStackTraces(): () => void {
 }
 
 /**
- * Frames formatted while a program runs. Pulumi asks for every frame (tens, with async frames) but reads its source
- * position from the first few (it skips 4); errors read later get Node's whole, source-mapped stack.
+ * Frames formatted while a program runs: errors get 12 (read after the run, they get Node's whole, source-mapped
+ * stack). Pulumi's own captures get what Pulumi reads of them: `Resource.callsites` asks for every frame (tens, with
+ * async frames) but takes its source position from the fifth (it skips 4), so 6; `debuggablePromise` keeps a stack on
+ * every promise it makes only for its leak report's debug mode (PULUMI_DEBUG_PROMISE_LEAKS), so none. Formatting them whole was
+ * a third of the programs' time in the local stage's start.
  */
 const PROGRAM_STACK_FRAMES = 12;
+const PULUMI_FRAMES: Record<string, number> = { callsites: 6, debuggablePromise: 0 };
 
 function formatPlainStack(error: Error, frames: NodeJS.CallSite[]): string {
   let text = "";
@@ -129,6 +133,7 @@ function formatPlainStack(error: Error, frames: NodeJS.CallSite[]): string {
   } catch {
     text = "<error>";
   }
-  for (const frame of frames.slice(0, PROGRAM_STACK_FRAMES)) text += `\n    at ${String(frame)}`;
+  const limit = PULUMI_FRAMES[frames[0]?.getFunctionName() ?? ""] ?? PROGRAM_STACK_FRAMES;
+  for (const frame of frames.slice(0, limit)) text += `\n    at ${String(frame)}`;
   return text;
 }
