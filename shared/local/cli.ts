@@ -19,10 +19,16 @@
 // First, before anything loads @pulumi/pulumi: its function-serialization packages load only if a program uses them.
 import "../capture/defer-modules";
 import { basename } from "node:path";
-import { formatLogEntry } from "./lambda/function-host";
-import { discoverServiceDirs, renderTrace, startLocalStage, type LocalStage, type TraceTree } from "./stage";
-import { REPO_ROOT } from "./stage/programs";
-import { watchStage, type StageWatch } from "./watch";
+import { join } from "node:path";
+import { serviceProjectDirs } from "../capture/stack-config";
+import type { LocalStage, TraceTree } from "./stage";
+import { startRelationalEarly } from "./stage/relational-preload";
+import type { StageWatch } from "./watch";
+
+// The stage's modules (Pulumi, the parts, watch mode) load in start(), after PostgreSQL's thread has started; the
+// client commands never load them.
+/** The repository root (this file is shared/local/cli.ts). */
+const REPO_ROOT = join(__dirname, "..", "..");
 
 /** Errors whose message is the whole story (no stack trace is printed for them). */
 const EXPECTED_ERRORS = new Set(["ProgramError", "WiringError", "PortInUseError", "LocalStageError", "StackConfigError", "UsageError", "ClientError"]);
@@ -94,7 +100,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
  * `--services orders,billing`: the folders of those services (names of folders under services/), in that order, from
  * `all` (every service of the repository). A name that is no service is refused, naming it and the services there are.
  */
-export function serviceDirsOf(value: string, all: readonly string[] = discoverServiceDirs()): string[] {
+export function serviceDirsOf(value: string, all: readonly string[] = serviceProjectDirs(REPO_ROOT)): string[] {
   const names = value.split(",").map((name) => name.trim()).filter(Boolean);
   if (names.length === 0) throw new UsageError("--services needs service names, separated by commas (--services orders,billing)");
   const byName = new Map(all.map((dir) => [basename(dir), dir]));
@@ -168,11 +174,20 @@ async function start(flags: Parsed["flags"]): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  const port = portOf(flags);
+  // Only these services (and the platform): a quicker start when you work on a few.
+  const serviceDirs = typeof flags.services === "string" ? serviceDirsOf(flags.services) : undefined;
+  // PostgreSQL's thread first, when a service will use it: it starts on the other core while the stage's modules load.
+  startRelationalEarly({ ...(typeof flags.persist === "string" ? { persistDir: flags.persist } : {}), ...(serviceDirs ? { serviceDirs } : {}) });
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded after the early start above */
+  const { renderTrace, startLocalStage } = require("./stage") as typeof import("./stage");
+  const { formatLogEntry } = require("./lambda/function-host") as typeof import("./lambda/function-host");
+  const { watchStage } = require("./watch") as typeof import("./watch");
+  /* eslint-enable @typescript-eslint/no-require-imports */
   stage = await startLocalStage({
-    port: portOf(flags),
+    port,
     ...(typeof flags.persist === "string" ? { persistDir: flags.persist } : {}),
-    // Only these services (and the platform): a quicker start when you work on a few.
-    ...(typeof flags.services === "string" ? { serviceDirs: serviceDirsOf(flags.services) } : {}),
+    ...(serviceDirs ? { serviceDirs } : {}),
     ...(Object.keys(overrides).length ? { endpoints: overrides } : {}),
     ...(quiet ? {} : { onTrace: (tree: TraceTree) => process.stdout.write(`${renderTrace(tree)}\n`) }),
     // Workflow Wait states and Retry intervals last 10 ms (quick runs).

@@ -26,6 +26,7 @@ import type { RelationalEngineThread, RelationalSecret, StatementReport } from "
 import type { AdminRoute } from "./admin";
 import type { PartHealth, StagePart } from "./parts";
 import { REPO_ROOT, type ProgramResult } from "./programs";
+import type { PreloadedRelationalEngine } from "./relational-preload";
 import type { TraceRecorder } from "./trace";
 import type { StageWiring } from "./wiring";
 
@@ -95,55 +96,11 @@ export interface RelationalPartOptions {
   /** A Data API transaction without calls for this long is rolled back. @default 30000 */
   transactionIdleMs?: number;
   /**
-   * The engine, started before the programs ran ({@link preloadRelationalEngine}, with the same `persistDir` and
+   * The engine, started before the programs ran (relational-preload.ts, with the same `persistDir` and
    * `transactionIdleMs`): the part takes it when a store is declared and closes it when none is.
    * @default the part starts its own engine when a store is declared
    */
   preloaded?: PreloadedRelationalEngine;
-}
-
-/** An engine starting before the stage knows whether a service needs it (see {@link preloadRelationalEngine}). */
-export interface PreloadedRelationalEngine {
-  /** Hands over the engine (once); statements are reported to `onStatement` from then on. Rejects as its start did. */
-  take(onStatement: (report: StatementReport) => void): Promise<RelationalEngineThread>;
-  /** Closes the engine if nobody took it (no store declared, or the stage failed before its parts started). */
-  discard(): Promise<void>;
-}
-
-/**
- * Starts PostgreSQL (PGlite: its WASM compiled, the base image read and loaded) while the programs run, as the
- * DynamoDB thread is preloaded: the stage calls it when the repository has a relational service (see
- * programs.ts, `relationalExpected`), before the programs say so. The relational part takes it or discards it.
- */
-export function preloadRelationalEngine(options: Pick<RelationalPartOptions, "persistDir" | "transactionIdleMs">): PreloadedRelationalEngine {
-  let report: ((statement: StatementReport) => void) | undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a relational service exists
-  const { RelationalEngineThread, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
-  const starting = Promise.resolve().then(() =>
-    RelationalEngineThread.start({
-      ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
-      baseImage: defaultBaseImage(),
-      transactionIdleMs: options.transactionIdleMs ?? 30_000,
-      onStatement: (statement) => report?.(statement),
-    }),
-  );
-  // Nobody may wait on it (a stage that fails first): its failure is reported by take, not as an unhandled rejection.
-  starting.catch(() => undefined);
-  let taken = false;
-  return {
-    take(onStatement) {
-      if (taken) return Promise.reject(new Error("the preloaded relational engine was already taken"));
-      taken = true;
-      report = onStatement;
-      return starting;
-    },
-    async discard() {
-      if (taken) return;
-      taken = true;
-      const engine = await starting.catch(() => undefined);
-      await engine?.close();
-    },
-  };
 }
 
 /** A schema as the admin API lists it. */
@@ -281,7 +238,7 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       const applied = migrations.reduce((n, m) => n + m.applied.length, 0);
       state = {
         status: "ok",
-        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? "PostgreSQL started while the programs ran, then " : ""}started in ${Math.round(performance.now() - began)} ms`,
+        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? `PostgreSQL started ${options.preloaded.early ? "as npm start began" : "while the programs ran"}, then ` : ""}started in ${Math.round(performance.now() - began)} ms`,
       };
     },
     async stop() {

@@ -8,6 +8,7 @@ import { join, relative } from "node:path";
 import { loadStackConfig, serviceProjectDirs } from "../../capture/stack-config";
 import { MOCK_ACCOUNT_ID, type CapturedResource } from "../../capture/pulumi-mocks";
 import { runProgram, type ProgramRun } from "../../capture/run-program";
+import { relationalOn } from "./relational-preload";
 
 /** The stage name the local stage runs the programs as. */
 export const LOCAL_STAGE = "local";
@@ -112,15 +113,6 @@ export async function runStagePrograms(options: RunStageProgramsOptions = {}): P
   return { region, accountId: MOCK_ACCOUNT_ID, platform, services };
 }
 
-/**
- * Whether the programs will turn the platform's relational store on (see `relationalOn`): the platform project declares
- * `relational` and some service has a `migrations` folder. Known before the programs run, so the stage can start
- * PostgreSQL meanwhile; the programs' registrations still decide whether the relational part uses it.
- */
-export function relationalExpected(options: RunStageProgramsOptions = {}): boolean {
-  return Object.keys(relationalOn(options.platformDir ?? REPO_ROOT, options.serviceDirs ?? discoverServiceDirs())).length > 0;
-}
-
 /** `<project>:vpcEnabled = true` when the platform project declares that key; nothing otherwise. */
 function networkOn(platformDir: string): Record<string, unknown> {
   try {
@@ -128,22 +120,6 @@ function networkOn(platformDir: string): Record<string, unknown> {
     return `${project}:vpcEnabled` in values ? { [`${project}:vpcEnabled`]: true } : {};
   } catch {
     return {}; // the platform's own run reports what is wrong with its configuration
-  }
-}
-
-/**
- * `<project>:relational = true` when the platform project declares that key and some service has a `migrations`
- * folder (a service that declares a relational store keeps its migrations there): the platform's relational store is
- * then there for it, as a stage file turns it on for a deployed stage. Nothing otherwise, so a stage without a
- * relational service never starts PostgreSQL.
- */
-function relationalOn(platformDir: string, serviceDirs: readonly string[]): Record<string, unknown> {
-  if (!serviceDirs.some((dir) => existsSync(join(dir, "migrations")))) return {};
-  try {
-    const { project, values } = loadStackConfig(platformDir, LOCAL_STAGE, { optionalStageFile: true });
-    return `${project}:relational` in values ? { [`${project}:relational`]: true } : {};
-  } catch {
-    return {};
   }
 }
 

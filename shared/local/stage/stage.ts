@@ -33,10 +33,11 @@ import { messagingPart, type MessagingPart } from "./part-messaging";
 import { dynamodbStreamKind, streamsPart, type StreamsPart } from "./part-streams";
 import { workflowsPart } from "./part-workflows";
 import { kinesisAdminRoutes, kinesisPart, type KinesisPart } from "./part-kinesis";
-import { preloadRelationalEngine, relationalAdminRoutes, relationalPart, type PreloadedRelationalEngine, type RelationalPart } from "./part-relational";
+import { relationalAdminRoutes, relationalPart, type RelationalPart } from "./part-relational";
+import { relationalForStage, type PreloadedRelationalEngine } from "./relational-preload";
 import type { ExecutionRecord, StepFunctionsEngine } from "../stepfunctions/engine";
 import { StageParts, type PartHealth, type StagePart } from "./parts";
-import { relationalExpected, runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
+import { runStagePrograms, type ProgramResult, type RunStageProgramsOptions, type StagePrograms } from "./programs";
 import { renderTrace, TraceRecorder, type TraceNames, type TraceTree } from "./trace";
 import { deadLetterQueues, wiringFrom, type StageWiring } from "./wiring";
 
@@ -235,12 +236,13 @@ export async function startLocalStage(options: LocalStageOptions = {}): Promise<
   // PostgreSQL too, when a service will use it: its WASM compiles and its base image loads while the programs run.
   let preloadedRelational: PreloadedRelationalEngine | undefined;
   try {
-    if (relationalExpected(options)) {
-      preloadedRelational = preloadRelationalEngine({
-        ...(options.persistDir ? { persistDir: options.persistDir } : {}),
-        ...(options.relationalTransactionIdleMs !== undefined ? { transactionIdleMs: options.relationalTransactionIdleMs } : {}),
-      });
-    }
+    // (npm start may have started it already, before it loaded the stage's modules: see relational-preload.ts.)
+    preloadedRelational = relationalForStage({
+      ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+      ...(options.relationalTransactionIdleMs !== undefined ? { transactionIdleMs: options.relationalTransactionIdleMs } : {}),
+      ...(options.platformDir ? { platformDir: options.platformDir } : {}),
+      ...(options.serviceDirs ? { serviceDirs: options.serviceDirs } : {}),
+    });
     const programs = await runStagePrograms(options);
     const runs = [programs.platform, ...programs.services];
     const programWiring = wiringFrom(

@@ -6,9 +6,10 @@
 //   and without the runtime's AWS SDK clients;
 // - PostgreSQL starts while the programs run when a service will use it, in its own thread, and a Data API statement
 //   works right after the stage is ready; a stage without a relational service starts none;
+// - npm start starts that thread before it loads the stage's modules;
 // - kinesalite runs in its own thread, and a Kinesis put works right after the stage is ready;
 // - the workflow interpreter loads at start only for a definition it has not accepted before.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -116,6 +117,9 @@ test("the CLI's imports leave Pulumi's function-serialization packages and the S
   // A fresh process: what the local stage's start pays for loading.
   const script = `
     require(${JSON.stringify(join(REPO, "shared", "local", "cli.ts"))});
+    // What npm start loads before the programs run: the CLI, then the stage and watch mode.
+    require(${JSON.stringify(join(REPO, "shared", "local", "stage", "index.ts"))});
+    require(${JSON.stringify(join(REPO, "shared", "local", "watch", "index.ts"))});
     const loaded = () => Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/](@npmcli[\\\\/]arborist|normalize-package-data)[\\\\/]/.test(f)).length;
     const pulumi = require("@pulumi/pulumi");
     const before = loaded();
@@ -128,7 +132,7 @@ test("the CLI's imports leave Pulumi's function-serialization packages and the S
   const seen = JSON.parse(out.trim().split("\n").pop()!) as { before: number; clients: number; after: number; pulumiLoaded: boolean; yaml: boolean };
   // The runtime's SDK clients are the functions' (bundled into them); the stage's thread builds message attributes only.
   assert.is(seen.clients, 0, "the CLI's imports loaded the AWS SDK's DynamoDB, SNS or Kinesis client");
-  assert.ok(seen.pulumiLoaded, "the CLI's imports load @pulumi/pulumi");
+  assert.ok(seen.pulumiLoaded, "the stage's imports load @pulumi/pulumi");
   assert.is(seen.before, 0, "Arborist or normalize-package-data loaded with @pulumi/pulumi");
   assert.ok(seen.yaml, "computeCodePaths found the package's folder");
   assert.ok(seen.after >= 2, "computeCodePaths loaded the real packages");
@@ -205,6 +209,35 @@ test("PostgreSQL starts in its own thread while the programs run; a Data API sta
     assert.match(put.sequenceNumber, /^\d+$/);
   } finally {
     await stage.stop();
+  }
+});
+
+test("npm start starts PostgreSQL's thread before it loads the stage; a statement works right after the ready line", async () => {
+  const cli = spawn(process.execPath, ["--import", "tsx", join(REPO, "shared", "local", "cli.ts"), "--port", "0", "--quiet", "--no-watch", "--services", "ledger,reporting"], {
+    cwd: REPO,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
+  });
+  let output = "";
+  cli.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => cli.on("close", resolve));
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      cli.stdout.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        const ready = /local stage ready in [\d.]+ s: (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (ready) resolve(ready[1]!);
+      });
+      cli.on("close", (code) => reject(new Error(`the CLI exited with ${code}:\n${output}`)));
+    });
+    const health = (await (await fetch(`${url}/_local/health`)).json()) as { parts: Record<string, { status: string; detail?: string }> };
+    assert.is(health.parts.relational?.status, "ok");
+    assert.match(health.parts.relational!.detail!, /PostgreSQL started as npm start began/);
+    const row = (await (await fetch(`${url}/_local/relational`)).json()) as { schemas: { schema: string; migrations: { name: string }[] }[] };
+    assert.equal(row.schemas.map((schema) => [schema.schema, schema.migrations.length]), [["reporting", 2]]);
+  } finally {
+    cli.kill("SIGINT");
+    assert.is(await exited, 0, output);
   }
 });
 
