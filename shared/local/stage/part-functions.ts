@@ -23,11 +23,23 @@ export interface FunctionsPartOptions {
   /** The AWS endpoints the functions get (known once DynamoDB and messaging started). */
   endpoints: () => { sns: string; sqs: string; dynamodb: string; sfn?: string; kinesis?: string; rdsData?: string };
   onLog?: (entry: FunctionLogEntry) => void;
+  /**
+   * The parts (by name) whose endpoints `endpoints` reads, started before this one (see parts.ts).
+   * @default every part before it
+   */
+  needs?: readonly string[];
+  /**
+   * Settles once the endpoints of parts not in `needs` are known (the relational part's Data API serves before its
+   * migrations run: the bundles are checked while they do). Awaited before `endpoints()` is read.
+   */
+  endpointsKnown?: () => Promise<unknown>;
 }
 
 /** The functions part: `hosts` by function name, there once it started. */
 export interface FunctionsPart extends StagePart<StageWiring> {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
+  /** When (performance.now()) this start began checking the bundles and when they were all ready. */
+  readonly timings: { began?: number; prepared?: number };
   reconcile(next: StageWiring): Promise<void>;
 }
 
@@ -87,10 +99,15 @@ export function functionsPart(options: FunctionsPartOptions): FunctionsPart {
   let wiring = options.wiring;
   const hosts = new Map<string, FunctionHost>();
   let state: PartHealth = { status: "starting" };
+  const timings: { began?: number; prepared?: number } = {};
   return {
     name: "functions",
+    ...(options.needs ? { needs: options.needs } : {}),
     hosts,
+    timings,
     async start() {
+      await options.endpointsKnown?.();
+      timings.began = performance.now();
       const mappingConcurrency = mappingConcurrencyOf(wiring);
       const endpoints = options.endpoints();
       for (const fn of wiring.functions) {
@@ -109,6 +126,7 @@ export function functionsPart(options: FunctionsPartOptions): FunctionsPart {
           }
         }),
       );
+      timings.prepared = performance.now();
       state = { status: "ok", detail: `${hosts.size} functions` };
     },
     async stop() {

@@ -116,6 +116,14 @@ export interface RelationalPart extends StagePart<StageWiring> {
   readonly enabled: boolean;
   /** The Data API endpoint (`AWS_ENDPOINT_URL_RDS_DATA`); `undefined` when not started. */
   readonly url: string | undefined;
+  /**
+   * Settles once `url` is final, before the migrations run: with the endpoint when it serves, `undefined` when no store
+   * is declared or the start failed before it served (the start's own error is the part's failure). The functions part
+   * waits for this, not for the migrations, so its bundles are checked while they run.
+   */
+  readonly serving: Promise<string | undefined>;
+  /** When (performance.now()) the Data API began serving and the migrations were all applied, this start. */
+  readonly timings: { serving?: number; migrated?: number };
   /** PostgreSQL (PGlite) in its thread. */
   readonly engine: RelationalEngineThread | undefined;
   readonly cluster: RelationalClusterSpec | undefined;
@@ -145,6 +153,9 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
   const clients: RDSData[] = [];
   let statements = 0;
   const secrets = new Map<string, RelationalSecret>();
+  let served!: (url: string | undefined) => void;
+  const serving = new Promise<string | undefined>((resolve) => (served = resolve));
+  const timings: { serving?: number; migrated?: number } = {};
 
   const makeClient = async (): Promise<RDSData> => {
     if (!server) throw new Error("the relational part has not started: no service declares a relational store");
@@ -154,6 +165,72 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     const client = new RDSData({ region: options.wiring.region, endpoint: server.url, maxAttempts: 1, credentials: { accessKeyId: STAGE_PRINCIPAL, secretAccessKey: "local" } });
     clients.push(client);
     return client;
+  };
+
+  const startPart = async (): Promise<void> => {
+    const began = performance.now();
+    const specs = relationalSpecs(options.programs(), options.wiring);
+    stores = specs.stores;
+    cluster = specs.cluster;
+    if (!cluster && stores.length === 0) {
+      await options.preloaded?.discard();
+      state = { status: "ok", detail: "not started: no service declares a relational store" };
+      return;
+    }
+    if (!cluster) {
+      await options.preloaded?.discard();
+      throw new Error(
+        `services ${stores.map((s) => s.service).join(", ")} declare a relational store but the platform exports none (platform:relational is off)`,
+      );
+    }
+    // Loaded only now: a stage without a relational store never loads PGlite.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
+    const { RelationalEngineThread, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
+    const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
+    const started = options.preloaded
+      ? await options.preloaded.take(() => statements++)
+      : await RelationalEngineThread.start({
+          ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
+          baseImage: defaultBaseImage(),
+          transactionIdleMs: options.transactionIdleMs ?? 30_000,
+          onStatement: () => statements++,
+        });
+    engine = started;
+    secrets.set(cluster.masterSecretArn, { arn: cluster.masterSecretArn, username: LOCAL_MASTER_ROLE });
+    for (const store of stores) if (store.secretArn) secrets.set(store.secretArn, { arn: store.secretArn, username: store.schema });
+    server = await startEndpointServer({
+      services: [
+        createDataApiEndpoint({
+          engine: started,
+          clusterArn: cluster.clusterArn,
+          database: cluster.database,
+          secrets: () => secrets,
+          authorize: options.authorizer.authorize,
+          accountId: options.wiring.accountId,
+          region: options.wiring.region,
+          onStatement: (s: StatementReport & { context: RequestContext }) => traceStatement(options.recorder, s),
+        }),
+      ],
+    });
+    timings.serving = performance.now();
+    served(server.url);
+    const client = await makeClient();
+    for (const store of stores) {
+      const files = store.migrations.map((name) => ({ name, sql: readFileSync(join(REPO_ROOT, store.migrationsDir, name), "utf8") }));
+      // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
+      const role = { username: store.schema, password: randomBytes(24).toString("hex") };
+      try {
+        migrations.push(await applyMigrations({ client, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations: files }));
+      } catch (error) {
+        throw new Error(`service ${store.service}: ${(error as Error).message}`);
+      }
+    }
+    timings.migrated = performance.now();
+    const applied = migrations.reduce((n, m) => n + m.applied.length, 0);
+    state = {
+      status: "ok",
+      detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? `PostgreSQL started ${options.preloaded.early ? "as npm start began" : "while the programs ran"}, then ` : ""}started in ${Math.round(performance.now() - began)} ms`,
+    };
   };
 
   const part: RelationalPart = {
@@ -166,6 +243,8 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     get url() {
       return server?.url;
     },
+    serving,
+    timings,
     get engine() {
       return engine;
     },
@@ -180,66 +259,12 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       return statements;
     },
     async start() {
-      const began = performance.now();
-      const specs = relationalSpecs(options.programs(), options.wiring);
-      stores = specs.stores;
-      cluster = specs.cluster;
-      if (!cluster && stores.length === 0) {
-        await options.preloaded?.discard();
-        state = { status: "ok", detail: "not started: no service declares a relational store" };
-        return;
+      try {
+        await startPart();
+      } finally {
+        // Not serving by now: none declared, or a failure (which the part reports); whoever waits goes on.
+        served(server?.url);
       }
-      if (!cluster) {
-        await options.preloaded?.discard();
-        throw new Error(
-          `services ${stores.map((s) => s.service).join(", ")} declare a relational store but the platform exports none (platform:relational is off)`,
-        );
-      }
-      // Loaded only now: a stage without a relational store never loads PGlite.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
-      const { RelationalEngineThread, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
-      const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
-      const started = options.preloaded
-        ? await options.preloaded.take(() => statements++)
-        : await RelationalEngineThread.start({
-            ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
-            baseImage: defaultBaseImage(),
-            transactionIdleMs: options.transactionIdleMs ?? 30_000,
-            onStatement: () => statements++,
-          });
-      engine = started;
-      secrets.set(cluster.masterSecretArn, { arn: cluster.masterSecretArn, username: LOCAL_MASTER_ROLE });
-      for (const store of stores) if (store.secretArn) secrets.set(store.secretArn, { arn: store.secretArn, username: store.schema });
-      server = await startEndpointServer({
-        services: [
-          createDataApiEndpoint({
-            engine: started,
-            clusterArn: cluster.clusterArn,
-            database: cluster.database,
-            secrets: () => secrets,
-            authorize: options.authorizer.authorize,
-            accountId: options.wiring.accountId,
-            region: options.wiring.region,
-            onStatement: (s: StatementReport & { context: RequestContext }) => traceStatement(options.recorder, s),
-          }),
-        ],
-      });
-      const client = await makeClient();
-      for (const store of stores) {
-        const files = store.migrations.map((name) => ({ name, sql: readFileSync(join(REPO_ROOT, store.migrationsDir, name), "utf8") }));
-        // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
-        const role = { username: store.schema, password: randomBytes(24).toString("hex") };
-        try {
-          migrations.push(await applyMigrations({ client, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations: files }));
-        } catch (error) {
-          throw new Error(`service ${store.service}: ${(error as Error).message}`);
-        }
-      }
-      const applied = migrations.reduce((n, m) => n + m.applied.length, 0);
-      state = {
-        status: "ok",
-        detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? `PostgreSQL started ${options.preloaded.early ? "as npm start began" : "while the programs ran"}, then ` : ""}started in ${Math.round(performance.now() - began)} ms`,
-      };
     },
     async stop() {
       state = { status: "stopped" };

@@ -356,7 +356,16 @@ async function composeStage(
     kinesis: kinesis.url,
     ...(relational.url ? { rdsData: relational.url } : {}),
   });
-  const functions = functionsPart({ wiring, recorder, endpoints: endpointsForFunctions, ...(options.onLog ? { onLog: options.onLog } : {}) });
+  const functions = functionsPart({
+    wiring,
+    recorder,
+    endpoints: endpointsForFunctions,
+    // The engines whose endpoints the functions get; the relational part's is known once its Data API serves, before
+    // its migrations run, so the bundles are checked alongside them (the parts after this one wait for both).
+    needs: ["dynamodb", "messaging", "kinesis", "workflows"],
+    endpointsKnown: () => relational.serving,
+    ...(options.onLog ? { onLog: options.onLog } : {}),
+  });
   const pollers = pollersPart({ wiring, recorder, sqs: () => messaging.sqs, hosts: () => functions.hosts });
   const streams = streamsPart({
     wiring,

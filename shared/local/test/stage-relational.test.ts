@@ -14,6 +14,7 @@ import { ENV } from "../../contract/environment";
 import { eventually } from "../../testing/stage-target";
 import { functionAccessKeyId } from "../lambda/function-host";
 import { renderTrace, startLocalStage, type LocalStage } from "../stage";
+import type { FunctionsPart } from "../stage/part-functions";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -28,6 +29,15 @@ test.before(async () => {
 
 test.after(async () => {
   await stage?.stop();
+});
+
+test("the functions' bundles are checked while the migrations run; the migrations are applied before the stage is ready", () => {
+  const functions = stage.parts.get("functions") as FunctionsPart;
+  const { serving, migrated } = stage.relational.timings;
+  assert.ok(serving !== undefined && migrated !== undefined && functions.timings.began !== undefined && functions.timings.prepared !== undefined, "the parts recorded their timings");
+  assert.ok(functions.timings.began! < migrated!, `the functions began ${(functions.timings.began! - migrated!).toFixed(0)} ms after the migrations were applied`);
+  assert.ok(functions.timings.began! >= serving!, "the functions began before the Data API's endpoint was known");
+  assert.is(stage.relational.migrations.length, 1, "the migrations ran before the stage was ready");
 });
 
 const report = async (query: string) => {
