@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 // First: @pulumi/pulumi then loads its function-serialization packages only if a program uses them.
 import "./defer-modules";
 import * as pulumi from "@pulumi/pulumi";
+import { MOCK_ACCOUNT_ID } from "./mock-account";
 
 /** A resource as the program registered it under mocks, with the state the mocks answered. */
 export interface CapturedResource {
@@ -27,7 +28,7 @@ export interface PlatformMocksOptions {
   stackOutputs?: (stackName: string) => Record<string, unknown> | undefined;
 }
 
-export const MOCK_ACCOUNT_ID = "123456789012";
+export { MOCK_ACCOUNT_ID };
 
 function shortHash(text: string, length = 8): string {
   return createHash("sha256").update(text).digest("hex").slice(0, length);

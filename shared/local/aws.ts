@@ -2,7 +2,8 @@
  * What every part of the local stage shares about AWS itself: the one account the stage runs in, and the one error
  * class for a request AWS would reject (engines throw it, endpoints turn it into the service's wire format).
  */
-import { MOCK_ACCOUNT_ID } from "../capture/pulumi-mocks";
+// The account module alone: this file is bundled into the stage's worker threads, which must not carry @pulumi/pulumi.
+import { MOCK_ACCOUNT_ID } from "../capture/mock-account";
 
 /**
  * The account id of the local stage: the account the programs run under (Pulumi's mocks answer it to

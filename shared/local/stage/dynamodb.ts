@@ -62,7 +62,7 @@ export interface DynamoServiceOptions {
 let workerScript: Promise<string> | undefined;
 
 /** dynamo-worker.ts, bundled once per process into `<build root>/runtime/` (dynalite stays a package import). */
-function dynamoWorkerFile(): Promise<string> {
+export function dynamoWorkerFile(): Promise<string> {
   workerScript ??= (async () => {
     const result = await build({
       entryPoints: [join(__dirname, "dynamo-worker.ts")],
