@@ -38,12 +38,17 @@ let currentRequestId: string | undefined;
 
 // Log lines cross to the host together: each message between threads wakes the host's thread, which costs more than
 // a short line's own handling, and a handler logs a few lines per invocation. Pending lines leave with the worker's
-// next message (the invocation's result or error: one message, lines first) or at the end of this turn of the event
-// loop, whichever comes first, so the host gets them in order, and without waiting while the handler waits on I/O.
+// next message (the invocation's result or error: one message, lines first) or LOG_FLUSH_DELAY_MS after the first
+// of them was written, whichever comes first, so the host gets them in order, and within that delay while the handler
+// waits on I/O. A handler that logs and then waits on a quick call (a few SDK calls to the local endpoints) sends its
+// lines with its result, one message per invocation, instead of one when it first waits and one with its result.
 // (A handler that logs and then never yields again, until its timeout stops the worker, loses those last lines.)
+const LOG_FLUSH_DELAY_MS = 100;
 let pendingLogs: WorkerMessage[] = [];
+let flushTimer: NodeJS.Timeout | undefined;
 
 function flushLogs(): void {
+  flushTimer = undefined;
   if (pendingLogs.length === 0) return;
   const messages = pendingLogs;
   pendingLogs = [];
@@ -57,6 +62,8 @@ function post(message: WorkerMessage): void {
   }
   const messages = [...pendingLogs, message];
   pendingLogs = [];
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
   port!.postMessage({ type: "batch", messages } satisfies WorkerMessage);
 }
 
@@ -67,7 +74,7 @@ const consoleLevels: Record<string, LambdaLogLevel> = { log: "INFO", info: "INFO
 
 function log(level: LambdaLogLevel | undefined, stream: "stdout" | "stderr", message: string): void {
   const entry: WorkerMessage = { type: "log", requestId: currentRequestId, level, stream, message, timestamp: new Date().toISOString() };
-  if (pendingLogs.length === 0) setImmediate(flushLogs);
+  if (pendingLogs.length === 0 && flushTimer === undefined) flushTimer = setTimeout(flushLogs, LOG_FLUSH_DELAY_MS);
   pendingLogs.push(entry);
 }
 

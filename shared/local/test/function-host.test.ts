@@ -201,6 +201,46 @@ test("an invocation's log lines and its result cross from the worker in one mess
   }
 });
 
+test("lines logged before a quick wait on I/O cross with the result: one message per invocation", async () => {
+  const { createServer } = await import("node:http");
+  const { Worker } = await import("node:worker_threads");
+  // Answers at once, as the local endpoints answer an SDK call: the handler logs, waits on the call, then returns.
+  const server = createServer((_req, res) => res.end("answered at once"));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const received: unknown[] = [];
+  const emit = Worker.prototype.emit;
+  Worker.prototype.emit = function (this: InstanceType<typeof Worker>, name: string | symbol, ...args: unknown[]) {
+    if (name === "message") received.push(args[0]);
+    return emit.call(this, name, ...args);
+  } as typeof emit;
+  try {
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    const lines: string[] = [];
+    const fn = host({ name: "local-test-log-quick-wait" }, { onLog: (entry) => lines.push(entry.message) });
+    assert.is(ok(await fn.invoke({ action: "log-then-fetch", text: "warming", url })), "answered at once"); // cold start, JIT
+    // A call slower than the flush delay (a loaded machine) sends its line early, as it should: a few tries, and one
+    // quick one must cross in one message (the worker used to send the line on its own each time it first waited).
+    for (let attempt = 0; attempt < 5; attempt++) {
+      received.length = 0;
+      lines.length = 0;
+      assert.is(ok(await fn.invoke({ action: "log-then-fetch", text: "before the call", url })), "answered at once");
+      assert.equal(lines, ["before the call"]);
+      if (received.length === 1) break;
+    }
+    assert.is(received.length, 1);
+    const batch = received[0] as { type: string; messages: { type: string }[] };
+    assert.is(batch.type, "batch");
+    assert.equal(
+      batch.messages.map((m) => m.type),
+      ["log", "result"],
+    );
+  } finally {
+    Worker.prototype.emit = emit;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
 test("a log line reaches the host while the handler still waits (not held back until its result)", async () => {
   const { createServer } = await import("node:http");
   const lines: string[] = [];
