@@ -26,7 +26,7 @@ import type { RelationalEngineThread, RelationalSecret, StatementReport } from "
 import type { AdminRoute } from "./admin";
 import type { PartHealth, StagePart } from "./parts";
 import { REPO_ROOT, type ProgramResult } from "./programs";
-import type { PreloadedRelationalEngine } from "./relational-preload";
+import { preloadRelationalEngine, type PreloadedRelationalEngine } from "./relational-preload";
 import type { TraceRecorder } from "./trace";
 import type { StageWiring } from "./wiring";
 
@@ -185,16 +185,16 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     }
     // Loaded only now: a stage without a relational store never loads PGlite.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
-    const { RelationalEngineThread, createDataApiEndpoint, defaultBaseImage, relationalDataDir } = require("../relational") as typeof import("../relational");
+    const { createDataApiEndpoint } = require("../relational") as typeof import("../relational");
     const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
-    const started = options.preloaded
-      ? await options.preloaded.take(() => statements++)
-      : await RelationalEngineThread.start({
-          ...(options.persistDir ? { dataDir: relationalDataDir(options.persistDir) } : {}),
-          baseImage: defaultBaseImage(),
-          transactionIdleMs: options.transactionIdleMs ?? 30_000,
-          onStatement: () => statements++,
-        });
+    // Started (and warmed up) now when nothing started it while the programs ran.
+    const engineStart =
+      options.preloaded ??
+      preloadRelationalEngine({
+        ...(options.persistDir ? { persistDir: options.persistDir } : {}),
+        ...(options.transactionIdleMs !== undefined ? { transactionIdleMs: options.transactionIdleMs } : {}),
+      });
+    const started = await engineStart.take(() => statements++);
     engine = started;
     secrets.set(cluster.masterSecretArn, { arn: cluster.masterSecretArn, username: LOCAL_MASTER_ROLE });
     for (const store of stores) if (store.secretArn) secrets.set(store.secretArn, { arn: store.secretArn, username: store.schema });

@@ -70,24 +70,47 @@ export function preloadRelationalEngine(options: RelationalPreloadOptions, early
     onStatement: (statement) => report?.(statement),
   });
   // Nobody may wait on it (a stage that fails first): its failure is reported by take, not as an unhandled rejection.
-  starting.catch(() => undefined);
+  const warmed = starting.then(async (engine) => {
+    // A warm-up that fails leaves the engine as it was: the first statements pay for it then.
+    await warm(engine).catch(() => undefined);
+    return engine;
+  });
+  warmed.catch(() => undefined);
   let taken = false;
   return {
     early,
     take(onStatement) {
       if (taken) return Promise.reject(new Error("the preloaded relational engine was already taken"));
       taken = true;
-      report = onStatement;
-      return starting;
+      // The warm-up's statements are not the stage's: reported from here on.
+      return warmed.then((engine) => {
+        report = onStatement;
+        return engine;
+      });
     },
     async discard() {
       if (taken) return;
       taken = true;
-      const engine = await starting.catch(() => undefined);
+      const engine = await warmed.catch(() => undefined);
       await engine?.close();
     },
   };
 }
+
+/**
+ * What the relational part's first statements would otherwise pay on the start's critical path, done while the
+ * programs run: PL/pgSQL's first use (the migrations' role setup is a DO block), and SCRAM's 4096 rounds of hashing a
+ * role's password (a quarter of a second in WASM): this session (PGlite has one) hashes with one round. Locally nobody
+ * logs in with those passwords (the Data API maps a secret to its role) and each is 24 random bytes; Aurora keeps its
+ * own setting.
+ */
+async function warm(engine: RelationalEngineThread): Promise<void> {
+  await engine.execute({ sql: "SET scram_iterations = 1", role: WARM_ROLE });
+  await engine.execute({ sql: "DO $$ BEGIN END $$", role: WARM_ROLE });
+}
+
+/** The master role (the relational part's LOCAL_MASTER_ROLE; not imported: this module stays light). */
+const WARM_ROLE = "postgres";
 
 let early: { key: string; engine: PreloadedRelationalEngine } | undefined;
 
