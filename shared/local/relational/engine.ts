@@ -597,6 +597,9 @@ export function relationalDataDir(persistDir: string): string {
   return join(persistDir, "relational");
 }
 
+/** The role the cluster's master secret logs in as locally (PGlite's superuser). */
+export const LOCAL_MASTER_ROLE = "postgres";
+
 /**
  * Where the stage keeps its copy of an empty database (`.build/relational/pglite-<version>.tar`, made on first use):
  * a fresh in-memory engine loads it instead of running initdb.

@@ -23,6 +23,7 @@ import type { RequestContext } from "../context";
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
 import type { Authorizer } from "../iam/authorizer";
 import type { RelationalEngineThread, RelationalSecret, StatementReport } from "../relational";
+import { LOCAL_MASTER_ROLE } from "../relational/engine";
 import type { AdminRoute } from "./admin";
 import type { PartHealth, StagePart } from "./parts";
 import { REPO_ROOT, type ProgramResult } from "./programs";
@@ -32,8 +33,7 @@ import type { StageWiring } from "./wiring";
 
 /** The component type a service's relational store registers (shared/infra/relational-store.ts). */
 export const RELATIONAL_STORE_TYPE = "platform:infra:RelationalStore";
-/** The role the cluster's master secret logs in as locally (PGlite's superuser). */
-export const LOCAL_MASTER_ROLE = "postgres";
+export { LOCAL_MASTER_ROLE } from "../relational/engine";
 
 /** The platform's cluster as its contract exports it. */
 export interface RelationalClusterSpec {

@@ -8,13 +8,10 @@ import { join, relative } from "node:path";
 import { loadStackConfig, serviceProjectDirs } from "../../capture/stack-config";
 import { MOCK_ACCOUNT_ID, type CapturedResource } from "../../capture/pulumi-mocks";
 import { runProgram, type ProgramRun } from "../../capture/run-program";
+import { LOCAL_STAGE, REPO_ROOT } from "./names";
 import { relationalOn } from "./relational-preload";
 
-/** The stage name the local stage runs the programs as. */
-export const LOCAL_STAGE = "local";
-
-/** The repository root (this file is `shared/local/stage/programs.ts`). */
-export const REPO_ROOT = join(__dirname, "..", "..", "..");
+export { LOCAL_STAGE, REPO_ROOT } from "./names";
 
 /** A program that ran. */
 export interface ProgramResult {

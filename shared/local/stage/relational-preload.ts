@@ -12,11 +12,8 @@ import { join } from "node:path";
 import { loadStackConfig, serviceProjectDirs } from "../../capture/stack-config";
 import type { StatementReport } from "../relational/engine";
 import { RelationalEngineThread } from "../relational/engine-thread";
-import { defaultBaseImage, relationalDataDir } from "../relational/engine";
-
-/** The stage the programs run as (programs.ts's LOCAL_STAGE). */
-const STAGE = "local";
-const ROOT = join(__dirname, "..", "..", "..");
+import { defaultBaseImage, LOCAL_MASTER_ROLE, relationalDataDir } from "../relational/engine";
+import { LOCAL_STAGE, REPO_ROOT } from "./names";
 
 /**
  * `<project>:relational = true` when the platform project declares that key and some service has a `migrations`
@@ -27,7 +24,7 @@ const ROOT = join(__dirname, "..", "..", "..");
 export function relationalOn(platformDir: string, serviceDirs: readonly string[]): Record<string, unknown> {
   if (!serviceDirs.some((dir) => existsSync(join(dir, "migrations")))) return {};
   try {
-    const { project, values } = loadStackConfig(platformDir, STAGE, { optionalStageFile: true });
+    const { project, values } = loadStackConfig(platformDir, LOCAL_STAGE, { optionalStageFile: true });
     return `${project}:relational` in values ? { [`${project}:relational`]: true } : {};
   } catch {
     return {};
@@ -39,7 +36,7 @@ export function relationalOn(platformDir: string, serviceDirs: readonly string[]
  * PostgreSQL meanwhile; the programs' registrations still decide whether the relational part uses it.
  */
 export function relationalExpected(options: { platformDir?: string; serviceDirs?: readonly string[] } = {}): boolean {
-  return Object.keys(relationalOn(options.platformDir ?? ROOT, options.serviceDirs ?? serviceProjectDirs(ROOT))).length > 0;
+  return Object.keys(relationalOn(options.platformDir ?? REPO_ROOT, options.serviceDirs ?? serviceProjectDirs(REPO_ROOT))).length > 0;
 }
 
 /** What the engine is started with (the relational part's own options). */
@@ -105,12 +102,9 @@ export function preloadRelationalEngine(options: RelationalPreloadOptions, early
  * own setting.
  */
 async function warm(engine: RelationalEngineThread): Promise<void> {
-  await engine.execute({ sql: "SET scram_iterations = 1", role: WARM_ROLE });
-  await engine.execute({ sql: "DO $$ BEGIN END $$", role: WARM_ROLE });
+  await engine.execute({ sql: "SET scram_iterations = 1", role: LOCAL_MASTER_ROLE });
+  await engine.execute({ sql: "DO $$ BEGIN END $$", role: LOCAL_MASTER_ROLE });
 }
-
-/** The master role (the relational part's LOCAL_MASTER_ROLE; not imported: this module stays light). */
-const WARM_ROLE = "postgres";
 
 let early: { key: string; engine: PreloadedRelationalEngine } | undefined;
 
