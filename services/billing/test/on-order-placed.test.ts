@@ -12,7 +12,7 @@ test.before(async () => {
   bed = await serviceTestBed({ service, handler: "on-order-placed", relay: outboxRelay });
 });
 
-test.after(() => bed.stop());
+test.after(() => bed?.stop());
 
 test("records an invoice for orders.order-placed, once even when the event is delivered twice", async () => {
   const data = catalog["orders.order-placed"].example;

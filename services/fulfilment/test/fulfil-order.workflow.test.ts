@@ -20,7 +20,7 @@ test.before(async () => {
   bed = await serviceTestBed({ service: "fulfilment", handler: "charge-payment" });
 });
 
-test.after(() => bed.stop());
+test.after(() => bed?.stop());
 
 const order = (orderId: string, amount: number) => ({ ...catalog["orders.order-placed"].example, orderId, total: { amount, currency: "EUR" } });
 

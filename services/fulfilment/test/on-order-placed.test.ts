@@ -15,8 +15,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await workflows.stop();
-  await bed.stop();
+  await workflows?.stop();
+  await bed?.stop();
 });
 
 test("starts fulfil-order for orders.order-placed, named after the event; a duplicate delivery starts nothing twice", async () => {

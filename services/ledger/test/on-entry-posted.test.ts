@@ -11,7 +11,7 @@ test.before(async () => {
   bed = await serviceTestBed({ service, handler: "on-entry-posted" });
 });
 
-test.after(() => bed.stop());
+test.after(() => bed?.stop());
 
 test("records a balance for ledger.entry-posted, once even when the event is delivered twice", async () => {
   const data = catalog["ledger.entry-posted"].example;

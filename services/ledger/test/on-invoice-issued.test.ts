@@ -18,8 +18,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await kinesis.stop();
-  await bed.stop();
+  await kinesis?.stop();
+  await bed?.stop();
 });
 
 test("records an entry for billing.invoice-issued, once even when the event is delivered twice", async () => {

@@ -12,7 +12,7 @@ test.before(async () => {
   bed = await serviceTestBed({ service, handler: "create-order", relay: outboxRelay });
 });
 
-test.after(() => bed.stop());
+test.after(() => bed?.stop());
 
 test("POST /orders creates an order and orders.order-placed goes out through the outbox", async () => {
   const { orderId: _assigned, ...body } = catalog["orders.order-placed"].example;

@@ -18,8 +18,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await db.stop();
-  await bed.stop();
+  await db?.stop();
+  await bed?.stop();
 });
 
 const get = async (query: string) => {

@@ -21,8 +21,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await db.stop();
-  await bed.stop();
+  await db?.stop();
+  await bed?.stop();
 });
 
 let sequence = 0;

@@ -9,7 +9,7 @@
  * `transactionIdleMs` is rolled back, as AWS ends one after three minutes without calls.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openAsBlob, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, openAsBlob, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { PGlite, Results } from "@electric-sql/pglite";
 import { replacePlaceholders } from "../../runtime/relational-sql-text";
@@ -195,10 +195,7 @@ export class RelationalEngine {
       await db.waitReady;
       if (options.baseImage) {
         const image = await db.dumpDataDir("none");
-        mkdirSync(dirname(options.baseImage), { recursive: true });
-        const temporary = `${options.baseImage}.${process.pid}.tmp`;
-        writeFileSync(temporary, Buffer.from(await image.arrayBuffer()));
-        renameSync(temporary, options.baseImage);
+        keepBaseImage(options.baseImage, Buffer.from(await image.arrayBuffer()));
       }
     }
     await db.waitReady;
@@ -604,6 +601,29 @@ export const LOCAL_MASTER_ROLE = "postgres";
  * Where the stage keeps its copy of an empty database (`.build/relational/pglite-<version>.tar`, made on first use):
  * a fresh in-memory engine loads it instead of running initdb.
  */
+/**
+ * Writes the base image at `path` unless one is there already; never replaces one. Test files start their engines
+ * in parallel processes: two may both find no image and both make one, while a third has already opened the first
+ * one's file as a Blob (read later, by PGlite). A file-backed Blob cannot be read once its file is replaced
+ * (NotReadableError), so the second image is dropped instead: the file is written aside and hard-linked into place,
+ * which fails (EEXIST) rather than replaces. Whole or absent: no reader sees a half-written image.
+ * @returns whether this call's image was kept
+ */
+export function keepBaseImage(path: string, image: Uint8Array): boolean {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(temporary, image);
+  try {
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    rmSync(temporary, { force: true });
+  }
+}
+
 export function defaultBaseImage(): string {
   const root = join(__dirname, "..", "..", "..");
   const version = (JSON.parse(readFileSync(join(root, "node_modules/@electric-sql/pglite/package.json"), "utf8")) as { version: string }).version;

@@ -5,6 +5,7 @@ export {
   bindParameters,
   DataApiError,
   defaultBaseImage,
+  keepBaseImage,
   quoteIdentifier,
   relationalDataDir,
   RelationalEngine,

@@ -2,12 +2,15 @@
 // parameters and type hints, the typed and JSON record formats, batches, transactions, AWS's error codes carrying
 // PostgreSQL's message, IAM on the cluster and on the secret, the role a secret names; and the runtime's migration
 // runner and typed store (Kysely over kysely-data-api) against it.
+import { mkdtempSync, openAsBlob, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { RDSData } from "@aws-sdk/client-rds-data";
 import { startEndpointServer, type EndpointServer } from "../endpoints";
 import { Authorizer } from "../iam/authorizer";
-import { createDataApiEndpoint, defaultBaseImage, RelationalEngine, type RelationalSecret, type StatementReport } from "../relational";
+import { createDataApiEndpoint, defaultBaseImage, keepBaseImage, RelationalEngine, type RelationalSecret, type StatementReport } from "../relational";
 import { applyMigrations, MigrationError } from "../../runtime/relational-migrations";
 import { asSql, relationalStore } from "../../runtime/relational";
 import { splitStatements } from "../../runtime/relational-sql-text";
@@ -61,6 +64,21 @@ test.before(async () => {
 test.after(async () => {
   await server.close();
   await engine.close();
+});
+
+test("the base image is kept once: a second one never replaces it under a reader that opened the first (parallel test files start engines at once)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "base-image-"));
+  try {
+    const path = join(dir, "image.tar");
+    assert.is(keepBaseImage(path, Buffer.alloc(4096, 1)), true);
+    const opened = await openAsBlob(path);
+    assert.is(keepBaseImage(path, Buffer.alloc(4096, 2)), false, "the second image is dropped");
+    const bytes = new Uint8Array(await opened.arrayBuffer());
+    assert.is(bytes[0], 1, "the reader still reads the first image");
+    assert.equal(readdirSync(dir), ["image.tar"], "no temporary file left");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("splitStatements keeps semicolons inside literals, dollar quotes and comments", () => {
