@@ -23,7 +23,9 @@ export interface SdkFloor {
 // Runs inside the worker: plain CommonJS, the SDK from this repository's node_modules.
 const WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
-process.on("warning", () => undefined); // the SDK's Node.js version notice
+process.on("warning", () => undefined);
+// The SDK's notice about this Node.js version (the local stage's function workers quiet it the same way).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 const { DynamoDBClient, PutItemCommand } = require(workerData.sdk);
 const client = new DynamoDBClient({
   region: "us-east-1",
