@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformOutputs, TopicRef } from "../shared/contract";
 import { alarmToTopic } from "../shared/infra/helpers/alarms";
+import { CLUSTER_GENERATION_INPUTS, finalSnapshotIdentifier } from "../shared/infra/guardrails/rules/final-snapshot";
 import type { PlatformConfig } from "./config";
 
 /**
@@ -20,6 +21,21 @@ export const RELATIONAL_MASTER_USER = "platform_admin";
 export const RELATIONAL_CAPACITY_ALARM_PERCENT = 90;
 
 /**
+ * The name of the final snapshot RDS takes when this generation of the cluster is deleted: `<prefix>-final-<12 hex>`,
+ * the hex a digest of the cluster's generation inputs (CLUSTER_GENERATION_INPUTS: what replaces the cluster when it
+ * changes, the platform key's ARN among them, so a re-created stage, which gets a new key, gets a new name). It is an
+ * input, so it sits in the state before any delete, and it stays the same from one `pulumi up` to the next while the
+ * cluster does. Valid for any prefix (shared/infra/guardrails/rules/final-snapshot.ts; the guardrails
+ * rds-final-snapshot-per-generation and rds-final-snapshot-identifier-valid check it).
+ */
+export function generationSnapshotIdentifier(prefix: string, args: aws.rds.ClusterArgs): pulumi.Output<string> {
+  const inputs = CLUSTER_GENERATION_INPUTS.map((key) => pulumi.output(args[key] as pulumi.Input<unknown>));
+  return pulumi
+    .all(inputs)
+    .apply((values) => finalSnapshotIdentifier(prefix, Object.fromEntries(CLUSTER_GENERATION_INPUTS.map((key, i) => [key, values[i]]))));
+}
+
+/**
  * The relational store: one Aurora PostgreSQL Serverless v2 cluster per stage, reached through the RDS Data API
  * (HTTPS, IAM-authorized: functions need no VPC, no connection and no pool).
  *
@@ -32,7 +48,9 @@ export const RELATIONAL_CAPACITY_ALARM_PERCENT = 90;
  *   `secondsUntilAutoPause` idle seconds: no ACU-hours are billed while paused (storage and backups are), and the
  *   first request after a pause waits for the resume (up to about 15 s; longer after a day paused).
  * - Backups kept `backupRetentionDays`; a stage that protects its data (platform:deletionProtection) gets deletion
- *   protection and a final snapshot when the cluster is deleted.
+ *   protection and a final snapshot when the cluster is deleted. The snapshot's name ends with the cluster's
+ *   generation (`generationSnapshotIdentifier`): snapshots outlive their cluster, so a stage destroyed, created again
+ *   and destroyed again must not ask for the first destroy's name (RDS: DBClusterSnapshotAlreadyExistsFault).
  * - An alarm on the platform's alarm topic when the cluster runs near its maximum capacity for five minutes
  *   (`ACUUtilization`): the writers behind the streams are then bounded by the database, not by the shards.
  */
@@ -57,33 +75,33 @@ export function createRelational(
     description: "Relational store: no inbound rules (functions use the RDS Data API, which needs none)",
   });
 
+  const clusterArgs = {
+    clusterIdentifier: `${name}-relational`,
+    engine: RELATIONAL_ENGINE.engine,
+    engineMode: "provisioned",
+    engineVersion: RELATIONAL_ENGINE.version,
+    databaseName: RELATIONAL_DATABASE,
+    masterUsername: RELATIONAL_MASTER_USER,
+    manageMasterUserPassword: true,
+    masterUserSecretKmsKeyId: key.arn,
+    storageEncrypted: true,
+    kmsKeyId: key.arn,
+    enableHttpEndpoint: true,
+    serverlessv2ScalingConfiguration: {
+      minCapacity: settings.minCapacity,
+      maxCapacity: settings.maxCapacity,
+      ...(settings.minCapacity === 0 ? { secondsUntilAutoPause: settings.secondsUntilAutoPause } : {}),
+    },
+    dbSubnetGroupName: subnets.name,
+    vpcSecurityGroupIds: [securityGroup.id],
+    backupRetentionPeriod: settings.backupRetentionDays,
+    copyTagsToSnapshot: true,
+    deletionProtection: protect,
+    skipFinalSnapshot: !protect,
+  } satisfies aws.rds.ClusterArgs;
   const cluster = new aws.rds.Cluster(
     "relational",
-    {
-      clusterIdentifier: `${name}-relational`,
-      engine: RELATIONAL_ENGINE.engine,
-      engineMode: "provisioned",
-      engineVersion: RELATIONAL_ENGINE.version,
-      databaseName: RELATIONAL_DATABASE,
-      masterUsername: RELATIONAL_MASTER_USER,
-      manageMasterUserPassword: true,
-      masterUserSecretKmsKeyId: key.arn,
-      storageEncrypted: true,
-      kmsKeyId: key.arn,
-      enableHttpEndpoint: true,
-      serverlessv2ScalingConfiguration: {
-        minCapacity: settings.minCapacity,
-        maxCapacity: settings.maxCapacity,
-        ...(settings.minCapacity === 0 ? { secondsUntilAutoPause: settings.secondsUntilAutoPause } : {}),
-      },
-      dbSubnetGroupName: subnets.name,
-      vpcSecurityGroupIds: [securityGroup.id],
-      backupRetentionPeriod: settings.backupRetentionDays,
-      copyTagsToSnapshot: true,
-      deletionProtection: protect,
-      skipFinalSnapshot: !protect,
-      ...(protect ? { finalSnapshotIdentifier: `${name}-relational-final` } : {}),
-    },
+    protect ? { ...clusterArgs, finalSnapshotIdentifier: generationSnapshotIdentifier(`${name}-relational`, clusterArgs) } : clusterArgs,
     { protect, ignoreChanges: ["engineVersion"] },
   );
 

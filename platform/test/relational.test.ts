@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { runProgram } from "../../shared/capture/run-program";
 import { TEST_ALARM_RECIPIENT } from "../../shared/testing/whole-system";
 import { RELATIONAL_DATABASE, RELATIONAL_ENGINE } from "../relational";
+import { finalSnapshotIdentifier } from "../../shared/infra/guardrails/rules/final-snapshot";
 
 const root = join(__dirname, "..", "..");
 const CLUSTER = "aws:rds/cluster:Cluster";
@@ -78,7 +79,9 @@ test("prod: deletion protection, a final snapshot, two weeks of backups, never p
   const c = cluster.inputs;
   assert.is(c.deletionProtection, true);
   assert.is(c.skipFinalSnapshot, false);
-  assert.is(c.finalSnapshotIdentifier, "prod-platform-relational-final");
+  // Named per generation of the cluster (platform/test/final-snapshot.test.ts): the prefix, then a digest of what replaces it.
+  assert.is(c.finalSnapshotIdentifier, finalSnapshotIdentifier("prod-platform-relational", c));
+  assert.match(c.finalSnapshotIdentifier, /^prod-platform-relational-final-[0-9a-f]{12}$/);
   assert.is(c.backupRetentionPeriod, 14);
   assert.equal(c.serverlessv2ScalingConfiguration, { minCapacity: 0.5, maxCapacity: 16 });
 });

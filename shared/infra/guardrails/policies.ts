@@ -2,6 +2,7 @@ import type { GuardrailPolicy } from "./rule";
 import { apiCommandRouteIdempotency } from "./rules/commands";
 import { RULE_NAMES } from "./rule-names";
 import { dynamodbStreamAtMostTwoReaders, dynamodbStreamReaderOwnTable } from "./rules/stream-readers";
+import { rdsFinalSnapshotIdentifierValid, rdsFinalSnapshotPerGeneration } from "./rules/final-snapshot";
 import { apiDefaultThrottling } from "./rules/api";
 import { dynamodbDeletionProtectionProd, dynamodbPitr } from "./rules/data";
 import { dynamodbTableEncrypted, kmsKeyRotation, snsTopicEncrypted, sqsQueueEncrypted } from "./rules/encryption";
@@ -169,6 +170,8 @@ export const guardrailPolicies: readonly GuardrailPolicy[] = [
   sfnRoleAllowsLogsTracingKey,
   dynamodbStreamReaderOwnTable,
   dynamodbStreamAtMostTwoReaders,
+  rdsFinalSnapshotPerGeneration,
+  rdsFinalSnapshotIdentifierValid,
 ];
 
 const listed = guardrailPolicies.map((p) => p.name).join(",");

@@ -84,6 +84,8 @@ export const RULE_NAMES = [
   "sfn-role-allows-logs-tracing-key",
   "dynamodb-stream-reader-own-table",
   "dynamodb-stream-at-most-two-readers",
+  "rds-final-snapshot-per-generation",
+  "rds-final-snapshot-identifier-valid",
 ] as const;
 
 export type RuleName = (typeof RULE_NAMES)[number];
