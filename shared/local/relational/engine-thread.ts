@@ -6,80 +6,42 @@
  */
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
+import { EngineChannel, type ThreadError } from "../engine-thread/channel";
 import type { DataApiEngine } from "./endpoint";
 import { DataApiError, type RelationalEngine, type RelationalEngineOptions, type StatementReport } from "./engine";
-import type { EngineWorkerData, SchemaListing, ThreadError } from "./engine-worker";
-
-type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void; report?: (statement: StatementReport) => void };
+import type { EngineWorkerData, EngineWorkerRequest, SchemaListing } from "./engine-worker";
 
 // The thread loads the engine's TypeScript through tsx, as this process does.
 const BOOT = `require("tsx/cjs/api").register(); require(${JSON.stringify(join(__dirname, "engine-worker.ts"))});`;
 
 export class RelationalEngineThread implements DataApiEngine {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  private closed = false;
-
   private constructor(
-    private readonly worker: Worker,
+    private readonly channel: EngineChannel<{ value: StatementReport }>,
     /** `memory` or the data directory. */
     readonly storage: string,
-    onStatement: ((report: StatementReport) => void) | undefined,
-  ) {
-    worker.on("message", (message: { type: string; id: number; ok?: boolean; value?: unknown; error?: ThreadError; report?: StatementReport }) => {
-      const call = this.pending.get(message.id);
-      if (message.type === "report") {
-        onStatement?.(message.report!);
-        call?.report?.(message.report!);
-        return;
-      }
-      if (message.type !== "result" || !call) return;
-      this.pending.delete(message.id);
-      if (message.ok) call.resolve(message.value);
-      else call.reject(threadError(message.error!));
-    });
-    const fail = (error: Error) => {
-      this.closed = true;
-      for (const call of this.pending.values()) call.reject(new Error(`the relational thread stopped: ${error.message}`));
-      this.pending.clear();
-    };
-    worker.on("error", fail);
-    worker.on("exit", (code) => fail(new Error(`exit code ${code}`)));
-  }
+  ) {}
 
   /**
    * Starts PGlite in a thread with the engine's options; resolves once it answers statements.
    * @throws Error with PGlite's message when it does not start
    */
-  static start(options: RelationalEngineOptions = {}): Promise<RelationalEngineThread> {
+  static async start(options: RelationalEngineOptions = {}): Promise<RelationalEngineThread> {
     const { onStatement, ...rest } = options;
     const data: EngineWorkerData = { relationalEngine: rest };
-    const worker = new Worker(BOOT, { eval: true, workerData: data });
-    return new Promise((resolve, reject) => {
-      const early = (error: Error) => reject(new Error(`the relational thread failed to start: ${error.message}`));
-      const exited = (code: number) => reject(new Error(`the relational thread exited with code ${code} before it started`));
-      worker.once("error", early);
-      worker.once("exit", exited);
-      worker.once("message", (message: { type: string; storage?: string; message?: string }) => {
-        worker.off("error", early);
-        worker.off("exit", exited);
-        if (message.type === "started") {
-          resolve(new RelationalEngineThread(worker, message.storage!, onStatement));
-        } else {
-          void worker.terminate();
-          reject(new Error(message.message ?? "the relational thread did not start"));
-        }
-      });
+    const { channel, info } = await EngineChannel.start<{ storage: string }, { value: StatementReport }>(new Worker(BOOT, { eval: true, workerData: data }), {
+      engine: "the relational thread",
+      // PGlite's own message when it did not start.
+      stopped: (stop) => ("failed" in stop ? new Error(stop.failed.message) : undefined),
+      refused: () => new DataApiError("BadRequestException", "the local relational engine is stopped"),
+      rebuild: threadError,
+      // Every statement's report (the stage's trace), besides the call's own `report`.
+      ...(onStatement ? { onEvent: (message) => onStatement(message.value) } : {}),
     });
+    return new RelationalEngineThread(channel, info.storage);
   }
 
-  private call<T>(op: string, args: unknown[], report?: (statement: StatementReport) => void): Promise<T> {
-    if (this.closed) return Promise.reject(new DataApiError("BadRequestException", "the local relational engine is stopped"));
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, ...(report ? { report } : {}) });
-      this.worker.postMessage({ id, op, args });
-    });
+  private call<T>(op: EngineWorkerRequest["op"], args: unknown[], report?: (statement: StatementReport) => void): Promise<T> {
+    return this.channel.request<T>({ op, args } satisfies EngineWorkerRequest, report as ((value: unknown) => void) | undefined);
   }
 
   execute(input: Parameters<RelationalEngine["execute"]>[0]): ReturnType<RelationalEngine["execute"]> {
@@ -116,14 +78,8 @@ export class RelationalEngineThread implements DataApiEngine {
   }
 
   /** Stops psql's server and PGlite (a persisted data directory is flushed), then the thread. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    try {
-      await this.call("close", []);
-    } finally {
-      this.closed = true;
-      await this.worker.terminate();
-    }
+  close(): Promise<void> {
+    return this.channel.close({ op: "close", args: [] } satisfies EngineWorkerRequest);
   }
 }
 

@@ -1,11 +1,12 @@
 /**
  * The relational engine's thread (see engine-thread.ts): PGlite and the Data API's execution rules run here, so its
- * WASM compile, base-image load and statements use the machine's other core. Messages in: `{ id, op, args }`; out:
- * `{ type: "started" | "failed" }` once, `{ type: "report", id, report }` for a call's statements (before its result),
- * `{ type: "result", id, ok, value | error }`.
+ * WASM compile, base-image load and statements use the machine's other core. It speaks the engine thread channel
+ * (shared/local/engine-thread): requests `{ id, op, args }`, a call's statements as its progress (before its answer).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
+import type { ThreadError } from "../engine-thread/channel";
+import { reportFailed, reportProgress, reportStarted, serveRequests } from "../engine-thread/thread";
 import { DataApiError, RelationalEngine, type RelationalEngineOptions, type StatementReport } from "./engine";
 
 /** What the thread is started with. */
@@ -20,11 +21,16 @@ export interface SchemaListing {
   migrations: { name: string; appliedAt: string }[];
 }
 
-/** An error as it crosses the thread: a DataApiError keeps its code and status. */
-export interface ThreadError {
-  message: string;
-  code?: string;
-  status?: number;
+/** A request of the stage's (engine-thread.ts). */
+export interface EngineWorkerRequest {
+  op: "execute" | "batch" | "begin" | "end" | "openTransactions" | "listSchemas" | "servePsql" | "close";
+  args: unknown[];
+}
+
+/** An error as it crosses the thread: a DataApiError keeps its code and status, any other error its message only. */
+function threadError(error: unknown): ThreadError {
+  const e = error as Error;
+  return { message: e?.message ?? String(error), ...(error instanceof DataApiError ? { code: error.code, status: error.status } : {}) };
 }
 
 async function listSchemas(engine: RelationalEngine, schemas: readonly string[]): Promise<SchemaListing[]> {
@@ -52,20 +58,18 @@ async function serve(port: MessagePort, options: EngineWorkerData["relationalEng
   try {
     engine = await RelationalEngine.start(options);
   } catch (error) {
-    port.postMessage({ type: "failed", message: (error as Error).message });
+    reportFailed(port, error, threadError);
     return;
   }
   let psql: { stop(): Promise<void> } | undefined;
-  port.postMessage({ type: "started", storage: engine.storage });
-  port.on("message", (message: { id: number; op: string; args: unknown[] }) => {
-    const { id, op, args } = message;
-    const report = (statement: StatementReport) => port.postMessage({ type: "report", id, report: statement });
-    const run = async (): Promise<unknown> => {
+  serveRequests<EngineWorkerRequest>(
+    port,
+    async ({ id, op, args }) => {
       switch (op) {
         case "execute":
-          return engine.execute({ ...(args[0] as Parameters<RelationalEngine["execute"]>[0]), report });
+          return engine.execute({ ...(args[0] as Parameters<RelationalEngine["execute"]>[0]), report: (statement: StatementReport) => reportProgress(port, id, statement) });
         case "batch":
-          return engine.batch({ ...(args[0] as Parameters<RelationalEngine["batch"]>[0]), report });
+          return engine.batch({ ...(args[0] as Parameters<RelationalEngine["batch"]>[0]), report: (statement: StatementReport) => reportProgress(port, id, statement) });
         case "begin":
           return engine.begin(args[0] as string);
         case "end":
@@ -84,23 +88,16 @@ async function serve(port: MessagePort, options: EngineWorkerData["relationalEng
         case "close":
           await psql?.stop();
           await engine.close();
+          // The answer leaves first (it is posted as this call's promise settles); then the thread has nothing to wait for.
+          setImmediate(() => port.close());
           return undefined;
         default:
-          throw new Error(`the relational thread has no operation ${op}`);
+          throw new Error(`the relational thread has no operation ${op as string}`);
       }
-    };
-    run().then(
-      (value) => {
-        port.postMessage({ type: "result", id, ok: true, value });
-        if (op === "close") port.close();
-      },
-      (error: unknown) => {
-        const e = error as Error;
-        const sent: ThreadError = { message: e?.message ?? String(error), ...(error instanceof DataApiError ? { code: error.code, status: error.status } : {}) };
-        port.postMessage({ type: "result", id, ok: false, error: sent });
-      },
-    );
-  });
+    },
+    threadError,
+  );
+  reportStarted(port, { storage: engine.storage });
 }
 
 if (parentPort && (workerData as Partial<EngineWorkerData> | undefined)?.relationalEngine) {
