@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { EngineChannel, type AnswerMessage } from "../engine-thread/channel";
 
 /** A Kinesis answer: HTTP status and JSON body (an error body has `__type` and `message`). */
 export interface KinesisAnswer {
@@ -45,9 +46,10 @@ export class KinesisEngineError extends Error {
 const TARGET = "Kinesis_20131202";
 
 /**
- * The thread: kinesalite's request listener, fed `{ id, headers, payload }`, answering `{ id, status, text }` (or
- * `{ id, error }` when the listener throws); `{ id, close: true }` closes its store and answers `{ id, closed: true }`.
- * Plain JavaScript (no loader needed in the thread).
+ * The thread: kinesalite's request listener, fed `{ id, headers, payload }`, answering `{ answer: id, status, text }`
+ * (or `{ answer: id, error }` when the listener throws); `{ id, op: "close" }` closes its store and answers
+ * `{ answer: id }`: the engine thread channel's messages (shared/local/engine-thread/channel.ts), written here by hand
+ * because the thread is plain JavaScript (no loader needed in it).
  */
 const THREAD = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -57,8 +59,8 @@ process.env.AWS_ACCOUNT_ID = workerData.accountId;
 process.env.AWS_REGION = workerData.region;
 const server = require(workerData.kinesalite)(workerData.options);
 const listener = server.listeners("request")[0];
-parentPort.on("message", ({ id, headers, payload, close }) => {
-  if (close) return server.close(() => parentPort.postMessage({ id, closed: true }));
+parentPort.on("message", ({ id, headers, payload, op }) => {
+  if (op === "close") return server.close(() => parentPort.postMessage({ answer: id }));
   const req = Object.assign(new EventEmitter(), { method: "POST", url: "/", headers, socket: {} });
   let status = 200;
   let done = false;
@@ -72,7 +74,7 @@ parentPort.on("message", ({ id, headers, payload, close }) => {
     end(chunk) {
       if (done) return res;
       done = true;
-      parentPort.postMessage({ id, status, text: chunk === undefined ? "" : chunk.toString() });
+      parentPort.postMessage({ answer: id, status, text: chunk === undefined ? "" : chunk.toString() });
       return res;
     },
   };
@@ -81,7 +83,7 @@ parentPort.on("message", ({ id, headers, payload, close }) => {
     req.emit("data", Buffer.from(payload));
     req.emit("end");
   } catch (error) {
-    if (!done) parentPort.postMessage({ id, error: String(error && error.message || error) });
+    if (!done) parentPort.postMessage({ answer: id, error: { message: String(error && error.message || error) } });
   }
 });
 `;
@@ -99,16 +101,20 @@ function headers(operation: string, payload: string): Record<string, string> {
   };
 }
 
+/** An answer's text as Kinesis's JSON (a text kinesalite should never send is an InternalFailure). */
+function decodeAnswer(message: AnswerMessage): KinesisAnswer {
+  const text = (message.text as string | undefined) ?? "";
+  try {
+    return { status: (message.status as number | undefined) ?? 200, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+  } catch {
+    return { status: 500, body: { __type: "InternalFailure", message: `unreadable answer from kinesalite: ${text.slice(0, 200)}` } };
+  }
+}
+
 /** Kinesis with its streams, in a thread of this process. */
 export class KinesisEngine {
-  private readonly worker: Worker;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (answer: KinesisAnswer) => void; reject: (error: Error) => void }>();
-  /** Set when the thread failed (kinesalite did not load, or the thread died): every call fails with it. */
-  private failure: Error | undefined;
+  private readonly channel: EngineChannel;
   private closed = false;
-  /** Calls under way: closing waits for them (a read that finds its LevelDB closed throws where nothing can catch it). */
-  private readonly pending = new Set<Promise<KinesisAnswer>>();
   /** Where its data lives: `memory` or a folder. */
   readonly storage: string;
 
@@ -118,7 +124,7 @@ export class KinesisEngine {
    */
   constructor(readonly options: { region: string; accountId: string; path?: string }) {
     if (options.path) mkdirSync(options.path, { recursive: true });
-    this.worker = new Worker(THREAD, {
+    const worker = new Worker(THREAD, {
       eval: true,
       workerData: {
         kinesalite: require.resolve("kinesalite"),
@@ -127,30 +133,14 @@ export class KinesisEngine {
         options: { createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000, ...(options.path ? { path: options.path } : {}) },
       },
     });
-    // The thread keeps the process alive only while a call waits for it (as kinesalite in this thread never did).
-    this.worker.unref();
-    this.worker.on("message", (message: { id: number; status?: number; text?: string; error?: string; closed?: boolean }) => {
-      const call = this.waiting.get(message.id);
-      if (!call) return;
-      this.forget(message.id);
-      if (message.closed) return call.resolve({ status: 200, body: {} });
-      if (message.error !== undefined) return call.reject(new Error(message.error));
-      const text = message.text ?? "";
-      try {
-        call.resolve({ status: message.status ?? 200, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} });
-      } catch {
-        call.resolve({ status: 500, body: { __type: "InternalFailure", message: `unreadable answer from kinesalite: ${text.slice(0, 200)}` } });
-      }
+    this.channel = new EngineChannel(worker, {
+      engine: "the Kinesis engine's thread",
+      // kinesalite did not load, or the thread died: every call fails with this, from then on.
+      stopped: (stop) => new Error(`the Kinesis engine's thread failed: ${"error" in stop ? stop.error.message : "exitCode" in stop ? `it exited with code ${stop.exitCode}` : stop.failed.message}`),
+      decode: decodeAnswer,
+      // The thread keeps the process alive only while a call waits for it (as kinesalite in this thread never did).
+      refWhileWaiting: true,
     });
-    const failed = (error: Error) => {
-      this.failure ??= new Error(`the Kinesis engine's thread failed: ${error.message}`);
-      for (const [id, call] of [...this.waiting]) {
-        this.forget(id);
-        call.reject(this.failure);
-      }
-    };
-    this.worker.on("error", failed);
-    this.worker.on("exit", (code) => failed(new Error(`it exited with code ${code}`)));
     this.storage = options.path ?? "memory";
   }
 
@@ -162,31 +152,8 @@ export class KinesisEngine {
   /** One Kinesis call (JSON 1.1), as kinesalite answers it. */
   call(operation: string, input: unknown): Promise<KinesisAnswer> {
     if (this.closed) return Promise.resolve({ status: 503, body: { __type: "ServiceUnavailable", message: "the local Kinesis engine has stopped" } });
-    const answer = this.send(operation, input);
-    this.pending.add(answer);
-    const forget = () => void this.pending.delete(answer);
-    answer.then(forget, forget);
-    return answer;
-  }
-
-  private forget(id: number): void {
-    this.waiting.delete(id);
-    if (this.waiting.size === 0) this.worker.unref();
-  }
-
-  private post(message: Record<string, unknown>): Promise<KinesisAnswer> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise<KinesisAnswer>((resolve, reject) => {
-      if (this.waiting.size === 0) this.worker.ref();
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ ...message, id });
-    });
-  }
-
-  private send(operation: string, input: unknown): Promise<KinesisAnswer> {
     const payload = JSON.stringify(input);
-    return this.post({ headers: headers(operation, payload), payload });
+    return this.channel.request<KinesisAnswer>({ headers: headers(operation, payload), payload });
   }
 
   /** A call whose error answer throws (`KinesisEngineError` with Kinesis's code). */
@@ -318,13 +285,13 @@ export class KinesisEngine {
     return { shardId: answer.ShardId, sequenceNumber: answer.SequenceNumber };
   }
 
-  /** Closes the store (LevelDB's files are released). */
+  /** Closes the store (LevelDB's files are released), once the calls under way are answered. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([...this.pending]);
+    // A read that finds its LevelDB closed throws where nothing can catch it: the calls under way finish first.
+    await this.channel.whenIdle();
     // kinesalite's close closes its store, then the (never listening) server, which reports that it was not running.
-    if (!this.failure) await this.post({ close: true }).catch(() => undefined);
-    await this.worker.terminate();
+    await this.channel.close({ op: "close" }).catch(() => undefined);
   }
 }
