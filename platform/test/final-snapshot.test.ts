@@ -69,7 +69,7 @@ async function deploy(stage: string, mocks: PlatformMocks): Promise<CapturedReso
       const config = platformConfig(stage);
       const key = createEventsKey(config, mocks.accountId);
       const network = pulumi.output({ enabled: true, vpcId: "vpc-0a1b2c3d", privateSubnetIds: ["subnet-0a", "subnet-0b"] });
-      const alarmTopic = pulumi.output({ arn: `arn:aws:sns:eu-west-1:${mocks.accountId}:${stage}-alarms`, name: `${stage}-alarms` });
+      const alarmTopic = pulumi.output({ arn: `arn:aws:sns:eu-west-1:${mocks.accountId}:${stage}-alarms`, name: `${stage}-alarms`, fifo: false });
       createRelational(config, key, network, alarmTopic);
     } catch (error) {
       failure = { error };
