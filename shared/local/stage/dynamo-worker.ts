@@ -1,7 +1,8 @@
 /**
  * The local stage's DynamoDB thread: dynalite and the IAM-enforcing proxy in front of it, in one worker thread, so
  * the functions' DynamoDB traffic (the bulk of the stage's work) runs beside the engines instead of between them.
- * Bundled and started by `startDynamoService` (dynamodb.ts); speaks to the main thread with the messages below.
+ * Bundled and started by `startDynamoService` (dynamodb.ts); answers its requests through the engine thread channel
+ * (shared/local/engine-thread) and sends the events below.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { RequestListener, Server } from "node:http";
@@ -12,6 +13,7 @@ import { startDynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-pro
 import type { TableKeySchema } from "../iam/dynamodb-requests";
 import type { DeclaredTableSettings } from "../iam/dynamodb-table-settings";
 import { ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StoredRecord, type TableStream } from "../dynamodb-streams";
+import { reportFailed, reportStarted, serveRequests } from "../engine-thread/thread";
 import { memoizeExpressionParser, type ExpressionParser } from "./dynalite-expressions";
 
 /** What the worker is started with. */
@@ -32,27 +34,30 @@ export interface DynamoWorkerSetup {
   streams?: Record<string, TableStream>;
 }
 
-/** Worker -> main thread. */
+/** What the thread answers the channel's start with. */
+export interface DynamoWorkerStarted {
+  dynalitePort: number;
+  proxyPort: number;
+}
+
+/** Worker -> main thread: events (answers and the start go through the channel). */
 export type DynamoWorkerMessage =
-  | { type: "ready"; dynalitePort: number; proxyPort: number }
-  | { type: "failed"; message: string }
   | { type: "decision"; event: DynamoDbProxyEvent }
   | { type: "answered"; requestId: string; status: number; errorType?: string }
-  | { type: "closed" }
-  /** A {@link DynamoWorkerCommand} `register` was applied. */
-  | { type: "registered"; id: number }
   /** A stream record the write engine appended; `requestId` is the proxy's id of the write that made it. */
   | { type: "stream-record"; stored: StoredRecord; requestId?: string }
   /** Several of the above, sent together (one message per event loop turn keeps the threads' wake-ups down). */
   | { type: "batch"; messages: DynamoWorkerMessage[] };
 
 /**
- * Main thread -> worker (besides `"close"`): the functions' registrations changed while the stage runs (watch mode):
- * `registrations` are set (added or replaced), `unregister` removed.
+ * Main thread -> worker, requests of the channel: `register` when the functions' registrations changed while the
+ * stage runs (watch mode): `registrations` are set (added or replaced), `unregister` removed; `close` stops the proxy
+ * and dynalite (answered once they are closed).
  */
-export interface DynamoWorkerCommand {
+export type DynamoWorkerCommand = DynamoWorkerRegister | { type: "close" };
+
+export interface DynamoWorkerRegister {
   type: "register";
-  id: number;
   registrations: DynamoWorkerSetup["registrations"];
   unregister: string[];
   /** Streams of tables added meanwhile (enabled, or with their view type changed). */
@@ -159,25 +164,20 @@ async function main(): Promise<void> {
       report({ type: "answered", requestId: event.requestId, status: event.status, ...(event.errorType ? { errorType: event.errorType } : {}) });
     },
   });
-  post({ type: "ready", dynalitePort, proxyPort: proxy.port });
-
-  port!.on("message", (message: unknown) => {
-    const command = message as DynamoWorkerCommand;
-    if (command !== null && typeof command === "object" && command.type === "register") {
+  serveRequests<DynamoWorkerCommand>(port!, (command) => {
+    if (command.type === "register") {
       for (const principal of command.unregister) authorizer.unregister(principal);
       for (const r of command.registrations) authorizer.register(r.principal, r.policies, r.identity);
       for (const [table, stream] of Object.entries(command.streams ?? {})) recorder.enable(table, stream);
-      post({ type: "registered", id: command.id });
-      return;
+      return undefined;
     }
-    if (message !== "close") return;
-    void (async () => {
+    return (async () => {
       await proxy.close().catch(() => undefined);
       (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      post({ type: "closed" });
     })();
   });
+  reportStarted(port!, { dynalitePort, proxyPort: proxy.port } satisfies DynamoWorkerStarted);
 }
 
-main().catch((error: unknown) => post({ type: "failed", message: error instanceof Error ? error.message : String(error) }));
+main().catch((error: unknown) => reportFailed(port, error));

@@ -10,9 +10,10 @@ import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import type { StoredRecord } from "../dynamodb-streams";
+import { EngineChannel } from "../engine-thread/channel";
 import type { DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import { LOCAL_BUILD_ROOT } from "../lambda/bundle";
-import type { DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup } from "./dynamo-worker";
+import type { DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup, DynamoWorkerStarted } from "./dynamo-worker";
 import type { TableSpec } from "./wiring";
 
 /** DynamoDB as the stage runs it. */
@@ -148,74 +149,50 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
   };
   const early = await takePreloadedThread();
   const worker = early ?? new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
+  const receive = (message: DynamoWorkerMessage): void => {
+    switch (message.type) {
+      case "decision":
+        options.onDecision?.(message.event);
+        break;
+      case "answered":
+        options.onAnswered?.(message);
+        break;
+      case "stream-record":
+        options.onStreamRecord?.(message.stored, message.requestId);
+        break;
+      case "batch":
+        for (const inner of message.messages) receive(inner);
+        break;
+    }
+  };
+  const starting = EngineChannel.start<DynamoWorkerStarted, DynamoWorkerMessage>(worker, {
+    engine: "the DynamoDB thread",
+    stopped: (stop) =>
+      stop.during === "run"
+        ? undefined
+        : "error" in stop
+          ? stop.error
+          : "failed" in stop
+            ? new Error(`DynamoDB did not start: ${stop.failed.message}`)
+            : new Error(`the DynamoDB thread stopped before it was ready (exit code ${stop.exitCode})`),
+    onEvent: receive,
+  });
   if (early) {
     early.ref();
     early.postMessage({ type: "setup", setup });
   }
-  let closedResolve: (() => void) | undefined;
-  const registered = new Map<number, () => void>();
-  let nextCommand = 0;
-  const ports = await new Promise<{ dynalitePort: number; proxyPort: number }>((resolveReady, reject) => {
-    worker.once("error", reject);
-    worker.once("exit", (code) => reject(new Error(`the DynamoDB thread stopped before it was ready (exit code ${code})`)));
-    const receive = (message: DynamoWorkerMessage): void => {
-      switch (message.type) {
-        case "ready":
-          resolveReady(message);
-          break;
-        case "failed":
-          reject(new Error(`DynamoDB did not start: ${message.message}`));
-          break;
-        case "decision":
-          options.onDecision?.(message.event);
-          break;
-        case "answered":
-          options.onAnswered?.(message);
-          break;
-        case "stream-record":
-          options.onStreamRecord?.(message.stored, message.requestId);
-          break;
-        case "closed":
-          closedResolve?.();
-          break;
-        case "registered":
-          registered.get(message.id)?.();
-          registered.delete(message.id);
-          break;
-        case "batch":
-          for (const inner of message.messages) receive(inner);
-          break;
-      }
-    };
-    worker.on("message", receive);
-  });
-  worker.removeAllListeners("exit");
-  worker.removeAllListeners("error");
-  worker.on("error", () => undefined);
-  let closed: Promise<void> | undefined;
+  const { channel, info: ports } = await starting;
   return {
     endpoint: `http://127.0.0.1:${ports.proxyPort}`,
     dynaliteEndpoint: `http://127.0.0.1:${ports.dynalitePort}`,
     storage: path ?? "memory",
     preloaded: early !== undefined,
     register(registrations, unregister = [], streams) {
-      const id = ++nextCommand;
-      const done = new Promise<void>((resolveRegistered) => registered.set(id, resolveRegistered));
-      worker.postMessage({ type: "register", id, registrations: [...registrations], unregister: [...unregister], ...(streams ? { streams } : {}) } satisfies DynamoWorkerCommand);
-      return done;
+      return channel.request<void>({ type: "register", registrations: [...registrations], unregister: [...unregister], ...(streams ? { streams } : {}) } satisfies DynamoWorkerCommand);
     },
     close() {
-      closed ??= (async () => {
-        const done = new Promise<void>((resolveClose) => {
-          closedResolve = resolveClose;
-          worker.once("exit", () => resolveClose());
-          setTimeout(resolveClose, 2_000).unref();
-        });
-        worker.postMessage("close");
-        await done;
-        await worker.terminate();
-      })();
-      return closed;
+      // The thread closes the proxy and dynalite (LevelDB's files are released); a thread that does not answer in 2 s is ended anyway.
+      return channel.close({ type: "close" } satisfies DynamoWorkerCommand, 2_000);
     },
   };
 }
