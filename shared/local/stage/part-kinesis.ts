@@ -19,7 +19,8 @@ import type { Authorizer } from "../iam/authorizer";
 import { createKinesisEndpoint, KinesisEngine, kinesisShardSource, type KinesisFault, type KinesisPutReport } from "../kinesis";
 import { functionAccessKeyId, type FunctionHost } from "../lambda/function-host";
 import type { SqsEngine } from "../sqs/engine";
-import { ShardPoller, type OnFailureRecord, type ShardPollerEvent, type StreamInvokeOutcome } from "../streams/shard-poller";
+import { ShardPoller, OnFailureDeliveryRefused, type OnFailureRecord, type ShardPollerEvent, type StreamInvokeOutcome } from "../streams/shard-poller";
+import { authorizeOnFailureSend, onFailureDestination, onFailureRefusalLine, rememberInvocation } from "../streams/on-failure-authorization";
 import { ServiceError } from "../sqs/errors";
 import { jsonBody, type AdminRoute } from "./admin";
 import type { PartHealth, StagePart } from "./parts";
@@ -73,7 +74,8 @@ export interface StreamInfo {
   arn: string;
   retentionHours: number;
   shards: { shardId: string; records: number; firstSequenceNumber?: string; lastSequenceNumber?: string }[];
-  consumers: { function: string; checkpoints: Record<string, string> }[];
+  /** `destinationDeliveryFailures`: on-failure records the destination refused (the role may not send them), so lost. */
+  consumers: { function: string; checkpoints: Record<string, string>; destinationDeliveryFailures: number }[];
 }
 
 /** What the Kinesis part needs. */
@@ -90,6 +92,8 @@ export interface KinesisPartOptions {
   persistDir?: string;
   /** How often shards are read besides the put wake-up. @default 1000 (Lambda reads a Kinesis shard once a second) */
   pollIntervalMs?: number;
+  /** Where the line about a refused on-failure record goes. @default standard error */
+  log?: (line: string) => void;
 }
 
 /** The Kinesis part; its products are there once it started. */
@@ -118,6 +122,9 @@ export interface KinesisPart extends StagePart<StageWiring> {
 
 export function kinesisPart(options: KinesisPartOptions): KinesisPart {
   const { recorder } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  /** The trace context of recent invocations by request id: a refused on-failure record is shown under the last one. */
+  const invocationContexts = new Map<string, RequestContext>();
   let engine: KinesisEngine | undefined;
   let server: EndpointServer | undefined;
   let streams: KinesisStreamSpec[] = [];
@@ -178,12 +185,29 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
       // Lambda's event filtering, matched against the record with its data read as JSON (the source's filterView).
       ...(mapping.filterCriteria ? { filter: compileFilterCriteria(mapping.filterCriteria) } : {}),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
-      invoke: (batch) => invokeStreamBatch(options.hosts().get(fn.name), recorder, batch.records.map((r) => r.record), batch.requestId),
+      invoke: (batch) => invokeStreamBatch(options.hosts().get(fn.name), recorder, batch.records.map((r) => r.record), batch.requestId, invocationContexts),
       onEvent: (event) => onPollerEvent(event, recorder),
       ...(mapping.onFailureDestinationArn
         ? {
             onFailure: async (record: OnFailureRecord) => {
-              options.sqs().sendMessage(mapping.onFailureDestinationArn!, { MessageBody: JSON.stringify(record) });
+              // Lambda sends it with the function's execution role: what that role may not do, the record does not get.
+              const destination = mapping.onFailureDestinationArn!;
+              const refusal = authorizeOnFailureSend({
+                authorizer: options.authorizer,
+                principal,
+                roleArn: fn.roleArn,
+                region: wiring.region,
+                accountId: wiring.accountId,
+                destination: onFailureDestination(options.programs(), destination, wiring),
+              });
+              if (refusal) {
+                const last = invocationContexts.get(record.requestContext.requestId);
+                recorder.denied({ action: refusal.action, resource: refusal.resource, ...(last ? { context: childContext(last, "lambda.amazonaws.com") } : {}) }, refusal.message);
+                const line = onFailureRefusalLine(fn.name, destination, refusal);
+                log(line);
+                throw new OnFailureDeliveryRefused(line);
+              }
+              options.sqs().sendMessage(destination, { MessageBody: JSON.stringify(record) });
             },
           }
         : {}),
@@ -305,7 +329,7 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
         }
         const consumers = pollers
           .filter((p) => p.poller.streamArn === stream.arn)
-          .map((p) => ({ function: p.functionName, checkpoints: Object.fromEntries(p.poller.checkpoints()) }));
+          .map((p) => ({ function: p.functionName, checkpoints: Object.fromEntries(p.poller.checkpoints()), destinationDeliveryFailures: p.poller.destinationDeliveryFailures }));
         out.push({ name: stream.name, arn: stream.arn, retentionHours: described.retentionHours, shards, consumers });
       }
       return out;
@@ -374,6 +398,7 @@ async function invokeStreamBatch(
   recorder: TraceRecorder,
   records: readonly KinesisStreamRecord[],
   requestId: string,
+  contexts?: Map<string, RequestContext>,
 ): Promise<StreamInvokeOutcome> {
   if (!host) throw new Error("the function has no host (it is being replaced)");
   const first = records[0];
@@ -382,6 +407,7 @@ async function invokeStreamBatch(
   const header = traceparent.length === 4 ? `Root=1-${traceparent[1]!.slice(0, 8)}-${traceparent[1]!.slice(8)};Parent=${traceparent[2]};Sampled=1` : undefined;
   const context = contextFromHeader(header, "lambda", hints.correlationid);
   const traceHeader = traceHeaderOf(context);
+  if (contexts) rememberInvocation(contexts, requestId, context);
   const ids = records.map((r) => r.eventID);
   const node: InvocationTrace = recorder.invocationStarted({
     functionName: host.name,

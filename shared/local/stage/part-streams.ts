@@ -9,13 +9,27 @@
  * one more entry in `kinds`.
  */
 import { randomUUID } from "node:crypto";
+import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { AwsServiceError } from "../aws";
 import { childContext, rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { compileFilterCriteria, recorderShardSource, type StreamRecord, type StreamRecorder } from "../dynamodb-streams";
-import type { FunctionHost } from "../lambda/function-host";
+import type { Authorizer } from "../iam/authorizer";
+import { functionAccessKeyId, type FunctionHost } from "../lambda/function-host";
 import type { PublishInput } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
-import { ShardPoller, type OnFailureRecord, type ShardPollerEvent, type ShardPosition, type ShardSource, type StreamInvokeOutcome } from "../streams";
+import {
+  authorizeOnFailureSend,
+  OnFailureDeliveryRefused,
+  onFailureDestination,
+  onFailureRefusalLine,
+  rememberInvocation,
+  ShardPoller,
+  type OnFailureRecord,
+  type ShardPollerEvent,
+  type ShardPosition,
+  type ShardSource,
+  type StreamInvokeOutcome,
+} from "../streams";
 import type { PartHealth, StagePart } from "./parts";
 import type { InvocationTrace, TraceRecorder } from "./trace";
 import type { FunctionSpec, StageWiring, StreamMappingSpec } from "./wiring";
@@ -54,6 +68,15 @@ export interface StreamsPartOptions {
   sqs: () => SqsEngine;
   /** Publishes to an SNS on-failure destination. */
   publish?: (input: PublishInput, context: RequestContext) => unknown;
+  /**
+   * IAM: each on-failure record is sent as Lambda sends it, with the function's role, so a role that may not send it
+   * (or use the destination's KMS key) loses it, as in AWS. Without one, records are sent unchecked.
+   */
+  authorizer?: Authorizer;
+  /** The programs' captured resources: the destinations' resource policies and KMS keys. */
+  programs?: () => readonly { resources: readonly CapturedResource[] }[];
+  /** Where the line about a refused on-failure record goes. @default standard error */
+  log?: (line: string) => void;
   kinds: readonly StreamSourceKind<unknown>[];
   /** How often shards are read besides the new-record wake-up. @default 250 (Lambda polls DynamoDB streams 4 times a second) */
   pollIntervalMs?: number;
@@ -80,6 +103,8 @@ export interface StreamMappingInfo {
   invocations: number;
   filtered: number;
   discarded: { RetryAttemptsExhausted: number; RecordAgeExceeded: number };
+  /** On-failure records the destination refused (the role may not send them), so lost: Lambda's metric of that name. */
+  destinationDeliveryFailures: number;
   shards: ShardPosition[];
 }
 
@@ -125,6 +150,9 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
   const unsubscribe: (() => void)[] = [];
   let state: PartHealth = { status: "starting" };
   let problems: string[] = [];
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  /** The trace context of recent invocations by request id: a refused on-failure record is shown under the last one. */
+  const invocationContexts = new Map<string, RequestContext>();
 
   const ours = (w: StageWiring) => (w.streamMappings ?? []).filter((m) => kinds.has(m.kind));
 
@@ -157,7 +185,25 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
       ...(destination
         ? {
             onFailure: async (record: OnFailureRecord) => {
-              // Lambda sends it as the mapping's execution role; locally the stage's own engines take it.
+              // Lambda sends it with the function's execution role: what that role may not do, the record does not get.
+              const authorizer = options.authorizer;
+              if (authorizer) {
+                const refusal = authorizeOnFailureSend({
+                  authorizer,
+                  principal: functionAccessKeyId(fn.name),
+                  roleArn: fn.roleArn,
+                  region: wiring.region,
+                  accountId: wiring.accountId,
+                  destination: onFailureDestination(options.programs?.() ?? [], destination, wiring),
+                });
+                if (refusal) {
+                  const last = invocationContexts.get(record.requestContext.requestId);
+                  recorder.denied({ action: refusal.action, resource: refusal.resource, ...(last ? { context: childContext(last, "lambda.amazonaws.com") } : {}) }, refusal.message);
+                  const line = onFailureRefusalLine(fn.name, destination, refusal);
+                  log(line);
+                  throw new OnFailureDeliveryRefused(line);
+                }
+              }
               if (destination.startsWith("arn:aws:sns:")) {
                 if (!options.publish) throw new Error(`no SNS to send the on-failure record to ${destination}`);
                 options.publish({ TopicArn: destination, Message: JSON.stringify(record) }, rootContext("lambda.amazonaws.com"));
@@ -167,7 +213,8 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
         : {}),
       onEvent: (event) => traceEvent(event, kind, recorder),
       // The function's host as it is now (watch mode may have replaced it since the poller started).
-      invoke: (batch) => invokeBatch(options.hosts().get(fn.name), recorder, kind, batch.records.map((r) => r.record), batch.requestId, mapping.reportBatchItemFailures),
+      invoke: (batch) =>
+        invokeBatch(options.hosts().get(fn.name), recorder, kind, batch.records.map((r) => r.record), batch.requestId, mapping.reportBatchItemFailures, invocationContexts),
     });
     await poller.start();
     runs.push({ mapping, functionName: fn.name, poller });
@@ -265,6 +312,7 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
           invocations: run?.poller.invocations ?? 0,
           filtered: run?.poller.filtered ?? 0,
           discarded: { ...(run?.poller.discarded ?? { RetryAttemptsExhausted: 0, RecordAgeExceeded: 0 }) },
+          destinationDeliveryFailures: run?.poller.destinationDeliveryFailures ?? 0,
           shards: run?.poller.positions() ?? [],
         };
       });
@@ -350,7 +398,8 @@ function traceEvent(event: ShardPollerEvent<unknown>, kind: StreamSourceKind<unk
     if (id) recorder.streamRecordDone(id, outcome);
   };
   if (event.kind === "filtered") done(event.record.record, "filtered-out");
-  else if (event.kind === "discarded") for (const r of event.records) done(r.record, "given-up");
+  // A record the destination refused is given up on with nothing recording it.
+  else if (event.kind === "discarded") for (const r of event.records) done(r.record, event.recorded ? "given-up" : "given-up-unrecorded");
   else if (event.kind === "processed") for (const r of event.records) done(r.record, "processed");
 }
 
@@ -366,11 +415,13 @@ async function invokeBatch(
   records: unknown[],
   requestId: string,
   reportBatchItemFailures: boolean,
+  contexts?: Map<string, RequestContext>,
 ): Promise<StreamInvokeOutcome> {
   if (!host) throw new Error("the function has no host (it was removed)");
   const ids = records.map((r) => kind.traceId?.(r)).filter((id): id is string => id !== undefined);
   const recordContext = ids.map((id) => recorder.streamRecordContext(id)).find((c) => c !== undefined);
   const context = recordContext ? childContext(recordContext, "lambda") : rootContext("lambda");
+  if (contexts) rememberInvocation(contexts, requestId, context);
   const node: InvocationTrace = recorder.invocationStarted({ functionName: host.name, context, requestId: requestId || randomUUID(), streamRecords: ids });
   let result;
   try {

@@ -373,6 +373,9 @@ async function composeStage(
     hosts: () => functions.hosts,
     sqs: () => messaging.sqs,
     publish: (input, context) => messaging.publish(input, context),
+    // On-failure records are sent with the function's role: its policies, the destination's policy and KMS key decide.
+    authorizer,
+    programs: () => current.runs,
     kinds: [dynamodbStreamKind(() => dynamodb.streams)],
   });
   const gateway = gatewayPart({ wiring, recorder, hosts: () => functions.hosts, labelOf: names.labelOf });

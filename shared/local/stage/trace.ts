@@ -228,7 +228,7 @@ export interface StreamRecordTrace {
   parentSpanId?: string;
   /** Mappings that have not finished with it yet (in progress while above 0). */
   awaiting: number;
-  /** What each mapping did: `processed`, `filtered-out` (no filter matched), `given-up` (to the on-failure destination). */
+  /** What each mapping did: `processed`, `filtered-out` (no filter matched), `given-up` (to the on-failure destination), `given-up-unrecorded` (its on-failure record refused). */
   outcomes: string[];
   invocations: InvocationTrace[];
 }
@@ -870,7 +870,7 @@ export class TraceRecorder {
     if (found) found.node.awaiting += mappings;
   }
 
-  /** A stream mapping finished with a record: `processed`, `filtered-out` or `given-up`. */
+  /** A stream mapping finished with a record: `processed`, `filtered-out`, `given-up` or `given-up-unrecorded`. */
   streamRecordDone(eventId: string, outcome: string): void {
     const found = this.streamRecordNodes.get(eventId);
     if (!found) return;
@@ -1166,10 +1166,14 @@ export function renderTrace(tree: TraceTree): string {
   const streamRecordItem = (node: StreamRecordTrace, seen: Set<InvocationTrace>): Item => {
     // Several mappings may read one stream, each filtering for its own records: say what is worth knowing.
     const givenUp = node.outcomes.filter((o) => o === "given-up").length;
+    // Given up on, and its on-failure record refused (the role may not send it): nothing recorded it.
+    const lost = node.outcomes.filter((o) => o === "given-up-unrecorded").length;
     const status =
       givenUp > 0
         ? ` (given up on by ${givenUp === 1 ? "a mapping" : `${givenUp} mappings`}: described to the on-failure destination)`
-        : node.awaiting === 0 && node.outcomes.length > 0 && node.outcomes.every((o) => o === "filtered-out")
+        : lost > 0
+          ? ` (given up on by ${lost === 1 ? "a mapping" : `${lost} mappings`}: not recorded, its on-failure record was refused)`
+          : node.awaiting === 0 && node.outcomes.length > 0 && node.outcomes.every((o) => o === "filtered-out")
           ? " (no mapping's filter matched it)"
           : "";
     return {

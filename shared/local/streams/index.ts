@@ -1,1 +1,2 @@
 export * from "./shard-poller";
+export * from "./on-failure-authorization";

@@ -120,8 +120,10 @@ export type ShardPollerEvent<R> =
   | { kind: "bisected"; shardId: string; records: number }
   /** Records done: the function took them (a success, or before the lowest batch item failure). */
   | { kind: "processed"; shardId: string; records: readonly ShardRecord<R>[] }
-  | { kind: "discarded"; shardId: string; condition: OnFailureCondition; records: readonly ShardRecord<R>[]; failure: OnFailureRecord }
-  | { kind: "destination-failed"; shardId: string; error: string };
+  /** `recorded`: the on-failure record was taken by the destination (false without one, or when the send was refused). */
+  | { kind: "discarded"; shardId: string; condition: OnFailureCondition; records: readonly ShardRecord<R>[]; failure: OnFailureRecord; recorded: boolean }
+  /** A send to the on-failure destination failed: `refused` ones are not retried (the record is lost, as in Lambda). */
+  | { kind: "destination-failed"; shardId: string; error: string; refused?: boolean };
 
 /** An event source mapping's settings, with Lambda's names, defaults and limits. */
 export interface ShardPollerOptions<R> {
@@ -149,7 +151,11 @@ export interface ShardPollerOptions<R> {
   reportBatchItemFailures?: boolean;
   /** The mapping's compiled `FilterCriteria`. */
   filter?: EventFilter;
-  /** Sends an on-failure record to the destination (`DestinationConfig.OnFailure`); without one, records are just skipped. */
+  /**
+   * Sends an on-failure record to the destination (`DestinationConfig.OnFailure`); without one, records are just
+   * skipped. Throwing {@link OnFailureDeliveryRefused} drops the record (Lambda's `DestinationDeliveryFailures`); any
+   * other error is retried until the send succeeds.
+   */
   onFailure?(record: OnFailureRecord): Promise<void>;
   onEvent?(event: ShardPollerEvent<R>): void;
   /** How often shards are read without a `watch` call (Lambda: 4 times a second for DynamoDB, once for Kinesis). @default 250 */
@@ -165,6 +171,15 @@ export interface ShardPollerOptions<R> {
 /** A mapping setting outside Lambda's limits (`InvalidParameterValueException` on CreateEventSourceMapping). */
 export class ShardPollerSettingError extends Error {
   override readonly name = "InvalidParameterValueException";
+}
+
+/**
+ * The destination refused the on-failure record (the function's role may not send it there): Lambda counts a
+ * `DestinationDeliveryFailures` and goes on with the shard, so the record of the batch given up on is lost ("Types of
+ * metrics for Lambda functions" and "Retain discarded batch records" in the Lambda developer guide).
+ */
+export class OnFailureDeliveryRefused extends Error {
+  override readonly name = "OnFailureDeliveryRefused";
 }
 
 /** Lambda's limit on an invocation's payload (synchronous invocation: 6 MB). */
@@ -268,6 +283,8 @@ export class ShardPoller<R> {
   filtered = 0;
   /** Invocations made. */
   invocations = 0;
+  /** On-failure records the destination refused, so lost (Lambda's `DestinationDeliveryFailures` metric). */
+  destinationDeliveryFailures = 0;
 
   constructor(private readonly options: ShardPollerOptions<R>) {
     if (options.startingPosition !== "TRIM_HORIZON" && options.startingPosition !== "LATEST") {
@@ -641,13 +658,22 @@ export class ShardPoller<R> {
       timestamp: new Date(this.now()).toISOString(),
       [source.batchInfoKey]: info,
     };
+    let recorded = false;
     if (this.options.onFailure) {
       let delay = this.options.retryDelayMs ?? 100;
       for (;;) {
         try {
           await this.options.onFailure(failure);
+          recorded = true;
           break;
         } catch (error) {
+          if (error instanceof OnFailureDeliveryRefused) {
+            // Not retried: the records are given up on all the same, with no record of them anywhere.
+            this.destinationDeliveryFailures++;
+            shard.lastError = `on-failure destination refused the record: ${error.message}`;
+            this.options.onEvent?.({ kind: "destination-failed", shardId: shard.id, error: error.message, refused: true });
+            break;
+          }
           this.options.onEvent?.({ kind: "destination-failed", shardId: shard.id, error: (error as Error).message });
           shard.lastError = `on-failure destination: ${(error as Error).message}`;
           if (this.stopped) return; // not done: a successor retries the records from the checkpoint
@@ -658,6 +684,6 @@ export class ShardPoller<R> {
     }
     for (const entry of entries) this.finish(shard, entry);
     this.discarded[condition] += entries.length;
-    this.options.onEvent?.({ kind: "discarded", shardId: shard.id, condition, records: entries.map((e) => e.rec), failure });
+    this.options.onEvent?.({ kind: "discarded", shardId: shard.id, condition, records: entries.map((e) => e.rec), failure, recorded });
   }
 }
