@@ -399,7 +399,7 @@ function traceEvent(event: ShardPollerEvent<unknown>, kind: StreamSourceKind<unk
   };
   if (event.kind === "filtered") done(event.record.record, "filtered-out");
   // A record the destination refused is given up on with nothing recording it.
-  else if (event.kind === "discarded") for (const r of event.records) done(r.record, event.recorded ? "given-up" : "given-up-unrecorded");
+  else if (event.kind === "discarded") for (const r of event.records) done(r.record, event.refused ? "given-up-unrecorded" : "given-up");
   else if (event.kind === "processed") for (const r of event.records) done(r.record, "processed");
 }
 

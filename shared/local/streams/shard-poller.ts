@@ -120,8 +120,8 @@ export type ShardPollerEvent<R> =
   | { kind: "bisected"; shardId: string; records: number }
   /** Records done: the function took them (a success, or before the lowest batch item failure). */
   | { kind: "processed"; shardId: string; records: readonly ShardRecord<R>[] }
-  /** `recorded`: the on-failure record was taken by the destination (false without one, or when the send was refused). */
-  | { kind: "discarded"; shardId: string; condition: OnFailureCondition; records: readonly ShardRecord<R>[]; failure: OnFailureRecord; recorded: boolean }
+  /** `refused`: the destination refused the on-failure record, so nothing records these records. */
+  | { kind: "discarded"; shardId: string; condition: OnFailureCondition; records: readonly ShardRecord<R>[]; failure: OnFailureRecord; refused: boolean }
   /** A send to the on-failure destination failed: `refused` ones are not retried (the record is lost, as in Lambda). */
   | { kind: "destination-failed"; shardId: string; error: string; refused?: boolean };
 
@@ -658,18 +658,18 @@ export class ShardPoller<R> {
       timestamp: new Date(this.now()).toISOString(),
       [source.batchInfoKey]: info,
     };
-    let recorded = false;
+    let refused = false;
     if (this.options.onFailure) {
       let delay = this.options.retryDelayMs ?? 100;
       for (;;) {
         try {
           await this.options.onFailure(failure);
-          recorded = true;
           break;
         } catch (error) {
           if (error instanceof OnFailureDeliveryRefused) {
             // Not retried: the records are given up on all the same, with no record of them anywhere.
             this.destinationDeliveryFailures++;
+            refused = true;
             shard.lastError = `on-failure destination refused the record: ${error.message}`;
             this.options.onEvent?.({ kind: "destination-failed", shardId: shard.id, error: error.message, refused: true });
             break;
@@ -684,6 +684,6 @@ export class ShardPoller<R> {
     }
     for (const entry of entries) this.finish(shard, entry);
     this.discarded[condition] += entries.length;
-    this.options.onEvent?.({ kind: "discarded", shardId: shard.id, condition, records: entries.map((e) => e.rec), failure, recorded });
+    this.options.onEvent?.({ kind: "discarded", shardId: shard.id, condition, records: entries.map((e) => e.rec), failure, refused });
   }
 }
