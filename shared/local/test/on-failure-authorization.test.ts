@@ -209,6 +209,23 @@ test("every stream mapping of the repo's own services may send its on-failure re
   const refused = authorizeOnFailureSend({ ...send, authorizer: intruder, principal: "intruder", roleArn: other.roleArn });
   assert.is(refused?.action, "sqs:SendMessage");
   assert.match(refused!.message, /explicitly denies sqs:SendMessage/);
+
+  // A topic as the destination: sns:Publish, then the KMS actions on the topic's key (the platform's failure topic,
+  // encrypted with the events key, which functions reporting failure events may publish to).
+  const failureTopic = programs.flatMap((p) => p.resources).find((r) => r.type === "aws:sns/topic:Topic" && String(r.state.arn).endsWith("-platform-event-failed"))!;
+  const publisher = wiring.functions.find((f) => f.policies.some((p) => p.includes(`"${String(failureTopic?.state.arn)}"`) && p.includes("sns:Publish")))!;
+  assert.ok(failureTopic && publisher, "a failure topic and a function that publishes to it");
+  const topic = onFailureDestination(programs, String(failureTopic.state.arn), wiring);
+  assert.is(topic.kind, "sns");
+  assert.ok(topic.key?.policy, "the topic's key is the events key, with its policy");
+  const toTopic = (policies: string[]) => {
+    const roles = new Authorizer({ accountId });
+    roles.register(functionAccessKeyId(publisher.name), policies, { roleName: publisher.roleArn.split("/").pop()!, sessionName: publisher.name, accountId });
+    return authorizeOnFailureSend({ authorizer: roles, principal: functionAccessKeyId(publisher.name), roleArn: publisher.roleArn, region, accountId, destination: topic });
+  };
+  assert.is(toTopic(publisher.policies), undefined);
+  assert.equal(toTopic(withoutActions(publisher, ["sns:Publish"]).policies)?.action, "sns:Publish");
+  assert.equal(toTopic(withoutActions(publisher, ["kms:GenerateDataKey"]).policies)?.resource, topic.key!.arn);
 });
 
 test.run();
