@@ -94,9 +94,9 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  client.destroy();
-  await proxy.close();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  client?.destroy();
+  await proxy?.close();
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 const last = (table: string): StreamRecord | undefined => recorder.records(table).at(-1);

@@ -84,6 +84,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
+  if (!fx) return;
   for (const c of fx.clients) c.destroy();
   await fx.proxy.close();
   await new Promise<void>((resolve, reject) => fx.dynalite.close((error) => (error ? reject(error) : resolve())));

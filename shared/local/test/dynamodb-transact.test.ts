@@ -137,11 +137,11 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  client.destroy();
+  client?.destroy();
   moto?.client.destroy();
   moto?.child.kill();
-  await proxy.close();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await proxy?.close();
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 const key = (pk: string, sk = "x") => ({ pk: { S: pk }, sk: { S: sk } });

@@ -155,6 +155,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
+  if (!fx) return;
   for (const c of fx.clients) c.destroy();
   fx.direct.destroy();
   await fx.proxy.close();

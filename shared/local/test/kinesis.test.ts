@@ -38,8 +38,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await server.close();
-  await engine.close();
+  await server?.close();
+  await engine?.close();
 });
 
 test("a producer puts by StreamARN (kinesalite knows names only) and the put is reported with its shard and sequence number", async () => {

@@ -61,8 +61,8 @@ test.before(async () => {
 
 test.after(async () => {
   resetRdsDataClient();
-  await server.close();
-  await engine.close();
+  await server?.close();
+  await engine?.close();
 });
 
 test("applies the migrations it is invoked with, after reading the role's secret; a second invocation applies nothing", async () => {

@@ -62,8 +62,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await server.close();
-  await engine.close();
+  await server?.close();
+  await engine?.close();
 });
 
 test("the base image is kept once: a second one never replaces it under a reader that opened the first (parallel test files start engines at once)", async () => {

@@ -30,7 +30,7 @@ test.after.each(async () => {
 });
 
 test.after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 /** A fresh table with a stream (NEW_AND_OLD_IMAGES). */

@@ -85,7 +85,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await part.stop();
+  await part?.stop();
 });
 
 test("a changed mapping's successor resumes at the checkpoint; a removed one stops; an added one starts at its position", async () => {

@@ -39,7 +39,7 @@ test.before(async () => {
   metafile = (await esbuild.build(bundleOptions(join(__dirname, "..", "bench", "sample", "issue-invoice.ts"), outfile))).metafile!;
 });
 test.after(async () => {
-  await Promise.all([dynamo.stop(), sns.close()]);
+  await Promise.all([dynamo?.stop(), sns?.close()]);
 });
 
 test("one minified ESM file: the AWS SDK inside (only the commands used), the rest under 300 KB", () => {

@@ -49,7 +49,7 @@ test.before(async () => {
   [dynamo, sns] = await Promise.all([startDynalite(), startSnsStub()]);
 });
 test.after(async () => {
-  await Promise.all([dynamo.stop(), sns.close()]);
+  await Promise.all([dynamo?.stop(), sns?.close()]);
 });
 test.before.each(() => {
   sns.reset();

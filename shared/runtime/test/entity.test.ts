@@ -32,7 +32,7 @@ test.before(async () => {
   setFunctionEnvironment({ service: "billing" });
   dynamo = await startDynalite();
 });
-test.after(() => dynamo.stop());
+test.after(() => dynamo?.stop());
 
 test("ElectroDB is not loaded until an entity is first used", async () => {
   assert.not.ok(loaded("electrodb"), "defining an entity loads nothing");

@@ -38,8 +38,8 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await proxy.close();
-  await dynamo.stop();
+  await proxy?.close();
+  await dynamo?.stop();
 });
 
 test("a lost answer to acquire's write: the SDK's retry finds this call's own lock and the lock is taken", async () => {

@@ -28,7 +28,7 @@ test.before(async () => {
   useLocalAwsEnvironment();
   dynamo = await startDynalite();
 });
-test.after(() => dynamo.stop());
+test.after(() => dynamo?.stop());
 
 test("acquire writes an in-progress record with a lock expiry, a TTL and an owner token of its own", async () => {
   const id = key();

@@ -80,8 +80,8 @@ test.before(async () => {
   process.env.AWS_ENDPOINT_URL_SNS = sns.endpoint;
 });
 test.after(async () => {
-  await sns.close();
-  await dynamo.stop();
+  await sns?.close();
+  await dynamo?.stop();
 });
 test.before.each(() => {
   sns.reset();

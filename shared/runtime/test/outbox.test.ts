@@ -31,7 +31,7 @@ const TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 test.before(async () => {
   bed = await serviceTestBed({ service, handler: "create-order", publishes: ["orders.order-placed"], relay: outboxRelay });
 });
-test.after(() => bed.stop());
+test.after(() => bed?.stop());
 
 async function rejects(work: () => Promise<unknown>, message: RegExp): Promise<void> {
   const error = await work().then(() => undefined, (e: Error) => e);

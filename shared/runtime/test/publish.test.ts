@@ -26,7 +26,7 @@ test.before(async () => {
   useLocalAwsEnvironment();
   sns = await startSnsStub();
 });
-test.after(() => sns.close());
+test.after(() => sns?.close());
 test.before.each(() => {
   sns.reset();
   setFunctionEnvironment({ service: "orders" });

@@ -25,7 +25,7 @@ test.before(async () => {
 
 test.after(async () => {
   resetRdsDataClient();
-  await db.stop();
+  await db?.stop();
 });
 
 const plainClient = () => new RDSData({ endpoint: db.url, region: "us-east-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });

@@ -47,7 +47,7 @@ test.before(async () => {
 });
 test.after(async () => {
   delete process.env[ENV.publishStreams];
-  await Promise.all([kinesis.stop(), dynamo.stop(), sns.close()]);
+  await Promise.all([kinesis?.stop(), dynamo?.stop(), sns?.close()]);
 });
 test.before.each(async () => {
   kinesis.faults = undefined;

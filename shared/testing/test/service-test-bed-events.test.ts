@@ -16,7 +16,7 @@ let bed: ServiceTestBed;
 test.before(async () => {
   bed = await serviceTestBed({ service: "ledger", handler: "on-entry-posted" });
 });
-test.after(() => bed.stop());
+test.after(() => bed?.stop());
 
 /** The shape of a value: the keys of objects (sorted, recursively) and the JavaScript type of the leaves. */
 function shape(value: unknown): unknown {
