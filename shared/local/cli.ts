@@ -369,12 +369,12 @@ async function client(parsed: Parsed): Promise<void> {
     case "stream-mappings": {
       const result = await call(flags, "GET", "stream-mappings");
       type Shard = { shardId: string; checkpoint?: string; pending: number; inFlight: number; iteratorAgeMs: number; retrying?: { records: number; attempts: number; firstSequenceNumber: string }; lastError?: string };
-      const mappings = (result.mappings ?? []) as { function: string; eventSourceArn: string; state: string; startingPosition: string; invocations: number; filtered: number; discarded: Record<string, number>; onFailure?: string; shards: Shard[] }[];
+      const mappings = (result.mappings ?? []) as { function: string; eventSourceArn: string; state: string; startingPosition: string; invocations: number; filtered: number; discarded: Record<string, number>; destinationDeliveryFailures?: number; onFailure?: string; shards: Shard[] }[];
       if (mappings.length === 0) process.stdout.write("no stream event source mappings\n");
       for (const m of mappings) {
         const given = Object.values(m.discarded).reduce((a, b) => a + b, 0);
         process.stdout.write(
-          `${m.function} <- ${m.eventSourceArn.replace(/^arn:aws:[^:]+:[^:]*:[^:]*:/, "")} (${m.state}, ${m.startingPosition}): ${m.invocations} invocations, ${m.filtered} records filtered out, ${given} given up on${m.onFailure ? ` (to ${m.onFailure.split(":").pop()})` : ""}\n`,
+          `${m.function} <- ${m.eventSourceArn.replace(/^arn:aws:[^:]+:[^:]*:[^:]*:/, "")} (${m.state}, ${m.startingPosition}): ${m.invocations} invocations, ${m.filtered} records filtered out, ${given} given up on${m.onFailure ? ` (to ${m.onFailure.split(":").pop()})` : ""}${m.destinationDeliveryFailures ? `; ${m.destinationDeliveryFailures} on-failure record${m.destinationDeliveryFailures === 1 ? "" : "s"} refused by the destination (the function's role may not send them): lost` : ""}\n`,
         );
         for (const s of m.shards) {
           const retry = s.retrying ? `, retrying ${s.retrying.records} records from ${s.retrying.firstSequenceNumber} (${s.retrying.attempts} failed)` : "";

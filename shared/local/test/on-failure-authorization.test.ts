@@ -8,6 +8,7 @@
 // on-failure queue) and the example service ledger (a Kinesis consumer whose on-failure queue is encrypted with the
 // platform's events key and has a queue policy), with grants taken away from their roles' policies as a deploy that
 // lacks them would have.
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -112,6 +113,12 @@ test("a DynamoDB stream mapping whose role may not sqs:SendMessage to its on-fai
   assert.match(text, /stream record INSERT on local-streamer-things \(\$streamer#thing_refused, thing\) \(given up on by a mapping: not recorded, its on-failure record was refused\)/);
   assert.match(text, new RegExp(`streamer/on-change[^\\n]*\\n(?:[^\\n]*\\n)*?[^\\n]*DENIED sqs:SendMessage on ${queueArn}: User: arn:aws:sts::`), text);
   assert.not.match(text, /described to the on-failure destination/);
+
+  // The CLI's listing says it too.
+  const listing = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ["--import", "tsx", join(__dirname, "..", "cli.ts"), "stream-mappings", "--url", stage.url], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+  assert.match(listing, new RegExp(`^${ON_CHANGE} <- [^\n]*1 given up on \\(to local-streamer-on-change-failed\\); 1 on-failure record refused by the destination \\(the function's role may not send them\\): lost$`, "m"));
 
   // The shard goes on: a later write is processed.
   const next = await fetch(`${stage.url}/things`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "after-refusal" }) });
