@@ -5,3 +5,4 @@ export * from "./wiring-diff";
 export * from "./reconcile";
 export * from "./programs";
 export * from "./watch-stage";
+export * from "./migrations";

@@ -3,7 +3,8 @@
  * rebuilds that function's bundle and swaps its workers; a change to a service's program re-runs that program and
  * applies the difference to the running stage; a change to the catalog, the Pulumi components or the platform
  * re-runs every program. A broken edit (a syntax error, a program that throws) prints one line and the stage keeps
- * serving the last good version.
+ * serving the last good version. A new or changed migration (`*.sql`) of a relational store is applied to the stage's
+ * PostgreSQL by the migration runner (migrations.ts).
  */
 import { relative } from "node:path";
 import { functionBuilds } from "../../infra/helpers/bundle";
@@ -11,6 +12,7 @@ import type { FunctionHost } from "../lambda/function-host";
 import type { ProgramResult } from "../stage/programs";
 import type { StageWiring } from "../stage/wiring";
 import { planReload, watchRoots, type ReloadPlan } from "./plan";
+import { applyWatchedMigrations, migrationChanges, type WatchableRelational } from "./migrations";
 import { rerunPrograms } from "./programs";
 import { watchFiles, type FileWatch } from "./watcher";
 import { describeChanges, diffWiring, isEmptyDiff } from "./wiring-diff";
@@ -24,15 +26,19 @@ export interface WatchableStage {
   readonly hosts: ReadonlyMap<string, FunctionHost>;
   /** Applies the programs' new runs to the running stage (their wiring's difference); throws when it cannot. */
   reconcile(programs: readonly ProgramResult[]): Promise<void>;
+  /** The relational part (its stores' migrations folders are watched), when the stage has one. */
+  readonly relational?: WatchableRelational;
 }
 
 /** One thing watch mode did (or could not do). */
 export interface WatchEvent {
   /**
    * `function`: a function runs new code; `programs`: programs re-ran and their difference was applied; `failed`: a
-   * broken edit, the stage keeps the last good version; `restart`: the stage's own code changed.
+   * broken edit, the stage keeps the last good version; `restart`: the stage's own code changed; `migrations`: a
+   * relational store's migrations were applied (or a deleted or still empty file was noted; a refused or failing
+   * migration is `failed`).
    */
-  kind: "function" | "programs" | "failed" | "restart";
+  kind: "function" | "programs" | "failed" | "restart" | "migrations";
   /** One line for the terminal. */
   line: string;
   /** The files that caused it. */
@@ -117,6 +123,8 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
   // A function edited once is likely edited again: its next builds reuse esbuild's parse of what did not change.
   functionBuilds.incremental = true;
   const serviceDirs = () => stage.programs.slice(1).map((run) => run.dir);
+  // One Data API client for the migrations, made on the first migration edit (the part closes it when it stops).
+  let relationalClient: ReturnType<WatchableRelational["client"]> | undefined;
 
   const handle = async (files: string[], since: number): Promise<void> => {
     const plan: ReloadPlan = planReload(files, { repoRoot, platformDir, serviceDirs: serviceDirs(), functionInputs });
@@ -141,6 +149,16 @@ export async function watchStage(stage: WatchableStage, options: WatchStageOptio
           durationMs: performance.now() - since,
         });
       }
+    }
+    // New or changed migrations, after the programs (their functions' new code may read what they create).
+    const relational = stage.relational;
+    if (relational?.cluster && migrationChanges(files, relational.stores).size) {
+      const lines = await applyWatchedMigrations(relational, files, () =>
+        (relationalClient ??= relational.client().catch((error: unknown) => {
+          relationalClient = undefined;
+          throw error;
+        })));
+      for (const { kind, line } of lines) emit({ kind, line, files, durationMs: performance.now() - since });
     }
     // Functions whose bundle inputs changed (a host the reconcile replaced is already on the new code: reloading it
     // again finds its build cached).
