@@ -130,6 +130,15 @@ test("an applied file that was edited is refused, naming it; nothing changes and
   assert.equal(await count("notes"), { status: 200, body: { table: "notes", rows: 1 } });
 });
 
+test("a misnamed file is refused as the deploy refuses it, naming it; nothing is applied", async () => {
+  const event = await change("add_shelf_ids.sql", "CREATE TABLE shelves (id text PRIMARY KEY);\n");
+  assert.is(event.kind, "failed");
+  assert.match(event.line, /^migrations: shelf: relational store of service "shelf": add_shelf_ids\.sql in .* is not a migration name: NNNN_lowercase_words\.sql/);
+  assert.not.ok(await tableExists("shelves"));
+  // Deleted again (never applied: the watch has nothing to say about it).
+  unlinkSync(migration("add_shelf_ids.sql"));
+});
+
 test("deleting an applied file says so and changes nothing", async () => {
   const event = await change("0002_create_notes.sql", undefined);
   assert.is(event.kind, "migrations");
