@@ -45,5 +45,8 @@ export async function handler(input: MigrationInput): Promise<MigrationReport> {
     migrations: input.migrations,
   });
   logger.info("migrations applied", { schema: report.schema, applied: report.applied, alreadyApplied: report.alreadyApplied.length });
+  if (report.waiting) {
+    logger.warn("a migration without a statement waits: it is applied by the deploy after its statements are written", { schema: report.schema, waiting: report.waiting.name });
+  }
   return report;
 }

@@ -22,6 +22,18 @@ export interface ApplyMigrationsOptions {
   role: { username: string; password: string };
   /** In the order to apply (file-name order). */
   migrations: readonly MigrationFile[];
+  /**
+   * What to do with a migration not applied yet that holds no statement (only comments: what
+   * `npm run new-migration` writes before its author fills it in). Applied, it would be recorded empty and the
+   * statements written into it next refused as a change to an applied migration. It is never applied: it and every
+   * migration after it wait, in order, and the report names it (`waiting`). When migrations with statements would
+   * wait behind it:
+   * - `"refuse"`: a {@link MigrationError} naming it instead (the deploy: a stage must not run code whose tables
+   *   silently wait; a trailing empty migration only waits);
+   * - `"wait"`: they wait too (the local stage, which applies them once it has a statement).
+   * @default "refuse"
+   */
+  empty?: "refuse" | "wait";
 }
 
 /** What was applied and what was already there. */
@@ -29,6 +41,8 @@ export interface MigrationReport {
   schema: string;
   applied: string[];
   alreadyApplied: string[];
+  /** The migration without a statement that the rest wait for (`empty: "wait"`), and how many wait after it. */
+  waiting?: { name: string; after: number };
 }
 
 /** A migration failed (or was changed after it was applied); the message names the file. */
@@ -57,7 +71,8 @@ export function migrationChecksum(sql: string): string {
  * 2. applies each migration not recorded yet, in order, each in its own transaction as the service's role (so the
  *    role owns what it creates), recording its name and checksum in the same transaction.
  * A failed statement rolls its migration back and throws a {@link MigrationError} naming the file (and the
- * statement); later migrations are not tried. A recorded migration whose text changed is refused the same way.
+ * statement); later migrations are not tried. A recorded migration whose text changed is refused the same way. A
+ * migration without a statement yet waits (see {@link ApplyMigrationsOptions.empty}).
  */
 export async function applyMigrations(options: ApplyMigrationsOptions): Promise<MigrationReport> {
   const { client, schema, role } = options;
@@ -100,7 +115,7 @@ export async function applyMigrations(options: ApplyMigrationsOptions): Promise<
   const recorded = new Map((JSON.parse(recordedRows.formattedRecords ?? "[]") as { name: string; checksum: string }[]).map((r) => [r.name, r.checksum]));
 
   const report: MigrationReport = { schema, applied: [], alreadyApplied: [] };
-  for (const migration of options.migrations) {
+  for (const [index, migration] of options.migrations.entries()) {
     const checksum = migrationChecksum(migration.sql);
     const before = recorded.get(migration.name);
     if (before !== undefined) {
@@ -110,10 +125,22 @@ export async function applyMigrations(options: ApplyMigrationsOptions): Promise<
       report.alreadyApplied.push(migration.name);
       continue;
     }
+    const statements = splitStatements(migration.sql);
+    if (statements.length === 0) {
+      const held = options.migrations.slice(index + 1).filter((m) => !recorded.has(m.name));
+      if (options.empty !== "wait" && held.some((m) => splitStatements(m.sql).length > 0)) {
+        throw new MigrationError(
+          migration.name,
+          `migration ${migration.name} holds no statement (only comments), and ${held.length} after it would wait for it: write its statements or delete the file (recorded empty, its statements would be refused later as a change)`,
+        );
+      }
+      report.waiting = { name: migration.name, after: held.length };
+      break;
+    }
     await inTransaction(client, base, migration.name, async (tx) => {
       await run(`SET LOCAL ROLE ${q(role.username)}`, tx);
       await run(`SET LOCAL search_path = ${q(schema)}`, tx);
-      for (const statement of splitStatements(migration.sql)) {
+      for (const statement of statements) {
         try {
           await run(statement, tx);
         } catch (error) {

@@ -69,7 +69,7 @@ export async function relationalTestBed(service: string, migrationsDir: string):
     .filter((f) => f.endsWith(".sql"))
     .sort()
     .map((name) => ({ name, sql: readFileSync(join(migrationsDir, name), "utf8") }));
-  const migrations = await applyMigrations({ client, clusterArn, masterSecretArn: master, database, schema, role: { username: schema, password: "testpasswordtestpassword" }, migrations: files });
+  const migrations = await applyMigrations({ client, clusterArn, masterSecretArn: master, database, schema, role: { username: schema, password: "testpasswordtestpassword" }, migrations: files, empty: "wait" });
   Object.assign(process.env, {
     [ENV.relationalClusterArn]: clusterArn,
     [ENV.relationalSecretArn]: roleSecret,

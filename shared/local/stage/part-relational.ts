@@ -220,16 +220,17 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
       // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
       const role = { username: store.schema, password: randomBytes(24).toString("hex") };
       try {
-        migrations.push(await applyMigrations({ client, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations: files }));
+        migrations.push(await applyMigrations({ client, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations: files, empty: "wait" }));
       } catch (error) {
         throw new Error(`service ${store.service}: ${(error as Error).message}`);
       }
     }
     timings.migrated = performance.now();
     const applied = migrations.reduce((n, m) => n + m.applied.length, 0);
+    const waiting = migrations.filter((m) => m.waiting).map((m) => `${m.schema}'s ${m.waiting!.name} holds no statement yet and waits${m.waiting!.after ? ` with ${m.waiting!.after} after it` : ""}`);
     state = {
       status: "ok",
-      detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? `PostgreSQL started ${options.preloaded.early ? "as npm start began" : "while the programs ran"}, then ` : ""}started in ${Math.round(performance.now() - began)} ms`,
+      detail: `${stores.length} schema${stores.length === 1 ? "" : "s"} (${stores.map((s) => s.schema).join(", ")}), ${applied} migration${applied === 1 ? "" : "s"} applied now${waiting.length ? ` (${waiting.join("; ")})` : ""}; Data API at ${server.url}${started.storage === "memory" ? "" : ` (kept in ${started.storage})`}; ${options.preloaded ? `PostgreSQL started ${options.preloaded.early ? "as npm start began" : "while the programs ran"}, then ` : ""}started in ${Math.round(performance.now() - began)} ms`,
     };
   };
 

@@ -116,6 +116,34 @@ test("a failed migration rolls back and names the file; a changed applied one is
   migrate.destroy();
 });
 
+test("a migration without a statement yet is never recorded: it waits (and what follows it, locally); the deploy refuses to hold statements back behind it", async () => {
+  const migrate = client("migrate");
+  const role = { username: "drafts", password: "Abcdefghijklmnop1234" };
+  const options = { client: migrate, clusterArn: CLUSTER, masterSecretArn: MASTER, database: DATABASE, schema: "drafts", role };
+  const draft = { name: "0002_draft.sql", sql: "-- drafts: draft\n-- Applied by `pulumi up`.\n" };
+  const first = { name: "0001_notes.sql", sql: "create table notes (id int primary key);" };
+  const next = { name: "0003_tags.sql", sql: "create table tags (id int primary key);" };
+  // Trailing: waits, whatever the mode; what comes before it is applied.
+  const trailing = await applyMigrations({ ...options, migrations: [first, draft] });
+  assert.equal(trailing, { schema: "drafts", applied: ["0001_notes.sql"], alreadyApplied: [], waiting: { name: "0002_draft.sql", after: 0 } });
+  // Statements behind it: the deploy's default refuses, naming it; nothing is applied.
+  const refused = await applyMigrations({ ...options, migrations: [first, draft, next] }).catch((e: Error) => e);
+  assert.instance(refused, MigrationError);
+  assert.is((refused as MigrationError).file, "0002_draft.sql");
+  assert.match((refused as Error).message, /^migration 0002_draft\.sql holds no statement \(only comments\), and 1 after it would wait for it: write its statements or delete the file/);
+  // The local stage waits, in order: 0003 is not applied before 0002.
+  const waited = await applyMigrations({ ...options, migrations: [first, draft, next], empty: "wait" });
+  assert.equal(waited.waiting, { name: "0002_draft.sql", after: 1 });
+  assert.equal(waited.applied, []);
+  // Written, it is applied, then what waited behind it.
+  const written = await applyMigrations({ ...options, migrations: [first, { ...draft, sql: `${draft.sql}create table drafts (id int primary key);` }, next] });
+  assert.equal(written.applied, ["0002_draft.sql", "0003_tags.sql"]);
+  assert.is(written.waiting, undefined);
+  const recorded = await migrate.executeStatement({ ...base(MASTER), sql: "select name from drafts.schema_migrations order by name", formatRecordsAs: "JSON" });
+  assert.equal(JSON.parse(recorded.formattedRecords!), [{ name: "0001_notes.sql" }, { name: "0002_draft.sql" }, { name: "0003_tags.sql" }]);
+  migrate.destroy();
+});
+
 test("ExecuteStatement: named parameters with type hints, typed records with metadata, JSON records, numberOfRecordsUpdated", async () => {
   const reporting = client("reporting");
   const insert = await reporting.executeStatement({

@@ -13,7 +13,6 @@ import type { RDSData } from "@aws-sdk/client-rds-data";
 import { readMigrations } from "../../infra/relational-store";
 import { applyMigrations } from "../../runtime/relational-migrations";
 import { MIGRATIONS_TABLE } from "../../runtime/relational-tables";
-import { splitStatements } from "../../runtime/relational-sql-text";
 import type { RelationalClusterSpec, RelationalStoreSpec } from "../stage/part-relational";
 import { REPO_ROOT } from "../stage/names";
 
@@ -46,6 +45,12 @@ export function migrationChanges(files: readonly string[], stores: readonly Pick
 
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim();
 
+/** What a migration without a statement yet (and those after it) waiting for its statements says. */
+export function waitingLine(waiting: { name: string; after: number }): string {
+  const after = waiting.after ? ` (${waiting.after} after it wait${waiting.after === 1 ? "s" : ""} for it)` : "";
+  return `${waiting.name} holds no statement yet: it is applied once it has one${after}`;
+}
+
 /**
  * Applies the migrations of the stores whose folder holds changed `*.sql` files; one line per store (or per deleted
  * applied file). Never throws: what goes wrong is a `failed` line, and the stage keeps serving.
@@ -75,19 +80,14 @@ export async function applyWatchedMigrations(relational: WatchableRelational, fi
       }
       if (!changed.some((f) => existsSync(f))) continue;
 
-      const all = readMigrations(folder, `relational store of service "${store.service}"`);
-      // A file not applied yet that holds no statement (only comments: what `npm run new-migration` writes) waits:
-      // applied now, it would be recorded empty and the statements written next refused as a change.
-      const waiting = all.filter((m) => !recorded.has(m.name) && splitStatements(m.sql).length === 0);
-      for (const m of waiting) {
-        if (changed.some((f) => basename(f) === m.name)) say("migrations", `${m.name} holds no statement yet: it is applied once it has one`);
-      }
-      const migrations = all.filter((m) => !waiting.includes(m));
+      const migrations = readMigrations(folder, `relational store of service "${store.service}"`);
       // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
       const role = { username: store.schema, password: randomBytes(24).toString("hex") };
-      const report = await applyMigrations({ client: db, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations });
+      // A file holding no statement yet (what `npm run new-migration` writes) waits, and the files after it with it.
+      const report = await applyMigrations({ client: db, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations, empty: "wait" });
       if (report.applied.length) say("migrations", `applied ${report.applied.join(", ")}`);
-      else if (!waiting.length) say("migrations", "nothing new to apply (every migration is applied already)");
+      if (report.waiting) say("migrations", waitingLine(report.waiting));
+      else if (!report.applied.length) say("migrations", "nothing new to apply (every migration is applied already)");
     } catch (error) {
       say("failed", error instanceof Error ? error.message : String(error));
     }
