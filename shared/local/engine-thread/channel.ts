@@ -63,7 +63,7 @@ interface Waiting {
   progress?: ((value: unknown) => void) | undefined;
 }
 
-/** One engine thread's channel. It listens on the worker from its construction to the thread's exit. */
+/** One engine thread's channel: three listeners on the worker (message, error, exit), from its construction to the thread's exit. */
 export class EngineChannel<Event = unknown> {
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
@@ -84,10 +84,11 @@ export class EngineChannel<Event = unknown> {
     handshake = false,
   ) {
     if (handshake) this.startInfo = new Promise((resolve, reject) => (this.startup = { resolve, reject }));
-    if (options.refWhileWaiting) worker.unref();
     worker.on("message", this.receive);
     worker.on("error", this.crashed);
     worker.on("exit", this.exited);
+    // After the listeners: a worker's first 'message' listener refs it again.
+    if (options.refWhileWaiting) worker.unref();
   }
 
   /**
@@ -190,10 +191,8 @@ export class EngineChannel<Event = unknown> {
 
   private readonly crashed = (error: Error): void => this.stop({ during: this.startup ? "start" : "run", error });
 
-  private readonly exited = (exitCode: number): void => {
-    this.stop({ during: this.startup ? "start" : "run", exitCode });
-    this.worker.off("message", this.receive).off("error", this.crashed).off("exit", this.exited);
-  };
+  // Node removes a worker's listeners once it has emitted its exit: the channel's go with it.
+  private readonly exited = (exitCode: number): void => this.stop({ during: this.startup ? "start" : "run", exitCode });
 
   private stop(stop: ThreadStop): void {
     const error = this.options.stopped?.(stop) ?? stopError(this.options.engine, stop);
