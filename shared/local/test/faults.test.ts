@@ -31,6 +31,19 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
  */
 const EXAMPLES = ["orders", "billing"].map((name) => join(__dirname, "..", "..", "..", "services", name));
 const RUN = { events: 150, seed: 1, rates: { undeliverable: 0.02, failingForever: 0.03, crash: 0.04, outlastVisibility: 0.05 } } as const;
+/**
+ * The fixed run's compressed time. The scenario's default (function timeout 4 s) is reached by the consumer's
+ * invocations on a loaded machine (the run on one core shared with 4 busy loops at a lower priority: 46 of 51
+ * invocations timed out); a timed-out batch is received again, times out again, and events that were applied end in
+ * the dead-letter queue too, so the run failed on timing, not on a broken guarantee. 20 s is out of reach (the slowest
+ * invocation under that same load: 11.4 s and 12.9 s in two runs) and changes no fault: the outlast fault's 1 s
+ * visibility and 1.5 s hold-up still sit between the two timeouts, and the visibility (21 s) still outlasts a crashed
+ * attempt's lock (the invocation's remaining time). It costs time, mostly idle: a failing-for-good event reaches its
+ * dead-letter queue after 5 receives, 21 s apart.
+ */
+const TIMING = { functionTimeoutSeconds: 20, visibilityTimeoutSeconds: 21 } as const;
+/** Draining waits for those receives (about 105 s on a quiet machine): a deadline well past them. */
+const DRAIN_TIMEOUT_MS = 240_000;
 
 // The plan -----------------------------------------------------------------------------------------------------------
 
@@ -191,7 +204,13 @@ test(`a fixed-seed run (${RUN.events} events, seed ${RUN.seed}): every event app
   for (const [kind, n] of Object.entries(expected)) assert.ok(n > 0, `the plan of seed ${RUN.seed} has no ${kind}: choose another seed`);
 
   // The relays' faults are drawn per event id (random ids): rates high enough that each kind surely happens.
-  run = await runFaultScenario({ ...RUN, serviceDirs: EXAMPLES, relayRates: { throttle: 0.06, crashAfterPublish: 0.06 } });
+  run = await runFaultScenario({
+    ...RUN,
+    serviceDirs: EXAMPLES,
+    relayRates: { throttle: 0.06, crashAfterPublish: 0.06 },
+    timing: TIMING,
+    drainTimeoutMs: DRAIN_TIMEOUT_MS,
+  });
   const { counts, check } = run;
   console.log(formatCounts(run));
   const report = [...check.violations.slice(0, 10).map((v) => `${v.rule} ${v.ordinal ?? ""} ${v.detail}`), ...run.explanations.map((e) => `${e.injected.join("\n")}\n${e.trace}`)].join("\n");
@@ -212,7 +231,14 @@ test(`a fixed-seed run (${RUN.events} events, seed ${RUN.seed}): every event app
   assert.is(counts.duplicateReceives, expected.duplicateReceives);
   assert.is(counts.outlastedVisibility, expected.outlasted);
   assert.is(counts.undeliverable, expected.undeliverable);
-  assert.is(counts.crashes, expected.crashes);
+  // A planned crash kills the invocation that reaches its point; when that invocation was already killed (by another
+  // record's crash in its batch) the event's next attempt crashes instead. An event that is also delivered twice may
+  // have been completed by its other copy by then, so nothing is left to crash: those alone may come up short.
+  const crashAlsoDuplicated = planned((e) => e.receiveFault?.kind === "crash" && (e.duplicateDelivery || e.route === "http"));
+  assert.ok(
+    counts.crashes <= expected.crashes && counts.crashes >= expected.crashes - crashAlsoDuplicated,
+    `${counts.crashes} crashes of ${expected.crashes} planned (${crashAlsoDuplicated} of them on events delivered twice)`,
+  );
   assert.is(counts.consumerStops, 1);
   assert.ok(counts.transientErrorsBefore > 0 && counts.transientErrorsAfter > 0, "transient errors before and after applying");
   assert.ok(counts.redeliveries > 0, "messages were received again");
@@ -257,6 +283,7 @@ test("the checker catches a real run's observations once they are broken", () =>
   const applied = run!.check.verdicts.find((v) => v.outcome === "applied" && v.route === "publish")!;
   const poisoned = run!.check.verdicts.find((v) => v.outcome === "failure-event")!;
   const dead = run!.check.verdicts.find((v) => v.outcome === "dead-letter")!;
+  assert.ok(applied && poisoned && dead, "the fixed-seed run has an applied, a reported and a dead-lettered event");
   const copy = (): RunObservations => structuredClone(real);
 
   const twice = copy();
