@@ -46,6 +46,12 @@ export interface ScenarioTiming {
   outlastDelayMs: number;
   /** The consumer stays stopped at least this long. @default 1000 */
   pauseMs: number;
+  /**
+   * The timeout of the functions behind HTTP routes (`POST /orders`), when set; their own otherwise. A route call
+   * that times out answers 503 and may have recorded its order all the same: on a loaded machine the run would then
+   * fail on timing, not on what it checks. @default the function's own
+   */
+  routeFunctionTimeoutSeconds?: number;
 }
 
 export const DEFAULT_TIMING: Readonly<ScenarioTiming> = {
@@ -142,15 +148,21 @@ export interface FaultRunResult {
   explanations: { eventId: string; injected: string[]; trace: string }[];
 }
 
-/** Compresses time for every consumer (function behind an event source mapping, and its queue). */
-function compressTime(timing: ScenarioTiming) {
+/**
+ * Compresses time for every consumer (function behind an event source mapping, and its queue); sets the route
+ * functions' timeout when `timing.routeFunctionTimeoutSeconds` says so.
+ */
+export function compressTime(timing: ScenarioTiming) {
   return (wiring: StageWiring): StageWiring => {
     const queues = new Set(wiring.mappings.map((m) => m.queueArn));
     const functions = new Set(wiring.mappings.map((m) => m.functionArn));
+    const routed = new Set(timing.routeFunctionTimeoutSeconds === undefined ? [] : wiring.routes.map((r) => r.functionArn));
+    const timeoutOf = (f: StageWiring["functions"][number]) =>
+      functions.has(f.arn) ? timing.functionTimeoutSeconds : routed.has(f.arn) ? timing.routeFunctionTimeoutSeconds! : f.timeoutSeconds;
     return {
       ...wiring,
       queues: wiring.queues.map((q) => (queues.has(q.arn) ? { ...q, visibilityTimeoutSeconds: timing.visibilityTimeoutSeconds } : q)),
-      functions: wiring.functions.map((f) => (functions.has(f.arn) ? { ...f, timeoutSeconds: timing.functionTimeoutSeconds } : f)),
+      functions: wiring.functions.map((f) => (timeoutOf(f) === f.timeoutSeconds ? f : { ...f, timeoutSeconds: timeoutOf(f) })),
     };
   };
 }

@@ -10,6 +10,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
   checkRun,
+  compressTime,
   customerIdFor,
   describeFaults,
   FaultInjector,
@@ -22,6 +23,8 @@ import {
   type RunObservations,
   type Violation,
 } from "../faults";
+import { runStagePrograms } from "../stage/programs";
+import { wiringFrom } from "../stage/wiring";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -39,9 +42,10 @@ const RUN = { events: 150, seed: 1, rates: { undeliverable: 0.02, failingForever
  * invocation under that same load: 11.4 s and 12.9 s in two runs) and changes no fault: the outlast fault's 1 s
  * visibility and 1.5 s hold-up still sit between the two timeouts, and the visibility (21 s) still outlasts a crashed
  * attempt's lock (the invocation's remaining time). It costs time, mostly idle: a failing-for-good event reaches its
- * dead-letter queue after 5 receives, 21 s apart.
+ * dead-letter queue after 5 receives, 21 s apart. `POST /orders` (its own timeout, 10 s) met the same load: a call
+ * took longer and answered 503 after it may have recorded its order, so its function gets 30 s in this run too.
  */
-const TIMING = { functionTimeoutSeconds: 20, visibilityTimeoutSeconds: 21 } as const;
+const TIMING = { functionTimeoutSeconds: 20, visibilityTimeoutSeconds: 21, routeFunctionTimeoutSeconds: 30 } as const;
 /** Draining waits for those receives (about 105 s on a quiet machine): a deadline well past them. */
 const DRAIN_TIMEOUT_MS = 240_000;
 
@@ -61,6 +65,26 @@ test("the plan refuses rates it cannot honour", () => {
   assert.throws(() => planFaults({ events: 10, seed: 1, rates: { crash: 1.5 } }), /between 0 and 1/);
   assert.throws(() => planFaults({ events: 10, seed: 1, rates: { crash: 0.5, duplicateReceive: 0.6 } }), /at most 1/);
   assert.throws(() => planFaults({ events: 0, seed: 1 }), /at least 1/);
+});
+
+test("compressed time: consumers get the run's timeouts, route functions theirs unless the run names one", async () => {
+  const programs = await runStagePrograms({ serviceDirs: EXAMPLES });
+  const wiring = wiringFrom(
+    [programs.platform, ...programs.services].map((p) => ({ project: p.project, resources: p.resources })),
+    { region: programs.region, accountId: programs.accountId },
+  );
+  const timeoutOf = (w: typeof wiring, name: string) => w.functions.find((f) => f.name === name)?.timeoutSeconds;
+  const consumer = "local-billing-on-order-placed";
+  const route = wiring.functions.find((f) => wiring.routes.some((r) => r.functionArn === f.arn))!;
+  assert.ok(route && timeoutOf(wiring, consumer) !== undefined, "the examples have a consumer and a route function");
+  const base = { functionTimeoutSeconds: 20, visibilityTimeoutSeconds: 21, outlastVisibilitySeconds: 1, outlastDelayMs: 1500, pauseMs: 1000 };
+  const kept = compressTime(base)(wiring);
+  assert.is(timeoutOf(kept, consumer), 20);
+  assert.is(kept.queues.find((q) => q.arn === kept.mappings.find((m) => m.functionArn.endsWith(`:${consumer}`))?.queueArn)?.visibilityTimeoutSeconds, 21);
+  assert.is(timeoutOf(kept, route.name), route.timeoutSeconds, "a route function keeps its own timeout");
+  const raised = compressTime({ ...base, routeFunctionTimeoutSeconds: 30 })(wiring);
+  assert.is(timeoutOf(raised, route.name), 30);
+  assert.is(timeoutOf(raised, consumer), 20);
 });
 
 // The DynamoDB fault proxy ----------------------------------------------------------------------------------------
