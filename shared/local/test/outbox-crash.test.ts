@@ -102,7 +102,7 @@ test("create-order killed right after its write: its event still goes out, once;
     const response = await fetch(`${stage.url}/orders`, { method: "POST", headers: { ...headers, "x-correlation-id": "outbox-crash-2" }, body });
     const json = (await response.json()) as { orderId?: string };
     return response.status === 201 ? json : undefined;
-  }, 15_000);
+  }, 60_000); // a bound for a hang, not a measure: the lock expires in seconds, a loaded machine takes more
   assert.is(retried.orderId, orderId, "the retry wrote the same order");
   const tree = await eventually("the retry's trace to settle", () => (stage.trace("outbox-crash-2")?.settled ? stage.trace("outbox-crash-2") : undefined));
   const text = renderTrace(tree!);

@@ -38,7 +38,8 @@ async function placeOrder(stage: LocalStage): Promise<void> {
   await response.text();
   assert.is(response.status, 201);
   const correlationId = response.headers.get("x-correlation-id")!;
-  await eventually(`order ${correlationId} settled`, () => (stage.trace(correlationId)?.settled ? true : undefined), 15_000);
+  // A bound for a hang, not a measure: on a loaded machine the four functions' cold starts alone take seconds.
+  await eventually(`order ${correlationId} settled`, () => (stage.trace(correlationId)?.settled ? true : undefined), 60_000);
 }
 
 test("with persistDir, the orders and invoices of one run are there in the next; in memory, they are not", async () => {
@@ -106,7 +107,8 @@ test("Ctrl-C stops the CLI cleanly: exit 0, the port free again, and what it wro
 
     cli.kill("SIGINT");
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([exited, new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), 15_000)))]);
+    // A bound for a hang: stopping (the engines' threads, LevelDB's files) takes seconds on a loaded machine.
+    const code = await Promise.race([exited, new Promise<"hung">((resolve) => (timer = setTimeout(() => resolve("hung"), 60_000)))]);
     clearTimeout(timer);
     assert.is(code, 0, `exit code (stderr: ${stderr})`);
     assert.match(stdout, /local stage: SIGINT, stopping/);

@@ -23,7 +23,8 @@ test.after(async () => {
   await stage?.stop();
 });
 
-async function eventually<T>(what: string, probe: () => T | undefined, ms = 15_000): Promise<T> {
+/** Polls `probe` until it returns something, or fails after `ms`: a bound for a hang, not a measure (load slows every hop). */
+async function eventually<T>(what: string, probe: () => T | undefined, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = probe();

@@ -35,8 +35,11 @@ test.after(async () => {
   await stage?.stop();
 });
 
-/** Polls `probe` until it returns something, or fails after `ms`. */
-async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
+/**
+ * Polls `probe` until it returns something, or fails after `ms`: a bound for a hang, not a measure (a loaded 2-core
+ * machine takes seconds for what a quiet one does in milliseconds: cold starts of each function on the way).
+ */
+async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await probe();
