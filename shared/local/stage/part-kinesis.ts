@@ -19,10 +19,11 @@ import type { Authorizer } from "../iam/authorizer";
 import { createKinesisEndpoint, KinesisEngine, kinesisShardSource, type KinesisFault, type KinesisPutReport } from "../kinesis";
 import { functionAccessKeyId, type FunctionHost } from "../lambda/function-host";
 import type { SqsEngine } from "../sqs/engine";
-import { ShardPoller, OnFailureDeliveryRefused, type OnFailureRecord, type ShardPollerEvent, type StreamInvokeOutcome } from "../streams/shard-poller";
-import { authorizeOnFailureSend, onFailureDestination, onFailureRefusalLine, rememberInvocation } from "../streams/on-failure-authorization";
+import { ShardPoller, type OnFailureRecord, type ShardPollerEvent, type StreamInvokeOutcome } from "../streams/shard-poller";
+import { rememberInvocation } from "../streams/on-failure-authorization";
 import { ServiceError } from "../sqs/errors";
 import { jsonBody, type AdminRoute } from "./admin";
+import { checkOnFailureSend } from "./on-failure-send";
 import type { PartHealth, StagePart } from "./parts";
 import type { InvocationTrace, TraceRecorder } from "./trace";
 import type { StageWiring, StreamMappingSpec } from "./wiring";
@@ -190,23 +191,8 @@ export function kinesisPart(options: KinesisPartOptions): KinesisPart {
       ...(mapping.onFailureDestinationArn
         ? {
             onFailure: async (record: OnFailureRecord) => {
-              // Lambda sends it with the function's execution role: what that role may not do, the record does not get.
               const destination = mapping.onFailureDestinationArn!;
-              const refusal = authorizeOnFailureSend({
-                authorizer: options.authorizer,
-                principal,
-                roleArn: fn.roleArn,
-                region: wiring.region,
-                accountId: wiring.accountId,
-                destination: onFailureDestination(options.programs(), destination, wiring),
-              });
-              if (refusal) {
-                const last = invocationContexts.get(record.requestContext.requestId);
-                recorder.denied({ action: refusal.action, resource: refusal.resource, ...(last ? { context: childContext(last, "lambda.amazonaws.com") } : {}) }, refusal.message);
-                const line = onFailureRefusalLine(fn.name, destination, refusal);
-                log(line);
-                throw new OnFailureDeliveryRefused(line);
-              }
+              checkOnFailureSend({ authorizer: options.authorizer, wiring, programs: options.programs(), fn, destinationArn: destination, record, recorder, invocationContexts, log });
               options.sqs().sendMessage(destination, { MessageBody: JSON.stringify(record) });
             },
           }

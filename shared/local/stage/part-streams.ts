@@ -14,14 +14,10 @@ import { AwsServiceError } from "../aws";
 import { childContext, rootContext, traceHeaderOf, type RequestContext } from "../context";
 import { compileFilterCriteria, recorderShardSource, type StreamRecord, type StreamRecorder } from "../dynamodb-streams";
 import type { Authorizer } from "../iam/authorizer";
-import { functionAccessKeyId, type FunctionHost } from "../lambda/function-host";
+import type { FunctionHost } from "../lambda/function-host";
 import type { PublishInput } from "../sns/engine";
 import type { SqsEngine } from "../sqs/engine";
 import {
-  authorizeOnFailureSend,
-  OnFailureDeliveryRefused,
-  onFailureDestination,
-  onFailureRefusalLine,
   rememberInvocation,
   ShardPoller,
   type OnFailureRecord,
@@ -30,6 +26,7 @@ import {
   type ShardSource,
   type StreamInvokeOutcome,
 } from "../streams";
+import { checkOnFailureSend } from "./on-failure-send";
 import type { PartHealth, StagePart } from "./parts";
 import type { InvocationTrace, TraceRecorder } from "./trace";
 import type { FunctionSpec, StageWiring, StreamMappingSpec } from "./wiring";
@@ -185,24 +182,8 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
       ...(destination
         ? {
             onFailure: async (record: OnFailureRecord) => {
-              // Lambda sends it with the function's execution role: what that role may not do, the record does not get.
-              const authorizer = options.authorizer;
-              if (authorizer) {
-                const refusal = authorizeOnFailureSend({
-                  authorizer,
-                  principal: functionAccessKeyId(fn.name),
-                  roleArn: fn.roleArn,
-                  region: wiring.region,
-                  accountId: wiring.accountId,
-                  destination: onFailureDestination(options.programs?.() ?? [], destination, wiring),
-                });
-                if (refusal) {
-                  const last = invocationContexts.get(record.requestContext.requestId);
-                  recorder.denied({ action: refusal.action, resource: refusal.resource, ...(last ? { context: childContext(last, "lambda.amazonaws.com") } : {}) }, refusal.message);
-                  const line = onFailureRefusalLine(fn.name, destination, refusal);
-                  log(line);
-                  throw new OnFailureDeliveryRefused(line);
-                }
+              if (options.authorizer) {
+                checkOnFailureSend({ authorizer: options.authorizer, wiring, programs: options.programs?.() ?? [], fn, destinationArn: destination, record, recorder, invocationContexts, log });
               }
               if (destination.startsWith("arn:aws:sns:")) {
                 if (!options.publish) throw new Error(`no SNS to send the on-failure record to ${destination}`);
