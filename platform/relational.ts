@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformOutputs, TopicRef } from "../shared/contract";
 import { alarmToTopic } from "../shared/infra/helpers/alarms";
-import { CLUSTER_GENERATION_INPUTS, finalSnapshotIdentifier } from "../shared/infra/guardrails/rules/final-snapshot";
+import { CLUSTER_GENERATION_INPUTS, finalSnapshotIdentifier } from "../shared/infra/helpers/final-snapshot";
 import type { PlatformConfig } from "./config";
 
 /**
@@ -25,7 +25,7 @@ export const RELATIONAL_CAPACITY_ALARM_PERCENT = 90;
  * the hex a digest of the cluster's generation inputs (CLUSTER_GENERATION_INPUTS: what replaces the cluster when it
  * changes, the platform key's ARN among them, so a re-created stage, which gets a new key, gets a new name). It is an
  * input, so it sits in the state before any delete, and it stays the same from one `pulumi up` to the next while the
- * cluster does. Valid for any prefix (shared/infra/guardrails/rules/final-snapshot.ts; the guardrails
+ * cluster does. Valid for any prefix (shared/infra/helpers/final-snapshot.ts; the guardrails
  * rds-final-snapshot-per-generation and rds-final-snapshot-identifier-valid check it).
  */
 export function generationSnapshotIdentifier(prefix: string, args: aws.rds.ClusterArgs): pulumi.Output<string> {

@@ -11,7 +11,7 @@ import {
   clusterGeneration,
   finalSnapshotIdentifier,
   finalSnapshotIdentifierProblem,
-} from "../../shared/infra/guardrails/rules/final-snapshot";
+} from "../../shared/infra/helpers/final-snapshot";
 import { TEST_ALARM_RECIPIENT } from "../../shared/testing/whole-system";
 import type { PlatformConfig } from "../config";
 import { createEventsKey } from "../encryption";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { runProgram } from "../../shared/capture/run-program";
 import { TEST_ALARM_RECIPIENT } from "../../shared/testing/whole-system";
 import { RELATIONAL_DATABASE, RELATIONAL_ENGINE } from "../relational";
-import { finalSnapshotIdentifier } from "../../shared/infra/guardrails/rules/final-snapshot";
+import { finalSnapshotIdentifier } from "../../shared/infra/helpers/final-snapshot";
 
 const root = join(__dirname, "..", "..");
 const CLUSTER = "aws:rds/cluster:Cluster";

@@ -1,4 +1,4 @@
-import { finalSnapshotIdentifier } from "../../guardrails/rules/final-snapshot";
+import { finalSnapshotIdentifier } from "../../helpers/final-snapshot";
 import { ACCOUNT, resource, type RuleCases } from "./fixtures";
 
 // Final snapshots of the relational store (shared/infra/guardrails/rules/final-snapshot.ts).
