@@ -174,7 +174,8 @@ test("console output and direct writes reach the log listener, tagged with the r
   assert.is(formatLogEntry(rawLine!), `{"level":"INFO","message":"order placed"}`);
 });
 
-test("an invocation's log lines and its result cross from the worker in one message, lines first", async () => {
+/** Every message the host receives from its workers, in order, until `restore()`. */
+async function captureWorkerMessages(): Promise<{ received: unknown[]; restore: () => void }> {
   const { Worker } = await import("node:worker_threads");
   const received: unknown[] = [];
   const emit = Worker.prototype.emit;
@@ -182,6 +183,11 @@ test("an invocation's log lines and its result cross from the worker in one mess
     if (name === "message") received.push(args[0]);
     return emit.call(this, name, ...args);
   } as typeof emit;
+  return { received, restore: () => (Worker.prototype.emit = emit) };
+}
+
+test("an invocation's log lines and its result cross from the worker in one message, lines first", async () => {
+  const { received, restore } = await captureWorkerMessages();
   try {
     const lines: string[] = [];
     const fn = host({ name: "local-test-log-batch" }, { onLog: (entry) => lines.push(entry.message) });
@@ -197,22 +203,16 @@ test("an invocation's log lines and its result cross from the worker in one mess
       ["log", "log", "log", "result"],
     );
   } finally {
-    Worker.prototype.emit = emit;
+    restore();
   }
 });
 
 test("lines logged before a quick wait on I/O cross with the result: one message per invocation", async () => {
   const { createServer } = await import("node:http");
-  const { Worker } = await import("node:worker_threads");
   // Answers at once, as the local endpoints answer an SDK call: the handler logs, waits on the call, then returns.
   const server = createServer((_req, res) => res.end("answered at once"));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const received: unknown[] = [];
-  const emit = Worker.prototype.emit;
-  Worker.prototype.emit = function (this: InstanceType<typeof Worker>, name: string | symbol, ...args: unknown[]) {
-    if (name === "message") received.push(args[0]);
-    return emit.call(this, name, ...args);
-  } as typeof emit;
+  const { received, restore } = await captureWorkerMessages();
   try {
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
     const lines: string[] = [];
@@ -235,7 +235,7 @@ test("lines logged before a quick wait on I/O cross with the result: one message
       ["log", "result"],
     );
   } finally {
-    Worker.prototype.emit = emit;
+    restore();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
