@@ -17,7 +17,7 @@ import type { RDSData } from "@aws-sdk/client-rds-data";
 import type { CapturedResource } from "../../capture/pulumi-mocks";
 import { str } from "../../capture/read";
 import { ENV } from "../../contract/environment";
-import type { MigrationReport } from "../../runtime/relational-migrations";
+import type { MigrationFile, MigrationReport } from "../../runtime/relational-migrations";
 import { statementTitle } from "../../runtime/relational-sql-text";
 import type { RequestContext } from "../context";
 import { startEndpointServer, type EndpointServer } from "../endpoints/server";
@@ -140,6 +140,25 @@ export interface RelationalPart extends StagePart<StageWiring> {
   servePsql(port: number): Promise<{ host: string; port: number }>;
 }
 
+/**
+ * Applies a store's migrations to the stage's PostgreSQL with the runtime's runner, as the service's role (at start
+ * and in watch mode). A migration without a statement yet waits, with those after it.
+ */
+export async function applyStoreMigrations(
+  client: RDSData,
+  cluster: RelationalClusterSpec,
+  store: RelationalStoreSpec,
+  migrations: readonly MigrationFile[],
+): Promise<MigrationReport> {
+  // Loaded on the first call: a stage without a relational store never loads it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
+  const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
+  // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
+  const role = { username: store.schema, password: randomBytes(24).toString("hex") };
+  const { clusterArn, masterSecretArn, database } = cluster;
+  return applyMigrations({ client, clusterArn, masterSecretArn, database, schema: store.schema, role, migrations, empty: "wait" });
+}
+
 /** The local principal the stage's own calls (migrations, admin rows) sign with: allowed as a local tool. */
 const STAGE_PRINCIPAL = "local-stage-relational";
 
@@ -186,7 +205,6 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     // Loaded only now: a stage without a relational store never loads PGlite.
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when a store is declared
     const { createDataApiEndpoint } = require("../relational") as typeof import("../relational");
-    const { applyMigrations } = require("../../runtime/relational-migrations") as typeof import("../../runtime/relational-migrations");
     // Started (and warmed up) now when nothing started it while the programs ran.
     const engineStart =
       options.preloaded ??
@@ -217,10 +235,8 @@ export function relationalPart(options: RelationalPartOptions): RelationalPart {
     const client = await makeClient();
     for (const store of stores) {
       const files = store.migrations.map((name) => ({ name, sql: readFileSync(join(REPO_ROOT, store.migrationsDir, name), "utf8") }));
-      // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
-      const role = { username: store.schema, password: randomBytes(24).toString("hex") };
       try {
-        migrations.push(await applyMigrations({ client, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations: files, empty: "wait" }));
+        migrations.push(await applyStoreMigrations(client, cluster, store, files));
       } catch (error) {
         throw new Error(`service ${store.service}: ${(error as Error).message}`);
       }

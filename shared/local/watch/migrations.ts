@@ -6,14 +6,12 @@
  * text changed; a failing migration rolls back. A deleted file that was applied changes nothing (a deploy does not
  * undo it either): the watch says so.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { RDSData } from "@aws-sdk/client-rds-data";
 import { readMigrations } from "../../infra/relational-store";
-import { applyMigrations } from "../../runtime/relational-migrations";
 import { MIGRATIONS_TABLE } from "../../runtime/relational-tables";
-import type { RelationalClusterSpec, RelationalStoreSpec } from "../stage/part-relational";
+import { applyStoreMigrations, type RelationalClusterSpec, type RelationalStoreSpec } from "../stage/part-relational";
 import { REPO_ROOT } from "../stage/names";
 
 /** What watch mode needs of the stage's relational part (`stage.relational`). */
@@ -81,10 +79,8 @@ export async function applyWatchedMigrations(relational: WatchableRelational, fi
       if (!changed.some((f) => existsSync(f))) continue;
 
       const migrations = readMigrations(folder, `relational store of service "${store.service}"`);
-      // The role's password: locally nobody logs in with it (the Data API maps the secret to the role).
-      const role = { username: store.schema, password: randomBytes(24).toString("hex") };
       // A file holding no statement yet (what `npm run new-migration` writes) waits, and the files after it with it.
-      const report = await applyMigrations({ client: db, clusterArn: cluster.clusterArn, masterSecretArn: cluster.masterSecretArn, database: cluster.database, schema: store.schema, role, migrations, empty: "wait" });
+      const report = await applyStoreMigrations(db, cluster, store, migrations);
       if (report.applied.length) say("migrations", `applied ${report.applied.join(", ")}`);
       if (report.waiting) say("migrations", waitingLine(report.waiting));
       else if (!report.applied.length) say("migrations", "nothing new to apply (every migration is applied already)");
