@@ -8,10 +8,10 @@ import { ConfigurationError, InvalidEventError } from "./errors";
 import { newEventId } from "./event-id";
 import { publishTopics, serviceName } from "./function-environment";
 import { inFunction } from "./init";
-import { runInScope } from "./invocation-scope";
+import { runInScope, type InvocationScope } from "./invocation-scope";
 import { logger as rootLogger } from "./logger";
 import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../contract/outbox";
-import { sendToTopics, type TopicMessage } from "./sns-publish";
+import { chunkMessages, prepareMessage, publishChunk, type PreparedMessage, type TopicMessage } from "./sns-publish";
 import { newTraceparent, parseTraceparent } from "./trace-context";
 
 // The outbox relay: the function a service's event source mapping on its outbox table's stream invokes (the mapping
@@ -24,7 +24,7 @@ export type StreamBatchHandler = (event: DynamoDBStreamEvent, context?: Context)
 export interface OutboxRelayOptions {
   /** The service whose outbox items are relayed. @default the function's service (`ENV.service`) */
   service?: string;
-  /** Partition keys whose records are relayed at the same time. @default 10 */
+  /** Publish and PublishBatch calls in flight at the same time (each round sends one or more per topic). @default 10 */
   maxConcurrency?: number;
   /**
    * Event type -> topic ARN of the events relayed (tests that run the relay beside another handler).
@@ -83,13 +83,33 @@ async function mapConcurrently<T>(items: readonly T[], limit: number, work: (ite
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
+/** A record read and ready to send: its events' messages, the scope its log lines carry, and whether it failed. */
+interface Outgoing {
+  readonly record: DynamoDBRecord;
+  readonly log: ReturnType<typeof rootLogger.child>;
+  readonly scope: InvocationScope;
+  readonly events: readonly Envelope[];
+  readonly messages: readonly TopicMessage[];
+  /** Why it was not published (the first error of its events), once known. */
+  error?: unknown;
+}
+
+/** One event of an outgoing record, ready for a PublishBatch entry. */
+type Entry = PreparedMessage & { readonly owner: Outgoing };
+
 /**
  * The relay's handler. Records are grouped by partition key (an entity's changes and their outbox items share
- * one), each group is relayed in stream order, groups side by side. A record whose publish fails stops its group
- * (the records after it are not published, so an item's events never overtake each other) and is reported in
+ * one) and relayed in rounds: each round takes the next record of every partition still going and sends their events
+ * together, in PublishBatch calls per topic (at most 10 entries and 256 KiB each, in the rounds' order; one Publish
+ * when a topic gets a single event), so a partition's records go out in stream order, partitions side by side. A
+ * record one of whose events fails (the call, or its entry in a PublishBatch) stops its partition (the records after
+ * it are not published, so an item's events never overtake each other; other partitions go on) and is reported in
  * `batchItemFailures` by its sequence number: Lambda retries the batch from the lowest reported record (records of
- * other groups after it go out again with the same event ids and, for FIFO topics, deduplication ids; consumers
+ * other partitions after it go out again with the same event ids and, for FIFO topics, deduplication ids; consumers
  * apply each once). After the mapping's retries the batch goes to its on-failure destination.
+ *
+ * Each entry is the recorded envelope unchanged, so it carries its own trace context (`traceparent`) and correlation
+ * id to its consumers whichever call sent it; the record's log lines carry its first event's.
  * @example
  * export const handler = outboxRelay();
  */
@@ -97,21 +117,23 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
   const maxConcurrency = options.maxConcurrency ?? 10;
   if (inFunction()) prepareAwsClients();
 
-  async function relay(record: DynamoDBRecord, service: string, context: Context | undefined): Promise<RelayOutcome> {
+  /** Reads a record: what to send, or how it ended (`skipped`, or `failed` when it cannot be read or sent). */
+  function read(record: DynamoDBRecord, service: string, context: Context | undefined): Outgoing | "skipped" | "failed" {
     const log = rootLogger.child({ sequenceNumber: record.dynamodb?.SequenceNumber });
-    let read: ReturnType<typeof recordedEvents>;
+    let recorded: ReturnType<typeof recordedEvents>;
     try {
-      read = recordedEvents(record, service);
+      recorded = recordedEvents(record, service);
     } catch (error) {
       log.error("outbox record unreadable: it will be retried, then go to the on-failure destination", { error });
       return "failed";
     }
-    if ("skip" in read) {
-      log.warn("stream record skipped", { reason: read.skip });
+    if ("skip" in recorded) {
+      log.warn("stream record skipped", { reason: recorded.skip });
       return "skipped";
     }
-    const first = read.events[0];
-    const scope = {
+    const { events } = recorded;
+    const first = events[0];
+    const scope: InvocationScope = {
       correlationId: first?.correlationid ?? newEventId(),
       traceparent: (first?.traceparent && parseTraceparent(first.traceparent) && first.traceparent) || newTraceparent(),
       eventId: first?.id,
@@ -119,20 +141,41 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
       requestId: context?.awsRequestId,
       sequence: new Map<string, number>(),
     };
-    return runInScope(scope, async () => {
+    let messages: TopicMessage[] = [];
+    let error: unknown;
+    try {
+      messages = events.map((envelope) => messageOf(envelope, service, options.topics ?? publishTopics()));
+    } catch (cause) {
+      error = cause;
+    }
+    return { record, log, scope, events, messages, ...(error === undefined ? {} : { error }) };
+  }
+
+  /** Sends one round's records: their events grouped by topic, each topic's chunks in order, topics side by side. */
+  async function send(round: readonly Outgoing[]): Promise<void> {
+    const byTopic = new Map<string, Entry[]>();
+    for (const outgoing of round) {
+      if (outgoing.error !== undefined) continue;
+      const entries: Entry[] = [];
       try {
-        const messages = read.events.map((envelope) => messageOf(envelope, service, options.topics ?? publishTopics()));
-        await sendToTopics(messages);
-        for (const { envelope, topicArn } of messages) {
-          log.debug("recorded event published", { publishedId: envelope.id, publishedType: envelope.type, topicArn });
-        }
-        return "published";
+        for (const message of outgoing.messages) entries.push({ ...prepareMessage(message), owner: outgoing });
       } catch (error) {
-        log.error("recorded events not published: the record will be retried", {
-          error,
-          eventIds: read.events.map((e) => e.id),
-        });
-        return "failed";
+        outgoing.error = error;
+        continue;
+      }
+      for (const entry of entries) {
+        const list = byTopic.get(entry.topicArn);
+        if (list) list.push(entry);
+        else byTopic.set(entry.topicArn, [entry]);
+      }
+    }
+    await mapConcurrently([...byTopic], maxConcurrency, async ([topicArn, entries]) => {
+      for (const planned of chunkMessages(entries)) {
+        // A record whose earlier events failed sends none of its later ones (a record may span chunks).
+        const chunk = planned.some((e) => e.owner.error !== undefined) ? planned.filter((e) => e.owner.error === undefined) : planned;
+        if (chunk.length === 0) continue;
+        const outcome = await publishChunk(topicArn, chunk);
+        for (const index of outcome.failed) chunk[index]!.owner.error ??= outcome.error;
       }
     });
   }
@@ -148,14 +191,45 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
       else partitions.set(key, [record]);
     }
     const failed = new Set<DynamoDBRecord>();
-    await mapConcurrently([...partitions.values()], maxConcurrency, async (records) => {
-      for (const record of records) {
-        if ((await relay(record, service, context)) === "failed") {
-          failed.add(record);
-          return;
+    // Each partition's position; a partition leaves the list when it ends or one of its records failed.
+    let going = [...partitions.values()].map((records) => ({ records, next: 0 }));
+    while (going.length) {
+      const round: Outgoing[] = [];
+      const from = new Map<Outgoing, (typeof going)[number]>();
+      for (const partition of going) {
+        while (partition.next < partition.records.length) {
+          const record = partition.records[partition.next++]!;
+          const outgoing = read(record, service, context);
+          if (outgoing === "skipped") continue;
+          if (outgoing === "failed") {
+            failed.add(record);
+            partition.next = Number.POSITIVE_INFINITY;
+          } else {
+            round.push(outgoing);
+            from.set(outgoing, partition);
+          }
+          break;
         }
       }
-    });
+      await send(round);
+      for (const outgoing of round) {
+        runInScope(outgoing.scope, () => {
+          if (outgoing.error === undefined) {
+            for (const { envelope, topicArn } of outgoing.messages) {
+              outgoing.log.debug("recorded event published", { publishedId: envelope.id, publishedType: envelope.type, topicArn });
+            }
+            return;
+          }
+          failed.add(outgoing.record);
+          from.get(outgoing)!.next = Number.POSITIVE_INFINITY;
+          outgoing.log.error("recorded events not published: the record will be retried", {
+            error: outgoing.error,
+            eventIds: outgoing.events.map((e) => e.id),
+          });
+        });
+      }
+      going = going.filter((p) => p.next < p.records.length);
+    }
     const batchItemFailures: DynamoDBBatchItemFailure[] = event.Records.filter((r) => failed.has(r)).map((r) => ({
       itemIdentifier: r.dynamodb?.SequenceNumber ?? "",
     }));

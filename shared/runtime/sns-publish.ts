@@ -20,13 +20,20 @@ export const SNS_LIMITS = { batchEntries: 10, messageBytes: 262_144, batchBytes:
 /** The filterable attributes every event carries (message-attributes.ts). */
 export { messageAttributes };
 
-interface Prepared {
-  readonly entry: PublishBatchRequestEntry;
+/** An event ready to send to its topic: its PublishBatch entry (the batch gives it its `Id`) and size, checked. */
+export interface PreparedMessage {
+  readonly topicArn: string;
+  readonly entry: Omit<PublishBatchRequestEntry, "Id">;
+  /** Message plus attributes, as SNS counts them against its limits. */
   readonly bytes: number;
   readonly eventId: string;
 }
 
-function prepare(message: TopicMessage, index: number): Prepared {
+/**
+ * The entry for one event: the envelope as the body, its filterable attributes, and on FIFO topics its message group
+ * with the event id as deduplication id. Throws `PublishError` for an event over SNS's message size.
+ */
+export function prepareMessage(message: TopicMessage): PreparedMessage {
   const body = JSON.stringify(message.envelope);
   const attributes = messageAttributes(message.envelope, message.dataVersion);
   let bytes = Buffer.byteLength(body);
@@ -37,21 +44,20 @@ function prepare(message: TopicMessage, index: number): Prepared {
   if (bytes > SNS_LIMITS.messageBytes) {
     throw new PublishError(`event ${eventId} is ${bytes} bytes; SNS accepts at most ${SNS_LIMITS.messageBytes}`, [eventId]);
   }
-  const entry: PublishBatchRequestEntry = { Id: `e${index}`, Message: body, MessageAttributes: attributes };
-  if (message.messageGroupId !== undefined) {
-    entry.MessageGroupId = message.messageGroupId;
-    entry.MessageDeduplicationId = eventId;
-  }
-  return { entry, bytes, eventId };
+  const entry: Omit<PublishBatchRequestEntry, "Id"> =
+    message.messageGroupId === undefined
+      ? { Message: body, MessageAttributes: attributes }
+      : { Message: body, MessageAttributes: attributes, MessageGroupId: message.messageGroupId, MessageDeduplicationId: eventId };
+  return { topicArn: message.topicArn, entry, bytes, eventId };
 }
 
-/** Splits in order into batches of at most 10 entries and 256 KiB. */
-function chunk(entries: readonly Prepared[]): Prepared[][] {
-  const chunks: Prepared[][] = [];
-  let current: Prepared[] = [];
+/** Splits in order into batches of at most 10 entries and 256 KiB (SNS's PublishBatch limits). */
+export function chunkMessages<T extends { readonly bytes: number }>(entries: readonly T[]): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
   for (const entry of entries) {
-    if (current.length === SNS_LIMITS.batchEntries || bytes + entry.bytes > SNS_LIMITS.batchBytes) {
+    if (current.length === SNS_LIMITS.batchEntries || (current.length > 0 && bytes + entry.bytes > SNS_LIMITS.batchBytes)) {
       chunks.push(current);
       current = [];
       bytes = 0;
@@ -67,41 +73,56 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-async function publishChunk(topicArn: string, chunk: readonly Prepared[]): Promise<void> {
+/** What became of one call: the positions (in the chunk) of the events not published, and the error saying why. */
+export interface ChunkOutcome {
+  readonly failed: ReadonlySet<number>;
+  readonly error?: PublishError;
+}
+
+const PUBLISHED: ChunkOutcome = { failed: new Set() };
+
+/**
+ * Sends one chunk (from `chunkMessages`) to `topicArn` in one call: Publish for a single event, PublishBatch (entry
+ * ids `e0`, `e1`, ... in chunk order) for several. Does not throw for what SNS answers: a failed call fails every
+ * event of the chunk, a PublishBatch's `Failed` entries fail theirs; `error` names them.
+ */
+export async function publishChunk(topicArn: string, chunk: readonly PreparedMessage[]): Promise<ChunkOutcome> {
   const { PublishCommand, PublishBatchCommand } = snsModule();
-  const eventIds = chunk.map((p) => p.eventId);
+  const all = () => new Set(chunk.map((_, index) => index));
   if (chunk.length === 1) {
-    const { entry } = chunk[0]!;
+    const { entry, eventId } = chunk[0]!;
     try {
-      await snsClient().send(
-        new PublishCommand({
-          TopicArn: topicArn,
-          Message: entry.Message,
-          MessageAttributes: entry.MessageAttributes,
-          MessageGroupId: entry.MessageGroupId,
-          MessageDeduplicationId: entry.MessageDeduplicationId,
-        }),
-      );
+      await snsClient().send(new PublishCommand({ TopicArn: topicArn, ...entry }));
     } catch (cause) {
-      throw new PublishError(`publishing event ${eventIds[0]} to ${topicArn} failed: ${describe(cause)}`, eventIds, { cause });
+      return { failed: all(), error: new PublishError(`publishing event ${eventId} to ${topicArn} failed: ${describe(cause)}`, [eventId], { cause }) };
     }
-    return;
+    return PUBLISHED;
   }
   let failed: { Id?: string; Code?: string; Message?: string }[] | undefined;
   try {
     const response = await snsClient().send(
-      new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: chunk.map((p) => p.entry) }),
+      new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: chunk.map((p, index) => ({ Id: `e${index}`, ...p.entry })) }),
     );
     failed = response.Failed;
   } catch (cause) {
-    throw new PublishError(`publishing ${chunk.length} events to ${topicArn} failed: ${describe(cause)}`, eventIds, { cause });
+    const eventIds = chunk.map((p) => p.eventId);
+    return { failed: all(), error: new PublishError(`publishing ${chunk.length} events to ${topicArn} failed: ${describe(cause)}`, eventIds, { cause }) };
   }
-  if (failed?.length) {
-    const byEntryId = new Map(chunk.map((p) => [p.entry.Id, p.eventId]));
-    const ids = failed.map((f) => byEntryId.get(f.Id) ?? String(f.Id));
-    const reasons = [...new Set(failed.map((f) => `${f.Code ?? "error"}: ${f.Message ?? ""}`))].join("; ");
-    throw new PublishError(`SNS refused ${failed.length} of ${chunk.length} events to ${topicArn} (${reasons})`, ids);
+  if (!failed?.length) return PUBLISHED;
+  const positions = new Set<number>();
+  for (const entry of failed) {
+    const match = /^e(\d+)$/.exec(entry.Id ?? "");
+    const index = match ? Number(match[1]) : -1;
+    if (index < 0 || index >= chunk.length) {
+      // An id that is none of ours: no entry can be known to be published.
+      const eventIds = chunk.map((p) => p.eventId);
+      return { failed: all(), error: new PublishError(`SNS answered PublishBatch to ${topicArn} with an unknown entry id ${String(entry.Id)}`, eventIds) };
+    }
+    positions.add(index);
   }
+  const ids = [...positions].map((index) => chunk[index]!.eventId);
+  const reasons = [...new Set(failed.map((f) => `${f.Code ?? "error"}: ${f.Message ?? ""}`))].join("; ");
+  return { failed: positions, error: new PublishError(`SNS refused ${failed.length} of ${chunk.length} events to ${topicArn} (${reasons})`, ids) };
 }
 
 /**
@@ -110,14 +131,17 @@ async function publishChunk(topicArn: string, chunk: readonly Prepared[]): Promi
  * Throws `PublishError` naming the events that were not published.
  */
 export async function sendToTopics(messages: readonly TopicMessage[]): Promise<void> {
-  const byTopic = new Map<string, Prepared[]>();
-  messages.forEach((message, index) => {
-    const prepared = prepare(message, index);
+  const byTopic = new Map<string, PreparedMessage[]>();
+  for (const message of messages) {
+    const prepared = prepareMessage(message);
     const list = byTopic.get(message.topicArn);
     if (list) list.push(prepared);
     else byTopic.set(message.topicArn, [prepared]);
-  });
+  }
   for (const [topicArn, entries] of byTopic) {
-    for (const part of chunk(entries)) await publishChunk(topicArn, part);
+    for (const part of chunkMessages(entries)) {
+      const { error } = await publishChunk(topicArn, part);
+      if (error) throw error;
+    }
   }
 }

@@ -1,0 +1,186 @@
+// The outbox relay's calls: records of several partitions relayed in rounds, each round's events in PublishBatch
+// calls per topic, against the local SNS endpoint (shared/local/endpoints) with the unmodified SDK client.
+import { randomUUID } from "node:crypto";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { DynamoDBRecord } from "aws-lambda";
+import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../../contract/outbox";
+import { outboxRelay } from "../outbox-relay";
+import { SNS_LIMITS } from "../sns-publish";
+import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { cloudEvent, orderPlaced } from "./helpers/events";
+import { startSnsStub, THROTTLED, type SnsStub } from "./helpers/sns-server";
+
+let sns: SnsStub;
+let sequence = 1000;
+
+test.before(async () => {
+  useLocalAwsEnvironment();
+  sns = await startSnsStub();
+});
+test.after(() => sns?.close());
+test.before.each(() => {
+  sns.reset();
+  setFunctionEnvironment({ service: "orders" });
+});
+
+type Event = Record<string, unknown> & { id: string; type: string; data: any; traceparent: string; correlationid: string };
+
+/** An orders.order-placed envelope for `orderId` (its own correlation id and trace). */
+function placed(orderId: string, extra: Record<string, unknown> = {}): Event {
+  const trace = randomUUID().replaceAll("-", "");
+  return cloudEvent("orders.order-placed", { ...orderPlaced({ orderId }), ...extra }, { traceparent: `00-${trace}-${trace.slice(0, 16)}-01` }) as Event;
+}
+
+/** An orders.order-status-changed envelope (a FIFO topic: its message group is the order id). */
+function statusChanged(orderId: string, status: string): Event {
+  return cloudEvent("orders.order-status-changed", { orderId, status }) as Event;
+}
+
+/** The stream record of an outbox item of orders under partition key `pk`, as DynamoDB Streams delivers it. */
+function record(pk: string, ...events: Event[]): DynamoDBRecord {
+  const keys = { [OUTBOX_TABLE_LAYOUT.partitionKey]: { S: `$orders#${pk}` }, [OUTBOX_TABLE_LAYOUT.sortKey]: { S: `${OUTBOX_ITEM.sortKeyPrefix}${events[0]!.id}` } };
+  return {
+    eventID: randomUUID(),
+    eventName: "INSERT",
+    eventSource: "aws:dynamodb",
+    dynamodb: {
+      Keys: keys,
+      NewImage: {
+        ...keys,
+        [OUTBOX_ITEM.service]: { S: "orders" },
+        [OUTBOX_ITEM.events]: { L: events.map((event) => ({ S: JSON.stringify(event) })) },
+      },
+      SequenceNumber: String(sequence++),
+      StreamViewType: "NEW_IMAGE",
+    },
+  } as DynamoDBRecord;
+}
+
+const relay = (maxConcurrency?: number) =>
+  outboxRelay({ service: "orders", topics: TEST_TOPICS, ...(maxConcurrency === undefined ? {} : { maxConcurrency }) });
+const sentIds = () => sns.published.map((m) => JSON.parse(m.message).id as string);
+const failuresOf = (...records: DynamoDBRecord[]) => ({ batchItemFailures: records.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) });
+
+test("several partitions: each round's events go out in one PublishBatch per topic, a partition's records in stream order", async () => {
+  const a = [placed("a-1"), placed("a-2"), placed("a-3")];
+  const b = [placed("b-1"), placed("b-2")];
+  const c = placed("c-1");
+  const d = [statusChanged("d", "placed"), statusChanged("d", "invoiced")];
+  const e = statusChanged("e", "placed");
+  // Stream order: the partitions' records interleaved; record d-0 holds two events.
+  const records = [record("a", a[0]!), record("b", b[0]!), record("d", ...d), record("a", a[1]!), record("c", c), record("e", e), record("b", b[1]!), record("a", a[2]!)];
+  const answer = await relay()({ Records: records });
+  assert.equal(answer, { batchItemFailures: [] });
+  const placedTopic = TEST_TOPICS["orders.order-placed"];
+  const fifoTopic = TEST_TOPICS["orders.order-status-changed"];
+  // Round 1: the first record of a, b, c, d, e (the two topics' calls side by side); round 2: the second of a and b;
+  // round 3: a's third.
+  const [first, second, ...rest] = sns.requests;
+  assert.equal([first, second].sort((p, q) => p!.topicArn.localeCompare(q!.topicArn)), [
+    { action: "PublishBatch", topicArn: placedTopic, entries: 3 },
+    { action: "PublishBatch", topicArn: fifoTopic, entries: 3 },
+  ]);
+  assert.equal(rest, [
+    { action: "PublishBatch", topicArn: placedTopic, entries: 2 },
+    { action: "Publish", topicArn: placedTopic, entries: 1 },
+  ]);
+  const order = sentIds();
+  for (const partition of [a, b, d]) {
+    const at = partition.map((event) => order.indexOf(event.id));
+    assert.ok(at.every((index, i) => index >= 0 && (i === 0 || index > at[i - 1]!)), `in stream order: ${at.join(", ")}`);
+  }
+  assert.is(order.length, 9);
+  // Each entry is its envelope unchanged (its own trace context and correlation id), with its own attributes and,
+  // on the FIFO topic, its own message group and deduplication id.
+  const all = [...a, ...b, c, ...d, e];
+  for (const message of sns.published) {
+    const body = JSON.parse(message.message);
+    const recorded = all.find((event) => event.id === body.id)!;
+    assert.equal(body, JSON.parse(JSON.stringify(recorded)));
+    assert.is(message.attributes.correlationid!.value, recorded.correlationid);
+    assert.is(message.attributes.type!.value, recorded.type);
+    if (message.topicArn === fifoTopic) {
+      assert.is(message.messageGroupId, recorded.data.orderId);
+      assert.is(message.messageDeduplicationId, recorded.id);
+    } else {
+      assert.is(message.messageGroupId, undefined);
+    }
+  }
+});
+
+test("limits: 11 records of one topic take two calls (10 entries, then 1); 256 KiB per batch splits big events", async () => {
+  const events = Array.from({ length: 11 }, (_, i) => placed(`many-${i}`));
+  const answer = await relay()({ Records: events.map((event, i) => record(`many-${i}`, event)) });
+  assert.equal(answer, { batchItemFailures: [] });
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: SNS_LIMITS.batchEntries },
+    { action: "Publish", topicArn, entries: 1 },
+  ]);
+  assert.equal(sentIds(), events.map((e) => e.id));
+
+  sns.reset();
+  // Three events of ~100 KB: two fit in one batch's 256 KiB, the third does not.
+  const big = Array.from({ length: 3 }, (_, i) => placed(`big-${i}`, { note: "x".repeat(100_000) }));
+  const bigAnswer = await relay()({ Records: big.map((event, i) => record(`big-${i}`, event)) });
+  assert.equal(bigAnswer, { batchItemFailures: [] });
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 2 },
+    { action: "Publish", topicArn, entries: 1 },
+  ]);
+});
+
+test("a failed entry stops only its partition: later records of it are not sent, it is reported; a retry sends them with the same ids", async () => {
+  const a = [placed("fa-1"), placed("fa-2"), placed("fa-3")];
+  const b = [placed("fb-1"), placed("fb-2")];
+  const c = placed("fc-1");
+  const records = [record("fa", a[0]!), record("fb", b[0]!), record("fa", a[1]!), record("fc", c), record("fb", b[1]!), record("fa", a[2]!)];
+  sns.failEntries((message) => message.includes(a[0]!.id));
+  const answer = await relay()({ Records: records });
+  assert.equal(answer, failuresOf(records[0]!));
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 3 },
+    { action: "Publish", topicArn, entries: 1 },
+  ]);
+  assert.equal(sentIds(), [b[0]!.id, c.id, b[1]!.id], "nothing of fa after its failed record; fb and fc published");
+
+  // Lambda retries the batch from the reported record: fa goes out in order, the others again with the same ids.
+  sns.reset();
+  const retried = await relay()({ Records: records });
+  assert.equal(retried, { batchItemFailures: [] });
+  const ids = sentIds();
+  assert.equal(ids.filter((id) => a.some((e) => e.id === id)), a.map((e) => e.id));
+  assert.equal(new Set(ids), new Set([...a, ...b, c].map((e) => e.id)));
+});
+
+test("a failed call fails the partitions of its entries only: another topic's partitions go on", async () => {
+  const x = [placed("x-1"), placed("x-2")];
+  const y = [statusChanged("y", "placed"), statusChanged("y", "invoiced")];
+  const records = [record("x", x[0]!), record("y", y[0]!), record("x", x[1]!), record("y", y[1]!)];
+  sns.fail(THROTTLED, { topicArn: TEST_TOPICS["orders.order-placed"] });
+  const answer = await relay()({ Records: records });
+  assert.equal(answer, failuresOf(records[0]!));
+  assert.equal(sentIds(), y.map((e) => e.id));
+});
+
+test("a record whose events span two batches: a failure in the first keeps its later events out of the second", async () => {
+  const many = Array.from({ length: 12 }, (_, i) => placed(`span-${i}`));
+  const other = placed("span-other");
+  const records = [record("span", ...many), record("span-other", other), record("span", placed("span-next"))];
+  sns.failEntries((message) => message.includes(many[2]!.id));
+  const answer = await relay(1)({ Records: records });
+  assert.equal(answer, failuresOf(records[0]!));
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  // [10 of span], then [span's 11th and 12th, other] without span's: other alone.
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 10 },
+    { action: "Publish", topicArn, entries: 1 },
+  ]);
+  const ids = sentIds();
+  assert.ok(ids.includes(other.id));
+  assert.not.ok(ids.includes(many[10]!.id) || ids.includes(many[11]!.id), "the record's later events wait for its retry");
+});
+
+test.run();
