@@ -15,6 +15,11 @@
  *   next: a write always moves the status-change time) and, when none changed, answers from the manifest without
  *   running esbuild (`cached: true`), in this process or the next. A change to the handler or to any file it imports gives
  *   new bytes, a new hash and a new folder; folders of earlier builds stay a while (running workers keep theirs).
+ * - A process that was answered a bundle holds a lease on its folder (`.build/functions/leases/<folder>~<host>~<pid>`,
+ *   removed at its exit): the clean-up (a prune, at most every ten minutes per process) removes only folders no
+ *   manifest lists, older than ten minutes, that no live process holds, so a long test run or a stage started long
+ *   ago never loses a bundle it may still load (a worker started after a crash, a rebuild answered from cache) to
+ *   another process's clean-up. A lease of a process that is gone (its pid no longer runs) is removed by the prune.
  * - Concurrent builds of one request share one esbuild run; files are written atomically, so processes that build
  *   at the same time (parallel tests) never see half a bundle.
  * - `ServiceFunction` (shared/infra/service-function.ts) asks for its bundle lazily (an Output), so its constructor
@@ -29,8 +34,9 @@
  * and cache hits.
  */
 import { createHash } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { build as esbuild, context as esbuildContext, version as esbuildVersion, type BuildContext, type BuildOptions, type BuildResult, type Metafile } from "esbuild";
 import { bundleOptions, type BundleSettings } from "../../runtime/bundle-options";
@@ -141,10 +147,35 @@ const SETTLED_MS = 2_000;
 const KEPT_BUILDS = 4;
 
 /**
- * Bundle folders no manifest lists are removed once they are this old; a process prunes at most once per this
- * interval (a prune reads every manifest of the build folder: hundreds, tens of MB, after a few test runs).
+ * Bundle folders no manifest lists and no live process holds are removed once they are this old; a process prunes at
+ * most once per this interval (a prune reads every manifest of the build folder: hundreds, tens of MB, after a few
+ * test runs).
  */
 const PRUNE_AFTER_MS = 10 * 60_000;
+
+/**
+ * A lease names its host: a process of another host sharing the build folder cannot be checked, so its leases hold
+ * until they are this old.
+ */
+const FOREIGN_LEASE_MS = 24 * 3_600_000;
+
+/** This machine, as lease file names spell it (no `~`, no path separator). */
+const LEASE_HOST = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
+
+/** Lease files this process wrote (any build folder): removed when it exits. */
+const heldLeases = new Set<string>();
+let releaseAtExit = false;
+
+/** True while a process with this id runs (signal 0 checks without sending anything). */
+function processRuns(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
 
 function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
@@ -251,11 +282,49 @@ export class FunctionBuilds {
       pending = this.buildNow(request, key, options.changed ?? []).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    return pending.then((bundle) => {
+    return pending.then(async (bundle) => {
       this.last.set(key, { request, bundle });
       checkExport(request, bundle);
+      // Before the caller can read it: from now on no process's prune removes its folder while this one runs.
+      await this.lease(bundle);
       return bundle;
     });
+  }
+
+  /** Holds the bundle's folder for this process's life (see this file's header). */
+  private async lease(bundle: FunctionBundle): Promise<void> {
+    const path = join(this.root, "leases", `${basename(bundle.dir)}~${LEASE_HOST}~${process.pid}`);
+    if (heldLeases.has(path)) return;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, "");
+    heldLeases.add(path);
+    if (!releaseAtExit) {
+      releaseAtExit = true;
+      process.once("exit", () => {
+        for (const held of heldLeases) rmSync(held, { force: true });
+      });
+    }
+  }
+
+  /** The folders (by name) some live process holds; leases of processes that are gone are removed on the way. */
+  private async heldFolders(): Promise<Set<string>> {
+    const dir = join(this.root, "leases");
+    const held = new Set<string>();
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const [folder, host, pid] = name.split("~");
+      if (!folder || !host || !pid) continue;
+      const path = join(dir, name);
+      const live =
+        host === LEASE_HOST
+          ? processRuns(Number(pid))
+          : await stat(path).then(
+              (info) => Date.now() - info.mtimeMs < FOREIGN_LEASE_MS,
+              () => false,
+            );
+      if (live) held.add(folder);
+      else await rm(path, { force: true });
+    }
+    return held;
   }
 
   /** Lets go of the incremental contexts (and turns incremental builds off); waits for a prune under way. */
@@ -508,7 +577,10 @@ export class FunctionBuilds {
       .finally(() => (this.pruning = undefined));
   }
 
-  /** Removes bundle folders no manifest lists (current or kept), once they are {@link PRUNE_AFTER_MS} old. */
+  /**
+   * Removes bundle folders no manifest lists (current or kept) and no live process holds, once they are
+   * {@link PRUNE_AFTER_MS} old.
+   */
   private async prune(): Promise<void> {
     const manifests = await readdir(join(this.root, "requests")).catch(() => [] as string[]);
     const listed = new Set<string>();
@@ -517,9 +589,11 @@ export class FunctionBuilds {
       for (const hash of [manifest?.hash, ...(manifest?.previous ?? [])]) if (hash) listed.add(hash.slice(0, 16));
     }
     const entries = await readdir(this.root, { withFileTypes: true });
+    // Read last: a process that took a folder since the manifests were read holds it by now.
+    const held = await this.heldFolders();
     await Promise.all(
       entries
-        .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name) && !listed.has(entry.name))
+        .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name) && !listed.has(entry.name) && !held.has(entry.name))
         .map(async (entry) => {
           const path = join(this.root, entry.name);
           if (Date.now() - (await stat(path)).mtimeMs > PRUNE_AFTER_MS) await rm(path, { recursive: true, force: true });

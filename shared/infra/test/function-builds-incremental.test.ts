@@ -1,7 +1,9 @@
 // Incremental builds of the build service (watch mode): after an edit, the rebuild through the kept esbuild context
 // gives exactly the bytes and hash a fresh build of the same content gives, and a syntax error fails it as it fails
-// a fresh build; a build told which files changed goes straight to esbuild; pruning waits for no build.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+// a fresh build; a build told which files changed goes straight to esbuild; pruning waits for no build and removes no
+// folder a live process was answered.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -116,6 +118,64 @@ test("a rebuild answers before the old folders are pruned, and a process prunes 
   await builds.settled();
   assert.is(builds.stats.prunes, 1, "no second prune within ten minutes");
   assert.ok(existsSync(orphan));
+});
+
+test("a bundle folder another live process was answered is never pruned under it; once that process is gone, it goes", async () => {
+  const root = join(dir, "leased");
+  const leasedEntry = join(dir, "leased-handler.ts");
+  const word = (n: number) => `export async function handler() {\n  return "version ${n}";\n}\n`;
+  writeFileSync(leasedEntry, word(1));
+  // Another process (a stage started long ago, a long test run) builds version 1 and keeps running.
+  const script = join(dir, "holder.ts");
+  writeFileSync(
+    script,
+    `import { FunctionBuilds } from ${JSON.stringify(join(__dirname, "..", "helpers", "bundle"))};\n` +
+      `new FunctionBuilds({ root: ${JSON.stringify(root)} }).build({ entry: ${JSON.stringify(leasedEntry)} }).then((b) => {\n` +
+      `  process.stdout.write(b.dir + "\\n");\n  process.stdin.resume();\n  process.stdin.on("end", () => process.exit(0));\n});\n`,
+  );
+  const holder = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["pipe", "pipe", "inherit"] });
+  const gone = new Promise<void>((resolve) => holder.once("exit", () => resolve()));
+  try {
+    const held = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      holder.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        if (out.includes("\n")) resolve(out.trim());
+      });
+      holder.once("exit", (code) => reject(new Error(`the holder exited (${code}) before it built`)));
+    });
+    assert.ok(existsSync(join(held, "index.mjs")));
+    // This process builds five newer versions: version 1 drops out of the manifest's kept builds.
+    const builds = new FunctionBuilds({ root });
+    let own = "";
+    for (let n = 2; n <= 6; n++) {
+      writeFileSync(leasedEntry, word(n));
+      const built = await builds.build({ entry: leasedEntry });
+      if (n === 2) own = built.dir;
+    }
+    await builds.settled();
+    // Both unlisted folders written an hour ago: version 1 (held by the other process), version 2 (held by this one).
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    for (const folder of [held, own]) utimesSync(folder, anHourAgo, anHourAgo);
+    const prune = async (n: number) => {
+      writeFileSync(leasedEntry, word(n));
+      const fresh = new FunctionBuilds({ root });
+      await fresh.build({ entry: leasedEntry });
+      await fresh.settled();
+      assert.is(fresh.stats.prunes, 1, "the build pruned");
+    };
+    await prune(7);
+    assert.ok(existsSync(join(held, "index.mjs")), "the folder the other process holds is still there");
+    assert.ok(existsSync(join(own, "index.mjs")), "the folder this process holds is still there");
+    holder.stdin!.end();
+    await gone;
+    await prune(8);
+    assert.not.ok(existsSync(held), "the other process is gone: its old unlisted folder is removed");
+    assert.ok(existsSync(join(own, "index.mjs")), "this process still runs: its folder stays");
+    assert.ok(readdirSync(join(root, "leases")).every((name) => name.endsWith(`~${process.pid}`)), "the gone process's lease is removed too");
+  } finally {
+    holder.kill();
+  }
 });
 
 test.run();
