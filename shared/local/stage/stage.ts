@@ -384,7 +384,8 @@ async function composeStage(
   const operations = stageOperations({ wiring: () => current.wiring, programs, recorder, names, messaging, functions, kinesis: () => kinesis });
   let stage!: LocalStage;
   const admin = adminPart(() => stage, operations, recorder);
-  const kinesis = kinesisPart({ wiring, programs: () => runs, authorizer, recorder, hosts: () => functions.hosts, sqs: () => messaging.sqs, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
+  // The programs as watch mode last reloaded them: an on-failure send reads the destination's policies and key then.
+  const kinesis = kinesisPart({ wiring, programs: () => current.runs, authorizer, recorder, hosts: () => functions.hosts, sqs: () => messaging.sqs, ...(options.persistDir ? { persistDir: options.persistDir } : {}) });
   const relational = relationalPart({
     wiring,
     programs: () => runs,
