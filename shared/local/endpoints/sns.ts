@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { contextFromHeader, type RequestContext } from "../context";
+import { childContext, contextFromHeader, type RequestContext } from "../context";
 import type * as Sns from "@aws-sdk/client-sns";
 import { allowAll, denialMessage, type Authorizer } from "./authorization";
 import { awsErrorParts, AwsServiceError, LOCAL_ACCOUNT_ID } from "../aws";
@@ -52,8 +52,13 @@ export interface SnsCall {
 export interface SnsBackend {
   publish(input: SnsPublishInput, call: SnsCall): Promise<Sns.PublishResponse>;
   /**
-   * `PublishBatch`.
-   * @default each entry through `publish`, its AWS errors reported as that entry's failure
+   * `PublishBatch`. Each entry is a publish of its own, traced as one Publish would be: `call.context` is the
+   * caller's (its span is the one the `X-Amzn-Trace-Id` names as `Parent`), and each entry's publish gets a span under
+   * it (`childContext`), so the entries of one batch, each in its own conversation (correlation id), hang under the
+   * function that sent them. (In X-Ray a PublishBatch is one segment; what travels on per entry is its envelope's
+   * `traceparent`.)
+   * @default each entry through `publish` with a span of its own under the caller, its AWS errors reported as that
+   * entry's failure
    */
   publishBatch?(input: SnsPublishBatchInput, call: SnsCall): Promise<Sns.PublishBatchResponse>;
   /** `CreateTopic` (the endpoint answers `InvalidAction` without it); `Name` is checked. */
@@ -220,7 +225,8 @@ export function createSnsEndpoint(options: SnsEndpointOptions): ServiceEndpoint 
       case "PublishBatch": {
         const batch = publishBatchRequest(params);
         await check("sns:Publish", batch.TopicArn);
-        const result = backend.publishBatch ? await backend.publishBatch(batch, call) : await publishEach(backend, batch, call);
+        const entriesCall: SnsCall = { ...call, context: callerContext(call.context) };
+        const result = backend.publishBatch ? await backend.publishBatch(batch, entriesCall) : await publishEach(backend, batch, entriesCall);
         return [
           element(
             "Successful",
@@ -444,13 +450,24 @@ function publishBatchRequest(params: QueryObject): SnsPublishBatchInput {
   return { TopicArn: topicArn, PublishBatchRequestEntries: entries };
 }
 
-/** `PublishBatch` for a backend without it: one `publish` per entry, AWS errors reported per entry. */
+/**
+ * The context a PublishBatch's entries are traced under: the caller's span (the `Parent` its `X-Amzn-Trace-Id` named),
+ * so that each entry's publish is the caller's child, as a Publish of its own would be; the call's own context when
+ * the header named no parent (the entries then start from it).
+ */
+function callerContext(context: RequestContext): RequestContext {
+  if (context.parentSpanId === undefined) return context;
+  const { parentSpanId, ...caller } = context;
+  return { ...caller, spanId: parentSpanId };
+}
+
+/** `PublishBatch` for a backend without it: one `publish` per entry (each a span under the caller), AWS errors reported per entry. */
 async function publishEach(backend: SnsBackend, batch: SnsPublishBatchInput, call: SnsCall): Promise<Sns.PublishBatchResponse> {
   const successful: Sns.PublishBatchResultEntry[] = [];
   const failed: Sns.BatchResultErrorEntry[] = [];
   for (const { Id, ...fields } of batch.PublishBatchRequestEntries) {
     try {
-      const published = await backend.publish({ TopicArn: batch.TopicArn, ...fields }, call);
+      const published = await backend.publish({ TopicArn: batch.TopicArn, ...fields }, { ...call, context: childContext(call.context) });
       successful.push({ Id, MessageId: published.MessageId, ...(published.SequenceNumber ? { SequenceNumber: published.SequenceNumber } : {}) });
     } catch (error) {
       const aws = awsErrorParts(error);

@@ -189,6 +189,54 @@ test("PublishBatch without an engine batch publishes each entry and reports an e
   assert.equal(output.Failed, [{ Id: "b", Code: "InvalidParameter", Message: "Invalid parameter: bad message", SenderFault: true }]);
 });
 
+/** Runs `work` as inside Lambda, where the SDK sends `_X_AMZN_TRACE_ID` as the request's X-Amzn-Trace-Id. */
+async function inInvocation<T>(traceHeader: string, work: () => Promise<T>): Promise<T> {
+  const saved = { name: process.env.AWS_LAMBDA_FUNCTION_NAME, trace: process.env._X_AMZN_TRACE_ID };
+  process.env.AWS_LAMBDA_FUNCTION_NAME = CALLER;
+  process.env._X_AMZN_TRACE_ID = traceHeader;
+  try {
+    return await work();
+  } finally {
+    for (const [key, value] of [["AWS_LAMBDA_FUNCTION_NAME", saved.name], ["_X_AMZN_TRACE_ID", saved.trace]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}
+
+const INVOCATION_TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+test("PublishBatch's entries are traced under the caller: the backend gets the caller's span, the authorization the call's own", async () => {
+  const calls: SnsCall[] = [];
+  backend.publishBatch = async (request, call) => {
+    calls.push(call);
+    return { Successful: request.PublishBatchRequestEntries.map((e, i) => ({ Id: e.Id, MessageId: `m-${i}` })), Failed: [] };
+  };
+  await inInvocation(INVOCATION_TRACE, () =>
+    sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: "a", Message: "one" }, { Id: "b", Message: "two" }] })),
+  );
+  const [call] = calls;
+  assert.is(call!.context.spanId, "53995c3f42cd8ad8", "the caller's span: each entry's publish is its child, as one Publish would be");
+  assert.is(call!.context.traceId, "5759e988bd862e3fe1be46a994272793");
+  assert.is(call!.context.parentSpanId, undefined);
+  assert.is(call!.context.principal, CALLER);
+  const own = decisions[0]!.context.requestContext!;
+  assert.is(own.parentSpanId, "53995c3f42cd8ad8", "the call itself is a span under the caller");
+  assert.is.not(own.spanId, "53995c3f42cd8ad8");
+
+  // Without the backend's publishBatch: each entry through publish, each with a span of its own under the caller.
+  backend.publishBatch = undefined;
+  await inInvocation(INVOCATION_TRACE, () =>
+    sns.send(new PublishBatchCommand({ TopicArn: TOPIC, PublishBatchRequestEntries: [{ Id: "a", Message: "one" }, { Id: "b", Message: "two" }] })),
+  );
+  const contexts = backend.published.map((p) => p.call.context);
+  assert.equal(contexts.map((c) => [c.traceId, c.parentSpanId]), [
+    ["5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8"],
+    ["5759e988bd862e3fe1be46a994272793", "53995c3f42cd8ad8"],
+  ]);
+  assert.is.not(contexts[0]!.spanId, contexts[1]!.spanId);
+});
+
 test("a missing topic raises NotFoundException (HTTP 404)", async () => {
   const error = await rejection(sns.send(new PublishCommand({ TopicArn: "arn:aws:sns:eu-west-1:123456789012:missing", Message: "x" })));
   assert.instance(error, NotFoundException);
