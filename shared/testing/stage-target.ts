@@ -53,8 +53,12 @@ export function defaultRunId(): string {
   return process.env.CI_BUILD_ID ?? process.env.GITHUB_RUN_ID ?? `run-${randomUUID()}`;
 }
 
-/** Waits until `probe` answers something other than `undefined`, polling; fails after `ms` naming what it waited for. */
-export async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 20_000): Promise<T> {
+/**
+ * Waits until `probe` answers something other than `undefined`, polling; fails after `ms` naming what it waited for.
+ * The default is a bound for a hang, not a measure: a path across services on a loaded machine (CI runs test files
+ * side by side on 2 cores, each hop a cold start) takes seconds where a quiet one takes milliseconds.
+ */
+export async function eventually<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
   let delay = 20;
   for (;;) {
