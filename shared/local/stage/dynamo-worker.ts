@@ -14,6 +14,7 @@ import type { TableKeySchema } from "../iam/dynamodb-requests";
 import type { DeclaredTableSettings } from "../iam/dynamodb-table-settings";
 import { ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StoredRecord, type TableStream } from "../dynamodb-streams";
 import { reportFailed, reportStarted, serveRequests } from "../engine-thread/thread";
+import { directTarget, loadDynaliteInternals, startDynalite, type DynaliteInternals } from "./dynalite-direct";
 import { memoizeExpressionParser, type ExpressionParser } from "./dynalite-expressions";
 
 /** What the worker is started with. */
@@ -87,13 +88,12 @@ function report(message: DynamoWorkerMessage): void {
 }
 
 async function main(): Promise<void> {
-  let dynalite: (options: Record<string, unknown>) => Server;
+  let internals: DynaliteInternals;
   let loading: unknown;
   try {
     // The same condition expressions come again and again with new values: each is parsed once (dynalite-expressions.ts).
     memoizeExpressionParser(require("dynalite/db/conditionParser") as ExpressionParser);
-    // dynalite has no type declarations.
-    dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+    internals = loadDynaliteInternals();
   } catch (error) {
     loading = error;
   }
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     });
   }
   if (loading !== undefined) throw loading;
-  const server = dynalite!({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(setup.path ? { path: setup.path } : {}) });
+  const { server, store } = startDynalite(internals!, { createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(setup.path ? { path: setup.path } : {}) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -118,11 +118,12 @@ async function main(): Promise<void> {
   const dynalitePort = (server.address() as AddressInfo).port;
 
   // Item writes and TransactWriteItems go through the write engine (which dynalite lacks): it records the stream
-  // records of tables with a stream, sent to the main thread with the id of the write that made them.
+  // records of tables with a stream, sent to the main thread with the id of the write that made them. Its own calls
+  // to dynalite run on dynalite's store without the HTTP round trip (dynalite-direct.ts).
   const listener = server.listeners("request")[0] as RequestListener;
   const recorder = new StreamRecorder({ region: setup.region ?? "us-east-1" });
   for (const [table, stream] of Object.entries(setup.streams ?? {})) recorder.enable(table, stream);
-  const engine = new WriteEngine({ target: listenerTarget(listener), recorder, keySchema: (table) => setup.keySchemas[table] });
+  const engine = new WriteEngine({ target: directTarget(internals!, store, listenerTarget(listener)), recorder, keySchema: (table) => setup.keySchemas[table] });
   const writing = new AsyncLocalStorage<string>();
   recorder.subscribe((stored) => {
     const requestId = writing.getStore();
