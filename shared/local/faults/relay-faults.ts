@@ -8,7 +8,7 @@
  * - crash after publish: the publish is accepted, then the relay's worker is killed before its invocation returns,
  *   so its mapping retries the batch and the events go out again with the same ids (duplicates downstream).
  */
-import type { RequestContext } from "../context";
+import { traceHeaderOf, type RequestContext } from "../context";
 import type { SnsEngine } from "../sns/engine";
 import { ServiceError } from "../sqs/errors";
 import { Prng } from "./prng";
@@ -91,9 +91,13 @@ export function installRelayFaults(sns: SnsEngine, options: RelayFaultOptions): 
     const victim = eventIds.find((id) => !crashed.has(id) && drawFor(options.seed ^ 0x5bd1_e995, id) < rates.crashAfterPublish);
     if (victim === undefined) return;
     crashed.add(victim);
+    // The invocation's trace header: a Publish's context carries it; a PublishBatch entry's is a span under the
+    // invocation's (shared/local/endpoints/sns.ts), whose header names that span as Parent.
+    const traceHeader =
+      context?.traceHeader ?? (context?.parentSpanId !== undefined ? traceHeaderOf({ ...context, spanId: context.parentSpanId }) : undefined);
     // After this call returns: the publish is done, the invocation dies before it can report.
     setImmediate(() => {
-      void options.crash(principal, context?.traceHeader).then((killed) => {
+      void options.crash(principal, traceHeader).then((killed) => {
         if (killed) counters.crashes++;
         options.note?.(victim, killed ? "relay worker killed after its publish" : "no relay worker to kill");
       });
