@@ -36,9 +36,27 @@ test("the workflow check reports a missing, doubled, failed or poison execution 
   assert.equal(rules({ ...clean, executions: [...clean.executions, { name: "p", status: "SUCCEEDED" }] }), ["poison-started:p"]);
 });
 
+/**
+ * The run's compressed time, as faults.test.ts's fixed run: the scenario's default function timeout (4 s) is within
+ * reach of a consumer's invocation on a loaded machine (CI runs test files side by side on 2 cores), and a timed-out
+ * starter is a fault this run does not plan. 20 s is out of reach (faults.test.ts's slowest consumer invocation under
+ * four busy loops on its core: 12.9 s) and changes no fault drawn here: a throttled start still fails its record, a
+ * killed starter's record still comes back (after 21 s, the visibility), and POST /orders gets 30 s as there.
+ */
+const TIMING = { functionTimeoutSeconds: 20, visibilityTimeoutSeconds: 21, routeFunctionTimeoutSeconds: 30 } as const;
+
 test("a fixed-seed run with the workflow's starter under faults: one execution per valid event, none twice, none for poison", async () => {
   const rates = { throttle: 0.12, crashAfterStart: 0.15 };
-  const run = await runFaultScenario({ events: 40, seed: 11, serviceDirs: SERVICES, rates: { undeliverable: 0, failingForever: 0 }, workflowRates: rates });
+  const run = await runFaultScenario({
+    events: 40,
+    seed: 11,
+    serviceDirs: SERVICES,
+    rates: { undeliverable: 0, failingForever: 0 },
+    workflowRates: rates,
+    timing: TIMING,
+    // Records that come back do so 21 s apart: a bound for a hang, well past them.
+    drainTimeoutMs: 240_000,
+  });
   console.log(formatCounts(run));
   const workflow = run.counts.workflow;
   assert.ok(workflow, "the run found the starter");
