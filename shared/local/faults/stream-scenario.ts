@@ -51,6 +51,18 @@ export interface StreamFaultOptions {
   /** Partition keys (customers). @default 12 */
   keys?: number;
   rates?: Partial<StreamFaultRates>;
+  /**
+   * The consumer's function timeout, seconds. A crashed attempt's idempotency lock lasts the invocation's remaining
+   * time, so its batch is applied once a retry comes after the lock expired: the poller's retries (100 ms doubling to
+   * 2 s) must outlast it, see `retryAttempts`. @default 4
+   */
+  consumerTimeoutSeconds?: number;
+  /**
+   * The consumer mapping's MaximumRetryAttempts. Its own (10) spans about 13 s of retries: enough for the default
+   * timeout, not for a longer one (its crashed batches would be given up on before their locks expire).
+   * @default the mapping's own
+   */
+  retryAttempts?: number;
   /** @default 120000 */
   deadlineMs?: number;
   /** Called with the stage once the run is checked, before it stops (to look at what a report points to). */
@@ -93,8 +105,16 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     port: 0,
     serviceDirs: [join(REPO, "services", "ledger")],
     maxTraces: 200,
-    // Compressed time: a crashed attempt's lock (the invocation's remaining time) expires within 4 s.
-    adjustWiring: (wiring) => ({ ...wiring, functions: wiring.functions.map((f) => (f.name === CONSUMER ? { ...f, timeoutSeconds: 4 } : f)) }),
+    // Compressed time: a crashed attempt's lock (the invocation's remaining time) expires within the timeout (4 s).
+    adjustWiring: (wiring) => {
+      const consumer = wiring.functions.find((f) => f.name === CONSUMER);
+      const retries = options.retryAttempts;
+      return {
+        ...wiring,
+        functions: wiring.functions.map((f) => (f === consumer ? { ...f, timeoutSeconds: options.consumerTimeoutSeconds ?? 4 } : f)),
+        streamMappings: (wiring.streamMappings ?? []).map((m) => (retries !== undefined && consumer && m.functionArn === consumer.arn ? { ...m, maximumRetryAttempts: retries } : m)),
+      };
+    },
     onLog: (entry) => {
       if (entry.functionName !== CONSUMER) return;
       try {
