@@ -47,8 +47,11 @@ test.before(async () => {
     port: 0,
     serviceDirs: [join(REPO, "services", "orders"), join(REPO, "services", "billing")],
     endpoints: { dynamodb: proxy.endpoint },
-    // A short function timeout: the killed attempt's Idempotency-Key lock (its remaining time) frees itself soon.
-    adjustWiring: (wiring) => ({ ...wiring, functions: wiring.functions.map((f) => (f.name === CREATE_ORDER ? { ...f, timeoutSeconds: 2 } : f)) }),
+    // The killed attempt's Idempotency-Key lock lasts its remaining time, so the retry waits for about the function's
+    // timeout. Not 2 s: a call on a loaded machine (CI runs test files side by side on 2 cores) can take longer before
+    // its transaction, and a timed-out first call is not the crash this test makes. 20 s is out of reach (a consumer's
+    // slowest invocation in the loaded fault run: 12.9 s) and the retry's bound below (60 s) outlasts it.
+    adjustWiring: (wiring) => ({ ...wiring, functions: wiring.functions.map((f) => (f.name === CREATE_ORDER ? { ...f, timeoutSeconds: 20 } : f)) }),
   });
   proxy.setTarget(stage.endpoints.dynamodbProxy);
   dynamo = new DynamoDBClient({ region: "us-east-1", endpoint: stage.endpoints.dynalite, credentials: { accessKeyId: "test", secretAccessKey: "test" } });
