@@ -173,7 +173,8 @@ test("a request that cannot be cloned rejects at once and leaves nothing waiting
     const error = await rejection(channel.request({ op: "echo", value: () => 1 }));
     assert.is(error.name, "DataCloneError");
     let idle = false;
-    await Promise.race([channel.whenIdle().then(() => (idle = true)), new Promise((resolve) => setTimeout(resolve, 200))]);
+    // A bound for a hang: idle comes at once, 10 s is room for a loaded machine.
+    await Promise.race([channel.whenIdle().then(() => (idle = true)), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     assert.ok(idle, "nothing waits for an answer that will never come");
     assert.is(await channel.request({ op: "echo", value: "still serving" }), "still serving");
   } finally {

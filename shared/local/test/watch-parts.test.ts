@@ -72,6 +72,8 @@ test("watcher: an editor's atomic save (write a temporary file, rename it over t
     renameSync(join(dir, "handler.ts"), join(dir, "handler.ts___jb_old___"));
     renameSync(join(dir, "handler.ts___jb_tmp___"), join(dir, "handler.ts"));
     rmSync(join(dir, "handler.ts___jb_old___"));
+    // The first batch (a bound for a hang: a loaded machine delivers file events late), then time for a second one.
+    for (const deadline = Date.now() + 60_000; batches.length === 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
     await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
     watch.close();
