@@ -70,6 +70,13 @@ export interface StreamRecorderOptions {
   retentionMs?: number;
   /** The clock (epoch ms). @default Date.now */
   now?: () => number;
+  /**
+   * Whether records stay here to be read ({@link StreamRecorder.read}, `readStored`, `records`,
+   * `latestSequenceNumber`). `false`: each record is only handed to the listeners, which keep what they need (the
+   * DynamoDB thread's recorder: its records are read from the main thread's copy, and holding a second day of them
+   * in the thread's heap only made its garbage collection slower). @default true
+   */
+  retain?: boolean;
 }
 
 interface Shard {
@@ -161,8 +168,10 @@ export class StreamRecorder {
     };
     const shard = stream.shards[shardIndex(keys[spec.key.partitionKey]!, stream.shards.length)]!;
     const stored: StoredRecord = { table: change.table, shardId: shard.id, record, at };
-    this.trim(shard, at);
-    shard.records.push(stored);
+    if (this.options.retain !== false) {
+      this.trim(shard, at);
+      shard.records.push(stored);
+    }
     for (const listener of this.listeners) {
       try {
         listener(stored);
@@ -185,8 +194,10 @@ export class StreamRecorder {
     if (!stream || !shard) throw new Error(`table ${stored.table} has no stream shard ${stored.shardId} here: enable it with the same stream ARN and shard count`);
     const sequence = BigInt(stored.record.dynamodb.SequenceNumber);
     if (sequence > this.lastSequence) this.lastSequence = sequence;
-    this.trim(shard, this.now());
-    shard.records.push(stored);
+    if (this.options.retain !== false) {
+      this.trim(shard, this.now());
+      shard.records.push(stored);
+    }
     for (const listener of this.listeners) {
       try {
         listener(stored);
@@ -198,7 +209,7 @@ export class StreamRecorder {
 
   /**
    * Records of one shard after a sequence number (from its start without one; `TRIM_HORIZON`), at most `limit`,
-   * in order. Records older than the retention are gone.
+   * in order. Records older than the retention are gone (all of them, for a recorder that does not retain records).
    */
   read(table: string, shardId: string, options: { after?: string; limit?: number } = {}): StreamRecord[] {
     return this.readStored(table, shardId, options).map((stored) => stored.record);

@@ -121,7 +121,8 @@ async function main(): Promise<void> {
   // records of tables with a stream, sent to the main thread with the id of the write that made them. Its own calls
   // to dynalite run on dynalite's store without the HTTP round trip (dynalite-direct.ts).
   const listener = server.listeners("request")[0] as RequestListener;
-  const recorder = new StreamRecorder({ region: setup.region ?? "us-east-1" });
+  // The records go to the main thread, whose recorder the stream's readers read: this one keeps none.
+  const recorder = new StreamRecorder({ region: setup.region ?? "us-east-1", retain: false });
   for (const [table, stream] of Object.entries(setup.streams ?? {})) recorder.enable(table, stream);
   const engine = new WriteEngine({ target: directTarget(internals!, store, listenerTarget(listener)), recorder, keySchema: (table) => setup.keySchemas[table] });
   const writing = new AsyncLocalStorage<string>();
