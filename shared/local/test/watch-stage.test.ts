@@ -71,7 +71,11 @@ test.after(async () => {
 test("a handler edit: the invocation under way finishes on the old code, the next request runs the new", async () => {
   assert.equal(await version(), { version: "v1" });
   const inFlight = version("?ms=2000");
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  // Under way before the edit: the host runs it (a fixed wait could end first on a loaded machine). A bound for a hang.
+  const host = stage.hosts.get("local-watched-version")!;
+  for (const deadline = Date.now() + 60_000; host.stats().busy === 0; await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() > deadline) throw new Error("the request never reached the function");
+  }
   const swapped = next("function");
   const manifestChecks = functionBuilds.stats.manifestChecks;
   assert.type(manifestChecks, "number");
