@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -157,6 +158,72 @@ test("a request's signal stays unaborted once its answer was sent (nobody is lef
     assert.is(signals.length, 1);
     assert.is(signals[0]!.aborted, false);
   } finally {
+    await server.close();
+  }
+});
+
+test("a request's signal is made only when an endpoint reads it, and is already aborted if its client has gone", async () => {
+  const made: AbortController[] = [];
+  const Original = globalThis.AbortController;
+  globalThis.AbortController = class extends Original {
+    constructor() {
+      super();
+      made.push(this);
+    }
+  };
+  let lateSignal: AbortSignal | undefined;
+  let releaseLate!: () => void;
+  const late = new Promise<void>((resolve) => (releaseLate = resolve));
+  let tellReceived!: () => void;
+  const received = new Promise<void>((resolve) => (tellReceived = resolve));
+  let readBack!: () => void;
+  const read = new Promise<void>((resolve) => (readBack = resolve));
+  const server = await startEndpointServer({
+    services: [
+      {
+        service: "sqs",
+        matches: () => true,
+        handle: async (request) => {
+          if (request.url !== "/late") return { status: 200, headers: { "content-type": "text/plain" }, body: `${request.method} ${request.remoteAddress}` };
+          tellReceived();
+          // Reads its signal only after its client went away.
+          await late;
+          lateSignal = request.signal;
+          readBack();
+          return { status: 200, headers: {}, body: "" };
+        },
+      },
+    ],
+  });
+  try {
+    // node:http as the client (fetch makes AbortControllers of its own in this process).
+    const post = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const outgoing = httpRequest(server.url, { method: "POST" }, (response) => {
+          let text = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (text += chunk));
+          response.on("end", () => resolve(text));
+        });
+        outgoing.on("error", reject);
+        outgoing.end("x");
+      });
+    for (let i = 0; i < 5; i++) assert.is(await post(), "POST 127.0.0.1");
+    // Nothing read a signal: none was made (each costs an EventTarget per request).
+    assert.is(made.length, 0);
+
+    const client = new AbortController();
+    const request = fetch(`${server.url}/late`, { method: "POST", body: "x", signal: client.signal }).catch(() => undefined);
+    await received;
+    client.abort();
+    await request;
+    // The server sees the client go (the response's close event), then the endpoint reads its signal.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    releaseLate();
+    await read;
+    assert.is(lateSignal?.aborted, true);
+  } finally {
+    globalThis.AbortController = Original;
     await server.close();
   }
 });
