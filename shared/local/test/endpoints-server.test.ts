@@ -11,6 +11,7 @@ import {
   PortInUseError,
   sigV4Credential,
   startEndpointServer,
+  type EndpointResponse,
   type SqsBackend,
 } from "../endpoints";
 
@@ -183,7 +184,7 @@ test("a request's signal is made only when an endpoint reads it, and is already 
       {
         service: "sqs",
         matches: () => true,
-        handle: async (request) => {
+        handle: async (request): Promise<EndpointResponse> => {
           if (request.url !== "/late") return { status: 200, headers: { "content-type": "text/plain" }, body: `${request.method} ${request.remoteAddress}` };
           tellReceived();
           // Reads its signal only after its client went away.
