@@ -165,7 +165,8 @@ test("state machines checked before: the workflow interpreter is not loaded at s
     engine.setStateMachines([{ name: "startup", arn, definition: ${JSON.stringify(JSON.stringify(definition))}, roleArn: "arn:aws:iam::000000000000:role/startup", type: "STANDARD" }]).then(async () => {
       const atStart = interpreterLoaded();
       const { executionArn } = engine.startExecution({ stateMachineArn: arn, name: "first", input: "{}", context: rootContext("local") });
-      for (let i = 0; i < 500 && engine.execution(executionArn).status === "RUNNING"; i++) await new Promise((r) => setTimeout(r, 10));
+      // A bound for a hang (60 s), not 5 s: the interpreter loads on its first execution, slowly on a loaded machine.
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && engine.execution(executionArn).status === "RUNNING"; ) await new Promise((r) => setTimeout(r, 10));
       console.log(JSON.stringify({ atStart, status: engine.execution(executionArn).status, output: engine.execution(executionArn).output, afterExecution: interpreterLoaded() }));
     });
   `;
