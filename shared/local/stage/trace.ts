@@ -443,6 +443,7 @@ export class TraceRecorder {
       const [oldestId, oldest] = this.trees.entries().next().value as [string, Tree];
       this.trees.delete(oldestId);
       if (oldest.timer) clearTimeout(oldest.timer);
+      oldest.timer = undefined;
       for (const id of oldest.keys.sns) this.publishes.delete(id);
       for (const id of oldest.keys.spans) this.publishSpans.delete(id);
       for (const id of oldest.keys.sqs) this.deliveries.delete(id);
@@ -469,9 +470,12 @@ export class TraceRecorder {
     for (const tree of trees) {
       tree.last = now;
       tree.dirty = true;
-      if (tree.timer) clearTimeout(tree.timer);
-      tree.timer = setTimeout(() => this.check(tree), this.settleMs);
-      tree.timer.unref?.();
+      // A pending check is pushed back (one timer per tree, re-armed: an event touches its tree at every hop).
+      if (tree.timer) tree.timer.refresh();
+      else {
+        tree.timer = setTimeout(() => this.check(tree), this.settleMs);
+        tree.timer.unref?.();
+      }
     }
   }
 
