@@ -38,7 +38,9 @@ test.before(async () => {
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   page.on("pageerror", (error) => pageErrors.push(error.message));
-  page.setDefaultTimeout(20_000);
+  // A bound for a hang: on a loaded machine (CI runs test files side by side) a trace that crosses services, and the
+  // page that re-renders it, take seconds.
+  page.setDefaultTimeout(60_000);
   await page.goto(`${stage.url}/_local/console`);
   await page.getByRole("status").filter({ hasText: "live" }).first().waitFor();
 });
