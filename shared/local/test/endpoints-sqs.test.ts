@@ -297,7 +297,8 @@ test("close() ends a pending long poll instead of waiting it out", async () => {
   await server.close();
   assert.ok(aborted);
   assert.equal(await receiving, []);
-  assert.ok(Date.now() - started < 2_000, `close took ${Date.now() - started} ms`);
+  // Not the poll's 20 s (a loaded machine may take seconds to close: no tighter bound).
+  assert.ok(Date.now() - started < 15_000, `close took ${Date.now() - started} ms`);
 });
 
 test.run();

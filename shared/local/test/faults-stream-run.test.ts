@@ -62,7 +62,8 @@ test("the crasher kills running invocations, never more than max, none while not
     assert.is(crasher.count, count);
 
     const once = crashRunningBatches(host, { prng: new Prng(2), max: 1, everyMs: 5 });
-    await host.invoke({ action: "sleep", ms: 500 }, { requestId: "r-3" });
+    // As long as r-1: the crasher's 5 ms check must come round while it runs, on a loaded machine too.
+    await host.invoke({ action: "sleep", ms: 2000 }, { requestId: "r-3" });
     assert.is(once.count, 1);
     assert.is((await host.invoke({ action: "sleep", ms: 300 }, { requestId: "r-4" })).ok, true, "max reached: the next one runs to its end");
     assert.is(once.count, 1);
