@@ -44,6 +44,20 @@ export interface RelationalFaultOptions {
   /** Days the entries are spread over. @default 3 */
   days?: number;
   rates?: Partial<RelationalFaultRates>;
+  /**
+   * How long an idle Data API transaction lives (a crashed writer's open one holds the single PostgreSQL connection
+   * until then). Every transaction has it, the stage's migrations' too, and a statement that runs longer than it (a
+   * loaded machine's DDL) loses its transaction. @default 1500
+   */
+  transactionIdleMs?: number;
+  /** The writer's function timeout, seconds: above the idle time plus a batch's own work. @default 10 */
+  writerTimeoutSeconds?: number;
+  /**
+   * The writer mapping's MaximumRetryAttempts. Its own (10) spans about 13 s of retries, enough for the default
+   * timeout (a crashed batch's idempotency lock lasts the invocation's remaining time), not for a longer one.
+   * @default the mapping's own
+   */
+  retryAttempts?: number;
   /** @default 180000 */
   deadlineMs?: number;
 }
@@ -77,8 +91,16 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
     serviceDirs: [join(REPO, "services", "ledger"), join(REPO, "services", "reporting")],
     maxTraces: 200,
     // A crashed writer's open transaction holds the single PGlite connection: rolled back after 1.5 s.
-    relationalTransactionIdleMs: 1500,
-    adjustWiring: (wiring) => ({ ...wiring, functions: wiring.functions.map((f) => (f.name === WRITER ? { ...f, timeoutSeconds: 10 } : f)) }),
+    relationalTransactionIdleMs: options.transactionIdleMs ?? 1500,
+    adjustWiring: (wiring) => {
+      const writer = wiring.functions.find((f) => f.name === WRITER);
+      const retries = options.retryAttempts;
+      return {
+        ...wiring,
+        functions: wiring.functions.map((f) => (f === writer ? { ...f, timeoutSeconds: options.writerTimeoutSeconds ?? 10 } : f)),
+        streamMappings: (wiring.streamMappings ?? []).map((m) => (retries !== undefined && writer && m.functionArn === writer.arn ? { ...m, maximumRetryAttempts: retries } : m)),
+      };
+    },
   });
   const injected = { duplicates: 0, poison: 0, crashes: 0 };
   const violations: string[] = [];
