@@ -164,18 +164,21 @@ export class WriteEngine {
     this.now = options.now ?? Date.now;
   }
 
-  /** Answers one request of an operation in {@link ENGINE_OPERATIONS}; other operations go to the target. */
-  async handle(operation: string, request: unknown): Promise<DynamoAnswer> {
+  /**
+   * Answers one request of an operation in {@link ENGINE_OPERATIONS}; other operations go to the target. `origin`
+   * names the request (the IAM proxy's request id): the stream records it makes reach the recorder's listeners with it.
+   */
+  async handle(operation: string, request: unknown, origin?: string): Promise<DynamoAnswer> {
     if (!isObject(request)) return this.options.target(operation, request);
     switch (operation) {
       case "PutItem":
       case "DeleteItem":
       case "UpdateItem":
-        return this.singleWrite(operation, request);
+        return this.singleWrite(operation, request, origin);
       case "BatchWriteItem":
-        return this.batchWrite(request);
+        return this.batchWrite(request, origin);
       case "TransactWriteItems":
-        return this.transactWriteItems(request);
+        return this.transactWriteItems(request, origin);
       case "GetItem":
         return this.isolatedRead(request);
       default:
@@ -211,14 +214,15 @@ export class WriteEngine {
     return { answer, ...(answer.status === 200 && isObject(answer.body.Item) ? { item: answer.body.Item as Item } : {}) };
   }
 
-  private record(table: string, oldImage: Item | undefined, newImage: Item | undefined): void {
+  private record(table: string, oldImage: Item | undefined, newImage: Item | undefined, origin: string | undefined): void {
     this.options.recorder?.append(
       { table, ...(oldImage ? { oldImage } : {}), ...(newImage ? { newImage } : {}) },
       !itemsEqual(oldImage, newImage),
+      origin,
     );
   }
 
-  private async singleWrite(operation: "PutItem" | "DeleteItem" | "UpdateItem", request: Record<string, unknown>): Promise<DynamoAnswer> {
+  private async singleWrite(operation: "PutItem" | "DeleteItem" | "UpdateItem", request: Record<string, unknown>, origin: string | undefined): Promise<DynamoAnswer> {
     const target = this.options.target;
     const table = typeof request.TableName === "string" ? request.TableName : undefined;
     const schema = table === undefined ? undefined : await this.schemaOf(table);
@@ -235,7 +239,7 @@ export class WriteEngine {
         const answer = await target(operation, { ...request, ReturnValues: "ALL_OLD" });
         if (answer.status !== 200) return answer;
         const oldImage = isObject(answer.body.Attributes) ? (answer.body.Attributes as Item) : undefined;
-        this.record(table, oldImage, operation === "PutItem" ? (request.Item as Item) : undefined);
+        this.record(table, oldImage, operation === "PutItem" ? (request.Item as Item) : undefined, origin);
         if (asked !== "ALL_OLD") delete answer.body.Attributes;
         return answer;
       }
@@ -246,7 +250,7 @@ export class WriteEngine {
       let newImage: Item | undefined;
       if (asked === "NONE" || asked === "ALL_NEW") newImage = answer.body.Attributes as Item | undefined;
       else newImage = (await this.getItem(table, key)).item;
-      this.record(table, before.item, newImage);
+      this.record(table, before.item, newImage, origin);
       if (asked === "NONE") delete answer.body.Attributes;
       return answer;
     });
@@ -261,7 +265,7 @@ export class WriteEngine {
     return this.lock.run([itemIdentity(table, key, schema)], () => target("GetItem", request));
   }
 
-  private async batchWrite(request: Record<string, unknown>): Promise<DynamoAnswer> {
+  private async batchWrite(request: Record<string, unknown>, origin: string | undefined): Promise<DynamoAnswer> {
     const target = this.options.target;
     const requestItems = request.RequestItems;
     if (!isObject(requestItems)) return target("BatchWriteItem", request);
@@ -302,7 +306,7 @@ export class WriteEngine {
           }
         }
         for (const write of writes) {
-          if (write.streamed && !unprocessed.has(write.identity)) this.record(write.table, before.get(write.identity), write.put);
+          if (write.streamed && !unprocessed.has(write.identity)) this.record(write.table, before.get(write.identity), write.put, origin);
         }
         return answer;
       },
@@ -334,7 +338,7 @@ export class WriteEngine {
    *
    * Other writes through the engine to the same items wait for the lock, so nothing sees a half-applied transaction.
    */
-  async transactWriteItems(request: Record<string, unknown>): Promise<DynamoAnswer> {
+  async transactWriteItems(request: Record<string, unknown>, origin?: string): Promise<DynamoAnswer> {
     const target = this.options.target;
     const list = request.TransactItems;
     if (list === undefined || list === null) {
@@ -394,7 +398,7 @@ export class WriteEngine {
         try {
           applied = await this.lock.run(
             items.map((i) => i.identity),
-            () => this.applyInOnePass(items),
+            () => this.applyInOnePass(items, origin),
           );
         } catch (error) {
           if (typeof token === "string") this.tokens.delete(token);
@@ -441,7 +445,7 @@ export class WriteEngine {
     try {
       answer = await this.lock.run(
         items.map((i) => i.identity),
-        () => this.applyTransaction(items),
+        () => this.applyTransaction(items, origin),
       );
     } catch (error) {
       if (typeof token === "string") this.tokens.delete(token);
@@ -475,7 +479,7 @@ export class WriteEngine {
    * which checks every item before writing and so answers as AWS does (a ValidationException before any
    * cancellation, a reason for every item). A few requests per item instead of the full path's three or four.
    */
-  private async applyInOnePass(items: readonly TransactItem[]): Promise<DynamoAnswer | undefined> {
+  private async applyInOnePass(items: readonly TransactItem[], origin: string | undefined): Promise<DynamoAnswer | undefined> {
     const target = this.options.target;
     const before: (Item | undefined)[] = [];
     const after: (Item | undefined)[] = [];
@@ -512,7 +516,7 @@ export class WriteEngine {
       }
     }
     for (const [index, item] of items.entries()) {
-      if (this.options.recorder?.has(item.table)) this.record(item.table, before[index], after[index]);
+      if (this.options.recorder?.has(item.table)) this.record(item.table, before[index], after[index], origin);
     }
     return { status: 200, body: {} };
   }
@@ -539,7 +543,7 @@ export class WriteEngine {
     }
   }
 
-  private async applyTransaction(items: readonly TransactItem[]): Promise<DynamoAnswer> {
+  private async applyTransaction(items: readonly TransactItem[], origin: string | undefined): Promise<DynamoAnswer> {
     const target = this.options.target;
     // Read every item, then evaluate every condition against it.
     const before: (Item | undefined)[] = [];
@@ -594,7 +598,7 @@ export class WriteEngine {
       return cancelled(items.map((_, i) => (i === index ? { Code: "ValidationError", Message: errorMessage(answer!) ?? errorType(answer!) ?? "ValidationError" } : { Code: "None" })));
     }
     for (const [index, item] of items.entries()) {
-      if (item.kind !== "ConditionCheck" && this.options.recorder?.has(item.table)) this.record(item.table, before[index], after[index]);
+      if (item.kind !== "ConditionCheck" && this.options.recorder?.has(item.table)) this.record(item.table, before[index], after[index], origin);
     }
     return { status: 200, body: {} };
   }

@@ -79,6 +79,9 @@ export interface StreamRecorderOptions {
   retain?: boolean;
 }
 
+/** Hears each record appended or ingested, with the origin its write named (appended records only). */
+export type RecordListener = (stored: StoredRecord, origin?: string) => void;
+
 interface Shard {
   id: string;
   records: StoredRecord[];
@@ -89,7 +92,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** The stream records of every table with a stream. */
 export class StreamRecorder {
   private readonly streams = new Map<string, { spec: TableStream; shards: Shard[] }>();
-  private readonly listeners = new Set<(stored: StoredRecord) => void>();
+  private readonly listeners = new Set<RecordListener>();
   private lastSequence = 0n;
   private readonly now: () => number;
 
@@ -128,17 +131,21 @@ export class StreamRecorder {
     return this.streams.get(table)?.shards.map((s) => s.id) ?? [];
   }
 
-  /** Called for every record appended (after it is stored). A throwing listener does not stop the write. */
-  subscribe(listener: (stored: StoredRecord) => void): () => void {
+  /**
+   * Called for every record appended (after it is stored), with the origin its write named (see
+   * {@link StreamRecorder.append}). A throwing listener does not stop the write.
+   */
+  subscribe(listener: RecordListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
   /**
    * Appends the record of one item change, if the table has a stream and the item changed: a write that left the
-   * item as it was (or deleted nothing) writes no record, as in DynamoDB Streams.
+   * item as it was (or deleted nothing) writes no record, as in DynamoDB Streams. `origin` (the request that made
+   * the change, when the writer knows it) goes to the listeners with the record; it is not part of the record.
    */
-  append(change: ItemChange, changed: boolean): StoredRecord | undefined {
+  append(change: ItemChange, changed: boolean, origin?: string): StoredRecord | undefined {
     const stream = this.streams.get(change.table);
     if (!stream || !changed) return undefined;
     const { spec } = stream;
@@ -174,7 +181,7 @@ export class StreamRecorder {
     }
     for (const listener of this.listeners) {
       try {
-        listener(stored);
+        listener(stored, origin);
       } catch {
         // a listener's failure is its own
       }

@@ -4,7 +4,6 @@
  * Bundled and started by `startDynamoService` (dynamodb.ts); answers its requests through the engine thread channel
  * (shared/local/engine-thread) and sends the events below.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { RequestListener, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { parentPort, workerData } from "node:worker_threads";
@@ -125,9 +124,9 @@ async function main(): Promise<void> {
   const recorder = new StreamRecorder({ region: setup.region ?? "us-east-1", retain: false });
   for (const [table, stream] of Object.entries(setup.streams ?? {})) recorder.enable(table, stream);
   const engine = new WriteEngine({ target: directTarget(internals!, store, listenerTarget(listener)), recorder, keySchema: (table) => setup.keySchemas[table] });
-  const writing = new AsyncLocalStorage<string>();
-  recorder.subscribe((stored) => {
-    const requestId = writing.getStore();
+  // The engine hands each record's listener the request id it was given with the write (no AsyncLocalStorage: its
+  // async hooks would slow every promise and request of this thread).
+  recorder.subscribe((stored, requestId) => {
     report({ type: "stream-record", stored, ...(requestId ? { requestId } : {}) });
   });
   // The proxy decides on a request and hands it to the engine in the same turn: the decision names the request.
@@ -150,7 +149,7 @@ async function main(): Promise<void> {
       handle: (operation, request) => {
         const requestId = decided;
         decided = undefined;
-        return requestId === undefined ? engine.handle(operation, request) : writing.run(requestId, () => engine.handle(operation, request));
+        return engine.handle(operation, request, requestId);
       },
       forget: (table) => engine.forget(table),
     },
