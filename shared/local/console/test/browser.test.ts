@@ -165,13 +165,14 @@ test("a failure event is listed with what rejected it, and Replay publishes its 
 test("a stream consumer's on-failure record is listed, and its Replay puts the batch on the stream again", async () => {
   // The orders published above went on to ledger, which put ledger.entry-posted on its Kinesis stream.
   const stream = await (async () => {
-    for (let i = 0; i < 100; i++) {
+    // A bound for a hang (the path from an order to the stream crosses services: seconds on a loaded machine).
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const { streams } = (await (await fetch(`${stage.url}/_local/streams`)).json()) as { streams: { name: string; arn: string; shards: { shardId: string; records: number; firstSequenceNumber?: string; lastSequenceNumber?: string }[] }[] };
       const found = streams.find((s) => s.shards.some((shard) => shard.records > 0));
       if (found) return found;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error("no stream holds a record");
+    throw new Error("no stream holds a record within 60 s");
   })();
   const shard = stream.shards.find((s) => s.records > 0)!;
   // What Lambda sends to the mapping's on-failure destination when it gives a batch up (metadata, not the records).
@@ -204,13 +205,14 @@ test("a stream mapping's on-failure record (DynamoDB Streams) is listed, and its
   // The events published above went through the services' outbox relays: mappings on their outbox tables' streams.
   type Mapping = { function: string; kind: string; onFailure?: string; shards: { shardId: string; checkpoint?: string }[] };
   const mapping = await (async () => {
-    for (let i = 0; i < 100; i++) {
+    // A bound for a hang (the path from an order to the stream crosses services: seconds on a loaded machine).
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const { mappings } = (await (await fetch(`${stage.url}/_local/stream-mappings`)).json()) as { mappings: Mapping[] };
       const found = mappings.find((m) => m.kind === "dynamodb" && m.onFailure?.startsWith("arn:aws:sqs:") && m.shards.some((s) => s.checkpoint));
       if (found) return found;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new Error("no stream mapping has read a record");
+    throw new Error("no stream mapping has read a record within 60 s");
   })();
   const shard = mapping.shards.find((s) => s.checkpoint)!;
   const fn = stage.wiring.functions.find((f) => f.name === mapping.function)!;
