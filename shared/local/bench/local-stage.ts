@@ -12,7 +12,9 @@
  *   between the 2,000th and the 8,000th event), then 4,000 more (steady state, what the floor is compared with: the
  *   floor's own worker has made 4,000 calls before it is measured);
  * - the floor under throughput: the CPU one unmodified AWS SDK call costs on this machine against a server that
- *   answers at once (sdk-floor.ts), times the SDK calls billing makes per event, gives the most events per second
+ *   answers at once (sdk-floor.ts), times the SDK calls billing makes per event (its consumer's calls for one event,
+ *   from a trace, plus its relay's SNS calls counted during the steady run: the relay sends the events of several
+ *   records in one PublishBatch, so under load it makes fewer calls than events), gives the most events per second
  *   any local stage could pass on these cores. Measured three times (its median is used, all three printed): one
  *   measurement varies by a fifth between runs on this machine.
  * - handler edit to new code serving (watch mode): a stage serving a temporary copy of a test service, its route's
@@ -26,6 +28,8 @@
  *   (0 skips a part)
  */
 import { spawn } from "node:child_process";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import type { IncomingMessage } from "node:http";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -122,15 +126,20 @@ function billingInvocation(tree: TraceTree | undefined): { invocation: Invocatio
   return undefined;
 }
 
-/** SDK calls billing's functions made for one event (DynamoDB writes and SNS publishes), from a settled trace. */
-let sdkCallsPerEvent: number | undefined;
+/**
+ * SDK calls billing's consumer made for one event (DynamoDB writes and SNS publishes), from a settled trace; the
+ * relay's are counted in the throughput run instead (see {@link countSnsCalls}).
+ */
+let consumerCallsPerEvent: number | undefined;
+/** What the one-event trace counted for the relay (one Publish per event when it relays one record at a time). */
+let relayCallsUnbatched: number | undefined;
 
 /**
- * Waits for the request's tree to settle and counts the SDK calls of its billing invocation (a batch of one), with
+ * Waits for the request's tree to settle and counts the SDK calls of its billing invocation (a batch of one), and
  * those of the invocations its writes' stream records started (billing's outbox relay, which publishes
  * billing.invoice-issued for it).
  */
-async function countSdkCalls(stage: LocalStage, correlationId: string): Promise<number | undefined> {
+async function countSdkCalls(stage: LocalStage, correlationId: string): Promise<{ consumer: number; relay: number } | undefined> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     const tree = stage.trace(correlationId);
@@ -138,11 +147,30 @@ async function countSdkCalls(stage: LocalStage, correlationId: string): Promise<
     if (tree?.settled && found && found.status !== "running") {
       if (found.messages !== 1 || found.status !== "ok") return undefined;
       const relayed = found.writes.flatMap((w) => (w.streamRecords ?? []).flatMap((r) => r.invocations));
-      return [found, ...relayed].reduce((sum, invocation) => sum + invocation.writes.length + invocation.publishes.length, 0);
+      const calls = (invocation: InvocationTrace) => invocation.writes.length + invocation.publishes.length;
+      return { consumer: calls(found), relay: relayed.reduce((sum, invocation) => sum + calls(invocation), 0) };
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return undefined;
+}
+
+/**
+ * Counts the SNS calls (Publish and PublishBatch alike: one HTTP request each, signed for `sns`) this process's HTTP
+ * servers receive until the returned function is called, which gives the count. In the throughput runs only billing's
+ * relay calls SNS over HTTP (the bench publishes through the stage itself).
+ */
+function countSnsCalls(): () => number {
+  let count = 0;
+  const onRequest = (message: unknown) => {
+    const authorization = (message as { request: IncomingMessage }).request.headers.authorization;
+    if (authorization?.includes("/sns/aws4_request")) count++;
+  };
+  subscribe("http.server.request.start", onRequest);
+  return () => {
+    unsubscribe("http.server.request.start", onRequest);
+    return count;
+  };
 }
 
 const SETTLE_REQUESTS = 300;
@@ -175,11 +203,19 @@ async function latency(stage: LocalStage, requests: number): Promise<{ warming: 
   for (let i = 0; i < SETTLE_REQUESTS; i++) await one();
   const steady: number[] = [];
   for (let i = 0; i < requests; i++) steady.push(await one());
-  if (last) sdkCallsPerEvent = await countSdkCalls(stage, last);
+  if (last) {
+    const counted = await countSdkCalls(stage, last);
+    consumerCallsPerEvent = counted?.consumer;
+    relayCallsUnbatched = counted?.relay;
+  }
   return { warming, steady };
 }
 
-async function throughput(stage: LocalStage, events: number, prefix: string): Promise<{ seconds: number; perSecond: number; cpuMsPerEvent: number }> {
+async function throughput(
+  stage: LocalStage,
+  events: number,
+  prefix: string,
+): Promise<{ seconds: number; perSecond: number; cpuMsPerEvent: number; snsCallsPerEvent: number }> {
   const queueArn = stage.sqs.listQueues().find((q) => q.name === "local-billing-on-order-placed")!.arn;
   const published = new Set<string>();
   let handled = 0;
@@ -193,6 +229,7 @@ async function throughput(stage: LocalStage, events: number, prefix: string): Pr
     if (event.kind === "sqs.sent" && event.queueArn === queueArn) published.add(event.messageId);
   });
   const example = catalog["orders.order-placed"].example;
+  const snsCalls = countSnsCalls();
   const started = performance.now();
   const cpu = process.cpuUsage();
   for (let i = 0; i < events; i++) stage.publish("orders.order-placed", { ...example, orderId: `${prefix}-${i}` });
@@ -203,8 +240,11 @@ async function throughput(stage: LocalStage, events: number, prefix: string): Pr
   const used = process.cpuUsage(cpu);
   stopListening();
   stopSent();
+  // The relay publishes after billing's handler: its last calls may come after the last message's deletion.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const sns = snsCalls();
   if (handled < events) throw new Error(`only ${handled} of ${events} events were handled within 120 s`);
-  return { seconds, perSecond: events / seconds, cpuMsPerEvent: (used.user + used.system) / 1000 / events };
+  return { seconds, perSecond: events / seconds, cpuMsPerEvent: (used.user + used.system) / 1000 / events, snsCallsPerEvent: sns / events };
 }
 
 /**
@@ -296,6 +336,8 @@ async function main(): Promise<void> {
     // throughput part starts).
   });
   let summary: Record<string, unknown>;
+  /** SNS calls per event of the last throughput run (the relay's). */
+  let relayCallsPerEvent: number | undefined;
   try {
     const samples = requests ? await latency(stage, requests) : { warming: [], steady: [] };
     if (requests) {
@@ -307,6 +349,7 @@ async function main(): Promise<void> {
     const warm = warmEvents ? await throughput(stage, warmEvents, "warm") : undefined;
     if (warm) console.error(`throughput, warming every worker's JIT: ${warmEvents} more events in ${warm.seconds.toFixed(2)} s = ${Math.round(warm.perSecond)} events/s, ${warm.cpuMsPerEvent.toFixed(2)} ms CPU per event`);
     const steady = steadyEvents ? await throughput(stage, steadyEvents, "steady") : undefined;
+    relayCallsPerEvent = (steady ?? warm ?? cold)?.snsCallsPerEvent;
     if (steady) {
       console.error(`throughput, steady: ${steadyEvents} more events in ${steady.seconds.toFixed(2)} s = ${Math.round(steady.perSecond)} events/s, ${steady.cpuMsPerEvent.toFixed(2)} ms CPU per event`);
     }
@@ -352,13 +395,28 @@ async function main(): Promise<void> {
     // Measured with the stage stopped, so the floor has the machine to itself.
     const floors = [await measureSdkFloor(), await measureSdkFloor(), await measureSdkFloor()];
     const floor = [...floors].sort((a, b) => a.cpuMs - b.cpuMs)[1]!;
-    const calls = sdkCallsPerEvent ?? 4;
+    // Billing's consumer: its calls for one event (3 when there was no latency sample to count them: the lock's
+    // conditional put, the invoice and outbox item's transaction, the lock's completion). Its relay: the SNS calls
+    // it made per event in the last throughput run (one Publish per event when it relays one record at a time).
+    const consumerCalls = consumerCallsPerEvent ?? 3;
+    const relayCalls = relayCallsPerEvent ?? relayCallsUnbatched ?? 1;
+    const calls = consumerCalls + relayCalls;
     const ceiling = (availableParallelism() * 1000) / (calls * floor.cpuMs);
     console.error(
       `floor: one SDK call costs ${floor.cpuMs.toFixed(2)} ms of CPU (${floor.wallMs.toFixed(2)} ms wall) against a server that answers at once (median of ${floors.map((f) => f.cpuMs.toFixed(2)).join(", ")}); ` +
-        `billing makes ${calls} per event${sdkCallsPerEvent === undefined ? " (assumed: no latency sample)" : ""}, so ${availableParallelism()} cores pass at most ${Math.round(ceiling)} events/s`,
+        `billing makes ${calls.toFixed(2)} per event (its consumer ${consumerCalls}${consumerCallsPerEvent === undefined ? ", assumed: no latency sample" : ""}; ` +
+        `its relay ${relayCalls.toFixed(2)}${relayCallsPerEvent === undefined ? "" : " SNS calls per event in the last throughput run"}${relayCallsUnbatched === undefined ? "" : `, ${relayCallsUnbatched} for one event alone`}), ` +
+        `so ${availableParallelism()} cores pass at most ${Math.round(ceiling)} events/s`,
     );
-    summary.sdkFloor = { cpuMsPerCall: round(floor.cpuMs, 3), runs: floors.map((f) => round(f.cpuMs, 3)), wallMsPerCall: round(floor.wallMs, 3), callsPerEvent: calls, ceilingPerSecond: Math.round(ceiling) };
+    summary.sdkFloor = {
+      cpuMsPerCall: round(floor.cpuMs, 3),
+      runs: floors.map((f) => round(f.cpuMs, 3)),
+      wallMsPerCall: round(floor.wallMs, 3),
+      callsPerEvent: round(calls, 2),
+      consumerCallsPerEvent: consumerCalls,
+      relayCallsPerEvent: round(relayCalls, 3),
+      ceilingPerSecond: Math.round(ceiling),
+    };
     const measured = (summary.throughput ?? {}) as { perSecond?: number; cpuMsPerEvent?: number; steady?: { perSecond: number; cpuMsPerEvent: number } };
     const last = measured.steady ?? measured;
     if (last.perSecond !== undefined && last.cpuMsPerEvent !== undefined) {
