@@ -84,7 +84,12 @@ test.before(async () => {
   } else {
     const started = await startMoto(executable);
     // moto is there but does not run: that is a failure to report, not a comparison to skip quietly.
-    if (typeof started === "string") throw new Error(`${started} (moto_server is on PATH at ${executable}: fix it, or take it off PATH to check our side only)`);
+    if (typeof started === "string") {
+      // Printed as well: uvu swallows a before hook's error (the runner counts the tests that did not run as failed).
+      const reason = `filter-policy-moto: ${started} (moto_server is on PATH at ${executable}: fix it, or take it off PATH to check our side only)`;
+      console.error(reason);
+      throw new Error(reason);
+    }
     moto = started;
   }
   if (!moto) {
