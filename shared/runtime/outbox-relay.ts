@@ -33,6 +33,13 @@ export interface OutboxRelayOptions {
   topics?: Readonly<Record<string, string>>;
 }
 
+/**
+ * How long before the invocation's end (`context.getRemainingTimeInMillis()`) the relay stops sending failed
+ * PublishBatch entries again: time left for the calls under way and for returning `batchItemFailures` before Lambda's
+ * timeout (a timed-out invocation reports nothing, so its whole batch is retried).
+ */
+export const RELAY_RETRY_MARGIN_MS = 2_000;
+
 /** How one stream record ended. */
 export type RelayOutcome = "published" | "skipped" | "failed";
 
@@ -101,7 +108,10 @@ type Entry = PreparedMessage & { readonly owner: Outgoing };
  * The relay's handler. Records are grouped by partition key (an entity's changes and their outbox items share
  * one) and relayed in rounds: each round takes the next record of every partition still going and sends their events
  * together, in PublishBatch calls per topic (at most 10 entries and 256 KiB each, in the rounds' order; one Publish
- * when a topic gets a single event), so a partition's records go out in stream order, partitions side by side. A
+ * when a topic gets a single event), so a partition's records go out in stream order, partitions side by side.
+ * PublishBatch entries SNS failed on its side (`SenderFault: false`) are sent again before the topic's next call
+ * (`publishChunk`: the SNS client's retry strategy and maxAttempts, until `RELAY_RETRY_MARGIN_MS` before the
+ * invocation's end), so a record's later events never go out before its earlier ones succeeded. A
  * record one of whose events fails (the call, or its entry in a PublishBatch) stops its partition (the records after
  * it are not published, so an item's events never overtake each other; other partitions go on) and is reported in
  * `batchItemFailures` by its sequence number: Lambda retries the batch from the lowest reported record (records of
@@ -152,7 +162,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
   }
 
   /** Sends one round's records: their events grouped by topic, each topic's chunks in order, topics side by side. */
-  async function send(round: readonly Outgoing[]): Promise<void> {
+  async function send(round: readonly Outgoing[], deadline: number | undefined): Promise<void> {
     const byTopic = new Map<string, Entry[]>();
     for (const outgoing of round) {
       if (outgoing.error !== undefined) continue;
@@ -174,7 +184,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
         // A record whose earlier events failed sends none of its later ones (a record may span chunks).
         const chunk = planned.some((e) => e.owner.error !== undefined) ? planned.filter((e) => e.owner.error === undefined) : planned;
         if (chunk.length === 0) continue;
-        const outcome = await publishChunk(topicArn, chunk);
+        const outcome = await publishChunk(topicArn, chunk, { groupOf: (index) => chunk[index]!.owner, ...(deadline === undefined ? {} : { deadline }) });
         for (const index of outcome.failed) chunk[index]!.owner.error ??= outcome.error;
       }
     });
@@ -183,6 +193,8 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
   return async (event, context) => {
     if (!event || !Array.isArray(event.Records)) throw new ConfigurationError("outboxRelay() expects a DynamoDB Streams event (Records[])");
     const service = options.service ?? serviceName("the outbox relay");
+    const remaining = context?.getRemainingTimeInMillis?.();
+    const deadline = remaining === undefined ? undefined : Date.now() + remaining - RELAY_RETRY_MARGIN_MS;
     const partitions = new Map<string, DynamoDBRecord[]>();
     for (const record of event.Records) {
       const key = JSON.stringify(record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey] ?? null);
@@ -211,7 +223,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
           break;
         }
       }
-      await send(round);
+      await send(round, deadline);
       for (const outgoing of round) {
         runInScope(outgoing.scope, () => {
           if (outgoing.error === undefined) {

@@ -1,8 +1,9 @@
-import type { PublishBatchRequestEntry } from "@aws-sdk/client-sns";
+import type { PublishBatchRequestEntry, SNSClient } from "@aws-sdk/client-sns";
 import type { Envelope } from "../contract";
 import { messageAttributes } from "./message-attributes";
 import { snsClient, snsModule } from "./aws-clients";
 import { PublishError } from "./errors";
+import { logger } from "./logger";
 
 /** One event on its way to a topic. */
 export interface TopicMessage {
@@ -73,56 +74,163 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** What became of one call: the positions (in the chunk) of the events not published, and the error saying why. */
+/** What became of one chunk: the positions (in the chunk) of the events not published, and the error saying why. */
 export interface ChunkOutcome {
   readonly failed: ReadonlySet<number>;
   readonly error?: PublishError;
 }
 
+export interface PublishChunkOptions {
+  /**
+   * Epoch milliseconds after which no PublishBatch entry is sent again (the relay passes its invocation's end minus
+   * a margin). @default no bound but the SNS client's `maxAttempts`
+   */
+  readonly deadline?: number;
+  /**
+   * The group of the chunk's entry at `index` (the relay's: its record), whose entries go out in chunk order: an entry
+   * is not sent again once an earlier one of its group failed for good. @default each entry its own group
+   */
+  readonly groupOf?: (index: number) => unknown;
+}
+
 const PUBLISHED: ChunkOutcome = { failed: new Set() };
 
+/** The entry codes SNS documents as throttling (PublishBatch's `Throttled` and `KMSThrottling` errors). */
+const THROTTLING_CODES: ReadonlySet<string> = new Set(["Throttled", "KMSThrottling", "Throttling", "ThrottlingException"]);
+
+/** The SNS client's retry strategy, as its config gives it (the SDK's standard or adaptive strategy). */
+type RetryStrategyV2 = Extract<Awaited<ReturnType<SNSClient["config"]["retryStrategy"]>>, { acquireInitialRetryToken: unknown }>;
+type RetryToken = Awaited<ReturnType<RetryStrategyV2["acquireInitialRetryToken"]>>;
+type RetryError = NonNullable<Parameters<RetryStrategyV2["refreshRetryTokenForRetry"]>[1]["error"]>;
+
+type FailedEntry = { Id?: string; Code?: string; Message?: string; SenderFault?: boolean };
+
+/** One PublishBatch call: the failed entries' positions with their `Failed` answers, or the call's error. */
+async function publishBatch(topicArn: string, chunk: readonly PreparedMessage[]): Promise<{ failed: Map<number, FailedEntry> } | { error: PublishError }> {
+  const { PublishBatchCommand } = snsModule();
+  const eventIds = () => chunk.map((p) => p.eventId);
+  let answered: FailedEntry[] | undefined;
+  try {
+    const response = await snsClient().send(
+      new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: chunk.map((p, index) => ({ Id: `e${index}`, ...p.entry })) }),
+    );
+    answered = response.Failed;
+  } catch (cause) {
+    return { error: new PublishError(`publishing ${chunk.length} events to ${topicArn} failed: ${describe(cause)}`, eventIds(), { cause }) };
+  }
+  const failed = new Map<number, FailedEntry>();
+  for (const entry of answered ?? []) {
+    const match = /^e(\d+)$/.exec(entry.Id ?? "");
+    const index = match ? Number(match[1]) : -1;
+    if (index < 0 || index >= chunk.length) {
+      // An id that is none of ours: no entry can be known to be published.
+      return { error: new PublishError(`SNS answered PublishBatch to ${topicArn} with an unknown entry id ${String(entry.Id)}`, eventIds()) };
+    }
+    failed.set(index, entry);
+  }
+  return { failed };
+}
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
+}
+
+/** The SNS client's own retry strategy (standard or adaptive, with its `maxAttempts` and retry quota), if it is one. */
+async function clientRetryStrategy(): Promise<RetryStrategyV2 | undefined> {
+  const strategy = await snsClient().config.retryStrategy();
+  return "acquireInitialRetryToken" in strategy ? strategy : undefined;
+}
+
+/** Waits for `work`, or gives up (`undefined`) at `deadline`. */
+async function until<T>(work: Promise<T>, deadline: number | undefined): Promise<T | undefined> {
+  if (deadline === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
- * Sends one chunk (from `chunkMessages`) to `topicArn` in one call: Publish for a single event, PublishBatch (entry
- * ids `e0`, `e1`, ... in chunk order) for several. Does not throw for what SNS answers: a failed call fails every
- * event of the chunk, a PublishBatch's `Failed` entries fail theirs; `error` names them.
+ * Sends one chunk (from `chunkMessages`) to `topicArn`: Publish for a single event (the SDK retries a throttled or
+ * failed call itself), PublishBatch (entry ids `e0`, `e1`, ... in chunk order) for several. PublishBatch entries SNS
+ * failed on its side (`SenderFault: false`: `InternalError`, `Throttled`, `KMSThrottling`) are sent again, in a
+ * PublishBatch of only those entries in chunk order, with the SNS client's own retry strategy: its backoff (the
+ * throttling one for throttling codes), its `maxAttempts` (counting the first call) and its retry quota, and never
+ * after `options.deadline`. Entries the sender caused (`SenderFault: true`) are not sent again, nor the later entries
+ * of their group (`options.groupOf`). Does not throw for
+ * what SNS answers: a failed call fails every event not yet published, entries still failed at the end fail theirs;
+ * `error` names them.
  */
-export async function publishChunk(topicArn: string, chunk: readonly PreparedMessage[]): Promise<ChunkOutcome> {
-  const { PublishCommand, PublishBatchCommand } = snsModule();
-  const all = () => new Set(chunk.map((_, index) => index));
+export async function publishChunk(topicArn: string, chunk: readonly PreparedMessage[], options: PublishChunkOptions = {}): Promise<ChunkOutcome> {
+  const { PublishCommand } = snsModule();
   if (chunk.length === 1) {
     const { entry, eventId } = chunk[0]!;
     try {
       await snsClient().send(new PublishCommand({ TopicArn: topicArn, ...entry }));
     } catch (cause) {
-      return { failed: all(), error: new PublishError(`publishing event ${eventId} to ${topicArn} failed: ${describe(cause)}`, [eventId], { cause }) };
+      return { failed: new Set([0]), error: new PublishError(`publishing event ${eventId} to ${topicArn} failed: ${describe(cause)}`, [eventId], { cause }) };
     }
     return PUBLISHED;
   }
-  let failed: { Id?: string; Code?: string; Message?: string }[] | undefined;
-  try {
-    const response = await snsClient().send(
-      new PublishBatchCommand({ TopicArn: topicArn, PublishBatchRequestEntries: chunk.map((p, index) => ({ Id: `e${index}`, ...p.entry })) }),
-    );
-    failed = response.Failed;
-  } catch (cause) {
-    const eventIds = chunk.map((p) => p.eventId);
-    return { failed: all(), error: new PublishError(`publishing ${chunk.length} events to ${topicArn} failed: ${describe(cause)}`, eventIds, { cause }) };
-  }
-  if (!failed?.length) return PUBLISHED;
-  const positions = new Set<number>();
-  for (const entry of failed) {
-    const match = /^e(\d+)$/.exec(entry.Id ?? "");
-    const index = match ? Number(match[1]) : -1;
-    if (index < 0 || index >= chunk.length) {
-      // An id that is none of ours: no entry can be known to be published.
-      const eventIds = chunk.map((p) => p.eventId);
-      return { failed: all(), error: new PublishError(`SNS answered PublishBatch to ${topicArn} with an unknown entry id ${String(entry.Id)}`, eventIds) };
+  // Positions (in the chunk) still to send; those failed for good (the sender's fault); the failed entries' answers.
+  let pending = chunk.map((_, index) => index);
+  const stopped: number[] = [];
+  const answers = new Map<number, FailedEntry>();
+  let strategy: RetryStrategyV2 | undefined;
+  let token: RetryToken | undefined;
+  const past = () => options.deadline !== undefined && Date.now() >= options.deadline;
+  for (let attempt = 1; ; attempt++) {
+    const result = await publishBatch(topicArn, pending.map((index) => chunk[index]!));
+    if ("error" in result) {
+      const failed = new Set([...stopped, ...pending]);
+      const eventIds = [...failed].sort((x, y) => x - y).map((index) => chunk[index]!.eventId);
+      return { failed, error: new PublishError(result.error.message, eventIds, { cause: result.error.cause ?? result.error }) };
     }
-    positions.add(index);
+    const failedNow = [...result.failed].map(([at, entry]) => [pending[at]!, entry] as const);
+    for (const [index, entry] of failedNow) answers.set(index, entry);
+    let retryable = failedNow.filter(([, entry]) => entry.SenderFault === false);
+    stopped.push(...failedNow.filter(([, entry]) => entry.SenderFault !== false).map(([index]) => index));
+    // An entry whose group has an earlier entry failed for good stays failed: it must not overtake that one.
+    const { groupOf } = options;
+    const [blocked, free] = partition(retryable, ([index]) => groupOf !== undefined && stopped.some((at) => at < index && groupOf(at) === groupOf(index)));
+    stopped.push(...blocked.map(([index]) => index));
+    retryable = free;
+    pending = retryable.map(([index]) => index);
+    if (pending.length === 0) {
+      if (strategy && token) strategy.recordSuccess(token);
+      break;
+    }
+    if (past()) break;
+    strategy ??= await clientRetryStrategy();
+    if (!strategy) break;
+    token ??= await strategy.acquireInitialRetryToken("sns:PublishBatch");
+    const codes = [...new Set(retryable.map(([, entry]) => entry.Code ?? "error"))];
+    const error = Object.assign(new Error(retryable.map(([, e]) => `${e.Code ?? "error"}: ${e.Message ?? ""}`).join("; ")), { name: codes[0]! });
+    const errorType = codes.some((code) => THROTTLING_CODES.has(code)) ? "THROTTLING" : "TRANSIENT";
+    // Waits the strategy's backoff; it refuses (throws) once the client's maxAttempts or its retry quota are spent.
+    const next = await until(strategy.refreshRetryTokenForRetry(token, { errorType, error: error as RetryError }).catch(() => undefined), options.deadline);
+    if (!next || past()) break;
+    token = next;
+    logger.debug("PublishBatch entries failed on SNS's side: sending them again", {
+      topicArn,
+      attempt: attempt + 1,
+      eventIds: pending.map((index) => chunk[index]!.eventId),
+      codes,
+    });
   }
-  const ids = [...positions].map((index) => chunk[index]!.eventId);
-  const reasons = [...new Set(failed.map((f) => `${f.Code ?? "error"}: ${f.Message ?? ""}`))].join("; ");
-  return { failed: positions, error: new PublishError(`SNS refused ${failed.length} of ${chunk.length} events to ${topicArn} (${reasons})`, ids) };
+  const failed = new Set([...stopped, ...pending]);
+  if (failed.size === 0) return PUBLISHED;
+  const ids = [...failed].sort((x, y) => x - y).map((index) => chunk[index]!.eventId);
+  const reasons = [...new Set([...failed].map((index) => answers.get(index)).map((f) => `${f?.Code ?? "error"}: ${f?.Message ?? ""}`))].join("; ");
+  return { failed, error: new PublishError(`SNS refused ${failed.size} of ${chunk.length} events to ${topicArn} (${reasons})`, ids) };
 }
 
 /**

@@ -5,10 +5,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { DynamoDBRecord } from "aws-lambda";
 import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../../contract/outbox";
-import { outboxRelay } from "../outbox-relay";
+import { resetAwsClients } from "../aws-clients";
+import { outboxRelay, RELAY_RETRY_MARGIN_MS } from "../outbox-relay";
 import { SNS_LIMITS } from "../sns-publish";
 import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
-import { cloudEvent, orderPlaced } from "./helpers/events";
+import { cloudEvent, lambdaContext, orderPlaced } from "./helpers/events";
 import { startSnsStub, THROTTLED, type SnsStub } from "./helpers/sns-server";
 
 let sns: SnsStub;
@@ -181,6 +182,144 @@ test("a record whose events span two batches: a failure in the first keeps its l
   const ids = sentIds();
   assert.ok(ids.includes(other.id));
   assert.not.ok(ids.includes(many[10]!.id) || ids.includes(many[11]!.id), "the record's later events wait for its retry");
+});
+
+/** Runs `work` with the SNS client configured for `attempts` attempts (the tests' environment sets 1). */
+async function withMaxAttempts<T>(attempts: number, work: () => Promise<T>): Promise<T> {
+  const saved = process.env.AWS_MAX_ATTEMPTS;
+  process.env.AWS_MAX_ATTEMPTS = String(attempts);
+  resetAwsClients();
+  try {
+    return await work();
+  } finally {
+    process.env.AWS_MAX_ATTEMPTS = saved;
+    resetAwsClients();
+  }
+}
+
+/** Fails the entries of `events` the first `times` times each is sent. */
+function failing(events: readonly Event[], times: number): (message: string) => boolean {
+  const seen = new Map<string, number>();
+  return (message) => {
+    const event = events.find((e) => message.includes(e.id));
+    if (!event) return false;
+    const count = (seen.get(event.id) ?? 0) + 1;
+    seen.set(event.id, count);
+    return count <= times;
+  };
+}
+
+test("an entry SNS failed on its side (SenderFault false) is sent again alone before the topic's next call: the record is published", async () => {
+  const a = [placed("ra-1"), placed("ra-2")];
+  const b = placed("rb-1");
+  const records = [record("ra", a[0]!), record("rb", b), record("ra", a[1]!)];
+  sns.failEntries(failing([a[0]!], 1));
+  const answer = await withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext()));
+  assert.equal(answer, { batchItemFailures: [] });
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 2 },
+    { action: "PublishBatch", topicArn, entries: 1 },
+    { action: "Publish", topicArn, entries: 1 },
+  ]);
+  assert.equal(sentIds(), [b.id, a[0]!.id, a[1]!.id]);
+});
+
+test("a record spanning two batches: its failed entry in the first is sent again before the second carries its later events", async () => {
+  const many = Array.from({ length: 12 }, (_, i) => placed(`rspan-${i}`));
+  const records = [record("rspan", ...many)];
+  sns.failEntries(failing([many[2]!, many[5]!], 1));
+  const answer = await withMaxAttempts(3, () => relay(1)({ Records: records }));
+  assert.equal(answer, { batchItemFailures: [] });
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 10 },
+    { action: "PublishBatch", topicArn, entries: 2 },
+    { action: "PublishBatch", topicArn, entries: 2 },
+  ]);
+  const ids = sentIds();
+  assert.equal(ids.slice(-4), [many[2]!.id, many[5]!.id, many[10]!.id, many[11]!.id]);
+  assert.equal(new Set(ids), new Set(many.map((e) => e.id)));
+  assert.is(ids.length, 12);
+});
+
+test("an entry the sender caused (SenderFault true) is not sent again: its partition stops at once", async () => {
+  const a = [placed("sa-1"), placed("sa-2")];
+  const b = placed("sb-1");
+  const records = [record("sa", a[0]!), record("sb", b), record("sa", a[1]!)];
+  sns.failEntries((message) => message.includes(a[0]!.id), { code: "KMSAccessDenied", senderFault: true });
+  const answer = await withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext()));
+  assert.equal(answer, failuresOf(records[0]!));
+  assert.equal(sns.requests, [{ action: "PublishBatch", topicArn: TEST_TOPICS["orders.order-placed"], entries: 2 }]);
+  assert.equal(sentIds(), [b.id]);
+});
+
+test("in one batch, only the entries SNS failed on its side go again; the sender's stay failed", async () => {
+  const s = placed("mix-s");
+  const t = placed("mix-t");
+  const ok = placed("mix-ok");
+  const records = [record("mix-s", s), record("mix-t", t), record("mix-ok", ok)];
+  const tOnce = failing([t], 1);
+  sns.failEntries((message) => (message.includes(s.id) ? { code: "InvalidParameter", senderFault: true } : tOnce(message)));
+  const answer = await withMaxAttempts(3, () => relay()({ Records: records }));
+  assert.equal(answer, failuresOf(records[0]!));
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 3 },
+    { action: "PublishBatch", topicArn, entries: 1 },
+  ]);
+  assert.equal(sentIds(), [ok.id, t.id]);
+});
+
+test("a record's event failed by the sender keeps its later events of the same call from going again", async () => {
+  const [x, y] = [placed("grp-x"), placed("grp-y")];
+  const other = placed("grp-other");
+  const records = [record("grp", x, y), record("grp-other", other)];
+  const otherOnce = failing([other], 1);
+  sns.failEntries((message) =>
+    message.includes(x.id) ? { code: "InvalidParameter", senderFault: true } : message.includes(y.id) || otherOnce(message),
+  );
+  const answer = await withMaxAttempts(3, () => relay()({ Records: records }));
+  assert.equal(answer, failuresOf(records[0]!));
+  // y failed on SNS's side but comes after x, failed for good: only the other record's entry goes again.
+  assert.equal(sns.requests.map((r) => r.entries), [3, 1]);
+  assert.equal(sentIds(), [other.id]);
+});
+
+test("a failure on SNS's side that persists stops only its partition, after the client's maxAttempts", async () => {
+  const a = [placed("pa-1"), placed("pa-2")];
+  const b = [placed("pb-1"), placed("pb-2")];
+  const records = [record("pa", a[0]!), record("pb", b[0]!), record("pa", a[1]!), record("pb", b[1]!)];
+  sns.failEntries((message) => message.includes(a[0]!.id));
+  const answer = await withMaxAttempts(4, () => relay()({ Records: records }, lambdaContext()));
+  assert.equal(answer, failuresOf(records[0]!));
+  const topicArn = TEST_TOPICS["orders.order-placed"];
+  // The first call and 3 more of the failed entry alone (4 attempts), then pb's next record.
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 2 },
+    { action: "PublishBatch", topicArn, entries: 1 },
+    { action: "PublishBatch", topicArn, entries: 1 },
+    { action: "PublishBatch", topicArn, entries: 1 },
+    { action: "Publish", topicArn, entries: 1 },
+  ]);
+  assert.equal(sentIds(), b.map((e) => e.id));
+});
+
+test("no entry is sent again within RELAY_RETRY_MARGIN_MS of the invocation's end", async () => {
+  const a = placed("ta-1");
+  const b = placed("tb-1");
+  const records = [record("ta", a), record("tb", b)];
+  sns.failEntries(failing([a], 1));
+  const late = await withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS)));
+  assert.equal(late, failuresOf(records[0]!));
+  assert.equal(sns.requests.map((r) => r.entries), [2]);
+
+  // The same failure with time left: sent again and published.
+  sns.reset();
+  sns.failEntries(failing([a], 1));
+  const inTime = await withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS + 60_000)));
+  assert.equal(inTime, { batchItemFailures: [] });
+  assert.equal(sns.requests.map((r) => r.entries), [2, 1]);
 });
 
 test.run();

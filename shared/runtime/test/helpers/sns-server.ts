@@ -33,6 +33,12 @@ export interface SnsFault {
   message: string;
 }
 
+/** How a PublishBatch entry fails (`BatchResultErrorEntry`). */
+export interface EntryFault {
+  code: string;
+  senderFault: boolean;
+}
+
 export const THROTTLED: SnsFault = { code: "Throttled", status: 429, message: "Rate exceeded" };
 
 export interface SnsStub {
@@ -45,8 +51,11 @@ export interface SnsStub {
   events(topicArn?: string): any[];
   /** Answers the next `times` requests with `fault` (optionally only those to one topic). */
   fail(fault: SnsFault, options?: { times?: number; topicArn?: string }): void;
-  /** PublishBatch entries whose message matches are reported in `Failed` (the rest succeed). */
-  failEntries(predicate: ((message: string) => boolean) | undefined): void;
+  /**
+   * PublishBatch entries whose message matches are reported in `Failed` (the rest succeed), with `fault`'s code and
+   * sender fault (default `InternalError`, `SenderFault: false`), or the fault the predicate returns.
+   */
+  failEntries(predicate: ((message: string) => boolean | EntryFault) | undefined, fault?: EntryFault): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -107,7 +116,8 @@ export async function startSnsStub(): Promise<SnsStub> {
   const published: PublishedMessage[] = [];
   const requests: SnsStub["requests"] = [];
   let faults: { fault: SnsFault; times: number; topicArn?: string }[] = [];
-  let failEntry: ((message: string) => boolean) | undefined;
+  let failEntry: ((message: string) => boolean | EntryFault) | undefined;
+  let entryFault: EntryFault = { code: "InternalError", senderFault: false };
   let sequence = 0;
 
   function record(action: PublishedMessage["action"], topicArn: string, entry: Entry): PublishedMessage {
@@ -157,8 +167,10 @@ export async function startSnsStub(): Promise<SnsStub> {
             const successful: { Id: string; MessageId: string; SequenceNumber?: string }[] = [];
             const failed: { Id: string; Code: string; Message: string; SenderFault: boolean }[] = [];
             for (const entry of entries) {
-              if (failEntry?.(entry.message)) {
-                failed.push({ Id: entry.id!, Code: "InternalError", Message: "injected failure", SenderFault: false });
+              const fails = failEntry?.(entry.message);
+              if (fails) {
+                const fault = fails === true ? entryFault : fails;
+                failed.push({ Id: entry.id!, Code: fault.code, Message: "injected failure", SenderFault: fault.senderFault });
                 continue;
               }
               const m = record("PublishBatch", request.TopicArn, entry);
@@ -181,8 +193,9 @@ export async function startSnsStub(): Promise<SnsStub> {
     fail(fault, options = {}) {
       faults.push({ fault, times: options.times ?? 1, ...(options.topicArn ? { topicArn: options.topicArn } : {}) });
     },
-    failEntries(predicate) {
+    failEntries(predicate, fault = { code: "InternalError", senderFault: false }) {
       failEntry = predicate;
+      entryFault = fault;
     },
     reset() {
       published.length = 0;
