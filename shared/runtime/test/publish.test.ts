@@ -194,4 +194,35 @@ test("SNS errors become PublishError with the event ids; the client comes from t
   resetAwsClients();
 });
 
+test("publishBatch: an entry SNS failed on its side is sent again alone (the client's maxAttempts); the sender's is not", async () => {
+  const saved = process.env.AWS_MAX_ATTEMPTS;
+  process.env.AWS_MAX_ATTEMPTS = "3";
+  resetAwsClients();
+  try {
+    let failures = 0;
+    sns.failEntries((message) => message.includes('"orderId":"once"') && ++failures === 1);
+    await orders.publishBatch([
+      { type: "orders.order-placed", data: orderPlaced({ orderId: "ok" }) },
+      { type: "orders.order-placed", data: orderPlaced({ orderId: "once" }) },
+    ]);
+    assert.equal(sns.requests.map((r) => [r.action, r.entries]), [["PublishBatch", 2], ["PublishBatch", 1]]);
+    assert.equal(sns.events().map((e) => e.data.orderId), ["ok", "once"]);
+
+    sns.reset();
+    sns.failEntries((message) => message.includes('"orderId":"denied"'), { code: "KMSAccessDenied", senderFault: true });
+    const error = await rejection(
+      orders.publishBatch([
+        { type: "orders.order-placed", data: orderPlaced({ orderId: "ok" }) },
+        { type: "orders.order-placed", data: orderPlaced({ orderId: "denied" }) },
+      ]),
+    );
+    assert.instance(error, PublishError);
+    assert.match(error.message, /KMSAccessDenied/);
+    assert.is(sns.requests.length, 1);
+  } finally {
+    process.env.AWS_MAX_ATTEMPTS = saved;
+    resetAwsClients();
+  }
+});
+
 test.run();
