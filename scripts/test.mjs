@@ -71,20 +71,20 @@ if (found.length === 0) {
 // Seconds a file took in a run on 2 cores (a loaded one), for the files known to be slow: the order of a run with no
 // record yet.
 const SEED = {
-  "shared/local/test/faults.test.ts": 130,
-  "generators/test/generated.test.ts": 73,
-  "shared/local/test/stage-persist.test.ts": 45,
-  "shared/local/test/function-builds.test.ts": 43,
-  "shared/infra/test/pulumi-runner.test.ts": 41,
-  "shared/local/test/relational-faults.test.ts": 40,
-  "shared/local/test/faults-workflow.test.ts": 36,
-  "shared/local/test/stage.test.ts": 35,
-  "shared/local/console/test/browser.test.ts": 30,
-  "shared/local/test/failures.test.ts": 30,
-  "shared/catalog/test/diagram.test.ts": 28,
-  "shared/local/test/watch-stage.test.ts": 28,
-  "shared/local/test/stage-relational-persist.test.ts": 28,
-  "shared/catalog/test/document.test.ts": 28,
+  "shared/local/test/faults.test.ts": 114,
+  "shared/local/test/faults-workflow.test.ts": 45,
+  "generators/test/generated.test.ts": 35,
+  "shared/local/test/workflows-stage.test.ts": 26,
+  "shared/local/test/outbox-crash.test.ts": 23,
+  "scripts/test/test-timeout.test.ts": 13,
+  "shared/infra/test/pulumi-runner.test.ts": 10,
+  "shared/local/test/stage-startup.test.ts": 8,
+  "shared/local/test/relational-faults.test.ts": 8,
+  "shared/local/test/watch-stage.test.ts": 7,
+  "shared/runtime/test/relational-resume.test.ts": 7,
+  "shared/local/console/test/browser.test.ts": 7,
+  "shared/local/test/stage-relational.test.ts": 6,
+  "shared/local/test/stage-persist.test.ts": 6,
 };
 const durationsFile = join(root, ".build", "test-durations.json");
 function readDurations() {
