@@ -295,8 +295,14 @@ export class FunctionBuilds {
   private async lease(bundle: FunctionBundle): Promise<void> {
     const path = join(this.root, "leases", `${basename(bundle.dir)}~${LEASE_HOST}~${process.pid}`);
     if (heldLeases.has(path)) return;
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, "");
+    try {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, "");
+    } catch {
+      // A build folder this process cannot write to (read-only, another user's): the bundle is still answered, as
+      // before leases (a cache hit writes nothing); the next build tries the lease again.
+      return;
+    }
     heldLeases.add(path);
     if (!releaseAtExit) {
       releaseAtExit = true;

@@ -3,7 +3,7 @@
 // a fresh build; a build told which files changed goes straight to esbuild; pruning waits for no build and removes no
 // folder a live process was answered.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -176,6 +176,22 @@ test("a bundle folder another live process was answered is never pruned under it
   } finally {
     holder.kill();
   }
+});
+
+test("a bundle is still answered when its lease cannot be written (a build folder this process cannot write to)", async () => {
+  const root = join(dir, "unleasable");
+  const leaseEntry = join(dir, "unleasable-handler.ts");
+  writeFileSync(leaseEntry, `export async function handler() {\n  return "read-only";\n}\n`);
+  const built = await new FunctionBuilds({ root: join(dir, "unleasable-source") }).build({ entry: leaseEntry });
+  // The same build folder elsewhere (this process holds no lease there yet), whose lease folder cannot be made (as in
+  // a read-only or another user's build folder): only the lease write fails, the bundle and manifest are there to read.
+  cpSync(join(dir, "unleasable-source"), root, { recursive: true });
+  rmSync(join(root, "leases"), { recursive: true, force: true });
+  writeFileSync(join(root, "leases"), "");
+  const again = await new FunctionBuilds({ root }).build({ entry: leaseEntry });
+  assert.ok(again.cached, "answered from the manifest");
+  assert.is(again.hash, built.hash);
+  assert.ok(existsSync(again.file));
 });
 
 test.run();
