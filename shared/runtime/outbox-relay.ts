@@ -107,8 +107,9 @@ type Entry = PreparedMessage & { readonly owner: Outgoing };
 /**
  * The relay's handler. Records are grouped by partition key (an entity's changes and their outbox items share
  * one) and relayed in rounds: each round takes the next record of every partition still going and sends their events
- * together, in PublishBatch calls per topic (at most 10 entries and 256 KiB each, in the rounds' order; one Publish
- * when a topic gets a single event), so a partition's records go out in stream order, partitions side by side.
+ * together, in PublishBatch calls per topic (at most 10 entries and 256 KiB each and one entry per FIFO message group,
+ * in the rounds' order; one Publish when a topic gets a single event), so a partition's records go out in stream
+ * order, partitions side by side.
  * PublishBatch entries SNS failed on its side (`SenderFault: false`) are sent again before the topic's next call
  * (`publishChunk`: the SNS client's retry strategy and maxAttempts, until `RELAY_RETRY_MARGIN_MS` before the
  * invocation's end), so a record's later events never go out before its earlier ones succeeded. A

@@ -52,19 +52,33 @@ export function prepareMessage(message: TopicMessage): PreparedMessage {
   return { topicArn: message.topicArn, entry, bytes, eventId };
 }
 
-/** Splits in order into batches of at most 10 entries and 256 KiB (SNS's PublishBatch limits). */
-export function chunkMessages<T extends { readonly bytes: number }>(entries: readonly T[]): T[][] {
+/**
+ * Splits in order into batches of at most 10 entries and 256 KiB (SNS's PublishBatch limits), with at most one entry
+ * of each FIFO message group per batch: SNS reports a batch's entries one by one, so a group's later entry could be
+ * published while an earlier one failed, and go out before it once that one is sent again.
+ */
+export function chunkMessages<T extends { readonly bytes: number; readonly entry?: { readonly MessageGroupId?: string | undefined } }>(
+  entries: readonly T[],
+): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
+  let groups = new Set<string>();
   for (const entry of entries) {
-    if (current.length === SNS_LIMITS.batchEntries || (current.length > 0 && bytes + entry.bytes > SNS_LIMITS.batchBytes)) {
+    const group = entry.entry?.MessageGroupId;
+    if (
+      current.length === SNS_LIMITS.batchEntries ||
+      (current.length > 0 && bytes + entry.bytes > SNS_LIMITS.batchBytes) ||
+      (group !== undefined && groups.has(group))
+    ) {
       chunks.push(current);
       current = [];
       bytes = 0;
+      groups = new Set();
     }
     current.push(entry);
     bytes += entry.bytes;
+    if (group !== undefined) groups.add(group);
   }
   if (current.length) chunks.push(current);
   return chunks;
@@ -234,7 +248,8 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
 }
 
 /**
- * Sends events to SNS: one Publish for a single event, PublishBatch (chunks of 10, at most 256 KiB) for several to
+ * Sends events to SNS: one Publish for a single event, PublishBatch (`chunkMessages`: chunks of 10, at most 256 KiB,
+ * one entry per FIFO message group) for several to
  * the same topic. Topics are sent one after another and chunks in order, which keeps FIFO order within a call.
  * Throws `PublishError` naming the events that were not published.
  */

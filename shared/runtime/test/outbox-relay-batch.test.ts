@@ -75,13 +75,15 @@ test("several partitions: each round's events go out in one PublishBatch per top
   assert.equal(answer, { batchItemFailures: [] });
   const placedTopic = TEST_TOPICS["orders.order-placed"];
   const fifoTopic = TEST_TOPICS["orders.order-status-changed"];
-  // Round 1: the first record of a, b, c, d, e (the two topics' calls side by side); round 2: the second of a and b;
-  // round 3: a's third.
-  const [first, second, ...rest] = sns.requests;
-  assert.equal([first, second].sort((p, q) => p!.topicArn.localeCompare(q!.topicArn)), [
+  // Round 1: the first record of a, b, c, d, e (the two topics' calls side by side; d's two events share a message
+  // group, so its second starts the FIFO topic's next call); round 2: the second of a and b; round 3: a's third.
+  const [first, second, third, ...rest] = sns.requests;
+  assert.equal([first, second, third].sort((p, q) => p!.topicArn.localeCompare(q!.topicArn) || p!.entries - q!.entries), [
     { action: "PublishBatch", topicArn: placedTopic, entries: 3 },
-    { action: "PublishBatch", topicArn: fifoTopic, entries: 3 },
+    { action: "Publish", topicArn: fifoTopic, entries: 1 },
+    { action: "PublishBatch", topicArn: fifoTopic, entries: 2 },
   ]);
+  assert.equal(sns.requests.filter((r) => r.topicArn === fifoTopic).map((r) => r.entries), [1, 2]);
   assert.equal(rest, [
     { action: "PublishBatch", topicArn: placedTopic, entries: 2 },
     { action: "Publish", topicArn: placedTopic, entries: 1 },
@@ -320,6 +322,27 @@ test("no entry is sent again within RELAY_RETRY_MARGIN_MS of the invocation's en
   const inTime = await withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS + 60_000)));
   assert.equal(inTime, { batchItemFailures: [] });
   assert.equal(sns.requests.map((r) => r.entries), [2, 1]);
+});
+
+test("FIFO: an entry SNS failed on its side never lets a later event of its message group go out first", async () => {
+  // SNS publishes a FIFO batch's entries in order but reports each on its own: had the record's two events of group
+  // "fo" shared one call, the second would be published while the first waits to be sent again.
+  const first = statusChanged("fo-first", "placed");
+  const d = [statusChanged("fo", "placed"), statusChanged("fo", "invoiced")];
+  const other = statusChanged("fo-other", "placed");
+  const records = [record("fo-first", first), record("fo", ...d), record("fo-other", other)];
+  sns.failEntries(failing([d[0]!], 1));
+  const answer = await withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext()));
+  assert.equal(answer, { batchItemFailures: [] });
+  const group = sns.published.filter((m) => m.messageGroupId === "fo").map((m) => JSON.parse(m.message).id);
+  assert.equal(group, d.map((e) => e.id));
+  // No call carries two entries of one group (the group's second event starts the next call); groups share calls.
+  const topicArn = TEST_TOPICS["orders.order-status-changed"];
+  assert.equal(sns.requests, [
+    { action: "PublishBatch", topicArn, entries: 2 },
+    { action: "PublishBatch", topicArn, entries: 1 },
+    { action: "PublishBatch", topicArn, entries: 2 },
+  ]);
 });
 
 test.run();

@@ -59,7 +59,7 @@ test("FIFO events carry the message group from data and the event id as deduplic
   assert.is(message!.messageDeduplicationId, event.id);
 });
 
-test("publishBatch uses PublishBatch in chunks of 10, per topic, in order", async () => {
+test("publishBatch uses PublishBatch in chunks of 10, per topic, in order; one entry per FIFO message group a call", async () => {
   const placed = Array.from({ length: 23 }, (_, i) => ({ type: "orders.order-placed" as const, data: orderPlaced({ orderId: `o-${i}` }) }));
   const changed = Array.from({ length: 3 }, (_, i) => ({
     type: "orders.order-status-changed" as const,
@@ -73,7 +73,10 @@ test("publishBatch uses PublishBatch in chunks of 10, per topic, in order", asyn
       ["PublishBatch", 10, true],
       ["PublishBatch", 10, true],
       ["PublishBatch", 3, true],
-      ["PublishBatch", 3, false],
+      // One message group: an entry failed in a shared call could be overtaken by the group's next one.
+      ["Publish", 1, false],
+      ["Publish", 1, false],
+      ["Publish", 1, false],
     ],
   );
   assert.equal(
