@@ -158,6 +158,12 @@ async function clientRetryStrategy(): Promise<RetryStrategyV2 | undefined> {
   return "acquireInitialRetryToken" in strategy ? strategy : undefined;
 }
 
+/** Waits `ms`, or until `deadline` if that comes first. */
+async function pause(ms: number, deadline: number | undefined): Promise<void> {
+  const wait = Math.min(ms, deadline === undefined ? ms : deadline - Date.now());
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
 /** Waits for `work`, or gives up (`undefined`) at `deadline`. */
 async function until<T>(work: Promise<T>, deadline: number | undefined): Promise<T | undefined> {
   if (deadline === undefined) return work;
@@ -177,7 +183,8 @@ async function until<T>(work: Promise<T>, deadline: number | undefined): Promise
  * failed call itself), PublishBatch (entry ids `e0`, `e1`, ... in chunk order) for several. PublishBatch entries SNS
  * failed on its side (`SenderFault: false`: `InternalError`, `Throttled`, `KMSThrottling`) are sent again, in a
  * PublishBatch of only those entries in chunk order, with the SNS client's own retry strategy: its backoff (the
- * throttling one for throttling codes), its `maxAttempts` (counting the first call) and its retry quota, and never
+ * throttling one for throttling codes; waited in the strategy or, as the SDK's retry middleware does, from its
+ * token's `getRetryDelay()`, cut at the deadline), its `maxAttempts` (counting the first call) and its retry quota, and never
  * after `options.deadline`. Entries the sender caused (`SenderFault: true`) are not sent again, nor the later entries
  * of their group (`options.groupOf`). Does not throw for
  * what SNS answers: a failed call fails every event not yet published, entries still failed at the end fail theirs;
@@ -233,6 +240,9 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
     const next = await until(strategy.refreshRetryTokenForRetry(token, { errorType, error: error as RetryError }).catch(() => undefined), options.deadline);
     if (!next || past()) break;
     token = next;
+    // A strategy may also hand its backoff back in the token, for the caller to wait (as the SDK's retry middleware does).
+    await pause(next.getRetryDelay(), options.deadline);
+    if (past()) break;
     logger.debug("PublishBatch entries failed on SNS's side: sending them again", {
       topicArn,
       attempt: attempt + 1,

@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { DynamoDBRecord } from "aws-lambda";
 import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../../contract/outbox";
-import { resetAwsClients } from "../aws-clients";
+import { resetAwsClients, snsClient } from "../aws-clients";
 import { outboxRelay, RELAY_RETRY_MARGIN_MS } from "../outbox-relay";
 import { SNS_LIMITS } from "../sns-publish";
 import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
@@ -343,6 +343,34 @@ test("FIFO: an entry SNS failed on its side never lets a later event of its mess
     { action: "PublishBatch", topicArn, entries: 1 },
     { action: "PublishBatch", topicArn, entries: 2 },
   ]);
+});
+
+test("the retry strategy's delay in its token (the SDK's retry middleware waits it) is waited too, up to the deadline", async () => {
+  // A retry strategy may hand its backoff back in the token (getRetryDelay) instead of waiting inside
+  // refreshRetryTokenForRetry; the SDK's retry middleware waits it. Here it asks for a minute: past the invocation's
+  // deadline (500 ms away), so the failed entry must not be sent again at once.
+  const a = placed("delay-a");
+  const b = placed("delay-b");
+  const records = [record("delay-a", a), record("delay-b", b)];
+  sns.failEntries(failing([a], 1));
+  const token = (count: number, delay: number) => ({ getRetryCount: () => count, getRetryDelay: () => delay });
+  const strategy = {
+    acquireInitialRetryToken: async () => token(0, 0),
+    refreshRetryTokenForRetry: async (previous: { getRetryCount(): number }) => token(previous.getRetryCount() + 1, 60_000),
+    recordSuccess: () => undefined,
+  };
+  const answer = await withMaxAttempts(3, async () => {
+    const config = snsClient().config;
+    const original = config.retryStrategy;
+    config.retryStrategy = async () => strategy;
+    try {
+      return await relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS + 500));
+    } finally {
+      config.retryStrategy = original;
+    }
+  });
+  assert.equal(answer, failuresOf(records[0]!));
+  assert.equal(sns.requests.map((r) => r.entries), [2]);
 });
 
 test.run();
