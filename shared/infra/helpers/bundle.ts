@@ -283,12 +283,21 @@ export class FunctionBuilds {
       this.inFlight.set(key, pending);
     }
     return pending.then(async (bundle) => {
-      this.last.set(key, { request, bundle });
-      checkExport(request, bundle);
-      // Before the caller can read it: from now on no process's prune removes its folder while this one runs.
-      await this.lease(bundle);
-      return bundle;
+      const answered = await this.leased(request, key, bundle);
+      if (existsSync(answered.file)) return answered;
+      // Another process's prune read the manifests and leases before this build wrote its own (the same bytes as a
+      // build superseded long ago: an unlisted, old folder) and removed the folder before the lease: built again
+      // (its files written anew), now under the lease.
+      return this.leased(request, key, await this.buildNow(request, key, []));
     });
+  }
+
+  private async leased(request: FunctionBuildRequest, key: string, bundle: FunctionBundle): Promise<FunctionBundle> {
+    this.last.set(key, { request, bundle });
+    checkExport(request, bundle);
+    // Before the caller can read it: from now on no process's prune removes its folder while this one runs.
+    await this.lease(bundle);
+    return bundle;
   }
 
   /** Holds the bundle's folder for this process's life (see this file's header). */

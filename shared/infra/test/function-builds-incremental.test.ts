@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { FunctionBuilds } from "../helpers/bundle";
+import { FunctionBuilds, type FunctionBundle } from "../helpers/bundle";
 
 const dir = mkdtempSync(join(tmpdir(), "function-builds-incremental-"));
 const entry = join(dir, "handler.ts");
@@ -192,6 +192,25 @@ test("a bundle is still answered when its lease cannot be written (a build folde
   assert.ok(again.cached, "answered from the manifest");
   assert.is(again.hash, built.hash);
   assert.ok(existsSync(again.file));
+});
+
+test("a folder another process's prune removes between this build and its lease is built again before it is answered", async () => {
+  const root = join(dir, "race");
+  const raceEntry = join(dir, "race-handler.ts");
+  writeFileSync(raceEntry, `export async function handler() {\n  return "raced";\n}\n`);
+  const builds = new FunctionBuilds({ root });
+  // Another process's prune read the manifests before this build wrote its own and the leases before this one's, so
+  // the folder (same bytes as a build superseded long ago: unlisted, old) goes while the lease is being written.
+  const internals = builds as unknown as { lease(bundle: FunctionBundle): Promise<void> };
+  const lease = internals.lease.bind(builds);
+  internals.lease = async (bundle) => {
+    rmSync(bundle.dir, { recursive: true, force: true });
+    internals.lease = lease;
+    await lease(bundle);
+  };
+  const built = await builds.build({ entry: raceEntry });
+  assert.ok(existsSync(built.file), "the answered bundle is there to load");
+  assert.match(readFileSync(built.file, "utf8"), "raced");
 });
 
 test.run();
