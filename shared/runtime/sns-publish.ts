@@ -208,7 +208,12 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
   let strategy: RetryStrategyV2 | undefined;
   let token: RetryToken | undefined;
   const past = () => options.deadline !== undefined && Date.now() >= options.deadline;
+  const DEADLINE = "the deadline (the invocation's end less its margin) came";
+  /** Why entries SNS failed on its side were not sent again (for the error), and how many calls were made. */
+  let gaveUp = "";
+  let calls = 0;
   for (let attempt = 1; ; attempt++) {
+    calls = attempt;
     const result = await publishBatch(topicArn, pending.map((index) => chunk[index]!));
     if ("error" in result) {
       const failed = new Set([...stopped, ...pending]);
@@ -229,20 +234,32 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
       if (strategy && token) strategy.recordSuccess(token);
       break;
     }
-    if (past()) break;
+    if (past()) {
+      gaveUp = DEADLINE;
+      break;
+    }
     strategy ??= await clientRetryStrategy();
-    if (!strategy) break;
+    if (!strategy) {
+      gaveUp = "the SNS client has no retry strategy to follow";
+      break;
+    }
     token ??= await strategy.acquireInitialRetryToken("sns:PublishBatch");
     const codes = [...new Set(retryable.map(([, entry]) => entry.Code ?? "error"))];
     const error = Object.assign(new Error(retryable.map(([, e]) => `${e.Code ?? "error"}: ${e.Message ?? ""}`).join("; ")), { name: codes[0]! });
     const errorType = codes.some((code) => THROTTLING_CODES.has(code)) ? "THROTTLING" : "TRANSIENT";
     // Waits the strategy's backoff; it refuses (throws) once the client's maxAttempts or its retry quota are spent.
-    const next = await until(strategy.refreshRetryTokenForRetry(token, { errorType, error: error as RetryError }).catch(() => undefined), options.deadline);
-    if (!next || past()) break;
+    const next = await until(strategy.refreshRetryTokenForRetry(token, { errorType, error: error as RetryError }).catch(() => "refused" as const), options.deadline);
+    if (next === "refused" || !next || past()) {
+      gaveUp = next === "refused" ? "the SNS client's retry strategy refused another attempt (its maxAttempts or retry quota)" : DEADLINE;
+      break;
+    }
     token = next;
     // A strategy may also hand its backoff back in the token, for the caller to wait (as the SDK's retry middleware does).
     await pause(next.getRetryDelay(), options.deadline);
-    if (past()) break;
+    if (past()) {
+      gaveUp = DEADLINE;
+      break;
+    }
     logger.debug("PublishBatch entries failed on SNS's side: sending them again", {
       topicArn,
       attempt: attempt + 1,
@@ -254,7 +271,8 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
   if (failed.size === 0) return PUBLISHED;
   const ids = [...failed].sort((x, y) => x - y).map((index) => chunk[index]!.eventId);
   const reasons = [...new Set([...failed].map((index) => answers.get(index)).map((f) => `${f?.Code ?? "error"}: ${f?.Message ?? ""}`))].join("; ");
-  return { failed, error: new PublishError(`SNS refused ${failed.size} of ${chunk.length} events to ${topicArn} (${reasons})`, ids) };
+  const retries = pending.length ? `; not sent again after ${calls} ${calls === 1 ? "call" : "calls"}: ${gaveUp}` : "";
+  return { failed, error: new PublishError(`SNS refused ${failed.size} of ${chunk.length} events to ${topicArn} (${reasons})${retries}`, ids) };
 }
 
 /**

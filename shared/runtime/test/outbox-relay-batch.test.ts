@@ -373,4 +373,40 @@ test("the retry strategy's delay in its token (the SDK's retry middleware waits 
   assert.equal(sns.requests.map((r) => r.entries), [2]);
 });
 
+/** Runs `work` and returns it with the log lines (JSON) it wrote. */
+async function withLogs<T>(work: () => Promise<T>): Promise<[T, any[]]> {
+  const lines: any[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => (lines.push(JSON.parse(chunk)), true)) as typeof process.stdout.write;
+  try {
+    return [await work(), lines];
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+test("a record given up on says why its entries were not sent again: the calls made and the limit reached", async () => {
+  const a = placed("why-a");
+  const b = placed("why-b");
+  const records = [record("why-a", a), record("why-b", b)];
+  sns.failEntries((message) => message.includes(a.id));
+  const errorOf = (lines: any[]) => lines.find((l) => l.message.startsWith("recorded events not published"))?.error?.message as string;
+
+  const [spent, spentLogs] = await withLogs(() => withMaxAttempts(2, () => relay()({ Records: records }, lambdaContext())));
+  assert.equal(spent, failuresOf(records[0]!));
+  assert.match(errorOf(spentLogs), /InternalError: injected failure\); not sent again after 2 calls: .*maxAttempts or retry quota/);
+
+  sns.reset();
+  sns.failEntries((message) => message.includes(a.id));
+  const [late, lateLogs] = await withLogs(() => withMaxAttempts(2, () => relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS))));
+  assert.equal(late, failuresOf(records[0]!));
+  assert.match(errorOf(lateLogs), /not sent again after 1 call: the deadline/);
+
+  // Failed by the sender: nothing about retries.
+  sns.reset();
+  sns.failEntries((message) => message.includes(a.id), { code: "KMSAccessDenied", senderFault: true });
+  const [, senderLogs] = await withLogs(() => withMaxAttempts(2, () => relay()({ Records: records }, lambdaContext())));
+  assert.not.match(errorOf(senderLogs), /not sent again/);
+});
+
 test.run();
