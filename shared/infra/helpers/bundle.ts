@@ -606,14 +606,32 @@ export class FunctionBuilds {
     const entries = await readdir(this.root, { withFileTypes: true });
     // Read last: a process that took a folder since the manifests were read holds it by now.
     const held = await this.heldFolders();
+    // Each folder to go is moved aside first, then the leases are read again: a process whose lease landed after the
+    // first read gets its folder back; one that takes it from now on finds it gone and builds it again (see build).
+    const aside: { name: string; moved: string }[] = [];
     await Promise.all(
       entries
         .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name) && !listed.has(entry.name) && !held.has(entry.name))
         .map(async (entry) => {
           const path = join(this.root, entry.name);
-          if (Date.now() - (await stat(path)).mtimeMs > PRUNE_AFTER_MS) await rm(path, { recursive: true, force: true });
+          if (Date.now() - (await stat(path)).mtimeMs <= PRUNE_AFTER_MS) return;
+          const moved = join(this.root, `${entry.name}.pruned~${LEASE_HOST}~${process.pid}`);
+          if (await rename(path, moved).then(() => true, () => false)) aside.push({ name: entry.name, moved });
         }),
     );
+    // Folders a prune of this host moved aside and did not finish with (it was killed) go too.
+    const leftovers = entries.filter((entry) => {
+      const [, host, pid] = /^[0-9a-f]{16}\.pruned~(.+)~(\d+)$/.exec(entry.name) ?? [];
+      return entry.isDirectory() && host === LEASE_HOST && !processRuns(Number(pid));
+    });
+    if (!aside.length && !leftovers.length) return;
+    const taken = aside.length ? await this.heldFolders() : new Set<string>();
+    await Promise.all([
+      ...aside.map(({ name, moved }) =>
+        taken.has(name) ? rename(moved, join(this.root, name)).catch(() => rm(moved, { recursive: true, force: true })) : rm(moved, { recursive: true, force: true }),
+      ),
+      ...leftovers.map((entry) => rm(join(this.root, entry.name), { recursive: true, force: true })),
+    ]);
   }
 }
 

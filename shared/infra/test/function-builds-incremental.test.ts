@@ -2,10 +2,10 @@
 // gives exactly the bytes and hash a fresh build of the same content gives, and a syntax error fails it as it fails
 // a fresh build; a build told which files changed goes straight to esbuild; pruning waits for no build and removes no
 // folder a live process was answered.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { hostname, tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { FunctionBuilds, type FunctionBundle } from "../helpers/bundle";
@@ -211,6 +211,43 @@ test("a folder another process's prune removes between this build and its lease 
   const built = await builds.build({ entry: raceEntry });
   assert.ok(existsSync(built.file), "the answered bundle is there to load");
   assert.match(readFileSync(built.file, "utf8"), "raced");
+});
+
+test("a folder a process takes while a prune runs (its lease written after the prune read the leases) is not removed", async () => {
+  const source = join(dir, "prune-race-source");
+  const root = join(dir, "prune-race");
+  const takenEntry = join(dir, "prune-race-handler.ts");
+  writeFileSync(takenEntry, `export async function handler() {\n  return "taken";\n}\n`);
+  const built = await new FunctionBuilds({ root: source }).build({ entry: takenEntry });
+  // The same bytes in a build folder where no manifest lists them and no process holds them, written an hour ago.
+  const name = basename(built.dir);
+  cpSync(built.dir, join(root, name), { recursive: true });
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(join(root, name), anHourAgo, anHourAgo);
+  const pruner = new FunctionBuilds({ root }) as unknown as { prune(): Promise<void>; heldFolders(): Promise<Set<string>> };
+  const heldFolders = pruner.heldFolders.bind(pruner);
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
+  // A process (this one) takes the folder just after the prune read the leases: its lease lands then.
+  pruner.heldFolders = async () => {
+    const held = await heldFolders();
+    pruner.heldFolders = heldFolders;
+    mkdirSync(join(root, "leases"), { recursive: true });
+    writeFileSync(join(root, "leases", `${name}~${host}~${process.pid}`), "");
+    return held;
+  };
+  await pruner.prune();
+  assert.ok(existsSync(join(root, name, "index.mjs")), "the folder taken during the prune is still there");
+  assert.equal(readdirSync(root).sort(), ["leases", name].sort(), "nothing else left behind");
+  // Without the lease, the next prune removes it, and what a killed prune of this host had moved aside.
+  rmSync(join(root, "leases", `${name}~${host}~${process.pid}`));
+  const gone = spawnSync(process.execPath, ["-e", ""]).pid;
+  const killedPrune = join(root, `${"0".repeat(16)}.pruned~${host}~${gone}`);
+  const runningPrune = join(root, `${"1".repeat(16)}.pruned~${host}~${process.pid}`);
+  for (const folder of [killedPrune, runningPrune]) mkdirSync(folder);
+  await pruner.prune();
+  assert.not.ok(existsSync(join(root, name)), "an unheld old unlisted folder goes");
+  assert.not.ok(existsSync(killedPrune), "a killed prune's folder goes");
+  assert.ok(existsSync(runningPrune), "a running prune's folder is its own");
 });
 
 test.run();
