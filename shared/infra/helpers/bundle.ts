@@ -19,7 +19,8 @@
  *   removed at its exit): the clean-up (a prune, at most every ten minutes per process) removes only folders no
  *   manifest lists, older than ten minutes, that no live process holds, so a long test run or a stage started long
  *   ago never loses a bundle it may still load (a worker started after a crash, a rebuild answered from cache) to
- *   another process's clean-up. A lease of a process that is gone (its pid no longer runs) is removed by the prune.
+ *   another process's clean-up. A lease of a process that is gone (its pid no longer runs, or runs a process started
+ *   later: the lease records its writer's start) is removed by the prune.
  * - Concurrent builds of one request share one esbuild run; files are written atomically, so processes that build
  *   at the same time (parallel tests) never see half a bundle.
  * - `ServiceFunction` (shared/infra/service-function.ts) asks for its bundle lazily (an Output), so its constructor
@@ -34,7 +35,7 @@
  * and cache hits.
  */
 import { createHash } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -177,6 +178,31 @@ function processRuns(pid: number): boolean {
   }
 }
 
+/**
+ * A process's start as its lease records it (Linux: its start time in clock ticks since boot, from /proc), so that a
+ * lease left by a killed process is not held by a later process that got the same pid; undefined where it cannot be
+ * read (the pid alone decides then).
+ */
+function processStart(pid: number | "self"): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command (in parentheses, which may hold spaces): the start time is the 22nd of the line.
+    const started = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    return started ? `started ${started}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True while the process that wrote a lease (its pid, and its start when the lease recorded one) runs. */
+async function leaseHolderRuns(path: string, pid: number): Promise<boolean> {
+  if (!processRuns(pid)) return false;
+  const recorded = await readFile(path, "utf8").catch(() => "");
+  if (!recorded) return true;
+  const now = processStart(pid);
+  return now === undefined || now === recorded;
+}
+
 function sha256(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");
 }
@@ -306,7 +332,7 @@ export class FunctionBuilds {
     if (heldLeases.has(path)) return;
     try {
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, "");
+      await writeFile(path, processStart("self") ?? "");
     } catch {
       // A build folder this process cannot write to (read-only, another user's): the bundle is still answered, as
       // before leases (a cache hit writes nothing); the next build tries the lease again.
@@ -331,7 +357,7 @@ export class FunctionBuilds {
       const path = join(dir, name);
       const live =
         host === LEASE_HOST
-          ? processRuns(Number(pid))
+          ? await leaseHolderRuns(path, Number(pid))
           : await stat(path).then(
               (info) => Date.now() - info.mtimeMs < FOREIGN_LEASE_MS,
               () => false,

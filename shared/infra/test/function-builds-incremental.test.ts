@@ -250,4 +250,30 @@ test("a folder a process takes while a prune runs (its lease written after the p
   assert.ok(existsSync(runningPrune), "a running prune's folder is its own");
 });
 
+test("a lease left by a killed process whose pid another process now runs under does not hold the folder", async () => {
+  const source = join(dir, "reused-source");
+  const root = join(dir, "reused");
+  const reusedEntry = join(dir, "reused-handler.ts");
+  writeFileSync(reusedEntry, `export async function handler() {\n  return "reused";\n}\n`);
+  const built = await new FunctionBuilds({ root: source }).build({ entry: reusedEntry });
+  const name = basename(built.dir);
+  cpSync(built.dir, join(root, name), { recursive: true });
+  const anHourAgo = new Date(Date.now() - 3_600_000);
+  utimesSync(join(root, name), anHourAgo, anHourAgo);
+  // A process that now runs (a sleeping child) under the pid of the lease's writer, killed long ago: the lease
+  // names the writer as it was (the same pid, another process start).
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
+  const other = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  try {
+    mkdirSync(join(root, "leases"), { recursive: true });
+    const lease = join(root, "leases", `${name}~${host}~${other.pid}`);
+    writeFileSync(lease, "started 1");
+    await (new FunctionBuilds({ root }) as unknown as { prune(): Promise<void> }).prune();
+    assert.not.ok(existsSync(join(root, name)), "the folder of the killed process goes");
+    assert.not.ok(existsSync(lease), "its lease too");
+  } finally {
+    other.kill();
+  }
+});
+
 test.run();
