@@ -640,7 +640,9 @@ export class FunctionBuilds {
         .filter((entry) => entry.isDirectory() && /^[0-9a-f]{16}$/.test(entry.name) && !listed.has(entry.name) && !held.has(entry.name))
         .map(async (entry) => {
           const path = join(this.root, entry.name);
-          if (Date.now() - (await stat(path)).mtimeMs <= PRUNE_AFTER_MS) return;
+          // Gone already (another process's prune took it): nothing to do, and no reason to stop before the re-read.
+          const info = await stat(path).catch(() => undefined);
+          if (!info || Date.now() - info.mtimeMs <= PRUNE_AFTER_MS) return;
           const moved = join(this.root, `${entry.name}.pruned~${LEASE_HOST}~${process.pid}`);
           if (await rename(path, moved).then(() => true, () => false)) aside.push({ name: entry.name, moved });
         }),

@@ -227,10 +227,15 @@ test("a folder a process takes while a prune runs (its lease written after the p
   const pruner = new FunctionBuilds({ root }) as unknown as { prune(): Promise<void>; heldFolders(): Promise<Set<string>> };
   const heldFolders = pruner.heldFolders.bind(pruner);
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
+  // Another old unlisted folder, which another process's prune removes while this one runs.
+  const removedMeanwhile = join(root, "f".repeat(16));
+  mkdirSync(removedMeanwhile);
+  utimesSync(removedMeanwhile, anHourAgo, anHourAgo);
   // A process (this one) takes the folder just after the prune read the leases: its lease lands then.
   pruner.heldFolders = async () => {
     const held = await heldFolders();
     pruner.heldFolders = heldFolders;
+    rmSync(removedMeanwhile, { recursive: true });
     mkdirSync(join(root, "leases"), { recursive: true });
     writeFileSync(join(root, "leases", `${name}~${host}~${process.pid}`), "");
     return held;
