@@ -21,6 +21,7 @@ import { renderTrace, startLocalStage, type LocalStage } from "../stage";
 import type { StreamMappingInfo } from "../stage/part-streams";
 import { wiringFrom, type FunctionSpec, type StageWiring } from "../stage/wiring";
 import { authorizeOnFailureSend, onFailureDestination, type OnFailureSend } from "../streams";
+import { failInvocations } from "./support/fail-invocations";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -135,16 +136,8 @@ test("a Kinesis mapping whose role may not kms:GenerateDataKey on its encrypted 
     streamMappings: stage.wiring.streamMappings!.map((m) => (m === mapping ? { ...m, maximumRetryAttempts: 1, bisectBatchOnFunctionError: false } : m)),
   });
   const host = stage.hosts.get(ON_ENTRY_POSTED)!;
-  const invoke = host.invoke.bind(host);
   // The function fails (an unhandled error, as Lambda reports it).
-  host.invoke = async (_event, options = {}) => ({
-    ok: false,
-    requestId: options.requestId ?? "r",
-    durationMs: 1,
-    coldStart: false,
-    traceHeader: options.traceHeader ?? "",
-    error: { errorType: "Error", errorMessage: "injected failure", trace: [] },
-  });
+  const restore = failInvocations(host);
   try {
     const data = { customerId: `customer-refused-${Date.now()}`, invoiceId: `invoice-refused-${Date.now()}`, amount: 5 };
     stage.publish("ledger.entry-posted", data, { correlationId: "refused-kinesis" });
@@ -172,7 +165,7 @@ test("a Kinesis mapping whose role may not kms:GenerateDataKey on its encrypted 
     });
     assert.match(renderTrace(tree), new RegExp(`DENIED kms:GenerateDataKey on ${key.arn}: User: arn:aws:sts::\\d{12}:assumed-role/`));
   } finally {
-    host.invoke = invoke;
+    restore();
   }
 });
 

@@ -13,6 +13,7 @@ import { startLocalStage, type LocalStage } from "../stage";
 import type { ProgramResult } from "../stage/programs";
 import { onFailureDestination } from "../streams";
 import type { OnFailureRecord } from "../streams/shard-poller";
+import { failInvocations } from "./support/fail-invocations";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -74,20 +75,11 @@ const withStatement = (policy: string, statement: Record<string, unknown>) => {
 
 /** The consumer fails every batch (an unhandled error, as Lambda reports it) while `run` runs. */
 async function failing<T>(run: () => Promise<T>): Promise<T> {
-  const host = stage.hosts.get(CONSUMER)!;
-  const invoke = host.invoke.bind(host);
-  host.invoke = async (_event, options = {}) => ({
-    ok: false,
-    requestId: options.requestId ?? "r",
-    durationMs: 1,
-    coldStart: false,
-    traceHeader: options.traceHeader ?? "",
-    error: { errorType: "Error", errorMessage: "injected failure", trace: [] },
-  });
+  const restore = failInvocations(stage.hosts.get(CONSUMER)!);
   try {
     return await run();
   } finally {
-    host.invoke = invoke;
+    restore();
   }
 }
 

@@ -13,6 +13,7 @@ import { eventually } from "../../testing/stage-target";
 import { catalog } from "../../contract/catalog";
 import { functionAccessKeyId } from "../lambda/function-host";
 import { renderTrace, startLocalStage, type LocalStage } from "../stage";
+import { failInvocations } from "./support/fail-invocations";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -190,13 +191,9 @@ test("records a consumer gives up on are described in an on-failure record (shar
   };
   await stage.kinesis.reconcile!(next);
   const host = stage.hosts.get("local-ledger-on-entry-posted")!;
-  const invoke = host.invoke.bind(host);
   let failing = true;
   // The function fails (an unhandled error, as Lambda reports it) while `failing` holds.
-  host.invoke = async (event, options = {}) =>
-    failing
-      ? { ok: false, requestId: options.requestId ?? "r", durationMs: 1, coldStart: false, traceHeader: options.traceHeader ?? "", error: { errorType: "Error", errorMessage: "injected failure", trace: [] } }
-      : invoke(event, options);
+  const restore = failInvocations(host, () => failing);
   try {
     const data = { customerId: `customer-given-up-${Date.now()}`, invoiceId: `invoice-given-up-${Date.now()}`, amount: 5 };
     const sent = stage.publish("ledger.entry-posted", data);
@@ -221,7 +218,7 @@ test("records a consumer gives up on are described in an on-failure record (shar
     assert.is(replay.status, 200, await replay.clone().text());
     await eventually("the replayed event applied", async () => (await items("$ledger#")).find((item) => item.details?.invoiceId === data.invoiceId));
   } finally {
-    host.invoke = invoke;
+    restore();
   }
 });
 
