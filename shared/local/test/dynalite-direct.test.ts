@@ -87,6 +87,16 @@ test.before(async () => {
     const answer = await target("CreateTable", CREATE);
     assert.is(answer.status, 200, JSON.stringify(answer.body));
   }
+  // A new table is CREATING until dynalite's timer (createTableMs: 0) makes it ACTIVE, as a caller of DynamoDB waits
+  // for it: a direct call can come before that timer has run, where a request through the listener came after.
+  for (const target of [directListener, viaListener]) {
+    for (let tries = 0; ; tries++) {
+      const { body } = await target("DescribeTable", { TableName: TABLE });
+      if ((body.Table as { TableStatus?: string } | undefined)?.TableStatus === "ACTIVE") break;
+      if (tries > 500) throw new Error(`${TABLE} still not ACTIVE: ${JSON.stringify(body)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
 });
 
 test.after(async () => {
