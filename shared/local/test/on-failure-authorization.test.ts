@@ -22,6 +22,7 @@ import type { StreamMappingInfo } from "../stage/part-streams";
 import { wiringFrom, type FunctionSpec, type StageWiring } from "../stage/wiring";
 import { authorizeOnFailureSend, onFailureDestination, type OnFailureSend } from "../streams";
 import { failInvocations } from "./support/fail-invocations";
+import { keepStderrLines } from "./support/stderr-lines";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -57,21 +58,16 @@ function withoutGrants(wiring: StageWiring): StageWiring {
 
 let stage: LocalStage;
 const logs: FunctionLogEntry[] = [];
-const stageLines: string[] = [];
-const write = process.stderr.write.bind(process.stderr);
+let stderr: ReturnType<typeof keepStderrLines> | undefined;
 
 test.before(async () => {
   // The stage's own lines go to standard error: keep those about on-failure records (the rest passes through).
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    if (text.includes("on-failure record")) stageLines.push(text);
-    return write(chunk, ...rest);
-  }) as typeof process.stderr.write;
+  stderr = keepStderrLines("on-failure record");
   stage = await startLocalStage({ port: 0, serviceDirs: [STREAMER, join(REPO, "services", "ledger")], adjustWiring: withoutGrants, onLog: (entry) => logs.push(entry) });
 });
 
 test.after(async () => {
-  process.stderr.write = write;
+  stderr?.restore();
   await stage?.stop();
 });
 
@@ -96,7 +92,7 @@ test("a DynamoDB stream mapping whose role may not sqs:SendMessage to its on-fai
   assert.equal(sqs.peek(queueArn), []);
 
   // One line naming the function, the destination, the action and the ARN.
-  const lines = stageLines.filter((l) => l.includes(ON_CHANGE));
+  const lines = stderr!.lines.filter((l) => l.includes(ON_CHANGE));
   assert.is(lines.length, 1, lines.join(""));
   assert.match(
     lines[0]!,
@@ -153,7 +149,7 @@ test("a Kinesis mapping whose role may not kms:GenerateDataKey on its encrypted 
     // The queue's key is the platform's events key; its policy lets the account's IAM policies decide.
     const key = onFailureDestination(stage.programs, queueArn, stage.wiring).key!;
     assert.match(key.arn, /^arn:aws:kms:[^:]+:\d{12}:key\//);
-    const lines = stageLines.filter((l) => l.includes(ON_ENTRY_POSTED));
+    const lines = stderr!.lines.filter((l) => l.includes(ON_ENTRY_POSTED));
     assert.is(lines.length, 1, lines.join(""));
     assert.ok(
       lines[0]!.startsWith(`local stage: ${ON_ENTRY_POSTED} gave up on a batch, and its on-failure record was not delivered to ${queueArn}: the function's role may not kms:GenerateDataKey on ${key.arn} (User: `),

@@ -14,6 +14,7 @@ import type { ProgramResult } from "../stage/programs";
 import { onFailureDestination } from "../streams";
 import type { OnFailureRecord } from "../streams/shard-poller";
 import { failInvocations } from "./support/fail-invocations";
+import { keepStderrLines } from "./support/stderr-lines";
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
@@ -24,16 +25,11 @@ const OTHER_QUEUE = "ledger-on-invoice-issued-dlq";
 let stage: LocalStage;
 /** The programs as the stage started (each test reloads from these). */
 let started: readonly ProgramResult[];
-const stageLines: string[] = [];
-const write = process.stderr.write.bind(process.stderr);
+let stderr: ReturnType<typeof keepStderrLines> | undefined;
 
 test.before(async () => {
   // The stage's line about a refused on-failure record goes to standard error: keep those (the rest passes through).
-  process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    if (text.includes("on-failure record")) stageLines.push(text);
-    return write(chunk, ...rest);
-  }) as typeof process.stderr.write;
+  stderr = keepStderrLines("on-failure record");
   stage = await startLocalStage({
     port: 0,
     serviceDirs: [join(REPO, "services", "ledger")],
@@ -47,7 +43,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  process.stderr.write = write;
+  stderr?.restore();
   await stage?.stop();
 });
 
@@ -114,7 +110,7 @@ test("a reload whose key policy denies the role kms:GenerateDataKey: the next fa
   const deny = { Sid: "NoFailureRecordsFromLedger", Effect: "Deny", Principal: { AWS: roleArn }, Action: "kms:GenerateDataKey", Resource: "*" };
   await stage.reconcile(edited(started, { [keyResource.name]: (inputs) => ({ ...inputs, policy: withStatement(String(inputs.policy), deny) }) }));
   try {
-    const before = { failures: await deliveryFailures(), lines: stageLines.length };
+    const before = { failures: await deliveryFailures(), lines: stderr!.lines.length };
     const put = await failing(async () => {
       const put = await putEntry("key-policy-reloaded");
       await eventually("the failed batch's on-failure send, refused or delivered", async () =>
@@ -124,7 +120,7 @@ test("a reload whose key policy denies the role kms:GenerateDataKey: the next fa
     });
     assert.not.ok(recordsIn(queueArn).some((r) => covers(r, put)), "the record did not reach the queue: the reloaded key policy denies its key");
     assert.is(await deliveryFailures(), before.failures + 1);
-    const lines = stageLines.slice(before.lines).filter((l) => l.includes(CONSUMER));
+    const lines = stderr!.lines.slice(before.lines).filter((l) => l.includes(CONSUMER));
     assert.is(lines.length, 1, lines.join(""));
     assert.ok(lines[0]!.includes(`may not kms:GenerateDataKey on ${key.arn} (the key policy of ${key.arn} explicitly denies kms:GenerateDataKey to ${roleArn})`), lines[0]);
   } finally {
@@ -150,7 +146,7 @@ test("a reload that points the mapping at another queue, whose policy lets the r
   );
   try {
     assert.is(stage.wiring.streamMappings!.find((m) => m.functionArn.endsWith(`:${CONSUMER}`))!.onFailureDestinationArn, otherArn);
-    const before = { failures: await deliveryFailures(), lines: stageLines.length };
+    const before = { failures: await deliveryFailures(), lines: stderr!.lines.length };
     const put = await failing(async () => {
       const put = await putEntry("destination-reloaded");
       await eventually("the failed batch's on-failure send, refused or delivered", async () =>
@@ -158,7 +154,7 @@ test("a reload that points the mapping at another queue, whose policy lets the r
       60_000);
       return put;
     });
-    assert.equal(stageLines.slice(before.lines).filter((l) => l.includes(CONSUMER)), [], "no refusal: the reloaded queue policy lets the role send");
+    assert.equal(stderr!.lines.slice(before.lines).filter((l) => l.includes(CONSUMER)), [], "no refusal: the reloaded queue policy lets the role send");
     assert.is(await deliveryFailures(), before.failures);
     const record = recordsIn(otherArn).find((r) => covers(r, put))!;
     assert.is(record.requestContext.condition, "RetryAttemptsExhausted");
