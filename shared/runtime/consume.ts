@@ -19,6 +19,7 @@ import { isKinesisEvent, readKinesisRecord } from "./kinesis-record";
 import { logger as rootLogger, type Logger } from "./logger";
 import { readRecordMessage, type Delivery } from "./sqs-record";
 import { newTraceparent, parseTraceparent, traceparentFromXRay } from "./trace-context";
+import { groupBy, mapConcurrently } from "./collections";
 
 /** What an action gets besides the event: the record it came in (`delivery` says which kind). */
 export type ActionContext = {
@@ -100,14 +101,6 @@ function lockMilliseconds(options: IdempotencyOptions, context: Context | undefi
   if (options.lockTimeoutSeconds !== undefined) return options.lockTimeoutSeconds * 1000;
   const remaining = context?.getRemainingTimeInMillis?.();
   return remaining !== undefined && remaining > 0 ? remaining : DEFAULT_LOCK_SECONDS * 1000;
-}
-
-async function mapConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /**
@@ -329,14 +322,10 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     const failures = new Set<string>();
     const inBatch = new Map<string, Promise<RecordOutcome>>();
     const records = (event as SQSEvent).Records;
-    const groups = new Map<string, SQSRecord[]>();
-    for (const record of records) {
-      const group = record.attributes?.MessageGroupId;
-      if (group === undefined) continue;
-      const list = groups.get(group);
-      if (list) list.push(record);
-      else groups.set(group, [record]);
-    }
+    const groups = groupBy(
+      records.filter((record) => record.attributes?.MessageGroupId !== undefined),
+      (record) => record.attributes.MessageGroupId!,
+    );
     if (groups.size === 0) {
       await mapConcurrently(records, maxConcurrency, async (record) => {
         if ((await processRecord(record, context, inBatch)) === "failed") failures.add(record.messageId);

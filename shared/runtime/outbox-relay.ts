@@ -13,6 +13,7 @@ import { logger as rootLogger } from "./logger";
 import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../contract/outbox";
 import { chunkMessages, prepareMessage, publishChunk, type PreparedMessage, type TopicMessage } from "./sns-publish";
 import { newTraceparent, parseTraceparent } from "./trace-context";
+import { groupBy, mapConcurrently } from "./collections";
 
 // The outbox relay: the function a service's event source mapping on its outbox table's stream invokes (the mapping
 // passes only INSERTs of the service's outbox items, see shared/infra/outbox-relay.ts). It publishes each recorded
@@ -80,14 +81,6 @@ function messageOf(envelope: Envelope, service: string, topics: Readonly<Record<
   }
   const dataVersion = typeof envelope.dataversion === "number" ? envelope.dataversion : catalog[type].version;
   return { topicArn, envelope, dataVersion, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
-}
-
-async function mapConcurrently<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
 }
 
 /** A record read and ready to send: its events' messages, the scope its log lines carry, and whether it failed. */
@@ -164,7 +157,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
 
   /** Sends one round's records: their events grouped by topic, each topic's chunks in order, topics side by side. */
   async function send(round: readonly Outgoing[], deadline: number | undefined): Promise<void> {
-    const byTopic = new Map<string, Entry[]>();
+    const ready: Entry[] = [];
     for (const outgoing of round) {
       if (outgoing.error !== undefined) continue;
       const entries: Entry[] = [];
@@ -174,13 +167,9 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
         outgoing.error = error;
         continue;
       }
-      for (const entry of entries) {
-        const list = byTopic.get(entry.topicArn);
-        if (list) list.push(entry);
-        else byTopic.set(entry.topicArn, [entry]);
-      }
+      ready.push(...entries);
     }
-    await mapConcurrently([...byTopic], maxConcurrency, async ([topicArn, entries]) => {
+    await mapConcurrently([...groupBy(ready, (entry) => entry.topicArn)], maxConcurrency, async ([topicArn, entries]) => {
       for (const planned of chunkMessages(entries)) {
         // A record whose earlier events failed sends none of its later ones (a record may span chunks).
         const chunk = planned.some((e) => e.owner.error !== undefined) ? planned.filter((e) => e.owner.error === undefined) : planned;
@@ -196,13 +185,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
     const service = options.service ?? serviceName("the outbox relay");
     const remaining = context?.getRemainingTimeInMillis?.();
     const deadline = remaining === undefined ? undefined : Date.now() + remaining - RELAY_RETRY_MARGIN_MS;
-    const partitions = new Map<string, DynamoDBRecord[]>();
-    for (const record of event.Records) {
-      const key = JSON.stringify(record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey] ?? null);
-      const list = partitions.get(key);
-      if (list) list.push(record);
-      else partitions.set(key, [record]);
-    }
+    const partitions = groupBy(event.Records, (record) => JSON.stringify(record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey] ?? null));
     const failed = new Set<DynamoDBRecord>();
     // Each partition's position; a partition leaves the list when it ends or one of its records failed.
     let going = [...partitions.values()].map((records) => ({ records, next: 0 }));

@@ -4,6 +4,7 @@ import { messageAttributes } from "./message-attributes";
 import { snsClient, snsModule } from "./aws-clients";
 import { PublishError } from "./errors";
 import { logger } from "./logger";
+import { groupBy } from "./collections";
 
 /** One event on its way to a topic. */
 export interface TopicMessage {
@@ -282,13 +283,7 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
  * Throws `PublishError` naming the events that were not published.
  */
 export async function sendToTopics(messages: readonly TopicMessage[]): Promise<void> {
-  const byTopic = new Map<string, PreparedMessage[]>();
-  for (const message of messages) {
-    const prepared = prepareMessage(message);
-    const list = byTopic.get(message.topicArn);
-    if (list) list.push(prepared);
-    else byTopic.set(message.topicArn, [prepared]);
-  }
+  const byTopic = groupBy(messages.map(prepareMessage), (prepared) => prepared.topicArn);
   for (const [topicArn, entries] of byTopic) {
     for (const part of chunkMessages(entries)) {
       const { error } = await publishChunk(topicArn, part);

@@ -2,6 +2,7 @@ import type { PutRecordsRequestEntry, PutRecordsResultEntry } from "@aws-sdk/cli
 import type { Envelope } from "../contract";
 import { kinesisClient, kinesisModule } from "./kinesis-client";
 import { PublishError } from "./errors";
+import { groupBy } from "./collections";
 
 /** One event on its way to a Kinesis data stream. */
 export interface StreamMessage {
@@ -135,14 +136,10 @@ async function putChunk(streamName: string, chunk: readonly Prepared[], retry: R
  */
 export async function sendToStreams(messages: readonly StreamMessage[], retry: StreamRetryOptions = {}): Promise<void> {
   const options = { ...DEFAULT_RETRY, ...retry };
-  const byStream = new Map<string, Prepared[]>();
-  for (const message of messages) {
-    const prepared = prepare(message);
-    const list = byStream.get(message.streamName);
-    if (list) list.push(prepared);
-    else byStream.set(message.streamName, [prepared]);
-  }
-  for (const [streamName, entries] of byStream) {
+  // Every event prepared (and checked) before the first request, in order, as the streams' entries.
+  const prepared = messages.map((message) => ({ streamName: message.streamName, entry: prepare(message) }));
+  for (const [streamName, list] of groupBy(prepared, (p) => p.streamName)) {
+    const entries = list.map((p) => p.entry);
     if (entries.length === 1) {
       await putOne(streamName, entries[0]!);
       continue;
