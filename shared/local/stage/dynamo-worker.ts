@@ -40,9 +40,42 @@ export interface DynamoWorkerStarted {
   proxyPort: number;
 }
 
+/**
+ * What the main thread reads of a proxy decision (its trace: the tables and partition keys a write named, and a
+ * denial's message), not the request's IAM details (principal, resource ARNs, other condition keys), which stay in
+ * this thread.
+ */
+export interface DynamoDecision {
+  requestId: string;
+  operation: string;
+  allowed: boolean;
+  traceHeader?: string;
+  /** Per authorization: its action, table and `dynamodb:LeadingKeys` (when it had them). */
+  authorizations: { action: string; table?: string; conditionKeys: { "dynamodb:LeadingKeys"?: string | string[] } }[];
+  denied?: { message: string };
+}
+
+/** The part of a proxy decision the main thread reads. */
+export function decisionFacts(event: DynamoDbProxyEvent): DynamoDecision {
+  const authorizations: DynamoDecision["authorizations"] = new Array(event.authorizations.length);
+  for (let i = 0; i < authorizations.length; i++) {
+    const { action, table, conditionKeys } = event.authorizations[i]!;
+    const leading = conditionKeys["dynamodb:LeadingKeys"];
+    authorizations[i] = { action, ...(table === undefined ? {} : { table }), conditionKeys: leading === undefined ? {} : { "dynamodb:LeadingKeys": leading } };
+  }
+  return {
+    requestId: event.requestId,
+    operation: event.operation,
+    allowed: event.allowed,
+    ...(event.traceHeader === undefined ? {} : { traceHeader: event.traceHeader }),
+    authorizations,
+    ...(event.denied ? { denied: { message: event.denied.message } } : {}),
+  };
+}
+
 /** Worker -> main thread: events (answers and the start go through the channel). */
 export type DynamoWorkerMessage =
-  | { type: "decision"; event: DynamoDbProxyEvent }
+  | { type: "decision"; event: DynamoDecision }
   | { type: "answered"; requestId: string; status: number; errorType?: string }
   /** A stream record the write engine appended; `requestId` is the proxy's id of the write that made it. */
   | { type: "stream-record"; stored: StoredRecord; requestId?: string }
@@ -157,7 +190,7 @@ async function main(): Promise<void> {
       decided = event.requestId;
       if (!event.allowed || reported.has(event.operation)) {
         if (event.allowed) tracked.add(event.requestId);
-        report({ type: "decision", event });
+        report({ type: "decision", event: decisionFacts(event) });
       }
     },
     onAnswered: (event) => {

@@ -11,9 +11,8 @@ import { Worker } from "node:worker_threads";
 import { build } from "esbuild";
 import type { StoredRecord } from "../dynamodb-streams";
 import { EngineChannel } from "../engine-thread/channel";
-import type { DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import { LOCAL_BUILD_ROOT } from "../lambda/bundle";
-import type { DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup, DynamoWorkerStarted } from "./dynamo-worker";
+import type { DynamoDecision, DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup, DynamoWorkerStarted } from "./dynamo-worker";
 import type { TableSpec } from "./wiring";
 
 /** DynamoDB as the stage runs it. */
@@ -48,8 +47,8 @@ export interface DynamoServiceOptions {
   registrations: DynamoWorkerSetup["registrations"];
   /** Operations whose decisions are reported (denials always are). */
   reported: readonly string[];
-  /** A reported request was authorized (or refused). */
-  onDecision?: (event: DynamoDbProxyEvent) => void;
+  /** A reported request was authorized (or refused): what the trace reads of the decision (see `DynamoDecision`). */
+  onDecision?: (event: DynamoDecision) => void;
   /** DynamoDB answered a reported, allowed request. */
   onAnswered?: (answer: { requestId: string; status: number; errorType?: string }) => void;
   /** The records' `awsRegion`. */
