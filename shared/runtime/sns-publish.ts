@@ -5,6 +5,7 @@ import { snsClient, snsModule } from "./aws-clients";
 import { PublishError } from "./errors";
 import { logger } from "./logger";
 import { groupBy } from "./collections";
+import { refreshUntil } from "./retry-wait";
 
 /** One event on its way to a topic. */
 export interface TopicMessage {
@@ -165,20 +166,6 @@ async function pause(ms: number, deadline: number | undefined): Promise<void> {
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
-/** Waits for `work`, or gives up (`undefined`) at `deadline`. */
-async function until<T>(work: Promise<T>, deadline: number | undefined): Promise<T | undefined> {
-  if (deadline === undefined) return work;
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()));
-  });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * Sends one chunk (from `chunkMessages`) to `topicArn`: Publish for a single event (the SDK retries a throttled or
  * failed call itself), PublishBatch (entry ids `e0`, `e1`, ... in chunk order) for several. PublishBatch entries SNS
@@ -249,8 +236,18 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
     const error = Object.assign(new Error(retryable.map(([, e]) => `${e.Code ?? "error"}: ${e.Message ?? ""}`).join("; ")), { name: codes[0]! });
     const errorType = codes.some((code) => THROTTLING_CODES.has(code)) ? "THROTTLING" : "TRANSIENT";
     // Waits the strategy's backoff; it refuses (throws) once the client's maxAttempts or its retry quota are spent.
-    const next = await until(strategy.refreshRetryTokenForRetry(token, { errorType, error: error as RetryError }).catch(() => "refused" as const), options.deadline);
+    // At the deadline the wait ends (no timer of it left) and a retry that will not happen gives its cost back to
+    // the quota (recordSuccess returns a token's cost), whenever its token comes.
+    const retry = strategy;
+    const previous = token;
+    const giveBack = (unused: RetryToken | "refused") => unused !== "refused" && retry.recordSuccess(unused);
+    const next = await refreshUntil(
+      () => retry.refreshRetryTokenForRetry(previous, { errorType, error: error as RetryError }).catch(() => "refused" as const),
+      options.deadline,
+      giveBack,
+    );
     if (next === "refused" || !next || past()) {
+      if (next) giveBack(next);
       gaveUp = next === "refused" ? "the SNS client's retry strategy refused another attempt (its maxAttempts or retry quota)" : DEADLINE;
       break;
     }
@@ -258,6 +255,7 @@ export async function publishChunk(topicArn: string, chunk: readonly PreparedMes
     // A strategy may also hand its backoff back in the token, for the caller to wait (as the SDK's retry middleware does).
     await pause(next.getRetryDelay(), options.deadline);
     if (past()) {
+      giveBack(next);
       gaveUp = DEADLINE;
       break;
     }

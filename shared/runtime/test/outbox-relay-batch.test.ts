@@ -199,6 +199,20 @@ async function withMaxAttempts<T>(attempts: number, work: () => Promise<T>): Pro
   }
 }
 
+/** Runs the relay with `strategy` as the SNS client's retry strategy. */
+async function withRetryStrategy<T>(strategy: unknown, work: () => Promise<T>): Promise<T> {
+  return withMaxAttempts(3, async () => {
+    const config = snsClient().config;
+    const original = config.retryStrategy;
+    config.retryStrategy = async () => strategy as Awaited<ReturnType<typeof original>>;
+    try {
+      return await work();
+    } finally {
+      config.retryStrategy = original;
+    }
+  });
+}
+
 /** Fails the entries of `events` the first `times` times each is sent. */
 function failing(events: readonly Event[], times: number): (message: string) => boolean {
   const seen = new Map<string, number>();
@@ -354,23 +368,43 @@ test("the retry strategy's delay in its token (the SDK's retry middleware waits 
   const records = [record("delay-a", a), record("delay-b", b)];
   sns.failEntries(failing([a], 1));
   const token = (count: number, delay: number) => ({ getRetryCount: () => count, getRetryDelay: () => delay });
+  const givenBack: number[] = [];
   const strategy = {
     acquireInitialRetryToken: async () => token(0, 0),
     refreshRetryTokenForRetry: async (previous: { getRetryCount(): number }) => token(previous.getRetryCount() + 1, 60_000),
-    recordSuccess: () => undefined,
+    recordSuccess: (used: { getRetryCount(): number }) => void givenBack.push(used.getRetryCount()),
   };
-  const answer = await withMaxAttempts(3, async () => {
-    const config = snsClient().config;
-    const original = config.retryStrategy;
-    config.retryStrategy = async () => strategy;
-    try {
-      return await relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS + 500));
-    } finally {
-      config.retryStrategy = original;
-    }
-  });
+  const answer = await withRetryStrategy(strategy, () => relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS + 500)));
   assert.equal(answer, failuresOf(records[0]!));
   assert.equal(sns.requests.map((r) => r.entries), [2]);
+  // The retry its token was for never happened: the token goes back to the strategy (recordSuccess returns its cost).
+  // (The SDK's own calls with this strategy record their first tokens, count 0, too.)
+  assert.equal(givenBack.filter((count) => count > 0), [1]);
+});
+
+const timers = () => process.getActiveResourcesInfo().filter((name) => name === "Timeout").length;
+
+test("a backoff the deadline cuts ends with the invocation: no timer left behind, the retry quota it took given back", async () => {
+  // The SDK's own StandardRetryStrategy (the client's class) with a 15 s backoff: it takes its retry cost from the
+  // quota, then waits inside refreshRetryTokenForRetry, past the deadline (300 ms away).
+  const a = placed("cut-a");
+  const b = placed("cut-b");
+  const records = [record("cut-a", a), record("cut-b", b)];
+  sns.failEntries(failing([a], 1));
+  const Standard = (await withMaxAttempts(3, async () => (await snsClient().config.retryStrategy()).constructor)) as new (options: object) => {
+    getCapacity(): number;
+  };
+  const strategy = new Standard({ maxAttempts: 3, backoff: { setDelayBase: () => undefined, computeNextBackoffDelay: () => 15_000 } });
+  const quota = strategy.getCapacity();
+  const before = timers();
+  const started = Date.now();
+  const answer = await withRetryStrategy(strategy, () => relay()({ Records: records }, lambdaContext(RELAY_RETRY_MARGIN_MS + 300)));
+  assert.equal(answer, failuresOf(records[0]!));
+  assert.equal(sns.requests.map((r) => r.entries), [2]);
+  assert.ok(Date.now() - started < 15_000, "the relay stopped waiting at its deadline");
+  assert.equal(timers(), before, "no timer of the cut backoff is pending after the handler returned");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(strategy.getCapacity(), quota, "the retry that never happened gave its cost back");
 });
 
 /** Runs `work` and returns it with the log lines (JSON) it wrote. */
