@@ -22,13 +22,14 @@ function base64(bytes: Uint8Array): string {
  * (always present, usually empty) `stringListValues` and `binaryListValues`, then `dataType`.
  */
 export function toLambdaMessageAttribute(value: SqsMessageAttributeValue): SQSMessageAttribute {
-  return {
-    ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
-    ...(value.BinaryValue !== undefined ? { binaryValue: base64(value.BinaryValue) } : {}),
-    stringListValues: [...(value.StringListValues ?? [])],
-    binaryListValues: (value.BinaryListValues ?? []).map(base64),
-    dataType: value.DataType,
-  };
+  // Built key by key (no spreads of throwaway objects): the poller makes one per attribute of every record.
+  const attribute = {} as SQSMessageAttribute;
+  if (value.StringValue !== undefined) attribute.stringValue = value.StringValue;
+  if (value.BinaryValue !== undefined) attribute.binaryValue = base64(value.BinaryValue);
+  attribute.stringListValues = value.StringListValues ? value.StringListValues.slice() : [];
+  attribute.binaryListValues = value.BinaryListValues ? value.BinaryListValues.map(base64) : [];
+  attribute.dataType = value.DataType;
+  return attribute;
 }
 
 /** The record `attributes` in Lambda's key order (FIFO and trace-header keys only when set). */
@@ -54,26 +55,31 @@ function regionOf(arn: string): string {
 /**
  * A Lambda SQS event record for a received message, with AWS's keys in AWS's order: messageId, receiptHandle, body,
  * attributes, messageAttributes, md5OfBody, md5OfMessageAttributes (only when there are attributes), eventSource
- * `aws:sqs`, eventSourceARN, awsRegion. The MD5s are recomputed with AWS's algorithms.
+ * `aws:sqs`, eventSourceARN, awsRegion. The MD5s are the ones the queue computed with AWS's algorithms when the message
+ * was sent (`MD5OfBody`, `MD5OfMessageAttributes` of the received message, which carries every attribute): the same
+ * bytes, not hashed again per record.
  */
 export function toSqsRecord(message: ReceivedMessage, source: SqsEventSource): SQSRecord {
   const messageAttributes: SQSRecord["messageAttributes"] = {};
-  for (const [name, value] of Object.entries(message.MessageAttributes)) {
-    messageAttributes[name] = toLambdaMessageAttribute(value);
+  let attributeCount = 0;
+  for (const name in message.MessageAttributes) {
+    messageAttributes[name] = toLambdaMessageAttribute(message.MessageAttributes[name]!);
+    attributeCount++;
   }
-  const md5Attributes = md5OfMessageAttributes(message.MessageAttributes);
-  return {
+  const md5Attributes = attributeCount === 0 ? undefined : (message.MD5OfMessageAttributes ?? md5OfMessageAttributes(message.MessageAttributes));
+  const record = {
     messageId: message.MessageId,
     receiptHandle: message.ReceiptHandle,
     body: message.Body,
     attributes: recordAttributes(message),
     messageAttributes,
-    md5OfBody: md5OfBody(message.Body),
-    ...(md5Attributes ? { md5OfMessageAttributes: md5Attributes } : {}),
-    eventSource: "aws:sqs",
-    eventSourceARN: source.queueArn,
-    awsRegion: source.region ?? regionOf(source.queueArn),
-  };
+    md5OfBody: message.MD5OfBody,
+  } as SQSRecord;
+  if (md5Attributes) record.md5OfMessageAttributes = md5Attributes;
+  record.eventSource = "aws:sqs";
+  record.eventSourceARN = source.queueArn;
+  record.awsRegion = source.region ?? regionOf(source.queueArn);
+  return record;
 }
 
 /** The Lambda SQS event (`{ Records: [...] }`) for a batch of received messages, in batch order. */

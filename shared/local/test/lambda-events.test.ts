@@ -227,6 +227,28 @@ test("a dead-letter record carries DeadLetterQueueSourceArn, as in AWS's sample"
   assert.is(record.attributes.DeadLetterQueueSourceArn, source.arn);
 });
 
+test("a record's MD5s are those of its body and attributes, after a redrive to a dead-letter queue too", async () => {
+  const { sqs, clock } = engines();
+  const dlq = sqs.createQueue("md5-dead");
+  const source = sqs.createQueue("md5-source", { VisibilityTimeout: 1, RedrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 } });
+  const attributes = {
+    type: { DataType: "String", StringValue: "orders.order-placed" },
+    blob: { DataType: "Binary", BinaryValue: Uint8Array.from([0, 1, 255]) },
+  };
+  sqs.sendMessage(source.url, { MessageBody: '{"id":"\u00e9v\u00e9nement"}', MessageAttributes: attributes });
+  const first = recordFrom(sqs, source.url);
+  await clock.advance(1000);
+  sqs.receiveNow(source.url);
+  const redriven = recordFrom(sqs, dlq.url);
+  for (const record of [first, redriven]) {
+    assert.is(record.md5OfBody, md5OfBody('{"id":"\u00e9v\u00e9nement"}'));
+    assert.is(record.md5OfMessageAttributes, md5OfMessageAttributes(attributes));
+    assert.equal(Object.keys(record.messageAttributes), ["type", "blob"]);
+    assert.is(record.messageAttributes.blob!.binaryValue, Buffer.from([0, 1, 255]).toString("base64"));
+  }
+  assert.is(redriven.attributes.DeadLetterQueueSourceArn, source.arn);
+});
+
 test("buildSqsEvent wraps records in batch order", () => {
   const { sqs } = engines();
   const queue = sqs.createQueue("q");
