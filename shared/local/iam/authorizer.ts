@@ -4,7 +4,7 @@
  * is an access key id registered with the policies of the function's role, as its Pulumi program declares them.
  */
 import { LOCAL_ACCOUNT_ID } from "../aws";
-import { evaluate, IamPolicy, type ConditionContext, type EvaluationResult } from "./evaluate";
+import { applicableStatements, evaluateApplicable, IamPolicy, type ApplicableStatements, type ConditionContext, type EvaluationResult } from "./evaluate";
 
 /**
  * One request to authorize. Structurally compatible with the `AuthorizationRequest` of `shared/local/endpoints`
@@ -87,6 +87,20 @@ interface Registration {
   roleName: string;
   sessionName: string;
   accountId: string;
+  /**
+   * By action and resource: the statements that apply, and the whole result when none of them has conditions (it
+   * then reads nothing of the request's context). Kept as long as these policies are the principal's: a new
+   * registration starts with an empty one.
+   */
+  decided: Map<string, { applicable: ApplicableStatements; result?: EvaluationResult }>;
+}
+
+/** Action/resource pairs remembered per principal; beyond this the principal's memory starts over. */
+const MAX_DECIDED = 4096;
+
+/** A copy the caller may change without changing what is remembered. */
+function copyResult(result: EvaluationResult): EvaluationResult {
+  return { ...result, ...(result.matchedStatement ? { matchedStatement: { ...result.matchedStatement } } : {}), notes: [...result.notes] };
 }
 
 /**
@@ -127,6 +141,7 @@ export class Authorizer {
       roleName,
       sessionName: identity.sessionName ?? roleName,
       accountId: identity.accountId ?? this.accountId,
+      decided: new Map(),
     });
   }
 
@@ -157,6 +172,16 @@ export class Authorizer {
   evaluate(request: IamAuthorizationRequest): EvaluationResult | undefined {
     const registration = this.registrations.get(request.principal);
     if (!registration) return undefined;
+    // Which statements apply depends only on the action and the resource (and the policies): found once per pair.
+    const cacheKey = `${request.action}\n${request.resource}`;
+    let decided = registration.decided.get(cacheKey);
+    if (!decided) {
+      if (registration.decided.size >= MAX_DECIDED) registration.decided.clear();
+      const applicable = applicableStatements(registration.policies, request.action, request.resource);
+      decided = { applicable, ...(applicable.conditional ? {} : { result: evaluateApplicable(applicable, {}) }) };
+      registration.decided.set(cacheKey, decided);
+    }
+    if (decided.result) return copyResult(decided.result);
     const now = this.now();
     const context: Record<string, string | readonly string[] | undefined> = {
       "aws:PrincipalArn": `arn:aws:iam::${registration.accountId}:role/${registration.roleName}`,
@@ -167,12 +192,7 @@ export class Authorizer {
     };
     if (request.context?.region) context["aws:RequestedRegion"] = request.context.region;
     Object.assign(context, request.context?.conditionKeys ?? {});
-    return evaluate(registration.policies, {
-      action: request.action,
-      resource: request.resource,
-      context,
-      unresolvedKeys: request.context?.unresolvedConditionKeys ?? [],
-    });
+    return evaluateApplicable(decided.applicable, { context, unresolvedKeys: request.context?.unresolvedConditionKeys ?? [] });
   }
 
   /**

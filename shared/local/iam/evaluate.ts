@@ -104,7 +104,8 @@ interface ParsedCondition {
   ipRanges?: BlockList;
 }
 
-interface ParsedStatement {
+/** @internal */
+export interface ParsedStatement {
   index: number;
   sid: string | undefined;
   effect: Effect;
@@ -349,7 +350,8 @@ export const SUPPORTED_CONDITION_OPERATORS: readonly string[] = Object.keys(OPER
 
 type Tri = "true" | "false" | "indeterminate";
 
-interface Outcome {
+/** @internal */
+export interface Outcome {
   value: Tri;
   note?: string;
 }
@@ -381,59 +383,98 @@ export function evaluate(policies: unknown, request: EvaluationRequest): Evaluat
   const list = (Array.isArray(policies) ? policies : [policies]).map((policy, index) =>
     policy instanceof IamPolicy ? policy : IamPolicy.parse(policy, `#${index}`),
   );
-  const context = new Map<string, ContextValue>();
-  for (const [key, value] of Object.entries(request.context ?? {})) {
-    if (value !== undefined) context.set(key.toLowerCase(), value);
+  return evaluateApplicable(applicableStatements(list, request.action, request.resource), request);
+}
+
+/**
+ * The statements of `policies` whose action and resource apply to one action on one resource, in order: all that
+ * {@link evaluateApplicable} reads of the policies. It depends on nothing else, so it holds as long as the policies
+ * do (an {@link Authorizer} keeps it per principal, action and resource until the principal's policies change).
+ */
+export interface ApplicableStatements {
+  readonly action: string;
+  readonly resource: string;
+  readonly entries: readonly { ref: StatementRef; statement: ParsedStatement; version: PolicyVersion; resource: Outcome }[];
+  /**
+   * Whether any of them has conditions: without any, the evaluation reads nothing of the request's context and its
+   * result is the same for every request with this action and resource.
+   */
+  readonly conditional: boolean;
+}
+
+/** The statements of `policies` that apply to `action` on `resource` (see {@link ApplicableStatements}). */
+export function applicableStatements(policies: readonly IamPolicy[], action: string, resource: string): ApplicableStatements {
+  const entries: ApplicableStatements["entries"][number][] = [];
+  let conditional = false;
+  for (const [policyIndex, policy] of policies.entries()) {
+    for (const statement of policy.statements) {
+      if (!actionApplies(statement, action)) continue;
+      const applies = resourceApplies(statement, policy.version, resource);
+      if (applies.value === "false") continue;
+      const ref: StatementRef = { policyIndex, statementIndex: statement.index };
+      if (policy.name !== undefined) ref.policyName = policy.name;
+      if (statement.sid !== undefined) ref.sid = statement.sid;
+      entries.push({ ref, statement, version: policy.version, resource: applies });
+      if (statement.conditions.length > 0) conditional = true;
+    }
   }
-  const unresolved = new Set([...(request.unresolvedKeys ?? [])].map((key) => key.toLowerCase()));
+  return { action, resource, entries, conditional };
+}
+
+/**
+ * {@link evaluate}'s decision from the statements that apply (`request`'s action and resource are the ones they were
+ * selected for; its context is read only when `applicable.conditional`).
+ */
+export function evaluateApplicable(applicable: ApplicableStatements, request: Pick<EvaluationRequest, "context" | "unresolvedKeys">): EvaluationResult {
+  const { action, resource: resourceArn } = applicable;
+  const context = new Map<string, ContextValue>();
+  let unresolved: ReadonlySet<string> = new Set<string>();
+  if (applicable.conditional) {
+    for (const [key, value] of Object.entries(request.context ?? {})) {
+      if (value !== undefined) context.set(key.toLowerCase(), value);
+    }
+    unresolved = new Set([...(request.unresolvedKeys ?? [])].map((key) => key.toLowerCase()));
+  }
 
   const notes: string[] = [];
   let allow: StatementRef | undefined;
   let allowNotes: string[] = [];
-  for (const [policyIndex, policy] of list.entries()) {
-    for (const statement of policy.statements) {
-      const ref: StatementRef = { policyIndex, statementIndex: statement.index };
-      if (policy.name !== undefined) ref.policyName = policy.name;
-      if (statement.sid !== undefined) ref.sid = statement.sid;
-      if (!actionApplies(statement, request.action)) continue;
-      const resource = resourceApplies(statement, policy.version, request.resource);
-      if (resource.value === "false") continue;
-      const conditions = conditionsHold(statement, policy.version, context, unresolved);
-      const outcome = and(resource, conditions.outcome);
-      const label = describe(ref);
-      if (statement.effect === "Deny") {
-        if (outcome.value === "false") {
-          notes.push(`Deny ${label} does not apply: ${outcome.note ?? "its conditions do not match"}`);
-          continue;
-        }
-        const why = outcome.value === "indeterminate" ? ` (fails closed: ${outcome.note})` : "";
-        return {
-          decision: "ExplicitDeny",
-          matchedStatement: ref,
-          reason: `${request.action} on ${request.resource} is explicitly denied by ${label}${why}`,
-          notes: [...notes, ...conditions.notes],
-        };
+  for (const { ref, statement, version, resource } of applicable.entries) {
+    const conditions = conditionsHold(statement, version, context, unresolved);
+    const outcome = and(resource, conditions.outcome);
+    const label = describe(ref);
+    if (statement.effect === "Deny") {
+      if (outcome.value === "false") {
+        notes.push(`Deny ${label} does not apply: ${outcome.note ?? "its conditions do not match"}`);
+        continue;
       }
-      if (outcome.value === "true") {
-        if (!allow) {
-          allow = ref;
-          allowNotes = conditions.notes;
-        }
-      } else {
-        const verb = outcome.value === "indeterminate" ? "cannot be evaluated locally (fails closed)" : "does not match";
-        notes.push(`Allow ${label} matches the action and resource but ${verb}: ${outcome.note ?? "its conditions are false"}`);
+      const why = outcome.value === "indeterminate" ? ` (fails closed: ${outcome.note})` : "";
+      return {
+        decision: "ExplicitDeny",
+        matchedStatement: { ...ref },
+        reason: `${action} on ${resourceArn} is explicitly denied by ${label}${why}`,
+        notes: [...notes, ...conditions.notes],
+      };
+    }
+    if (outcome.value === "true") {
+      if (!allow) {
+        allow = ref;
+        allowNotes = conditions.notes;
       }
+    } else {
+      const verb = outcome.value === "indeterminate" ? "cannot be evaluated locally (fails closed)" : "does not match";
+      notes.push(`Allow ${label} matches the action and resource but ${verb}: ${outcome.note ?? "its conditions are false"}`);
     }
   }
   if (allow) {
     return {
       decision: "Allow",
-      matchedStatement: allow,
-      reason: `${request.action} on ${request.resource} is allowed by ${describe(allow)}`,
+      matchedStatement: { ...allow },
+      reason: `${action} on ${resourceArn} is allowed by ${describe(allow)}`,
       notes: [...allowNotes, ...notes],
     };
   }
-  return { decision: "ImplicitDeny", reason: `no identity-based policy allows the ${request.action} action`, notes };
+  return { decision: "ImplicitDeny", reason: `no identity-based policy allows the ${action} action`, notes };
 }
 
 function describe(ref: StatementRef): string {
