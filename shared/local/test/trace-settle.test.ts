@@ -51,4 +51,18 @@ test("a forgotten tree's pending check is dropped; touching it again later is ha
   assert.is(recorder.tree("first"), undefined);
 });
 
+test("beyond maxTrees the oldest trees are forgotten first, however many came and went", () => {
+  const recorder = new TraceRecorder({ names, settleMs: 60_000, maxTrees: 3 });
+  // Past the point where the recorder compacts its list of trees (a thousand forgotten), and a tree touched again
+  // (a later publish of the same conversation) keeps its place: it is forgotten by when it began.
+  for (let n = 0; n < 2500; n++) publish(recorder, `conversation-${n}`, n);
+  publish(recorder, "conversation-2498", 2500);
+  assert.equal(recorder.correlationIds(), ["conversation-2497", "conversation-2498", "conversation-2499"]);
+  assert.is(recorder.tree("conversation-2496"), undefined);
+  assert.is(recorder.tree("conversation-2498")!.roots.length, 2);
+  publish(recorder, "conversation-new", 2501);
+  assert.equal(recorder.correlationIds(), ["conversation-2498", "conversation-2499", "conversation-new"]);
+  recorder.close();
+});
+
 test.run();
