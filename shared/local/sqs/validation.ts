@@ -13,19 +13,14 @@ export function isValidNumberAttribute(value: string): boolean {
 
 /** Characters SQS accepts in a message body or attribute value (XML 1.0 characters). */
 export function firstInvalidCharacter(text: string): number | undefined {
-  for (const char of text) {
-    const code = char.codePointAt(0)!;
-    const ok =
-      code === 0x9 ||
-      code === 0xa ||
-      code === 0xd ||
-      (code >= 0x20 && code <= 0xd7ff) ||
-      (code >= 0xe000 && code <= 0xfffd) ||
-      (code >= 0x10000 && code <= 0x10ffff);
-    if (!ok) return code;
-  }
-  return undefined;
+  // One regular expression scan (by code point: a lone surrogate is a character of its own, and not allowed), not a
+  // string iterator: every message body sent is checked, and iterating one took about ten times as long.
+  const found = INVALID_CHARACTER.exec(text);
+  return found ? found[0].codePointAt(0) : undefined;
 }
+
+/** A character outside #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]. */
+const INVALID_CHARACTER = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
 
 const ATTRIBUTE_NAME = /^[A-Za-z0-9_.-]{1,256}$/;
 

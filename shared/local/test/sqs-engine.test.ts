@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { FakeClock, ServiceError, SqsEngine, type SqsTraceEvent } from "../sqs";
+import { firstInvalidCharacter } from "../sqs/validation";
 
 function setup(options: { region?: string } = {}) {
   const clock = new FakeClock();
@@ -322,6 +323,28 @@ test("FIFO redrive moves the head of a group and lets the next message through",
   const [dead] = sqs.receiveNow(dlq.url);
   assert.is(dead?.Body, "first");
   assert.is(dead?.Attributes.MessageGroupId, "g");
+});
+
+test("the characters SQS refuses are found by code point: controls, U+FFFE/U+FFFF, lone surrogates; pairs pass", () => {
+  const cases: Array<[string, number | undefined]> = [
+    ["plain \t\n\r text", undefined],
+    ["\u00e9\u4e2d\ud83d\ude00\u{10FFFF}\uE000\uFFFD\uD7FF", undefined],
+    ["", undefined],
+    ["a\u0000b", 0x0],
+    ["ok \u0008", 0x8],
+    ["\u001f", 0x1f],
+    ["x\uFFFE", 0xfffe],
+    ["x\uFFFF", 0xffff],
+    ["lone high \uD800 then more", 0xd800],
+    ["lone low \uDC00", 0xdc00],
+    ["high at the end \uD83D", 0xd83d],
+    ["pair \ud83d\ude00 then \u0001 then \u0002", 0x1],
+  ];
+  for (const [text, expected] of cases) assert.is(firstInvalidCharacter(text), expected, JSON.stringify(text));
+  const { sqs } = setup();
+  const { url } = sqs.createQueue("chars");
+  assert.is(code(() => sqs.sendMessage(url, { MessageBody: "lone \uDC00" })), "InvalidMessageContents");
+  sqs.sendMessage(url, { MessageBody: "pair \ud83d\ude00" });
 });
 
 test("message validation follows SQS: body, attribute names, types, numbers, count and size", () => {
