@@ -229,7 +229,14 @@ async function handle(
   const traceHeader = typeof req.headers["x-amzn-trace-id"] === "string" ? { traceHeader: req.headers["x-amzn-trace-id"] } : {};
   const tables = tableNamesOf(operation, parsed);
   const known = new Map<string, TableKeySchema | undefined>();
-  await Promise.all(tables.map(async (table) => known.set(table, await schemas.get(table))));
+  // Key schemas given as an object are known at once: only the others are awaited.
+  let unknown: string[] | undefined;
+  for (const table of tables) {
+    const schema = schemas.known(table);
+    if (schema === NOT_KNOWN) (unknown ??= []).push(table);
+    else known.set(table, schema);
+  }
+  if (unknown) await Promise.all(unknown.map(async (table) => known.set(table, await schemas.get(table))));
   const authorizations = dynamoDbAuthorizations(operation, parsed, scope, (table) => known.get(table));
 
   const globalKeys: Record<string, string> = {
@@ -237,7 +244,7 @@ async function handle(
     "aws:SourceIp": normaliseIp(req.socket.remoteAddress ?? ""),
   };
   for (const authorization of authorizations) {
-    const decision = await options.authorize({
+    const asked = options.authorize({
       principal: credential.accessKeyId,
       action: authorization.action,
       resource: authorization.resource,
@@ -252,6 +259,8 @@ async function handle(
         unresolvedConditionKeys: authorization.unresolvedConditionKeys,
       },
     });
+    // An authorizer that answers at once (the local stage's) is not awaited.
+    const decision = isPromiseLike(asked) ? await asked : asked;
     if (decision === true || (typeof decision === "object" && decision.allowed)) continue;
     const denial: { principalArn?: string; explicitDeny?: boolean; reason?: string } =
       typeof decision === "object" && !decision.allowed ? decision : {};
@@ -454,17 +463,26 @@ function sendError(
   res.end(body);
 }
 
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
+
+/** 20 random characters of every request id this thread makes (the other 32 are each request's own). */
+const REQUEST_ID_PREFIX = randomUUID().replaceAll("-", "").slice(0, 20).toUpperCase();
+
 /**
- * A request id shaped like DynamoDB's (52 upper-case alphanumerics). Built from `randomUUID`, which draws on a
- * buffered pool of entropy, rather than a `randomBytes` system call per request.
+ * A request id shaped like DynamoDB's (52 upper-case alphanumerics): this thread's random prefix and a random UUID's
+ * 32 hex digits. `randomUUID` draws on a buffered pool of entropy rather than a `randomBytes` system call per request.
  */
 function newRequestId(): string {
-  return (randomUUID() + randomUUID()).replaceAll("-", "").slice(0, 52).toUpperCase();
+  return REQUEST_ID_PREFIX + randomUUID().replaceAll("-", "").toUpperCase();
 }
 
 function normaliseIp(address: string): string {
   return address.startsWith("::ffff:") ? address.slice("::ffff:".length) : address;
 }
+
+const NOT_KNOWN = Symbol("not known without waiting");
 
 /** Key schemas: the configured source first, then `DescribeTable` on the target, cached per table. */
 class KeySchemaCache {
@@ -475,6 +493,15 @@ class KeySchemaCache {
     private readonly target: URL,
     private readonly agent: Agent,
   ) {}
+
+  /** The table's schema when the configured source is an object (or describing is off): no need to wait. */
+  known(table: string): TableKeySchema | undefined | typeof NOT_KNOWN {
+    const source = this.options.keySchemas;
+    if (typeof source === "function") return NOT_KNOWN;
+    const configured = source?.[table];
+    if (configured || this.options.describeTables === false) return configured;
+    return NOT_KNOWN;
+  }
 
   async get(table: string): Promise<TableKeySchema | undefined> {
     const source = this.options.keySchemas;
