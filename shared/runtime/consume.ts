@@ -95,6 +95,13 @@ export type RecordOutcome = "processed" | "duplicate" | "rejected" | "failed";
 
 const DEFAULT_LOCK_SECONDS = 60;
 
+/** See `newBatch` in `consume`. */
+interface Batch {
+  readonly inBatch: Map<string, Promise<RecordOutcome>>;
+  readonly idPrefix: string;
+  lock: EventLock | undefined;
+}
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function lockMilliseconds(options: IdempotencyOptions, context: Context | undefined): number {
@@ -137,6 +144,22 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     return lock;
   }
 
+  /**
+   * What the records of one invocation share, read once per batch (the function's environment does not change
+   * inside an invocation): the outcomes of the events already started, by event id (a second copy of an event in
+   * the same batch waits for the first instead of being sent back for a retry), the idempotency keys' prefix
+   * (`<service>#<function>#`: the service first, as the idempotency grant's dynamodb:LeadingKeys limits each service
+   * to its own keys) and the event lock, resolved at its first use.
+   */
+  function newBatch(): Batch {
+    return { inBatch: new Map(), idPrefix: `${readEnv(ENV.service) ?? "unknown"}#${handlerName()}#`, lock: undefined };
+  }
+
+  function batchLock(batch: Batch): EventLock {
+    batch.lock ??= eventLock();
+    return batch.lock;
+  }
+
   async function reject(scope: InvocationScope, message: string, error: NonRetryableError, log: Logger): Promise<RecordOutcome> {
     try {
       const failure = await publishFailureEvent({
@@ -163,6 +186,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     message: string,
     actionContext: ActionContext,
     scope: InvocationScope & { idSeed: string },
+    batch: Batch,
   ): Promise<RecordOutcome> {
     const log = actionContext.logger;
     const action = actions[event.type] as EventAction<EventType> | undefined;
@@ -174,7 +198,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     let locked = false;
     try {
       if (idempotency) {
-        const outcome = await eventLock().acquire(key, lockMilliseconds(idempotency, actionContext.lambdaContext), event.id);
+        const outcome = await batchLock(batch).acquire(key, lockMilliseconds(idempotency, actionContext.lambdaContext), event.id);
         if (outcome === "completed") {
           log.info("duplicate event skipped: already processed");
           return "duplicate";
@@ -184,7 +208,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       await action(event, actionContext);
     } catch (error) {
       if (locked) {
-        await eventLock()
+        await batchLock(batch)
           .release(key)
           .catch((releaseError: unknown) => log.warn("could not release the idempotency lock; it will expire", { releaseError }));
       }
@@ -198,7 +222,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     }
     if (locked) {
       try {
-        await eventLock().complete(key);
+        await batchLock(batch).complete(key);
       } catch (error) {
         // The action's effect happened: acknowledging is right. The lock expires, after which a late duplicate
         // would run again.
@@ -209,18 +233,18 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
   }
 
   /** One SQS record. */
-  function processRecord(record: SQSRecord, context: Context | undefined, inBatch: Map<string, Promise<RecordOutcome>>): Promise<RecordOutcome> {
+  function processRecord(record: SQSRecord, context: Context | undefined, batch: Batch): Promise<RecordOutcome> {
     const { message, json, delivery } = readRecordMessage(record);
     const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
     return processMessage(
       { message, json, xrayHeader: record.attributes?.AWSTraceHeader, logFields: { messageId: record.messageId }, record: { delivery, record, receiveCount } },
       context,
-      inBatch,
+      batch,
     );
   }
 
   /** One Kinesis record: its data is the event (base64 in the Lambda event). */
-  function processStreamRecord(record: KinesisStreamRecord, context: Context | undefined, inBatch: Map<string, Promise<RecordOutcome>>): Promise<RecordOutcome> {
+  function processStreamRecord(record: KinesisStreamRecord, context: Context | undefined, batch: Batch): Promise<RecordOutcome> {
     const read = readKinesisRecord(record);
     return processMessage(
       {
@@ -230,14 +254,11 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
         record: { delivery: "kinesis", record, receiveCount: 1, partitionKey: read.partitionKey, sequenceNumber: read.sequenceNumber },
       },
       context,
-      inBatch,
+      batch,
     );
   }
 
-  /**
-   * @param inBatch outcomes of the events already started in this batch, by event id: a second copy of an event in
-   *   the same batch waits for the first instead of being sent back for a retry
-   */
+  /** One record's message, in a scope of its own. */
   async function processMessage(
     incoming: {
       message: string;
@@ -247,7 +268,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       record: DistributiveOmit<ActionContext, "logger" | "lambdaContext">;
     },
     context: Context | undefined,
-    inBatch: Map<string, Promise<RecordOutcome>>,
+    batch: Batch,
   ): Promise<RecordOutcome> {
     const started = Date.now();
     const { message, json } = incoming;
@@ -260,8 +281,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       parseError = error;
     }
     const hints = event ?? peekEnvelope(json ?? message);
-    // `<service>#` first: the idempotency grant limits each service to its own keys (dynamodb:LeadingKeys).
-    const idSeed = event ? `${readEnv(ENV.service) ?? "unknown"}#${handlerName()}#${event.id}` : undefined;
+    const idSeed = event ? `${batch.idPrefix}${event.id}` : undefined;
     const scope: InvocationScope = {
       correlationId: hints.correlationid ?? newEventId(),
       traceparent:
@@ -284,14 +304,14 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
         log.error("could not read the record", { error: parseError });
         outcome = "failed";
       } else {
-        const first = inBatch.get(event.id);
+        const first = batch.inBatch.get(event.id);
         if (first) {
           const earlier = await first;
           outcome = earlier === "failed" ? "failed" : "duplicate";
         } else {
           const actionContext = { ...incoming.record, logger: log, lambdaContext: context } as ActionContext;
-          const running = run(event, message, actionContext, { ...scope, idSeed: idSeed! });
-          inBatch.set(event.id, running);
+          const running = run(event, message, actionContext, scope as InvocationScope & { idSeed: string }, batch);
+          batch.inBatch.set(event.id, running);
           outcome = await running;
         }
       }
@@ -307,9 +327,9 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
    * Duplicates (a redelivered batch, or a record put twice) are skipped by the idempotency lock.
    */
   async function processStream(records: readonly KinesisStreamRecord[], context: Context | undefined): Promise<SQSBatchResponse> {
-    const inBatch = new Map<string, Promise<RecordOutcome>>();
+    const batch = newBatch();
     for (const record of records) {
-      if ((await processStreamRecord(record, context, inBatch)) === "failed") {
+      if ((await processStreamRecord(record, context, batch)) === "failed") {
         return { batchItemFailures: [{ itemIdentifier: String(record.kinesis?.sequenceNumber ?? "") }] };
       }
     }
@@ -320,7 +340,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     if (!event || !Array.isArray(event.Records)) throw new ConfigurationError("consume() expects an SQS event or a Kinesis event (Records[])");
     if (isKinesisEvent(event)) return processStream(event.Records, context);
     const failures = new Set<string>();
-    const inBatch = new Map<string, Promise<RecordOutcome>>();
+    const batch = newBatch();
     const records = (event as SQSEvent).Records;
     const groups = groupBy(
       records.filter((record) => record.attributes?.MessageGroupId !== undefined),
@@ -328,7 +348,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
     );
     if (groups.size === 0) {
       await mapConcurrently(records, maxConcurrency, async (record) => {
-        if ((await processRecord(record, context, inBatch)) === "failed") failures.add(record.messageId);
+        if ((await processRecord(record, context, batch)) === "failed") failures.add(record.messageId);
       });
     } else {
       // FIFO: a failed record blocks the rest of its group, so the group's order holds on redelivery.
@@ -336,7 +356,7 @@ export function consume(actions: ConsumerActions, options: ConsumeOptions = {}):
       const sequences = [...groups.values(), ...ungrouped.map((r) => [r])];
       await mapConcurrently(sequences, maxConcurrency, async (sequence) => {
         for (let i = 0; i < sequence.length; i++) {
-          if ((await processRecord(sequence[i]!, context, inBatch)) === "failed") {
+          if ((await processRecord(sequence[i]!, context, batch)) === "failed") {
             for (const rest of sequence.slice(i)) failures.add(rest.messageId);
             return;
           }

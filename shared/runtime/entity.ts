@@ -2,7 +2,8 @@ import type { Entity, Schema } from "electrodb";
 import { DATA_TABLE, dataTable } from "./data-table";
 import { ConfigurationError } from "./errors";
 import { ENV } from "../contract/environment";
-import { readEnv, serviceName } from "./function-environment";
+import { documentClient } from "./aws-clients";
+import { readEnv } from "./function-environment";
 import { inFunction } from "./init";
 
 /** An ElectroDB schema without `model.service` (the service name comes from the function's environment). */
@@ -87,14 +88,17 @@ export function defineEntity<A extends string, F extends string, C extends strin
   definition: D,
 ): EntityAccessor<Entity<A, F, C, ServiceSchema<D>>> {
   const indexes = withTableKeys(definition.indexes, definition.model.entity);
-  let built: { entity: Entity<A, F, C, ServiceSchema<D>>; table: string; client: unknown; service: string } | undefined;
+  let built: { entity: Entity<A, F, C, ServiceSchema<D>>; table: string; document: unknown; service: string } | undefined;
   const accessor = () => {
+    // The built entity while the table, the service and the document client are the ones it was built with: what
+    // dataTable() would answer then is the client the entity has (one wrapper per client, table and service).
+    const table = readEnv(ENV.dataTable);
+    const service = readEnv(ENV.service);
+    if (built !== undefined && built.table === table && built.service === service && built.document === documentClient()) return built.entity;
     const config = dataTable();
-    const service = serviceName("ElectroDB entities (model.service)");
-    if (built?.table === config.table && built.client === config.client && built.service === service) return built.entity;
     const electrodb = require("electrodb") as typeof import("electrodb");
-    const schema = { ...definition, indexes, model: { ...definition.model, service } } as ServiceSchema<D>;
-    built = { entity: new electrodb.Entity(schema, config), table: config.table, client: config.client, service };
+    const schema = { ...definition, indexes, model: { ...definition.model, service: service! } } as ServiceSchema<D>;
+    built = { entity: new electrodb.Entity(schema, config), table: config.table, document: documentClient(), service: service! };
     return built.entity;
   };
   defined.push({ entity: definition.model.entity, build: accessor });

@@ -19,7 +19,10 @@ export function newEventId(): string {
  * while handling an event, so that a retried action republishes the same ids.
  */
 export function derivedEventId(...parts: readonly string[]): string {
-  const hash = cryptoModule().createHash("sha256").update(parts.join("\u0000")).digest();
+  const crypto = cryptoModule();
+  const text = parts.join("\u0000");
+  // crypto.hash (Node.js 20.12 and later) is the one-shot form: the same digest without a Hash object per id.
+  const hash = typeof crypto.hash === "function" ? (crypto.hash("sha256", text, "buffer") as Buffer) : crypto.createHash("sha256").update(text).digest();
   hash[6] = (hash[6]! & 0x0f) | 0x80;
   hash[8] = (hash[8]! & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString("hex");

@@ -39,9 +39,15 @@ export function handlerName(): string {
  * @default "INFO" (also when the value is not a known level)
  */
 export function logLevel(): LogLevel {
-  const value = readEnv(ENV.logLevel)?.toUpperCase();
-  return logLevels.find((level) => level === value) ?? "INFO";
+  const raw = readEnv(ENV.logLevel);
+  if (raw === levelCache.raw) return levelCache.level;
+  const value = raw?.toUpperCase();
+  levelCache = { raw, level: logLevels.find((level) => level === value) ?? "INFO" };
+  return levelCache.level;
 }
+
+// The level of the last value read (every log call reads it, and it rarely changes).
+let levelCache: { raw: string | undefined; level: LogLevel } = { raw: undefined, level: "INFO" };
 
 let topicsCache: { raw: string; topics: Readonly<Record<string, string>> } | undefined;
 

@@ -1,7 +1,7 @@
 import type { LogLevel } from "../contract";
 import { ENV } from "../contract/environment";
 import { handlerName, logLevel, readEnv } from "./function-environment";
-import { currentScope } from "./invocation-scope";
+import { currentScope, type InvocationScope } from "./invocation-scope";
 import { xrayTraceId } from "./trace-context";
 
 /** Extra fields of a log line. `Error` values are written as `{ name, message, stack, cause }`. */
@@ -83,9 +83,33 @@ function stringify(entry: Record<string, unknown>, plain: boolean): string {
   }
 }
 
+/** The function's identity and the invocation's X-Ray trace id, as a line carries them. */
+interface LineIdentity {
+  readonly service: string | undefined;
+  readonly stage: string | undefined;
+  readonly function: string;
+  readonly xrayTraceId: string | undefined;
+}
+
+function functionIdentity(): LineIdentity {
+  return { service: readEnv(ENV.service), stage: readEnv(ENV.stage), function: handlerName(), xrayTraceId: xrayTraceId() };
+}
+
+// Read from the environment once per scope (one record, one request: inside one invocation, where Lambda changes none of
+// them), at its first line: each read of process.env is a call into Node's C++ side, and a record writes several lines.
+const identities = new WeakMap<InvocationScope, LineIdentity>();
+
+function scopeIdentity(scope: InvocationScope): LineIdentity {
+  let identity = identities.get(scope);
+  if (identity === undefined) identities.set(scope, (identity = functionIdentity()));
+  return identity;
+}
+
 /**
  * Creates a logger. Every line carries `level`, `message`, `timestamp`, `service`, `stage`, `function`, and when known
- * `correlationId`, `eventId`, `eventType`, `traceparent`, `xrayTraceId`, `requestId`, then the given fields.
+ * `correlationId`, `eventId`, `eventType`, `traceparent`, `xrayTraceId`, `requestId`, then the given fields. Inside a
+ * scope (`runInScope`: a record, a request) `service`, `stage`, `function` and `xrayTraceId` are read from the
+ * environment at the scope's first line and kept for the scope; outside one, on every line.
  * @example
  * const log = createLogger({ fields: { component: "invoices" } });
  * log.info("invoice issued", { invoiceId });
@@ -97,18 +121,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   function log(level: LogLevel, message: string, fields?: LogFields): void {
     if (rank[level] < rank[options.level ?? logLevel()]) return;
     const scope = currentScope();
+    const identity = scope ? scopeIdentity(scope) : functionIdentity();
     const entry: Record<string, unknown> = {
       level,
       message,
       timestamp: new Date().toISOString(),
-      service: readEnv(ENV.service),
-      stage: readEnv(ENV.stage),
-      function: handlerName(),
+      service: identity.service,
+      stage: identity.stage,
+      function: identity.function,
       correlationId: scope?.correlationId,
       eventId: scope?.eventId,
       eventType: scope?.eventType,
       traceparent: scope?.traceparent,
-      xrayTraceId: xrayTraceId(),
+      xrayTraceId: identity.xrayTraceId,
       requestId: scope?.requestId,
       ...base,
       ...fields,

@@ -7,10 +7,23 @@ export { formatTraceparent, parseTraceparent, type TraceContext };
 const ZERO_TRACE = "0".repeat(32);
 const ZERO_SPAN = "0".repeat(16);
 
+// Random bytes for ids are drawn from a pool filled RANDOM_POOL_BYTES at a time (as node:crypto's randomUUID does): one
+// randomBytes call per id cost more than the rest of a child traceparent, and every outgoing event takes one.
+const RANDOM_POOL_BYTES = 4096;
+let randomPool: Buffer | undefined;
+let randomOffset = RANDOM_POOL_BYTES;
+
 function randomHex(bytes: number, zero: string): string {
-  let hex = cryptoModule().randomBytes(bytes).toString("hex");
-  while (hex === zero) hex = cryptoModule().randomBytes(bytes).toString("hex");
-  return hex;
+  for (;;) {
+    if (randomOffset + bytes > RANDOM_POOL_BYTES) {
+      randomPool ??= Buffer.allocUnsafe(RANDOM_POOL_BYTES);
+      cryptoModule().randomFillSync(randomPool);
+      randomOffset = 0;
+    }
+    const hex = randomPool!.toString("hex", randomOffset, randomOffset + bytes);
+    randomOffset += bytes;
+    if (hex !== zero) return hex;
+  }
 }
 
 /**

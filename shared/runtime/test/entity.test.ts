@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ENV } from "../../contract";
+import { resetAwsClients } from "../aws-clients";
 import { DATA_TABLE, dataTable } from "../data-table";
 import { defineEntity } from "../entity";
 import { ConfigurationError } from "../errors";
@@ -59,6 +60,27 @@ test("the entity and its client are built once per process and reused", () => {
   assert.is(invoices(), invoices());
   assert.is(dataTable().client, dataTable().client);
   assert.is(dataTable().table, TEST_TABLES.data);
+});
+
+test("the entity is built again when the table, the service or the document client changes, and only then", async () => {
+  const first = invoices();
+  assert.is(invoices(), first);
+  setFunctionEnvironment({ service: "billing", dataTable: "other-data" });
+  const otherTable = invoices();
+  assert.is.not(otherTable, first);
+  assert.is(otherTable.getTableName(), "other-data");
+  assert.is(invoices(), otherTable);
+  setFunctionEnvironment({ service: "payments", dataTable: "other-data" });
+  const otherService = invoices();
+  assert.is.not(otherService, otherTable);
+  assert.match(otherService.put({ invoiceId: "i-9", orderId: "o-9" }).params().Item.pk, /^\$payments#/);
+  resetAwsClients();
+  const otherClient = invoices();
+  assert.is.not(otherClient, otherService, "a new document client (resetAwsClients) builds the entity again");
+  setFunctionEnvironment({ service: "billing" });
+  resetAwsClients();
+  assert.is(invoices().getTableName(), TEST_TABLES.data);
+  assert.is((await invoices().get({ invoiceId: "i-1" }).go()).data?.orderId, "o-1", "the rebuilt entity reads through the new client");
 });
 
 test("an index the table does not have, or a wrong key field, fails at definition", () => {

@@ -60,6 +60,46 @@ test("inside a scope, lines carry correlation id, event id and type, trace conte
   );
 });
 
+test("a scope's lines keep the identity read at its first line; the next scope, and lines outside one, read it again", () => {
+  const { log, lines } = capture();
+  const scope = (eventId: string) => ({ correlationId: `corr-${eventId}`, traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", eventId, sequence: new Map() });
+  const first = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+  const second = "Root=1-66705bc7-2b4257df30cbee696ef2cf28;Parent=53995c3f42cd8ad8;Sampled=1";
+  process.env._X_AMZN_TRACE_ID = first;
+  runInScope(scope("evt-1"), () => {
+    log.info("one");
+    process.env[ENV.service] = "payments";
+    process.env._X_AMZN_TRACE_ID = second;
+    log.info("two");
+  });
+  runInScope(scope("evt-2"), () => log.info("three"));
+  log.info("four");
+  process.env[ENV.stage] = "prod";
+  log.info("five");
+  const seen = lines.map((l) => [l.message, l.eventId, l.service, l.stage, l.xrayTraceId]);
+  assert.equal(seen, [
+    ["one", "evt-1", "billing", "test", "1-5759e988-bd862e3fe1be46a994272793"],
+    ["two", "evt-1", "billing", "test", "1-5759e988-bd862e3fe1be46a994272793"],
+    ["three", "evt-2", "payments", "test", "1-66705bc7-2b4257df30cbee696ef2cf28"],
+    ["four", undefined, "payments", "test", "1-66705bc7-2b4257df30cbee696ef2cf28"],
+    ["five", undefined, "payments", "prod", "1-66705bc7-2b4257df30cbee696ef2cf28"],
+  ]);
+});
+
+test("the level is read on every line, inside a scope too", () => {
+  const { log, lines } = capture();
+  runInScope({ correlationId: "c", traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", sequence: new Map() }, () => {
+    log.debug("hidden");
+    process.env[ENV.logLevel] = "debug";
+    log.debug("shown");
+    process.env[ENV.logLevel] = "ERROR";
+    log.warn("hidden");
+    process.env[ENV.logLevel] = "debug";
+    log.debug("shown again");
+  });
+  assert.equal(lines.map((l) => l.message), ["shown", "shown again"]);
+});
+
 test("the level comes from the environment, INFO by default", () => {
   const { log, lines } = capture();
   log.debug("hidden");

@@ -40,6 +40,22 @@ test("a child keeps trace id and flags and gets a new span id", () => {
   assert.is.not(childTraceparent(W3C_EXAMPLE), childTraceparent(W3C_EXAMPLE));
 });
 
+test("span and trace ids stay distinct and valid across many draws (more than one fill of the random pool)", () => {
+  const spans = new Set<string>();
+  const traces = new Set<string>();
+  for (let i = 0; i < 2000; i++) {
+    const child = parseTraceparent(childTraceparent(W3C_EXAMPLE))!;
+    assert.ok(child, "a child is a valid traceparent");
+    spans.add(child.parentId);
+    const fresh = parseTraceparent(newTraceparent())!;
+    assert.ok(fresh);
+    traces.add(fresh.traceId);
+    spans.add(fresh.parentId);
+  }
+  assert.is(spans.size, 4000);
+  assert.is(traces.size, 2000);
+});
+
 test("without a valid parent a child starts a new sampled trace", () => {
   const fresh = parseTraceparent(childTraceparent("nonsense"))!;
   assert.ok(fresh);
