@@ -6,7 +6,7 @@ import { prepareAwsClients } from "./aws-clients";
 import { ownKeyPrefix } from "./data-table";
 import { ConfigurationError, InvalidEventError } from "./errors";
 import { newEventId } from "./event-id";
-import { publishTopics, serviceName } from "./function-environment";
+import { logLevel, publishTopics, serviceName } from "./function-environment";
 import { inFunction } from "./init";
 import { runInScope, type InvocationScope } from "./invocation-scope";
 import { logger as rootLogger } from "./logger";
@@ -62,6 +62,15 @@ export function recordedEvents(record: DynamoDBRecord, service: string): { event
   return { events };
 }
 
+/**
+ * The partition a record belongs to: its partition key's string (an outbox item's is one), else the key's JSON
+ * (prefixed apart, so no string can stand for another key).
+ */
+function partitionOf(record: DynamoDBRecord): string {
+  const key = record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey];
+  return typeof key?.S === "string" ? `S${key.S}` : `J${JSON.stringify(key ?? null)}`;
+}
+
 /** The message for one recorded envelope: its topic (from the relay's grant), data version and FIFO group. */
 function messageOf(envelope: Envelope, service: string, topics: Readonly<Record<string, string>>): TopicMessage {
   const type = envelope.type;
@@ -83,11 +92,9 @@ function messageOf(envelope: Envelope, service: string, topics: Readonly<Record<
   return { topicArn, envelope, dataVersion, ...(messageGroupId !== undefined ? { messageGroupId } : {}) };
 }
 
-/** A record read and ready to send: its events' messages, the scope its log lines carry, and whether it failed. */
+/** A record read and ready to send: its events' messages, and whether it failed. */
 interface Outgoing {
   readonly record: DynamoDBRecord;
-  readonly log: ReturnType<typeof rootLogger.child>;
-  readonly scope: InvocationScope;
   readonly events: readonly Envelope[];
   readonly messages: readonly TopicMessage[];
   /** Why it was not published (the first error of its events), once known. */
@@ -121,22 +128,15 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
   const maxConcurrency = options.maxConcurrency ?? 10;
   if (inFunction()) prepareAwsClients();
 
-  /** Reads a record: what to send, or how it ended (`skipped`, or `failed` when it cannot be read or sent). */
-  function read(record: DynamoDBRecord, service: string, context: Context | undefined): Outgoing | "skipped" | "failed" {
-    const log = rootLogger.child({ sequenceNumber: record.dynamodb?.SequenceNumber });
-    let recorded: ReturnType<typeof recordedEvents>;
-    try {
-      recorded = recordedEvents(record, service);
-    } catch (error) {
-      log.error("outbox record unreadable: it will be retried, then go to the on-failure destination", { error });
-      return "failed";
-    }
-    if ("skip" in recorded) {
-      log.warn("stream record skipped", { reason: recorded.skip });
-      return "skipped";
-    }
-    const { events } = recorded;
-    const first = events[0];
+  /** A record's logger: its lines carry its sequence number. */
+  const logOf = (record: DynamoDBRecord) => rootLogger.child({ sequenceNumber: record.dynamodb?.SequenceNumber });
+
+  /**
+   * Writes a record's lines in its scope: its first event's correlation id and trace context. Made only for a line
+   * written (the scope turns on the AsyncLocalStorage, whose promise hooks every later await in the process pays).
+   */
+  function logIn(outgoing: Outgoing, context: Context | undefined, write: (log: ReturnType<typeof logOf>) => void): void {
+    const first = outgoing.events[0];
     const scope: InvocationScope = {
       correlationId: first?.correlationid ?? newEventId(),
       traceparent: (first?.traceparent && parseTraceparent(first.traceparent) && first.traceparent) || newTraceparent(),
@@ -145,14 +145,31 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
       requestId: context?.awsRequestId,
       sequence: new Map<string, number>(),
     };
-    let messages: TopicMessage[] = [];
-    let error: unknown;
+    runInScope(scope, () => write(logOf(outgoing.record)));
+  }
+
+  /** Reads a record: what to send, or how it ended (`skipped`, or `failed` when it cannot be read or sent). */
+  function read(record: DynamoDBRecord, service: string, topics: () => Readonly<Record<string, string>>): Outgoing | "skipped" | "failed" {
+    let recorded: ReturnType<typeof recordedEvents>;
     try {
-      messages = events.map((envelope) => messageOf(envelope, service, options.topics ?? publishTopics()));
-    } catch (cause) {
-      error = cause;
+      recorded = recordedEvents(record, service);
+    } catch (error) {
+      logOf(record).error("outbox record unreadable: it will be retried, then go to the on-failure destination", { error });
+      return "failed";
     }
-    return { record, log, scope, events, messages, ...(error === undefined ? {} : { error }) };
+    if ("skip" in recorded) {
+      logOf(record).warn("stream record skipped", { reason: recorded.skip });
+      return "skipped";
+    }
+    const { events } = recorded;
+    const messages: TopicMessage[] = [];
+    try {
+      const byType = topics();
+      for (const envelope of events) messages.push(messageOf(envelope, service, byType));
+    } catch (error) {
+      return { record, events, messages: [], error };
+    }
+    return { record, events, messages };
   }
 
   /** Sends one round's records: their events grouped by topic, each topic's chunks in order, topics side by side. */
@@ -185,7 +202,12 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
     const service = options.service ?? serviceName("the outbox relay");
     const remaining = context?.getRemainingTimeInMillis?.();
     const deadline = remaining === undefined ? undefined : Date.now() + remaining - RELAY_RETRY_MARGIN_MS;
-    const partitions = groupBy(event.Records, (record) => JSON.stringify(record.dynamodb?.Keys?.[OUTBOX_TABLE_LAYOUT.partitionKey] ?? null));
+    // The event types' topics, read once an invocation (and again after a record could not have them).
+    let topics: Readonly<Record<string, string>> | undefined;
+    const topicsOf = () => (topics ??= options.topics ?? publishTopics());
+    // A published record's only lines are debug lines: below DEBUG it writes none and needs no scope.
+    const debug = logLevel() === "DEBUG";
+    const partitions = groupBy(event.Records, partitionOf);
     const failed = new Set<DynamoDBRecord>();
     // Each partition's position; a partition leaves the list when it ends or one of its records failed.
     let going = [...partitions.values()].map((records) => ({ records, next: 0 }));
@@ -195,7 +217,7 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
       for (const partition of going) {
         while (partition.next < partition.records.length) {
           const record = partition.records[partition.next++]!;
-          const outgoing = read(record, service, context);
+          const outgoing = read(record, service, topicsOf);
           if (outgoing === "skipped") continue;
           if (outgoing === "failed") {
             failed.add(record);
@@ -209,20 +231,23 @@ export function outboxRelay(options: OutboxRelayOptions = {}): StreamBatchHandle
       }
       await send(round, deadline);
       for (const outgoing of round) {
-        runInScope(outgoing.scope, () => {
-          if (outgoing.error === undefined) {
+        if (outgoing.error === undefined) {
+          if (!debug) continue;
+          logIn(outgoing, context, (log) => {
             for (const { envelope, topicArn } of outgoing.messages) {
-              outgoing.log.debug("recorded event published", { publishedId: envelope.id, publishedType: envelope.type, topicArn });
+              log.debug("recorded event published", { publishedId: envelope.id, publishedType: envelope.type, topicArn });
             }
-            return;
-          }
-          failed.add(outgoing.record);
-          from.get(outgoing)!.next = Number.POSITIVE_INFINITY;
-          outgoing.log.error("recorded events not published: the record will be retried", {
+          });
+          continue;
+        }
+        failed.add(outgoing.record);
+        from.get(outgoing)!.next = Number.POSITIVE_INFINITY;
+        logIn(outgoing, context, (log) =>
+          log.error("recorded events not published: the record will be retried", {
             error: outgoing.error,
             eventIds: outgoing.events.map((e) => e.id),
-          });
-        });
+          }),
+        );
       }
       going = going.filter((p) => p.next < p.records.length);
     }

@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
 import { promisify } from "node:util";
 
 // A retry strategy of the AWS SDK (@smithy's StandardRetryStrategy, AdaptiveRetryStrategy) waits its backoff inside
@@ -17,7 +17,8 @@ interface Wait {
   readonly close: () => void;
 }
 
-const waits = new AsyncLocalStorage<Wait>();
+// Created on first use (as the invocation scope's): node:async_hooks is not needed during the init phase.
+let waits: AsyncLocalStorage<Wait> | undefined;
 const realSetTimeout = globalThis.setTimeout;
 /** Strategy calls under way that may still start timers (the global `setTimeout` captures theirs meanwhile). */
 let open = 0;
@@ -25,7 +26,7 @@ let open = 0;
 /** `setTimeout`, which records the timers started inside a strategy call `refreshUntil` waits for. */
 const capturingSetTimeout = Object.assign(
   function setTimeout(callback: (...args: any[]) => void, ms?: number, ...args: any[]) {
-    const wait = waits.getStore();
+    const wait = waits?.getStore();
     if (!wait || typeof callback !== "function") return realSetTimeout(callback, ms, ...args);
     // Once the wait ended, the call's later waits (a rate limiter's) never run: its result is no longer wanted.
     if (wait.ended) {
@@ -71,6 +72,7 @@ export async function refreshUntil<T>(decide: () => Promise<T>, deadline: number
     },
   };
   opened();
+  waits ??= new (require("node:async_hooks") as typeof import("node:async_hooks")).AsyncLocalStorage<Wait>();
   const running = waits.run(wait, decide);
   running.then(wait.close, wait.close);
   let expiry: ReturnType<typeof setTimeout> | undefined;

@@ -1,19 +1,17 @@
 // The outbox relay's calls: records of several partitions relayed in rounds, each round's events in PublishBatch
 // calls per topic, against the local SNS endpoint (shared/local/endpoints) with the unmodified SDK client.
-import { randomUUID } from "node:crypto";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { DynamoDBRecord } from "aws-lambda";
-import { OUTBOX_ITEM, OUTBOX_TABLE_LAYOUT } from "../../contract/outbox";
 import { resetAwsClients, snsClient } from "../aws-clients";
 import { outboxRelay, RELAY_RETRY_MARGIN_MS } from "../outbox-relay";
 import { SNS_LIMITS } from "../sns-publish";
 import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
-import { cloudEvent, lambdaContext, orderPlaced } from "./helpers/events";
+import { lambdaContext } from "./helpers/events";
+import { failuresOf, placed, record, statusChanged, type Event } from "./helpers/outbox-records";
 import { startSnsStub, THROTTLED, type SnsStub } from "./helpers/sns-server";
 
 let sns: SnsStub;
-let sequence = 1000;
 
 test.before(async () => {
   useLocalAwsEnvironment();
@@ -25,43 +23,9 @@ test.before.each(() => {
   setFunctionEnvironment({ service: "orders" });
 });
 
-type Event = Record<string, unknown> & { id: string; type: string; data: any; traceparent: string; correlationid: string };
-
-/** An orders.order-placed envelope for `orderId` (its own correlation id and trace). */
-function placed(orderId: string, extra: Record<string, unknown> = {}): Event {
-  const trace = randomUUID().replaceAll("-", "");
-  return cloudEvent("orders.order-placed", { ...orderPlaced({ orderId }), ...extra }, { traceparent: `00-${trace}-${trace.slice(0, 16)}-01` }) as Event;
-}
-
-/** An orders.order-status-changed envelope (a FIFO topic: its message group is the order id). */
-function statusChanged(orderId: string, status: string): Event {
-  return cloudEvent("orders.order-status-changed", { orderId, status }) as Event;
-}
-
-/** The stream record of an outbox item of orders under partition key `pk`, as DynamoDB Streams delivers it. */
-function record(pk: string, ...events: Event[]): DynamoDBRecord {
-  const keys = { [OUTBOX_TABLE_LAYOUT.partitionKey]: { S: `$orders#${pk}` }, [OUTBOX_TABLE_LAYOUT.sortKey]: { S: `${OUTBOX_ITEM.sortKeyPrefix}${events[0]!.id}` } };
-  return {
-    eventID: randomUUID(),
-    eventName: "INSERT",
-    eventSource: "aws:dynamodb",
-    dynamodb: {
-      Keys: keys,
-      NewImage: {
-        ...keys,
-        [OUTBOX_ITEM.service]: { S: "orders" },
-        [OUTBOX_ITEM.events]: { L: events.map((event) => ({ S: JSON.stringify(event) })) },
-      },
-      SequenceNumber: String(sequence++),
-      StreamViewType: "NEW_IMAGE",
-    },
-  } as DynamoDBRecord;
-}
-
 const relay = (maxConcurrency?: number) =>
   outboxRelay({ service: "orders", topics: TEST_TOPICS, ...(maxConcurrency === undefined ? {} : { maxConcurrency }) });
 const sentIds = () => sns.published.map((m) => JSON.parse(m.message).id as string);
-const failuresOf = (...records: DynamoDBRecord[]) => ({ batchItemFailures: records.map((r) => ({ itemIdentifier: r.dynamodb!.SequenceNumber! })) });
 
 test("several partitions: each round's events go out in one PublishBatch per topic, a partition's records in stream order", async () => {
   const a = [placed("a-1"), placed("a-2"), placed("a-3")];

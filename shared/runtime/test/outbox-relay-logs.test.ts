@@ -1,0 +1,75 @@
+// The outbox relay's log lines, and what writing them costs: each line carries its record's scope (its first event's
+// correlation id and trace context, its sequence number), and a batch that writes no line makes no scope, so the
+// relay's process never turns on the AsyncLocalStorage's promise hooks (their cost on every await of the SDK).
+// Its own file: the first test needs a process in which no scope was made yet.
+import { executionAsyncId } from "node:async_hooks";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { outboxRelay } from "../outbox-relay";
+import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { lambdaContext } from "./helpers/events";
+import { failuresOf, placed, record } from "./helpers/outbox-records";
+import { startSnsStub, type SnsStub } from "./helpers/sns-server";
+
+let sns: SnsStub;
+
+test.before(async () => {
+  useLocalAwsEnvironment();
+  sns = await startSnsStub();
+});
+test.after(() => sns?.close());
+
+const relay = () => outboxRelay({ service: "orders", topics: TEST_TOPICS });
+
+/** Runs `work` and returns it with the log lines (JSON) it wrote. */
+async function withLogs<T>(work: () => Promise<T>): Promise<[T, any[]]> {
+  const lines: any[] = [];
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => (lines.push(JSON.parse(chunk)), true)) as typeof process.stdout.write;
+  try {
+    return [await work(), lines];
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+/** Whether promise hooks are on: a promise's continuation has an async id only then. */
+async function promiseHooksOn(): Promise<boolean> {
+  await null;
+  return executionAsyncId() !== 0;
+}
+
+test("a batch published at log level INFO writes no line and turns on no promise hooks", async () => {
+  setFunctionEnvironment({ service: "orders", logLevel: "INFO" });
+  assert.not.ok(await promiseHooksOn(), "no scope was made in this process before the relay ran");
+  const records = [record("quiet-a", placed("quiet-a")), record("quiet-b", placed("quiet-b"), placed("quiet-c"))];
+  const [answer, lines] = await withLogs(() => relay()({ Records: records }, lambdaContext()));
+  assert.equal(answer, { batchItemFailures: [] });
+  assert.equal(sns.published.length, 3);
+  assert.equal(lines, []);
+  assert.not.ok(await promiseHooksOn());
+});
+
+test("at DEBUG each published event has a line in its record's scope; a record not published has an error line in its own", async () => {
+  setFunctionEnvironment({ service: "orders", logLevel: "DEBUG" });
+  sns.reset();
+  const a = [placed("loud-a1"), placed("loud-a2")];
+  const b = placed("loud-b");
+  const records = [record("loud-a", ...a), record("loud-b", b)];
+  sns.failEntries((message) => message.includes(b.id), { code: "KMSAccessDenied", senderFault: true });
+  const context = lambdaContext();
+  const [answer, lines] = await withLogs(() => relay()({ Records: records }, context));
+  assert.equal(answer, failuresOf(records[1]!));
+  const published = lines.filter((l) => l.message === "recorded event published");
+  assert.equal(
+    published.map((l) => [l.publishedId, l.correlationId, l.traceparent, l.eventId, l.sequenceNumber, l.requestId]),
+    a.map((e) => [e.id, a[0]!.correlationid, a[0]!.traceparent, a[0]!.id, records[0]!.dynamodb!.SequenceNumber, context.awsRequestId]),
+  );
+  const failed = lines.filter((l) => l.message.startsWith("recorded events not published"));
+  assert.equal(
+    failed.map((l) => [l.level, l.eventIds, l.correlationId, l.traceparent, l.eventId, l.sequenceNumber]),
+    [["ERROR", [b.id], b.correlationid, b.traceparent, b.id, records[1]!.dynamodb!.SequenceNumber]],
+  );
+});
+
+test.run();
