@@ -226,7 +226,7 @@ async function handle(
     return;
   }
   const scope = { region: credential.region, accountId: options.accountId };
-  const traceHeader = typeof req.headers["x-amzn-trace-id"] === "string" ? { traceHeader: req.headers["x-amzn-trace-id"] } : {};
+  const traceHeader = req.headers["x-amzn-trace-id"];
   const tables = tableNamesOf(operation, parsed);
   const known = new Map<string, TableKeySchema | undefined>();
   // Key schemas given as an object are known at once: only the others are awaited.
@@ -255,7 +255,8 @@ async function handle(
         requestId,
         ...(authorization.table === undefined ? {} : { table: authorization.table }),
         ...(authorization.index === undefined ? {} : { index: authorization.index }),
-        conditionKeys: { ...globalKeys, ...authorization.conditionKeys },
+        // Object.assign, not a spread: V8 (Node 20) spreads objects of varying shapes on a slow path (about 2 us each).
+        conditionKeys: Object.assign({}, globalKeys, authorization.conditionKeys),
         unresolvedConditionKeys: authorization.unresolvedConditionKeys,
       },
     });
@@ -271,11 +272,14 @@ async function handle(
       explicitDeny: denial.explicitDeny ?? false,
       ...(denial.reason === undefined ? {} : { reason: denial.reason }),
     });
-    options.onDecision?.({ requestId, principal: credential.accessKeyId, operation, authorizations, allowed: false, denied: { authorization, message }, ...traceHeader });
+    const refused: DynamoDbProxyEvent = { requestId, principal: credential.accessKeyId, operation, authorizations, allowed: false, denied: { authorization, message } };
+    if (typeof traceHeader === "string") refused.traceHeader = traceHeader;
+    options.onDecision?.(refused);
     sendError(res, 400, "AccessDeniedException", message, requestId, req);
     return;
   }
-  const decided: DynamoDbProxyEvent = { requestId, principal: credential.accessKeyId, operation, authorizations, allowed: true, ...traceHeader };
+  const decided: DynamoDbProxyEvent = { requestId, principal: credential.accessKeyId, operation, authorizations, allowed: true };
+  if (typeof traceHeader === "string") decided.traceHeader = traceHeader;
   options.onDecision?.(decided);
   if (operation === "CreateTable" || operation === "UpdateTable" || operation === "DeleteTable") {
     res.once("finish", () =>
@@ -299,7 +303,7 @@ async function handle(
       "x-amz-crc32": String(crc32(body)),
     });
     res.end(body);
-    tellAnswered(onAnswered && ((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) })), answer.status, () => Buffer.from(body));
+    tellAnswered(onAnswered && ((status, errorType) => onAnswered(answeredEvent(decided, status, errorType))), answer.status, () => Buffer.from(body));
     return;
   }
   if (options.writes?.operations.has(operation)) {
@@ -312,14 +316,21 @@ async function handle(
       "x-amz-crc32": String(crc32(text)),
     });
     res.end(text);
-    tellAnswered(onAnswered && ((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) })), answer.status, () => Buffer.from(text));
+    tellAnswered(onAnswered && ((status, errorType) => onAnswered(answeredEvent(decided, status, errorType))), answer.status, () => Buffer.from(text));
     return;
   }
   if (!onAnswered) return pass();
-  return pass((status, errorType) => onAnswered({ ...decided, status, ...(errorType === undefined ? {} : { errorType }) }));
+  return pass((status, errorType) => onAnswered(answeredEvent(decided, status, errorType)));
 }
 
 type Answered = (status: number, errorType: string | undefined) => void;
+
+/** The decision with its answer's status and error type (built without a spread: see `conditionKeys` above). */
+function answeredEvent(decided: DynamoDbProxyEvent, status: number, errorType: string | undefined): DynamoDbProxyEvent & { status: number; errorType?: string } {
+  const event: DynamoDbProxyEvent & { status: number; errorType?: string } = Object.assign({}, decided, { status });
+  if (errorType !== undefined) event.errorType = errorType;
+  return event;
+}
 
 /** The DynamoDB error type in an error answer's JSON body (`ConditionalCheckFailedException`). */
 function errorTypeOf(body: Buffer): string | undefined {
