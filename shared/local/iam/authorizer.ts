@@ -4,7 +4,7 @@
  * is an access key id registered with the policies of the function's role, as its Pulumi program declares them.
  */
 import { LOCAL_ACCOUNT_ID } from "../aws";
-import { applicableStatements, evaluateApplicable, IamPolicy, type ApplicableStatements, type ConditionContext, type EvaluationResult } from "./evaluate";
+import { applicableStatements, copyRef, evaluateApplicable, IamPolicy, type ApplicableStatements, type ConditionContext, type EvaluationResult } from "./evaluate";
 
 /**
  * One request to authorize. Structurally compatible with the `AuthorizationRequest` of `shared/local/endpoints`
@@ -100,7 +100,9 @@ const MAX_DECIDED = 4096;
 
 /** A copy the caller may change without changing what is remembered. */
 function copyResult(result: EvaluationResult): EvaluationResult {
-  return { ...result, ...(result.matchedStatement ? { matchedStatement: { ...result.matchedStatement } } : {}), notes: [...result.notes] };
+  const copy: EvaluationResult = { decision: result.decision, reason: result.reason, notes: result.notes.slice() };
+  if (result.matchedStatement) copy.matchedStatement = copyRef(result.matchedStatement);
+  return copy;
 }
 
 /**
@@ -178,18 +180,22 @@ export class Authorizer {
     if (!decided) {
       if (registration.decided.size >= MAX_DECIDED) registration.decided.clear();
       const applicable = applicableStatements(registration.policies, request.action, request.resource);
-      decided = { applicable, ...(applicable.conditional ? {} : { result: evaluateApplicable(applicable, {}) }) };
+      decided = applicable.conditional ? { applicable } : { applicable, result: evaluateApplicable(applicable, {}) };
       registration.decided.set(cacheKey, decided);
     }
     if (decided.result) return copyResult(decided.result);
-    const now = this.now();
     const context: Record<string, string | readonly string[] | undefined> = {
       "aws:PrincipalArn": `arn:aws:iam::${registration.accountId}:role/${registration.roleName}`,
       "aws:PrincipalAccount": registration.accountId,
       "aws:PrincipalType": "AssumedRole",
-      "aws:CurrentTime": now.toISOString(),
-      "aws:EpochTime": String(Math.floor(now.getTime() / 1000)),
     };
+    // The clock is read only for conditions on it.
+    const { keys } = decided.applicable;
+    if (keys.has("aws:currenttime") || keys.has("aws:epochtime")) {
+      const now = this.now();
+      context["aws:CurrentTime"] = now.toISOString();
+      context["aws:EpochTime"] = String(Math.floor(now.getTime() / 1000));
+    }
     if (request.context?.region) context["aws:RequestedRegion"] = request.context.region;
     Object.assign(context, request.context?.conditionKeys ?? {});
     return evaluateApplicable(decided.applicable, { context, unresolvedKeys: request.context?.unresolvedConditionKeys ?? [] });

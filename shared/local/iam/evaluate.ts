@@ -400,12 +400,15 @@ export interface ApplicableStatements {
    * result is the same for every request with this action and resource.
    */
   readonly conditional: boolean;
+  /** The condition keys they read, lower-cased: nothing else of the context is looked at. */
+  readonly keys: ReadonlySet<string>;
 }
 
 /** The statements of `policies` that apply to `action` on `resource` (see {@link ApplicableStatements}). */
 export function applicableStatements(policies: readonly IamPolicy[], action: string, resource: string): ApplicableStatements {
   const entries: ApplicableStatements["entries"][number][] = [];
   let conditional = false;
+  const keys = new Set<string>();
   for (const [policyIndex, policy] of policies.entries()) {
     for (const statement of policy.statements) {
       if (!actionApplies(statement, action)) continue;
@@ -415,10 +418,13 @@ export function applicableStatements(policies: readonly IamPolicy[], action: str
       if (policy.name !== undefined) ref.policyName = policy.name;
       if (statement.sid !== undefined) ref.sid = statement.sid;
       entries.push({ ref, statement, version: policy.version, resource: applies });
-      if (statement.conditions.length > 0) conditional = true;
+      for (const condition of statement.conditions) {
+        conditional = true;
+        keys.add(condition.key.toLowerCase());
+      }
     }
   }
-  return { action, resource, entries, conditional };
+  return { action, resource, entries, conditional, keys };
 }
 
 /**
@@ -430,8 +436,13 @@ export function evaluateApplicable(applicable: ApplicableStatements, request: Pi
   const context = new Map<string, ContextValue>();
   let unresolved: ReadonlySet<string> = new Set<string>();
   if (applicable.conditional) {
-    for (const [key, value] of Object.entries(request.context ?? {})) {
-      if (value !== undefined) context.set(key.toLowerCase(), value);
+    // Only the keys the conditions read (a later key wins over an earlier one spelled in another case, as before).
+    const given = request.context ?? {};
+    for (const key of Object.keys(given)) {
+      const value = given[key];
+      if (value === undefined) continue;
+      const lower = key.toLowerCase();
+      if (applicable.keys.has(lower)) context.set(lower, value);
     }
     unresolved = new Set([...(request.unresolvedKeys ?? [])].map((key) => key.toLowerCase()));
   }
@@ -451,7 +462,7 @@ export function evaluateApplicable(applicable: ApplicableStatements, request: Pi
       const why = outcome.value === "indeterminate" ? ` (fails closed: ${outcome.note})` : "";
       return {
         decision: "ExplicitDeny",
-        matchedStatement: { ...ref },
+        matchedStatement: copyRef(ref),
         reason: `${action} on ${resourceArn} is explicitly denied by ${label}${why}`,
         notes: [...notes, ...conditions.notes],
       };
@@ -469,12 +480,23 @@ export function evaluateApplicable(applicable: ApplicableStatements, request: Pi
   if (allow) {
     return {
       decision: "Allow",
-      matchedStatement: { ...allow },
+      matchedStatement: copyRef(allow),
       reason: `${action} on ${resourceArn} is allowed by ${describe(allow)}`,
       notes: [...allowNotes, ...notes],
     };
   }
   return { decision: "ImplicitDeny", reason: `no identity-based policy allows the ${action} action`, notes };
+}
+
+/**
+ * A copy of a statement reference (the ones {@link ApplicableStatements} hold are shared), field by field: V8 (Node
+ * 20) spreads objects of varying shapes on a slow path.
+ */
+export function copyRef(ref: StatementRef): StatementRef {
+  const copy: StatementRef = { policyIndex: ref.policyIndex, statementIndex: ref.statementIndex };
+  if (ref.policyName !== undefined) copy.policyName = ref.policyName;
+  if (ref.sid !== undefined) copy.sid = ref.sid;
+  return copy;
 }
 
 function describe(ref: StatementRef): string {

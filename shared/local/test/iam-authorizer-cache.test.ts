@@ -23,6 +23,7 @@ const POLICY = {
     { Sid: "Outbox", Effect: "Allow", Action: ["dynamodb:PutItem", "dynamodb:Query"], Resource: [OUTBOX, `${OUTBOX}/index/*`] },
     { Sid: "NoDeletes", Effect: "Deny", Action: "dynamodb:DeleteItem", Resource: "*" },
     { Sid: "DaytimeScan", Effect: "Allow", Action: "dynamodb:Scan", Resource: DATA, Condition: { DateLessThan: { "aws:CurrentTime": "2026-06-01T00:00:00Z" } } },
+    { Sid: "LaterDescribe", Effect: "Allow", Action: "dynamodb:DescribeTable", Resource: DATA, Condition: { DateGreaterThan: { "AWS:currentTIME": "2026-06-01T00:00:00Z" } } },
   ],
 };
 
@@ -67,11 +68,16 @@ test("every answer is evaluate()'s, the first time and from memory, with each re
     for (const r of requests) assert.equal(ask(r), expected(r), `${r.action} on ${r.resource} (round ${round})`);
   }
   // Decisions that read the clock follow it: a Scan allowed before June is not allowed after.
+  // (condition keys are matched whatever their case).
   const scan = { action: "dynamodb:Scan", resource: DATA };
+  const describe = { action: "dynamodb:DescribeTable", resource: DATA };
   assert.is(ask(scan)?.decision, "Allow");
+  assert.is(ask(describe)?.decision, "ImplicitDeny");
   now = new Date("2026-07-01T00:00:00Z");
   assert.is(ask(scan)?.decision, "ImplicitDeny");
+  assert.is(ask(describe)?.decision, "Allow");
   assert.equal(ask(scan), expected(scan));
+  assert.equal(ask(describe), expected(describe));
 });
 
 test("a principal registered again is decided by its new policies; a result changed by its caller is not remembered so", () => {
