@@ -6,11 +6,12 @@ import { BusinessRuleError, HttpError } from "../errors";
 import { httpHandler, route } from "../http";
 import { createPublisher } from "../publisher";
 import { parseTraceparent } from "../trace-context";
-import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { TEST_TOPICS } from "./helpers/aws-environment";
 import { fixture, httpRequest, lambdaContext } from "./helpers/events";
-import { startSnsStub, THROTTLED, type SnsStub } from "./helpers/sns-server";
+import { THROTTLED } from "./helpers/sns-server";
+import { snsStubFor } from "./helpers/sns-suite";
 
-let sns: SnsStub;
+const sns = snsStubFor(test, { service: "orders", handler: "api" });
 const orders = createPublisher("orders");
 
 const placeOrderBody = z.object({
@@ -64,15 +65,6 @@ const post = (path: string, payload: unknown, headers: Record<string, string> = 
 
 const order = { customerId: "c-1", items: [{ sku: "sku-1", quantity: 1 }], total: { amount: 10, currency: "EUR" } };
 
-test.before(async () => {
-  useLocalAwsEnvironment();
-  sns = await startSnsStub();
-});
-test.after(() => sns?.close());
-test.before.each(() => {
-  sns.reset();
-  setFunctionEnvironment({ service: "orders", handler: "api" });
-});
 
 test("a valid request runs the handler and publishes with the request's correlation id", async () => {
   const response = await post("/orders", order, { "x-correlation-id": "corr-from-client" });

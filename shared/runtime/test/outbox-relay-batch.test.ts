@@ -6,22 +6,15 @@ import type { DynamoDBRecord } from "aws-lambda";
 import { resetAwsClients, snsClient } from "../aws-clients";
 import { outboxRelay, RELAY_RETRY_MARGIN_MS } from "../outbox-relay";
 import { SNS_LIMITS } from "../sns-publish";
-import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { TEST_TOPICS } from "./helpers/aws-environment";
 import { lambdaContext } from "./helpers/events";
+import { withLogs } from "./helpers/log-lines";
 import { failuresOf, placed, record, statusChanged, type Event } from "./helpers/outbox-records";
-import { startSnsStub, THROTTLED, type SnsStub } from "./helpers/sns-server";
+import { THROTTLED } from "./helpers/sns-server";
+import { snsStubFor } from "./helpers/sns-suite";
 
-let sns: SnsStub;
+const sns = snsStubFor(test, { service: "orders" });
 
-test.before(async () => {
-  useLocalAwsEnvironment();
-  sns = await startSnsStub();
-});
-test.after(() => sns?.close());
-test.before.each(() => {
-  sns.reset();
-  setFunctionEnvironment({ service: "orders" });
-});
 
 const relay = (maxConcurrency?: number) =>
   outboxRelay({ service: "orders", topics: TEST_TOPICS, ...(maxConcurrency === undefined ? {} : { maxConcurrency }) });
@@ -370,18 +363,6 @@ test("a backoff the deadline cuts ends with the invocation: no timer left behind
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(strategy.getCapacity(), quota, "the retry that never happened gave its cost back");
 });
-
-/** Runs `work` and returns it with the log lines (JSON) it wrote. */
-async function withLogs<T>(work: () => Promise<T>): Promise<[T, any[]]> {
-  const lines: any[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => (lines.push(JSON.parse(chunk)), true)) as typeof process.stdout.write;
-  try {
-    return [await work(), lines];
-  } finally {
-    process.stdout.write = write;
-  }
-}
 
 test("a record given up on says why its entries were not sent again: the calls made and the limit reached", async () => {
   const a = placed("why-a");

@@ -6,32 +6,15 @@ import { executionAsyncId } from "node:async_hooks";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { outboxRelay } from "../outbox-relay";
-import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { setFunctionEnvironment, TEST_TOPICS } from "./helpers/aws-environment";
 import { lambdaContext } from "./helpers/events";
+import { withLogs } from "./helpers/log-lines";
 import { failuresOf, placed, record } from "./helpers/outbox-records";
-import { startSnsStub, type SnsStub } from "./helpers/sns-server";
+import { snsStubFor } from "./helpers/sns-suite";
 
-let sns: SnsStub;
-
-test.before(async () => {
-  useLocalAwsEnvironment();
-  sns = await startSnsStub();
-});
-test.after(() => sns?.close());
+const sns = snsStubFor(test, { service: "orders" });
 
 const relay = () => outboxRelay({ service: "orders", topics: TEST_TOPICS });
-
-/** Runs `work` and returns it with the log lines (JSON) it wrote. */
-async function withLogs<T>(work: () => Promise<T>): Promise<[T, any[]]> {
-  const lines: any[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => (lines.push(JSON.parse(chunk)), true)) as typeof process.stdout.write;
-  try {
-    return [await work(), lines];
-  } finally {
-    process.stdout.write = write;
-  }
-}
 
 /** Whether promise hooks are on: a promise's continuation has an async id only then. */
 async function promiseHooksOn(): Promise<boolean> {
@@ -52,7 +35,6 @@ test("a batch published at log level INFO writes no line and turns on no promise
 
 test("at DEBUG each published event has a line in its record's scope; a record not published has an error line in its own", async () => {
   setFunctionEnvironment({ service: "orders", logLevel: "DEBUG" });
-  sns.reset();
   const a = [placed("loud-a1"), placed("loud-a2")];
   const b = placed("loud-b");
   const records = [record("loud-a", ...a), record("loud-b", b)];

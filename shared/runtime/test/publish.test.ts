@@ -6,11 +6,12 @@ import { ConfigurationError, EventSchemaError, PublishError } from "../errors";
 import { runInScope } from "../invocation-scope";
 import { createPublisher } from "../publisher";
 import { parseTraceparent } from "../trace-context";
-import { setFunctionEnvironment, TEST_TOPICS, useLocalAwsEnvironment } from "./helpers/aws-environment";
+import { setFunctionEnvironment, TEST_TOPICS } from "./helpers/aws-environment";
 import { orderPlaced } from "./helpers/events";
-import { startSnsStub, THROTTLED, type SnsStub } from "./helpers/sns-server";
+import { THROTTLED } from "./helpers/sns-server";
+import { snsStubFor } from "./helpers/sns-suite";
 
-let sns: SnsStub;
+const sns = snsStubFor(test, { service: "orders" });
 const orders = createPublisher("orders");
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -22,15 +23,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error("expected a rejection");
 }
 
-test.before(async () => {
-  useLocalAwsEnvironment();
-  sns = await startSnsStub();
-});
-test.after(() => sns?.close());
-test.before.each(() => {
-  sns.reset();
-  setFunctionEnvironment({ service: "orders" });
-});
 
 test("publish sends one Publish with the envelope and the filter attributes", async () => {
   const data = orderPlaced();
