@@ -56,7 +56,7 @@ export interface DynamoDecision {
 }
 
 /** The part of a proxy decision the main thread reads. */
-export function decisionFacts(event: DynamoDbProxyEvent): DynamoDecision {
+function decisionFacts(event: DynamoDbProxyEvent): DynamoDecision {
   const authorizations: DynamoDecision["authorizations"] = new Array(event.authorizations.length);
   for (let i = 0; i < authorizations.length; i++) {
     const { action, table, conditionKeys } = event.authorizations[i]!;
