@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { DynamoDBRecord } from "aws-lambda";
-import { resetAwsClients, snsClient } from "../aws-clients";
+import { snsClient } from "../aws-clients";
 import { outboxRelay, RELAY_RETRY_MARGIN_MS } from "../outbox-relay";
 import { SNS_LIMITS } from "../sns-publish";
 import { TEST_TOPICS } from "./helpers/aws-environment";
@@ -11,7 +11,7 @@ import { lambdaContext } from "./helpers/events";
 import { withLogs } from "./helpers/log-lines";
 import { failuresOf, placed, record, statusChanged, type Event } from "./helpers/outbox-records";
 import { THROTTLED } from "./helpers/sns-server";
-import { snsStubFor } from "./helpers/sns-suite";
+import { snsStubFor, withMaxAttempts } from "./helpers/sns-suite";
 
 const sns = snsStubFor(test, { service: "orders" });
 
@@ -142,19 +142,6 @@ test("a record whose events span two batches: a failure in the first keeps its l
   assert.ok(ids.includes(other.id));
   assert.not.ok(ids.includes(many[10]!.id) || ids.includes(many[11]!.id), "the record's later events wait for its retry");
 });
-
-/** Runs `work` with the SNS client configured for `attempts` attempts (the tests' environment sets 1). */
-async function withMaxAttempts<T>(attempts: number, work: () => Promise<T>): Promise<T> {
-  const saved = process.env.AWS_MAX_ATTEMPTS;
-  process.env.AWS_MAX_ATTEMPTS = String(attempts);
-  resetAwsClients();
-  try {
-    return await work();
-  } finally {
-    process.env.AWS_MAX_ATTEMPTS = saved;
-    resetAwsClients();
-  }
-}
 
 /** Runs the relay with `strategy` as the SNS client's retry strategy. */
 async function withRetryStrategy<T>(strategy: unknown, work: () => Promise<T>): Promise<T> {

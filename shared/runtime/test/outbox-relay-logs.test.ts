@@ -10,7 +10,7 @@ import { setFunctionEnvironment, TEST_TOPICS } from "./helpers/aws-environment";
 import { lambdaContext } from "./helpers/events";
 import { withLogs } from "./helpers/log-lines";
 import { failuresOf, placed, record } from "./helpers/outbox-records";
-import { snsStubFor } from "./helpers/sns-suite";
+import { snsStubFor, withMaxAttempts } from "./helpers/sns-suite";
 
 const sns = snsStubFor(test, { service: "orders" });
 
@@ -29,6 +29,19 @@ test("a batch published at log level INFO writes no line and turns on no promise
   const [answer, lines] = await withLogs(() => relay()({ Records: records }, lambdaContext()));
   assert.equal(answer, { batchItemFailures: [] });
   assert.equal(sns.published.length, 3);
+  assert.equal(lines, []);
+  assert.not.ok(await promiseHooksOn());
+});
+
+test("an entry SNS failed on its side, sent again and published, leaves promise hooks off too", async () => {
+  setFunctionEnvironment({ service: "orders", logLevel: "INFO" });
+  const a = placed("again-a");
+  let failures = 0;
+  sns.failEntries((message) => message.includes(a.id) && failures++ === 0);
+  const records = [record("again-a", a), record("again-b", placed("again-b"))];
+  const [answer, lines] = await withLogs(() => withMaxAttempts(3, () => relay()({ Records: records }, lambdaContext())));
+  assert.equal(answer, { batchItemFailures: [] });
+  assert.equal(sns.requests.map((r) => r.entries), [2, 1]);
   assert.equal(lines, []);
   assert.not.ok(await promiseHooksOn());
 });

@@ -1,4 +1,5 @@
 import type { Test } from "uvu";
+import { resetAwsClients } from "../../aws-clients";
 import { setFunctionEnvironment, useLocalAwsEnvironment, type FunctionEnvironment } from "./aws-environment";
 import { startSnsStub, type SnsStub } from "./sns-server";
 
@@ -23,4 +24,17 @@ export function snsStubFor(suite: Test, env: FunctionEnvironment): SnsStub {
     setFunctionEnvironment(env);
   });
   return stub;
+}
+
+/** Runs `work` with the SNS client configured for `attempts` attempts (the tests' environment sets 1). */
+export async function withMaxAttempts<T>(attempts: number, work: () => Promise<T>): Promise<T> {
+  const saved = process.env.AWS_MAX_ATTEMPTS;
+  process.env.AWS_MAX_ATTEMPTS = String(attempts);
+  resetAwsClients();
+  try {
+    return await work();
+  } finally {
+    process.env.AWS_MAX_ATTEMPTS = saved;
+    resetAwsClients();
+  }
 }
