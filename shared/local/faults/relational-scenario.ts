@@ -20,7 +20,7 @@ import { createEvent } from "../../runtime/envelope";
 import type { OnFailureRecord } from "../streams/shard-poller";
 import { startLocalStage, type LocalStage } from "../stage";
 import { Prng } from "./prng";
-import { accountForEvents, accountForPoison, crashRunningBatches, poisonRecord, recordsGivenUp, reportedInFailureEvents, waitUntilRead, type BatchCrasher } from "./stream-run";
+import { accountForEvents, accountForPoison, crashRunningBatches, poisonRecord, recordsGivenUp, reportedInFailureEvents, waitUntilRead, withReaderTiming, type BatchCrasher } from "./stream-run";
 
 const REPO = join(__dirname, "..", "..", "..");
 const STREAM = "local-ledger-entry-posted";
@@ -92,15 +92,7 @@ export async function runRelationalFaultScenario(options: RelationalFaultOptions
     maxTraces: 200,
     // A crashed writer's open transaction holds the single PGlite connection: rolled back after 1.5 s.
     relationalTransactionIdleMs: options.transactionIdleMs ?? 1500,
-    adjustWiring: (wiring) => {
-      const writer = wiring.functions.find((f) => f.name === WRITER);
-      const retries = options.retryAttempts;
-      return {
-        ...wiring,
-        functions: wiring.functions.map((f) => (f === writer ? { ...f, timeoutSeconds: options.writerTimeoutSeconds ?? 10 } : f)),
-        streamMappings: (wiring.streamMappings ?? []).map((m) => (retries !== undefined && writer && m.functionArn === writer.arn ? { ...m, maximumRetryAttempts: retries } : m)),
-      };
-    },
+    adjustWiring: (wiring) => withReaderTiming(wiring, WRITER, options.writerTimeoutSeconds ?? 10, options.retryAttempts),
   });
   const injected = { duplicates: 0, poison: 0, crashes: 0 };
   const violations: string[] = [];

@@ -7,8 +7,22 @@
  */
 import type { FunctionHost } from "../lambda/function-host";
 import type { LocalStage } from "../stage";
+import type { StageWiring } from "../stage/wiring";
 import type { OnFailureRecord } from "../streams/shard-poller";
 import type { Prng } from "./prng";
+
+/**
+ * The stage's wiring with the reader's timeout set to `timeoutSeconds` and, when `retryAttempts` is given, its stream
+ * mappings' `maximumRetryAttempts` (the runs' compressed time: a crashed batch's lock lasts the invocation's time).
+ */
+export function withReaderTiming(wiring: StageWiring, reader: string, timeoutSeconds: number, retryAttempts: number | undefined): StageWiring {
+  const fn = wiring.functions.find((f) => f.name === reader);
+  return {
+    ...wiring,
+    functions: wiring.functions.map((f) => (f === fn ? { ...f, timeoutSeconds } : f)),
+    streamMappings: (wiring.streamMappings ?? []).map((m) => (retryAttempts !== undefined && fn && m.functionArn === fn.arn ? { ...m, maximumRetryAttempts: retryAttempts } : m)),
+  };
+}
 
 /** Crashes of a function while it runs a batch, stopped with `stop()` (idempotent); `count` is how many were made. */
 export interface BatchCrasher {

@@ -24,7 +24,7 @@ import { sendToStreams, type StreamMessage } from "../../runtime/stream-publish"
 import type { OnFailureRecord } from "../streams/shard-poller";
 import { startLocalStage, type LocalStage } from "../stage";
 import { Prng } from "./prng";
-import { accountForEvents, accountForPoison, crashRunningBatches, poisonRecord, recordsGivenUp, reportedInFailureEvents, waitUntilRead, type BatchCrasher } from "./stream-run";
+import { accountForEvents, accountForPoison, crashRunningBatches, poisonRecord, recordsGivenUp, reportedInFailureEvents, waitUntilRead, withReaderTiming, type BatchCrasher } from "./stream-run";
 
 const REPO = join(__dirname, "..", "..", "..");
 const STREAM = "local-ledger-entry-posted";
@@ -106,15 +106,7 @@ export async function runStreamFaultScenario(options: StreamFaultOptions): Promi
     serviceDirs: [join(REPO, "services", "ledger")],
     maxTraces: 200,
     // Compressed time: a crashed attempt's lock (the invocation's remaining time) expires within the timeout (4 s).
-    adjustWiring: (wiring) => {
-      const consumer = wiring.functions.find((f) => f.name === CONSUMER);
-      const retries = options.retryAttempts;
-      return {
-        ...wiring,
-        functions: wiring.functions.map((f) => (f === consumer ? { ...f, timeoutSeconds: options.consumerTimeoutSeconds ?? 4 } : f)),
-        streamMappings: (wiring.streamMappings ?? []).map((m) => (retries !== undefined && consumer && m.functionArn === consumer.arn ? { ...m, maximumRetryAttempts: retries } : m)),
-      };
-    },
+    adjustWiring: (wiring) => withReaderTiming(wiring, CONSUMER, options.consumerTimeoutSeconds ?? 4, options.retryAttempts),
     onLog: (entry) => {
       if (entry.functionName !== CONSUMER) return;
       try {
