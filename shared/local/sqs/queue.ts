@@ -141,6 +141,8 @@ interface StoredMessage {
   firstReceiveTimestamp?: number;
   /** The latest receipt handle; earlier ones are stale. */
   receiptHandle?: string;
+  /** Every receipt handle this queue issued for it (the latest last): they go from the queue's index with it. */
+  handles?: string[];
   groupId?: string;
   deduplicationId?: string;
   sequenceNumber?: string;
@@ -412,6 +414,7 @@ export class Queue {
     };
     delete moved.firstReceiveTimestamp;
     delete moved.receiptHandle;
+    delete moved.handles;
     if (this.fifo) moved.sequenceNumber = this.nextSequenceNumber();
     else delete moved.sequenceNumber;
     this.store(moved, "redrive", 0);
@@ -450,7 +453,9 @@ export class Queue {
 
   private remove(message: StoredMessage): void {
     this.messages.delete(message.messageId);
-    for (const [handle, id] of this.handles) if (id === message.messageId) this.handles.delete(handle);
+    // Its own handles, not a walk of every handle the queue issued (one per message in flight: a delete cost as much
+    // as the queue had in flight).
+    if (message.handles) for (const handle of message.handles) this.handles.delete(handle);
   }
 
   private isAvailable(message: StoredMessage, now: number): boolean {
@@ -531,6 +536,7 @@ export class Queue {
     message.visibleAt = now + visibilityTimeout * 1000;
     const handle = newReceiptHandle();
     message.receiptHandle = handle;
+    (message.handles ??= []).push(handle);
     this.handles.set(handle, message.messageId);
     this.host.trace({
       kind: "sqs.received",

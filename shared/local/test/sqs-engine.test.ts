@@ -113,6 +113,39 @@ test("delete needs the latest receipt handle; a superseded one deletes nothing; 
   assert.is(code(() => sqs.delete(url, "not-a-handle")), "ReceiptHandleIsInvalid");
 });
 
+test("a removed message takes every receipt handle it was given with it; a redriven one starts with none", async () => {
+  const { sqs, clock } = setup();
+  const dlq = sqs.createQueue("handles-dead");
+  const { url, arn } = sqs.createQueue("handles", { VisibilityTimeout: 1, RedrivePolicy: { deadLetterTargetArn: dlq.arn, maxReceiveCount: 3 } });
+  const issued = (queueArn: string) => (sqs.queue(queueArn) as unknown as { handles: Map<string, string> }).handles;
+  sqs.sendMessage(url, { MessageBody: "kept" });
+  sqs.sendMessage(url, { MessageBody: "redriven" });
+  const first = sqs.receiveNow(url, { MaxNumberOfMessages: 10 });
+  await clock.advance(1000);
+  const second = sqs.receiveNow(url, { MaxNumberOfMessages: 10 });
+  assert.equal(second.map((m) => m.Body), ["kept", "redriven"]);
+  assert.is(issued(arn).size, 4, "two handles per message");
+  sqs.delete(url, second[0]!.ReceiptHandle);
+  assert.is(issued(arn).size, 2, "the deleted message's old and latest handles are gone, the other's stay");
+  // Its handles are forgotten with it: each answers as a message already gone (AWS: success, nothing deleted).
+  sqs.delete(url, first[0]!.ReceiptHandle);
+  sqs.delete(url, second[0]!.ReceiptHandle);
+  assert.is(code(() => sqs.changeVisibility(url, first[0]!.ReceiptHandle, 5)), "InvalidParameterValue");
+  await clock.advance(1000);
+  const third = sqs.receiveNow(url)[0]!;
+  await clock.advance(1000);
+  assert.equal(sqs.receiveNow(url), [], "the fourth receive moved it to the dead-letter queue");
+  assert.is(issued(arn).size, 0, "the source forgot the moved message's handles");
+  const dead = sqs.receiveNow(dlq.url)[0]!;
+  assert.is(dead.Body, "redriven");
+  assert.equal([...issued(dlq.arn).keys()], [dead.ReceiptHandle], "the dead-letter queue's own handle only");
+  sqs.delete(dlq.url, third.ReceiptHandle);
+  assert.is(sqs.peek(dlq.url).length, 1, "a handle of the source queue deletes nothing in the dead-letter queue");
+  sqs.delete(dlq.url, dead.ReceiptHandle);
+  assert.is(sqs.peek(dlq.url).length, 0);
+  assert.is(issued(dlq.arn).size, 0);
+});
+
 test("change visibility extends or ends the timeout of an in-flight message only", async () => {
   const { sqs, clock } = setup();
   const { url } = sqs.createQueue("q", { VisibilityTimeout: 30 });
