@@ -17,6 +17,7 @@ const snsCommands = { SNSClient, PublishCommand, PublishBatchCommand };
 
 let dynamoDb: DynamoDBClient | undefined;
 let document: DynamoDBDocumentClient | undefined;
+let documentBase: DynamoDBClient | undefined;
 let sns: SNSClient | undefined;
 
 /** The DynamoDB commands the runtime uses (only these are bundled). */
@@ -31,7 +32,10 @@ export function snsModule(): typeof snsCommands {
 
 /** The process's DynamoDB client (created at init or on first use, then reused across invocations). */
 export function dynamoDbClient(): DynamoDBClient {
-  dynamoDb ??= new DynamoDBClient({});
+  // The runtime's own single-item calls (the event lock, Idempotency-Key records) go through this client, which no
+  // code adds middleware to: the SDK resolves each command's middleware stack once per client instead of on every
+  // send (its opt-in cacheMiddleware; the same requests are sent).
+  dynamoDb ??= new DynamoDBClient({ cacheMiddleware: true });
   return dynamoDb;
 }
 
@@ -40,7 +44,12 @@ export function dynamoDbClient(): DynamoDBClient {
  * `undefined` attributes are dropped instead of failing the write.
  */
 export function documentClient(): DynamoDBDocumentClient {
-  document ??= DynamoDBDocumentClient.from(dynamoDbClient(), { marshallOptions: { removeUndefinedValues: true } });
+  if (document === undefined) {
+    // A DynamoDB client of its own (lib-dynamodb refuses one with cacheMiddleware: its commands wrap another per
+    // send), over dynamoDbClient()'s HTTP handler: one connection pool for both.
+    documentBase = new DynamoDBClient({ requestHandler: dynamoDbClient().config.requestHandler });
+    document = DynamoDBDocumentClient.from(documentBase, { marshallOptions: { removeUndefinedValues: true } });
+  }
   return document;
 }
 
@@ -72,10 +81,12 @@ export function awsClientsCreated(): { dynamoDb: boolean; document: boolean; sns
  * which change endpoints inside one process.
  */
 export function resetAwsClients(): void {
+  documentBase?.destroy();
   dynamoDb?.destroy();
   sns?.destroy();
   streams?.reset();
   dynamoDb = undefined;
   document = undefined;
+  documentBase = undefined;
   sns = undefined;
 }

@@ -1,5 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { documentClient, dynamoDbClient } from "../aws-clients";
 import { EventInProgressError } from "../errors";
 import { EventLock, IDEMPOTENCY_RECORD } from "../event-lock";
 import { useLocalAwsEnvironment } from "./helpers/aws-environment";
@@ -73,6 +74,27 @@ test("release frees an in-progress lock at once", async () => {
   await lock.release(id);
   assert.is(await record(id), undefined);
   assert.is(await lock.acquire(id, 30_000), "acquired");
+});
+
+test("locks taken at once through the runtime's client (its middleware resolved once per command) each write their own item", async () => {
+  // dynamoDbClient() resolves each command's middleware once (cacheMiddleware): every send must still carry its own
+  // input, also while several are in flight. The document client sits on a client of its own, over the same HTTP handler.
+  assert.is(dynamoDbClient().config.cacheMiddleware, true);
+  const base = documentClient().config;
+  assert.is.not(base.cacheMiddleware, true);
+  assert.is(base.requestHandler, dynamoDbClient().config.requestHandler, "one connection pool");
+  const ids = Array.from({ length: 25 }, key);
+  assert.equal(await Promise.all(ids.map((id, i) => lock.acquire(id, 1_000 * (i + 1)))), ids.map(() => "acquired"));
+  await Promise.all(ids.filter((_, i) => i % 2 === 0).map((id) => lock.complete(id)));
+  await Promise.all(ids.filter((_, i) => i % 2 === 1).map((id) => lock.release(id)));
+  const items = new Map((await dynamo.scan(TEST_TABLES.idempotency)).map((item) => [item.id, item]));
+  ids.forEach((id, i) => {
+    if (i % 2 === 1) assert.not.ok(items.has(id), `${id} released`);
+    else assert.is(items.get(id)?.[IDEMPOTENCY_RECORD.status], "COMPLETED", id);
+  });
+  const acquiredAgain = await Promise.all(ids.map((id) => lock.acquire(id, 1_000)));
+  assert.equal(acquiredAgain, ids.map((_, i) => (i % 2 === 0 ? "completed" : "acquired")));
+  assert.is((await record(ids[3]!))?.[IDEMPOTENCY_RECORD.inProgressExpiration], clock + 1_000, "the second acquire's own lock expiry");
 });
 
 test.run();
