@@ -20,6 +20,9 @@ interface Wait {
 // Created on first use (as the invocation scope's): node:async_hooks is not needed during the init phase.
 let waits: AsyncLocalStorage<Wait> | undefined;
 const realSetTimeout = globalThis.setTimeout;
+const realClearTimeout = globalThis.clearTimeout;
+/** The wait each captured timer belongs to (a timer its owner clears leaves its wait). */
+const owners = new WeakMap<ReturnType<typeof setTimeout>, Wait>();
 /** Strategy calls under way that may still start timers (the global `setTimeout` captures theirs meanwhile). */
 let open = 0;
 
@@ -32,7 +35,7 @@ const capturingSetTimeout = Object.assign(
     if (wait.ended) {
       wait.close();
       const never = realSetTimeout(() => undefined, 0);
-      clearTimeout(never);
+      realClearTimeout(never);
       return never;
     }
     const handle = realSetTimeout(() => {
@@ -40,18 +43,28 @@ const capturingSetTimeout = Object.assign(
       callback(...args);
     }, ms);
     wait.timers.set(handle, () => callback(...args));
+    owners.set(handle, wait);
     return handle;
   },
   { [promisify.custom]: (realSetTimeout as unknown as Record<symbol, unknown>)[promisify.custom] },
 ) as unknown as typeof globalThis.setTimeout;
 
+/** `clearTimeout`, which also forgets a captured timer (its callback must not run when the wait is cut). */
+const capturingClearTimeout = function clearTimeout(handle?: Parameters<typeof globalThis.clearTimeout>[0]) {
+  if (handle !== undefined && handle !== null && typeof handle === "object") owners.get(handle as ReturnType<typeof setTimeout>)?.timers.delete(handle as ReturnType<typeof setTimeout>);
+  realClearTimeout(handle);
+} as typeof globalThis.clearTimeout;
+
 function opened(): void {
-  if (open++ === 0 && globalThis.setTimeout === realSetTimeout) globalThis.setTimeout = capturingSetTimeout;
+  if (open++ > 0) return;
+  if (globalThis.setTimeout === realSetTimeout) globalThis.setTimeout = capturingSetTimeout;
+  if (globalThis.clearTimeout === realClearTimeout) globalThis.clearTimeout = capturingClearTimeout;
 }
 
 function closed(): void {
   if (--open > 0) return;
   if (globalThis.setTimeout === capturingSetTimeout) globalThis.setTimeout = realSetTimeout;
+  if (globalThis.clearTimeout === capturingClearTimeout) globalThis.clearTimeout = realClearTimeout;
   // On Node.js 20 an AsyncLocalStorage in use keeps promise hooks on (a cost on every await): off until the next wait.
   waits?.disable();
 }
@@ -76,7 +89,13 @@ export async function refreshUntil<T>(decide: () => Promise<T>, deadline: number
   };
   opened();
   waits ??= new (require("node:async_hooks") as typeof import("node:async_hooks")).AsyncLocalStorage<Wait>();
-  const running = waits.run(wait, decide);
+  let running: Promise<T>;
+  try {
+    running = waits.run(wait, decide);
+  } catch (error) {
+    // A call that throws at once (not a promise) ends as one that rejects.
+    running = Promise.reject(error);
+  }
   running.then(wait.close, wait.close);
   let expiry: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<typeof EXPIRED>((resolve) => {
@@ -86,14 +105,14 @@ export async function refreshUntil<T>(decide: () => Promise<T>, deadline: number
     const first = await Promise.race([running, expired]);
     if (first !== EXPIRED) return first;
   } finally {
-    clearTimeout(expiry);
+    realClearTimeout(expiry);
   }
   wait.ended = true;
   running.then(unused, () => undefined);
   const cut = [...wait.timers];
   wait.timers.clear();
   for (const [handle, run] of cut) {
-    clearTimeout(handle);
+    realClearTimeout(handle);
     run();
   }
   return undefined;
