@@ -111,9 +111,16 @@ export async function refreshUntil<T>(decide: () => Promise<T>, deadline: number
   running.then(unused, () => undefined);
   const cut = [...wait.timers];
   wait.timers.clear();
-  for (const [handle, run] of cut) {
-    realClearTimeout(handle);
-    run();
+  for (const [handle] of cut) realClearTimeout(handle);
+  for (const [, run] of cut) {
+    try {
+      run();
+    } catch (error) {
+      // The timer's error, not this caller's: uncaught, as it would have been when the timer ran.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
   return undefined;
 }

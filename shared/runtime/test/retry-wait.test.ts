@@ -50,4 +50,39 @@ test("other code's timers started while a wait is under way run at their own tim
   assert.is(globalThis.setTimeout, original);
 });
 
+test("a cut timer whose callback throws still lets the others be cut, and its error is uncaught as the timer's would be", async () => {
+  let secondRan = false;
+  const uncaught: unknown[] = [];
+  const earlier = process.listeners("uncaughtException");
+  process.removeAllListeners("uncaughtException");
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  try {
+    const decide = () =>
+      new Promise<string>((resolve) => {
+        setTimeout(() => {
+          throw new Error("boom");
+        }, 10_000);
+        setTimeout(() => {
+          secondRan = true;
+          resolve("token");
+        }, 10_000);
+      });
+    let gaveBack: string | undefined;
+    const result = await refreshUntil(decide, Date.now() + 30, (token) => (gaveBack = token));
+    assert.is(result, undefined);
+    await sleep(10);
+    assert.ok(secondRan, "the timer after the throwing one was not cut");
+    assert.is(gaveBack, "token");
+    assert.equal(
+      uncaught.map((error) => (error as Error).message),
+      ["boom"],
+    );
+    assert.is(globalThis.setTimeout, original);
+  } finally {
+    process.off("uncaughtException", onUncaught);
+    for (const listener of earlier) process.on("uncaughtException", listener);
+  }
+});
+
 test.run();
