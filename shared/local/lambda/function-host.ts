@@ -163,6 +163,11 @@ export interface InvokeOptions {
   traceHeader?: string;
   /** `context.clientContext`. */
   clientContext?: unknown;
+  /**
+   * The event already encoded, `JSON.stringify(event)`, when the caller has it (a stream batch built from records
+   * the poller encoded to measure them): the host sends it as it is instead of encoding the event again.
+   */
+  eventJson?: string;
 }
 
 /** Counts of a host's execution environments. */
@@ -468,7 +473,7 @@ export class FunctionHost {
     if (this.stopped) throw new Error(`function host ${this.name} is stopped`);
     const requestId = options.requestId ?? randomUUID();
     const traceHeader = options.traceHeader ?? newTraceHeader();
-    const eventJson = JSON.stringify(event) ?? "null";
+    const eventJson = options.eventJson ?? JSON.stringify(event) ?? "null";
     await this.ready();
     await this.acquire();
     if (this.stopped) {

@@ -195,7 +195,7 @@ export function streamsPart(options: StreamsPartOptions): StreamsPart {
       onEvent: (event) => traceEvent(event, kind, recorder),
       // The function's host as it is now (watch mode may have replaced it since the poller started).
       invoke: (batch) =>
-        invokeBatch(options.hosts().get(fn.name), recorder, kind, batch.records.map((r) => r.record), batch.requestId, mapping.reportBatchItemFailures, invocationContexts),
+        invokeBatch(options.hosts().get(fn.name), recorder, kind, batch.records.map((r) => r.record), batch.requestId, mapping.reportBatchItemFailures, invocationContexts, batch.recordsJson),
     });
     await poller.start();
     runs.push({ mapping, functionName: fn.name, poller });
@@ -397,6 +397,8 @@ async function invokeBatch(
   requestId: string,
   reportBatchItemFailures: boolean,
   contexts?: Map<string, RequestContext>,
+  /** Each record's JSON, as the poller encoded it: the event is built from them (the same text as encoding it whole). */
+  recordsJson?: readonly string[],
 ): Promise<StreamInvokeOutcome> {
   if (!host) throw new Error("the function has no host (it was removed)");
   const ids = records.map((r) => kind.traceId?.(r)).filter((id): id is string => id !== undefined);
@@ -406,7 +408,8 @@ async function invokeBatch(
   const node: InvocationTrace = recorder.invocationStarted({ functionName: host.name, context, requestId: requestId || randomUUID(), streamRecords: ids });
   let result;
   try {
-    result = await host.invoke({ Records: records }, { requestId, traceHeader: traceHeaderOf(context) });
+    const eventJson = recordsJson ? `{"Records":[${recordsJson.join(",")}]}` : undefined;
+    result = await host.invoke({ Records: records }, { requestId, traceHeader: traceHeaderOf(context), ...(eventJson === undefined ? {} : { eventJson }) });
   } catch (error) {
     recorder.invocationFinished(node, { status: "failed", error: (error as Error).message });
     throw error;

@@ -81,6 +81,12 @@ export interface StreamBatch<R> {
   shardId: string;
   requestId: string;
   records: readonly ShardRecord<R>[];
+  /**
+   * Each record's JSON (`JSON.stringify(record.record)`), in the same order: the poller encodes each record once, to
+   * keep the event under the 6 MB limit, and the host builds the event `{"Records":[...]}` from these strings instead
+   * of encoding the records a second time.
+   */
+  recordsJson: readonly string[];
   /** 1 for the first invocation of these records, more on retries. */
   attempt: number;
 }
@@ -197,6 +203,8 @@ interface Entry<R> {
   rec: ShardRecord<R>;
   seq: bigint;
   lane: number;
+  /** The record's JSON (encoded once, when a batch first considers it), and its size in the event (with a comma). */
+  json: string | undefined;
   bytes: number;
   /** When the poller read it (the batching window counts from there). */
   seenAt: number;
@@ -428,6 +436,7 @@ export class ShardPoller<R> {
             rec,
             seq: BigInt(rec.sequenceNumber),
             lane: laneOf(rec.partitionKey, this.parallelizationFactor),
+            json: undefined,
             bytes: 0,
             seenAt,
             claimed: false,
@@ -477,7 +486,10 @@ export class ShardPoller<R> {
         for (const entry of shard.pending) {
           if (entry.lane !== index || entry.claimed) continue;
           // The event is {"Records":[...]}: each record's JSON and a comma.
-          if (!entry.bytes) entry.bytes = Buffer.byteLength(JSON.stringify(entry.rec.record)) + 1;
+          if (entry.json === undefined) {
+            entry.json = JSON.stringify(entry.rec.record);
+            entry.bytes = Buffer.byteLength(entry.json) + 1;
+          }
           if (entries.length && bytes + entry.bytes > MAX_PAYLOAD_BYTES - 16) {
             full = true;
             break;
@@ -556,7 +568,8 @@ export class ShardPoller<R> {
     const records = batch.entries.map((e) => e.rec);
     let outcome: StreamInvokeOutcome;
     try {
-      outcome = await this.options.invoke({ shardId: shard.id, requestId, records, attempt: batch.invocations + 1 });
+      const recordsJson = batch.entries.map((e) => (e.json ??= JSON.stringify(e.rec.record)));
+      outcome = await this.options.invoke({ shardId: shard.id, requestId, records, recordsJson, attempt: batch.invocations + 1 });
     } catch (error) {
       // Not invoked (throttled, no function): retried as it is, not counted, until the records' age runs out.
       const message = (error as Error).message;

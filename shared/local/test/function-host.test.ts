@@ -97,6 +97,16 @@ test("a warm worker is reused: module state survives and only the first invocati
   assert.equal(fn.stats(), { workers: 1, busy: 0, queued: 0, coldStarts: 1, prewarmed: 0 });
 });
 
+test("an event handed over already encoded (eventJson) reaches the handler as it is, without being encoded again", async () => {
+  const fn = host({ name: "local-test-event-json" });
+  const encoded = `{"action":"echo","value":{"text":"h\u00e9llo ✓","list":[1,null,{"a":"b"}]}}`;
+  // Encoding this event would throw: the host must send eventJson instead.
+  const event = { toJSON: () => { throw new Error("the event was encoded again"); } };
+  assert.equal(ok(await fn.invoke(event, { eventJson: encoded })), JSON.parse(encoded));
+  // Without it, the host encodes the event itself.
+  assert.equal(ok(await fn.invoke({ action: "echo", value: [1, "é"] })), { action: "echo", value: [1, "é"] });
+});
+
 test("an invocation past its timeout fails as Lambda's does, and the next one gets a fresh worker", async () => {
   const fn = host({ name: "local-test-timeout", timeout: 1 });
   await fn.invoke({ action: "count" });

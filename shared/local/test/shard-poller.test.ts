@@ -5,7 +5,7 @@ import type { RequestListener, Server } from "node:http";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { compileFilterCriteria, listenerTarget, recorderShardSource, StreamRecorder, WriteEngine, type StreamRecord } from "../dynamodb-streams";
-import { laneOf, ShardPoller, ShardPollerSettingError, type OnFailureRecord, type ShardPollerOptions, type StreamBatch, type StreamInvokeOutcome } from "../streams";
+import { laneOf, MAX_PAYLOAD_BYTES, ShardPoller, ShardPollerSettingError, type OnFailureRecord, type ShardPollerOptions, type StreamBatch, type StreamInvokeOutcome } from "../streams";
 import { eventually } from "../../testing/stage-target";
 
 const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
@@ -110,6 +110,37 @@ test("records reach the function in order, in batches of BatchSize, and the chec
   // Records written while it runs come too.
   await put(name, "a", 8);
   await eventually("the new record", () => (calls.flat().includes("a#8") ? true : undefined));
+});
+
+test("a batch stops before the record that would take the event past Lambda's 6 MB, and the event is built from each record's JSON", async () => {
+  const name = await table();
+  // 18 items of about 380 KB of UTF-8 (two bytes a character), so bytes and characters differ: about 16 fit in 6 MB.
+  for (let i = 1; i <= 18; i++) await put(name, "m", i, { body: { S: `${i}`.padEnd(190_000, "é") } });
+  const batches: StreamBatch<StreamRecord>[] = [];
+  const { calls, started } = poll(
+    name,
+    (batch) => {
+      batches.push(batch);
+      return ok;
+    },
+    { batchSize: 100 },
+  );
+  await started;
+  await eventually("18 records", () => (calls.flat().length === 18 ? true : undefined));
+  assert.ok(calls.length >= 2, `one batch of ${calls[0]!.length} records would be over 6 MB`);
+  const all = recorder.records(name);
+  for (const [index, batch] of batches.entries()) {
+    const records = batch.records.map((r) => r.record);
+    const whole = JSON.stringify({ Records: records });
+    assert.equal(batch.recordsJson, records.map((r) => JSON.stringify(r)));
+    assert.is(`{"Records":[${batch.recordsJson.join(",")}]}`, whole);
+    assert.ok(Buffer.byteLength(whole) <= MAX_PAYLOAD_BYTES, `batch ${index} is ${Buffer.byteLength(whole)} bytes`);
+    if (index < batches.length - 1) {
+      // Full: the next record would not have fitted.
+      const next = all[calls.slice(0, index + 1).flat().length]!;
+      assert.ok(Buffer.byteLength(JSON.stringify({ Records: [...records, next] })) > MAX_PAYLOAD_BYTES - 32, `batch ${index} stopped early`);
+    }
+  }
 });
 
 test("LATEST starts after the newest record; a successor started with the checkpoints resumes there", async () => {
