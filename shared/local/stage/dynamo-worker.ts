@@ -11,10 +11,11 @@ import { Authorizer, type PrincipalIdentity } from "../iam/authorizer";
 import { startDynamoDbProxy, type DynamoDbProxyEvent } from "../iam/dynamodb-proxy";
 import type { TableKeySchema } from "../iam/dynamodb-requests";
 import type { DeclaredTableSettings } from "../iam/dynamodb-table-settings";
-import { ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type StoredRecord, type TableStream } from "../dynamodb-streams";
+import { ENGINE_OPERATIONS, listenerTarget, StreamRecorder, WriteEngine, type TableStream } from "../dynamodb-streams";
 import { reportFailed, reportStarted, serveRequests } from "../engine-thread/thread";
 import { directTarget, loadDynaliteInternals, startDynalite, type DynaliteInternals } from "./dynalite-direct";
 import { memoizeExpressionParser, type ExpressionParser } from "./dynalite-expressions";
+import { encodeDynamoEvents, type DynamoWireEvent } from "./dynamo-wire";
 
 /** What the worker is started with. */
 export interface DynamoWorkerSetup {
@@ -73,14 +74,14 @@ function decisionFacts(event: DynamoDbProxyEvent): DynamoDecision {
   };
 }
 
-/** Worker -> main thread: events (answers and the start go through the channel). */
-export type DynamoWorkerMessage =
-  | { type: "decision"; event: DynamoDecision }
-  | { type: "answered"; requestId: string; status: number; errorType?: string }
-  /** A stream record the write engine appended; `requestId` is the proxy's id of the write that made it. */
-  | { type: "stream-record"; stored: StoredRecord; requestId?: string }
-  /** Several of the above, sent together (one message per event loop turn keeps the threads' wake-ups down). */
-  | { type: "batch"; messages: DynamoWorkerMessage[] };
+/** One event of the thread: a reported decision, an answer, a stream record (with the id of the write that made it). */
+export type DynamoWorkerEvent = DynamoWireEvent<DynamoDecision>;
+
+/**
+ * Worker -> main thread (answers and the start go through the channel): the events of one event loop turn, in
+ * order, in one message (one wake-up of the main thread), as one JSON string (dynamo-wire.ts).
+ */
+export type DynamoWorkerMessage = { type: "events"; json: string };
 
 /**
  * Main thread -> worker, requests of the channel: `register` when the functions' registrations changed while the
@@ -106,17 +107,17 @@ if (!port) throw new Error("dynamo-worker runs inside a worker thread started by
 let setup: DynamoWorkerSetup = workerData as DynamoWorkerSetup;
 const post = (message: DynamoWorkerMessage) => port.postMessage(message);
 
-// Trace events are many and small: they leave once per event loop turn, together.
-let pending: DynamoWorkerMessage[] = [];
-function report(message: DynamoWorkerMessage): void {
+// Events are many and small: they leave once per event loop turn, together, encoded once.
+let pending: DynamoWorkerEvent[] = [];
+function report(event: DynamoWorkerEvent): void {
   if (pending.length === 0) {
     setImmediate(() => {
-      const messages = pending;
+      const events = pending;
       pending = [];
-      post(messages.length === 1 ? messages[0]! : { type: "batch", messages });
+      post({ type: "events", json: encodeDynamoEvents(events) });
     });
   }
-  pending.push(message);
+  pending.push(event);
 }
 
 async function main(): Promise<void> {

@@ -13,6 +13,7 @@ import type { StoredRecord } from "../dynamodb-streams";
 import { EngineChannel } from "../engine-thread/channel";
 import { LOCAL_BUILD_ROOT } from "../lambda/bundle";
 import type { DynamoDecision, DynamoWorkerCommand, DynamoWorkerMessage, DynamoWorkerSetup, DynamoWorkerStarted } from "./dynamo-worker";
+import { decodeDynamoEvents } from "./dynamo-wire";
 import type { TableSpec } from "./wiring";
 
 /** DynamoDB as the stage runs it. */
@@ -149,19 +150,19 @@ export async function startDynamoService(options: DynamoServiceOptions): Promise
   const early = await takePreloadedThread();
   const worker = early ?? new Worker(await dynamoWorkerFile(), { workerData: setup, execArgv: [] });
   const receive = (message: DynamoWorkerMessage): void => {
-    switch (message.type) {
-      case "decision":
-        options.onDecision?.(message.event);
-        break;
-      case "answered":
-        options.onAnswered?.(message);
-        break;
-      case "stream-record":
-        options.onStreamRecord?.(message.stored, message.requestId);
-        break;
-      case "batch":
-        for (const inner of message.messages) receive(inner);
-        break;
+    if (message.type !== "events") return;
+    for (const event of decodeDynamoEvents<DynamoDecision>(message.json)) {
+      switch (event.type) {
+        case "decision":
+          options.onDecision?.(event.event);
+          break;
+        case "answered":
+          options.onAnswered?.(event);
+          break;
+        case "stream-record":
+          options.onStreamRecord?.(event.stored, event.requestId);
+          break;
+      }
     }
   };
   const starting = EngineChannel.start<DynamoWorkerStarted, DynamoWorkerMessage>(worker, {
