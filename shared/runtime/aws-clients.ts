@@ -1,4 +1,4 @@
-import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, TransactWriteItemsCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { PublishBatchCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ENV } from "../contract/environment";
@@ -12,7 +12,14 @@ import { streams } from "./streams";
 // AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SNS, ...), which is how the local stage points them elsewhere.
 // Creating a client reads configuration only: no network call, so init works offline and in tests.
 
-const dynamoDbCommands = { DynamoDBClient, PutItemCommand, GetItemCommand, DeleteItemCommand, UpdateItemCommand };
+const dynamoDbCommands = { DynamoDBClient, PutItemCommand, GetItemCommand, DeleteItemCommand, UpdateItemCommand, TransactWriteItemsCommand };
+
+/**
+ * How the document client marshalls attribute values (`undefined` attributes are dropped instead of failing the
+ * write), and so how the outbox marshalls its transaction for `dynamoDbClient()` (outbox.ts): one set of options for
+ * both. lib-dynamodb adds `convertTopLevelContainer: true` to what it is given.
+ */
+export const DOCUMENT_MARSHALL_OPTIONS: Readonly<{ removeUndefinedValues: true }> = Object.freeze({ removeUndefinedValues: true });
 const snsCommands = { SNSClient, PublishCommand, PublishBatchCommand };
 
 let dynamoDb: DynamoDBClient | undefined;
@@ -32,8 +39,8 @@ export function snsModule(): typeof snsCommands {
 
 /** The process's DynamoDB client (created at init or on first use, then reused across invocations). */
 export function dynamoDbClient(): DynamoDBClient {
-  // The runtime's own single-item calls (the event lock, Idempotency-Key records) go through this client, which no
-  // code adds middleware to: the SDK resolves each command's middleware stack once per client instead of on every
+  // The runtime's own calls (the event lock, Idempotency-Key records, the outbox's transaction) go through this
+  // client, which no code adds middleware to: the SDK resolves each command's middleware stack once per client instead of on every
   // send (its opt-in cacheMiddleware; the same requests are sent).
   dynamoDb ??= new DynamoDBClient({ cacheMiddleware: true });
   return dynamoDb;
@@ -48,7 +55,8 @@ export function documentClient(): DynamoDBDocumentClient {
     // A DynamoDB client of its own (lib-dynamodb refuses one with cacheMiddleware: its commands wrap another per
     // send), over dynamoDbClient()'s HTTP handler: one connection pool for both.
     documentBase = new DynamoDBClient({ requestHandler: dynamoDbClient().config.requestHandler });
-    document = DynamoDBDocumentClient.from(documentBase, { marshallOptions: { removeUndefinedValues: true } });
+    // A copy of the options: lib-dynamodb writes convertTopLevelContainer into the object it is given.
+    document = DynamoDBDocumentClient.from(documentBase, { marshallOptions: { ...DOCUMENT_MARSHALL_OPTIONS } });
   }
   return document;
 }

@@ -1,7 +1,8 @@
-import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import type { AttributeValue, TransactWriteItem } from "@aws-sdk/client-dynamodb";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import type { CurrentVersion, EventType, OwnedBy, PublishedVersion, VersionData } from "../contract";
 import { ENV } from "../contract/environment";
-import { documentClient } from "./aws-clients";
+import { DOCUMENT_MARSHALL_OPTIONS, dynamoDbClient, dynamoDbModule } from "./aws-clients";
 import { DATA_TABLE, ownKeyPrefix } from "./data-table";
 import type { ReceivedEvent } from "./envelope";
 import { ConfigurationError } from "./errors";
@@ -116,6 +117,56 @@ export function transactEntry(write: OutboxWrite, index: number): TransactEntry 
   return write as unknown as TransactEntry;
 }
 
+/** lib-dynamodb's options for each attribute value: the document client's, with its convertTopLevelContainer. */
+const MARSHALL_OPTIONS = { ...DOCUMENT_MARSHALL_OPTIONS, convertTopLevelContainer: true } as const;
+
+/** The attribute-value maps of each kind of entry that lib-dynamodb's TransactWriteCommand marshalls. */
+const MARSHALLED: Readonly<Record<(typeof ENTRY_KINDS)[number], readonly string[]>> = {
+  ConditionCheck: ["Key", "ExpressionAttributeValues"],
+  Put: ["Item", "ExpressionAttributeValues"],
+  Delete: ["Key", "ExpressionAttributeValues"],
+  Update: ["Key", "ExpressionAttributeValues"],
+};
+
+/** An attribute map as lib-dynamodb marshalls it: each value on its own, undefined and function values left out. */
+function marshallValues(values: Record<string, unknown>): Record<string, AttributeValue> {
+  const out: Record<string, AttributeValue> = {};
+  for (const name of Object.keys(values)) {
+    const value = values[name];
+    if (value === undefined || typeof value === "function") continue;
+    out[name] = marshall(value, MARSHALL_OPTIONS) as AttributeValue;
+  }
+  return out;
+}
+
+/**
+ * A document-client `TransactWriteItems` entry as the low-level client takes it: what lib-dynamodb's
+ * TransactWriteCommand would send (the same keys in the same order, function values left out, each attribute value
+ * marshalled with the document client's options), so the outbox's transaction goes through `dynamoDbClient()`.
+ */
+export function marshallTransactEntry(entry: TransactEntry): TransactWriteItem {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(entry)) {
+    const value = entry[key];
+    if (typeof value !== "function") out[key] = value;
+  }
+  for (const kind of ENTRY_KINDS) {
+    const operation = entry[kind];
+    if (operation === undefined || typeof operation === "function") continue;
+    const marshalled: Record<string, unknown> = {};
+    for (const key of Object.keys(operation)) {
+      const value = operation[key];
+      if (typeof value !== "function") marshalled[key] = value;
+    }
+    for (const key of MARSHALLED[kind]) {
+      const values = operation[key];
+      if (values !== undefined && typeof values !== "function") marshalled[key] = marshallValues(values as Record<string, unknown>);
+    }
+    out[kind] = marshalled;
+  }
+  return out as TransactWriteItem;
+}
+
 /** The partition key a transaction entry writes (the data table's `pk`), if it writes that table. */
 function partitionKeyOf(entry: TransactEntry, table: string): string | undefined {
   const operation = Object.values(entry)[0]!;
@@ -185,7 +236,11 @@ export function createOutbox<const S extends string>(service: S, options: Outbox
     // A retry of the same record (same event ids) puts the same key again: DynamoDB's stream shows that as a
     // MODIFY, which the relay's filter (INSERT only) leaves out, so the events go out once. The outbox item is the
     // last entry: a cancelled transaction's reasons follow the writes' order, the outbox item's after them.
-    await documentClient().send(new TransactWriteCommand({ TransactItems: [...entries, { Put: { TableName: outboxTable, Item: outboxItem } }] as never }));
+    // Marshalled here and sent by dynamoDbClient() (its middleware resolved once): the request lib-dynamodb's
+    // TransactWriteCommand would send.
+    const transactItems = [...entries, { Put: { TableName: outboxTable, Item: outboxItem } }].map(marshallTransactEntry);
+    const { TransactWriteItemsCommand } = dynamoDbModule();
+    await dynamoDbClient().send(new TransactWriteItemsCommand({ TransactItems: transactItems }));
     for (const { envelope } of messages) {
       logger.debug("event recorded", { recordedId: envelope.id, recordedType: envelope.type, outboxKey: pk });
     }

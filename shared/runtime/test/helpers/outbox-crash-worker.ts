@@ -3,22 +3,26 @@
 // argv[2] is "outbox" (the orders service's handler: the order and its event in one transaction) or "direct" (the
 // same order written alone, then published: the way before the outbox). The environment comes from the parent test.
 import type { APIGatewayProxyEventV2, Context } from "aws-lambda";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createPublisher, httpHandler, route } from "../../index";
 import { orders } from "../../../../services/orders/entities/order";
 import { handler as outboxHandler } from "../../../../services/orders/handlers/create-order";
 
 const [mode, eventJson] = [process.argv[2], process.argv[3]!];
-const crashAfter = mode === "outbox" ? "TransactWriteCommand" : "PutCommand";
-const send = DynamoDBDocumentClient.prototype.send;
-DynamoDBDocumentClient.prototype.send = async function (this: DynamoDBDocumentClient, command: any, ...rest: any[]) {
+// The outbox's transaction goes through the runtime's DynamoDB client (a TransactWriteItemsCommand); the direct
+// write through the document client ElectroDB uses (a PutCommand).
+const crashAfter = mode === "outbox" ? "TransactWriteItemsCommand" : "PutCommand";
+const sender = (mode === "outbox" ? DynamoDBClient : DynamoDBDocumentClient).prototype as { send: (...args: any[]) => Promise<unknown> };
+const send = sender.send;
+sender.send = async function (this: unknown, command: any, ...rest: any[]) {
   const answer = await (send as any).call(this, command, ...rest);
   if (command?.constructor?.name === crashAfter) {
     process.kill(process.pid, "SIGKILL");
     await new Promise<void>(() => {});
   }
   return answer;
-} as typeof send;
+};
 
 async function main() {
   const publisher = createPublisher("orders");
