@@ -1,7 +1,6 @@
 // The DynamoDB thread tells the main thread of each reported decision only what its trace reads: the operation, the
 // tables and partition keys each authorization named, the trace header and a denial's message (exactly AWS's, as the
 // caller got it). The request's IAM details (principal, resource ARNs, other condition keys) stay in the thread.
-import { request as httpRequest } from "node:http";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createTables, startDynamoService, type LocalDynamo } from "../stage/dynamodb";
@@ -18,32 +17,18 @@ const table = (name: string): TableSpec => ({ origin: { project: "t", name: "t",
 const TRACE = "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1";
 
 /** One signed JSON 1.0 call to the proxy as `PRINCIPAL`, with a trace header: its status and body. */
-function call(endpoint: string, operation: string, body: unknown): Promise<{ status: number; body: Record<string, string> }> {
-  const url = new URL(endpoint);
-  const payload = JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        hostname: url.hostname,
-        port: url.port,
-        method: "POST",
-        path: "/",
-        headers: {
-          "content-type": "application/x-amz-json-1.0",
-          "x-amz-target": `DynamoDB_20120810.${operation}`,
-          "x-amzn-trace-id": TRACE,
-          authorization: `AWS4-HMAC-SHA256 Credential=${PRINCIPAL}/20260101/${REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.once("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, string> }));
-      },
-    );
-    req.once("error", reject);
-    req.end(payload);
+async function call(endpoint: string, operation: string, body: unknown): Promise<{ status: number; body: Record<string, string> }> {
+  const response = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.0",
+      "x-amz-target": `DynamoDB_20120810.${operation}`,
+      "x-amzn-trace-id": TRACE,
+      authorization: `AWS4-HMAC-SHA256 Credential=${PRINCIPAL}/20260101/${REGION}/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify(body),
   });
+  return { status: response.status, body: (await response.json()) as Record<string, string> };
 }
 
 test("a reported decision reaches the main thread as the trace reads it: tables, leading keys, trace header, denial message", async () => {
