@@ -213,17 +213,24 @@ test("a folder another process's prune removes between this build and its lease 
   assert.match(readFileSync(built.file, "utf8"), "raced");
 });
 
-test("a folder a process takes while a prune runs (its lease written after the prune read the leases) is not removed", async () => {
-  const source = join(dir, "prune-race-source");
-  const root = join(dir, "prune-race");
-  const takenEntry = join(dir, "prune-race-handler.ts");
-  writeFileSync(takenEntry, `export async function handler() {\n  return "taken";\n}\n`);
-  const built = await new FunctionBuilds({ root: source }).build({ entry: takenEntry });
-  // The same bytes in a build folder where no manifest lists them and no process holds them, written an hour ago.
+/**
+ * A handler returning `answer`, built under `<label>-source`, and the same bytes in a build folder of `<label>` where
+ * no manifest lists them and no process holds them, written an hour ago.
+ */
+async function oldUnlistedBuild(label: string, answer: string): Promise<{ root: string; name: string; anHourAgo: Date }> {
+  const entry = join(dir, `${label}-handler.ts`);
+  writeFileSync(entry, `export async function handler() {\n  return "${answer}";\n}\n`);
+  const built = await new FunctionBuilds({ root: join(dir, `${label}-source`) }).build({ entry });
+  const root = join(dir, label);
   const name = basename(built.dir);
   cpSync(built.dir, join(root, name), { recursive: true });
   const anHourAgo = new Date(Date.now() - 3_600_000);
   utimesSync(join(root, name), anHourAgo, anHourAgo);
+  return { root, name, anHourAgo };
+}
+
+test("a folder a process takes while a prune runs (its lease written after the prune read the leases) is not removed", async () => {
+  const { root, name, anHourAgo } = await oldUnlistedBuild("prune-race", "taken");
   const pruner = new FunctionBuilds({ root }) as unknown as { prune(): Promise<void>; heldFolders(): Promise<Set<string>> };
   const heldFolders = pruner.heldFolders.bind(pruner);
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
@@ -256,15 +263,7 @@ test("a folder a process takes while a prune runs (its lease written after the p
 });
 
 test("a lease left by a killed process whose pid another process now runs under does not hold the folder", async () => {
-  const source = join(dir, "reused-source");
-  const root = join(dir, "reused");
-  const reusedEntry = join(dir, "reused-handler.ts");
-  writeFileSync(reusedEntry, `export async function handler() {\n  return "reused";\n}\n`);
-  const built = await new FunctionBuilds({ root: source }).build({ entry: reusedEntry });
-  const name = basename(built.dir);
-  cpSync(built.dir, join(root, name), { recursive: true });
-  const anHourAgo = new Date(Date.now() - 3_600_000);
-  utimesSync(join(root, name), anHourAgo, anHourAgo);
+  const { root, name } = await oldUnlistedBuild("reused", "reused");
   // A process that now runs (a sleeping child) under the pid of the lease's writer, killed long ago: the lease
   // names the writer as it was (the same pid, another process start).
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, "_") || "host";
